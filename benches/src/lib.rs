@@ -1,0 +1,1 @@
+//! Shared helpers for the per-layer benchmarks run by `cargo xtask bench`.

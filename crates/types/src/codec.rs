@@ -1,0 +1,508 @@
+//! The wire codec: a bounded [`Reader`], the [`Codec`] trait, and length-prefixed vectors
+//! whose length bounds live in their type.
+//!
+//! A `Reader` can only hand out bytes that are there: every read returns a `Result`, so a
+//! truncated or over-long field becomes an [`InvalidMessage`], never a panic.
+
+use core::fmt;
+
+/// Why a peer's bytes did not decode. Maps to the `decode_error` alert (or `illegal_parameter`
+/// for [`InvalidMessage::IllegalValue`]) in the crates that speak TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidMessage {
+    /// The input ended before the named field was complete.
+    MissingData(&'static str),
+    /// Bytes were left after the named structure.
+    TrailingData(&'static str),
+    /// A length-prefixed field's length is outside what its type allows.
+    LengthOutOfRange {
+        /// The field.
+        what: &'static str,
+        /// The length found, in bytes.
+        len: usize,
+        /// The smallest length allowed.
+        min: usize,
+        /// The largest length allowed.
+        max: usize,
+    },
+    /// A field held a value the protocol forbids there.
+    IllegalValue(&'static str),
+}
+
+impl fmt::Display for InvalidMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingData(what) => write!(f, "message truncated: {what} is incomplete"),
+            Self::TrailingData(what) => write!(f, "unexpected bytes after {what}"),
+            Self::LengthOutOfRange {
+                what,
+                len,
+                min,
+                max,
+            } => write!(f, "{what} has length {len}, allowed {min}..={max}"),
+            Self::IllegalValue(what) => write!(f, "illegal value in {what}"),
+        }
+    }
+}
+
+impl std::error::Error for InvalidMessage {}
+
+/// A cursor over borrowed bytes that can only take what is there.
+#[derive(Clone, Debug)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `buf`, positioned at its start.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Takes exactly `n` bytes, or `None` (and takes nothing) if fewer are left.
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    /// Takes exactly `n` bytes, or fails naming `what`.
+    pub fn take_for(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], InvalidMessage> {
+        self.take(n).ok_or(InvalidMessage::MissingData(what))
+    }
+
+    /// Takes a fixed-size array, or fails naming `what`.
+    pub fn take_array<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], InvalidMessage> {
+        let bytes = self.take_for(N, what)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// Takes everything that is left.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let out = self.buf.get(self.pos..).unwrap_or_default();
+        self.pos = self.buf.len();
+        out
+    }
+
+    /// A sub-reader over the next `len` bytes, which this reader skips.
+    pub fn sub(&mut self, len: usize, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
+        self.take_for(len, what).map(Reader::new)
+    }
+
+    /// How many bytes are left.
+    pub fn left(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// Whether any bytes are left.
+    pub fn any_left(&self) -> bool {
+        self.left() > 0
+    }
+
+    /// How many bytes have been taken.
+    pub fn used(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes not yet taken, without taking them.
+    pub fn peek_rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Fails with [`InvalidMessage::TrailingData`] if any bytes are left.
+    pub fn expect_empty(&self, what: &'static str) -> Result<(), InvalidMessage> {
+        if self.any_left() {
+            Err(InvalidMessage::TrailingData(what))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Reads a `u8`.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, InvalidMessage> {
+        Ok(u8::from_be_bytes(self.take_array(what)?))
+    }
+
+    /// Reads a big-endian `u16`.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, InvalidMessage> {
+        Ok(u16::from_be_bytes(self.take_array(what)?))
+    }
+
+    /// Reads a big-endian 24-bit integer.
+    pub fn u24(&mut self, what: &'static str) -> Result<u32, InvalidMessage> {
+        let [a, b, c] = self.take_array(what)?;
+        Ok(u32::from_be_bytes([0, a, b, c]))
+    }
+
+    /// Reads a big-endian `u32`.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, InvalidMessage> {
+        Ok(u32::from_be_bytes(self.take_array(what)?))
+    }
+
+    /// Reads a big-endian `u64`.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, InvalidMessage> {
+        Ok(u64::from_be_bytes(self.take_array(what)?))
+    }
+
+    /// Reads a length prefix of `width` bytes, checks it against `min..=max`, and returns a
+    /// sub-reader over the prefixed bytes.
+    pub fn prefixed(
+        &mut self,
+        width: LengthWidth,
+        min: usize,
+        max: usize,
+        what: &'static str,
+    ) -> Result<Reader<'a>, InvalidMessage> {
+        let len = match width {
+            LengthWidth::U8 => usize::from(self.u8(what)?),
+            LengthWidth::U16 => usize::from(self.u16(what)?),
+            LengthWidth::U24 => {
+                usize::try_from(self.u24(what)?).map_err(|_| InvalidMessage::IllegalValue(what))?
+            }
+        };
+        if len < min || len > max {
+            return Err(InvalidMessage::LengthOutOfRange {
+                what,
+                len,
+                min,
+                max,
+            });
+        }
+        self.sub(len, what)
+    }
+}
+
+/// The width of a length prefix on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LengthWidth {
+    /// One byte (`<0..2^8-1>`).
+    U8,
+    /// Two bytes (`<0..2^16-1>`).
+    U16,
+    /// Three bytes (`<0..2^24-1>`).
+    U24,
+}
+
+impl LengthWidth {
+    /// The prefix's size in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Self::U8 => 1,
+            Self::U16 => 2,
+            Self::U24 => 3,
+        }
+    }
+
+    /// The largest length the prefix can express.
+    pub const fn max_len(self) -> usize {
+        match self {
+            Self::U8 => 0xff,
+            Self::U16 => 0xffff,
+            Self::U24 => 0xff_ffff,
+        }
+    }
+}
+
+/// Writes `body` behind a length prefix of `width` bytes, filling the prefix in afterwards.
+///
+/// A body longer than the prefix can express is a bug in the caller (we only encode what we
+/// built); the length is then clamped, and the debug build asserts.
+pub fn encode_prefixed(out: &mut Vec<u8>, width: LengthWidth, body: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.extend_from_slice(&[0u8; 3][..width.bytes()]);
+    let start = out.len();
+    body(out);
+    let len = out.len() - start;
+    debug_assert!(
+        len <= width.max_len(),
+        "encoded body too long for its prefix"
+    );
+    let len = u32::try_from(len.min(width.max_len())).unwrap_or(u32::MAX);
+    let be = len.to_be_bytes();
+    if let (Some(dst), Some(src)) = (out.get_mut(at..start), be.get(4 - width.bytes()..)) {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// A value with one encoding on the wire.
+pub trait Codec<'a>: Sized {
+    /// Appends the encoding of `self` to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+
+    /// Reads one value, taking exactly its bytes.
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage>;
+
+    /// The encoding as a new vector.
+    fn get_encoding(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    /// Reads one value that must span all of `bytes`.
+    fn read_bytes(bytes: &'a [u8]) -> Result<Self, InvalidMessage> {
+        let mut r = Reader::new(bytes);
+        let v = Self::read(&mut r)?;
+        r.expect_empty(core::any::type_name::<Self>())?;
+        Ok(v)
+    }
+}
+
+impl Codec<'_> for u8 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(*self);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        r.u8("u8")
+    }
+}
+
+impl Codec<'_> for u16 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_be_bytes());
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        r.u16("u16")
+    }
+}
+
+impl Codec<'_> for u32 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_be_bytes());
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        r.u32("u32")
+    }
+}
+
+impl Codec<'_> for u64 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_be_bytes());
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        r.u64("u64")
+    }
+}
+
+/// A 24-bit unsigned integer (handshake message lengths, certificate lengths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct U24(u32);
+
+impl U24 {
+    /// The largest value: 2^24 - 1.
+    pub const MAX: u32 = 0xff_ffff;
+
+    /// `v` if it fits in 24 bits.
+    pub const fn new(v: u32) -> Option<Self> {
+        if v <= Self::MAX { Some(Self(v)) } else { None }
+    }
+
+    /// The value.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Codec<'_> for U24 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let [_, a, b, c] = self.0.to_be_bytes();
+        out.extend_from_slice(&[a, b, c]);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        r.u24("u24").map(Self)
+    }
+}
+
+macro_rules! payload {
+    ($(#[$m:meta])* $name:ident, $width:expr, $max:expr) => {
+        $(#[$m])*
+        ///
+        /// `MIN` and `MAX` bound the length in bytes; reading outside them is an error.
+        #[derive(Clone, PartialEq, Eq, Hash, Default)]
+        pub struct $name<const MIN: usize = 0, const MAX: usize = { $max }>(pub Vec<u8>);
+
+        impl<const MIN: usize, const MAX: usize> $name<MIN, MAX> {
+            /// Wraps `bytes`, which must have a length in `MIN..=MAX`.
+            pub fn new(bytes: Vec<u8>) -> Result<Self, InvalidMessage> {
+                if bytes.len() < MIN || bytes.len() > MAX {
+                    return Err(InvalidMessage::LengthOutOfRange {
+                        what: stringify!($name),
+                        len: bytes.len(),
+                        min: MIN,
+                        max: MAX,
+                    });
+                }
+                Ok(Self(bytes))
+            }
+
+            /// The bytes.
+            pub fn as_slice(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl<const MIN: usize, const MAX: usize> fmt::Debug for $name<MIN, MAX> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                for b in &self.0 {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+        }
+
+        impl<const MIN: usize, const MAX: usize> Codec<'_> for $name<MIN, MAX> {
+            fn encode(&self, out: &mut Vec<u8>) {
+                encode_prefixed(out, $width, |out| out.extend_from_slice(&self.0));
+            }
+            fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+                let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
+                Ok(Self(sub.rest().to_vec()))
+            }
+        }
+    };
+}
+
+payload!(
+    /// Opaque bytes behind a one-byte length (`opaque x<MIN..MAX>` with `MAX < 2^8`).
+    PayloadU8, LengthWidth::U8, 0xff
+);
+payload!(
+    /// Opaque bytes behind a two-byte length (`opaque x<MIN..MAX>` with `MAX < 2^16`).
+    PayloadU16, LengthWidth::U16, 0xffff
+);
+payload!(
+    /// Opaque bytes behind a three-byte length (`opaque x<MIN..MAX>` with `MAX < 2^24`).
+    PayloadU24, LengthWidth::U24, 0xff_ffff
+);
+
+macro_rules! list {
+    ($(#[$m:meta])* $name:ident, $width:expr, $max:expr) => {
+        $(#[$m])*
+        ///
+        /// `MIN` and `MAX` bound the encoded length in bytes, as in the RFCs' presentation
+        /// language; reading outside them is an error.
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name<T, const MIN: usize = 0, const MAX: usize = { $max }>(pub Vec<T>);
+
+        impl<T, const MIN: usize, const MAX: usize> Default for $name<T, MIN, MAX> {
+            fn default() -> Self {
+                Self(Vec::new())
+            }
+        }
+
+        impl<T: fmt::Debug, const MIN: usize, const MAX: usize> fmt::Debug for $name<T, MIN, MAX> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(&self.0).finish()
+            }
+        }
+
+        impl<'a, T: Codec<'a>, const MIN: usize, const MAX: usize> Codec<'a> for $name<T, MIN, MAX> {
+            fn encode(&self, out: &mut Vec<u8>) {
+                encode_prefixed(out, $width, |out| {
+                    for item in &self.0 {
+                        item.encode(out);
+                    }
+                });
+            }
+            fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
+                let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
+                let mut items = Vec::new();
+                while sub.any_left() {
+                    items.push(T::read(&mut sub)?);
+                }
+                Ok(Self(items))
+            }
+        }
+    };
+}
+
+list!(
+    /// A list of `T` behind a one-byte length.
+    VecU8, LengthWidth::U8, 0xff
+);
+list!(
+    /// A list of `T` behind a two-byte length.
+    VecU16, LengthWidth::U16, 0xffff
+);
+list!(
+    /// A list of `T` behind a three-byte length.
+    VecU24, LengthWidth::U24, 0xff_ffff
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_never_takes_past_the_end() {
+        let mut r = Reader::new(&[1, 2, 3]);
+        assert_eq!(r.take(4), None);
+        assert_eq!(r.left(), 3);
+        assert_eq!(r.u16("x"), Ok(0x0102));
+        assert_eq!(r.u16("y"), Err(InvalidMessage::MissingData("y")));
+        assert_eq!(r.u8("z"), Ok(3));
+        assert!(r.expect_empty("all").is_ok());
+        assert_eq!(r.take(usize::MAX), None);
+    }
+
+    #[test]
+    fn u24_round_trips_and_bounds() {
+        let v = U24::new(0x01_0203).unwrap();
+        assert_eq!(v.get_encoding(), vec![1, 2, 3]);
+        assert_eq!(U24::read_bytes(&[1, 2, 3]).unwrap(), v);
+        assert_eq!(U24::new(0x100_0000), None);
+    }
+
+    #[test]
+    fn payload_bounds_are_enforced() {
+        type P = PayloadU8<1, 4>;
+        assert_eq!(P::read_bytes(&[2, 9, 9]).unwrap().0, vec![9, 9]);
+        assert!(matches!(
+            P::read_bytes(&[0]),
+            Err(InvalidMessage::LengthOutOfRange { len: 0, min: 1, .. })
+        ));
+        assert!(matches!(
+            P::read_bytes(&[5, 1, 2, 3, 4, 5]),
+            Err(InvalidMessage::LengthOutOfRange { len: 5, max: 4, .. })
+        ));
+        assert_eq!(
+            P::read_bytes(&[3, 1]),
+            Err(InvalidMessage::MissingData("PayloadU8"))
+        );
+        assert_eq!(
+            P::read_bytes(&[1, 1, 7]),
+            Err(InvalidMessage::TrailingData(
+                "overture_types::codec::PayloadU8<1, 4>"
+            ))
+        );
+        assert!(P::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn list_of_u16_round_trips() {
+        let l: VecU16<u16, 2> = VecU16(vec![0x1301, 0x1302]);
+        let enc = l.get_encoding();
+        assert_eq!(enc, vec![0, 4, 0x13, 0x01, 0x13, 0x02]);
+        assert_eq!(VecU16::<u16, 2>::read_bytes(&enc).unwrap(), l);
+        // An odd length cuts an element in half.
+        assert!(VecU16::<u16>::read_bytes(&[0, 3, 1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn prefixed_u24_encodes_length() {
+        let mut out = vec![];
+        encode_prefixed(&mut out, LengthWidth::U24, |o| {
+            o.extend_from_slice(&[7; 300])
+        });
+        assert_eq!(&out[..3], &[0, 1, 44]);
+        assert_eq!(PayloadU24::<0>::read_bytes(&out).unwrap().0.len(), 300);
+    }
+}

@@ -1,0 +1,1 @@
+//! Workspace integration tests against real peers live in `tests/tests/`.
