@@ -217,7 +217,7 @@ impl LengthWidth {
 /// built); the length is then clamped, and the debug build asserts.
 pub fn encode_prefixed(out: &mut Vec<u8>, width: LengthWidth, body: impl FnOnce(&mut Vec<u8>)) {
     let at = out.len();
-    out.extend_from_slice(&[0u8; 3][..width.bytes()]);
+    out.resize(at + width.bytes(), 0);
     let start = out.len();
     body(out);
     let len = out.len() - start;
