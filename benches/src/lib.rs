@@ -1,1 +1,338 @@
-//! Shared helpers for the per-layer benchmarks run by `cargo xtask bench`.
+//! The measuring harness behind `cargo xtask bench <layer>`.
+//!
+//! Each case runs its implementations **interleaved** (A B C A B C …) in one process, so a
+//! noisy neighbour slows all of them alike; each repetition is calibrated to a fixed time; the
+//! report gives the median and min–max over the repetitions, and ratios are taken **per
+//! repetition** (then their median), never from two separately noisy medians.
+//!
+//! ```no_run
+//! let mut suite = overture_benches::Suite::from_args("demo");
+//! let data = vec![0u8; 16384];
+//! let mut out = vec![0u8; 16384];
+//! suite.throughput("copy-16k", 16384, &mut [
+//!     ("overture", &mut || out.copy_from_slice(&data)),
+//!     ("floor", &mut || out.copy_from_slice(std::hint::black_box(&data))),
+//! ]);
+//! suite.finish(); // Markdown on stdout, target/bench/demo.json
+//! ```
+//!
+//! The first implementation of a case is the subject; a ratio row `subject/anchor` is written
+//! for every other one. For throughput the ratio is subject÷anchor throughput (higher is
+//! better); for time it is subject÷anchor time (lower is better).
+
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::as_conversions,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// One implementation of a case: a name and a closure that runs one operation.
+pub type Impl<'a> = (&'a str, &'a mut dyn FnMut());
+
+/// One row of `target/bench/<layer>.json`.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The case name (scripts read these).
+    pub case: String,
+    /// `overture`, `rustls`, `openssl`, `floor`, `raw-aead`, … or a ratio `a/b`.
+    pub imp: String,
+    /// `throughput`, `time` or `ratio`.
+    pub metric: String,
+    /// `MiB/s`, `us`, `ns` or `x`.
+    pub unit: String,
+    /// Median over the repetitions.
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Number of repetitions.
+    pub n: usize,
+}
+
+/// A benchmark run for one layer.
+pub struct Suite {
+    layer: String,
+    reps: usize,
+    target: Duration,
+    filter: Option<String>,
+    rows: Vec<Row>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Throughput(u64),
+    Time,
+}
+
+impl Suite {
+    /// Reads `--quick` (shorter repetitions), `--reps N` (default 7, at least 5) and
+    /// `--filter S` (only cases whose name contains S) from the command line.
+    pub fn from_args(layer: &str) -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let quick = args.iter().any(|a| a == "--quick");
+        let mut reps = if quick { 5 } else { 7 };
+        let mut filter = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--reps" => {
+                    reps = it
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(reps)
+                        .max(5)
+                }
+                "--filter" => filter = it.next().cloned(),
+                _ => {}
+            }
+        }
+        pin_to_one_core();
+        Self {
+            layer: layer.to_string(),
+            reps,
+            target: Duration::from_millis(if quick { 40 } else { 200 }),
+            filter,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether a case would run under the `--filter`.
+    pub fn wants(&self, case: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| case.contains(f))
+    }
+
+    /// Measures operations that each process `bytes` bytes; reports MiB/s.
+    pub fn throughput(&mut self, case: &str, bytes: u64, impls: &mut [Impl<'_>]) {
+        self.run(case, Kind::Throughput(bytes), impls);
+    }
+
+    /// Measures the time of one operation; reports microseconds.
+    pub fn time(&mut self, case: &str, impls: &mut [Impl<'_>]) {
+        self.run(case, Kind::Time, impls);
+    }
+
+    /// Adds a row measured elsewhere (e.g. bytes held by a connection).
+    pub fn record(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    fn run(&mut self, case: &str, kind: Kind, impls: &mut [Impl<'_>]) {
+        if !self.wants(case) || impls.is_empty() {
+            return;
+        }
+        // Calibrate: how many operations fill the target time, per implementation.
+        let iters: Vec<u64> = impls
+            .iter_mut()
+            .map(|(_, f)| calibrate(&mut **f, self.target))
+            .collect();
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); impls.len()];
+        for rep in 0..self.reps {
+            // Rotate the starting implementation so none always runs first.
+            for k in 0..impls.len() {
+                let i = (k + rep) % impls.len();
+                let (_, f) = &mut impls[i];
+                let t = Instant::now();
+                for _ in 0..iters[i] {
+                    f();
+                }
+                let per_op = t.elapsed().as_secs_f64() / iters[i] as f64;
+                samples[i].push(match kind {
+                    Kind::Throughput(b) => b as f64 / per_op / (1024.0 * 1024.0),
+                    Kind::Time => per_op * 1e6,
+                });
+            }
+        }
+        let (metric, unit) = match kind {
+            Kind::Throughput(_) => ("throughput", "MiB/s"),
+            Kind::Time => ("time", "us"),
+        };
+        for (i, (name, _)) in impls.iter().enumerate() {
+            self.rows
+                .push(summarize(case, name, metric, unit, &samples[i]));
+        }
+        let subject = impls[0].0;
+        for (i, (name, _)) in impls.iter().enumerate().skip(1) {
+            let ratios: Vec<f64> = samples[0]
+                .iter()
+                .zip(&samples[i])
+                .map(|(a, b)| a / b)
+                .collect();
+            self.rows.push(summarize(
+                case,
+                &format!("{subject}/{name}"),
+                "ratio",
+                "x",
+                &ratios,
+            ));
+        }
+    }
+
+    /// The rows measured so far.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Prints the Markdown table and writes `target/bench/<layer>.json`.
+    pub fn finish(self) {
+        println!("{}", self.markdown());
+        let dir = bench_dir();
+        std::fs::create_dir_all(&dir).expect("create target/bench");
+        let path = dir.join(format!("{}.json", self.layer));
+        std::fs::write(&path, self.json()).expect("write bench json");
+        eprintln!("wrote {}", path.display());
+    }
+
+    /// The Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut s = format!(
+            "### {} ({} repetitions, interleaved)\n\n| case | impl | metric | median | min | max | unit |\n|---|---|---|---:|---:|---:|---|\n",
+            self.layer, self.reps
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.case,
+                r.imp,
+                r.metric,
+                fmt_num(r.median),
+                fmt_num(r.min),
+                fmt_num(r.max),
+                r.unit
+            );
+        }
+        s
+    }
+
+    /// The JSON list of rows.
+    pub fn json(&self) -> String {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "case": r.case, "impl": r.imp, "metric": r.metric, "unit": r.unit,
+                    "median": r.median, "min": r.min, "max": r.max, "n": r.n,
+                })
+            })
+            .collect();
+        serde_json::to_string_pretty(&rows).expect("serialize rows")
+    }
+}
+
+fn calibrate(f: &mut dyn FnMut(), target: Duration) -> u64 {
+    // Warm up, then grow the count until one batch takes a tenth of the target.
+    f();
+    let mut n: u64 = 1;
+    loop {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        let e = t.elapsed();
+        if e >= target / 10 || n >= 1 << 30 {
+            let per = e.as_secs_f64() / n as f64;
+            return ((target.as_secs_f64() / per.max(1e-9)) as u64).max(1);
+        }
+        n *= 4;
+    }
+}
+
+fn summarize(case: &str, imp: &str, metric: &str, unit: &str, v: &[f64]) -> Row {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    let median = if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    Row {
+        case: case.to_string(),
+        imp: imp.to_string(),
+        metric: metric.to_string(),
+        unit: unit.to_string(),
+        median,
+        min: s.first().copied().unwrap_or(f64::NAN),
+        max: s.last().copied().unwrap_or(f64::NAN),
+        n,
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// `target/bench` at the workspace root (or `$CARGO_TARGET_DIR/bench`).
+pub fn bench_dir() -> PathBuf {
+    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(t).join("bench");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("bench")
+}
+
+/// Pins this process to the last CPU with `taskset` semantics where the OS allows (Linux:
+/// through `/proc/self` and the `taskset` tool when present); a no-op elsewhere.
+fn pin_to_one_core() {
+    #[cfg(target_os = "linux")]
+    {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus > 1 {
+            let pid = std::process::id().to_string();
+            let cpu = (cpus - 1).to_string();
+            let _ = std::process::Command::new("taskset")
+                .args(["-a", "-p", "-c", &cpu, &pid])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_rows_follow_each_anchor() {
+        let mut s = Suite {
+            layer: "t".into(),
+            reps: 5,
+            target: Duration::from_millis(2),
+            filter: None,
+            rows: vec![],
+        };
+        let mut a = 0u64;
+        let mut b = 0u64;
+        s.time(
+            "case",
+            &mut [
+                ("overture", &mut || a = std::hint::black_box(a + 1)),
+                ("floor", &mut || b = std::hint::black_box(b + 1)),
+            ],
+        );
+        let imps: Vec<&str> = s.rows().iter().map(|r| r.imp.as_str()).collect();
+        assert_eq!(imps, ["overture", "floor", "overture/floor"]);
+        assert!(s.rows().iter().all(|r| r.n == 5 && r.median.is_finite()));
+        assert!(s.json().contains("\"impl\": \"overture/floor\""));
+    }
+}
