@@ -129,8 +129,8 @@ impl Pki {
             rcgen::KeyUsagePurpose::CrlSign,
             rcgen::KeyUsagePurpose::DigitalSignature,
         ];
-        ca_params.not_before = (now - day * 2).into();
-        ca_params.not_after = (now + day * 3650).into();
+        ca_params.not_before = now - day * 2;
+        ca_params.not_after = now + day * 3650;
         let ca_key = kind.key_pair(0);
         let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
 
@@ -138,8 +138,8 @@ impl Pki {
         int_params.distinguished_name = dn("Overture Test Intermediate CA");
         int_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
         int_params.key_usages = ca_issuer_usages();
-        int_params.not_before = (now - day * 2).into();
-        int_params.not_after = (now + day * 1825).into();
+        int_params.not_before = now - day * 2;
+        int_params.not_after = now + day * 1825;
         let int = rcgen::CertifiedIssuer::signed_by(int_params, kind.key_pair(1), &ca).unwrap();
 
         let mut leaf_params =
@@ -153,12 +153,12 @@ impl Pki {
         leaf_params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
         match validity {
             Validity::Current => {
-                leaf_params.not_before = (now - day).into();
-                leaf_params.not_after = (now + day * 365).into();
+                leaf_params.not_before = now - day;
+                leaf_params.not_after = now + day * 365;
             }
             Validity::Expired => {
-                leaf_params.not_before = (now - day * 30).into();
-                leaf_params.not_after = (now - day).into();
+                leaf_params.not_before = now - day * 30;
+                leaf_params.not_after = now - day;
             }
         }
         let leaf_key = kind.key_pair(2);
