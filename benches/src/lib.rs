@@ -336,3 +336,12 @@ mod tests {
         assert!(s.json().contains("\"impl\": \"overture/floor\""));
     }
 }
+
+/// The `main` of a layer's bench binary built without its feature: says how to build it.
+///
+/// Each `src/bin/<layer>.rs` has its real `main` behind `#[cfg(feature = "<layer>")]`, so that
+/// a layer's benchmark compiles only the crates it measures.
+pub fn needs_feature(layer: &str) -> ! {
+    eprintln!("this benchmark needs `--features {layer}`: run it as `cargo xtask bench {layer}`");
+    std::process::exit(2)
+}

@@ -170,6 +170,8 @@ fn bench(args: &[String]) -> Result<(), String> {
                 "--quiet",
                 "-p",
                 "overture-benches",
+                "--features",
+                l,
                 "--bin",
                 l,
                 "--",
