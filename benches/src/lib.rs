@@ -308,6 +308,15 @@ fn pin_to_one_core() {
     }
 }
 
+/// The `main` of a layer's bench binary built without its feature: says how to build it.
+///
+/// Each `src/bin/<layer>.rs` has its real `main` behind `#[cfg(feature = "<layer>")]`, so that
+/// a layer's benchmark compiles only the crates it measures.
+pub fn needs_feature(layer: &str) -> ! {
+    eprintln!("this benchmark needs `--features {layer}`: run it as `cargo xtask bench {layer}`");
+    std::process::exit(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,13 +344,4 @@ mod tests {
         assert!(s.rows().iter().all(|r| r.n == 5 && r.median.is_finite()));
         assert!(s.json().contains("\"impl\": \"overture/floor\""));
     }
-}
-
-/// The `main` of a layer's bench binary built without its feature: says how to build it.
-///
-/// Each `src/bin/<layer>.rs` has its real `main` behind `#[cfg(feature = "<layer>")]`, so that
-/// a layer's benchmark compiles only the crates it measures.
-pub fn needs_feature(layer: &str) -> ! {
-    eprintln!("this benchmark needs `--features {layer}`: run it as `cargo xtask bench {layer}`");
-    std::process::exit(2)
 }
