@@ -1,5 +1,9 @@
 //! `overture-handshake`: the sans-IO TLS client handshake state machine and key schedule.
-//!
-//! Filled by the «handshake» issue.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod msgs;
+
+pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};

@@ -1,0 +1,344 @@
+//! The one error type of the handshake, and the one place that maps an error to the alert we
+//! send ([`Error::alert`]).
+
+use core::fmt;
+use overture_types::{AlertDescription, HandshakeType, InvalidMessage};
+
+/// Everything that can end a handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A message did not decode (truncated, trailing bytes, lengths out of range).
+    InvalidMessage(InvalidMessage),
+    /// A message arrived that the current state does not accept.
+    UnexpectedMessage {
+        /// What the state machine was waiting for.
+        expected: &'static str,
+        /// What came.
+        got: HandshakeType,
+    },
+    /// The peer broke a rule of the protocol.
+    PeerMisbehaved(PeerMisbehaved),
+    /// The peer is honest but we have nothing in common.
+    PeerIncompatible(PeerIncompatible),
+    /// The server's certificate (or a handshake signature made with it) was rejected.
+    InvalidCertificate(CertificateError),
+    /// A cryptographic operation failed (a bad key share from the peer, an RNG failure, ...).
+    Crypto(overture_crypto_provider::Error),
+    /// The configuration cannot produce a ClientHello (no suite, no group, no version).
+    Config(&'static str),
+    /// A method was called in a state where it makes no sense (e.g. a key update before the
+    /// handshake completed, or any call after a fatal error). No alert: our caller's mistake.
+    Usage(&'static str),
+    /// An internal invariant failed; the handshake cannot continue.
+    Internal(&'static str),
+}
+
+/// Ways a peer breaks the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerMisbehaved {
+    /// An extension block held the same extension twice (RFC 8446 §4.2).
+    DuplicateExtension(u16),
+    /// The server answered with an extension we never offered (RFC 8446 §4.2).
+    UnsolicitedExtension(u16),
+    /// An extension we offered appeared in a message that must not carry it (RFC 8446 §4.2).
+    ExtensionNotAllowedHere(u16),
+    /// ServerHello/HRR chose a cipher suite we did not offer.
+    UnofferedCipherSuite,
+    /// ServerHello chose a different suite than the HelloRetryRequest.
+    SuiteChangedAfterRetry,
+    /// ServerHello's key share is for a group we sent no share for.
+    WrongKeyShareGroup,
+    /// ServerHello carried no key_share and we offered no PSK.
+    MissingKeyShare,
+    /// ServerHello selected a version we did not offer (or a pre-1.3 version through
+    /// supported_versions).
+    UnofferedVersion,
+    /// ServerHello.legacy_version was not 0x0303 with TLS 1.3.
+    BadLegacyVersion,
+    /// ServerHello's legacy_session_id_echo differs from ours.
+    SessionIdMismatch,
+    /// ServerHello chose a compression method other than null.
+    NonNullCompression,
+    /// The downgrade sentinel of RFC 8446 §4.1.3 was in ServerHello.random.
+    DowngradeSentinel,
+    /// A second HelloRetryRequest.
+    SecondHelloRetryRequest,
+    /// A HelloRetryRequest that would not change the ClientHello.
+    HelloRetryRequestChangesNothing,
+    /// A HelloRetryRequest asked for the group we already sent a share for.
+    HelloRetryRequestSameGroup,
+    /// A HelloRetryRequest asked for a group we did not offer.
+    HelloRetryRequestUnofferedGroup,
+    /// The server's ALPN answer was not exactly one protocol we offered.
+    BadAlpn,
+    /// EncryptedExtensions' server_name was not empty.
+    BadServerNameAck,
+    /// The server's Certificate was empty (RFC 8446 §4.4.2.4: decode_error).
+    EmptyCertificate,
+    /// A Certificate or CertificateRequest in the handshake had a non-empty context.
+    NonEmptyCertificateContext,
+    /// CertificateVerify used a scheme we did not offer, or one TLS 1.3 forbids.
+    UnofferedSignatureScheme,
+    /// CertificateRequest carried no signature_algorithms.
+    MissingSignatureAlgorithms,
+    /// The server's Finished did not verify.
+    BadFinished,
+    /// A NewSessionTicket lifetime above seven days (RFC 8446 §4.6.1).
+    TicketLifetimeTooLong,
+    /// A KeyUpdate with a request value other than 0 or 1.
+    BadKeyUpdate,
+}
+
+/// Ways a peer is incompatible with what we offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerIncompatible {
+    /// The server chose TLS 1.2, which is not implemented yet (issue «TLS 1.2 and resumption»).
+    Tls12NotImplemented,
+    /// The server chose a version below TLS 1.2.
+    VersionTooOld(u16),
+}
+
+/// Why a certificate, or a signature made with its key, was rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotValidYet,
+    /// No path to a trust anchor.
+    UnknownIssuer,
+    /// The certificate was revoked.
+    Revoked,
+    /// The certificate is not valid for the server name.
+    NotValidForName,
+    /// The certificate did not parse.
+    BadEncoding,
+    /// A signature did not verify (a chain signature, or the handshake's CertificateVerify).
+    BadSignature,
+    /// Anything else, described.
+    Other(String),
+}
+
+impl Error {
+    /// The alert we send for this error, or `None` when no alert goes out (a usage error).
+    ///
+    /// This is the only mapping from errors to alerts in the crate.
+    pub fn alert(&self) -> Option<AlertDescription> {
+        use AlertDescription as A;
+        use PeerMisbehaved as M;
+        Some(match self {
+            Self::InvalidMessage(InvalidMessage::IllegalValue(_)) => A::IllegalParameter,
+            Self::InvalidMessage(_) => A::DecodeError,
+            Self::UnexpectedMessage { .. } => A::UnexpectedMessage,
+            Self::PeerMisbehaved(m) => match m {
+                M::UnsolicitedExtension(_) => A::UnsupportedExtension,
+                M::MissingKeyShare | M::MissingSignatureAlgorithms => A::MissingExtension,
+                M::EmptyCertificate => A::DecodeError,
+                M::BadFinished => A::DecryptError,
+                M::SecondHelloRetryRequest => A::UnexpectedMessage,
+                M::BadAlpn => A::IllegalParameter,
+                M::UnofferedVersion | M::BadLegacyVersion => A::IllegalParameter,
+                M::DuplicateExtension(_)
+                | M::ExtensionNotAllowedHere(_)
+                | M::UnofferedCipherSuite
+                | M::SuiteChangedAfterRetry
+                | M::WrongKeyShareGroup
+                | M::SessionIdMismatch
+                | M::NonNullCompression
+                | M::DowngradeSentinel
+                | M::HelloRetryRequestChangesNothing
+                | M::HelloRetryRequestSameGroup
+                | M::HelloRetryRequestUnofferedGroup
+                | M::BadServerNameAck
+                | M::NonEmptyCertificateContext
+                | M::UnofferedSignatureScheme
+                | M::TicketLifetimeTooLong
+                | M::BadKeyUpdate => A::IllegalParameter,
+            },
+            Self::PeerIncompatible(_) => A::ProtocolVersion,
+            Self::InvalidCertificate(c) => match c {
+                CertificateError::Expired | CertificateError::NotValidYet => A::CertificateExpired,
+                CertificateError::UnknownIssuer => A::UnknownCa,
+                CertificateError::Revoked => A::CertificateRevoked,
+                CertificateError::BadEncoding => A::DecodeError,
+                CertificateError::BadSignature => A::DecryptError,
+                CertificateError::NotValidForName | CertificateError::Other(_) => A::BadCertificate,
+            },
+            Self::Crypto(overture_crypto_provider::Error::InvalidPeerShare) => A::IllegalParameter,
+            Self::Crypto(_) | Self::Config(_) | Self::Internal(_) => A::InternalError,
+            Self::Usage(_) => return None,
+        })
+    }
+}
+
+impl From<InvalidMessage> for Error {
+    fn from(e: InvalidMessage) -> Self {
+        Self::InvalidMessage(e)
+    }
+}
+
+impl From<PeerMisbehaved> for Error {
+    fn from(e: PeerMisbehaved) -> Self {
+        Self::PeerMisbehaved(e)
+    }
+}
+
+impl From<overture_crypto_provider::Error> for Error {
+    fn from(e: overture_crypto_provider::Error) -> Self {
+        Self::Crypto(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidMessage(e) => write!(f, "malformed handshake message: {e}"),
+            Self::UnexpectedMessage { expected, got } => {
+                write!(f, "expected {expected}, the server sent {got}")
+            }
+            Self::PeerMisbehaved(m) => write!(f, "the server misbehaved: {m}"),
+            Self::PeerIncompatible(p) => write!(f, "the server is incompatible: {p}"),
+            Self::InvalidCertificate(c) => write!(f, "invalid server certificate: {c}"),
+            Self::Crypto(e) => write!(f, "cryptographic failure: {e}"),
+            Self::Config(s) => write!(f, "configuration error: {s}"),
+            Self::Usage(s) => write!(f, "usage error: {s}"),
+            Self::Internal(s) => write!(f, "internal error: {s}"),
+        }
+    }
+}
+
+impl fmt::Display for PeerMisbehaved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use PeerMisbehaved as M;
+        match self {
+            M::DuplicateExtension(t) => write!(f, "extension {} sent twice", ext_name(*t)),
+            M::UnsolicitedExtension(t) => {
+                write!(f, "extension {} was never offered", ext_name(*t))
+            }
+            M::ExtensionNotAllowedHere(t) => {
+                write!(
+                    f,
+                    "extension {} is not allowed in this message",
+                    ext_name(*t)
+                )
+            }
+            M::UnofferedCipherSuite => f.write_str("it chose a cipher suite we did not offer"),
+            M::SuiteChangedAfterRetry => {
+                f.write_str("ServerHello's cipher suite differs from the HelloRetryRequest's")
+            }
+            M::WrongKeyShareGroup => {
+                f.write_str("its key share is for a group we sent no share for")
+            }
+            M::MissingKeyShare => f.write_str("ServerHello carried no key_share"),
+            M::UnofferedVersion => f.write_str("it selected a version we did not offer"),
+            M::BadLegacyVersion => f.write_str("ServerHello.legacy_version is not TLS 1.2"),
+            M::SessionIdMismatch => f.write_str("legacy_session_id_echo differs from ours"),
+            M::NonNullCompression => f.write_str("it chose a compression method"),
+            M::DowngradeSentinel => {
+                f.write_str("ServerHello.random carries the TLS downgrade sentinel")
+            }
+            M::SecondHelloRetryRequest => f.write_str("it sent a second HelloRetryRequest"),
+            M::HelloRetryRequestChangesNothing => {
+                f.write_str("its HelloRetryRequest would not change the ClientHello")
+            }
+            M::HelloRetryRequestSameGroup => {
+                f.write_str("its HelloRetryRequest asked for the group we already sent")
+            }
+            M::HelloRetryRequestUnofferedGroup => {
+                f.write_str("its HelloRetryRequest asked for a group we did not offer")
+            }
+            M::BadAlpn => f.write_str("its ALPN answer is not one protocol we offered"),
+            M::BadServerNameAck => f.write_str("its server_name acknowledgement is not empty"),
+            M::EmptyCertificate => f.write_str("it sent an empty Certificate"),
+            M::NonEmptyCertificateContext => {
+                f.write_str("certificate_request_context is not empty during the handshake")
+            }
+            M::UnofferedSignatureScheme => {
+                f.write_str("CertificateVerify uses a signature scheme we did not offer")
+            }
+            M::MissingSignatureAlgorithms => {
+                f.write_str("CertificateRequest carries no signature_algorithms")
+            }
+            M::BadFinished => f.write_str("its Finished did not verify"),
+            M::TicketLifetimeTooLong => f.write_str("NewSessionTicket lifetime exceeds seven days"),
+            M::BadKeyUpdate => f.write_str("KeyUpdate request is neither 0 nor 1"),
+        }
+    }
+}
+
+impl fmt::Display for PeerIncompatible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tls12NotImplemented => f.write_str(
+                "the server chose TLS 1.2, which this version of overture-handshake does not \
+                 implement yet (TLS 1.3 only)",
+            ),
+            Self::VersionTooOld(v) => {
+                write!(
+                    f,
+                    "the server chose {}, older than TLS 1.2",
+                    overture_types::ProtocolVersion::from(*v)
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Expired => f.write_str("expired"),
+            Self::NotValidYet => f.write_str("not valid yet"),
+            Self::UnknownIssuer => f.write_str("unknown issuer"),
+            Self::Revoked => f.write_str("revoked"),
+            Self::NotValidForName => f.write_str("not valid for the server name"),
+            Self::BadEncoding => f.write_str("malformed certificate"),
+            Self::BadSignature => f.write_str("bad signature"),
+            Self::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+fn ext_name(t: u16) -> String {
+    overture_types::ExtensionType::from(t).to_string()
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_follow_rfc_8446() {
+        let a = |e: Error| e.alert();
+        assert_eq!(
+            a(PeerMisbehaved::UnsolicitedExtension(99).into()),
+            Some(AlertDescription::UnsupportedExtension)
+        );
+        assert_eq!(
+            a(PeerMisbehaved::DuplicateExtension(0).into()),
+            Some(AlertDescription::IllegalParameter)
+        );
+        assert_eq!(
+            a(InvalidMessage::MissingData("x").into()),
+            Some(AlertDescription::DecodeError)
+        );
+        assert_eq!(
+            a(Error::PeerIncompatible(
+                PeerIncompatible::Tls12NotImplemented
+            )),
+            Some(AlertDescription::ProtocolVersion)
+        );
+        assert_eq!(a(Error::Usage("x")), None);
+        assert!(
+            Error::PeerIncompatible(PeerIncompatible::Tls12NotImplemented)
+                .to_string()
+                .contains("TLS 1.2")
+        );
+    }
+}

@@ -1,0 +1,859 @@
+//! The TLS 1.3 handshake messages, with the codec of `overture-types`.
+//!
+//! Every message reads from a bounded [`Reader`] and encodes to a `Vec<u8>`; lengths and their
+//! bounds live in the field types ([`PayloadU8`], [`VecU16`], ...), so each struct reads like
+//! the RFC's. The extension blocks of the server's messages stay as raw [`Extension`]s: which
+//! extension is allowed, offered or duplicated is the state machine's decision (RFC 8446 §4.2),
+//! made in one place ([`check_extensions`]).
+
+use crate::error::{Error, PeerMisbehaved};
+use overture_types::{
+    CipherSuite, Codec, Compression, ExtensionType, HandshakeType, InvalidMessage,
+    KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion,
+    PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16, VecU24,
+    encode_prefixed,
+};
+
+/// `ServerHello.random` of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
+pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// The last 8 bytes of ServerHello.random of a TLS 1.3 server negotiating TLS 1.2
+/// (RFC 8446 §4.1.3).
+pub const DOWNGRADE_TLS12: [u8; 8] = *b"DOWNGRD\x01";
+/// The same for TLS 1.1 or below.
+pub const DOWNGRADE_TLS11: [u8; 8] = *b"DOWNGRD\x00";
+
+/// One extension as it is on the wire: type and opaque body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extension {
+    /// The extension type.
+    pub typ: ExtensionType,
+    /// The `extension_data`.
+    pub data: PayloadU16,
+}
+
+impl Extension {
+    /// An extension of `typ` whose body is the encoding of `body`.
+    pub fn new(typ: ExtensionType, body: impl FnOnce(&mut Vec<u8>)) -> Self {
+        let mut data = Vec::new();
+        body(&mut data);
+        Self {
+            typ,
+            data: PayloadU16(data),
+        }
+    }
+}
+
+impl Codec<'_> for Extension {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.typ.encode(out);
+        self.data.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            typ: ExtensionType::read(r)?,
+            data: PayloadU16::read(r)?,
+        })
+    }
+}
+
+/// Which extensions a message may carry (RFC 8446 §4.2 table; RFC 8449 for record_size_limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtensionContext {
+    /// ServerHello.
+    ServerHello,
+    /// HelloRetryRequest.
+    HelloRetryRequest,
+    /// EncryptedExtensions.
+    EncryptedExtensions,
+    /// CertificateRequest (unknown extensions are ignored there).
+    CertificateRequest,
+    /// A CertificateEntry of the server's Certificate.
+    Certificate,
+    /// NewSessionTicket (unknown extensions are ignored there).
+    NewSessionTicket,
+}
+
+impl ExtensionContext {
+    fn allows(self, typ: ExtensionType) -> bool {
+        use ExtensionType as E;
+        match self {
+            Self::ServerHello => {
+                matches!(typ, E::KeyShare | E::SupportedVersions | E::PreSharedKey)
+            }
+            Self::HelloRetryRequest => {
+                matches!(typ, E::KeyShare | E::SupportedVersions | E::Cookie)
+            }
+            Self::EncryptedExtensions => matches!(
+                typ,
+                E::ServerName
+                    | E::MaxFragmentLength
+                    | E::SupportedGroups
+                    | E::UseSrtp
+                    | E::Heartbeat
+                    | E::ApplicationLayerProtocolNegotiation
+                    | E::ClientCertificateType
+                    | E::ServerCertificateType
+                    | E::EarlyData
+                    | E::RecordSizeLimit
+            ),
+            Self::CertificateRequest => matches!(
+                typ,
+                E::StatusRequest
+                    | E::SignatureAlgorithms
+                    | E::SignedCertificateTimestamp
+                    | E::CertificateAuthorities
+                    | E::OidFilters
+                    | E::SignatureAlgorithmsCert
+            ),
+            Self::Certificate => matches!(typ, E::StatusRequest | E::SignedCertificateTimestamp),
+            Self::NewSessionTicket => matches!(typ, E::EarlyData),
+        }
+    }
+
+    /// Whether an extension this message does not know is ignored rather than rejected
+    /// (RFC 8446 §4.3.2 and §4.6.1).
+    fn ignores_unknown(self) -> bool {
+        matches!(self, Self::CertificateRequest | Self::NewSessionTicket)
+    }
+}
+
+/// Checks a server extension block (RFC 8446 §4.2): no duplicates (`illegal_parameter`), nothing
+/// we did not offer (`unsupported_extension`), nothing the message may not carry
+/// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
+/// ignored instead, as the RFC says.
+pub fn check_extensions(
+    exts: &[Extension],
+    offered: &[ExtensionType],
+    context: ExtensionContext,
+) -> Result<(), Error> {
+    for (i, e) in exts.iter().enumerate() {
+        if exts.iter().skip(i + 1).any(|o| o.typ == e.typ) {
+            return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
+        }
+        if context.ignores_unknown() {
+            continue;
+        }
+        if !offered.contains(&e.typ) {
+            return Err(PeerMisbehaved::UnsolicitedExtension(e.typ.get()).into());
+        }
+        if !context.allows(e.typ) {
+            return Err(PeerMisbehaved::ExtensionNotAllowedHere(e.typ.get()).into());
+        }
+    }
+    Ok(())
+}
+
+/// The body of the extension of `typ`, if present.
+pub fn find_extension(exts: &[Extension], typ: ExtensionType) -> Option<&[u8]> {
+    exts.iter()
+        .find(|e| e.typ == typ)
+        .map(|e| e.data.as_slice())
+}
+
+/// Reads an extension body that must be exactly one `T`.
+pub fn read_extension<'a, T: Codec<'a>>(body: &'a [u8]) -> Result<T, InvalidMessage> {
+    T::read_bytes(body)
+}
+
+/// A `KeyShareEntry` (RFC 8446 §4.2.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyShareEntry {
+    /// The group.
+    pub group: NamedGroup,
+    /// The public share.
+    pub key_exchange: PayloadU16<1>,
+}
+
+impl Codec<'_> for KeyShareEntry {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.group.encode(out);
+        self.key_exchange.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            group: NamedGroup::read(r)?,
+            key_exchange: PayloadU16::read(r)?,
+        })
+    }
+}
+
+/// A `PskIdentity` (RFC 8446 §4.2.11).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PskIdentity {
+    /// The ticket or external identity.
+    pub identity: PayloadU16<1>,
+    /// The obfuscated ticket age.
+    pub obfuscated_ticket_age: u32,
+}
+
+impl Codec<'_> for PskIdentity {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.identity.encode(out);
+        self.obfuscated_ticket_age.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            identity: PayloadU16::read(r)?,
+            obfuscated_ticket_age: r.u32("obfuscated_ticket_age")?,
+        })
+    }
+}
+
+/// `OfferedPsks` (RFC 8446 §4.2.11): encoded here; computing binders is resumption's job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferedPsks {
+    /// The identities.
+    pub identities: VecU16<PskIdentity, 7>,
+    /// One binder per identity.
+    pub binders: VecU16<PayloadU8<32>, 33>,
+}
+
+impl Codec<'_> for OfferedPsks {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.identities.encode(out);
+        self.binders.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            identities: VecU16::read(r)?,
+            binders: VecU16::read(r)?,
+        })
+    }
+}
+
+/// A ClientHello extension, typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientExtension {
+    /// `server_name` with one DNS host name.
+    ServerName(Vec<u8>),
+    /// `supported_versions`.
+    SupportedVersions(VecU8<ProtocolVersion, 2, 254>),
+    /// `supported_groups`.
+    SupportedGroups(VecU16<NamedGroup, 2>),
+    /// `key_share` (client shares).
+    KeyShare(VecU16<KeyShareEntry>),
+    /// `signature_algorithms`.
+    SignatureAlgorithms(VecU16<SignatureScheme, 2, 0xfffe>),
+    /// `signature_algorithms_cert`.
+    SignatureAlgorithmsCert(VecU16<SignatureScheme, 2, 0xfffe>),
+    /// `application_layer_protocol_negotiation`.
+    Alpn(VecU16<PayloadU8<1>, 2>),
+    /// `psk_key_exchange_modes`.
+    PskKeyExchangeModes(VecU8<PskKeyExchangeMode, 1>),
+    /// `cookie`, echoed from a HelloRetryRequest.
+    Cookie(PayloadU16<1>),
+    /// `pre_shared_key` (must be last).
+    PreSharedKey(OfferedPsks),
+    /// Any other extension, raw.
+    Other(Extension),
+}
+
+impl ClientExtension {
+    /// The extension type.
+    pub fn typ(&self) -> ExtensionType {
+        use ExtensionType as E;
+        match self {
+            Self::ServerName(_) => E::ServerName,
+            Self::SupportedVersions(_) => E::SupportedVersions,
+            Self::SupportedGroups(_) => E::SupportedGroups,
+            Self::KeyShare(_) => E::KeyShare,
+            Self::SignatureAlgorithms(_) => E::SignatureAlgorithms,
+            Self::SignatureAlgorithmsCert(_) => E::SignatureAlgorithmsCert,
+            Self::Alpn(_) => E::ApplicationLayerProtocolNegotiation,
+            Self::PskKeyExchangeModes(_) => E::PskKeyExchangeModes,
+            Self::Cookie(_) => E::Cookie,
+            Self::PreSharedKey(_) => E::PreSharedKey,
+            Self::Other(e) => e.typ,
+        }
+    }
+
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::ServerName(name) => encode_prefixed(out, LengthWidth::U16, |out| {
+                ServerNameType::HostName.encode(out);
+                encode_prefixed(out, LengthWidth::U16, |out| out.extend_from_slice(name));
+            }),
+            Self::SupportedVersions(v) => v.encode(out),
+            Self::SupportedGroups(v) => v.encode(out),
+            Self::KeyShare(v) => v.encode(out),
+            Self::SignatureAlgorithms(v) | Self::SignatureAlgorithmsCert(v) => v.encode(out),
+            Self::Alpn(v) => v.encode(out),
+            Self::PskKeyExchangeModes(v) => v.encode(out),
+            Self::Cookie(v) => v.encode(out),
+            Self::PreSharedKey(v) => v.encode(out),
+            Self::Other(e) => out.extend_from_slice(e.data.as_slice()),
+        }
+    }
+
+    fn read_body(typ: ExtensionType, body: &[u8]) -> Result<Self, InvalidMessage> {
+        use ExtensionType as E;
+        Ok(match typ {
+            E::ServerName => {
+                let mut r = Reader::new(body);
+                let mut list = r.prefixed(LengthWidth::U16, 1, 0xffff, "server_name_list")?;
+                r.expect_empty("server_name")?;
+                let kind = ServerNameType::read(&mut list)?;
+                if kind != ServerNameType::HostName {
+                    return Err(InvalidMessage::IllegalValue("server_name type"));
+                }
+                let name = PayloadU16::<1>::read(&mut list)?;
+                list.expect_empty("server_name_list")?;
+                Self::ServerName(name.0)
+            }
+            E::SupportedVersions => Self::SupportedVersions(read_extension(body)?),
+            E::SupportedGroups => Self::SupportedGroups(read_extension(body)?),
+            E::KeyShare => Self::KeyShare(read_extension(body)?),
+            E::SignatureAlgorithms => Self::SignatureAlgorithms(read_extension(body)?),
+            E::SignatureAlgorithmsCert => Self::SignatureAlgorithmsCert(read_extension(body)?),
+            E::ApplicationLayerProtocolNegotiation => Self::Alpn(read_extension(body)?),
+            E::PskKeyExchangeModes => Self::PskKeyExchangeModes(read_extension(body)?),
+            E::Cookie => Self::Cookie(read_extension(body)?),
+            E::PreSharedKey => Self::PreSharedKey(read_extension(body)?),
+            _ => Self::Other(Extension {
+                typ,
+                data: PayloadU16(body.to_vec()),
+            }),
+        })
+    }
+}
+
+impl Codec<'_> for ClientExtension {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.typ().encode(out);
+        encode_prefixed(out, LengthWidth::U16, |out| self.encode_body(out));
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        let raw = Extension::read(r)?;
+        Self::read_body(raw.typ, raw.data.as_slice())
+    }
+}
+
+/// ClientHello (RFC 8446 §4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientHello {
+    /// `legacy_version` (0x0303).
+    pub legacy_version: ProtocolVersion,
+    /// 32 random bytes.
+    pub random: [u8; 32],
+    /// `legacy_session_id`.
+    pub session_id: PayloadU8<0, 32>,
+    /// Offered suites.
+    pub cipher_suites: VecU16<CipherSuite, 2, 0xfffe>,
+    /// `legacy_compression_methods` (null only).
+    pub compression_methods: VecU8<Compression, 1>,
+    /// The extensions, in order.
+    pub extensions: VecU16<ClientExtension, 8>,
+}
+
+impl Codec<'_> for ClientHello {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.legacy_version.encode(out);
+        out.extend_from_slice(&self.random);
+        self.session_id.encode(out);
+        self.cipher_suites.encode(out);
+        self.compression_methods.encode(out);
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            legacy_version: ProtocolVersion::read(r)?,
+            random: r.take_array("ClientHello.random")?,
+            session_id: PayloadU8::read(r)?,
+            cipher_suites: VecU16::read(r)?,
+            compression_methods: VecU8::read(r)?,
+            extensions: VecU16::read(r)?,
+        })
+    }
+}
+
+/// ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4); they share one encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerHello {
+    /// `legacy_version`.
+    pub legacy_version: ProtocolVersion,
+    /// 32 bytes; [`HELLO_RETRY_REQUEST_RANDOM`] marks a HelloRetryRequest.
+    pub random: [u8; 32],
+    /// `legacy_session_id_echo`.
+    pub session_id: PayloadU8<0, 32>,
+    /// The chosen suite.
+    pub cipher_suite: CipherSuite,
+    /// `legacy_compression_method`.
+    pub compression_method: Compression,
+    /// The extensions (a TLS 1.2 ServerHello may omit the block: empty here).
+    pub extensions: VecU16<Extension>,
+}
+
+impl ServerHello {
+    /// Whether this is a HelloRetryRequest.
+    pub fn is_retry_request(&self) -> bool {
+        self.random == HELLO_RETRY_REQUEST_RANDOM
+    }
+}
+
+impl Codec<'_> for ServerHello {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.legacy_version.encode(out);
+        out.extend_from_slice(&self.random);
+        self.session_id.encode(out);
+        self.cipher_suite.encode(out);
+        self.compression_method.encode(out);
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        let legacy_version = ProtocolVersion::read(r)?;
+        let random = r.take_array("ServerHello.random")?;
+        let session_id = PayloadU8::read(r)?;
+        let cipher_suite = CipherSuite::read(r)?;
+        let compression_method = Compression::read(r)?;
+        let extensions = if r.any_left() {
+            VecU16::read(r)?
+        } else {
+            VecU16::default()
+        };
+        Ok(Self {
+            legacy_version,
+            random,
+            session_id,
+            cipher_suite,
+            compression_method,
+            extensions,
+        })
+    }
+}
+
+/// EncryptedExtensions (RFC 8446 §4.3.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedExtensions {
+    /// The extensions.
+    pub extensions: VecU16<Extension>,
+}
+
+impl Codec<'_> for EncryptedExtensions {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            extensions: VecU16::read(r)?,
+        })
+    }
+}
+
+/// CertificateRequest (RFC 8446 §4.3.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRequest {
+    /// `certificate_request_context` (empty during the handshake).
+    pub context: PayloadU8,
+    /// The extensions (signature_algorithms is required).
+    pub extensions: VecU16<Extension, 2>,
+}
+
+impl Codec<'_> for CertificateRequest {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.context.encode(out);
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            context: PayloadU8::read(r)?,
+            extensions: VecU16::read(r)?,
+        })
+    }
+}
+
+/// A `CertificateEntry` (X.509 only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateEntry {
+    /// The DER certificate.
+    pub cert_data: PayloadU24<1>,
+    /// Per-certificate extensions.
+    pub extensions: VecU16<Extension>,
+}
+
+impl Codec<'_> for CertificateEntry {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.cert_data.encode(out);
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            cert_data: PayloadU24::read(r)?,
+            extensions: VecU16::read(r)?,
+        })
+    }
+}
+
+/// Certificate (RFC 8446 §4.4.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// `certificate_request_context`.
+    pub context: PayloadU8,
+    /// The chain, end entity first.
+    pub entries: VecU24<CertificateEntry>,
+}
+
+impl Codec<'_> for Certificate {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.context.encode(out);
+        self.entries.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            context: PayloadU8::read(r)?,
+            entries: VecU24::read(r)?,
+        })
+    }
+}
+
+/// CertificateVerify (RFC 8446 §4.4.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateVerify {
+    /// The scheme.
+    pub scheme: SignatureScheme,
+    /// The signature.
+    pub signature: PayloadU16,
+}
+
+impl Codec<'_> for CertificateVerify {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.scheme.encode(out);
+        self.signature.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            scheme: SignatureScheme::read(r)?,
+            signature: PayloadU16::read(r)?,
+        })
+    }
+}
+
+/// NewSessionTicket (RFC 8446 §4.6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSessionTicket {
+    /// Lifetime in seconds.
+    pub lifetime: u32,
+    /// Added to the ticket age (mod 2^32).
+    pub age_add: u32,
+    /// The per-ticket nonce.
+    pub nonce: PayloadU8,
+    /// The opaque ticket.
+    pub ticket: PayloadU16<1>,
+    /// Extensions.
+    pub extensions: VecU16<Extension>,
+}
+
+impl Codec<'_> for NewSessionTicket {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.lifetime.encode(out);
+        self.age_add.encode(out);
+        self.nonce.encode(out);
+        self.ticket.encode(out);
+        self.extensions.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            lifetime: r.u32("ticket_lifetime")?,
+            age_add: r.u32("ticket_age_add")?,
+            nonce: PayloadU8::read(r)?,
+            ticket: PayloadU16::read(r)?,
+            extensions: VecU16::read(r)?,
+        })
+    }
+}
+
+/// A decoded handshake message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeMessage {
+    /// ClientHello.
+    ClientHello(ClientHello),
+    /// ServerHello or HelloRetryRequest.
+    ServerHello(ServerHello),
+    /// EncryptedExtensions.
+    EncryptedExtensions(EncryptedExtensions),
+    /// CertificateRequest.
+    CertificateRequest(CertificateRequest),
+    /// Certificate.
+    Certificate(Certificate),
+    /// CertificateVerify.
+    CertificateVerify(CertificateVerify),
+    /// Finished: the verify_data.
+    Finished(Vec<u8>),
+    /// NewSessionTicket.
+    NewSessionTicket(NewSessionTicket),
+    /// KeyUpdate.
+    KeyUpdate(KeyUpdateRequest),
+    /// EndOfEarlyData (empty).
+    EndOfEarlyData,
+    /// A type this crate does not handle in TLS 1.3, kept for the error message.
+    Other(HandshakeType),
+}
+
+impl HandshakeMessage {
+    /// The handshake type.
+    pub fn typ(&self) -> HandshakeType {
+        use HandshakeType as T;
+        match self {
+            Self::ClientHello(_) => T::ClientHello,
+            Self::ServerHello(_) => T::ServerHello,
+            Self::EncryptedExtensions(_) => T::EncryptedExtensions,
+            Self::CertificateRequest(_) => T::CertificateRequest,
+            Self::Certificate(_) => T::Certificate,
+            Self::CertificateVerify(_) => T::CertificateVerify,
+            Self::Finished(_) => T::Finished,
+            Self::NewSessionTicket(_) => T::NewSessionTicket,
+            Self::KeyUpdate(_) => T::KeyUpdate,
+            Self::EndOfEarlyData => T::EndOfEarlyData,
+            Self::Other(t) => *t,
+        }
+    }
+
+    /// Decodes one whole message (4-byte header included); the body must span exactly the
+    /// length in the header.
+    pub fn decode(bytes: &[u8]) -> Result<Self, InvalidMessage> {
+        use HandshakeType as T;
+        let mut r = Reader::new(bytes);
+        let typ = HandshakeType::read(&mut r)?;
+        let len = usize::try_from(r.u24("handshake length")?)
+            .map_err(|_| InvalidMessage::IllegalValue("handshake length"))?;
+        let body = r.take_for(len, "handshake body")?;
+        r.expect_empty("handshake message")?;
+        Ok(match typ {
+            T::ClientHello => Self::ClientHello(ClientHello::read_bytes(body)?),
+            T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
+            T::EncryptedExtensions => {
+                Self::EncryptedExtensions(EncryptedExtensions::read_bytes(body)?)
+            }
+            T::CertificateRequest => {
+                Self::CertificateRequest(CertificateRequest::read_bytes(body)?)
+            }
+            T::Certificate => Self::Certificate(Certificate::read_bytes(body)?),
+            T::CertificateVerify => Self::CertificateVerify(CertificateVerify::read_bytes(body)?),
+            T::Finished => {
+                if body.is_empty() {
+                    return Err(InvalidMessage::MissingData("Finished.verify_data"));
+                }
+                Self::Finished(body.to_vec())
+            }
+            T::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::read_bytes(body)?),
+            T::KeyUpdate => Self::KeyUpdate(KeyUpdateRequest::read_bytes(body)?),
+            T::EndOfEarlyData => {
+                Reader::new(body).expect_empty("EndOfEarlyData")?;
+                Self::EndOfEarlyData
+            }
+            other => Self::Other(other),
+        })
+    }
+
+    /// Encodes the whole message with its 4-byte header.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.typ().encode(&mut out);
+        encode_prefixed(&mut out, LengthWidth::U24, |out| match self {
+            Self::ClientHello(m) => m.encode(out),
+            Self::ServerHello(m) => m.encode(out),
+            Self::EncryptedExtensions(m) => m.encode(out),
+            Self::CertificateRequest(m) => m.encode(out),
+            Self::Certificate(m) => m.encode(out),
+            Self::CertificateVerify(m) => m.encode(out),
+            Self::Finished(v) => out.extend_from_slice(v),
+            Self::NewSessionTicket(m) => m.encode(out),
+            Self::KeyUpdate(m) => m.encode(out),
+            Self::EndOfEarlyData | Self::Other(_) => {}
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(m: HandshakeMessage) {
+        let bytes = m.encode();
+        assert_eq!(HandshakeMessage::decode(&bytes).unwrap(), m, "{m:?}");
+        // Every strict prefix is an error, never a panic.
+        for cut in 0..bytes.len() {
+            assert!(
+                HandshakeMessage::decode(&bytes[..cut]).is_err(),
+                "{m:?} cut at {cut}"
+            );
+        }
+        // A trailing byte is an error.
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(HandshakeMessage::decode(&long).is_err());
+    }
+
+    fn ext(typ: ExtensionType, data: &[u8]) -> Extension {
+        Extension {
+            typ,
+            data: PayloadU16(data.to_vec()),
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        round_trip(HandshakeMessage::ClientHello(ClientHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: [7; 32],
+            session_id: PayloadU8(vec![1; 32]),
+            cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
+            compression_methods: VecU8(vec![Compression::Null]),
+            extensions: VecU16(vec![
+                ClientExtension::ServerName(b"example.com".to_vec()),
+                ClientExtension::SupportedVersions(VecU8(vec![ProtocolVersion::TLSv1_3])),
+                ClientExtension::SupportedGroups(VecU16(vec![NamedGroup::X25519])),
+                ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: PayloadU16(vec![9; 32]),
+                }])),
+                ClientExtension::SignatureAlgorithms(VecU16(vec![SignatureScheme::ED25519])),
+                ClientExtension::SignatureAlgorithmsCert(VecU16(vec![SignatureScheme::ED25519])),
+                ClientExtension::Alpn(VecU16(vec![PayloadU8(b"h2".to_vec())])),
+                ClientExtension::PskKeyExchangeModes(VecU8(vec![PskKeyExchangeMode::PskDheKe])),
+                ClientExtension::Cookie(PayloadU16(vec![1, 2, 3])),
+                ClientExtension::Other(ext(ExtensionType::Padding, &[0; 5])),
+                ClientExtension::PreSharedKey(OfferedPsks {
+                    identities: VecU16(vec![PskIdentity {
+                        identity: PayloadU16(vec![5; 10]),
+                        obfuscated_ticket_age: 77,
+                    }]),
+                    binders: VecU16(vec![PayloadU8(vec![3; 32])]),
+                }),
+            ]),
+        }));
+        round_trip(HandshakeMessage::ServerHello(ServerHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: HELLO_RETRY_REQUEST_RANDOM,
+            session_id: PayloadU8(vec![]),
+            cipher_suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
+            compression_method: Compression::Null,
+            extensions: VecU16(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
+        }));
+        round_trip(HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+            extensions: VecU16(vec![ext(ExtensionType::ServerName, &[])]),
+        }));
+        round_trip(HandshakeMessage::CertificateRequest(CertificateRequest {
+            context: PayloadU8(vec![]),
+            extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
+        }));
+        round_trip(HandshakeMessage::Certificate(Certificate {
+            context: PayloadU8(vec![]),
+            entries: VecU24(vec![CertificateEntry {
+                cert_data: PayloadU24(vec![0x30, 0]),
+                extensions: VecU16(vec![]),
+            }]),
+        }));
+        round_trip(HandshakeMessage::CertificateVerify(CertificateVerify {
+            scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+            signature: PayloadU16(vec![1; 70]),
+        }));
+        round_trip(HandshakeMessage::Finished(vec![4; 32]));
+        round_trip(HandshakeMessage::NewSessionTicket(NewSessionTicket {
+            lifetime: 7200,
+            age_add: 12345,
+            nonce: PayloadU8(vec![0, 0]),
+            ticket: PayloadU16(vec![1; 40]),
+            extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
+        }));
+        round_trip(HandshakeMessage::KeyUpdate(
+            KeyUpdateRequest::UpdateRequested,
+        ));
+    }
+
+    #[test]
+    fn server_hello_without_extensions_decodes() {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[1; 32]);
+        body.extend_from_slice(&[0, 0xc0, 0x2f, 0]);
+        let mut msg = vec![2, 0, 0, u8::try_from(body.len()).unwrap()];
+        msg.extend_from_slice(&body);
+        let HandshakeMessage::ServerHello(sh) = HandshakeMessage::decode(&msg).unwrap() else {
+            panic!()
+        };
+        assert!(sh.extensions.0.is_empty());
+        assert!(!sh.is_retry_request());
+    }
+
+    #[test]
+    fn end_of_early_data_and_unknown_types() {
+        assert_eq!(
+            HandshakeMessage::decode(&[5, 0, 0, 0]).unwrap(),
+            HandshakeMessage::EndOfEarlyData
+        );
+        assert!(HandshakeMessage::decode(&[5, 0, 0, 1, 0]).is_err());
+        assert_eq!(
+            HandshakeMessage::decode(&[99, 0, 0, 0]).unwrap().typ(),
+            HandshakeType::Unknown(99)
+        );
+        assert!(HandshakeMessage::decode(&[20, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn extension_checks() {
+        use crate::error::PeerMisbehaved as M;
+        let offered = [
+            ExtensionType::KeyShare,
+            ExtensionType::SupportedVersions,
+            ExtensionType::ServerName,
+        ];
+        let dup = [
+            ext(ExtensionType::KeyShare, &[]),
+            ext(ExtensionType::KeyShare, &[]),
+        ];
+        assert_eq!(
+            check_extensions(&dup, &offered, ExtensionContext::ServerHello),
+            Err(M::DuplicateExtension(51).into())
+        );
+        let unoffered = [ext(ExtensionType::Cookie, &[])];
+        assert_eq!(
+            check_extensions(&unoffered, &offered, ExtensionContext::ServerHello),
+            Err(M::UnsolicitedExtension(44).into())
+        );
+        let misplaced = [ext(ExtensionType::ServerName, &[])];
+        assert_eq!(
+            check_extensions(&misplaced, &offered, ExtensionContext::ServerHello),
+            Err(M::ExtensionNotAllowedHere(0).into())
+        );
+        assert!(
+            check_extensions(&misplaced, &offered, ExtensionContext::EncryptedExtensions).is_ok()
+        );
+        // CertificateRequest ignores unknown extensions, but not duplicates.
+        let unknown = [ext(ExtensionType::Unknown(0x1234), &[])];
+        assert!(check_extensions(&unknown, &offered, ExtensionContext::CertificateRequest).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod rfc8448_codec {
+    use super::*;
+
+    /// Every handshake message of every RFC 8448 trace decodes and re-encodes byte for byte.
+    #[test]
+    fn rfc8448_messages_round_trip() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/rfc8448/rfc8448.json"
+        );
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e}"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut n = 0;
+        for (name, trace) in json["traces"].as_object().unwrap() {
+            for m in trace["handshake_messages"].as_array().unwrap() {
+                let bytes = hex::decode(m["data"].as_str().unwrap()).unwrap();
+                let msg = HandshakeMessage::decode(&bytes)
+                    .unwrap_or_else(|e| panic!("{name} {}: {e}", m["type"]));
+                assert_eq!(msg.encode(), bytes, "{name} {}", m["type"]);
+                n += 1;
+            }
+        }
+        assert_eq!(n, 40);
+    }
+}
