@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod key_schedule;
 pub mod msgs;
 
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};

@@ -1,0 +1,375 @@
+//! The TLS 1.3 key schedule (RFC 8446 §7) and the transcript hash (§4.4.1), through the
+//! provider's traits.
+//!
+//! ```text
+//!            0 ─► HKDF-Extract(salt 0, PSK or 0) = early_secret
+//!                    │ Derive-Secret(., "derived", "")
+//!   (EC)DHE ─► HKDF-Extract = handshake_secret ─► c/s hs traffic (ClientHello..ServerHello)
+//!                    │ Derive-Secret(., "derived", "")
+//!         0 ─► HKDF-Extract = master_secret ─► c/s ap traffic, exporter (..server Finished)
+//!                                          └─► resumption (..client Finished)
+//! ```
+//!
+//! Every secret is a [`Secret`]: zeroized on drop, never printed.
+
+use crate::error::Error;
+use core::fmt;
+use overture_crypto_provider::{
+    Aead, Hash, HashContext, NONCE_LEN, Output, Secret, Tls13CipherSuite, expand_label,
+    expand_label_secret,
+};
+use overture_types::HandshakeType;
+
+/// Keys for one direction of record protection, as the record layer installs them.
+pub struct TrafficKey {
+    /// The suite's AEAD.
+    pub aead: &'static dyn Aead,
+    /// The write key (zeroized on drop).
+    pub key: Secret,
+    /// The write IV.
+    pub iv: [u8; NONCE_LEN],
+}
+
+impl fmt::Debug for TrafficKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TrafficKey({:?}, {} key bytes)",
+            self.aead.algorithm(),
+            self.key.len()
+        )
+    }
+}
+
+impl Drop for TrafficKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.iv);
+    }
+}
+
+/// The running transcript hash. Before the suite is known it buffers the ClientHello bytes.
+pub struct Transcript {
+    state: TranscriptState,
+}
+
+enum TranscriptState {
+    Buffer(Vec<u8>),
+    Hashing(Box<dyn HashContext>),
+}
+
+impl Transcript {
+    /// An empty transcript that buffers until [`Transcript::start_hash`].
+    pub fn new() -> Self {
+        Self {
+            state: TranscriptState::Buffer(Vec::new()),
+        }
+    }
+
+    /// Adds a whole handshake message (header included).
+    pub fn add(&mut self, message: &[u8]) {
+        match &mut self.state {
+            TranscriptState::Buffer(b) => b.extend_from_slice(message),
+            TranscriptState::Hashing(ctx) => ctx.update(message),
+        }
+    }
+
+    /// Switches from buffering to hashing with `hash` (once the server chose a suite).
+    pub fn start_hash(&mut self, hash: &'static dyn Hash) {
+        if let TranscriptState::Buffer(b) = &mut self.state {
+            let mut ctx = hash.start();
+            ctx.update(b);
+            self.state = TranscriptState::Hashing(ctx);
+        }
+    }
+
+    /// Replaces ClientHello1 with `message_hash` (RFC 8446 §4.4.1), for a HelloRetryRequest.
+    /// Call after [`Transcript::start_hash`] and before adding the HRR.
+    pub fn roll_up_for_retry(&mut self, hash: &'static dyn Hash) {
+        self.start_hash(hash);
+        if let TranscriptState::Hashing(ctx) = &self.state {
+            let ch1 = ctx.fork_finish();
+            let mut fresh = hash.start();
+            let len = u8::try_from(ch1.as_bytes().len()).unwrap_or(u8::MAX);
+            fresh.update(&[HandshakeType::MessageHash.get(), 0, 0, len]);
+            fresh.update(ch1.as_bytes());
+            self.state = TranscriptState::Hashing(fresh);
+        }
+    }
+
+    /// The hash of everything so far; fails before [`Transcript::start_hash`].
+    pub fn current_hash(&self) -> Result<Output, Error> {
+        match &self.state {
+            TranscriptState::Hashing(ctx) => Ok(ctx.fork_finish()),
+            TranscriptState::Buffer(_) => Err(Error::Internal("transcript hash before a suite")),
+        }
+    }
+}
+
+impl Default for Transcript {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The key schedule of one connection, at one stage (early, handshake or master secret).
+pub struct KeySchedule {
+    suite: &'static Tls13CipherSuite,
+    secret: Secret,
+}
+
+impl KeySchedule {
+    /// Starts with the early secret: `HKDF-Extract(0, psk)`, or with HashLen zeros without a PSK.
+    pub fn new(suite: &'static Tls13CipherSuite, psk: Option<&[u8]>) -> Self {
+        let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
+        let ikm = psk.unwrap_or_else(|| zeros.get(..suite.hash.output_len()).unwrap_or_default());
+        let secret = suite.hkdf.extract(&[], ikm);
+        Self { suite, secret }
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> &'static Tls13CipherSuite {
+        self.suite
+    }
+
+    /// The secret of the current stage.
+    pub fn current_secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// `Derive-Secret(current, label, transcript_hash)`.
+    pub fn derive(&self, label: &[u8], transcript_hash: &[u8]) -> Result<Secret, Error> {
+        derive(self.suite, &self.secret, label, transcript_hash)
+    }
+
+    /// `Derive-Secret(current, "derived", "")`: the salt of the next stage.
+    pub fn derived_for_next(&self) -> Result<Secret, Error> {
+        let empty = self.suite.hash.hash(&[]);
+        self.derive(b"derived", empty.as_bytes())
+    }
+
+    /// Moves to the next stage: `HKDF-Extract(Derive-Secret(current, "derived", ""), ikm)`;
+    /// `ikm` is the (EC)DHE secret for the handshake secret, `None` (HashLen zeros) for the
+    /// master secret.
+    pub fn advance(&mut self, ikm: Option<&[u8]>) -> Result<(), Error> {
+        let salt = self.derived_for_next()?;
+        let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
+        let ikm = ikm.unwrap_or_else(|| {
+            zeros
+                .get(..self.suite.hash.output_len())
+                .unwrap_or_default()
+        });
+        self.secret = self.suite.hkdf.extract(salt.as_bytes(), ikm);
+        Ok(())
+    }
+}
+
+/// `Derive-Secret(secret, label, transcript_hash)` = `HKDF-Expand-Label(secret, label, hash, HashLen)`.
+pub fn derive(
+    suite: &Tls13CipherSuite,
+    secret: &Secret,
+    label: &[u8],
+    transcript_hash: &[u8],
+) -> Result<Secret, Error> {
+    expand(
+        suite,
+        secret,
+        label,
+        transcript_hash,
+        suite.hash.output_len(),
+    )
+}
+
+/// `HKDF-Expand-Label(secret, label, context, len)` into a new secret (at most 64 bytes).
+pub fn expand(
+    suite: &Tls13CipherSuite,
+    secret: &Secret,
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Result<Secret, Error> {
+    let expander = suite.hkdf.expander(secret.as_bytes())?;
+    Ok(expand_label_secret(&*expander, label, context, len)?)
+}
+
+/// The record keys of a traffic secret (`key` and `iv`, RFC 8446 §7.3).
+pub fn traffic_key(suite: &Tls13CipherSuite, secret: &Secret) -> Result<TrafficKey, Error> {
+    let expander = suite.hkdf.expander(secret.as_bytes())?;
+    let key = expand_label_secret(&*expander, b"key", &[], suite.aead.key_len())?;
+    let mut iv = [0u8; NONCE_LEN];
+    expand_label(&*expander, b"iv", &[], &mut iv)?;
+    Ok(TrafficKey {
+        aead: suite.aead,
+        key,
+        iv,
+    })
+}
+
+/// `application_traffic_secret_N+1` (RFC 8446 §7.2).
+pub fn next_traffic_secret(suite: &Tls13CipherSuite, secret: &Secret) -> Result<Secret, Error> {
+    expand(suite, secret, b"traffic upd", &[], suite.hash.output_len())
+}
+
+/// The Finished key of a handshake traffic secret (RFC 8446 §4.4.4).
+pub fn finished_key(suite: &Tls13CipherSuite, secret: &Secret) -> Result<Secret, Error> {
+    expand(suite, secret, b"finished", &[], suite.hash.output_len())
+}
+
+/// `verify_data = HMAC(finished_key, transcript_hash)`.
+pub fn verify_data(
+    suite: &Tls13CipherSuite,
+    finished_key: &Secret,
+    transcript_hash: &[u8],
+) -> Output {
+    suite
+        .hmac
+        .with_key(finished_key.as_bytes())
+        .sign(&[transcript_hash])
+}
+
+/// The PSK of a ticket: `HKDF-Expand-Label(resumption_master_secret, "resumption", nonce, HashLen)`
+/// (RFC 8446 §4.6.1).
+pub fn ticket_psk(
+    suite: &Tls13CipherSuite,
+    resumption_master_secret: &Secret,
+    nonce: &[u8],
+) -> Result<Secret, Error> {
+    expand(
+        suite,
+        resumption_master_secret,
+        b"resumption",
+        nonce,
+        suite.hash.output_len(),
+    )
+}
+
+/// TLS-Exporter (RFC 8446 §7.5) from the exporter master secret.
+pub fn export(
+    suite: &Tls13CipherSuite,
+    exporter_master_secret: &Secret,
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let empty = suite.hash.hash(&[]);
+    let secret = derive(suite, exporter_master_secret, label, empty.as_bytes())?;
+    let context_hash = suite.hash.hash(context);
+    let expander = suite.hkdf.expander(secret.as_bytes())?;
+    Ok(expand_label(
+        &*expander,
+        b"exporter",
+        context_hash.as_bytes(),
+        out,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overture_crypto_provider::ring;
+    use std::collections::BTreeMap;
+
+    fn trace(name: &str) -> BTreeMap<String, Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/rfc8448/rfc8448.json"
+        );
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e}"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["traces"][name]["summary"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), hex::decode(v.as_str().unwrap()).unwrap()))
+            .collect()
+    }
+
+    /// The key schedule alone, fed the trace's shared secret and transcript hashes.
+    #[test]
+    fn rfc8448_simple_1rtt_key_schedule() {
+        let t = trace("simple_1rtt");
+        let s = &ring::TLS13_AES_128_GCM_SHA256;
+        let mut ks = KeySchedule::new(s, None);
+        assert_eq!(ks.current_secret().as_bytes(), t["early_secret"]);
+        assert_eq!(
+            ks.derived_for_next().unwrap().as_bytes(),
+            t["derived_secret_for_handshake"]
+        );
+        ks.advance(Some(&t["ecdhe_shared_secret"])).unwrap();
+        assert_eq!(ks.current_secret().as_bytes(), t["handshake_secret"]);
+        let hs_hash = &t["client_handshake_traffic_transcript_hash"];
+        let chts = ks.derive(b"c hs traffic", hs_hash).unwrap();
+        let shts = ks.derive(b"s hs traffic", hs_hash).unwrap();
+        assert_eq!(chts.as_bytes(), t["client_handshake_traffic_secret"]);
+        assert_eq!(shts.as_bytes(), t["server_handshake_traffic_secret"]);
+        let k = traffic_key(s, &shts).unwrap();
+        assert_eq!(k.key.as_bytes(), t["server_handshake_write_key"]);
+        assert_eq!(k.iv.to_vec(), t["server_handshake_write_iv"]);
+        let fk = finished_key(s, &shts).unwrap();
+        assert_eq!(fk.as_bytes(), t["server_finished_key"]);
+        assert_eq!(
+            finished_key(s, &chts).unwrap().as_bytes(),
+            t["client_finished_key"]
+        );
+        assert_eq!(
+            ks.derived_for_next().unwrap().as_bytes(),
+            t["derived_secret_for_master"]
+        );
+        ks.advance(None).unwrap();
+        assert_eq!(ks.current_secret().as_bytes(), t["master_secret"]);
+        let ap_hash = &t["client_application_traffic_transcript_hash"];
+        let cats = ks.derive(b"c ap traffic", ap_hash).unwrap();
+        assert_eq!(cats.as_bytes(), t["client_application_traffic_secret_0"]);
+        let k = traffic_key(s, &cats).unwrap();
+        assert_eq!(k.key.as_bytes(), t["client_application_write_key"]);
+        assert_eq!(k.iv.to_vec(), t["client_application_write_iv"]);
+        assert_eq!(
+            ks.derive(b"exp master", ap_hash).unwrap().as_bytes(),
+            t["exporter_master_secret"]
+        );
+        let rms = ks
+            .derive(b"res master", &t["resumption_master_transcript_hash"])
+            .unwrap();
+        assert_eq!(rms.as_bytes(), t["resumption_master_secret"]);
+        assert_eq!(
+            ticket_psk(s, &rms, &t["ticket_nonce"]).unwrap().as_bytes(),
+            t["resumption_psk"]
+        );
+    }
+
+    /// The transcript with HRR's message_hash substitution gives the trace's handshake hash.
+    #[test]
+    fn rfc8448_hello_retry_transcript() {
+        let t = trace("hello_retry_request");
+        let s = &ring::TLS13_AES_128_GCM_SHA256;
+        let mut tr = Transcript::new();
+        tr.add(&t["client_hello_1"]);
+        tr.roll_up_for_retry(s.hash);
+        tr.add(&t["hello_retry_request"]);
+        tr.add(&t["client_hello_2"]);
+        tr.add(&t["server_hello"]);
+        assert_eq!(
+            tr.current_hash().unwrap().as_bytes(),
+            t["client_handshake_traffic_transcript_hash"]
+        );
+        let mut ks = KeySchedule::new(s, None);
+        ks.advance(Some(&t["ecdhe_shared_secret"])).unwrap();
+        let shts = ks
+            .derive(b"s hs traffic", tr.current_hash().unwrap().as_bytes())
+            .unwrap();
+        assert_eq!(shts.as_bytes(), t["server_handshake_traffic_secret"]);
+    }
+
+    #[test]
+    fn next_secret_and_exporter_are_deterministic() {
+        let s = &ring::TLS13_AES_128_GCM_SHA256;
+        let a = Secret::new(&[1; 32]).unwrap();
+        let b = next_traffic_secret(s, &a).unwrap();
+        assert_ne!(a, b);
+        let mut o1 = [0u8; 20];
+        let mut o2 = [0u8; 20];
+        export(s, &a, b"label", b"ctx", &mut o1).unwrap();
+        export(s, &a, b"label", b"ctx2", &mut o2).unwrap();
+        assert_ne!(o1, o2);
+    }
+}
