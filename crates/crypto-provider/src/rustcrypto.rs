@@ -1,27 +1,372 @@
-//! The RustCrypto provider (feature `rustcrypto`).
+//! The RustCrypto provider (feature `rustcrypto`): `sha2`, `hmac`, `hkdf`, `aes-gcm`,
+//! `chacha20poly1305`, `x25519-dalek`, `p256`, `p384`, `ed25519-dalek`, `rsa` and `getrandom`.
 //!
-//! Every piece is a `pub static` so it can be mixed into another provider, as in
-//! [`crate::ring`]. This module currently holds the key exchanges (X25519, P-256, P-384) — with
-//! [`KeyExchange::start_with_private_key`], which ring cannot offer — and the random source; the
-//! remaining pieces follow.
+//! Every piece is a `pub static` so it can be mixed into another provider (e.g. ring's AEADs
+//! with this module's key exchanges); [`default_provider`] puts them together.
+//!
+//! Differences from [`crate::ring`]:
+//! - [`KeyExchange::start_with_private_key`] works for every group (known-answer tests, RFC 8448).
+//! - [`KEY_PROVIDER`] signs with ECDSA (P-256, P-384; RFC 6979 deterministic nonces) and Ed25519,
+//!   but **not with RSA**: RSA keys fail with [`Error::Unsupported`]. The `rsa` crate's private-key
+//!   operations are not constant-time (RUSTSEC-2023-0071, "Marvin"), and a client-certificate key
+//!   lives long enough for a timing attacker; this provider uses `rsa` only to *verify* with
+//!   public keys, where timing leaks nothing secret. Use ring's key provider for RSA client
+//!   certificates (`CryptoProvider { key_provider: &ring::KEY_PROVIDER, ..rustcrypto::default_provider() }`).
+//! - HKDF-Expand needs a PRK of at least HashLen bytes (RFC 5869 §2.3); TLS only uses such PRKs.
+//!
+//! ```
+//! use overture_crypto_provider::{rustcrypto, KeyExchange};
+//!
+//! // X25519 with the RFC 7748 §6.1 keys: rustcrypto can import private keys.
+//! let alice = rustcrypto::X25519.start_with_private_key(&[
+//!     0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d, 0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
+//!     0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a, 0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a,
+//! ]).unwrap();
+//! let bob = rustcrypto::X25519.start().unwrap();
+//! let bob_share = bob.public_key().to_vec();
+//! let alice_share = alice.public_key().to_vec();
+//! assert_eq!(alice.complete(&bob_share).unwrap(), bob.complete(&alice_share).unwrap());
+//! assert_eq!(rustcrypto::default_provider().kx_groups.len(), 3);
+//! ```
 
-use crate::{ActiveKeyExchange, Error, KeyExchange, Secret, SecureRandom};
-use overture_types::NamedGroup;
+use crate::{
+    ActiveKeyExchange, Aead, AeadAlgorithm, BoundAead, CryptoProvider, Error, Hash, HashAlgorithm,
+    HashContext, Hkdf, HkdfExpander, Hmac, HmacKey, KeyExchange, KeyProvider, Nonce, Output,
+    Secret, SecureRandom, SignatureVerifier, Signer, SigningKey, SupportedCipherSuite, TAG_LEN,
+    Tag, Tls12CipherSuite, Tls12KxSignature, Tls12NonceStyle, Tls13CipherSuite,
+};
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use hmac::Mac;
+use overture_types::pki::{AlgorithmIdentifier, alg_id};
+use overture_types::{CipherSuite, NamedGroup, PrivateKeyDer, SignatureScheme};
 use p256::elliptic_curve::sec1::ToSec1Point;
+use sha2::Digest;
+use std::sync::Arc;
+use zeroize::Zeroize;
 
 // ---------------------------------------------------------------------------------------------
-// Randomness
+// Hashes
 
-/// The operating system's random source, through `getrandom`.
+/// A `sha2` hash function.
 #[derive(Debug)]
-pub struct RustCryptoRandom;
+pub struct RustCryptoHash(HashAlgorithm);
 
-/// The random source.
-pub static RANDOM: RustCryptoRandom = RustCryptoRandom;
+/// SHA-256.
+pub static SHA256: RustCryptoHash = RustCryptoHash(HashAlgorithm::Sha256);
+/// SHA-384.
+pub static SHA384: RustCryptoHash = RustCryptoHash(HashAlgorithm::Sha384);
+/// SHA-512.
+pub static SHA512: RustCryptoHash = RustCryptoHash(HashAlgorithm::Sha512);
 
-impl SecureRandom for RustCryptoRandom {
-    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
-        getrandom::fill(buf).map_err(|_| Error::RandomFailed)
+/// An incremental `sha2` state.
+#[derive(Clone)]
+enum HashState {
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl HashState {
+    fn new(alg: HashAlgorithm) -> Self {
+        match alg {
+            HashAlgorithm::Sha256 => Self::Sha256(sha2::Sha256::new()),
+            HashAlgorithm::Sha384 => Self::Sha384(sha2::Sha384::new()),
+            HashAlgorithm::Sha512 => Self::Sha512(sha2::Sha512::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(data),
+            Self::Sha384(h) => h.update(data),
+            Self::Sha512(h) => h.update(data),
+        }
+    }
+
+    fn finish(self) -> Output {
+        // Every output is at most 64 bytes, so nothing is cut.
+        match self {
+            Self::Sha256(h) => Output::truncated(&h.finalize()),
+            Self::Sha384(h) => Output::truncated(&h.finalize()),
+            Self::Sha512(h) => Output::truncated(&h.finalize()),
+        }
+    }
+}
+
+/// `alg(data)` in one go.
+fn digest(alg: HashAlgorithm, data: &[u8]) -> Output {
+    let mut h = HashState::new(alg);
+    h.update(data);
+    h.finish()
+}
+
+impl Hash for RustCryptoHash {
+    fn algorithm(&self) -> HashAlgorithm {
+        self.0
+    }
+
+    fn start(&self) -> Box<dyn HashContext> {
+        Box::new(RustCryptoHashContext(HashState::new(self.0)))
+    }
+
+    fn hash(&self, data: &[u8]) -> Output {
+        digest(self.0, data)
+    }
+}
+
+struct RustCryptoHashContext(HashState);
+
+impl HashContext for RustCryptoHashContext {
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn fork(&self) -> Box<dyn HashContext> {
+        Box::new(Self(self.0.clone()))
+    }
+
+    fn fork_finish(&self) -> Output {
+        self.0.clone().finish()
+    }
+
+    fn finish(self: Box<Self>) -> Output {
+        self.0.finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HMAC and HKDF
+
+/// `hmac`'s HMAC over one `sha2` hash.
+#[derive(Debug)]
+pub struct RustCryptoHmac(HashAlgorithm);
+
+/// HMAC-SHA256.
+pub static HMAC_SHA256: RustCryptoHmac = RustCryptoHmac(HashAlgorithm::Sha256);
+/// HMAC-SHA384.
+pub static HMAC_SHA384: RustCryptoHmac = RustCryptoHmac(HashAlgorithm::Sha384);
+/// HMAC-SHA512.
+pub static HMAC_SHA512: RustCryptoHmac = RustCryptoHmac(HashAlgorithm::Sha512);
+
+/// A keyed HMAC state (the inner and outer pads absorbed); zeroized on drop by `hmac`.
+#[derive(Clone)]
+enum HmacState {
+    Sha256(hmac::Hmac<sha2::Sha256>),
+    Sha384(hmac::Hmac<sha2::Sha384>),
+    Sha512(hmac::Hmac<sha2::Sha512>),
+}
+
+impl HmacState {
+    fn new(alg: HashAlgorithm, key: &[u8]) -> Self {
+        // HMAC takes keys of any length (longer ones are hashed), so `new_from_slice` cannot
+        // fail; the fallbacks only satisfy the types.
+        match alg {
+            HashAlgorithm::Sha256 => Self::Sha256(
+                <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+            ),
+            HashAlgorithm::Sha384 => Self::Sha384(
+                <hmac::Hmac<sha2::Sha384> as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+            ),
+            HashAlgorithm::Sha512 => Self::Sha512(
+                <hmac::Hmac<sha2::Sha512> as KeyInit>::new_from_slice(key)
+                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+            ),
+        }
+    }
+
+    fn sign(&self, data: &[&[u8]]) -> Output {
+        fn run<M: Mac + Clone>(m: &M, data: &[&[u8]]) -> Output {
+            let mut m = m.clone();
+            for d in data {
+                m.update(d);
+            }
+            // A tag is at most 64 bytes, so nothing is cut.
+            Output::truncated(&m.finalize().into_bytes())
+        }
+        match self {
+            Self::Sha256(m) => run(m, data),
+            Self::Sha384(m) => run(m, data),
+            Self::Sha512(m) => run(m, data),
+        }
+    }
+}
+
+impl Hmac for RustCryptoHmac {
+    fn hash_algorithm(&self) -> HashAlgorithm {
+        self.0
+    }
+
+    fn with_key(&self, key: &[u8]) -> Box<dyn HmacKey> {
+        Box::new(RustCryptoHmacKey(HmacState::new(self.0, key)))
+    }
+}
+
+struct RustCryptoHmacKey(HmacState);
+
+impl HmacKey for RustCryptoHmacKey {
+    fn sign(&self, data: &[&[u8]]) -> Output {
+        self.0.sign(data)
+    }
+}
+
+/// `hkdf`'s HKDF over one `sha2` hash.
+#[derive(Debug)]
+pub struct RustCryptoHkdf(HashAlgorithm);
+
+/// HKDF-SHA256.
+pub static HKDF_SHA256: RustCryptoHkdf = RustCryptoHkdf(HashAlgorithm::Sha256);
+/// HKDF-SHA384.
+pub static HKDF_SHA384: RustCryptoHkdf = RustCryptoHkdf(HashAlgorithm::Sha384);
+
+/// Copies an extracted PRK into a [`Secret`] and wipes the library's copy.
+fn prk_secret(prk: &mut [u8]) -> Secret {
+    // A PRK is HashLen <= 64 bytes, so nothing is cut.
+    let out = Secret::truncated(prk);
+    prk.zeroize();
+    out
+}
+
+impl Hkdf for RustCryptoHkdf {
+    fn hash_algorithm(&self) -> HashAlgorithm {
+        self.0
+    }
+
+    fn extract(&self, salt: &[u8], ikm: &[u8]) -> Secret {
+        // An empty salt is the empty HMAC key, which HMAC zero-pads: the same as HashLen zeros.
+        match self.0 {
+            HashAlgorithm::Sha256 => {
+                prk_secret(&mut hkdf::Hkdf::<sha2::Sha256>::extract(Some(salt), ikm).0)
+            }
+            HashAlgorithm::Sha384 => {
+                prk_secret(&mut hkdf::Hkdf::<sha2::Sha384>::extract(Some(salt), ikm).0)
+            }
+            HashAlgorithm::Sha512 => {
+                prk_secret(&mut hkdf::Hkdf::<sha2::Sha512>::extract(Some(salt), ikm).0)
+            }
+        }
+    }
+
+    fn expander(&self, prk: &[u8]) -> Result<Box<dyn HkdfExpander>, Error> {
+        let state = match self.0 {
+            HashAlgorithm::Sha256 => {
+                ExpanderState::Sha256(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
+            }
+            HashAlgorithm::Sha384 => {
+                ExpanderState::Sha384(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
+            }
+            HashAlgorithm::Sha512 => {
+                ExpanderState::Sha512(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
+            }
+        };
+        Ok(Box::new(RustCryptoExpander {
+            state,
+            hash_len: self.0.output_len(),
+        }))
+    }
+}
+
+/// An HKDF keyed with a PRK (an HMAC state, zeroized on drop by `hmac`).
+enum ExpanderState {
+    Sha256(hkdf::Hkdf<sha2::Sha256>),
+    Sha384(hkdf::Hkdf<sha2::Sha384>),
+    Sha512(hkdf::Hkdf<sha2::Sha512>),
+}
+
+struct RustCryptoExpander {
+    state: ExpanderState,
+    hash_len: usize,
+}
+
+impl HkdfExpander for RustCryptoExpander {
+    fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> Result<(), Error> {
+        match &self.state {
+            ExpanderState::Sha256(h) => h.expand_multi_info(info, out),
+            ExpanderState::Sha384(h) => h.expand_multi_info(info, out),
+            ExpanderState::Sha512(h) => h.expand_multi_info(info, out),
+        }
+        .map_err(|_| Error::OutputLength)
+    }
+
+    fn hash_len(&self) -> usize {
+        self.hash_len
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AEAD
+
+/// `aes-gcm` / `chacha20poly1305` AEADs.
+#[derive(Debug)]
+pub struct RustCryptoAead(AeadAlgorithm);
+
+/// AES-128-GCM.
+pub static AES_128_GCM: RustCryptoAead = RustCryptoAead(AeadAlgorithm::Aes128Gcm);
+/// AES-256-GCM.
+pub static AES_256_GCM: RustCryptoAead = RustCryptoAead(AeadAlgorithm::Aes256Gcm);
+/// ChaCha20-Poly1305.
+pub static CHACHA20_POLY1305: RustCryptoAead = RustCryptoAead(AeadAlgorithm::ChaCha20Poly1305);
+
+impl Aead for RustCryptoAead {
+    fn algorithm(&self) -> AeadAlgorithm {
+        self.0
+    }
+
+    fn with_key(&self, key: &[u8]) -> Result<Box<dyn BoundAead>, Error> {
+        fn bind<A: AeadInOut + KeyInit + Send + Sync + 'static>(
+            key: &[u8],
+            alg: AeadAlgorithm,
+        ) -> Result<Box<dyn BoundAead>, Error> {
+            let cipher = A::new_from_slice(key).map_err(|_| Error::InvalidKey)?;
+            Ok(Box::new(RustCryptoBoundAead { cipher, alg }))
+        }
+        match self.0 {
+            AeadAlgorithm::Aes128Gcm => bind::<aes_gcm::Aes128Gcm>(key, self.0),
+            AeadAlgorithm::Aes256Gcm => bind::<aes_gcm::Aes256Gcm>(key, self.0),
+            AeadAlgorithm::ChaCha20Poly1305 => {
+                bind::<chacha20poly1305::ChaCha20Poly1305>(key, self.0)
+            }
+        }
+    }
+}
+
+/// A keyed cipher; its key schedule is zeroized on drop by the library (`zeroize` feature).
+struct RustCryptoBoundAead<A> {
+    cipher: A,
+    alg: AeadAlgorithm,
+}
+
+impl<A: AeadInOut + Send + Sync> BoundAead for RustCryptoBoundAead<A> {
+    fn seal_in_place(&self, nonce: Nonce, aad: &[u8], in_out: &mut [u8]) -> Result<Tag, Error> {
+        let nonce = aes_gcm::aead::Nonce::<A>::try_from(nonce.as_bytes().as_slice())
+            .map_err(|_| Error::Unsupported)?;
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce, aad, in_out.into())
+            .map_err(|_| Error::OutputLength)?;
+        let tag: [u8; TAG_LEN] = tag.as_slice().try_into().map_err(|_| Error::Unsupported)?;
+        Ok(Tag(tag))
+    }
+
+    fn open_in_place(&self, nonce: Nonce, aad: &[u8], in_out: &mut [u8]) -> Result<usize, Error> {
+        let plain_len = in_out
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::DecryptFailed)?;
+        let (ciphertext, tag) = in_out.split_at_mut(plain_len);
+        let nonce = aes_gcm::aead::Nonce::<A>::try_from(nonce.as_bytes().as_slice())
+            .map_err(|_| Error::Unsupported)?;
+        let tag = aes_gcm::aead::Tag::<A>::try_from(&*tag).map_err(|_| Error::DecryptFailed)?;
+        // The library checks the tag in constant time, before decrypting.
+        self.cipher
+            .decrypt_inout_detached(&nonce, aad, ciphertext.into(), &tag)
+            .map_err(|_| Error::DecryptFailed)?;
+        Ok(plain_len)
+    }
+
+    fn algorithm(&self) -> AeadAlgorithm {
+        self.alg
     }
 }
 
@@ -196,8 +541,498 @@ impl ActiveKeyExchange for RustCryptoActiveKx {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Signature verification
+
+/// Which algorithm a [`RustCryptoVerifier`] runs.
+#[derive(Clone, Copy, Debug)]
+enum VerifyAlg {
+    /// ECDSA over P-256 with this hash (bits2int truncates longer digests, FIPS 186-5).
+    EcdsaP256(HashAlgorithm),
+    /// ECDSA over P-384 with this hash.
+    EcdsaP384(HashAlgorithm),
+    /// RSASSA-PKCS1-v1_5 with this hash.
+    RsaPkcs1(HashAlgorithm),
+    /// RSASSA-PSS with this hash, MGF1 with the same hash, salt length = HashLen (RFC 8446
+    /// §4.2.3).
+    RsaPss(HashAlgorithm),
+    /// Ed25519 (RFC 8032).
+    Ed25519,
+}
+
+/// RSA moduli this provider accepts, in bits (as ring's `*_2048_8192_*` algorithms).
+const RSA_MODULUS_BITS: core::ops::RangeInclusive<u32> = 2048..=8192;
+
+/// One RustCrypto signature verification algorithm.
+pub struct RustCryptoVerifier {
+    scheme: Option<SignatureScheme>,
+    public_key_alg_id: AlgorithmIdentifier,
+    signature_alg_id: AlgorithmIdentifier,
+    alg: VerifyAlg,
+    name: &'static str,
+}
+
+impl core::fmt::Debug for RustCryptoVerifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "rustcrypto::{}", self.name)
+    }
+}
+
+impl SignatureVerifier for RustCryptoVerifier {
+    fn scheme(&self) -> Option<SignatureScheme> {
+        self.scheme
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.public_key_alg_id
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.signature_alg_id
+    }
+
+    fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        match self.alg {
+            VerifyAlg::EcdsaP256(hash) => verify_ecdsa_p256(hash, public_key, message, signature),
+            VerifyAlg::EcdsaP384(hash) => verify_ecdsa_p384(hash, public_key, message, signature),
+            VerifyAlg::RsaPkcs1(hash) | VerifyAlg::RsaPss(hash) => {
+                let pss = matches!(self.alg, VerifyAlg::RsaPss(_));
+                verify_rsa(pss, hash, public_key, message, signature)
+            }
+            VerifyAlg::Ed25519 => verify_ed25519(public_key, message, signature),
+        }
+    }
+}
+
+fn verify_ecdsa_p256(
+    hash: HashAlgorithm,
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    // Only the uncompressed form, as ring and X.509 practice (RFC 5480 §2.2) have it.
+    let point = uncompressed_point(public_key, 32).map_err(|_| Error::InvalidPublicKey)?;
+    let key =
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| Error::InvalidPublicKey)?;
+    // Strict DER: `from_der` rejects BER forms, extra bytes and out-of-range r, s.
+    let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| Error::BadSignature)?;
+    key.verify_prehash(digest(hash, message).as_bytes(), &sig)
+        .map_err(|_| Error::BadSignature)
+}
+
+fn verify_ecdsa_p384(
+    hash: HashAlgorithm,
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    use p384::ecdsa::signature::hazmat::PrehashVerifier;
+    let point = uncompressed_point(public_key, 48).map_err(|_| Error::InvalidPublicKey)?;
+    let key =
+        p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| Error::InvalidPublicKey)?;
+    let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| Error::BadSignature)?;
+    key.verify_prehash(digest(hash, message).as_bytes(), &sig)
+        .map_err(|_| Error::BadSignature)
+}
+
+fn verify_rsa(
+    pss: bool,
+    hash: HashAlgorithm,
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::PublicKey::from_pkcs1_der(public_key).map_err(|_| Error::InvalidPublicKey)?;
+    if !RSA_MODULUS_BITS.contains(&key.n().bit_width_vartime()) {
+        return Err(Error::InvalidPublicKey);
+    }
+    let hashed = digest(hash, message);
+    let result = match (pss, hash) {
+        (false, HashAlgorithm::Sha256) => key.verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            hashed.as_bytes(),
+            signature,
+        ),
+        (false, HashAlgorithm::Sha384) => key.verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+            hashed.as_bytes(),
+            signature,
+        ),
+        (false, HashAlgorithm::Sha512) => key.verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+            hashed.as_bytes(),
+            signature,
+        ),
+        (true, HashAlgorithm::Sha256) => key.verify(
+            rsa::pss::Pss::<sha2::Sha256>::new_with_salt(32),
+            hashed.as_bytes(),
+            signature,
+        ),
+        (true, HashAlgorithm::Sha384) => key.verify(
+            rsa::pss::Pss::<sha2::Sha384>::new_with_salt(48),
+            hashed.as_bytes(),
+            signature,
+        ),
+        (true, HashAlgorithm::Sha512) => key.verify(
+            rsa::pss::Pss::<sha2::Sha512>::new_with_salt(64),
+            hashed.as_bytes(),
+            signature,
+        ),
+    };
+    result.map_err(|_| Error::BadSignature)
+}
+
+fn verify_ed25519(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Error> {
+    let key: &[u8; 32] = public_key.try_into().map_err(|_| Error::InvalidPublicKey)?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidPublicKey)?;
+    let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| Error::BadSignature)?;
+    key.verify_strict(message, &sig)
+        .map_err(|_| Error::BadSignature)
+}
+
+macro_rules! verifier {
+    ($(#[$m:meta])* $name:ident, $scheme:expr, $pk:expr, $sig:expr, $alg:expr) => {
+        $(#[$m])*
+        pub static $name: RustCryptoVerifier = RustCryptoVerifier {
+            scheme: $scheme,
+            public_key_alg_id: $pk,
+            signature_alg_id: $sig,
+            alg: $alg,
+            name: stringify!($name),
+        };
+    };
+}
+
+verifier!(
+    /// ECDSA P-256 with SHA-256 (`ecdsa_secp256r1_sha256`).
+    ECDSA_P256_SHA256, Some(SignatureScheme::ECDSA_NISTP256_SHA256), alg_id::ECDSA_P256,
+    alg_id::ECDSA_SHA256, VerifyAlg::EcdsaP256(HashAlgorithm::Sha256)
+);
+verifier!(
+    /// ECDSA P-256 with SHA-384 (certificates only).
+    ECDSA_P256_SHA384, None, alg_id::ECDSA_P256, alg_id::ECDSA_SHA384,
+    VerifyAlg::EcdsaP256(HashAlgorithm::Sha384)
+);
+verifier!(
+    /// ECDSA P-384 with SHA-384 (`ecdsa_secp384r1_sha384`).
+    ECDSA_P384_SHA384, Some(SignatureScheme::ECDSA_NISTP384_SHA384), alg_id::ECDSA_P384,
+    alg_id::ECDSA_SHA384, VerifyAlg::EcdsaP384(HashAlgorithm::Sha384)
+);
+verifier!(
+    /// ECDSA P-384 with SHA-256 (certificates only).
+    ECDSA_P384_SHA256, None, alg_id::ECDSA_P384, alg_id::ECDSA_SHA256,
+    VerifyAlg::EcdsaP384(HashAlgorithm::Sha256)
+);
+verifier!(
+    /// RSA PKCS#1 v1.5 with SHA-256, 2048–8192-bit keys.
+    RSA_PKCS1_SHA256, Some(SignatureScheme::RSA_PKCS1_SHA256), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PKCS1_SHA256, VerifyAlg::RsaPkcs1(HashAlgorithm::Sha256)
+);
+verifier!(
+    /// RSA PKCS#1 v1.5 with SHA-384, 2048–8192-bit keys.
+    RSA_PKCS1_SHA384, Some(SignatureScheme::RSA_PKCS1_SHA384), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PKCS1_SHA384, VerifyAlg::RsaPkcs1(HashAlgorithm::Sha384)
+);
+verifier!(
+    /// RSA PKCS#1 v1.5 with SHA-512, 2048–8192-bit keys.
+    RSA_PKCS1_SHA512, Some(SignatureScheme::RSA_PKCS1_SHA512), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PKCS1_SHA512, VerifyAlg::RsaPkcs1(HashAlgorithm::Sha512)
+);
+verifier!(
+    /// RSA-PSS (rsaEncryption key) with SHA-256, MGF1-SHA-256, salt 32, 2048–8192-bit keys.
+    RSA_PSS_SHA256, Some(SignatureScheme::RSA_PSS_SHA256), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PSS_SHA256, VerifyAlg::RsaPss(HashAlgorithm::Sha256)
+);
+verifier!(
+    /// RSA-PSS (rsaEncryption key) with SHA-384, MGF1-SHA-384, salt 48, 2048–8192-bit keys.
+    RSA_PSS_SHA384, Some(SignatureScheme::RSA_PSS_SHA384), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PSS_SHA384, VerifyAlg::RsaPss(HashAlgorithm::Sha384)
+);
+verifier!(
+    /// RSA-PSS (rsaEncryption key) with SHA-512, MGF1-SHA-512, salt 64, 2048–8192-bit keys.
+    RSA_PSS_SHA512, Some(SignatureScheme::RSA_PSS_SHA512), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PSS_SHA512, VerifyAlg::RsaPss(HashAlgorithm::Sha512)
+);
+verifier!(
+    /// Ed25519 (strict: canonical `S`, and no small-order `R` or key).
+    ED25519, Some(SignatureScheme::ED25519), alg_id::ED25519, alg_id::ED25519,
+    VerifyAlg::Ed25519
+);
+
+/// Every verifier, in preference order (the same order as ring's).
+pub static ALL_VERIFIERS: &[&dyn SignatureVerifier] = &[
+    &ECDSA_P256_SHA256,
+    &ECDSA_P384_SHA384,
+    &ED25519,
+    &RSA_PSS_SHA256,
+    &RSA_PSS_SHA384,
+    &RSA_PSS_SHA512,
+    &RSA_PKCS1_SHA256,
+    &RSA_PKCS1_SHA384,
+    &RSA_PKCS1_SHA512,
+    &ECDSA_P256_SHA384,
+    &ECDSA_P384_SHA256,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Randomness and signing keys
+
+/// The operating system's random source, through `getrandom`.
+#[derive(Debug)]
+pub struct RustCryptoRandom;
+
+/// The random source.
+pub static RANDOM: RustCryptoRandom = RustCryptoRandom;
+
+impl SecureRandom for RustCryptoRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
+        getrandom::fill(buf).map_err(|_| Error::RandomFailed)
+    }
+}
+
+/// Loads ECDSA P-256/P-384 keys (PKCS#8 or SEC1) and Ed25519 keys (PKCS#8). RSA keys (PKCS#8 or
+/// PKCS#1) fail with [`Error::Unsupported`]: see the module documentation (RUSTSEC-2023-0071).
+#[derive(Debug)]
+pub struct RustCryptoKeyProvider;
+
+/// The key provider.
+pub static KEY_PROVIDER: RustCryptoKeyProvider = RustCryptoKeyProvider;
+
+/// The rsaEncryption OID (1.2.840.113549.1.1.1).
+const RSA_ENCRYPTION_OID: &str = "1.2.840.113549.1.1.1";
+
+impl KeyProvider for RustCryptoKeyProvider {
+    fn load_private_key(&self, key: PrivateKeyDer<'static>) -> Result<Arc<dyn SigningKey>, Error> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        match &key {
+            PrivateKeyDer::Pkcs8(der) => {
+                let der = der.secret_pkcs8_der();
+                if let Ok(k) = p256::SecretKey::from_pkcs8_der(der) {
+                    return Ok(Arc::new(EcdsaKey::P256(Arc::new(k.into()))));
+                }
+                if let Ok(k) = p384::SecretKey::from_pkcs8_der(der) {
+                    return Ok(Arc::new(EcdsaKey::P384(Arc::new(k.into()))));
+                }
+                if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
+                    return Ok(Arc::new(Ed25519Key(Arc::new(k))));
+                }
+                let info =
+                    p256::pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|_| Error::InvalidKey)?;
+                if info.algorithm.oid.to_string() == RSA_ENCRYPTION_OID {
+                    return Err(Error::Unsupported);
+                }
+                Err(Error::InvalidKey)
+            }
+            PrivateKeyDer::Sec1(der) => {
+                let der = der.secret_sec1_der();
+                if let Ok(k) = p256::SecretKey::from_sec1_der(der) {
+                    return Ok(Arc::new(EcdsaKey::P256(Arc::new(k.into()))));
+                }
+                if let Ok(k) = p384::SecretKey::from_sec1_der(der) {
+                    return Ok(Arc::new(EcdsaKey::P384(Arc::new(k.into()))));
+                }
+                Err(Error::InvalidKey)
+            }
+            // PKCS#1 is RSA: no constant-time RSA signing here.
+            _ => Err(Error::Unsupported),
+        }
+    }
+}
+
+/// An ECDSA signing key (zeroized on drop by its library).
+#[derive(Clone)]
+enum EcdsaKey {
+    P256(Arc<p256::ecdsa::SigningKey>),
+    P384(Arc<p384::ecdsa::SigningKey>),
+}
+
+impl EcdsaKey {
+    fn scheme(&self) -> SignatureScheme {
+        match self {
+            Self::P256(_) => SignatureScheme::ECDSA_NISTP256_SHA256,
+            Self::P384(_) => SignatureScheme::ECDSA_NISTP384_SHA384,
+        }
+    }
+}
+
+impl core::fmt::Debug for EcdsaKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "rustcrypto::EcdsaKey({:?})", self.scheme())
+    }
+}
+
+impl SigningKey for EcdsaKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        if !offered.contains(&self.scheme()) {
+            return None;
+        }
+        let signer: Box<dyn Signer> = Box::new(self.clone());
+        Some(signer)
+    }
+}
+
+impl Signer for EcdsaKey {
+    fn scheme(&self) -> SignatureScheme {
+        EcdsaKey::scheme(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        // RFC 6979 deterministic nonces; DER output as TLS and X.509 want it.
+        match self {
+            Self::P256(k) => {
+                let sig: p256::ecdsa::Signature =
+                    p256::ecdsa::signature::Signer::try_sign(&**k, message)
+                        .map_err(|_| Error::SigningFailed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            Self::P384(k) => {
+                let sig: p384::ecdsa::Signature =
+                    p384::ecdsa::signature::Signer::try_sign(&**k, message)
+                        .map_err(|_| Error::SigningFailed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// An Ed25519 signing key (zeroized on drop by `ed25519-dalek`).
+#[derive(Clone)]
+struct Ed25519Key(Arc<ed25519_dalek::SigningKey>);
+
+impl core::fmt::Debug for Ed25519Key {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("rustcrypto::Ed25519Key")
+    }
+}
+
+impl SigningKey for Ed25519Key {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        if !offered.contains(&SignatureScheme::ED25519) {
+            return None;
+        }
+        let signer: Box<dyn Signer> = Box::new(self.clone());
+        Some(signer)
+    }
+}
+
+impl Signer for Ed25519Key {
+    fn scheme(&self) -> SignatureScheme {
+        SignatureScheme::ED25519
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let sig: ed25519_dalek::Signature =
+            ed25519_dalek::Signer::try_sign(&*self.0, message).map_err(|_| Error::SigningFailed)?;
+        Ok(sig.to_bytes().to_vec())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cipher suites and the provider
+
+/// `TLS_AES_128_GCM_SHA256`.
+pub static TLS13_AES_128_GCM_SHA256: Tls13CipherSuite = Tls13CipherSuite {
+    suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+    hash: &SHA256,
+    hmac: &HMAC_SHA256,
+    hkdf: &HKDF_SHA256,
+    aead: &AES_128_GCM,
+};
+/// `TLS_AES_256_GCM_SHA384`.
+pub static TLS13_AES_256_GCM_SHA384: Tls13CipherSuite = Tls13CipherSuite {
+    suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
+    hash: &SHA384,
+    hmac: &HMAC_SHA384,
+    hkdf: &HKDF_SHA384,
+    aead: &AES_256_GCM,
+};
+/// `TLS_CHACHA20_POLY1305_SHA256`.
+pub static TLS13_CHACHA20_POLY1305_SHA256: Tls13CipherSuite = Tls13CipherSuite {
+    suite: CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+    hash: &SHA256,
+    hmac: &HMAC_SHA256,
+    hkdf: &HKDF_SHA256,
+    aead: &CHACHA20_POLY1305,
+};
+
+macro_rules! tls12_suite {
+    ($(#[$m:meta])* $name:ident, $hash:ident, $hmac:ident, $aead:ident, $sig:ident, $nonce:ident, $fixed:expr, $explicit:expr) => {
+        $(#[$m])*
+        pub static $name: Tls12CipherSuite = Tls12CipherSuite {
+            suite: CipherSuite::$name,
+            hash: &$hash,
+            hmac: &$hmac,
+            aead: &$aead,
+            kx_signature: Tls12KxSignature::$sig,
+            nonce: Tls12NonceStyle::$nonce,
+            fixed_iv_len: $fixed,
+            explicit_nonce_len: $explicit,
+        };
+    };
+}
+
+tls12_suite!(
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, SHA256, HMAC_SHA256, AES_128_GCM, Ecdsa,
+    ExplicitGcm, 4, 8
+);
+tls12_suite!(
+    /// `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
+    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, SHA384, HMAC_SHA384, AES_256_GCM, Ecdsa,
+    ExplicitGcm, 4, 8
+);
+tls12_suite!(
+    /// `TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`.
+    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, SHA256, HMAC_SHA256, CHACHA20_POLY1305,
+    Ecdsa, XorSequence, 12, 0
+);
+tls12_suite!(
+    /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
+    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, SHA256, HMAC_SHA256, AES_128_GCM, Rsa, ExplicitGcm,
+    4, 8
+);
+tls12_suite!(
+    /// `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
+    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, SHA384, HMAC_SHA384, AES_256_GCM, Rsa, ExplicitGcm,
+    4, 8
+);
+tls12_suite!(
+    /// `TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256`.
+    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, SHA256, HMAC_SHA256, CHACHA20_POLY1305, Rsa,
+    XorSequence, 12, 0
+);
+
+/// Every suite, in preference order: TLS 1.3 first, then TLS 1.2 (ECDSA before RSA).
+pub static ALL_CIPHER_SUITES: &[SupportedCipherSuite] = &[
+    SupportedCipherSuite::Tls13(&TLS13_AES_128_GCM_SHA256),
+    SupportedCipherSuite::Tls13(&TLS13_AES_256_GCM_SHA384),
+    SupportedCipherSuite::Tls13(&TLS13_CHACHA20_POLY1305_SHA256),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
+    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
+];
+
 /// Every key-exchange group, in preference order.
 pub static ALL_KX_GROUPS: &[&dyn KeyExchange] = &[&X25519, &SECP256R1, &SECP384R1];
+
+/// The RustCrypto provider with every piece. Its key provider cannot sign with RSA keys (see
+/// the module documentation).
+pub fn default_provider() -> CryptoProvider {
+    CryptoProvider {
+        cipher_suites: ALL_CIPHER_SUITES.to_vec(),
+        kx_groups: ALL_KX_GROUPS.to_vec(),
+        signature_verifiers: ALL_VERIFIERS.to_vec(),
+        hashes: vec![&SHA256, &SHA384, &SHA512],
+        secure_random: &RANDOM,
+        key_provider: &KEY_PROVIDER,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -277,5 +1112,368 @@ mod tests {
             Some(Error::InvalidKey)
         );
         assert!(SECP384R1.start_with_private_key(&[1u8; 48]).is_ok());
+    }
+
+    #[test]
+    fn hkdf_expand_label_matches_rfc8448_derived_secret() {
+        // RFC 8448 §3: early secret = HKDF-Extract(0, 0^32); "derived" secret from it.
+        let early = HKDF_SHA256.extract(&[], &[0u8; 32]);
+        assert_eq!(
+            early.as_bytes(),
+            unhex("33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a")
+        );
+        let empty_hash = SHA256.hash(&[]);
+        let exp = HKDF_SHA256.expander(early.as_bytes()).unwrap();
+        assert_eq!(exp.hash_len(), 32);
+        let mut derived = [0u8; 32];
+        crate::expand_label(&*exp, b"derived", empty_hash.as_bytes(), &mut derived).unwrap();
+        assert_eq!(
+            derived.to_vec(),
+            unhex("6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba")
+        );
+        // 255 * HashLen is the most HKDF-Expand can give.
+        let mut too_long = vec![0u8; 255 * 32 + 1];
+        assert_eq!(exp.expand(&[b"x"], &mut too_long), Err(Error::OutputLength));
+        // A PRK shorter than HashLen is refused (RFC 5869 §2.3).
+        assert!(HKDF_SHA384.expander(&[0u8; 32]).is_err());
+    }
+
+    #[test]
+    fn hash_fork_finish_leaves_context_usable() {
+        for h in [&SHA256, &SHA384, &SHA512] {
+            let mut ctx = h.start();
+            ctx.update(b"ab");
+            let fork = ctx.fork();
+            let mid = ctx.fork_finish();
+            ctx.update(b"c");
+            assert_eq!(mid, h.hash(b"ab"));
+            assert_eq!(fork.finish(), h.hash(b"ab"));
+            assert_eq!(ctx.finish(), h.hash(b"abc"));
+            assert_eq!(h.hash(b"").as_bytes().len(), h.output_len());
+        }
+        // FIPS 180-4 example: SHA-256("abc").
+        assert_eq!(
+            SHA256.hash(b"abc").as_bytes(),
+            unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+    }
+
+    #[test]
+    fn hmac_rfc4231_case_2_and_verify() {
+        let key = HMAC_SHA256.with_key(b"Jefe");
+        let tag = key.sign(&[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            tag.as_bytes(),
+            unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        );
+        assert!(
+            key.verify(&[b"what do ya want for nothing?"], tag.as_bytes())
+                .is_ok()
+        );
+        let mut bad = tag.as_bytes().to_vec();
+        bad[31] ^= 1;
+        assert_eq!(
+            key.verify(&[b"what do ya want for nothing?"], &bad),
+            Err(Error::BadSignature)
+        );
+        assert_eq!(HMAC_SHA384.tag_len(), 48);
+    }
+
+    #[test]
+    fn aead_round_trips_and_rejects_tampering() {
+        for aead in [&AES_128_GCM, &AES_256_GCM, &CHACHA20_POLY1305] {
+            let key = aead.with_key(&vec![1u8; aead.key_len()]).unwrap();
+            assert_eq!(key.algorithm(), aead.algorithm());
+            let mut buf = b"payload".to_vec();
+            let tag = key
+                .seal_in_place(Nonce::new([2; 12]), b"h", &mut buf)
+                .unwrap();
+            assert_ne!(&buf, b"payload");
+            buf.extend_from_slice(tag.as_ref());
+            let mut good = buf.clone();
+            let n = key
+                .open_in_place(Nonce::new([2; 12]), b"h", &mut good)
+                .unwrap();
+            assert_eq!(&good[..n], b"payload");
+            for i in [0, buf.len() - 1] {
+                let mut bad = buf.clone();
+                bad[i] ^= 1;
+                assert_eq!(
+                    key.open_in_place(Nonce::new([2; 12]), b"h", &mut bad),
+                    Err(Error::DecryptFailed)
+                );
+            }
+            let mut wrong_aad = buf.clone();
+            assert_eq!(
+                key.open_in_place(Nonce::new([2; 12]), b"H", &mut wrong_aad),
+                Err(Error::DecryptFailed)
+            );
+            // Shorter than a tag.
+            assert_eq!(
+                key.open_in_place(Nonce::new([2; 12]), b"h", &mut [0u8; 15]),
+                Err(Error::DecryptFailed)
+            );
+            assert_eq!(
+                aead.with_key(&[0; 15]).err().map(|_| ()),
+                Some(()),
+                "wrong key length must fail"
+            );
+        }
+    }
+
+    #[test]
+    fn key_provider_signs_with_ecdsa_and_ed25519_and_refuses_rsa() {
+        use p256::pkcs8::EncodePrivateKey;
+        let p256_key = p256::SecretKey::from_slice(&[7u8; 32]).unwrap();
+        let p384_key = p384::SecretKey::from_slice(&[9u8; 48]).unwrap();
+        type Case = (Vec<u8>, Vec<u8>, SignatureScheme, &'static dyn SignatureVerifier);
+        let cases: [Case; 3] = [
+            (
+                p256_key.to_pkcs8_der().unwrap().as_bytes().to_vec(),
+                p256_key
+                    .public_key()
+                    .to_sec1_point(false)
+                    .as_bytes()
+                    .to_vec(),
+                SignatureScheme::ECDSA_NISTP256_SHA256,
+                &ECDSA_P256_SHA256,
+            ),
+            (
+                p384_key.to_pkcs8_der().unwrap().as_bytes().to_vec(),
+                p384_key
+                    .public_key()
+                    .to_sec1_point(false)
+                    .as_bytes()
+                    .to_vec(),
+                SignatureScheme::ECDSA_NISTP384_SHA384,
+                &ECDSA_P384_SHA384,
+            ),
+            {
+                let k = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+                (
+                    [unhex("302e020100300506032b657004220420"), vec![5u8; 32]].concat(),
+                    k.verifying_key().to_bytes().to_vec(),
+                    SignatureScheme::ED25519,
+                    &ED25519,
+                )
+            },
+        ];
+        for (pkcs8, public, scheme, verifier) in cases {
+            let key = KEY_PROVIDER
+                .load_private_key(PrivateKeyDer::Pkcs8(pkcs8.into()))
+                .unwrap();
+            assert!(
+                key.choose_scheme(&[SignatureScheme::RSA_PSS_SHA256])
+                    .is_none()
+            );
+            let signer = key
+                .choose_scheme(&[SignatureScheme::RSA_PSS_SHA256, scheme])
+                .unwrap();
+            assert_eq!(signer.scheme(), scheme);
+            let sig = signer.sign(b"msg").unwrap();
+            assert!(verifier.verify(&public, b"msg", &sig).is_ok());
+            assert!(verifier.verify(&public, b"msg!", &sig).is_err());
+        }
+        // SEC1 ECPrivateKey.
+        let sec1 = p256_key.to_sec1_der().unwrap().to_vec();
+        assert!(
+            KEY_PROVIDER
+                .load_private_key(PrivateKeyDer::Sec1(sec1.into()))
+                .is_ok()
+        );
+        // RSA: a PKCS#8 with the rsaEncryption algorithm, and any PKCS#1 key.
+        let rsa_pkcs8 = unhex("3016020100300d06092a864886f70d0101010500040205aa");
+        assert_eq!(
+            KEY_PROVIDER
+                .load_private_key(PrivateKeyDer::Pkcs8(rsa_pkcs8.into()))
+                .err(),
+            Some(Error::Unsupported)
+        );
+        assert_eq!(
+            KEY_PROVIDER
+                .load_private_key(PrivateKeyDer::Pkcs1(vec![0x30, 0x00].into()))
+                .err(),
+            Some(Error::Unsupported)
+        );
+        assert_eq!(
+            KEY_PROVIDER
+                .load_private_key(PrivateKeyDer::Pkcs8(vec![0x30, 0x00].into()))
+                .err(),
+            Some(Error::InvalidKey)
+        );
+    }
+
+    #[test]
+    fn verifiers_reject_malformed_inputs() {
+        let key = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).unwrap();
+        let public = key.verifying_key().to_sec1_point(false).as_bytes().to_vec();
+        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&key, b"m");
+        let der = sig.to_der().as_bytes().to_vec();
+        assert!(ECDSA_P256_SHA256.verify(&public, b"m", &der).is_ok());
+        // Wrong hash for the same key, compressed key, truncated signature, trailing byte.
+        assert!(ECDSA_P256_SHA384.verify(&public, b"m", &der).is_err());
+        let compressed = key.verifying_key().to_sec1_point(true).as_bytes().to_vec();
+        assert_eq!(
+            ECDSA_P256_SHA256.verify(&compressed, b"m", &der),
+            Err(Error::InvalidPublicKey)
+        );
+        assert!(
+            ECDSA_P256_SHA256
+                .verify(&public, b"m", &der[..der.len() - 1])
+                .is_err()
+        );
+        let mut long = der.clone();
+        long.push(0);
+        assert!(ECDSA_P256_SHA256.verify(&public, b"m", &long).is_err());
+        assert!(ECDSA_P384_SHA384.verify(&public, b"m", &der).is_err());
+        assert!(RSA_PKCS1_SHA256.verify(&public, b"m", &der).is_err());
+        assert!(ED25519.verify(&[0u8; 31], b"m", &[0u8; 64]).is_err());
+        let provider = default_provider();
+        assert_eq!(provider.supported_schemes().len(), 9);
+        assert_eq!(
+            provider
+                .verifiers_for_alg_ids(alg_id::ECDSA_P256.as_ref(), alg_id::ECDSA_SHA384.as_ref())
+                .count(),
+            1
+        );
+    }
+
+    /// ring and RustCrypto pieces agree, and pieces of both make one working provider.
+    #[cfg(feature = "ring")]
+    mod with_ring {
+        use super::super::*;
+        use crate::ring;
+
+        #[test]
+        fn symmetric_primitives_agree_with_ring() {
+            let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+            for (a, b) in [
+                (&SHA256, &ring::SHA256),
+                (&SHA384, &ring::SHA384),
+                (&SHA512, &ring::SHA512),
+            ] {
+                assert_eq!(a.hash(&data), b.hash(&data));
+            }
+            for (a, b) in [
+                (&HMAC_SHA256, &ring::HMAC_SHA256),
+                (&HMAC_SHA384, &ring::HMAC_SHA384),
+                (&HMAC_SHA512, &ring::HMAC_SHA512),
+            ] {
+                let key = [0x0bu8; 100];
+                assert_eq!(
+                    a.with_key(&key).sign(&[&data, b"x"]),
+                    b.with_key(&key).sign(&[&data, b"x"])
+                );
+            }
+            for (a, b) in [
+                (&HKDF_SHA256, &ring::HKDF_SHA256),
+                (&HKDF_SHA384, &ring::HKDF_SHA384),
+            ] {
+                let prk = a.extract(b"salt", &data);
+                assert_eq!(prk, b.extract(b"salt", &data));
+                let (mut x, mut y) = ([0u8; 100], [0u8; 100]);
+                a.expander(prk.as_bytes())
+                    .unwrap()
+                    .expand(&[b"in", b"fo"], &mut x)
+                    .unwrap();
+                b.expander(prk.as_bytes())
+                    .unwrap()
+                    .expand(&[b"info"], &mut y)
+                    .unwrap();
+                assert_eq!(x, y);
+            }
+            for (a, b) in [
+                (&AES_128_GCM, &ring::AES_128_GCM),
+                (&AES_256_GCM, &ring::AES_256_GCM),
+                (&CHACHA20_POLY1305, &ring::CHACHA20_POLY1305),
+            ] {
+                let key = vec![9u8; a.key_len()];
+                let (ka, kb) = (a.with_key(&key).unwrap(), b.with_key(&key).unwrap());
+                let (mut x, mut y) = (data.clone(), data.clone());
+                let ta = ka
+                    .seal_in_place(Nonce::xor_seq(&[1; 12], 7), b"aad", &mut x)
+                    .unwrap();
+                let tb = kb
+                    .seal_in_place(Nonce::xor_seq(&[1; 12], 7), b"aad", &mut y)
+                    .unwrap();
+                assert_eq!((&x, ta), (&y, tb));
+                x.extend_from_slice(ta.as_ref());
+                let n = kb
+                    .open_in_place(Nonce::xor_seq(&[1; 12], 7), b"aad", &mut x)
+                    .unwrap();
+                assert_eq!(&x[..n], &data[..]);
+            }
+        }
+
+        #[test]
+        fn mixed_provider_works() {
+            // ring's suites, random and key provider; RustCrypto's groups and verifiers.
+            let mixed = CryptoProvider {
+                kx_groups: ALL_KX_GROUPS.to_vec(),
+                signature_verifiers: ALL_VERIFIERS.to_vec(),
+                ..ring::default_provider()
+            };
+            // Key exchange across the two libraries, for every group.
+            for group in [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1,
+            ] {
+                let ours = mixed.find_kx(group).unwrap().start().unwrap();
+                let theirs = ring::default_provider()
+                    .find_kx(group)
+                    .unwrap()
+                    .start()
+                    .unwrap();
+                let (our_share, their_share) =
+                    (ours.public_key().to_vec(), theirs.public_key().to_vec());
+                assert_eq!(
+                    ours.complete(&their_share).unwrap(),
+                    theirs.complete(&our_share).unwrap()
+                );
+            }
+            // A ring signing key, verified by a RustCrypto verifier found through the provider.
+            let rng = ::ring::rand::SystemRandom::new();
+            let pkcs8 = ::ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+            let pair = ::ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+            let key = mixed
+                .key_provider
+                .load_private_key(PrivateKeyDer::Pkcs8(pkcs8.as_ref().to_vec().into()))
+                .unwrap();
+            let sig = key
+                .choose_scheme(&[SignatureScheme::ED25519])
+                .unwrap()
+                .sign(b"m")
+                .unwrap();
+            let verifier = mixed.verifier_for_scheme(SignatureScheme::ED25519).unwrap();
+            assert_eq!(format!("{verifier:?}"), "rustcrypto::ED25519");
+            use ::ring::signature::KeyPair;
+            assert!(
+                verifier
+                    .verify(pair.public_key().as_ref(), b"m", &sig)
+                    .is_ok()
+            );
+            // A ring suite's AEAD with a RustCrypto key-exchange secret as its key.
+            let aead = mixed.tls13_suites().next().unwrap().aead;
+            let a = X25519.start().unwrap();
+            let b = X25519.start().unwrap();
+            let b_share = b.public_key().to_vec();
+            let secret = a.complete(&b_share).unwrap();
+            let sealer = aead.with_key(&secret.as_bytes()[..16]).unwrap();
+            let mut buf = *b"record";
+            let tag = sealer
+                .seal_in_place(Nonce::new([0; 12]), b"", &mut buf)
+                .unwrap();
+            let mut rec = buf.to_vec();
+            rec.extend_from_slice(tag.as_ref());
+            let opener = AES_128_GCM.with_key(&secret.as_bytes()[..16]).unwrap();
+            assert_eq!(
+                opener.open_in_place(Nonce::new([0; 12]), b"", &mut rec),
+                Ok(6)
+            );
+            let mut r = secret.as_bytes().to_vec();
+            ::ring::rand::SecureRandom::fill(&rng, &mut r).unwrap();
+            assert_ne!(r, secret.as_bytes());
+        }
     }
 }
