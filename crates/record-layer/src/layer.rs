@@ -1,0 +1,640 @@
+//! The record layer: deframing, record protection, sequence numbers and limits.
+
+use crate::error::Direction;
+use crate::key::{Padding, RecordKey, Style};
+use crate::{
+    Error, HEADER_LEN, INPUT_BUFFER_LEN, KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS, MAX_FRAGMENT_LEN,
+    MAX_INNER_PLAINTEXT_LEN, MAX_TLS12_CIPHERTEXT_LEN, MAX_TLS13_CIPHERTEXT_LEN,
+};
+use core::fmt;
+use overture_crypto_provider::TAG_LEN;
+use overture_types::{ContentType, ProtocolVersion, Reader};
+
+/// One record, opened: its (inner) content type and plaintext, borrowed from the input buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The content type (for a TLS 1.3 protected record, the inner type).
+    pub typ: ContentType,
+    /// The plaintext: padding, inner type, explicit nonce and tag removed.
+    pub payload: &'a [u8],
+}
+
+struct ReadState {
+    key: RecordKey,
+    seq: u64,
+    failures: u64,
+}
+
+struct WriteState {
+    key: RecordKey,
+    seq: u64,
+}
+
+/// What one step of the deframer found.
+enum Step {
+    NeedMore,
+    Swallowed,
+    Record {
+        typ: ContentType,
+        start: usize,
+        end: usize,
+    },
+}
+
+/// Legacy version of records we send before a version is negotiated (RFC 8446 §5.1 allows
+/// 0x0301 for the initial ClientHello).
+const INITIAL_RECORD_VERSION: u16 = 0x0301;
+/// Legacy version of every TLS 1.3 / TLS 1.2 record after that, and of every protected record.
+const TLS12_RECORD_VERSION: u16 = 0x0303;
+
+/// A TLS record layer for one connection: an input buffer of one maximal record that the
+/// caller fills ([`RecordLayer::spare`], [`RecordLayer::advance`]) and from which whole records
+/// are opened in place ([`RecordLayer::next_record`]); and sealing, in place into the caller's
+/// buffer ([`RecordLayer::seal_in_place`]) or appended to a `Vec` ([`RecordLayer::seal`]).
+///
+/// Until keys are installed records are plaintext. A TLS 1.3 key protects with IV xor seq,
+/// the inner content type and the record header as AAD; a TLS 1.2 key with the RFC 5288 or
+/// RFC 7905 nonce and the `seq ‖ type ‖ version ‖ length` AAD. Which one is the key's business
+/// ([`RecordKey`]); [`RecordLayer::set_version`] only decides the record version we write and
+/// check.
+pub struct RecordLayer {
+    input: Box<[u8]>,
+    /// First byte not yet deframed.
+    start: usize,
+    /// End of the bytes received.
+    end: usize,
+    version: Option<ProtocolVersion>,
+    read: Option<ReadState>,
+    write: Option<WriteState>,
+    ccs_allowed: bool,
+    empty_run: usize,
+    padding: Padding,
+}
+
+impl Default for RecordLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for RecordLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordLayer")
+            .field("version", &self.version)
+            .field("buffered", &self.buffered_len())
+            .field("read_key", &self.read.as_ref().map(|r| (&r.key, r.seq)))
+            .field("write_key", &self.write.as_ref().map(|w| (&w.key, w.seq)))
+            .field("ccs_allowed", &self.ccs_allowed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordLayer {
+    /// A record layer with no keys (plaintext records) and no version yet.
+    pub fn new() -> Self {
+        Self {
+            input: vec![0u8; INPUT_BUFFER_LEN].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            version: None,
+            read: None,
+            write: None,
+            ccs_allowed: false,
+            empty_run: 0,
+            padding: Padding::None,
+        }
+    }
+
+    /// The negotiated version (once ServerHello chose it; also on HelloRetryRequest). Records
+    /// we send carry 0x0301 before this and 0x0303 after; records we receive must then carry
+    /// exactly the version for TLS 1.2, and any `0x03xx` for TLS 1.3 (RFC 8446 §5.1: the field
+    /// is ignored; we only check that it looks like TLS).
+    pub fn set_version(&mut self, version: ProtocolVersion) {
+        self.version = Some(version);
+    }
+
+    /// The version set with [`RecordLayer::set_version`].
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.version
+    }
+
+    /// TLS 1.3 middlebox-compatibility mode (RFC 8446 §5, D.4): while on, one unprotected
+    /// ChangeCipherSpec record whose payload is exactly `0x01` is swallowed. Any other one is
+    /// `unexpected_message`. Turn it off when the handshake completes.
+    pub fn allow_ccs(&mut self, allow: bool) {
+        self.ccs_allowed = allow;
+    }
+
+    /// The padding we add to TLS 1.3 records (none by default).
+    pub fn set_padding(&mut self, padding: Padding) {
+        self.padding = padding;
+    }
+
+    /// Installs a new read key; its sequence number starts at 0.
+    pub fn set_read_key(&mut self, key: RecordKey) {
+        self.read = Some(ReadState {
+            key,
+            seq: 0,
+            failures: 0,
+        });
+    }
+
+    /// Installs a new write key; its sequence number starts at 0.
+    pub fn set_write_key(&mut self, key: RecordKey) {
+        self.write = Some(WriteState { key, seq: 0 });
+    }
+
+    /// The sequence number of the next record we open (0 without a key).
+    pub fn read_seq(&self) -> u64 {
+        self.read.as_ref().map_or(0, |r| r.seq)
+    }
+
+    /// The sequence number of the next record we seal (0 without a key).
+    pub fn write_seq(&self) -> u64 {
+        self.write.as_ref().map_or(0, |w| w.seq)
+    }
+
+    /// Whether the write key is within [`KEY_UPDATE_MARGIN`] records of its usage limit
+    /// (RFC 8446 §5.5, or of sequence-number exhaustion): a TLS 1.3 client sends KeyUpdate
+    /// now; a TLS 1.2 connection should be closed. At the limit itself sealing fails.
+    pub fn write_needs_key_update(&self) -> bool {
+        self.write
+            .as_ref()
+            .is_some_and(|w| w.seq >= hard_write_limit(&w.key).saturating_sub(KEY_UPDATE_MARGIN))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Input
+
+    /// The free input space: read the transport into it, then call [`RecordLayer::advance`].
+    /// Never empty while no whole record is buffered (the buffer holds one maximal record);
+    /// a partial record is moved to the front only when it would not fit behind.
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.start > 0 {
+            let need = self.pending_record_len();
+            if self.start.saturating_add(need) > self.input.len() {
+                self.input.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+        }
+        self.input.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// `n` bytes were written at the start of [`RecordLayer::spare`].
+    pub fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.input.len() - self.end, "advance beyond spare()");
+        self.end = self.end.saturating_add(n).min(self.input.len());
+    }
+
+    /// Bytes received and not yet returned as records.
+    pub fn buffered_len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// The length of the record at `start` if its header is in, else the header length.
+    fn pending_record_len(&self) -> usize {
+        let mut r = Reader::new(self.input.get(self.start..self.end).unwrap_or_default());
+        match (r.take(3), r.u16("length")) {
+            (Some(_), Ok(len)) => HEADER_LEN + usize::from(len),
+            _ => HEADER_LEN,
+        }
+    }
+
+    /// The next whole record, opened in place, or `None` until more bytes arrive. A swallowed
+    /// compatibility ChangeCipherSpec is not returned. Errors are fatal for the connection:
+    /// send [`Error::alert`].
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, Error> {
+        loop {
+            match self.step()? {
+                Step::NeedMore => return Ok(None),
+                Step::Swallowed => {}
+                Step::Record { typ, start, end } => {
+                    let payload = self.input.get(start..end).unwrap_or_default();
+                    return Ok(Some(Record { typ, payload }));
+                }
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Step, Error> {
+        let avail = self.input.get(self.start..self.end).unwrap_or_default();
+        let mut r = Reader::new(avail);
+        // Each header field is judged as soon as it is in: garbage fails fast.
+        let Ok(typ_byte) = r.u8("type") else {
+            return Ok(Step::NeedMore);
+        };
+        let typ = ContentType::from(typ_byte);
+        if !matches!(
+            typ,
+            ContentType::ChangeCipherSpec
+                | ContentType::Alert
+                | ContentType::Handshake
+                | ContentType::ApplicationData
+        ) {
+            return Err(Error::UnknownContentType(typ_byte));
+        }
+        let Ok(version) = r.u16("version") else {
+            return Ok(Step::NeedMore);
+        };
+        self.check_version(version)?;
+        let Ok(len) = r.u16("length") else {
+            return Ok(Step::NeedMore);
+        };
+        let len = usize::from(len);
+        let (what, max) = match self.read.as_ref().map(|r| r.key.style) {
+            None => ("plaintext", MAX_FRAGMENT_LEN),
+            Some(Style::Tls13) => ("ciphertext", MAX_TLS13_CIPHERTEXT_LEN),
+            Some(Style::Tls12Gcm | Style::Tls12Xor) => ("ciphertext", MAX_TLS12_CIPHERTEXT_LEN),
+        };
+        if len > max {
+            return Err(Error::RecordOverflow { what, len, max });
+        }
+        if r.left() < len {
+            return Ok(Step::NeedMore);
+        }
+        let rec_start = self.start;
+        let body_start = rec_start + HEADER_LEN;
+        let rec_end = body_start + len;
+        // The record is taken whatever happens next: a failed record is never looked at again.
+        self.start = rec_end;
+
+        if typ == ContentType::ChangeCipherSpec {
+            return self.change_cipher_spec(body_start, rec_end);
+        }
+        let (typ, start, end) = match self.read.as_mut() {
+            None if typ == ContentType::ApplicationData => {
+                return Err(Error::UnexpectedRecord {
+                    typ,
+                    why: "application data before any key",
+                });
+            }
+            None => (typ, body_start, rec_end),
+            Some(read) => {
+                let record = self.input.get_mut(rec_start..rec_end).unwrap_or_default();
+                let (t, s, e) = open(read, typ, record)?;
+                (t, rec_start + s, rec_start + e)
+            }
+        };
+        self.check_content(typ, end - start)?;
+        Ok(Step::Record { typ, start, end })
+    }
+
+    fn check_version(&self, v: u16) -> Result<(), Error> {
+        if v >> 8 != 0x03 {
+            return Err(Error::BadRecordVersion(v));
+        }
+        match self.version {
+            None | Some(ProtocolVersion::TLSv1_3) => Ok(()),
+            Some(negotiated) if negotiated.get() == v => Ok(()),
+            Some(_) => Err(Error::BadRecordVersion(v)),
+        }
+    }
+
+    fn change_cipher_spec(&mut self, start: usize, end: usize) -> Result<Step, Error> {
+        let payload = self.input.get(start..end).unwrap_or_default();
+        let is_one = payload == [1];
+        if self.ccs_allowed {
+            if !is_one {
+                return Err(Error::UnexpectedChangeCipherSpec("payload is not 0x01"));
+            }
+            self.ccs_allowed = false;
+            return Ok(Step::Swallowed);
+        }
+        if self.version == Some(ProtocolVersion::TLSv1_2) && self.read.is_none() {
+            if !is_one {
+                return Err(Error::MalformedChangeCipherSpec);
+            }
+            self.empty_run = 0;
+            return Ok(Step::Record {
+                typ: ContentType::ChangeCipherSpec,
+                start,
+                end,
+            });
+        }
+        Err(Error::UnexpectedChangeCipherSpec(
+            "not allowed here (compat-mode CCS already seen, or not in TLS 1.3 compat mode)",
+        ))
+    }
+
+    fn check_content(&mut self, typ: ContentType, len: usize) -> Result<(), Error> {
+        match (typ, len) {
+            (ContentType::Handshake, 0) => Err(Error::EmptyHandshakeRecord),
+            (ContentType::Alert, n) if n != 2 => Err(Error::BadAlertLength(n)),
+            (_, 0) => {
+                self.empty_run += 1;
+                if self.empty_run > MAX_EMPTY_RECORDS {
+                    return Err(Error::TooManyEmptyRecords(self.empty_run));
+                }
+                Ok(())
+            }
+            _ => {
+                self.empty_run = 0;
+                Ok(())
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Output
+
+    /// Whether a record of `typ` is protected now (ChangeCipherSpec never is).
+    fn protects(&self, typ: ContentType) -> Option<&WriteState> {
+        match typ {
+            ContentType::ChangeCipherSpec => None,
+            _ => self.write.as_ref(),
+        }
+    }
+
+    /// Where the payload starts in a buffer given to [`RecordLayer::seal_in_place`]: the
+    /// record header, plus the explicit nonce of TLS 1.2 AES-GCM.
+    pub fn seal_headroom(&self, typ: ContentType) -> usize {
+        HEADER_LEN + self.protects(typ).map_or(0, |w| w.key.explicit_len())
+    }
+
+    /// How many bytes a record of `typ` holding `payload_len` bytes takes in all (header,
+    /// explicit nonce, payload, TLS 1.3 content type and padding, tag).
+    pub fn sealed_len(&self, typ: ContentType, payload_len: usize) -> usize {
+        let tail = match self.protects(typ) {
+            None => 0,
+            Some(w) if w.key.style == Style::Tls13 => {
+                1 + self.padding.pad_len(payload_len) + TAG_LEN
+            }
+            Some(_) => TAG_LEN,
+        };
+        self.seal_headroom(typ) + payload_len + tail
+    }
+
+    /// Seals one record in place. `buf[seal_headroom(typ)..][..payload_len]` holds the payload
+    /// (at most 2^14 bytes) and `buf` is at least `sealed_len(typ, payload_len)` long; on
+    /// return `buf[..n]` is the record, `n` the returned length. No allocation, no copy.
+    pub fn seal_in_place(
+        &mut self,
+        typ: ContentType,
+        buf: &mut [u8],
+        payload_len: usize,
+    ) -> Result<usize, Error> {
+        if payload_len > MAX_FRAGMENT_LEN {
+            return Err(Error::RecordOverflow {
+                what: "fragment to seal",
+                len: payload_len,
+                max: MAX_FRAGMENT_LEN,
+            });
+        }
+        let total = self.sealed_len(typ, payload_len);
+        if buf.len() < total {
+            return Err(Error::SealBuffer {
+                needed: total,
+                given: buf.len(),
+            });
+        }
+        let pad = self.padding.pad_len(payload_len);
+        let plain_version = match self.version {
+            None => INITIAL_RECORD_VERSION,
+            Some(ProtocolVersion::TLSv1_3) => TLS12_RECORD_VERSION,
+            Some(v) => v.get(),
+        };
+        let write = match typ {
+            ContentType::ChangeCipherSpec => None,
+            _ => self.write.as_mut(),
+        };
+        let Some(w) = write else {
+            if typ == ContentType::ApplicationData {
+                return Err(Error::NoWriteKey);
+            }
+            let (hdr, _) = split(buf, HEADER_LEN)?;
+            hdr.copy_from_slice(&header(typ.get(), plain_version, payload_len)?);
+            return Ok(total);
+        };
+        check_write_budget(w, 1)?;
+        let seq = w.seq;
+        let body_len = total - HEADER_LEN;
+        let record = buf.get_mut(..total).unwrap_or_default();
+        let (hdr, body) = split(record, HEADER_LEN)?;
+        let (sealed, tag_slot) = match w.key.style {
+            Style::Tls13 => {
+                let hb = header(
+                    ContentType::ApplicationData.get(),
+                    TLS12_RECORD_VERSION,
+                    body_len,
+                )?;
+                hdr.copy_from_slice(&hb);
+                let (in_out, tag_slot) = split(body, payload_len + 1 + pad)?;
+                let (_, trailer) = split(in_out, payload_len)?;
+                if let Some((t, zeros)) = trailer.split_first_mut() {
+                    *t = typ.get();
+                    zeros.fill(0);
+                }
+                let tag = w.key.aead.seal_in_place(w.key.nonce(seq), &hb, in_out);
+                (tag, tag_slot)
+            }
+            Style::Tls12Gcm | Style::Tls12Xor => {
+                hdr.copy_from_slice(&header(typ.get(), TLS12_RECORD_VERSION, body_len)?);
+                let aad = tls12_aad(seq, typ.get(), TLS12_RECORD_VERSION, payload_len)?;
+                let (explicit, rest) = split(body, w.key.explicit_len())?;
+                // Our explicit nonce is the sequence number (RFC 5288 §3 leaves the choice).
+                for (d, s) in explicit.iter_mut().zip(seq.to_be_bytes()) {
+                    *d = s;
+                }
+                let (in_out, tag_slot) = split(rest, payload_len)?;
+                let tag = w.key.aead.seal_in_place(w.key.nonce(seq), &aad, in_out);
+                (tag, tag_slot)
+            }
+        };
+        let tag = sealed.map_err(|_| Error::SealFailed)?;
+        for (d, s) in tag_slot.iter_mut().zip(tag.0) {
+            *d = s;
+        }
+        w.seq = seq + 1;
+        Ok(total)
+    }
+
+    /// Seals `data` as records of at most 2^14 bytes each and appends them to `out`: one copy
+    /// of `data`, one reservation. Nothing is appended for empty `data`, and nothing at all if
+    /// any record could not be sealed (e.g. the key's usage limit would be crossed).
+    pub fn seal(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let records = data.len().div_ceil(MAX_FRAGMENT_LEN);
+        if let Some(w) = self.protects(typ) {
+            check_write_budget(w, u64::try_from(records).unwrap_or(u64::MAX))?;
+        }
+        let full = self.sealed_len(typ, MAX_FRAGMENT_LEN) - MAX_FRAGMENT_LEN;
+        out.reserve(data.len() + records * full);
+        let at = out.len();
+        for chunk in data.chunks(MAX_FRAGMENT_LEN) {
+            let rec = out.len();
+            let head = self.seal_headroom(typ);
+            let total = self.sealed_len(typ, chunk.len());
+            out.resize(rec + head, 0);
+            out.extend_from_slice(chunk);
+            out.resize(rec + total, 0);
+            let buf = out.get_mut(rec..).unwrap_or_default();
+            if let Err(e) = self.seal_in_place(typ, buf, chunk.len()) {
+                out.truncate(at);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The record-count limit of a write key: its confidentiality limit, or sequence exhaustion.
+fn hard_write_limit(key: &RecordKey) -> u64 {
+    key.algorithm.confidentiality_limit().min(u64::MAX - 1)
+}
+
+/// Fails unless `records` more records may be sealed under `w`.
+fn check_write_budget(w: &WriteState, records: u64) -> Result<(), Error> {
+    let after = w
+        .seq
+        .checked_add(records)
+        .filter(|a| *a < u64::MAX)
+        .ok_or(Error::SequenceExhausted(Direction::Write))?;
+    if after > w.key.algorithm.confidentiality_limit() {
+        return Err(Error::KeyLimitReached);
+    }
+    Ok(())
+}
+
+/// Opens `record` (header ‖ body) in place under `read`; returns the inner type and the
+/// payload's range within `record`.
+fn open(
+    read: &mut ReadState,
+    outer: ContentType,
+    record: &mut [u8],
+) -> Result<(ContentType, usize, usize), Error> {
+    if read.failures >= read.key.algorithm.integrity_limit() {
+        return Err(Error::IntegrityLimitReached);
+    }
+    if read.seq == u64::MAX {
+        return Err(Error::SequenceExhausted(Direction::Read));
+    }
+    let seq = read.seq;
+    let (hdr, body) = split(record, HEADER_LEN)?;
+    let hdr: &[u8] = hdr;
+    let opened = match read.key.style {
+        Style::Tls13 => {
+            if outer != ContentType::ApplicationData {
+                return Err(Error::UnexpectedRecord {
+                    typ: outer,
+                    why: "not protected after the read key was installed",
+                });
+            }
+            read.key
+                .aead
+                .open_in_place(read.key.nonce(seq), hdr, body)
+                .map(|n| (0, n))
+        }
+        Style::Tls12Gcm | Style::Tls12Xor => {
+            let explicit_len = read.key.explicit_len();
+            let Some(plain_len) = body
+                .len()
+                .checked_sub(explicit_len)
+                .and_then(|l| l.checked_sub(TAG_LEN))
+            else {
+                read.failures += 1;
+                return Err(Error::DecryptFailed);
+            };
+            let version = u16::from_be_bytes(hdr_version(hdr));
+            let aad = tls12_aad(seq, outer.get(), version, plain_len)?;
+            let (explicit, ciphertext) = split(body, explicit_len)?;
+            let nonce = match read.key.style {
+                Style::Tls12Gcm => read.key.gcm_nonce(explicit),
+                _ => read.key.nonce(seq),
+            };
+            read.key
+                .aead
+                .open_in_place(nonce, &aad, ciphertext)
+                .map(|n| (explicit_len, n))
+        }
+    };
+    let Ok((offset, n)) = opened else {
+        read.failures += 1;
+        return Err(Error::DecryptFailed);
+    };
+    read.seq = seq + 1;
+    let start = HEADER_LEN + offset;
+    if read.key.style != Style::Tls13 {
+        if n > MAX_FRAGMENT_LEN {
+            return Err(Error::RecordOverflow {
+                what: "plaintext",
+                len: n,
+                max: MAX_FRAGMENT_LEN,
+            });
+        }
+        return Ok((outer, start, start + n));
+    }
+    // TLS 1.3: TLSInnerPlaintext = content ‖ type ‖ zeros (RFC 8446 §5.4).
+    if n > MAX_INNER_PLAINTEXT_LEN {
+        return Err(Error::RecordOverflow {
+            what: "inner plaintext",
+            len: n,
+            max: MAX_INNER_PLAINTEXT_LEN,
+        });
+    }
+    let inner = record.get(start..start + n).unwrap_or_default();
+    let Some(type_at) = inner.iter().rposition(|b| *b != 0) else {
+        return Err(Error::MissingInnerContentType);
+    };
+    let inner_type = inner.get(type_at).copied().unwrap_or(0);
+    let typ = ContentType::from(inner_type);
+    match typ {
+        ContentType::Handshake | ContentType::Alert | ContentType::ApplicationData => {
+            Ok((typ, start, start + type_at))
+        }
+        ContentType::ChangeCipherSpec => Err(Error::UnexpectedChangeCipherSpec(
+            "a protected change_cipher_spec",
+        )),
+        _ => Err(Error::UnknownContentType(inner_type)),
+    }
+}
+
+fn hdr_version(hdr: &[u8]) -> [u8; 2] {
+    let mut v = [0u8; 2];
+    for (d, s) in v.iter_mut().zip(hdr.iter().skip(1)) {
+        *d = *s;
+    }
+    v
+}
+
+/// `buf.split_at_mut(at)` without a panic path.
+fn split(buf: &mut [u8], at: usize) -> Result<(&mut [u8], &mut [u8]), Error> {
+    let given = buf.len();
+    buf.split_at_mut_checked(at)
+        .ok_or(Error::SealBuffer { needed: at, given })
+}
+
+fn len16(len: usize) -> Result<[u8; 2], Error> {
+    u16::try_from(len)
+        .map(u16::to_be_bytes)
+        .map_err(|_| Error::RecordOverflow {
+            what: "record",
+            len,
+            max: usize::from(u16::MAX),
+        })
+}
+
+fn header(typ: u8, version: u16, len: usize) -> Result<[u8; HEADER_LEN], Error> {
+    let [v0, v1] = version.to_be_bytes();
+    let [l0, l1] = len16(len)?;
+    Ok([typ, v0, v1, l0, l1])
+}
+
+/// TLS 1.2 AEAD additional data: seq_num ‖ type ‖ version ‖ length (RFC 5246 §6.2.3.3).
+fn tls12_aad(seq: u64, typ: u8, version: u16, len: usize) -> Result<[u8; 13], Error> {
+    let mut aad = [0u8; 13];
+    let [v0, v1] = version.to_be_bytes();
+    let [l0, l1] = len16(len)?;
+    for (d, s) in aad
+        .iter_mut()
+        .zip(seq.to_be_bytes().into_iter().chain([typ, v0, v1, l0, l1]))
+    {
+        *d = s;
+    }
+    Ok(aad)
+}
