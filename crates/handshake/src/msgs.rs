@@ -137,7 +137,10 @@ pub fn check_extensions(
         if context.ignores_unknown() {
             continue;
         }
-        if !offered.contains(&e.typ) {
+        // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
+        let unasked_ok =
+            context == ExtensionContext::HelloRetryRequest && e.typ == ExtensionType::Cookie;
+        if !offered.contains(&e.typ) && !unasked_ok {
             return Err(PeerMisbehaved::UnsolicitedExtension(e.typ.get()).into());
         }
         if !context.allows(e.typ) {
