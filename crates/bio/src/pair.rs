@@ -151,6 +151,11 @@ impl Pipe {
             dst.copy_from_slice(src);
         }
         self.buf.drain(..n1 + n2);
+        if self.buf.is_empty() {
+            // Start over at the front of the allocation: the next write and read are one
+            // contiguous copy each instead of wrapping around the ring.
+            self.buf.clear();
+        }
         n1 + n2
     }
 }
