@@ -99,6 +99,8 @@ pub enum Error {
         /// The length given.
         given: usize,
     },
+    /// The caller asked to seal more than 2^14 bytes in one record.
+    FragmentTooLong(usize),
     /// The AEAD failed to seal (a provider failure).
     SealFailed,
 }
@@ -126,6 +128,7 @@ impl Error {
             | Self::InvalidKey(_)
             | Self::NoWriteKey
             | Self::SealBuffer { .. }
+            | Self::FragmentTooLong(_)
             | Self::SealFailed => AlertDescription::InternalError,
         }
     }
@@ -175,6 +178,9 @@ impl fmt::Display for Error {
             Self::NoWriteKey => f.write_str("application data before a write key"),
             Self::SealBuffer { needed, given } => {
                 write!(f, "seal buffer of {given} bytes, {needed} needed")
+            }
+            Self::FragmentTooLong(n) => {
+                write!(f, "cannot seal {n} bytes in one record (at most 2^14)")
             }
             Self::SealFailed => f.write_str("record sealing failed"),
         }

@@ -158,9 +158,30 @@ impl RecordLayer {
     /// (RFC 8446 §5.5, or of sequence-number exhaustion): a TLS 1.3 client sends KeyUpdate
     /// now; a TLS 1.2 connection should be closed. At the limit itself sealing fails.
     pub fn write_needs_key_update(&self) -> bool {
-        self.write
-            .as_ref()
-            .is_some_and(|w| w.seq >= hard_write_limit(&w.key).saturating_sub(KEY_UPDATE_MARGIN))
+        self.write.as_ref().is_some_and(|w| {
+            w.seq
+                >= w.key
+                    .algorithm
+                    .confidentiality_limit()
+                    .saturating_sub(KEY_UPDATE_MARGIN)
+        })
+    }
+
+    /// Test hook: sets the read state's sequence number and failure count.
+    #[cfg(test)]
+    pub(crate) fn set_read_state(&mut self, seq: u64, failures: u64) {
+        if let Some(r) = self.read.as_mut() {
+            r.seq = seq;
+            r.failures = failures;
+        }
+    }
+
+    /// Test hook: sets the write sequence number.
+    #[cfg(test)]
+    pub(crate) fn set_write_seq(&mut self, seq: u64) {
+        if let Some(w) = self.write.as_mut() {
+            w.seq = seq;
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -378,11 +399,7 @@ impl RecordLayer {
         payload_len: usize,
     ) -> Result<usize, Error> {
         if payload_len > MAX_FRAGMENT_LEN {
-            return Err(Error::RecordOverflow {
-                what: "fragment to seal",
-                len: payload_len,
-                max: MAX_FRAGMENT_LEN,
-            });
+            return Err(Error::FragmentTooLong(payload_len));
         }
         let total = self.sealed_len(typ, payload_len);
         if buf.len() < total {
@@ -483,17 +500,12 @@ impl RecordLayer {
     }
 }
 
-/// The record-count limit of a write key: its confidentiality limit, or sequence exhaustion.
-fn hard_write_limit(key: &RecordKey) -> u64 {
-    key.algorithm.confidentiality_limit().min(u64::MAX - 1)
-}
-
-/// Fails unless `records` more records may be sealed under `w`.
+/// Fails unless `records` more records may be sealed under `w` (sequence numbers
+/// `seq..seq + records`, never wrapping, never beyond the key's confidentiality limit).
 fn check_write_budget(w: &WriteState, records: u64) -> Result<(), Error> {
     let after = w
         .seq
         .checked_add(records)
-        .filter(|a| *a < u64::MAX)
         .ok_or(Error::SequenceExhausted(Direction::Write))?;
     if after > w.key.algorithm.confidentiality_limit() {
         return Err(Error::KeyLimitReached);
@@ -612,11 +624,7 @@ fn split(buf: &mut [u8], at: usize) -> Result<(&mut [u8], &mut [u8]), Error> {
 fn len16(len: usize) -> Result<[u8; 2], Error> {
     u16::try_from(len)
         .map(u16::to_be_bytes)
-        .map_err(|_| Error::RecordOverflow {
-            what: "record",
-            len,
-            max: usize::from(u16::MAX),
-        })
+        .map_err(|_| Error::FragmentTooLong(len))
 }
 
 fn header(typ: u8, version: u16, len: usize) -> Result<[u8; HEADER_LEN], Error> {
