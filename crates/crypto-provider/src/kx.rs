@@ -11,8 +11,9 @@ pub trait KeyExchange: Send + Sync + fmt::Debug {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error>;
 
     /// A key pair from a known private key — for known-answer tests (RFC 8448, Wycheproof) and
-    /// static keys. Providers whose library cannot import private keys return
-    /// [`Error::Unsupported`] (ring cannot).
+    /// static keys: X25519 takes the 32 raw bytes, P-256 / P-384 the big-endian scalar of
+    /// exactly 32 / 48 bytes. Providers whose library cannot import private keys return
+    /// [`Error::Unsupported`] (the default); both built-in providers implement it.
     fn start_with_private_key(
         &self,
         private_key: &[u8],

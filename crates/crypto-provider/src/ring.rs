@@ -288,12 +288,48 @@ impl KeyExchange for RingKx {
     }
 
     fn start(&self) -> Result<Box<dyn crate::ActiveKeyExchange>, Error> {
-        let rng = rand::SystemRandom::new();
-        let private = agreement::EphemeralPrivateKey::generate(self.alg, &rng)
-            .map_err(|_| Error::RandomFailed)?;
+        self.generate(&rand::SystemRandom::new(), Error::RandomFailed)
+    }
+
+    /// ring has no API to import an ECDH private key. This feeds `private_key` to ring's own key
+    /// generation through ring's deterministic-RNG testing hook (`ring::test::rand`, public
+    /// but deprecated and documented as internal), so the key ring generates *is* the given
+    /// one: X25519 takes the 32 raw bytes (RFC 7748), P-256 / P-384 the big-endian scalar of
+    /// exactly 32 / 48 bytes, in `[1, n - 1]` (otherwise [`Error::InvalidKey`]).
+    ///
+    /// Meant for known-answer tests (RFC 8448, Wycheproof). Should ring remove the hook, this
+    /// goes back to [`Error::Unsupported`]; the rustcrypto provider imports keys natively.
+    fn start_with_private_key(
+        &self,
+        private_key: &[u8],
+    ) -> Result<Box<dyn crate::ActiveKeyExchange>, Error> {
+        let expected = match self.group {
+            NamedGroup::secp384r1 => 48,
+            _ => 32,
+        };
+        // ring's fixed-slice RNG copies with `copy_from_slice`: the length must match exactly.
+        if private_key.len() != expected {
+            return Err(Error::InvalidKey);
+        }
+        #[allow(deprecated)]
+        let rng = ::ring::test::rand::FixedSliceRandom { bytes: private_key };
+        // For the NIST curves ring rejects an out-of-range scalar (after retrying the same
+        // bytes), which is an invalid key here.
+        self.generate(&rng, Error::InvalidKey)
+    }
+}
+
+impl RingKx {
+    /// A key pair from ring's generator over `rng`; `error` if that fails.
+    fn generate(
+        &self,
+        rng: &dyn rand::SecureRandom,
+        error: Error,
+    ) -> Result<Box<dyn crate::ActiveKeyExchange>, Error> {
+        let private = agreement::EphemeralPrivateKey::generate(self.alg, rng).map_err(|_| error)?;
         let public = private
             .compute_public_key()
-            .map_err(|_| Error::RandomFailed)?
+            .map_err(|_| error)?
             .as_ref()
             .to_vec();
         Ok(Box::new(RingActiveKx {
@@ -327,7 +363,9 @@ impl crate::ActiveKeyExchange for RingActiveKx {
             .map_err(|_| Error::InvalidPeerShare)?
             .ok_or(Error::InvalidPeerShare)?;
         // RFC 7748 §6.1 / RFC 8446 §7.4.2: an all-zero X25519 result means a low-order point.
-        if secret.as_bytes().iter().all(|b| *b == 0) {
+        // (Not for the NIST curves: there a shared x-coordinate of 0 is a valid point, and
+        // ring has already rejected invalid peer points.)
+        if self.group == NamedGroup::X25519 && secret.as_bytes().iter().all(|b| *b == 0) {
             return Err(Error::InvalidPeerShare);
         }
         Ok(secret)
@@ -798,6 +836,47 @@ mod tests {
         // A low-order point (all zeros) gives an all-zero secret: rejected.
         let c = X25519.start().unwrap();
         assert_eq!(c.complete(&[0u8; 32]).err(), Some(Error::InvalidPeerShare));
+    }
+
+    #[test]
+    fn x25519_imports_rfc7748_private_keys() {
+        let unhex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        let alice = unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+        let bob = unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+        let a = X25519.start_with_private_key(&alice).unwrap();
+        let b = X25519.start_with_private_key(&bob).unwrap();
+        assert_eq!(
+            hex(a.public_key()),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+        );
+        let b_pub = b.public_key().to_vec();
+        assert_eq!(
+            hex(a.complete(&b_pub).unwrap().as_bytes()),
+            "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+        );
+        // Wrong lengths and out-of-range NIST scalars are refused, not a panic.
+        assert_eq!(
+            X25519.start_with_private_key(&[1; 31]).err(),
+            Some(Error::InvalidKey)
+        );
+        assert_eq!(
+            SECP256R1.start_with_private_key(&[0; 32]).err(),
+            Some(Error::InvalidKey)
+        );
+        assert_eq!(
+            SECP256R1.start_with_private_key(&[0xff; 32]).err(),
+            Some(Error::InvalidKey)
+        );
+        assert_eq!(
+            SECP384R1.start_with_private_key(&[1; 32]).err(),
+            Some(Error::InvalidKey)
+        );
+        assert!(SECP384R1.start_with_private_key(&[1; 48]).is_ok());
     }
 
     #[test]
