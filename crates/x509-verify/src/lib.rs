@@ -1,5 +1,73 @@
-//! `overture-x509-verify`: X.509 certificate parsing, path building and name checks.
+//! `overture-x509-verify`: X.509 certificate parsing, path building and name checks for the
+//! Overture TLS stack. It knows nothing of TLS; it reaches crypto only through the provider's
+//! `SignatureVerifier` (signatures) and `Hash` (SHA-256 for the cache).
 //!
-//! Filled by the «x509-verify» issue.
+//! ```text
+//!  end entity DER ─┐
+//!  intermediates ──┼─► Certificate::parse (der + spki, strict DER, borrowed)
+//!                  │        │
+//!                  │   end-entity checks: profile, EKU, SAN syntax, CN ⊆ SAN, name match
+//!                  │        │
+//!  RootStore ──────┼─► path building (depth first, several issuers per step, back-tracking,
+//!  (PEM/DER/system/│    loop and cross-sign detection, Budget: signatures · steps · depth)
+//!   webpki-roots)  │        │  per issuer: profile, CA, pathLen, validity, EKU nesting,
+//!                  │        │  signature ──► SignatureCache (SHA-256 key) ──► SignatureVerifier
+//!                  │        │  name constraints of the issuer over everything below it
+//!  CRLs ───────────┘        ▼
+//!                      revocation of each certificate of the found path
+//!                           │
+//!                           ▼
+//!        Ok(VerifiedPath) or the most specific Error over every path tried
+//! ```
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use overture_x509_verify::{RootStore, SignatureCache, Verifier};
+//! use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+//! use std::sync::Arc;
+//!
+//! // A root and a server certificate (generated here; normally read from files / the peer).
+//! let ca_key = rcgen::KeyPair::generate()?;
+//! let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+//! ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+//! ca.distinguished_name.push(rcgen::DnType::CommonName, "Example Root");
+//! ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+//! let ca_cert = ca.self_signed(&ca_key)?;
+//! let issuer = rcgen::Issuer::new(ca, ca_key);
+//! let ee_key = rcgen::KeyPair::generate()?;
+//! let mut ee = rcgen::CertificateParams::new(vec!["example.com".into()])?;
+//! ee.distinguished_name = rcgen::DistinguishedName::new();
+//! ee.use_authority_key_identifier_extension = true;
+//! let ee_cert = ee.signed_by(&ee_key, &issuer)?;
+//!
+//! let mut roots = RootStore::new();
+//! roots.add_der(ca_cert.der())?;
+//! let provider = overture_crypto_provider::ring::default_provider();
+//! let verifier = Verifier::new(Arc::new(roots), &provider)
+//!     .with_cache(Arc::new(SignatureCache::new(1024)));
+//! let name = ServerName::try_from("example.com")?;
+//! verifier.verify_server(ee_cert.der(), &[], &name, UnixTime::now())?;
+//!
+//! let wrong = ServerName::try_from("example.org")?;
+//! let err = verifier.verify_server(ee_cert.der(), &[], &wrong, UnixTime::now()).unwrap_err();
+//! assert!(err.to_string().contains("not valid for example.org"));
+//! # Ok(()) }
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod asn1;
+mod cache;
+mod cert;
+mod crl;
+mod error;
+mod names;
+mod roots;
+mod verify;
+
+pub use cache::SignatureCache;
+pub use cert::Certificate;
+pub use error::Error;
+pub use roots::RootStore;
+pub use verify::{Budget, CommonNamePolicy, KeyPurpose, PeerName, VerifiedPath, Verifier};

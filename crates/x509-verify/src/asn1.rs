@@ -1,0 +1,217 @@
+//! A strict DER reader over borrowed bytes, on top of the `der` crate: every TLV is checked by
+//! `der` (minimal length encodings, no indefinite lengths, lengths bounded by the input), and
+//! values are returned as sub-slices of the input (zero-copy).
+
+use crate::Error;
+use der::asn1::{AnyRef, GeneralizedTime, UtcTime};
+use der::{Decode, Reader, SliceReader};
+
+pub(crate) const BOOLEAN: u8 = 0x01;
+pub(crate) const INTEGER: u8 = 0x02;
+pub(crate) const BIT_STRING: u8 = 0x03;
+pub(crate) const OCTET_STRING: u8 = 0x04;
+pub(crate) const OID: u8 = 0x06;
+pub(crate) const SEQUENCE: u8 = 0x30;
+pub(crate) const SET: u8 = 0x31;
+pub(crate) const UTC_TIME: u8 = 0x17;
+pub(crate) const GENERALIZED_TIME: u8 = 0x18;
+
+/// One tag-length-value: its identifier octet, its contents and the whole encoding.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: u8,
+    pub(crate) value: &'a [u8],
+    pub(crate) raw: &'a [u8],
+}
+
+/// A cursor over a sequence of TLVs.
+pub(crate) struct Der<'a> {
+    reader: SliceReader<'a>,
+}
+
+impl<'a> Der<'a> {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, Error> {
+        SliceReader::new(bytes)
+            .map(|reader| Self { reader })
+            .map_err(|_| Error::bad(what))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.reader.is_finished()
+    }
+
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
+        self.reader.peek_byte()
+    }
+
+    /// The next TLV, whatever its tag (low tag numbers only: X.509 uses no others).
+    pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, Error> {
+        let raw = self.reader.tlv_bytes().map_err(|_| Error::bad(what))?;
+        let tag = *raw.first().ok_or(Error::bad(what))?;
+        if tag & 0x1f == 0x1f {
+            return Err(Error::bad(what));
+        }
+        let any = AnyRef::from_der(raw).map_err(|_| Error::bad(what))?;
+        Ok(Tlv {
+            tag,
+            value: any.value(),
+            raw,
+        })
+    }
+
+    /// The next TLV, which must carry `tag`; returns its contents.
+    pub(crate) fn expect(&mut self, tag: u8, what: &'static str) -> Result<&'a [u8], Error> {
+        let tlv = self.next(what)?;
+        if tlv.tag != tag {
+            return Err(Error::bad(what));
+        }
+        Ok(tlv.value)
+    }
+
+    /// The next TLV's contents if it carries `tag`.
+    pub(crate) fn optional(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<Option<&'a [u8]>, Error> {
+        if self.peek_tag() == Some(tag) {
+            self.expect(tag, what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Fails unless every byte was read.
+    pub(crate) fn finish(self, what: &'static str) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::bad(what))
+        }
+    }
+}
+
+/// Parses `bytes` as exactly one TLV with `tag`, returning its contents.
+pub(crate) fn single<'a>(bytes: &'a [u8], tag: u8, what: &'static str) -> Result<&'a [u8], Error> {
+    let mut d = Der::new(bytes, what)?;
+    let v = d.expect(tag, what)?;
+    d.finish(what)?;
+    Ok(v)
+}
+
+/// A DER BOOLEAN's contents (exactly 0x00 or 0xFF).
+pub(crate) fn boolean(value: &[u8], what: &'static str) -> Result<bool, Error> {
+    match value {
+        [0x00] => Ok(false),
+        [0xff] => Ok(true),
+        _ => Err(Error::bad(what)),
+    }
+}
+
+/// A DER INTEGER's contents that must be a minimal, non-negative encoding; the magnitude
+/// without a leading zero octet.
+pub(crate) fn unsigned<'a>(value: &'a [u8], what: &'static str) -> Result<&'a [u8], Error> {
+    match value {
+        [] => Err(Error::bad(what)),
+        [first, ..] if first & 0x80 != 0 => Err(Error::bad(what)),
+        [0x00] => Ok(&[]),
+        [0x00, rest @ ..] => match rest.first() {
+            Some(b) if b & 0x80 != 0 => Ok(rest),
+            _ => Err(Error::bad(what)),
+        },
+        v => Ok(v),
+    }
+}
+
+/// A small non-negative INTEGER (e.g. pathLenConstraint), saturated at `u8::MAX`.
+pub(crate) fn small_unsigned(value: &[u8], what: &'static str) -> Result<u8, Error> {
+    let mag = unsigned(value, what)?;
+    match mag {
+        [] => Ok(0),
+        [b] => Ok(*b),
+        _ => Ok(u8::MAX),
+    }
+}
+
+/// A UTCTime or GeneralizedTime TLV as seconds since the Unix epoch (RFC 5280: `Z`, seconds
+/// present, no fractions).
+pub(crate) fn time(tlv: &Tlv<'_>, what: &'static str) -> Result<u64, Error> {
+    let d = match tlv.tag {
+        UTC_TIME => UtcTime::from_der(tlv.raw)
+            .map_err(|_| Error::bad(what))?
+            .to_unix_duration(),
+        GENERALIZED_TIME => GeneralizedTime::from_der(tlv.raw)
+            .map_err(|_| Error::bad(what))?
+            .to_unix_duration(),
+        _ => return Err(Error::bad(what)),
+    };
+    Ok(d.as_secs())
+}
+
+/// A BIT STRING's contents with no unused bits: the bytes.
+pub(crate) fn bit_string_bytes<'a>(value: &'a [u8], what: &'static str) -> Result<&'a [u8], Error> {
+    match value.split_first() {
+        Some((0, rest)) => Ok(rest),
+        _ => Err(Error::bad(what)),
+    }
+}
+
+/// Dotted text of an OID's contents (for error messages only).
+pub(crate) fn oid_text(value: &[u8]) -> String {
+    let mut parts: Vec<u64> = Vec::new();
+    let mut acc: u64 = 0;
+    for b in value {
+        acc = acc.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
+        if b & 0x80 == 0 {
+            parts.push(acc);
+            acc = 0;
+        }
+    }
+    let mut out = String::new();
+    if let Some((first, rest)) = parts.split_first() {
+        let (a, b) = match *first {
+            f if f < 40 => (0, f),
+            f if f < 80 => (1, f - 40),
+            f => (2, f - 80),
+        };
+        out = format!("{a}.{b}");
+        for p in rest {
+            out.push('.');
+            out.push_str(&p.to_string());
+        }
+    }
+    out
+}
+
+/// Hex text (for serial numbers in messages).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_minimal_length_and_trailing_bytes() {
+        // SEQUENCE with a long-form length for 1 byte: not DER.
+        assert!(single(&[0x30, 0x81, 0x01, 0x00], SEQUENCE, "t").is_err());
+        assert!(single(&[0x30, 0x01, 0x00, 0x00], SEQUENCE, "t").is_err());
+        assert!(single(&[0x30, 0x05, 0x00], SEQUENCE, "t").is_err());
+        assert_eq!(single(&[0x30, 0x01, 0x00], SEQUENCE, "t").unwrap(), &[0]);
+    }
+
+    #[test]
+    fn integers_and_booleans_are_strict() {
+        assert!(unsigned(&[0x00, 0x01], "t").is_err());
+        assert!(unsigned(&[0x80], "t").is_err());
+        assert_eq!(unsigned(&[0x00, 0x80], "t").unwrap(), &[0x80]);
+        assert!(boolean(&[0x01], "t").is_err());
+        assert!(boolean(&[0xff], "t").unwrap());
+    }
+
+    #[test]
+    fn oid_as_text() {
+        assert_eq!(oid_text(&[0x55, 0x1d, 0x13]), "2.5.29.19");
+    }
+}

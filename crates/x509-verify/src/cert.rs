@@ -1,0 +1,570 @@
+//! Borrowed, zero-copy X.509 v3 certificate parsing (RFC 5280 §4), strict DER.
+
+use crate::Error;
+use crate::asn1::{self, Der, Tlv};
+use rustls_pki_types::CertificateDer;
+
+/// Extension OIDs (contents of the OBJECT IDENTIFIER).
+pub(crate) mod oid {
+    pub(crate) const SKI: &[u8] = &[0x55, 0x1d, 0x0e];
+    pub(crate) const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+    pub(crate) const SAN: &[u8] = &[0x55, 0x1d, 0x11];
+    pub(crate) const IAN: &[u8] = &[0x55, 0x1d, 0x12];
+    pub(crate) const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+    pub(crate) const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+    pub(crate) const CRL_DP: &[u8] = &[0x55, 0x1d, 0x1f];
+    pub(crate) const CERT_POLICIES: &[u8] = &[0x55, 0x1d, 0x20];
+    pub(crate) const POLICY_MAPPINGS: &[u8] = &[0x55, 0x1d, 0x21];
+    pub(crate) const AKI: &[u8] = &[0x55, 0x1d, 0x23];
+    pub(crate) const POLICY_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x24];
+    pub(crate) const EKU: &[u8] = &[0x55, 0x1d, 0x25];
+    pub(crate) const INHIBIT_ANY_POLICY: &[u8] = &[0x55, 0x1d, 0x36];
+    pub(crate) const AIA: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
+    pub(crate) const SCT_LIST: &[u8] =
+        &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x02];
+    pub(crate) const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+    pub(crate) const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+    pub(crate) const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+    pub(crate) const ANY_EKU: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
+}
+
+/// keyUsage bits (RFC 5280 §4.2.1.3), as bit positions in our `u16` (bit 0 = digitalSignature).
+pub(crate) mod ku {
+    pub(crate) const KEY_CERT_SIGN: u16 = 1 << 5;
+    pub(crate) const CRL_SIGN: u16 = 1 << 6;
+}
+
+/// An extension as it appears in the certificate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ext<'a> {
+    pub(crate) critical: bool,
+    pub(crate) value: &'a [u8],
+}
+
+/// basicConstraints.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BasicConstraints {
+    pub(crate) critical: bool,
+    pub(crate) ca: bool,
+    pub(crate) path_len: Option<u8>,
+}
+
+/// authorityKeyIdentifier.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Aki<'a> {
+    pub(crate) critical: bool,
+    pub(crate) key_id: Option<&'a [u8]>,
+    pub(crate) has_issuer_or_serial: bool,
+}
+
+/// One GeneralName (RFC 5280 §4.2.1.6), borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GeneralName<'a> {
+    Other(&'a [u8]),
+    Email(&'a [u8]),
+    Dns(&'a [u8]),
+    X400,
+    /// Contents of the Name SEQUENCE.
+    Directory(&'a [u8]),
+    EdiParty,
+    Uri(&'a [u8]),
+    Ip(&'a [u8]),
+    RegisteredId,
+}
+
+impl GeneralName<'_> {
+    /// The CHOICE index (its context tag number).
+    pub(crate) fn kind(&self) -> u8 {
+        match self {
+            Self::Other(_) => 0,
+            Self::Email(_) => 1,
+            Self::Dns(_) => 2,
+            Self::X400 => 3,
+            Self::Directory(_) => 4,
+            Self::EdiParty => 5,
+            Self::Uri(_) => 6,
+            Self::Ip(_) => 7,
+            Self::RegisteredId => 8,
+        }
+    }
+
+    /// Text for error messages.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Self::Email(b) | Self::Dns(b) | Self::Uri(b) => String::from_utf8_lossy(b).into_owned(),
+            Self::Ip(b) => crate::names::ip_text(b),
+            Self::Directory(_) => "directoryName".into(),
+            Self::Other(_) => "otherName".into(),
+            _ => "unsupported name form".into(),
+        }
+    }
+}
+
+/// Parses one GeneralName TLV.
+pub(crate) fn general_name<'a>(tlv: Tlv<'a>) -> Result<GeneralName<'a>, Error> {
+    let ia5 = |v: &'a [u8]| {
+        if v.is_ascii() {
+            Ok(v)
+        } else {
+            Err(Error::bad("non-ASCII IA5String in a GeneralName"))
+        }
+    };
+    Ok(match tlv.tag {
+        0xa0 => GeneralName::Other(tlv.value),
+        0x81 => GeneralName::Email(ia5(tlv.value)?),
+        0x82 => GeneralName::Dns(ia5(tlv.value)?),
+        0xa3 => GeneralName::X400,
+        0xa4 => {
+            let name = asn1::single(tlv.value, asn1::SEQUENCE, "directoryName")?;
+            check_name(name)?;
+            GeneralName::Directory(name)
+        }
+        0xa5 => GeneralName::EdiParty,
+        0x86 => GeneralName::Uri(ia5(tlv.value)?),
+        0x87 => GeneralName::Ip(tlv.value),
+        0x88 => GeneralName::RegisteredId,
+        _ => return Err(Error::bad("unknown GeneralName form")),
+    })
+}
+
+/// Iterates a GeneralNames SEQUENCE's contents.
+pub(crate) struct GeneralNames<'a>(Der<'a>);
+
+impl<'a> GeneralNames<'a> {
+    pub(crate) fn new(contents: &'a [u8]) -> Result<Self, Error> {
+        Der::new(contents, "GeneralNames").map(Self)
+    }
+}
+
+impl<'a> Iterator for GeneralNames<'a> {
+    type Item = Result<GeneralName<'a>, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.is_empty() {
+            return None;
+        }
+        Some(self.0.next("GeneralName").and_then(general_name))
+    }
+}
+
+/// Checks a Name's structure: SEQUENCE OF SET (non-empty) OF SEQUENCE { OID, value }.
+pub(crate) fn check_name(contents: &[u8]) -> Result<(), Error> {
+    let mut rdns = Der::new(contents, "Name")?;
+    while !rdns.is_empty() {
+        let set = rdns.expect(asn1::SET, "RelativeDistinguishedName")?;
+        let mut atvs = Der::new(set, "RelativeDistinguishedName")?;
+        if atvs.is_empty() {
+            return Err(Error::bad("empty RelativeDistinguishedName"));
+        }
+        while !atvs.is_empty() {
+            let atv = atvs.expect(asn1::SEQUENCE, "AttributeTypeAndValue")?;
+            let mut d = Der::new(atv, "AttributeTypeAndValue")?;
+            d.expect(asn1::OID, "attribute type")?;
+            d.next("attribute value")?;
+            d.finish("AttributeTypeAndValue")?;
+        }
+    }
+    Ok(())
+}
+
+/// The commonName values of a Name (string-typed ones), borrowed.
+pub(crate) fn common_names(contents: &[u8]) -> Vec<Tlv<'_>> {
+    let mut out = Vec::new();
+    let Ok(mut rdns) = Der::new(contents, "Name") else {
+        return out;
+    };
+    while let Ok(set) = rdns.expect(asn1::SET, "RDN") {
+        let Ok(mut atvs) = Der::new(set, "RDN") else {
+            break;
+        };
+        while let Ok(atv) = atvs.expect(asn1::SEQUENCE, "ATV") {
+            let Ok(mut d) = Der::new(atv, "ATV") else {
+                break;
+            };
+            if let (Ok(t), Ok(v)) = (d.expect(asn1::OID, "type"), d.next("value"))
+                && t == oid::COMMON_NAME
+            {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// A parsed certificate borrowing from its DER.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let key = rcgen::KeyPair::generate()?;
+/// # let der = rcgen::CertificateParams::new(vec!["example.com".into()])?.self_signed(&key)?.der().clone();
+/// use overture_x509_verify::Certificate;
+/// let cert = Certificate::parse(&der)?;
+/// assert!(!cert.public_key().is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Certificate<'a> {
+    pub(crate) der: &'a [u8],
+    pub(crate) tbs: &'a [u8],
+    pub(crate) sig_alg: &'a [u8],
+    pub(crate) signature: &'a [u8],
+    pub(crate) version: u8,
+    pub(crate) serial: &'a [u8],
+    pub(crate) issuer: &'a [u8],
+    pub(crate) subject: &'a [u8],
+    pub(crate) not_before: u64,
+    pub(crate) not_after: u64,
+    pub(crate) spki: &'a [u8],
+    pub(crate) spki_alg: &'a [u8],
+    pub(crate) public_key: &'a [u8],
+    pub(crate) ext: Extensions<'a>,
+}
+
+/// The extensions this crate understands; anything else critical is an error at parse time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Extensions<'a> {
+    pub(crate) basic_constraints: Option<BasicConstraints>,
+    pub(crate) key_usage: Option<(bool, u16)>,
+    pub(crate) eku: Option<Ext<'a>>,
+    pub(crate) san: Option<Ext<'a>>,
+    pub(crate) name_constraints: Option<Ext<'a>>,
+    pub(crate) ski: Option<Ext<'a>>,
+    pub(crate) aki: Option<Aki<'a>>,
+    pub(crate) aia: Option<Ext<'a>>,
+    pub(crate) policy_constraints: Option<Ext<'a>>,
+}
+
+impl<'a> Certificate<'a> {
+    /// Parses a DER certificate strictly; rejects unknown critical extensions and duplicate
+    /// extensions.
+    pub fn parse(der: &'a CertificateDer<'_>) -> Result<Certificate<'a>, Error> {
+        Self::from_der(der.as_ref())
+    }
+
+    /// [`Certificate::parse`] over a plain byte slice.
+    pub fn from_der(der: &'a [u8]) -> Result<Certificate<'a>, Error> {
+        let cert = asn1::single(der, asn1::SEQUENCE, "Certificate")?;
+        let mut outer = Der::new(cert, "Certificate")?;
+        let tbs_tlv = outer.next("TBSCertificate")?;
+        if tbs_tlv.tag != asn1::SEQUENCE {
+            return Err(Error::bad("TBSCertificate"));
+        }
+        let sig_alg = outer.expect(asn1::SEQUENCE, "signatureAlgorithm")?;
+        let sig = outer.expect(asn1::BIT_STRING, "signatureValue")?;
+        outer.finish("Certificate")?;
+        let signature = asn1::bit_string_bytes(sig, "signatureValue")?;
+
+        let mut tbs = Der::new(tbs_tlv.value, "TBSCertificate")?;
+        let version = match tbs.optional(0xa0, "version")? {
+            Some(v) => {
+                let n = asn1::single(v, asn1::INTEGER, "version")?;
+                match n {
+                    [0x01] => 1,
+                    [0x02] => 2,
+                    // v1 must be encoded by omitting the DEFAULT field
+                    _ => return Err(Error::bad("version")),
+                }
+            }
+            None => 0,
+        };
+        let serial_tlv = tbs.next("serialNumber")?;
+        if serial_tlv.tag != asn1::INTEGER || serial_tlv.value.is_empty() {
+            return Err(Error::bad("serialNumber"));
+        }
+        let tbs_sig = tbs.expect(asn1::SEQUENCE, "signature")?;
+        if tbs_sig != sig_alg {
+            return Err(Error::SignatureAlgorithmMismatch);
+        }
+        let issuer = tbs.expect(asn1::SEQUENCE, "issuer")?;
+        check_name(issuer)?;
+        let validity = tbs.expect(asn1::SEQUENCE, "validity")?;
+        let mut v = Der::new(validity, "validity")?;
+        let nb = v.next("notBefore")?;
+        let na = v.next("notAfter")?;
+        v.finish("validity")?;
+        let not_before = asn1::time(&nb, "notBefore")?;
+        let not_after = asn1::time(&na, "notAfter")?;
+        let subject = tbs.expect(asn1::SEQUENCE, "subject")?;
+        check_name(subject)?;
+        let spki_tlv = tbs.next("subjectPublicKeyInfo")?;
+        if spki_tlv.tag != asn1::SEQUENCE {
+            return Err(Error::bad("subjectPublicKeyInfo"));
+        }
+        let (spki_alg, public_key) = parse_spki(spki_tlv.raw)?;
+        // issuerUniqueID [1] / subjectUniqueID [2]: v2/v3 only, ignored.
+        for tag in [0x81, 0xa1, 0x82, 0xa2] {
+            if tbs.optional(tag, "uniqueID")?.is_some() && version == 0 {
+                return Err(Error::bad("uniqueID in a v1 certificate"));
+            }
+        }
+        let mut ext = Extensions::default();
+        if let Some(exts) = tbs.optional(0xa3, "extensions")? {
+            if version != 2 {
+                return Err(Error::bad("extensions in a certificate that is not v3"));
+            }
+            ext = parse_extensions(asn1::single(exts, asn1::SEQUENCE, "Extensions")?)?;
+        }
+        tbs.finish("TBSCertificate")?;
+        Ok(Certificate {
+            der,
+            tbs: tbs_tlv.raw,
+            sig_alg,
+            signature,
+            version,
+            serial: serial_tlv.value,
+            issuer,
+            subject,
+            not_before,
+            not_after,
+            spki: spki_tlv.raw,
+            spki_alg,
+            public_key,
+            ext,
+        })
+    }
+
+    /// Contents of the SubjectPublicKeyInfo AlgorithmIdentifier SEQUENCE (comparable to
+    /// `SignatureVerifier::public_key_alg_id().as_ref()`).
+    pub fn public_key_alg_id(&self) -> &[u8] {
+        self.spki_alg
+    }
+
+    /// The subjectPublicKey BIT STRING contents.
+    pub fn public_key(&self) -> &[u8] {
+        self.public_key
+    }
+
+    /// The whole SubjectPublicKeyInfo, DER.
+    pub fn subject_public_key_info(&self) -> &[u8] {
+        self.spki
+    }
+
+    /// The subject Name (contents of its SEQUENCE).
+    pub fn subject(&self) -> &[u8] {
+        self.subject
+    }
+
+    /// The issuer Name (contents of its SEQUENCE).
+    pub fn issuer(&self) -> &[u8] {
+        self.issuer
+    }
+
+    /// The serialNumber INTEGER's contents.
+    pub fn serial(&self) -> &[u8] {
+        self.serial
+    }
+
+    /// notBefore and notAfter, seconds since the Unix epoch.
+    pub fn validity(&self) -> (u64, u64) {
+        (self.not_before, self.not_after)
+    }
+
+    /// The certificate's DER.
+    pub fn der(&self) -> &'a [u8] {
+        self.der
+    }
+
+    /// Whether the keyUsage extension allows `usage` (RFC 5280 names: `digitalSignature`,
+    /// `keyCertSign`, ...); an absent extension allows every usage.
+    pub fn key_usage_allows(&self, usage: &str) -> bool {
+        const NAMES: [&str; 9] = [
+            "digitalSignature",
+            "contentCommitment",
+            "keyEncipherment",
+            "dataEncipherment",
+            "keyAgreement",
+            "keyCertSign",
+            "cRLSign",
+            "encipherOnly",
+            "decipherOnly",
+        ];
+        let Some((_, bits)) = self.ext.key_usage else {
+            return true;
+        };
+        NAMES
+            .iter()
+            .position(|n| *n == usage)
+            .is_some_and(|i| bits & (1u16 << i) != 0)
+    }
+
+    pub(crate) fn is_ca(&self) -> bool {
+        self.ext.basic_constraints.is_some_and(|b| b.ca)
+    }
+
+    pub(crate) fn self_issued(&self) -> bool {
+        self.issuer == self.subject
+    }
+
+    pub(crate) fn san(&self) -> Option<GeneralNames<'a>> {
+        self.ext
+            .san
+            .and_then(|e| asn1::single(e.value, asn1::SEQUENCE, "SAN").ok())
+            .and_then(|v| GeneralNames::new(v).ok())
+    }
+}
+
+/// Splits an SPKI TLV into (algorithm contents, key bytes), validated by the `spki` crate.
+pub(crate) fn parse_spki(raw: &[u8]) -> Result<(&[u8], &[u8]), Error> {
+    use der::Decode;
+    spki::SubjectPublicKeyInfoRef::from_der(raw).map_err(|_| Error::bad("subjectPublicKeyInfo"))?;
+    let spki = asn1::single(raw, asn1::SEQUENCE, "subjectPublicKeyInfo")?;
+    let mut d = Der::new(spki, "subjectPublicKeyInfo")?;
+    let alg = d.expect(asn1::SEQUENCE, "SPKI algorithm")?;
+    let key = d.expect(asn1::BIT_STRING, "subjectPublicKey")?;
+    d.finish("subjectPublicKeyInfo")?;
+    Ok((alg, asn1::bit_string_bytes(key, "subjectPublicKey")?))
+}
+
+fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
+    let mut out = Extensions::default();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut d = Der::new(contents, "Extensions")?;
+    if d.is_empty() {
+        return Err(Error::bad("empty Extensions"));
+    }
+    while !d.is_empty() {
+        let e = d.expect(asn1::SEQUENCE, "Extension")?;
+        let mut x = Der::new(e, "Extension")?;
+        let id = x.expect(asn1::OID, "extnID")?;
+        let critical = match x.optional(asn1::BOOLEAN, "critical")? {
+            // DER: a DEFAULT FALSE must be omitted, never encoded.
+            Some(b) => {
+                if !asn1::boolean(b, "critical")? {
+                    return Err(Error::bad("critical FALSE encoded explicitly"));
+                }
+                true
+            }
+            None => false,
+        };
+        let value = x.expect(asn1::OCTET_STRING, "extnValue")?;
+        x.finish("Extension")?;
+        if seen.contains(&id) {
+            return Err(Error::invalid("duplicate extension"));
+        }
+        seen.push(id);
+        let ext = Ext { critical, value };
+        match id {
+            oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(basic_constraints(ext)?),
+            oid::KEY_USAGE => out.key_usage = Some((critical, key_usage(value)?)),
+            oid::EKU => {
+                let seq = asn1::single(value, asn1::SEQUENCE, "extKeyUsage")?;
+                let mut p = Der::new(seq, "extKeyUsage")?;
+                if p.is_empty() {
+                    return Err(Error::invalid("empty extKeyUsage"));
+                }
+                while !p.is_empty() {
+                    p.expect(asn1::OID, "KeyPurposeId")?;
+                }
+                out.eku = Some(ext);
+            }
+            oid::SAN => {
+                let seq = asn1::single(value, asn1::SEQUENCE, "subjectAltName")?;
+                let mut names = GeneralNames::new(seq)?.peekable();
+                if names.peek().is_none() {
+                    return Err(Error::invalid("empty subjectAltName"));
+                }
+                for n in names {
+                    n?;
+                }
+                out.san = Some(ext);
+            }
+            oid::NAME_CONSTRAINTS => out.name_constraints = Some(ext),
+            oid::SKI => {
+                asn1::single(value, asn1::OCTET_STRING, "subjectKeyIdentifier")?;
+                out.ski = Some(ext);
+            }
+            oid::AKI => out.aki = Some(aki(ext)?),
+            oid::AIA => {
+                let seq = asn1::single(value, asn1::SEQUENCE, "authorityInfoAccess")?;
+                let mut p = Der::new(seq, "authorityInfoAccess")?;
+                if p.is_empty() {
+                    return Err(Error::invalid("empty authorityInfoAccess"));
+                }
+                while !p.is_empty() {
+                    let ad = p.expect(asn1::SEQUENCE, "AccessDescription")?;
+                    let mut a = Der::new(ad, "AccessDescription")?;
+                    a.expect(asn1::OID, "accessMethod")?;
+                    general_name(a.next("accessLocation")?)?;
+                    a.finish("AccessDescription")?;
+                }
+                out.aia = Some(ext);
+            }
+            oid::POLICY_CONSTRAINTS => out.policy_constraints = Some(ext),
+            // Understood well enough to accept when critical: policies are not processed
+            // (no policy is required by any caller, as in web PKI clients).
+            oid::CERT_POLICIES | oid::POLICY_MAPPINGS | oid::INHIBIT_ANY_POLICY => {}
+            oid::CRL_DP | oid::IAN | oid::SCT_LIST => {}
+            other => {
+                if critical {
+                    return Err(Error::UnknownCriticalExtension {
+                        oid: asn1::oid_text(other),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn basic_constraints(ext: Ext<'_>) -> Result<BasicConstraints, Error> {
+    let seq = asn1::single(ext.value, asn1::SEQUENCE, "basicConstraints")?;
+    let mut d = Der::new(seq, "basicConstraints")?;
+    let ca = match d.optional(asn1::BOOLEAN, "cA")? {
+        Some(b) => {
+            if !asn1::boolean(b, "cA")? {
+                return Err(Error::bad("cA FALSE encoded explicitly"));
+            }
+            true
+        }
+        None => false,
+    };
+    let path_len = match d.optional(asn1::INTEGER, "pathLenConstraint")? {
+        Some(v) => Some(asn1::small_unsigned(v, "pathLenConstraint")?),
+        None => None,
+    };
+    d.finish("basicConstraints")?;
+    Ok(BasicConstraints {
+        critical: ext.critical,
+        ca,
+        path_len,
+    })
+}
+
+fn key_usage(value: &[u8]) -> Result<u16, Error> {
+    let bits = asn1::single(value, asn1::BIT_STRING, "keyUsage")?;
+    let (unused, bytes) = bits.split_first().ok_or(Error::bad("keyUsage"))?;
+    if *unused > 7 || bytes.is_empty() || bytes.len() > 2 {
+        return Err(Error::bad("keyUsage"));
+    }
+    let mut out: u16 = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        for bit in 0..8u16 {
+            if b & (0x80 >> bit) != 0 {
+                let pos = u16::try_from(i).unwrap_or(1) * 8 + bit;
+                out |= 1 << pos;
+            }
+        }
+    }
+    if out == 0 {
+        return Err(Error::invalid("keyUsage with no bit set"));
+    }
+    Ok(out)
+}
+
+fn aki(ext: Ext<'_>) -> Result<Aki<'_>, Error> {
+    let seq = asn1::single(ext.value, asn1::SEQUENCE, "authorityKeyIdentifier")?;
+    let mut d = Der::new(seq, "authorityKeyIdentifier")?;
+    let key_id = d.optional(0x80, "keyIdentifier")?;
+    let issuer = d.optional(0xa1, "authorityCertIssuer")?;
+    let serial = d.optional(0x82, "authorityCertSerialNumber")?;
+    d.finish("authorityKeyIdentifier")?;
+    if issuer.is_some() != serial.is_some() {
+        return Err(Error::invalid(
+            "authorityCertIssuer and authorityCertSerialNumber must come together",
+        ));
+    }
+    Ok(Aki {
+        critical: ext.critical,
+        key_id,
+        has_issuer_or_serial: issuer.is_some() || serial.is_some(),
+    })
+}

@@ -1,0 +1,1037 @@
+//! Path building and validation.
+
+use crate::Error;
+use crate::asn1::{self, Der};
+use crate::cache::{Key, SignatureCache};
+use crate::cert::{Certificate, GeneralName, ku, oid};
+use crate::crl::Crl;
+use crate::names;
+use crate::roots::{Anchor, RootStore};
+use overture_crypto_provider::{CryptoProvider, Hash, HashAlgorithm, SignatureVerifier};
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, ServerName, UnixTime, alg_id,
+};
+use std::sync::Arc;
+
+/// Limits on the work one verification may do, against hostile chains (meshes of
+/// cross-signed intermediates, cycles, 100-deep chains).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Signature verifications (certificates and CRLs). A valid web chain needs 2–4; a few
+    /// failed alternatives at each step stay well below 100, while 100 RSA-4096 checks cost
+    /// ~10 ms, a bound a server can not multiply.
+    pub signatures: usize,
+    /// Path-building steps (one per candidate issuer considered). Each is a name comparison
+    /// and a few field checks; 2,000 cover any sane graph and stop an exponential
+    /// back-tracking search over a 50-certificate mesh within a millisecond or two.
+    pub build_calls: usize,
+    /// Certificates between end entity and anchor, hard limit. Web PKI paths have at most 3
+    /// intermediates; 10 leaves room for deep private PKIs and bounds the recursion depth.
+    pub depth: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            signatures: 100,
+            build_calls: 2_000,
+            depth: 10,
+        }
+    }
+}
+
+/// How a server certificate's subject commonName must relate to its subjectAltNames. Names
+/// are never *taken* from the commonName; this is only about rejecting inconsistent ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommonNamePolicy {
+    /// Ignore the commonName.
+    Ignore,
+    /// (Default.) A commonName that names one of the subjectAltName identities must be its
+    /// exact text (same case; an IP address in canonical form, CA/B Forum BR 7.1.4.3
+    /// encoding rules), and a commonName that looks like an IP address must be one of the
+    /// iPAddress entries in canonical form. A commonName naming nothing in the SAN (a label
+    /// such as `example.com` or `My Server` in a private PKI) is tolerated.
+    #[default]
+    Consistent,
+    /// CA/B Forum BR 7.1.4.3 in full: every commonName is, character for character, one of
+    /// the subjectAltName entries.
+    InSan,
+}
+
+/// What the end-entity certificate will be used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// A TLS server (id-kp-serverAuth); CA/Browser Forum rules on names apply.
+    ServerAuth,
+    /// A TLS client (id-kp-clientAuth).
+    ClientAuth,
+}
+
+impl KeyPurpose {
+    fn oid(self) -> &'static [u8] {
+        match self {
+            Self::ServerAuth => oid::SERVER_AUTH,
+            Self::ClientAuth => oid::CLIENT_AUTH,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Self::ServerAuth => "serverAuth",
+            Self::ClientAuth => "clientAuth",
+        }
+    }
+}
+
+/// A name the end-entity certificate must be valid for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerName<'a> {
+    /// A DNS name (reference identifier, no wildcard).
+    Dns(&'a str),
+    /// An IP address.
+    Ip(std::net::IpAddr),
+    /// An email address (rfc822Name).
+    Email(&'a str),
+}
+
+impl core::fmt::Display for PeerName<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Dns(d) => f.write_str(d),
+            Self::Ip(ip) => write!(f, "{ip}"),
+            Self::Email(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The path that verified: which presented intermediates (indices into the `intermediates`
+/// argument, end-entity side first) and which trust anchor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedPath {
+    /// Indices of the intermediates used, from the one that issued the end entity upwards.
+    pub intermediates: Vec<usize>,
+    /// Index of the trust anchor in the root store.
+    pub anchor: usize,
+}
+
+/// Verifies certificate chains against a [`RootStore`].
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    roots: Arc<RootStore>,
+    verifiers: Vec<&'static dyn SignatureVerifier>,
+    sha256: Option<&'static dyn Hash>,
+    cache: Option<Arc<SignatureCache>>,
+    crls: Vec<Vec<u8>>,
+    max_intermediates: Option<usize>,
+    budget: Budget,
+    common_name: CommonNamePolicy,
+}
+
+/// An issuer candidate: a presented intermediate or a trust anchor.
+struct Issuer<'a> {
+    spki_alg: &'a [u8],
+    public_key: &'a [u8],
+    /// The certificate, unless a bare anchor.
+    cert: Option<Certificate<'a>>,
+    name_constraints: Option<&'a [u8]>,
+}
+
+impl<'a> Issuer<'a> {
+    fn from_cert(cert: Certificate<'a>) -> Self {
+        Self {
+            spki_alg: cert.spki_alg,
+            public_key: cert.public_key,
+            name_constraints: cert.ext.name_constraints.map(|e| e.value),
+            cert: Some(cert),
+        }
+    }
+
+    fn from_anchor(anchor: &'a Anchor) -> Result<Self, Error> {
+        match anchor {
+            Anchor::Cert(der) => Certificate::from_der(der).map(Self::from_cert),
+            Anchor::Bare {
+                spki,
+                name_constraints,
+            } => {
+                let (spki_alg, public_key) = crate::cert::parse_spki(spki)?;
+                Ok(Self {
+                    spki_alg,
+                    public_key,
+                    cert: None,
+                    name_constraints: name_constraints.as_deref(),
+                })
+            }
+        }
+    }
+}
+
+/// Per-verification state.
+struct Ctx<'a, 'v> {
+    v: &'v Verifier,
+    ee: Certificate<'a>,
+    inters: Vec<Result<Certificate<'a>, Error>>,
+    purpose: KeyPurpose,
+    now: u64,
+    signatures: usize,
+    calls: usize,
+    nc_work: usize,
+    best: Option<Error>,
+    crls: Vec<Crl<'v>>,
+}
+
+enum Role {
+    EndEntity,
+    Intermediate,
+    Anchor,
+}
+
+impl Verifier {
+    /// A verifier trusting `roots`, checking signatures with `provider`'s verifiers, with
+    /// the default [`Budget`], no signature cache and no CRLs.
+    pub fn new(roots: Arc<RootStore>, provider: &CryptoProvider) -> Self {
+        Self {
+            roots,
+            verifiers: provider.signature_verifiers.clone(),
+            sha256: provider.hash(HashAlgorithm::Sha256),
+            cache: None,
+            crls: Vec::new(),
+            max_intermediates: None,
+            budget: Budget::default(),
+            common_name: CommonNamePolicy::default(),
+        }
+    }
+
+    /// Memoises verified signatures in `cache` (share one cache between verifiers freely).
+    /// Needs the provider to have SHA-256; without it the cache is not used.
+    pub fn with_cache(mut self, cache: Arc<SignatureCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Turns the signature cache off again.
+    pub fn without_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
+    /// Checks every certificate of a path against these CRLs (those whose issuer matches).
+    /// Fails if one does not parse.
+    pub fn with_crls(
+        mut self,
+        crls: impl IntoIterator<Item = CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, Error> {
+        for crl in crls {
+            Crl::parse(crl.as_ref())?;
+            self.crls.push(crl.as_ref().to_vec());
+        }
+        Ok(self)
+    }
+
+    /// Allows at most `max` intermediates (self-issued ones not counted, as for
+    /// pathLenConstraint).
+    pub fn with_max_intermediates(mut self, max: usize) -> Self {
+        self.max_intermediates = Some(max);
+        self
+    }
+
+    /// Sets how a server certificate's commonName must relate to its subjectAltNames.
+    pub fn with_common_name_policy(mut self, policy: CommonNamePolicy) -> Self {
+        self.common_name = policy;
+        self
+    }
+
+    /// Replaces the work budget.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The trust anchors.
+    pub fn roots(&self) -> &Arc<RootStore> {
+        &self.roots
+    }
+
+    /// Verifies a TLS server's chain for `name` at `now`.
+    pub fn verify_server(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<VerifiedPath, Error> {
+        let owned;
+        let peer = match name {
+            ServerName::DnsName(d) => {
+                owned = d.as_ref().to_owned();
+                PeerName::Dns(&owned)
+            }
+            ServerName::IpAddress(ip) => PeerName::Ip(std::net::IpAddr::from(*ip)),
+            _ => {
+                return Err(Error::NotValidForName {
+                    expected: format!("{name:?}"),
+                    presented: Vec::new(),
+                });
+            }
+        };
+        self.verify(
+            end_entity,
+            intermediates,
+            KeyPurpose::ServerAuth,
+            &[peer],
+            now,
+        )
+    }
+
+    /// Verifies a TLS client's chain (clientAuth) at `now`.
+    pub fn verify_client(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<VerifiedPath, Error> {
+        self.verify(end_entity, intermediates, KeyPurpose::ClientAuth, &[], now)
+    }
+
+    /// Verifies `end_entity` for `purpose` and every one of `names` at `now`, building a
+    /// path through `intermediates` (any order, unrelated ones allowed) to a trust anchor.
+    /// On failure, the most specific error over all candidate paths.
+    pub fn verify(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        purpose: KeyPurpose,
+        names: &[PeerName<'_>],
+        now: UnixTime,
+    ) -> Result<VerifiedPath, Error> {
+        if self.roots.is_empty() {
+            return Err(Error::NoTrustAnchors);
+        }
+        let now = now.as_secs();
+        let ee = Certificate::parse(end_entity)?;
+        let mut crls = Vec::with_capacity(self.crls.len());
+        for c in &self.crls {
+            crls.push(Crl::parse(c)?);
+        }
+        self.check_end_entity(&ee, purpose, names)?;
+        check_time(&ee, now)?;
+        let mut ctx = Ctx {
+            v: self,
+            ee: ee.clone(),
+            inters: intermediates.iter().map(Certificate::parse).collect(),
+            purpose,
+            now,
+            signatures: 0,
+            calls: 0,
+            nc_work: 0,
+            best: None,
+            crls,
+        };
+        let mut path = Vec::new();
+        if let Some(p) = ctx.build(&ee, &mut path)? {
+            return Ok(p);
+        }
+        Err(ctx.best.unwrap_or_else(|| Error::UnknownIssuer {
+            issuer: dn_text(ee.issuer),
+        }))
+    }
+
+    fn check_end_entity(
+        &self,
+        ee: &Certificate<'_>,
+        purpose: KeyPurpose,
+        names: &[PeerName<'_>],
+    ) -> Result<(), Error> {
+        profile(ee, &Role::EndEntity, &self.verifiers)?;
+        if ee.is_ca() {
+            return Err(Error::CaUsedAsEndEntity);
+        }
+        // Extended key usage: absent means any (RFC 5280); present must name the purpose.
+        if let Some(eku) = ee.ext.eku {
+            let mut found = false;
+            let mut any = false;
+            for p in ekus(eku.value)? {
+                found |= p == purpose.oid();
+                any |= p == oid::ANY_EKU;
+            }
+            if purpose == KeyPurpose::ServerAuth && (any || eku.critical) {
+                return Err(Error::invalid(
+                    "server certificate with anyExtendedKeyUsage or a critical extKeyUsage \
+                     (CA/B Forum 7.1.2.7.10)",
+                ));
+            }
+            if !found {
+                return Err(Error::RequiredEkuNotFound {
+                    needed: purpose.name(),
+                });
+            }
+        }
+        if purpose == KeyPurpose::ServerAuth {
+            check_server_names(ee, self.common_name)?;
+        }
+        for name in names {
+            check_name(ee, name)?;
+        }
+        Ok(())
+    }
+
+    /// Checks `signature` over `message` by the key (`spki_alg`, `key`), through the cache.
+    fn check_signature(
+        &self,
+        counter: &mut usize,
+        spki_alg: &[u8],
+        key: &[u8],
+        sig_alg: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        *counter += 1;
+        if *counter > self.budget.signatures {
+            return Err(Error::BudgetExceeded {
+                what: "signature checks",
+            });
+        }
+        check_key(spki_alg, key, &self.verifiers)?;
+        let verifier = self.verifiers.iter().copied().find(|v| {
+            v.public_key_alg_id().as_ref() == spki_alg && v.signature_alg_id().as_ref() == sig_alg
+        });
+        let Some(verifier) = verifier else {
+            let known = self
+                .verifiers
+                .iter()
+                .any(|v| v.signature_alg_id().as_ref() == sig_alg);
+            return Err(if known {
+                Error::SignatureAlgorithmMismatch
+            } else {
+                Error::UnsupportedSignatureAlgorithm
+            });
+        };
+        let cache = self.cache.as_ref().zip(self.sha256);
+        let key_hash = cache.map(|(_, h)| cache_key(h, spki_alg, key, sig_alg, message, signature));
+        if let (Some((c, _)), Some(k)) = (cache, key_hash.as_ref())
+            && c.contains(k)
+        {
+            return Ok(());
+        }
+        verifier
+            .verify(key, message, signature)
+            .map_err(|_| Error::BadSignature)?;
+        if let (Some((c, _)), Some(k)) = (cache, key_hash) {
+            c.insert(k);
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 over the length-prefixed tuple (public key algorithm, public key, signature
+/// algorithm, signed data, signature).
+pub(crate) fn cache_key(
+    h: &dyn Hash,
+    spki_alg: &[u8],
+    key: &[u8],
+    sig_alg: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Key {
+    let mut ctx = h.start();
+    for part in [spki_alg, key, sig_alg, message, signature] {
+        ctx.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        ctx.update(part);
+    }
+    let out = ctx.finish();
+    let mut k = [0u8; 32];
+    for (d, s) in k.iter_mut().zip(out.as_ref()) {
+        *d = *s;
+    }
+    k
+}
+
+impl<'a> Ctx<'a, '_> {
+    /// Depth-first search for an issuer of `child`. `path` holds the intermediates (indices)
+    /// between the end entity and `child` inclusive; `Err` only for budget exhaustion.
+    fn build(
+        &mut self,
+        child: &Certificate<'a>,
+        path: &mut Vec<usize>,
+    ) -> Result<Option<VerifiedPath>, Error> {
+        let roots = Arc::clone(&self.v.roots);
+        for (ai, anchor) in roots.by_subject(child.issuer) {
+            self.step()?;
+            let issuer = match Issuer::from_anchor(anchor) {
+                Ok(i) => i,
+                Err(e) => {
+                    Error::most_specific(&mut self.best, e);
+                    continue;
+                }
+            };
+            match self.try_issuer(child, &issuer, path, &Role::Anchor) {
+                Ok(()) => match self.check_revocation(&issuer, path) {
+                    Ok(()) => {
+                        return Ok(Some(VerifiedPath {
+                            intermediates: path.clone(),
+                            anchor: ai,
+                        }));
+                    }
+                    Err(e) => self.record(e)?,
+                },
+                Err(e) => self.record(e)?,
+            }
+        }
+        if path.len() >= self.v.budget.depth {
+            self.record(Error::BudgetExceeded { what: "path depth" })?;
+            return Ok(None);
+        }
+        for i in 0..self.inters.len() {
+            let cand = match self.inters.get(i) {
+                Some(Ok(c)) if c.subject == child.issuer => c.clone(),
+                Some(Err(e)) if !path.contains(&i) => {
+                    // An unparseable certificate is a candidate only if it could be one.
+                    let e = e.clone();
+                    Error::most_specific(&mut self.best, e);
+                    continue;
+                }
+                _ => continue,
+            };
+            if path.contains(&i) || self.repeats_key(&cand, child, path) {
+                continue; // a loop, or the same CA again through a cross-signature
+            }
+            self.step()?;
+            let issuer = Issuer::from_cert(cand.clone());
+            if let Err(e) = self.try_issuer(child, &issuer, path, &Role::Intermediate) {
+                self.record(e)?;
+                continue;
+            }
+            path.push(i);
+            let found = self.build(&cand, path)?;
+            path.pop();
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        self.calls += 1;
+        if self.calls > self.v.budget.build_calls {
+            return Err(Error::BudgetExceeded {
+                what: "path-building steps",
+            });
+        }
+        Ok(())
+    }
+
+    /// Budget errors end the search; others are remembered if more specific.
+    fn record(&mut self, e: Error) -> Result<(), Error> {
+        if matches!(e, Error::BudgetExceeded { .. }) {
+            return Err(e);
+        }
+        Error::most_specific(&mut self.best, e);
+        Ok(())
+    }
+
+    /// Whether `cand` has the same subject and key as the child or a certificate already
+    /// on the path (so using it would revisit a CA).
+    fn repeats_key(&self, cand: &Certificate<'_>, child: &Certificate<'_>, path: &[usize]) -> bool {
+        let same = |c: &Certificate<'_>| c.subject == cand.subject && c.spki == cand.spki;
+        same(child)
+            || path
+                .iter()
+                .filter_map(|&i| self.inters.get(i).and_then(|r| r.as_ref().ok()))
+                .any(same)
+    }
+
+    fn cert_at(&self, i: usize) -> Option<&Certificate<'a>> {
+        self.inters.get(i).and_then(|r| r.as_ref().ok())
+    }
+
+    /// All checks of `issuer` as the issuer of `child` (whose own checks are done).
+    fn try_issuer(
+        &mut self,
+        child: &Certificate<'_>,
+        issuer: &Issuer<'_>,
+        path: &[usize],
+        role: &Role,
+    ) -> Result<(), Error> {
+        // A cheap filter before any signature: the child's AKI names the issuer's key.
+        if let (Some(aki), Some(cert)) = (child.ext.aki.and_then(|a| a.key_id), &issuer.cert)
+            && let Some(ski) = cert.ext.ski
+            && asn1::single(ski.value, asn1::OCTET_STRING, "ski").ok() != Some(aki)
+        {
+            return Err(Error::UnknownIssuer {
+                issuer: dn_text(child.issuer),
+            });
+        }
+        if let Some(cert) = &issuer.cert {
+            profile(cert, role, &self.v.verifiers)?;
+            if !cert.is_ca() {
+                return Err(Error::EndEntityUsedAsCa);
+            }
+            check_time(cert, self.now)?;
+            if let Some(eku) = cert.ext.eku {
+                if matches!(role, Role::Anchor) && cert.self_issued() {
+                    return Err(Error::invalid(
+                        "root certificate with extKeyUsage (CA/B Forum 7.1.2.1.2)",
+                    ));
+                }
+                let mut ok = false;
+                for p in ekus(eku.value)? {
+                    ok |= p == self.purpose.oid() || p == oid::ANY_EKU;
+                }
+                if !ok {
+                    return Err(Error::RequiredEkuNotFound {
+                        needed: self.purpose.name(),
+                    });
+                }
+            }
+            // pathLenConstraint counts the non-self-issued intermediates below this CA.
+            let below = self.non_self_issued(path);
+            if let Some(bc) = cert.ext.basic_constraints
+                && let Some(max) = bc.path_len
+                && below > usize::from(max)
+            {
+                return Err(Error::PathLenExceeded);
+            }
+        }
+        if let Some(max) = self.v.max_intermediates {
+            let mut n = self.non_self_issued(path);
+            if matches!(role, Role::Intermediate)
+                && !issuer.cert.as_ref().is_some_and(|c| c.self_issued())
+            {
+                n += 1;
+            }
+            if n > max {
+                return Err(Error::MaxDepthExceeded { max });
+            }
+        }
+        self.v.check_signature(
+            &mut self.signatures,
+            issuer.spki_alg,
+            issuer.public_key,
+            child.sig_alg,
+            child.tbs,
+            child.signature,
+        )?;
+        if let Some(nc) = issuer.name_constraints {
+            // Applies to the end entity and every non-self-issued intermediate below.
+            // The end entity is checked through `child` when the path is empty.
+            for cert in self.subjects_below(path) {
+                names::check_constraints(nc, &cert, &mut self.nc_work)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn non_self_issued(&self, path: &[usize]) -> usize {
+        path.iter()
+            .filter_map(|&i| self.cert_at(i))
+            .filter(|c| !c.self_issued())
+            .count()
+    }
+
+    /// The certificates name constraints of the next issuer apply to: the end entity (the
+    /// first certificate, reached as `child` when `path` is empty) and the non-self-issued
+    /// intermediates.
+    fn subjects_below(&self, path: &[usize]) -> Vec<Certificate<'a>> {
+        let mut out = vec![self.ee.clone()];
+        for &i in path {
+            if let Some(c) = self.cert_at(i)
+                && !c.self_issued()
+            {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
+}
+
+/// The purposes of an extKeyUsage value.
+fn ekus(value: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    let seq = asn1::single(value, asn1::SEQUENCE, "extKeyUsage")?;
+    let mut d = Der::new(seq, "extKeyUsage")?;
+    let mut out = Vec::new();
+    while !d.is_empty() {
+        out.push(d.expect(asn1::OID, "KeyPurposeId")?);
+    }
+    Ok(out)
+}
+
+fn check_time(cert: &Certificate<'_>, now: u64) -> Result<(), Error> {
+    if now < cert.not_before {
+        return Err(Error::NotValidYet {
+            not_before: UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+                cert.not_before,
+            )),
+            now: UnixTime::since_unix_epoch(core::time::Duration::from_secs(now)),
+        });
+    }
+    if now > cert.not_after {
+        return Err(Error::Expired {
+            not_after: UnixTime::since_unix_epoch(core::time::Duration::from_secs(cert.not_after)),
+            now: UnixTime::since_unix_epoch(core::time::Duration::from_secs(now)),
+        });
+    }
+    Ok(())
+}
+
+/// The key must be one the provider can use, and RSA keys at least 2048 bits, a multiple of
+/// 8 (CA/B Forum 6.1.5).
+fn check_key(
+    spki_alg: &[u8],
+    key: &[u8],
+    verifiers: &[&'static dyn SignatureVerifier],
+) -> Result<(), Error> {
+    if !verifiers
+        .iter()
+        .any(|v| v.public_key_alg_id().as_ref() == spki_alg)
+    {
+        return Err(Error::UnsupportedKey {
+            what: "key algorithm or curve not supported (DSA, P-192 and explicit curves never are)",
+        });
+    }
+    if spki_alg == alg_id::RSA_ENCRYPTION.as_ref() {
+        let seq = asn1::single(key, asn1::SEQUENCE, "RSAPublicKey")?;
+        let mut d = Der::new(seq, "RSAPublicKey")?;
+        let n = asn1::unsigned(d.expect(asn1::INTEGER, "modulus")?, "modulus")?;
+        asn1::unsigned(d.expect(asn1::INTEGER, "publicExponent")?, "publicExponent")?;
+        d.finish("RSAPublicKey")?;
+        let lead = n.first().map_or(0, |b| 8 - b.leading_zeros());
+        let bits = n
+            .len()
+            .saturating_sub(1)
+            .saturating_mul(8)
+            .saturating_add(usize::try_from(lead).unwrap_or(0));
+        if bits < 2048 {
+            return Err(Error::UnsupportedKey {
+                what: "RSA key shorter than 2048 bits",
+            });
+        }
+        if bits % 8 != 0 {
+            return Err(Error::UnsupportedKey {
+                what: "RSA key size not a multiple of 8 bits",
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Ctx<'_, '_> {
+    /// CRL checks for every certificate of a found path (end entity first), each against
+    /// its issuer: the next certificate, or `anchor` for the last.
+    fn check_revocation(&mut self, anchor: &Issuer<'_>, path: &[usize]) -> Result<(), Error> {
+        if self.crls.is_empty() {
+            return Ok(());
+        }
+        let mut certs = vec![self.ee.clone()];
+        certs.extend(path.iter().filter_map(|&i| self.cert_at(i)).cloned());
+        for (k, cert) in certs.iter().enumerate() {
+            match certs.get(k + 1) {
+                Some(next) => {
+                    let issuer = Issuer::from_cert(next.clone());
+                    self.check_crls(cert, &issuer)?;
+                }
+                None => self.check_crls(cert, anchor)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn check_crls(&mut self, cert: &Certificate<'_>, issuer: &Issuer<'_>) -> Result<(), Error> {
+        for crl in &self.crls {
+            if crl.issuer != cert.issuer {
+                continue; // another CA's list says nothing about this certificate
+            }
+            if let Some((_, bits)) = issuer.cert.as_ref().and_then(|c| c.ext.key_usage)
+                && bits & ku::CRL_SIGN == 0
+            {
+                return Err(Error::InvalidCrl {
+                    what: "the CRL issuer's keyUsage lacks cRLSign",
+                });
+            }
+            if let Some(what) = crl.unusable {
+                return Err(Error::InvalidCrl { what });
+            }
+            self.v
+                .check_signature(
+                    &mut self.signatures,
+                    issuer.spki_alg,
+                    issuer.public_key,
+                    crl.sig_alg,
+                    crl.tbs,
+                    crl.signature,
+                )
+                .map_err(|e| match e {
+                    Error::BudgetExceeded { .. } => e,
+                    _ => Error::InvalidCrl {
+                        what: "the CRL signature does not verify with the issuer's key",
+                    },
+                })?;
+            if crl.this_update > self.now {
+                return Err(Error::InvalidCrl {
+                    what: "CRL not valid yet (thisUpdate is in the future)",
+                });
+            }
+            if crl.next_update.is_some_and(|n| n < self.now) {
+                return Err(Error::InvalidCrl {
+                    what: "expired CRL (nextUpdate has passed)",
+                });
+            }
+            if crl.is_revoked(cert.serial)? {
+                return Err(Error::Revoked {
+                    serial: asn1::hex(cert.serial),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The RFC 5280 / CA/B Forum profile rules a certificate must meet in its `role`.
+fn profile(
+    cert: &Certificate<'_>,
+    role: &Role,
+    verifiers: &[&'static dyn SignatureVerifier],
+) -> Result<(), Error> {
+    if cert.version != 2 {
+        return Err(Error::invalid("not an X.509 v3 certificate"));
+    }
+    // A trust anchor is trusted by configuration: its serial number and its own issuer
+    // (authorityKeyIdentifier) do not matter (real roots have serial 0, cross-signed anchors
+    // lack AKIs).
+    let anchor = matches!(role, Role::Anchor);
+    if !anchor {
+        match cert.serial.first() {
+            Some(b) if b & 0x80 != 0 => return Err(Error::invalid("negative serial number")),
+            _ => {}
+        }
+        if cert.serial.iter().all(|b| *b == 0) {
+            return Err(Error::invalid("zero serial number"));
+        }
+        if cert.serial.len() > 20 {
+            return Err(Error::invalid("serial number longer than 20 octets"));
+        }
+    }
+    if cert.issuer.is_empty() {
+        return Err(Error::invalid("empty issuer name"));
+    }
+    let ca_role = !matches!(role, Role::EndEntity);
+    if ca_role && cert.subject.is_empty() {
+        return Err(Error::invalid("CA certificate with an empty subject"));
+    }
+    let ski = match cert.ext.ski {
+        Some(s) if s.critical => {
+            return Err(Error::invalid("critical subjectKeyIdentifier"));
+        }
+        Some(s) => Some(asn1::single(
+            s.value,
+            asn1::OCTET_STRING,
+            "subjectKeyIdentifier",
+        )?),
+        None => None,
+    };
+    if ca_role && ski.is_none() {
+        return Err(Error::invalid(
+            "CA certificate without subjectKeyIdentifier",
+        ));
+    }
+    match cert.ext.aki {
+        Some(a) if a.critical => return Err(Error::invalid("critical authorityKeyIdentifier")),
+        Some(a) if cert.self_issued() && matches!(role, Role::Anchor) => {
+            if a.has_issuer_or_serial || a.key_id.is_none() || a.key_id != ski {
+                return Err(Error::invalid(
+                    "root authorityKeyIdentifier must hold only a keyIdentifier equal to the \
+                     subjectKeyIdentifier",
+                ));
+            }
+        }
+        Some(a) if a.key_id.is_some() => {}
+        _ if cert.self_issued() || anchor => {}
+        _ => {
+            return Err(Error::invalid(
+                "authorityKeyIdentifier keyIdentifier missing (RFC 5280 4.2.1.1)",
+            ));
+        }
+    }
+    if let Some(bc) = cert.ext.basic_constraints {
+        if bc.ca && !bc.critical {
+            return Err(Error::invalid("CA basicConstraints not marked critical"));
+        }
+        if !bc.ca && bc.path_len.is_some() {
+            return Err(Error::invalid("pathLenConstraint in a non-CA certificate"));
+        }
+    }
+    if let Some((_, bits)) = cert.ext.key_usage {
+        let cert_sign = bits & ku::KEY_CERT_SIGN != 0;
+        if cert.is_ca() && !cert_sign {
+            return Err(Error::invalid(
+                "CA certificate whose keyUsage lacks keyCertSign",
+            ));
+        }
+        if !cert.is_ca() && cert_sign {
+            return Err(Error::invalid(
+                "keyCertSign in a certificate that is not a CA",
+            ));
+        }
+    }
+    if let Some(nc) = cert.ext.name_constraints {
+        if !cert.is_ca() {
+            return Err(Error::invalid(
+                "nameConstraints in a certificate that is not a CA",
+            ));
+        }
+        names::validate_constraints(nc.value)?;
+    }
+    if cert.ext.aia.is_some_and(|a| a.critical) {
+        return Err(Error::invalid("critical authorityInfoAccess"));
+    }
+    if cert.ext.policy_constraints.is_some_and(|p| !p.critical) {
+        return Err(Error::invalid("policyConstraints not marked critical"));
+    }
+    if let Some(san) = cert.ext.san {
+        if cert.subject.is_empty() && !san.critical {
+            return Err(Error::invalid(
+                "subjectAltName must be critical when the subject is empty",
+            ));
+        }
+        if !cert.subject.is_empty() && san.critical {
+            return Err(Error::invalid(
+                "subjectAltName must not be critical when the subject is not empty",
+            ));
+        }
+    }
+    check_key(cert.spki_alg, cert.public_key, verifiers)
+}
+
+/// CA/B Forum name rules for a server certificate: subjectAltName present and well formed,
+/// every commonName a verbatim copy of one of its entries.
+fn check_server_names(ee: &Certificate<'_>, policy: CommonNamePolicy) -> Result<(), Error> {
+    let cns = crate::cert::common_names(ee.subject);
+    let Some(san) = ee.san() else {
+        return Err(match cns.first() {
+            Some(cn) => Error::CommonNameOnly {
+                common_name: String::from_utf8_lossy(cn.value).into_owned(),
+            },
+            None => Error::invalid("server certificate without subjectAltName"),
+        });
+    };
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    for n in san {
+        match n? {
+            GeneralName::Dns(d) => {
+                if !names::valid_presented_dns(d) {
+                    return Err(Error::invalid("malformed dNSName in subjectAltName"));
+                }
+                dns.push(d);
+            }
+            GeneralName::Ip(a) => {
+                if a.len() != 4 && a.len() != 16 {
+                    return Err(Error::invalid("malformed iPAddress in subjectAltName"));
+                }
+                ips.push(names::ip_text(a));
+            }
+            _ => {}
+        }
+    }
+    for cn in cns {
+        // PrintableString, UTF8String, IA5String
+        let text_type = matches!(cn.tag, 0x13 | 0x0c | 0x16);
+        let v = cn.value;
+        let listed = text_type && (dns.contains(&v) || ips.iter().any(|i| i.as_bytes() == v));
+        let inconsistent = match policy {
+            CommonNamePolicy::Ignore => false,
+            CommonNamePolicy::InSan => !listed,
+            CommonNamePolicy::Consistent => {
+                !listed && (dns.iter().any(|d| d.eq_ignore_ascii_case(v)) || looks_like_ip(v))
+            }
+        };
+        if inconsistent {
+            return Err(Error::CommonNameNotInSan {
+                common_name: String::from_utf8_lossy(cn.value).into_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Text an IP parser (strict or the lenient `inet_aton` kind, with hex, octal, leading zeros
+/// or fewer parts) could take for an address: hex digits, `x`, dots and colons only, with
+/// at least one dot or colon, or a `0x` number.
+fn looks_like_ip(v: &[u8]) -> bool {
+    let charset = v
+        .iter()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'x' | b'X'));
+    let digit = v.iter().any(u8::is_ascii_digit);
+    let sep = v.contains(&b':') || v.iter().filter(|b| **b == b'.').count() == 3;
+    let hex_number = v.len() > 2 && (v.starts_with(b"0x") || v.starts_with(b"0X"));
+    !v.is_empty() && charset && digit && (sep || hex_number)
+}
+
+/// Is `ee` valid for `name` (subjectAltName only, never the commonName)?
+fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
+    let mut presented = Vec::new();
+    let cns = crate::cert::common_names(ee.subject);
+    let Some(san) = ee.san() else {
+        return Err(match cns.first() {
+            Some(cn) => Error::CommonNameOnly {
+                common_name: String::from_utf8_lossy(cn.value).into_owned(),
+            },
+            None => Error::NotValidForName {
+                expected: name.to_string(),
+                presented,
+            },
+        });
+    };
+    for n in san {
+        let n = n?;
+        let hit = match (name, &n) {
+            (PeerName::Dns(r), GeneralName::Dns(p)) => names::dns_matches(p, r.as_bytes()),
+            (PeerName::Ip(std::net::IpAddr::V4(r)), GeneralName::Ip(p)) => *p == r.octets(),
+            (PeerName::Ip(std::net::IpAddr::V6(r)), GeneralName::Ip(p)) => *p == r.octets(),
+            (PeerName::Email(r), GeneralName::Email(p)) => *p == r.as_bytes(),
+            _ => false,
+        };
+        if hit {
+            return Ok(());
+        }
+        presented.push(n.text());
+    }
+    Err(Error::NotValidForName {
+        expected: name.to_string(),
+        presented,
+    })
+}
+
+/// A Name (contents) as RFC 4514-like text, for messages.
+pub(crate) fn dn_text(name: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let Ok(mut rdns) = Der::new(name, "Name") else {
+        return "<malformed name>".into();
+    };
+    while let Ok(set) = rdns.expect(asn1::SET, "RDN") {
+        let Ok(mut atvs) = Der::new(set, "RDN") else {
+            break;
+        };
+        while let Ok(atv) = atvs.expect(asn1::SEQUENCE, "ATV") {
+            let Ok(mut d) = Der::new(atv, "ATV") else {
+                break;
+            };
+            if let (Ok(t), Ok(v)) = (d.expect(asn1::OID, "type"), d.next("value")) {
+                let key = match t {
+                    [0x55, 0x04, 0x03] => "CN".to_owned(),
+                    [0x55, 0x04, 0x06] => "C".to_owned(),
+                    [0x55, 0x04, 0x07] => "L".to_owned(),
+                    [0x55, 0x04, 0x08] => "ST".to_owned(),
+                    [0x55, 0x04, 0x0a] => "O".to_owned(),
+                    [0x55, 0x04, 0x0b] => "OU".to_owned(),
+                    other => asn1::oid_text(other),
+                };
+                parts.push(format!("{key}={}", String::from_utf8_lossy(v.value)));
+            }
+        }
+    }
+    if parts.is_empty() {
+        "<empty name>".into()
+    } else {
+        parts.reverse();
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,236 @@
+//! The x509-limbo corpus (C2SP): every testcase, SERVER and CLIENT kinds.
+//!
+//! `cargo test -p overture-x509-verify --test limbo -- --nocapture`
+//! (`cargo xtask corpus x509-limbo`). Cases we knowingly decide differently are listed, with
+//! the reason, in `tests/limbo-expectations.json`; any other failing case fails the test,
+//! and so does a listed case that now passes (so the list stays exact).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+use overture_x509_verify::{Certificate, Error, KeyPurpose, PeerName, RootStore, Verifier};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+struct Limbo {
+    testcases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Name {
+    kind: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    id: String,
+    validation_kind: String,
+    trusted_certs: Vec<String>,
+    untrusted_intermediates: Vec<String>,
+    peer_certificate: String,
+    validation_time: Option<String>,
+    expected_peer_name: Option<Name>,
+    #[serde(default)]
+    expected_peer_names: Vec<Name>,
+    #[serde(default)]
+    signature_algorithms: Vec<String>,
+    #[serde(default)]
+    key_usage: Vec<String>,
+    #[serde(default)]
+    extended_key_usage: Vec<String>,
+    max_chain_depth: Option<usize>,
+    #[serde(default)]
+    crls: Vec<String>,
+    expected_result: String,
+}
+
+fn der(pem: &str) -> CertificateDer<'static> {
+    CertificateDer::from_pem_slice(pem.as_bytes()).expect("PEM certificate in limbo.json")
+}
+
+/// RFC 3339 (`2024-04-01T00:00:00Z`, optional fraction, `Z` or `+00:00`), fraction truncated.
+fn rfc3339(s: &str) -> UnixTime {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().expect("time field");
+    let (y, mo, d, h, mi, se) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    );
+    assert!(b[4] == b'-' && b[10] == b'T', "time {s}");
+    assert!(
+        s.ends_with('Z') || s.ends_with("+00:00"),
+        "UTC time expected: {s}"
+    );
+    // days from civil (Howard Hinnant)
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (mo + if mo > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se;
+    UnixTime::since_unix_epoch(Duration::from_secs(secs as u64))
+}
+
+fn peer_name(n: &Name) -> PeerName<'_> {
+    match n.kind.as_str() {
+        "DNS" => PeerName::Dns(&n.value),
+        "IP" => PeerName::Ip(n.value.parse().expect("IP address")),
+        "RFC822" => PeerName::Email(&n.value),
+        k => panic!("unknown peer name kind {k}"),
+    }
+}
+
+/// Runs one case: Ok(()) if accepted, Err(why) if rejected.
+fn run(case: &Case, provider: &overture_crypto_provider::CryptoProvider) -> Result<(), Error> {
+    let mut roots = RootStore::new();
+    for pem in &case.trusted_certs {
+        // An anchor we cannot parse (e.g. an unknown critical extension) is not an anchor.
+        let _ = roots.add_der(&der(pem));
+    }
+    let mut verifier = Verifier::new(Arc::new(roots), provider);
+    if !case.crls.is_empty() {
+        let crls = case
+            .crls
+            .iter()
+            .map(|p| CertificateRevocationListDer::from_pem_slice(p.as_bytes()).expect("PEM CRL"));
+        verifier = verifier.with_crls(crls)?;
+    }
+    if let Some(max) = case.max_chain_depth {
+        verifier = verifier.with_max_intermediates(max);
+    }
+    let ee = der(&case.peer_certificate);
+    let inters: Vec<_> = case
+        .untrusted_intermediates
+        .iter()
+        .map(|p| der(p))
+        .collect();
+    let now = case
+        .validation_time
+        .as_deref()
+        .map_or_else(UnixTime::now, rfc3339);
+    let purpose = if case.extended_key_usage.iter().any(|e| e == "clientAuth")
+        || (case.validation_kind == "CLIENT" && case.extended_key_usage.is_empty())
+    {
+        KeyPurpose::ClientAuth
+    } else {
+        KeyPurpose::ServerAuth
+    };
+    let names: Vec<PeerName<'_>> = match case.validation_kind.as_str() {
+        "SERVER" => case.expected_peer_name.iter().map(peer_name).collect(),
+        _ => case.expected_peer_names.iter().map(peer_name).collect(),
+    };
+    verifier.verify(&ee, &inters, purpose, &names, now)?;
+    // Key usages the case requires of the end entity (absent keyUsage allows all).
+    let cert = Certificate::parse(&ee)?;
+    for ku in &case.key_usage {
+        if !cert.key_usage_allows(ku) {
+            return Err(Error::InvalidCertificate {
+                what: "required key usage not allowed",
+            });
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn x509_limbo() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/x509-limbo");
+    let path = dir.join("limbo.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "x509-limbo corpus missing at {} ({e}); see its SOURCE.md",
+            path.display()
+        )
+    });
+    let limbo: Limbo = serde_json::from_str(&text).expect("limbo.json parses");
+    let exp_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/limbo-expectations.json");
+    let expected: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&exp_path).expect("expectations file"))
+            .expect("expectations JSON: {id: reason}");
+    let provider = overture_crypto_provider::ring::default_provider();
+
+    let (mut run_n, mut passed, mut failed, mut skipped, mut false_accepts) = (0, 0, 0, 0, 0);
+    let mut unexplained = Vec::new();
+    let mut stale = Vec::new();
+    let mut unexplained_accepts = 0;
+    for case in &limbo.testcases {
+        if !case.signature_algorithms.is_empty() {
+            skipped += 1;
+            println!(
+                "skip {}: signature_algorithms restriction not supported",
+                case.id
+            );
+            continue;
+        }
+        run_n += 1;
+        let start = std::time::Instant::now();
+        let result = run(case, &provider);
+        let took = start.elapsed();
+        let want_success = case.expected_result == "SUCCESS";
+        let ok = result.is_ok() == want_success;
+        if took > Duration::from_millis(200) {
+            println!("slow {}: {took:?}", case.id);
+        }
+        if ok {
+            passed += 1;
+            if expected.contains_key(&case.id) {
+                stale.push(case.id.clone());
+            }
+        } else {
+            failed += 1;
+            if !want_success {
+                false_accepts += 1;
+            }
+            let why = match &result {
+                Ok(()) => "accepted".to_owned(),
+                Err(e) => format!("rejected: {e}"),
+            };
+            match expected.get(&case.id) {
+                Some(reason) => println!("known divergence {} ({why}): {reason}", case.id),
+                None => {
+                    if !want_success {
+                        unexplained_accepts += 1;
+                    }
+                    println!(
+                        "FAIL {} expected {} but {why}",
+                        case.id, case.expected_result
+                    );
+                    unexplained.push(case.id.clone());
+                }
+            }
+        }
+    }
+    for id in expected.keys() {
+        if !limbo.testcases.iter().any(|c| &c.id == id) {
+            stale.push(format!("{id} (no such case)"));
+        }
+    }
+    println!("corpus x509-limbo: {run_n} run, {passed} passed, {failed} failed, {skipped} skipped");
+    println!("x509-limbo false accepts: {false_accepts} ({unexplained_accepts} not explained)");
+    assert!(
+        unexplained.is_empty(),
+        "{} cases fail that the expectations file does not list: {unexplained:?}",
+        unexplained.len()
+    );
+    assert!(
+        stale.is_empty(),
+        "cases listed in limbo-expectations.json now pass or do not exist (remove them): {stale:?}"
+    );
+}
