@@ -14,6 +14,12 @@ use std::os::unix::net::UnixStream;
 #[cfg(unix)]
 use std::path::Path;
 
+/// `MSG_NOSIGNAL` (the same value on every Linux architecture): std passes it for
+/// `TcpStream::write` but not for `write_vectored` nor for `UnixStream`, so a write to a peer that
+/// is gone could raise `SIGPIPE` in a process that did not ignore it (a C host, say).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const MSG_NOSIGNAL: std::ffi::c_int = 0x4000;
+
 #[derive(Debug)]
 enum Stream {
     Tcp(TcpStream),
@@ -30,6 +36,39 @@ macro_rules! on_stream {
             Stream::Unix($s) => $e,
         }
     };
+    // `Read` / `Write` are implemented for `&TcpStream` / `&UnixStream`: bind a mutable copy of
+    // the shared reference.
+    ($stream:expr, mut $s:ident => $e:expr) => {
+        match $stream {
+            Stream::Tcp(s) => {
+                let mut $s = s;
+                $e
+            }
+            #[cfg(unix)]
+            Stream::Unix(s) => {
+                let mut $s = s;
+                $e
+            }
+        }
+    };
+}
+
+// Elsewhere than Linux these are the write path; on Linux only the tests use them (so that the
+// code is compiled and exercised on the machine it is developed on).
+#[cfg_attr(
+    any(target_os = "linux", target_os = "android"),
+    allow(dead_code, reason = "the write path on other systems; tested here")
+)]
+impl Stream {
+    /// std's `write`.
+    fn write_std(&self, buf: &[u8]) -> io::Result<usize> {
+        on_stream!(self, mut s => s.write(buf))
+    }
+
+    /// std's `write_vectored` (`writev(2)`).
+    fn write_vectored_std(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        on_stream!(self, mut s => s.write_vectored(bufs))
+    }
 }
 
 /// A connected stream socket as a [`Bio`]: a `TcpStream`, or a `UnixStream` on Unix.
@@ -213,6 +252,29 @@ impl SocketBio {
         Ok(Self::from_stream(stream))
     }
 
+    /// One `send(2)` that cannot raise `SIGPIPE` (a peer that is gone is `EPIPE`, never a signal
+    /// that kills a host process which did not ignore it).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        socket2::SockRef::from(&self.as_fd()).send_with_flags(buf, MSG_NOSIGNAL)
+    }
+
+    /// One `sendmsg(2)` of every buffer, without `SIGPIPE`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        socket2::SockRef::from(&self.as_fd()).send_vectored_with_flags(bufs, MSG_NOSIGNAL)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write_std(buf)
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.write_vectored_std(bufs)
+    }
+
     /// The kernel said `EAGAIN`: *would block* in non-blocking mode, a timeout in blocking mode.
     fn would_block(&self, result: io::Result<Transfer>, what: &str) -> io::Result<Transfer> {
         match result {
@@ -265,7 +327,7 @@ impl Bio for SocketBio {
         if self.write_shut {
             return Err(write_after_shutdown());
         }
-        let r = on_stream!(&mut self.stream, s => retry(buf.is_empty(), || s.write(buf)));
+        let r = retry(buf.is_empty(), || self.send(buf));
         self.would_block(zero_write_is_error(r), "write")
     }
 
@@ -275,7 +337,7 @@ impl Bio for SocketBio {
             return Err(write_after_shutdown());
         }
         let empty = bufs.iter().all(|b| b.is_empty());
-        let r = on_stream!(&mut self.stream, s => retry(empty, || s.write_vectored(bufs)));
+        let r = retry(empty, || self.send_vectored(bufs));
         self.would_block(zero_write_is_error(r), "write")
     }
 
@@ -363,6 +425,18 @@ mod tests {
         peer.write_all(b"still open").unwrap();
         let mut buf = [0u8; 32];
         assert_eq!(bio.read(&mut buf).unwrap(), Transfer::Bytes(10));
+    }
+
+    #[test]
+    fn std_write_path_used_on_other_systems() {
+        let (bio, mut peer) = pair();
+        assert_eq!(bio.stream.write_std(b"std ").unwrap(), 4);
+        let bufs = [IoSlice::new(b"write"), IoSlice::new(b"v")];
+        assert_eq!(bio.stream.write_vectored_std(&bufs).unwrap(), 6);
+        drop(bio);
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"std writev");
     }
 
     #[test]
