@@ -454,7 +454,7 @@ impl ExpectServerHello {
             return Error::PeerIncompatible(PeerIncompatible::VersionTooOld(v.get()));
         }
         // TLS 1.2 not offered, or a version from the future without supported_versions.
-        Error::PeerIncompatible(PeerIncompatible::VersionTooOld(v.get()))
+        Error::PeerIncompatible(PeerIncompatible::VersionNotOffered(v.get()))
     }
 
     fn suite(&self, cx: &Common, suite: CipherSuite) -> Result<&'static Tls13CipherSuite, Error> {

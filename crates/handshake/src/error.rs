@@ -99,6 +99,8 @@ pub enum PeerIncompatible {
     Tls12NotImplemented,
     /// The server chose a version below TLS 1.2.
     VersionTooOld(u16),
+    /// The server chose (without supported_versions) a version we did not offer.
+    VersionNotOffered(u16),
 }
 
 /// Why a certificate, or a signature made with its key, was rejected.
@@ -276,6 +278,11 @@ impl fmt::Display for PeerIncompatible {
             Self::Tls12NotImplemented => f.write_str(
                 "the server chose TLS 1.2, which this version of overture-handshake does not \
                  implement yet (TLS 1.3 only)",
+            ),
+            Self::VersionNotOffered(v) => write!(
+                f,
+                "the server chose {}, which we did not offer",
+                overture_types::ProtocolVersion::from(*v)
             ),
             Self::VersionTooOld(v) => {
                 write!(

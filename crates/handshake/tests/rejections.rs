@@ -1,0 +1,944 @@
+//! Every rejection rule of the state machine, each asserting the alert we send. A scripted
+//! server (built from this crate's message and key-schedule modules) answers the real
+//! ClientHello and breaks one rule at a time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+mod common;
+
+use common::{PinnedVerifier, split_messages};
+use overture_crypto_provider::{SigningKey, ring};
+use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
+use overture_handshake::msgs::{
+    self, Certificate, CertificateEntry, CertificateRequest, CertificateVerify, ClientExtension,
+    ClientHello, EncryptedExtensions, Extension, HandshakeMessage, KeyShareEntry, NewSessionTicket,
+    ServerHello,
+};
+use overture_handshake::{ClientHandshake, Error, Event, HandshakeConfig};
+use overture_types::{
+    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
+    KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24, PrivateKeyDer,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16, VecU24,
+};
+use std::sync::Arc;
+
+fn ext(typ: ExtensionType, data: &[u8]) -> Extension {
+    Extension {
+        typ,
+        data: PayloadU16(data.to_vec()),
+    }
+}
+
+struct Opts {
+    versions: Vec<ProtocolVersion>,
+    alpn: Vec<Vec<u8>>,
+    compat: bool,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Self {
+            versions: vec![ProtocolVersion::TLSv1_3],
+            alpn: vec![],
+            compat: false,
+        }
+    }
+}
+
+/// The client and a scripted server.
+struct T {
+    hs: ClientHandshake,
+    events: Vec<Event>,
+    ch: ClientHello,
+    ch_bytes: Vec<u8>,
+    cert: CertificateDer<'static>,
+    key: Arc<dyn SigningKey>,
+    // server state after ServerHello
+    transcript: Transcript,
+    ks: Option<KeySchedule>,
+    shts: Option<overture_crypto_provider::Secret>,
+}
+
+const SUITE: &overture_crypto_provider::Tls13CipherSuite = &ring::TLS13_AES_128_GCM_SHA256;
+
+fn start(opts: Opts) -> T {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["example.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .der()
+        .clone();
+    let provider = Arc::new(ring::default_provider());
+    let signing = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::try_from(key.serialize_der()).unwrap())
+        .unwrap();
+    let config = Arc::new(HandshakeConfig {
+        provider: provider.clone(),
+        versions: opts.versions,
+        alpn_protocols: opts.alpn,
+        enable_sni: true,
+        middlebox_compat: opts.compat,
+        verifier: Arc::new(PinnedVerifier {
+            cert: cert.to_vec(),
+            name: "example.com".into(),
+            schemes: provider.supported_schemes(),
+            provider,
+        }),
+        client_auth: None,
+        key_log: None,
+    });
+    let mut events = Vec::new();
+    let hs = ClientHandshake::start(
+        config,
+        ServerName::try_from("example.com").unwrap(),
+        UnixTime::now(),
+        &mut events,
+    )
+    .unwrap();
+    let ch_bytes = sent(&mut events).pop().unwrap();
+    let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&ch_bytes).unwrap() else {
+        panic!()
+    };
+    let mut transcript = Transcript::new();
+    transcript.add(&ch_bytes);
+    T {
+        hs,
+        events,
+        ch,
+        ch_bytes,
+        cert,
+        key: signing,
+        transcript,
+        ks: None,
+        shts: None,
+    }
+}
+
+/// The handshake messages in `events` (drained).
+fn sent(events: &mut Vec<Event>) -> Vec<Vec<u8>> {
+    events
+        .drain(..)
+        .filter_map(|e| match e {
+            Event::Send { bytes, .. } => Some(split_messages(&bytes)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn client_share(ch: &ClientHello) -> KeyShareEntry {
+    ch.extensions
+        .0
+        .iter()
+        .find_map(|e| match e {
+            ClientExtension::KeyShare(k) => Some(k.0[0].clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+impl T {
+    fn feed(&mut self, msg: &[u8]) -> Result<(), Error> {
+        self.hs.handle(msg, UnixTime::now(), &mut self.events)
+    }
+
+    /// Feeds `msg` and returns the alert of the error it must cause.
+    fn reject(&mut self, msg: &[u8]) -> Option<A> {
+        match self.feed(msg) {
+            Ok(()) => panic!("accepted: {}", hex::encode(msg)),
+            Err(e) => {
+                println!("rejected: {e}");
+                e.alert()
+            }
+        }
+    }
+
+    /// A valid ServerHello answering the ClientHello, before `tweak`.
+    fn server_hello(&self, tweak: impl FnOnce(&mut ServerHello)) -> (Vec<u8>, Option<Vec<u8>>) {
+        let share = client_share(&self.ch);
+        let kx = ring::default_provider()
+            .find_kx(share.group)
+            .unwrap()
+            .start()
+            .unwrap();
+        let mut sh = ServerHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: [0x42; 32],
+            session_id: self.ch.session_id.clone(),
+            cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+            compression_method: Compression::Null,
+            extensions: VecU16(vec![
+                ext(ExtensionType::SupportedVersions, &[3, 4]),
+                Extension::new(ExtensionType::KeyShare, |o| {
+                    KeyShareEntry {
+                        group: share.group,
+                        key_exchange: PayloadU16(kx.public_key().to_vec()),
+                    }
+                    .encode(o)
+                }),
+            ]),
+        };
+        let server_pub = kx.public_key().to_vec();
+        tweak(&mut sh);
+        // The shared secret, if the (possibly tweaked) ServerHello still carries our share.
+        let shared =
+            if sh.extensions.0.iter().any(|e| {
+                e.typ == ExtensionType::KeyShare && e.data.as_slice().ends_with(&server_pub)
+            }) {
+                Some(
+                    kx.complete(share.key_exchange.as_slice())
+                        .unwrap()
+                        .as_bytes()
+                        .to_vec(),
+                )
+            } else {
+                None
+            };
+        (HandshakeMessage::ServerHello(sh).encode(), shared)
+    }
+
+    /// Feeds a valid ServerHello and sets up the server's key schedule.
+    fn accept_server_hello(&mut self) {
+        let (sh, shared) = self.server_hello(|_| {});
+        self.feed(&sh).unwrap();
+        self.transcript.start_hash(SUITE.hash);
+        self.transcript.add(&sh);
+        let mut ks = KeySchedule::new(SUITE, None);
+        ks.advance(Some(&shared.unwrap())).unwrap();
+        let h = self.transcript.current_hash().unwrap();
+        self.shts = Some(ks.derive(b"s hs traffic", h.as_bytes()).unwrap());
+        self.ks = Some(ks);
+    }
+
+    fn server_msg(&mut self, m: HandshakeMessage) -> Vec<u8> {
+        let b = m.encode();
+        self.transcript.add(&b);
+        b
+    }
+
+    fn ee(&self, exts: Vec<Extension>) -> Vec<u8> {
+        HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+            extensions: VecU16(exts),
+        })
+        .encode()
+    }
+
+    fn certificate(&self, cert: &[u8], exts: Vec<Extension>) -> HandshakeMessage {
+        HandshakeMessage::Certificate(Certificate {
+            context: PayloadU8(vec![]),
+            entries: VecU24(vec![CertificateEntry {
+                cert_data: PayloadU24(cert.to_vec()),
+                extensions: VecU16(exts),
+            }]),
+        })
+    }
+
+    fn cert_verify(&self) -> HandshakeMessage {
+        let h = self.transcript.current_hash().unwrap();
+        let mut content = vec![0x20; 64];
+        content.extend_from_slice(b"TLS 1.3, server CertificateVerify\0");
+        content.extend_from_slice(h.as_bytes());
+        let signer = self
+            .key
+            .choose_scheme(&[SignatureScheme::ECDSA_NISTP256_SHA256])
+            .unwrap();
+        HandshakeMessage::CertificateVerify(CertificateVerify {
+            scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+            signature: PayloadU16(signer.sign(&content).unwrap()),
+        })
+    }
+
+    fn finished(&self) -> HandshakeMessage {
+        let fk = key_schedule::finished_key(SUITE, self.shts.as_ref().unwrap()).unwrap();
+        let h = self.transcript.current_hash().unwrap();
+        HandshakeMessage::Finished(
+            key_schedule::verify_data(SUITE, &fk, h.as_bytes())
+                .as_bytes()
+                .to_vec(),
+        )
+    }
+
+    /// Runs the whole handshake up to, not including, the server's Finished.
+    fn up_to_finished(&mut self) {
+        self.accept_server_hello();
+        let ee = self.ee(vec![]);
+        self.transcript.add(&ee);
+        self.feed(&ee).unwrap();
+        let c = self.certificate(&self.cert.clone(), vec![]);
+        let c = self.server_msg(c);
+        self.feed(&c).unwrap();
+        let cv = self.cert_verify();
+        let cv = self.server_msg(cv);
+        self.feed(&cv).unwrap();
+    }
+
+    fn complete(&mut self) {
+        self.up_to_finished();
+        let f = self.finished();
+        let f = self.server_msg(f);
+        self.feed(&f).unwrap();
+        assert!(self.hs.is_complete());
+        self.events.clear();
+    }
+}
+
+fn hrr(t: &T, exts: Vec<Extension>) -> Vec<u8> {
+    HandshakeMessage::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random: msgs::HELLO_RETRY_REQUEST_RANDOM,
+        session_id: t.ch.session_id.clone(),
+        cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        compression_method: Compression::Null,
+        extensions: VecU16(exts),
+    })
+    .encode()
+}
+
+fn sv13() -> Extension {
+    ext(ExtensionType::SupportedVersions, &[3, 4])
+}
+
+fn group_ext(g: NamedGroup) -> Extension {
+    ext(ExtensionType::KeyShare, &g.get().to_be_bytes())
+}
+
+// ---- ServerHello ----------------------------------------------------------------------------
+
+#[test]
+fn server_hello_extension_rules() {
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::Unknown(0x1234), &[]))
+    });
+    assert_eq!(t.reject(&sh), Some(A::UnsupportedExtension));
+
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::PreSharedKey, &[0, 0]))
+    });
+    assert_eq!(
+        t.reject(&sh),
+        Some(A::UnsupportedExtension),
+        "pre_shared_key never offered"
+    );
+
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::ServerName, &[])));
+    assert_eq!(
+        t.reject(&sh),
+        Some(A::IllegalParameter),
+        "offered but not allowed in ServerHello"
+    );
+
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|sh| sh.extensions.0.push(sv13()));
+    assert_eq!(t.reject(&sh), Some(A::IllegalParameter), "duplicate");
+}
+
+#[test]
+fn server_hello_negotiation_rules() {
+    type Tweak = Box<dyn Fn(&mut ServerHello)>;
+    let cases: Vec<(&str, Tweak, A)> = vec![
+        (
+            "session id echo",
+            Box::new(|sh| sh.session_id = PayloadU8(vec![1; 32])),
+            A::IllegalParameter,
+        ),
+        (
+            "unoffered suite",
+            Box::new(|sh| sh.cipher_suite = CipherSuite::TLS13_AES_128_CCM_SHA256),
+            A::IllegalParameter,
+        ),
+        (
+            "TLS 1.2 suite with TLS 1.3",
+            Box::new(|sh| sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+            A::IllegalParameter,
+        ),
+        (
+            "compression",
+            Box::new(|sh| sh.compression_method = Compression::Deflate),
+            A::IllegalParameter,
+        ),
+        (
+            "missing key_share",
+            Box::new(|sh| sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare)),
+            A::MissingExtension,
+        ),
+        (
+            "key share for another group",
+            Box::new(|sh| {
+                sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
+                sh.extensions
+                    .0
+                    .push(Extension::new(ExtensionType::KeyShare, |o| {
+                        KeyShareEntry {
+                            group: NamedGroup::secp256r1,
+                            key_exchange: PayloadU16(vec![4; 65]),
+                        }
+                        .encode(o)
+                    }));
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "invalid X25519 share",
+            Box::new(|sh| {
+                sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
+                sh.extensions
+                    .0
+                    .push(Extension::new(ExtensionType::KeyShare, |o| {
+                        KeyShareEntry {
+                            group: NamedGroup::X25519,
+                            key_exchange: PayloadU16(vec![0; 32]),
+                        }
+                        .encode(o)
+                    }));
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "supported_versions selects TLS 1.2",
+            Box::new(|sh| {
+                sh.extensions
+                    .0
+                    .retain(|e| e.typ != ExtensionType::SupportedVersions);
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::SupportedVersions, &[3, 3]));
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "legacy_version not 0x0303",
+            Box::new(|sh| sh.legacy_version = ProtocolVersion::TLSv1_0),
+            A::IllegalParameter,
+        ),
+        (
+            "TLS 1.2 without supported_versions, only 1.3 offered",
+            Box::new(|sh| sh.extensions.0.clear()),
+            A::ProtocolVersion,
+        ),
+        (
+            "TLS 1.0",
+            Box::new(|sh| {
+                sh.extensions.0.clear();
+                sh.legacy_version = ProtocolVersion::TLSv1_0;
+            }),
+            A::ProtocolVersion,
+        ),
+    ];
+    for (what, tweak, alert) in cases {
+        let mut t = start(Opts::default());
+        let (sh, _) = t.server_hello(|sh| tweak(sh));
+        assert_eq!(t.reject(&sh), Some(alert), "{what}");
+    }
+}
+
+#[test]
+fn downgrade_sentinel_and_tls12_not_implemented() {
+    let opts = || Opts {
+        versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+        ..Opts::default()
+    };
+    for sentinel in [msgs::DOWNGRADE_TLS12, msgs::DOWNGRADE_TLS11] {
+        let mut t = start(opts());
+        let (sh, _) = t.server_hello(|sh| {
+            sh.extensions.0.clear();
+            sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+            sh.random[24..].copy_from_slice(&sentinel);
+        });
+        assert_eq!(t.reject(&sh), Some(A::IllegalParameter));
+    }
+    let mut t = start(opts());
+    // Offering 1.2 puts its suites in the ClientHello.
+    assert!(
+        t.ch.cipher_suites
+            .0
+            .contains(&CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+    );
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions.0.clear();
+        sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    });
+    let e = t.feed(&sh).unwrap_err();
+    assert_eq!(e.alert(), Some(A::ProtocolVersion));
+    assert!(e.to_string().contains("TLS 1.2"), "{e}");
+    assert!(e.to_string().contains("not implement"), "{e}");
+}
+
+#[test]
+fn session_id_echo_in_compat_mode() {
+    let mut t = start(Opts {
+        compat: true,
+        ..Opts::default()
+    });
+    assert_eq!(
+        t.ch.session_id.0.len(),
+        32,
+        "compat mode sends a 32-byte session id"
+    );
+    let (sh, _) = t.server_hello(|sh| sh.session_id = PayloadU8(vec![]));
+    assert_eq!(t.reject(&sh), Some(A::IllegalParameter));
+}
+
+// ---- HelloRetryRequest ------------------------------------------------------------------------
+
+#[test]
+fn hello_retry_request_changes_group_and_echoes_cookie() {
+    let mut t = start(Opts {
+        compat: true,
+        ..Opts::default()
+    });
+    let cookie = ext(ExtensionType::Cookie, &[0, 3, 7, 8, 9]);
+    let h = hrr(&t, vec![sv13(), group_ext(NamedGroup::secp256r1), cookie]);
+    t.feed(&h).unwrap();
+    assert!(
+        matches!(t.events.first(), Some(Event::SendCcs)),
+        "compat CCS before ClientHello2"
+    );
+    let ch2 = sent(&mut t.events).pop().unwrap();
+    let HandshakeMessage::ClientHello(ch2) = HandshakeMessage::decode(&ch2).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ch2.random, t.ch.random);
+    assert_eq!(ch2.session_id, t.ch.session_id);
+    assert_eq!(client_share(&ch2).group, NamedGroup::secp256r1);
+    assert!(
+        ch2.extensions
+            .0
+            .contains(&ClientExtension::Cookie(PayloadU16(vec![7, 8, 9])))
+    );
+    // A second HRR is refused.
+    let h2 = hrr(&t, vec![sv13(), group_ext(NamedGroup::secp384r1)]);
+    assert_eq!(t.reject(&h2), Some(A::UnexpectedMessage));
+}
+
+#[test]
+fn hello_retry_request_rules() {
+    let cases: Vec<(&str, Vec<Extension>, A)> = vec![
+        ("changes nothing", vec![sv13()], A::IllegalParameter),
+        (
+            "asks for the group we sent",
+            vec![sv13(), group_ext(NamedGroup::X25519)],
+            A::IllegalParameter,
+        ),
+        (
+            "asks for a group we did not offer",
+            vec![sv13(), group_ext(NamedGroup::FFDHE2048)],
+            A::IllegalParameter,
+        ),
+        (
+            "unknown extension",
+            vec![
+                sv13(),
+                group_ext(NamedGroup::secp256r1),
+                ext(ExtensionType::Unknown(0x7777), &[]),
+            ],
+            A::UnsupportedExtension,
+        ),
+        (
+            "duplicate extension",
+            vec![
+                sv13(),
+                group_ext(NamedGroup::secp256r1),
+                group_ext(NamedGroup::secp256r1),
+            ],
+            A::IllegalParameter,
+        ),
+    ];
+    for (what, exts, alert) in cases {
+        let mut t = start(Opts::default());
+        let h = hrr(&t, exts);
+        assert_eq!(t.reject(&h), Some(alert), "{what}");
+    }
+}
+
+#[test]
+fn server_hello_after_retry_must_keep_the_suite() {
+    let mut t = start(Opts::default());
+    let h = hrr(&t, vec![sv13(), group_ext(NamedGroup::secp256r1)]);
+    t.feed(&h).unwrap();
+    let ch2 = sent(&mut t.events).pop().unwrap();
+    let HandshakeMessage::ClientHello(ch2) = HandshakeMessage::decode(&ch2).unwrap() else {
+        panic!()
+    };
+    t.ch = ch2;
+    let (sh, _) = t.server_hello(|sh| sh.cipher_suite = CipherSuite::TLS13_AES_256_GCM_SHA384);
+    assert_eq!(t.reject(&sh), Some(A::IllegalParameter));
+}
+
+// ---- EncryptedExtensions ------------------------------------------------------------------------
+
+#[test]
+fn encrypted_extensions_rules() {
+    let alpn = |p: &[u8]| {
+        Extension::new(ExtensionType::ApplicationLayerProtocolNegotiation, |o| {
+            VecU16::<PayloadU8<1>, 2>(vec![PayloadU8(p.to_vec())]).encode(o)
+        })
+    };
+    let with_alpn = || Opts {
+        alpn: vec![b"h2".to_vec()],
+        ..Opts::default()
+    };
+    let cases: Vec<(&str, Opts, Vec<Extension>, A)> = vec![
+        (
+            "record_size_limit never offered",
+            Opts::default(),
+            vec![ext(ExtensionType::RecordSizeLimit, &[0x40, 1])],
+            A::UnsupportedExtension,
+        ),
+        (
+            "key_share not allowed",
+            Opts::default(),
+            vec![ext(ExtensionType::KeyShare, &[])],
+            A::IllegalParameter,
+        ),
+        (
+            "ALPN never offered",
+            Opts::default(),
+            vec![alpn(b"h2")],
+            A::UnsupportedExtension,
+        ),
+        (
+            "ALPN protocol not offered",
+            with_alpn(),
+            vec![alpn(b"http/1.1")],
+            A::IllegalParameter,
+        ),
+        (
+            "non-empty server_name",
+            Opts::default(),
+            vec![ext(ExtensionType::ServerName, &[0])],
+            A::IllegalParameter,
+        ),
+        (
+            "duplicate",
+            Opts::default(),
+            vec![
+                ext(ExtensionType::ServerName, &[]),
+                ext(ExtensionType::ServerName, &[]),
+            ],
+            A::IllegalParameter,
+        ),
+    ];
+    for (what, opts, exts, alert) in cases {
+        let mut t = start(opts);
+        t.accept_server_hello();
+        let ee = t.ee(exts);
+        assert_eq!(t.reject(&ee), Some(alert), "{what}");
+    }
+    let mut t = start(with_alpn());
+    t.accept_server_hello();
+    let ee = t.ee(vec![alpn(b"h2"), ext(ExtensionType::ServerName, &[])]);
+    t.feed(&ee).unwrap();
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::Alpn(Some(p)) if p == b"h2"))
+    );
+}
+
+// ---- Certificate, CertificateVerify, Finished -----------------------------------------------
+
+fn after_ee(opts: Opts) -> T {
+    let mut t = start(opts);
+    t.accept_server_hello();
+    let ee = t.ee(vec![]);
+    t.transcript.add(&ee);
+    t.feed(&ee).unwrap();
+    t
+}
+
+#[test]
+fn certificate_rules() {
+    let mut t = after_ee(Opts::default());
+    let empty = HandshakeMessage::Certificate(Certificate {
+        context: PayloadU8(vec![]),
+        entries: VecU24(vec![]),
+    });
+    assert_eq!(t.reject(&empty.encode()), Some(A::DecodeError));
+
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(
+        &t.cert.clone(),
+        vec![ext(ExtensionType::StatusRequest, &[])],
+    );
+    assert_eq!(t.reject(&c.encode()), Some(A::UnsupportedExtension));
+
+    let mut t = after_ee(Opts::default());
+    let HandshakeMessage::Certificate(mut c) = t.certificate(&t.cert.clone(), vec![]) else {
+        panic!()
+    };
+    c.context = PayloadU8(vec![1]);
+    assert_eq!(
+        t.reject(&HandshakeMessage::Certificate(c).encode()),
+        Some(A::IllegalParameter)
+    );
+
+    // The verifier refuses another certificate; the chain is still reported.
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(b"\x30\x03\x02\x01\x01", vec![]);
+    assert_eq!(t.reject(&c.encode()), Some(A::UnknownCa));
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::PeerCertificates(_)))
+    );
+}
+
+#[test]
+fn certificate_verify_rules() {
+    // A scheme TLS 1.3 forbids in CertificateVerify (though offered for certificates).
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(&t.cert.clone(), vec![]);
+    let c = t.server_msg(c);
+    t.feed(&c).unwrap();
+    let HandshakeMessage::CertificateVerify(mut cv) = t.cert_verify() else {
+        panic!()
+    };
+    cv.scheme = SignatureScheme::RSA_PKCS1_SHA256;
+    assert_eq!(
+        t.reject(&HandshakeMessage::CertificateVerify(cv).encode()),
+        Some(A::IllegalParameter)
+    );
+
+    // A bad signature.
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(&t.cert.clone(), vec![]);
+    let c = t.server_msg(c);
+    t.feed(&c).unwrap();
+    let HandshakeMessage::CertificateVerify(mut cv) = t.cert_verify() else {
+        panic!()
+    };
+    let last = cv.signature.0.len() - 1;
+    cv.signature.0[last] ^= 1;
+    assert_eq!(
+        t.reject(&HandshakeMessage::CertificateVerify(cv).encode()),
+        Some(A::DecryptError)
+    );
+
+    // A signature over the client's context string.
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(&t.cert.clone(), vec![]);
+    let c = t.server_msg(c);
+    t.feed(&c).unwrap();
+    let h = t.transcript.current_hash().unwrap();
+    let mut content = vec![0x20; 64];
+    content.extend_from_slice(b"TLS 1.3, client CertificateVerify\0");
+    content.extend_from_slice(h.as_bytes());
+    let signer = t
+        .key
+        .choose_scheme(&[SignatureScheme::ECDSA_NISTP256_SHA256])
+        .unwrap();
+    let cv = HandshakeMessage::CertificateVerify(CertificateVerify {
+        scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+        signature: PayloadU16(signer.sign(&content).unwrap()),
+    });
+    assert_eq!(t.reject(&cv.encode()), Some(A::DecryptError));
+}
+
+#[test]
+fn finished_rules() {
+    let mut t = start(Opts::default());
+    t.up_to_finished();
+    let HandshakeMessage::Finished(mut f) = t.finished() else {
+        panic!()
+    };
+    f[0] ^= 1;
+    assert_eq!(
+        t.reject(&HandshakeMessage::Finished(f).encode()),
+        Some(A::DecryptError)
+    );
+    // Dead after an error; no alert for misuse.
+    let f = t.finished().encode();
+    assert_eq!(t.feed(&f).unwrap_err().alert(), None);
+
+    let mut t = start(Opts::default());
+    t.up_to_finished();
+    let HandshakeMessage::Finished(mut f) = t.finished() else {
+        panic!()
+    };
+    f.pop();
+    assert_eq!(
+        t.reject(&HandshakeMessage::Finished(f).encode()),
+        Some(A::DecryptError)
+    );
+}
+
+#[test]
+fn skipping_a_message_is_unexpected() {
+    // Finished instead of Certificate: the server skipped authentication.
+    let mut t = after_ee(Opts::default());
+    let f = t.finished().encode();
+    assert_eq!(t.reject(&f), Some(A::UnexpectedMessage));
+    // CertificateVerify without a Certificate.
+    let mut t = after_ee(Opts::default());
+    let cv = t.cert_verify().encode();
+    assert_eq!(t.reject(&cv), Some(A::UnexpectedMessage));
+    // Finished instead of CertificateVerify.
+    let mut t = after_ee(Opts::default());
+    let c = t.certificate(&t.cert.clone(), vec![]);
+    let c = t.server_msg(c);
+    t.feed(&c).unwrap();
+    let f = t.finished().encode();
+    assert_eq!(t.reject(&f), Some(A::UnexpectedMessage));
+    // EncryptedExtensions before ServerHello.
+    let mut t = start(Opts::default());
+    let ee = t.ee(vec![]);
+    assert_eq!(t.reject(&ee), Some(A::UnexpectedMessage));
+    // A ClientHello from the server.
+    let mut t = start(Opts::default());
+    let ch = t.ch_bytes.clone();
+    assert_eq!(t.reject(&ch), Some(A::UnexpectedMessage));
+}
+
+#[test]
+fn malformed_messages_are_decode_errors() {
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|_| {});
+    for cut in [1, 4, 10, sh.len() - 1] {
+        let mut t2 = start(Opts::default());
+        let (sh2, _) = t2.server_hello(|_| {});
+        assert_eq!(t2.reject(&sh2[..cut]), Some(A::DecodeError), "cut at {cut}");
+    }
+    let mut long = sh.clone();
+    long.push(0);
+    assert_eq!(t.reject(&long), Some(A::DecodeError));
+}
+
+// ---- CertificateRequest and client certificates ---------------------------------------------
+
+#[test]
+fn certificate_request_rules() {
+    let mut t = after_ee(Opts::default());
+    let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
+        context: PayloadU8(vec![]),
+        extensions: VecU16(vec![ext(ExtensionType::CertificateAuthorities, &[0, 0])]),
+    });
+    assert_eq!(t.reject(&cr.encode()), Some(A::MissingExtension));
+
+    let mut t = after_ee(Opts::default());
+    let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
+        context: PayloadU8(vec![5]),
+        extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+    });
+    assert_eq!(t.reject(&cr.encode()), Some(A::IllegalParameter));
+}
+
+#[test]
+fn certificate_request_without_a_certificate_sends_an_empty_one() {
+    let mut t = after_ee(Opts::default());
+    let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
+        context: PayloadU8(vec![]),
+        extensions: VecU16(vec![
+            ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3]),
+            // Unknown extensions in CertificateRequest are ignored (RFC 8446 §4.3.2).
+            ext(ExtensionType::Unknown(0x4444), &[1]),
+        ]),
+    });
+    let cr = t.server_msg(cr);
+    t.feed(&cr).unwrap();
+    let c = t.certificate(&t.cert.clone(), vec![]);
+    let c = t.server_msg(c);
+    t.feed(&c).unwrap();
+    let cv = t.cert_verify();
+    let cv = t.server_msg(cv);
+    t.feed(&cv).unwrap();
+    let f = t.finished();
+    let f = t.server_msg(f);
+    t.feed(&f).unwrap();
+    let flight = sent(&mut t.events);
+    assert_eq!(flight.len(), 2, "empty Certificate + Finished");
+    assert_eq!(flight[0], [11, 0, 0, 4, 0, 0, 0, 0]);
+    assert_eq!(flight[1][0], 20);
+}
+
+// ---- Post-handshake ---------------------------------------------------------------------------
+
+#[test]
+fn new_session_ticket_rules() {
+    let nst = |lifetime: u32, exts: Vec<Extension>| {
+        HandshakeMessage::NewSessionTicket(NewSessionTicket {
+            lifetime,
+            age_add: 1,
+            nonce: PayloadU8(vec![0, 1]),
+            ticket: PayloadU16(vec![9; 16]),
+            extensions: VecU16(exts),
+        })
+        .encode()
+    };
+    let mut t = start(Opts::default());
+    t.complete();
+    t.feed(&nst(
+        604_800,
+        vec![
+            ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0]),
+            ext(ExtensionType::Unknown(0x5555), &[]),
+        ],
+    ))
+    .unwrap();
+    let Some(Event::NewSessionTicket(ticket)) = t.events.pop() else {
+        panic!()
+    };
+    assert_eq!(ticket.max_early_data, Some(0x4000));
+    assert_eq!(ticket.ticket, vec![9; 16]);
+    assert_eq!(ticket.psk.len(), 32);
+    assert_eq!(t.reject(&nst(604_801, vec![])), Some(A::IllegalParameter));
+
+    let mut t = start(Opts::default());
+    t.complete();
+    let dup = vec![
+        ext(ExtensionType::EarlyData, &[0, 0, 0, 1]),
+        ext(ExtensionType::EarlyData, &[0, 0, 0, 1]),
+    ];
+    assert_eq!(t.reject(&nst(100, dup)), Some(A::IllegalParameter));
+}
+
+#[test]
+fn key_update_rules() {
+    let mut t = start(Opts::default());
+    t.complete();
+    let ku = HandshakeMessage::KeyUpdate(KeyUpdateRequest::UpdateRequested).encode();
+    t.feed(&ku).unwrap();
+    let kinds: Vec<&str> = t
+        .events
+        .iter()
+        .map(|e| match e {
+            Event::InstallReadKey(_) => "read",
+            Event::Send { .. } => "send",
+            Event::InstallWriteKey(_) => "write",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["read", "send", "write"]);
+    let answer = sent(&mut t.events);
+    assert_eq!(
+        answer,
+        [vec![24, 0, 0, 1, 0]],
+        "KeyUpdate(update_not_requested)"
+    );
+
+    assert_eq!(t.reject(&[24, 0, 0, 1, 2]), Some(A::IllegalParameter));
+
+    // KeyUpdate during the handshake is unexpected.
+    let mut t = after_ee(Opts::default());
+    assert_eq!(t.reject(&[24, 0, 0, 1, 0]), Some(A::UnexpectedMessage));
+    // And a key update cannot be asked for before completion.
+    let mut t = start(Opts::default());
+    let mut ev = Vec::new();
+    assert_eq!(
+        t.hs.update_write_key(false, &mut ev).unwrap_err().alert(),
+        None
+    );
+}
