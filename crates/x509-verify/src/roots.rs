@@ -35,11 +35,23 @@ pub(crate) enum Anchor {
 /// assert_eq!(roots.len(), 1);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RootStore {
     pub(crate) anchors: Vec<Anchor>,
     by_subject: HashMap<Vec<u8>, Vec<usize>>,
     skipped: usize,
+    strict: bool,
+}
+
+impl Default for RootStore {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            by_subject: HashMap::new(),
+            skipped: 0,
+            strict: true,
+        }
+    }
 }
 
 /// The usual CA bundle locations of Linux distributions (and BSD/macOS OpenSSL layouts).
@@ -68,9 +80,26 @@ fn io_err(path: &Path, e: impl core::fmt::Display) -> Error {
 }
 
 impl RootStore {
-    /// An empty store.
+    /// An empty store, with strict anchors (see [`RootStore::set_strict_anchors`]).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether anchors must also meet the CA/B Forum root profile: an AKI, if present, holds
+    /// only a keyIdentifier equal to the SKI; an SKI is present; basicConstraints is critical;
+    /// no extKeyUsage. On for [`RootStore::new`] (anchors chosen by hand); off for the stores
+    /// built from CA bundles ([`RootStore::system`], [`RootStore::from_pem_file`],
+    /// [`RootStore::from_pem_dir`], `webpki_roots`), whose root programs grandfather older
+    /// encodings (8 of the 144 Debian/Mozilla roots, e.g. Go Daddy Class 2, break one of these
+    /// rules). Either way every anchor must be a CA, in its validity period, with an
+    /// acceptable key, no unknown critical extension, and keyCertSign if it has a keyUsage.
+    pub fn set_strict_anchors(&mut self, strict: bool) {
+        self.strict = strict;
+    }
+
+    /// See [`RootStore::set_strict_anchors`].
+    pub fn strict_anchors(&self) -> bool {
+        self.strict
     }
 
     /// How many anchors it holds.
@@ -159,6 +188,7 @@ impl RootStore {
     /// usable certificate.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let mut store = Self::new();
+        store.strict = false;
         store.add_pem_file(path.as_ref())?;
         if store.is_empty() {
             return Err(io_err(path.as_ref(), "no usable certificate"));
@@ -170,6 +200,7 @@ impl RootStore {
     /// files are ignored).
     pub fn from_pem_dir(path: impl AsRef<Path>) -> Result<Self, Error> {
         let mut store = Self::new();
+        store.strict = false;
         store.add_pem_dir(path.as_ref())?;
         if store.is_empty() {
             return Err(io_err(path.as_ref(), "no usable certificate"));
@@ -210,6 +241,7 @@ impl RootStore {
     /// directories.
     pub fn system() -> Result<Self, Error> {
         let mut store = Self::new();
+        store.strict = false;
         let file = std::env::var_os("SSL_CERT_FILE");
         let dirs = std::env::var_os("SSL_CERT_DIR");
         if file.is_some() || dirs.is_some() {
@@ -238,6 +270,7 @@ impl RootStore {
     #[cfg(feature = "webpki-roots")]
     pub fn webpki_roots() -> Self {
         let mut store = Self::new();
+        store.strict = false;
         for ta in webpki_roots::TLS_SERVER_ROOTS {
             let nc = ta.name_constraints.as_ref().map(|d| d.as_ref());
             if store

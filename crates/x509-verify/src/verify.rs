@@ -181,7 +181,11 @@ struct Ctx<'a, 'v> {
 enum Role {
     EndEntity,
     Intermediate,
-    Anchor,
+    /// `strict`: the anchor must also meet the CA/B Forum root profile (AKI/SKI form,
+    /// critical basicConstraints, no EKU); see [`RootStore::set_strict_anchors`].
+    Anchor {
+        strict: bool,
+    },
 }
 
 impl Verifier {
@@ -462,7 +466,14 @@ impl<'a> Ctx<'a, '_> {
                     continue;
                 }
             };
-            match self.try_issuer(child, &issuer, path, &Role::Anchor) {
+            match self.try_issuer(
+                child,
+                &issuer,
+                path,
+                &Role::Anchor {
+                    strict: roots.strict_anchors(),
+                },
+            ) {
                 Ok(()) => match self.check_revocation(&issuer, path) {
                     Ok(()) => {
                         return Ok(Some(VerifiedPath {
@@ -476,7 +487,9 @@ impl<'a> Ctx<'a, '_> {
             }
         }
         if path.len() >= self.v.budget.depth {
-            self.record(Error::BudgetExceeded { what: "path depth" })?;
+            // Not fatal: another branch may still reach an anchor in fewer steps.
+            let e = Error::BudgetExceeded { what: "path depth" };
+            Error::most_specific(&mut self.best, e);
             return Ok(None);
         }
         for i in 0..self.inters.len() {
@@ -567,7 +580,7 @@ impl<'a> Ctx<'a, '_> {
             }
             check_time(cert, self.now)?;
             if let Some(eku) = cert.ext.eku {
-                if matches!(role, Role::Anchor) && cert.self_issued() {
+                if matches!(role, Role::Anchor { strict: true }) && cert.self_issued() {
                     return Err(Error::invalid(
                         "root certificate with extKeyUsage (CA/B Forum 7.1.2.1.2)",
                     ));
@@ -796,7 +809,8 @@ fn profile(
     // A trust anchor is trusted by configuration: its serial number and its own issuer
     // (authorityKeyIdentifier) do not matter (real roots have serial 0, cross-signed anchors
     // lack AKIs).
-    let anchor = matches!(role, Role::Anchor);
+    let anchor = matches!(role, Role::Anchor { .. });
+    let root_profile = !matches!(role, Role::Anchor { strict: false });
     if !anchor {
         match cert.serial.first() {
             Some(b) if b & 0x80 != 0 => return Err(Error::invalid("negative serial number")),
@@ -827,15 +841,16 @@ fn profile(
         )?),
         None => None,
     };
-    if ca_role && ski.is_none() {
+    if ca_role && ski.is_none() && root_profile {
         return Err(Error::invalid(
             "CA certificate without subjectKeyIdentifier",
         ));
     }
     match cert.ext.aki {
         Some(a) if a.critical => return Err(Error::invalid("critical authorityKeyIdentifier")),
-        Some(a) if cert.self_issued() && matches!(role, Role::Anchor) => {
-            if a.has_issuer_or_serial || a.key_id.is_none() || a.key_id != ski {
+        Some(a) if cert.self_issued() && anchor => {
+            // Grandfathered root encodings pass when not strict (RootStore::set_strict_anchors).
+            if root_profile && (a.has_issuer_or_serial || a.key_id.is_none() || a.key_id != ski) {
                 return Err(Error::invalid(
                     "root authorityKeyIdentifier must hold only a keyIdentifier equal to the \
                      subjectKeyIdentifier",
@@ -851,7 +866,7 @@ fn profile(
         }
     }
     if let Some(bc) = cert.ext.basic_constraints {
-        if bc.ca && !bc.critical {
+        if bc.ca && !bc.critical && root_profile {
             return Err(Error::invalid("CA basicConstraints not marked critical"));
         }
         if !bc.ca && bc.path_len.is_some() {
@@ -1033,5 +1048,43 @@ pub(crate) fn dn_text(name: &[u8]) -> String {
     } else {
         parts.reverse();
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_byte_anywhere_in_the_tuple_misses_the_cache() {
+        let h = &overture_crypto_provider::ring::SHA256;
+        let parts: [Vec<u8>; 5] = [
+            b"spki-alg".to_vec(),
+            b"public-key".to_vec(),
+            b"sig-alg".to_vec(),
+            b"signed data".to_vec(),
+            b"signature".to_vec(),
+        ];
+        let key = |p: &[Vec<u8>; 5]| cache_key(h, &p[0], &p[1], &p[2], &p[3], &p[4]);
+        let cache = SignatureCache::new(8);
+        cache.insert(key(&parts));
+        assert!(cache.contains(&key(&parts)));
+        for which in 0..parts.len() {
+            for at in 0..parts[which].len() {
+                let mut changed = parts.clone();
+                changed[which][at] ^= 0x01;
+                assert!(!cache.contains(&key(&changed)), "part {which} byte {at}");
+            }
+            // Moving a byte from one part to the next changes the key too (length prefixes).
+            if which + 1 < parts.len() {
+                let mut shifted = parts.clone();
+                let b = shifted[which].pop().unwrap();
+                shifted[which + 1].insert(0, b);
+                assert!(
+                    !cache.contains(&key(&shifted)),
+                    "boundary after part {which}"
+                );
+            }
+        }
     }
 }
