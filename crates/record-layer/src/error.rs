@@ -99,6 +99,13 @@ pub enum Error {
         /// The length given.
         given: usize,
     },
+    /// A buffer given to [`crate::RecordLayer::open_in_place`] is not exactly one record.
+    RecordLength {
+        /// The bytes given.
+        given: usize,
+        /// The bytes the header announces (or a header's length if shorter).
+        expected: usize,
+    },
     /// The caller asked to seal more than 2^14 bytes in one record.
     FragmentTooLong(usize),
     /// The AEAD failed to seal (a provider failure).
@@ -121,6 +128,7 @@ impl Error {
             Self::DecryptFailed | Self::IntegrityLimitReached => AlertDescription::BadRecordMac,
             Self::MalformedChangeCipherSpec
             | Self::BadAlertLength(_)
+            | Self::RecordLength { .. }
             | Self::HandshakeMessageTooLarge { .. } => AlertDescription::DecodeError,
             Self::HandshakeBufferFull
             | Self::SequenceExhausted(_)
@@ -178,6 +186,12 @@ impl fmt::Display for Error {
             Self::NoWriteKey => f.write_str("application data before a write key"),
             Self::SealBuffer { needed, given } => {
                 write!(f, "seal buffer of {given} bytes, {needed} needed")
+            }
+            Self::RecordLength { given, expected } => {
+                write!(
+                    f,
+                    "{given} bytes given as one record, its header says {expected}"
+                )
             }
             Self::FragmentTooLong(n) => {
                 write!(f, "cannot seal {n} bytes in one record (at most 2^14)")

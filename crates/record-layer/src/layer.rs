@@ -64,10 +64,8 @@ pub struct RecordLayer {
     /// End of the bytes received.
     end: usize,
     version: Option<ProtocolVersion>,
-    read: Option<ReadState>,
+    rx: Rx,
     write: Option<WriteState>,
-    ccs_allowed: bool,
-    empty_run: usize,
     padding: Padding,
 }
 
@@ -82,9 +80,9 @@ impl fmt::Debug for RecordLayer {
         f.debug_struct("RecordLayer")
             .field("version", &self.version)
             .field("buffered", &self.buffered_len())
-            .field("read_key", &self.read.as_ref().map(|r| (&r.key, r.seq)))
+            .field("read_key", &self.rx.read.as_ref().map(|r| (&r.key, r.seq)))
             .field("write_key", &self.write.as_ref().map(|w| (&w.key, w.seq)))
-            .field("ccs_allowed", &self.ccs_allowed)
+            .field("ccs_allowed", &self.rx.ccs_allowed)
             .finish_non_exhaustive()
     }
 }
@@ -97,10 +95,12 @@ impl RecordLayer {
             start: 0,
             end: 0,
             version: None,
-            read: None,
+            rx: Rx {
+                read: None,
+                ccs_allowed: false,
+                empty_run: 0,
+            },
             write: None,
-            ccs_allowed: false,
-            empty_run: 0,
             padding: Padding::None,
         }
     }
@@ -122,7 +122,7 @@ impl RecordLayer {
     /// ChangeCipherSpec record whose payload is exactly `0x01` is swallowed. Any other one is
     /// `unexpected_message`. Turn it off when the handshake completes.
     pub fn allow_ccs(&mut self, allow: bool) {
-        self.ccs_allowed = allow;
+        self.rx.ccs_allowed = allow;
     }
 
     /// The padding we add to TLS 1.3 records (none by default).
@@ -132,7 +132,7 @@ impl RecordLayer {
 
     /// Installs a new read key; its sequence number starts at 0.
     pub fn set_read_key(&mut self, key: RecordKey) {
-        self.read = Some(ReadState {
+        self.rx.read = Some(ReadState {
             key,
             seq: 0,
             failures: 0,
@@ -146,7 +146,7 @@ impl RecordLayer {
 
     /// The sequence number of the next record we open (0 without a key).
     pub fn read_seq(&self) -> u64 {
-        self.read.as_ref().map_or(0, |r| r.seq)
+        self.rx.read.as_ref().map_or(0, |r| r.seq)
     }
 
     /// The sequence number of the next record we seal (0 without a key).
@@ -170,7 +170,7 @@ impl RecordLayer {
     /// Test hook: sets the read state's sequence number and failure count.
     #[cfg(test)]
     pub(crate) fn set_read_state(&mut self, seq: u64, failures: u64) {
-        if let Some(r) = self.read.as_mut() {
+        if let Some(r) = self.rx.read.as_mut() {
             r.seq = seq;
             r.failures = failures;
         }
@@ -243,119 +243,52 @@ impl RecordLayer {
 
     fn step(&mut self) -> Result<Step, Error> {
         let avail = self.input.get(self.start..self.end).unwrap_or_default();
-        let mut r = Reader::new(avail);
-        // Each header field is judged as soon as it is in: garbage fails fast.
-        let Ok(typ_byte) = r.u8("type") else {
+        let Some((typ, len)) = self.rx.header(self.version, avail)? else {
             return Ok(Step::NeedMore);
         };
-        let typ = ContentType::from(typ_byte);
-        if !matches!(
-            typ,
-            ContentType::ChangeCipherSpec
-                | ContentType::Alert
-                | ContentType::Handshake
-                | ContentType::ApplicationData
-        ) {
-            return Err(Error::UnknownContentType(typ_byte));
-        }
-        let Ok(version) = r.u16("version") else {
-            return Ok(Step::NeedMore);
-        };
-        self.check_version(version)?;
-        let Ok(len) = r.u16("length") else {
-            return Ok(Step::NeedMore);
-        };
-        let len = usize::from(len);
-        let (what, max) = match self.read.as_ref().map(|r| r.key.style) {
-            None => ("plaintext", MAX_FRAGMENT_LEN),
-            Some(Style::Tls13) => ("ciphertext", MAX_TLS13_CIPHERTEXT_LEN),
-            Some(Style::Tls12Gcm | Style::Tls12Xor) => ("ciphertext", MAX_TLS12_CIPHERTEXT_LEN),
-        };
-        if len > max {
-            return Err(Error::RecordOverflow { what, len, max });
-        }
-        if r.left() < len {
-            return Ok(Step::NeedMore);
-        }
         let rec_start = self.start;
-        let body_start = rec_start + HEADER_LEN;
-        let rec_end = body_start + len;
+        let rec_end = rec_start + HEADER_LEN + len;
+        if self.end < rec_end {
+            return Ok(Step::NeedMore);
+        }
         // The record is taken whatever happens next: a failed record is never looked at again.
         self.start = rec_end;
+        let record = self.input.get_mut(rec_start..rec_end).unwrap_or_default();
+        Ok(match self.rx.process(self.version, typ, record)? {
+            Step::Record { typ, start, end } => Step::Record {
+                typ,
+                start: rec_start + start,
+                end: rec_start + end,
+            },
+            other => other,
+        })
+    }
 
-        if typ == ContentType::ChangeCipherSpec {
-            return self.change_cipher_spec(body_start, rec_end);
-        }
-        let (typ, start, end) = match self.read.as_mut() {
-            None if typ == ContentType::ApplicationData => {
-                return Err(Error::UnexpectedRecord {
-                    typ,
-                    why: "application data before any key",
-                });
-            }
-            None => (typ, body_start, rec_end),
-            Some(read) => {
-                let record = self.input.get_mut(rec_start..rec_end).unwrap_or_default();
-                let (t, s, e) = open(read, typ, record)?;
-                (t, rec_start + s, rec_start + e)
-            }
+    /// Opens one whole record (header ‖ body, exactly) that the caller holds in its own buffer,
+    /// in place: the low-level path, with the same checks, keys and sequence numbers as
+    /// [`RecordLayer::next_record`] (do not mix the two for one direction's byte stream).
+    /// `Ok(None)` for a swallowed compatibility ChangeCipherSpec.
+    pub fn open_in_place<'b>(&mut self, record: &'b mut [u8]) -> Result<Option<Record<'b>>, Error> {
+        let given = record.len();
+        let Some((typ, len)) = self.rx.header(self.version, record)? else {
+            return Err(Error::RecordLength {
+                given,
+                expected: HEADER_LEN,
+            });
         };
-        self.check_content(typ, end - start)?;
-        Ok(Step::Record { typ, start, end })
-    }
-
-    fn check_version(&self, v: u16) -> Result<(), Error> {
-        if v >> 8 != 0x03 {
-            return Err(Error::BadRecordVersion(v));
-        }
-        match self.version {
-            None | Some(ProtocolVersion::TLSv1_3) => Ok(()),
-            Some(negotiated) if negotiated.get() == v => Ok(()),
-            Some(_) => Err(Error::BadRecordVersion(v)),
-        }
-    }
-
-    fn change_cipher_spec(&mut self, start: usize, end: usize) -> Result<Step, Error> {
-        let payload = self.input.get(start..end).unwrap_or_default();
-        let is_one = payload == [1];
-        if self.ccs_allowed {
-            if !is_one {
-                return Err(Error::UnexpectedChangeCipherSpec("payload is not 0x01"));
-            }
-            self.ccs_allowed = false;
-            return Ok(Step::Swallowed);
-        }
-        if self.version == Some(ProtocolVersion::TLSv1_2) && self.read.is_none() {
-            if !is_one {
-                return Err(Error::MalformedChangeCipherSpec);
-            }
-            self.empty_run = 0;
-            return Ok(Step::Record {
-                typ: ContentType::ChangeCipherSpec,
-                start,
-                end,
+        if given != HEADER_LEN + len {
+            return Err(Error::RecordLength {
+                given,
+                expected: HEADER_LEN + len,
             });
         }
-        Err(Error::UnexpectedChangeCipherSpec(
-            "not allowed here (compat-mode CCS already seen, or not in TLS 1.3 compat mode)",
-        ))
-    }
-
-    fn check_content(&mut self, typ: ContentType, len: usize) -> Result<(), Error> {
-        match (typ, len) {
-            (ContentType::Handshake, 0) => Err(Error::EmptyHandshakeRecord),
-            (ContentType::Alert, n) if n != 2 => Err(Error::BadAlertLength(n)),
-            (_, 0) => {
-                self.empty_run += 1;
-                if self.empty_run > MAX_EMPTY_RECORDS {
-                    return Err(Error::TooManyEmptyRecords(self.empty_run));
-                }
-                Ok(())
+        match self.rx.process(self.version, typ, record)? {
+            Step::Record { typ, start, end } => {
+                let record: &'b [u8] = record;
+                let payload = record.get(start..end).unwrap_or_default();
+                Ok(Some(Record { typ, payload }))
             }
-            _ => {
-                self.empty_run = 0;
-                Ok(())
-            }
+            Step::Swallowed | Step::NeedMore => Ok(None),
         }
     }
 
@@ -497,6 +430,140 @@ impl RecordLayer {
             }
         }
         Ok(())
+    }
+}
+
+/// The receive side's state, apart from the input buffer (so that records in the caller's
+/// buffer and in ours are processed alike).
+struct Rx {
+    read: Option<ReadState>,
+    ccs_allowed: bool,
+    empty_run: usize,
+}
+
+impl Rx {
+    /// Judges the header at the start of `bytes`, each field as soon as it is in (garbage
+    /// fails fast). `None` while the header is incomplete; else the type and body length.
+    fn header(
+        &self,
+        version: Option<ProtocolVersion>,
+        bytes: &[u8],
+    ) -> Result<Option<(ContentType, usize)>, Error> {
+        let mut r = Reader::new(bytes);
+        let Ok(typ_byte) = r.u8("type") else {
+            return Ok(None);
+        };
+        let typ = ContentType::from(typ_byte);
+        if !matches!(
+            typ,
+            ContentType::ChangeCipherSpec
+                | ContentType::Alert
+                | ContentType::Handshake
+                | ContentType::ApplicationData
+        ) {
+            return Err(Error::UnknownContentType(typ_byte));
+        }
+        let Ok(v) = r.u16("version") else {
+            return Ok(None);
+        };
+        check_version(version, v)?;
+        let Ok(len) = r.u16("length") else {
+            return Ok(None);
+        };
+        let len = usize::from(len);
+        let (what, max) = match self.read.as_ref().map(|r| r.key.style) {
+            None => ("plaintext", MAX_FRAGMENT_LEN),
+            Some(Style::Tls13) => ("ciphertext", MAX_TLS13_CIPHERTEXT_LEN),
+            Some(Style::Tls12Gcm | Style::Tls12Xor) => ("ciphertext", MAX_TLS12_CIPHERTEXT_LEN),
+        };
+        if len > max {
+            return Err(Error::RecordOverflow { what, len, max });
+        }
+        Ok(Some((typ, len)))
+    }
+
+    /// Processes one whole record whose header [`Rx::header`] accepted: opens it in place if a
+    /// read key is in, applies the content rules. Positions are relative to `record`.
+    fn process(
+        &mut self,
+        version: Option<ProtocolVersion>,
+        typ: ContentType,
+        record: &mut [u8],
+    ) -> Result<Step, Error> {
+        let len = record.len();
+        if typ == ContentType::ChangeCipherSpec {
+            return self.change_cipher_spec(version, record);
+        }
+        let (typ, start, end) = match self.read.as_mut() {
+            None if typ == ContentType::ApplicationData => {
+                return Err(Error::UnexpectedRecord {
+                    typ,
+                    why: "application data before any key",
+                });
+            }
+            None => (typ, HEADER_LEN, len),
+            Some(read) => open(read, typ, record)?,
+        };
+        self.check_content(typ, end - start)?;
+        Ok(Step::Record { typ, start, end })
+    }
+
+    fn change_cipher_spec(
+        &mut self,
+        version: Option<ProtocolVersion>,
+        record: &[u8],
+    ) -> Result<Step, Error> {
+        let is_one = record.get(HEADER_LEN..) == Some(&[1][..]);
+        if self.ccs_allowed {
+            if !is_one {
+                return Err(Error::UnexpectedChangeCipherSpec("payload is not 0x01"));
+            }
+            self.ccs_allowed = false;
+            return Ok(Step::Swallowed);
+        }
+        if version == Some(ProtocolVersion::TLSv1_2) && self.read.is_none() {
+            if !is_one {
+                return Err(Error::MalformedChangeCipherSpec);
+            }
+            self.empty_run = 0;
+            return Ok(Step::Record {
+                typ: ContentType::ChangeCipherSpec,
+                start: HEADER_LEN,
+                end: record.len(),
+            });
+        }
+        Err(Error::UnexpectedChangeCipherSpec(
+            "not allowed here (compat-mode CCS already seen, or not in TLS 1.3 compat mode)",
+        ))
+    }
+
+    fn check_content(&mut self, typ: ContentType, len: usize) -> Result<(), Error> {
+        match (typ, len) {
+            (ContentType::Handshake, 0) => Err(Error::EmptyHandshakeRecord),
+            (ContentType::Alert, n) if n != 2 => Err(Error::BadAlertLength(n)),
+            (_, 0) => {
+                self.empty_run += 1;
+                if self.empty_run > MAX_EMPTY_RECORDS {
+                    return Err(Error::TooManyEmptyRecords(self.empty_run));
+                }
+                Ok(())
+            }
+            _ => {
+                self.empty_run = 0;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn check_version(negotiated: Option<ProtocolVersion>, v: u16) -> Result<(), Error> {
+    if v >> 8 != 0x03 {
+        return Err(Error::BadRecordVersion(v));
+    }
+    match negotiated {
+        None | Some(ProtocolVersion::TLSv1_3) => Ok(()),
+        Some(n) if n.get() == v => Ok(()),
+        Some(_) => Err(Error::BadRecordVersion(v)),
     }
 }
 

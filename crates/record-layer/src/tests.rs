@@ -817,3 +817,35 @@ fn hostile_bytes_end_in_a_record_an_error_or_a_wait() {
         }
     }
 }
+
+#[test]
+fn open_in_place_on_the_callers_buffer() {
+    let mut w = writer13();
+    let mut wire = Vec::new();
+    w.seal(CT::Handshake, b"one", &mut wire).unwrap();
+    let first = wire.len();
+    w.seal(CT::ApplicationData, b"two", &mut wire).unwrap();
+    let mut r = reader13();
+    r.allow_ccs(true);
+    let (a, b) = wire.split_at_mut(first);
+    let rec = r.open_in_place(a).unwrap().unwrap();
+    assert_eq!((rec.typ, rec.payload), (CT::Handshake, &b"one"[..]));
+    let mut ccs = plain(20, 0x0303, &[1]);
+    assert_eq!(r.open_in_place(&mut ccs).unwrap(), None);
+    let rec = r.open_in_place(b).unwrap().unwrap();
+    assert_eq!((rec.typ, rec.payload), (CT::ApplicationData, &b"two"[..]));
+    assert_eq!(r.read_seq(), 2);
+
+    // Exactly one record: not less, not more.
+    let mut two = plain(22, 0x0303, &[1, 0, 0, 0]);
+    two.extend(plain(22, 0x0303, &[1, 0, 0, 0]));
+    for n in [3, 8, two.len()] {
+        let e = RecordLayer::new().open_in_place(&mut two[..n]).unwrap_err();
+        assert!(matches!(e, Error::RecordLength { .. }), "{e}");
+        assert_eq!(e.alert(), A::DecodeError);
+    }
+    // The same checks as the deframer.
+    let mut empty = plain(22, 0x0303, &[]);
+    let e = RecordLayer::new().open_in_place(&mut empty).unwrap_err();
+    assert_eq!(e.alert(), A::UnexpectedMessage);
+}

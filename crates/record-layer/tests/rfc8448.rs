@@ -2,8 +2,9 @@
 //! and IVs of each trace's `summary` (ring provider).
 //!
 //! Per trace, the sender's record layer seals each record's plaintext (the result must equal the
-//! record), and two receiving record layers open it: one fed the sender's bytes one at a time,
-//! one fed all of them at once. Keys are installed the way the client installs them: a record's
+//! record), and three receiving record layers open it: one fed the sender's bytes one at a time,
+//! one fed all of them at once, and one opening a copy of the record in place
+//! (`open_in_place`, the low-level path). Keys are installed the way the client installs them: a record's
 //! key is in place before its first byte is deframed, the version is set and compat-mode CCS is
 //! allowed once the first server flight (ServerHello or HelloRetryRequest) has been processed.
 //! Prints `corpus rfc8448 [records]: R run, P passed, F failed, S skipped`.
@@ -112,6 +113,7 @@ fn run_record(
     tx: &mut Layer,
     rx_bytes: &mut Layer,
     rx_bulk: &mut Layer,
+    rx_in_place: &mut Layer,
 ) -> Result<(), String> {
     let rec = &records[i];
     // Seal.
@@ -166,6 +168,16 @@ fn run_record(
     if rx_bytes.rl.buffered_len() != 0 {
         return Err("byte-wise: bytes left after the record".into());
     }
+
+    // Open on a buffer of our own (the low-level path).
+    install_read(rx_in_place, read_key_name(records, i), summary)?;
+    let mut copy = rec.record.clone();
+    let got = rx_in_place
+        .rl
+        .open_in_place(&mut copy)
+        .map_err(|e| format!("open in place: {e}"))?
+        .map(|r| (r.typ, r.payload.to_vec()));
+    check_opened(got, rec, "in place")?;
 
     // Open from the sender's whole stream, buffered up front. A CCS is swallowed on the way
     // to the next record, so it is checked there.
@@ -227,9 +239,11 @@ fn main() {
         let mut client_tx = Layer::new(None, false);
         let mut client_rx_bytes = Layer::new(None, false);
         let mut client_rx_bulk = Layer::new(None, false);
+        let mut client_rx_in_place = Layer::new(None, false);
         let mut server_tx = Layer::new(tls13, false);
         let mut server_rx_bytes = Layer::new(tls13, true);
         let mut server_rx_bulk = Layer::new(tls13, true);
+        let mut server_rx_in_place = Layer::new(tls13, true);
         for (sender, bulk) in [
             ("server", &mut client_rx_bulk),
             ("client", &mut server_rx_bulk),
@@ -260,6 +274,7 @@ fn main() {
                     &mut client_tx,
                     &mut server_rx_bytes,
                     &mut server_rx_bulk,
+                    &mut server_rx_in_place,
                 )
             } else {
                 run_record(
@@ -269,6 +284,7 @@ fn main() {
                     &mut server_tx,
                     &mut client_rx_bytes,
                     &mut client_rx_bulk,
+                    &mut client_rx_in_place,
                 )
             };
             match result {
@@ -284,7 +300,12 @@ fn main() {
             // The client learns the version from the first server flight.
             if rec.sender == "server" && !version_known {
                 version_known = true;
-                for l in [&mut client_tx, &mut client_rx_bytes, &mut client_rx_bulk] {
+                for l in [
+                    &mut client_tx,
+                    &mut client_rx_bytes,
+                    &mut client_rx_bulk,
+                    &mut client_rx_in_place,
+                ] {
                     l.rl.set_version(ProtocolVersion::TLSv1_3);
                     l.rl.allow_ccs(true);
                 }
