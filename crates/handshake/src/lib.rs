@@ -1,4 +1,88 @@
 //! `overture-handshake`: the sans-IO TLS client handshake state machine and key schedule.
+//!
+//! No I/O, no clock, no records: whole handshake messages go in, [`Event`]s come out, and the
+//! client crate carries them to the record layer in order. Time is an argument (`now`).
+//!
+//! ```text
+//!  client crate                         overture-handshake
+//!  ───────────                          ──────────────────
+//!  ClientHandshake::start(config, name, now) ──► ExpectServerHello ─► events: Send(ClientHello)
+//!  record layer ─► joiner ─► message ──► hs.handle(message, now, &mut events)
+//!                                          │  ExpectServerHello ─(HRR)─► Send(ClientHello2)
+//!                                          │        │ ServerHello: ServerHello{..}, InstallReadKey
+//!                                          │  ExpectEncryptedExtensions ─► Alpn
+//!                                          │  ExpectCertificateOrCertReq ─► (CertificateRequest)
+//!                                          │  ExpectCertificate ─► PeerCertificates
+//!                                          │        │ CertVerifier::verify_server_cert ─► ServerCertVerified
+//!                                          │  ExpectCertificateVerify
+//!                                          │        │ CertVerifier::verify_tls13_signature ─► SignatureVerified
+//!                                          │  ExpectFinished (constant-time) ─► FinishedVerified
+//!                                          │        │ InstallReadKey, [SendCcs], InstallWriteKey,
+//!                                          │        │ Send(Certificate, CertificateVerify, Finished),
+//!                                          │        │ InstallWriteKey, Complete
+//!                                          ▼  ExpectTraffic ─► NewSessionTicket, KeyUpdate
+//!  events ◄─────────────────────────────── Send / SendCcs / Install*Key / ServerHello / Alpn / ...
+//!           key_schedule (RFC 8446 §7) and the transcript run through overture-crypto-provider
+//! ```
+//!
+//! Every state takes itself by value and returns the next; a state that verified something
+//! carries the proof into the next one's constructor, so a path that skips a check does not
+//! compile. Errors are one [`Error`] type whose [`Error::alert`] is the one mapping to the alert
+//! we send.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use overture_crypto_provider::ring;
+//! use overture_handshake::msgs::HandshakeMessage;
+//! use overture_handshake::*;
+//! use overture_types::{CertificateDer, ServerName, SignatureScheme, UnixTime, ProtocolVersion};
+//!
+//! #[derive(Debug)]
+//! struct RefuseAll;
+//! impl CertVerifier for RefuseAll {
+//!     fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>],
+//!                           _: &ServerName<'_>, _: UnixTime) -> Result<ServerCertVerified, Error> {
+//!         Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+//!     }
+//!     fn verify_tls13_signature(&self, _: &[u8], _: &CertificateDer<'_>, _: SignatureScheme,
+//!                               _: &[u8]) -> Result<SignatureVerified, Error> {
+//!         Err(Error::InvalidCertificate(CertificateError::BadSignature))
+//!     }
+//!     fn supported_schemes(&self) -> Vec<SignatureScheme> {
+//!         vec![SignatureScheme::ECDSA_NISTP256_SHA256, SignatureScheme::ED25519]
+//!     }
+//! }
+//!
+//! let config = Arc::new(HandshakeConfig {
+//!     provider: Arc::new(ring::default_provider()),
+//!     versions: vec![ProtocolVersion::TLSv1_3],
+//!     alpn_protocols: vec![b"h2".to_vec()],
+//!     enable_sni: true,
+//!     middlebox_compat: true,
+//!     verifier: Arc::new(RefuseAll),
+//!     client_auth: None,
+//!     key_log: None,
+//! });
+//! let mut events = Vec::new();
+//! let mut hs = ClientHandshake::start(
+//!     config,
+//!     ServerName::try_from("example.com").unwrap(),
+//!     UnixTime::now(),
+//!     &mut events,
+//! )
+//! .unwrap();
+//!
+//! // The first event is the ClientHello, to send in a plaintext record.
+//! let Some(Event::Send { level: Level::Initial, bytes }) = events.pop() else { panic!() };
+//! let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&bytes).unwrap() else {
+//!     panic!()
+//! };
+//! assert_eq!(ch.session_id.0.len(), 32); // middlebox compatibility mode
+//!
+//! // A server that answers with garbage gets a decode_error alert, never a panic.
+//! let err = hs.handle(&[2, 0, 0, 1, 0], UnixTime::now(), &mut events).unwrap_err();
+//! assert_eq!(err.alert(), Some(overture_types::AlertDescription::DecodeError));
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

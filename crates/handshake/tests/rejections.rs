@@ -346,6 +346,22 @@ fn server_hello_extension_rules() {
     assert_eq!(t.reject(&sh), Some(A::IllegalParameter), "duplicate");
 }
 
+/// A tweak that replaces the ServerHello's key share.
+fn replace_share(group: NamedGroup, key: Vec<u8>) -> Box<dyn Fn(&mut ServerHello)> {
+    Box::new(move |sh| {
+        sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
+        sh.extensions
+            .0
+            .push(Extension::new(ExtensionType::KeyShare, |o| {
+                KeyShareEntry {
+                    group,
+                    key_exchange: PayloadU16(key.clone()),
+                }
+                .encode(o)
+            }));
+    })
+}
+
 #[test]
 fn server_hello_negotiation_rules() {
     type Tweak = Box<dyn Fn(&mut ServerHello)>;
@@ -377,34 +393,12 @@ fn server_hello_negotiation_rules() {
         ),
         (
             "key share for another group",
-            Box::new(|sh| {
-                sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
-                sh.extensions
-                    .0
-                    .push(Extension::new(ExtensionType::KeyShare, |o| {
-                        KeyShareEntry {
-                            group: NamedGroup::secp256r1,
-                            key_exchange: PayloadU16(vec![4; 65]),
-                        }
-                        .encode(o)
-                    }));
-            }),
+            replace_share(NamedGroup::secp256r1, vec![4; 65]),
             A::IllegalParameter,
         ),
         (
             "invalid X25519 share",
-            Box::new(|sh| {
-                sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
-                sh.extensions
-                    .0
-                    .push(Extension::new(ExtensionType::KeyShare, |o| {
-                        KeyShareEntry {
-                            group: NamedGroup::X25519,
-                            key_exchange: PayloadU16(vec![0; 32]),
-                        }
-                        .encode(o)
-                    }));
-            }),
+            replace_share(NamedGroup::X25519, vec![0; 32]),
             A::IllegalParameter,
         ),
         (

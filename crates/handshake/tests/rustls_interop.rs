@@ -325,6 +325,13 @@ fn client_config(
 }
 
 fn connect(config: Arc<HandshakeConfig>, server_config: Arc<rustls::ServerConfig>) -> Pair {
+    let mut pair = start_pair(config, server_config);
+    pair.pump();
+    pair
+}
+
+/// The client has sent its ClientHello; nothing has moved yet.
+fn start_pair(config: Arc<HandshakeConfig>, server_config: Arc<rustls::ServerConfig>) -> Pair {
     let mut events = Vec::new();
     let hs = ClientHandshake::start(
         config,
@@ -347,7 +354,6 @@ fn connect(config: Arc<HandshakeConfig>, server_config: Arc<rustls::ServerConfig
         &mut pair.to_server,
         &mut pair.seen,
     );
-    pair.pump();
     pair
 }
 
@@ -540,23 +546,7 @@ fn no_client_certificate_is_refused_by_a_server_that_requires_one() {
         true,
     );
     // No resolver: we send an empty Certificate; rustls (mandatory auth) must refuse it.
-    let mut events = Vec::new();
-    let hs = ClientHandshake::start(
-        client_config(&server_cert, None),
-        ServerName::try_from("localhost").unwrap(),
-        UnixTime::now(),
-        &mut events,
-    )
-    .unwrap();
-    let mut p = Pair {
-        hs,
-        server: rustls::ServerConnection::new(sc).unwrap(),
-        framing: Framing::default(),
-        seen: Seen::default(),
-        to_server: Vec::new(),
-        to_client: Vec::new(),
-    };
-    apply(&mut events, &mut p.framing, &mut p.to_server, &mut p.seen);
+    let mut p = start_pair(client_config(&server_cert, None), sc);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.pump()));
     let msg = r.expect_err("rustls accepted an empty client Certificate");
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
