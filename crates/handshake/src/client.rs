@@ -1046,3 +1046,27 @@ impl ExpectTraffic {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls13_forbids_pkcs1_and_sha1_in_certificate_verify() {
+        assert!(tls13_signing_scheme(SignatureScheme::RSA_PSS_SHA256));
+        assert!(tls13_signing_scheme(SignatureScheme::ED25519));
+        assert!(!tls13_signing_scheme(SignatureScheme::RSA_PKCS1_SHA256));
+        assert!(!tls13_signing_scheme(SignatureScheme::ECDSA_SHA1_Legacy));
+        assert!(!tls13_signing_scheme(SignatureScheme::Unknown(0x0202)));
+    }
+
+    #[test]
+    fn signed_content_layout() {
+        let c = signed_content(TLS13_CONTEXT_SERVER, &[7; 32]);
+        assert_eq!(c.len(), 64 + 33 + 1 + 32);
+        assert!(c[..64].iter().all(|b| *b == 0x20));
+        assert_eq!(&c[64..97], b"TLS 1.3, server CertificateVerify");
+        assert_eq!(c[97], 0);
+        assert_eq!(&c[98..], &[7; 32]);
+    }
+}

@@ -936,3 +936,95 @@ fn key_update_rules() {
         None
     );
 }
+
+// ---- Hostile input ----------------------------------------------------------------------------
+
+/// Every single-byte corruption and every truncation of each server message, in the state that
+/// expects it, is an error or (rarely, when the byte does not matter) accepted — never a panic.
+#[test]
+fn corrupted_messages_never_panic() {
+    // (state builder, message builder) for each server message in order.
+    fn variants(msg: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for i in 0..msg.len() {
+            for x in [0x01u8, 0x80, 0xff] {
+                let mut m = msg.to_vec();
+                m[i] ^= x;
+                out.push(m);
+            }
+            out.push(msg[..i].to_vec());
+        }
+        out
+    }
+    let mut tried = 0;
+    let mut rejected = 0;
+    // ServerHello.
+    let t = start(Opts::default());
+    let (sh, _) = t.server_hello(|_| {});
+    for m in variants(&sh) {
+        let mut t = start(Opts::default());
+        // The share in `sh` is for another ClientHello: only parsing and checks matter here.
+        tried += 1;
+        rejected += usize::from(t.feed(&m).is_err());
+    }
+    // EncryptedExtensions, Certificate, CertificateVerify, Finished, each in its state: a
+    // fresh handshake per corruption, brought to the state with its own valid messages.
+    fn prepare(step: usize) -> (T, Vec<u8>) {
+        let mut t = start(Opts::default());
+        t.accept_server_hello();
+        let ee = t.ee(vec![ext(ExtensionType::ServerName, &[])]);
+        t.transcript.add(&ee);
+        let mut msgs = vec![ee];
+        let c = t.certificate(&t.cert.clone(), vec![]);
+        msgs.push(t.server_msg(c));
+        let cv = t.cert_verify();
+        msgs.push(t.server_msg(cv));
+        let f = t.finished();
+        msgs.push(t.server_msg(f));
+        for m in &msgs[..step] {
+            t.feed(m).unwrap();
+        }
+        let target = msgs.swap_remove(step);
+        (t, target)
+    }
+    for step in 0..4 {
+        let len = prepare(step).1.len();
+        for i in 0..len {
+            for x in [Some(0x01u8), Some(0x80), Some(0xff), None] {
+                let (mut t, mut m) = prepare(step);
+                if i >= m.len() {
+                    continue;
+                }
+                match x {
+                    Some(x) => m[i] ^= x,
+                    None => m.truncate(i),
+                }
+                tried += 1;
+                rejected += usize::from(t.feed(&m).is_err());
+            }
+        }
+    }
+    // Post-handshake: NewSessionTicket and KeyUpdate.
+    let nst = HandshakeMessage::NewSessionTicket(NewSessionTicket {
+        lifetime: 100,
+        age_add: 1,
+        nonce: PayloadU8(vec![0]),
+        ticket: PayloadU16(vec![1; 8]),
+        extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0, 1])]),
+    })
+    .encode();
+    let mut t = start(Opts::default());
+    t.complete();
+    for m in variants(&nst)
+        .into_iter()
+        .chain(variants(&[24, 0, 0, 1, 1]))
+    {
+        let mut t2 = start(Opts::default());
+        t2.complete();
+        tried += 1;
+        rejected += usize::from(t2.feed(&m).is_err());
+    }
+    assert!(t.feed(&nst).is_ok());
+    println!("{tried} corrupted messages, {rejected} rejected");
+    assert!(rejected > tried / 2, "{rejected} of {tried} rejected");
+}
