@@ -915,7 +915,7 @@ fn client_certificate(
             })
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| Error::Config("a client certificate is empty or too long"))?;
+        .map_err(|_| Error::Internal("a client certificate is empty or too long"))?;
     let cert = HandshakeMessage::Certificate(Certificate {
         context: PayloadU8(req.context.clone()),
         entries: VecU24(entries),

@@ -25,7 +25,8 @@ pub enum Error {
     InvalidCertificate(CertificateError),
     /// A cryptographic operation failed (a bad key share from the peer, an RNG failure, ...).
     Crypto(overture_crypto_provider::Error),
-    /// The configuration cannot produce a ClientHello (no suite, no group, no version).
+    /// The configuration cannot produce a ClientHello (no suite, no group, no version). Only
+    /// [`crate::ClientHandshake::start`] returns it, before anything was sent: no alert.
     Config(&'static str),
     /// A method was called in a state where it makes no sense (e.g. a key update before the
     /// handshake completed, or any call after a fatal error). No alert: our caller's mistake.
@@ -171,8 +172,8 @@ impl Error {
                 CertificateError::NotValidForName | CertificateError::Other(_) => A::BadCertificate,
             },
             Self::Crypto(overture_crypto_provider::Error::InvalidPeerShare) => A::IllegalParameter,
-            Self::Crypto(_) | Self::Config(_) | Self::Internal(_) => A::InternalError,
-            Self::Usage(_) => return None,
+            Self::Crypto(_) | Self::Internal(_) => A::InternalError,
+            Self::Config(_) | Self::Usage(_) => return None,
         })
     }
 }

@@ -1028,3 +1028,41 @@ fn corrupted_messages_never_panic() {
     println!("{tried} corrupted messages, {rejected} rejected");
     assert!(rejected > tried / 2, "{rejected} of {tried} rejected");
 }
+
+#[test]
+fn configuration_errors_send_no_alert() {
+    let provider = Arc::new(ring::default_provider());
+    let base = HandshakeConfig {
+        provider: provider.clone(),
+        versions: vec![ProtocolVersion::TLSv1_2],
+        alpn_protocols: vec![],
+        enable_sni: true,
+        middlebox_compat: false,
+        verifier: Arc::new(PinnedVerifier {
+            cert: vec![],
+            name: "x".into(),
+            schemes: provider.supported_schemes(),
+            provider: provider.clone(),
+        }),
+        client_auth: None,
+        key_log: None,
+    };
+    let bad_alpn = HandshakeConfig {
+        versions: vec![ProtocolVersion::TLSv1_3],
+        alpn_protocols: vec![vec![]],
+        ..base.clone()
+    };
+    for config in [base, bad_alpn] {
+        let mut ev = Vec::new();
+        let e = ClientHandshake::start(
+            Arc::new(config),
+            ServerName::try_from("x").unwrap(),
+            UnixTime::now(),
+            &mut ev,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e}");
+        assert_eq!(e.alert(), None);
+        assert!(ev.is_empty());
+    }
+}
