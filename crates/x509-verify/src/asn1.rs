@@ -3,8 +3,8 @@
 //! values are returned as sub-slices of the input (zero-copy).
 
 use crate::Error;
-use der::asn1::{AnyRef, GeneralizedTime, UtcTime};
-use der::{Decode, Reader, SliceReader};
+use der::asn1::{GeneralizedTime, UtcTime};
+use der::{Decode, Header, Reader, SliceReader};
 
 pub(crate) const BOOLEAN: u8 = 0x01;
 pub(crate) const INTEGER: u8 = 0x02;
@@ -26,13 +26,14 @@ pub(crate) struct Tlv<'a> {
 
 /// A cursor over a sequence of TLVs.
 pub(crate) struct Der<'a> {
+    bytes: &'a [u8],
     reader: SliceReader<'a>,
 }
 
 impl<'a> Der<'a> {
     pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, Error> {
         SliceReader::new(bytes)
-            .map(|reader| Self { reader })
+            .map(|reader| Self { bytes, reader })
             .map_err(|_| Error::bad(what))
     }
 
@@ -46,17 +47,18 @@ impl<'a> Der<'a> {
 
     /// The next TLV, whatever its tag (low tag numbers only: X.509 uses no others).
     pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, Error> {
-        let raw = self.reader.tlv_bytes().map_err(|_| Error::bad(what))?;
+        let bad = |_| Error::bad(what);
+        let start = usize::try_from(self.reader.position()).map_err(bad)?;
+        // `der` checks the identifier and the length (definite, minimal, within the input).
+        let header = Header::decode(&mut self.reader).map_err(bad)?;
+        let value = self.reader.read_slice(header.length()).map_err(bad)?;
+        let end = usize::try_from(self.reader.position()).map_err(bad)?;
+        let raw = self.bytes.get(start..end).ok_or(Error::bad(what))?;
         let tag = *raw.first().ok_or(Error::bad(what))?;
         if tag & 0x1f == 0x1f {
             return Err(Error::bad(what));
         }
-        let any = AnyRef::from_der(raw).map_err(|_| Error::bad(what))?;
-        Ok(Tlv {
-            tag,
-            value: any.value(),
-            raw,
-        })
+        Ok(Tlv { tag, value, raw })
     }
 
     /// The next TLV, which must carry `tag`; returns its contents.
