@@ -4,14 +4,13 @@
 //! puts them together.
 
 use crate::{
-    Aead, AeadAlgorithm, BoundAead, CryptoProvider, Error, Hash, HashAlgorithm, HashContext, Hkdf,
-    HkdfExpander, Hmac, HmacKey, KeyExchange, KeyProvider, Nonce, Output, Secret, SecureRandom,
-    SignatureVerifier, Signer, SigningKey, SupportedCipherSuite, TAG_LEN, Tag, Tls12CipherSuite,
-    Tls12KxSignature, Tls12NonceStyle, Tls13CipherSuite,
+    Aead, AeadAlgorithm, BoundAead, Error, Hash, HashAlgorithm, HashContext, Hkdf, HkdfExpander,
+    Hmac, HmacKey, KeyExchange, KeyProvider, Nonce, Output, Secret, SecureRandom,
+    SignatureVerifier, Signer, SigningKey, TAG_LEN, Tag,
 };
 use ::ring::{aead, agreement, digest, hkdf, hmac, rand, signature};
 use overture_types::pki::{AlgorithmIdentifier, alg_id};
-use overture_types::{CipherSuite, NamedGroup, PrivateKeyDer, SignatureScheme};
+use overture_types::{NamedGroup, PrivateKeyDer, SignatureScheme};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
@@ -479,21 +478,6 @@ verifier!(
     &signature::ED25519
 );
 
-/// Every verifier, in preference order.
-pub static ALL_VERIFIERS: &[&dyn SignatureVerifier] = &[
-    &ECDSA_P256_SHA256,
-    &ECDSA_P384_SHA384,
-    &ED25519,
-    &RSA_PSS_SHA256,
-    &RSA_PSS_SHA384,
-    &RSA_PSS_SHA512,
-    &RSA_PKCS1_SHA256,
-    &RSA_PKCS1_SHA384,
-    &RSA_PKCS1_SHA512,
-    &ECDSA_P256_SHA384,
-    &ECDSA_P384_SHA256,
-];
-
 // ---------------------------------------------------------------------------------------------
 // Randomness and signing keys
 
@@ -717,107 +701,9 @@ impl Signer for RingRsaSigner {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cipher suites and the provider
+// Cipher suites, tables and the provider
 
-/// `TLS_AES_128_GCM_SHA256`.
-pub static TLS13_AES_128_GCM_SHA256: Tls13CipherSuite = Tls13CipherSuite {
-    suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
-    hash: &SHA256,
-    hmac: &HMAC_SHA256,
-    hkdf: &HKDF_SHA256,
-    aead: &AES_128_GCM,
-};
-/// `TLS_AES_256_GCM_SHA384`.
-pub static TLS13_AES_256_GCM_SHA384: Tls13CipherSuite = Tls13CipherSuite {
-    suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
-    hash: &SHA384,
-    hmac: &HMAC_SHA384,
-    hkdf: &HKDF_SHA384,
-    aead: &AES_256_GCM,
-};
-/// `TLS_CHACHA20_POLY1305_SHA256`.
-pub static TLS13_CHACHA20_POLY1305_SHA256: Tls13CipherSuite = Tls13CipherSuite {
-    suite: CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
-    hash: &SHA256,
-    hmac: &HMAC_SHA256,
-    hkdf: &HKDF_SHA256,
-    aead: &CHACHA20_POLY1305,
-};
-
-macro_rules! tls12_suite {
-    ($(#[$m:meta])* $name:ident, $suite:ident, $hash:ident, $hmac:ident, $aead:ident, $sig:ident, $nonce:ident, $fixed:expr, $explicit:expr) => {
-        $(#[$m])*
-        pub static $name: Tls12CipherSuite = Tls12CipherSuite {
-            suite: CipherSuite::$suite,
-            hash: &$hash,
-            hmac: &$hmac,
-            aead: &$aead,
-            kx_signature: Tls12KxSignature::$sig,
-            nonce: Tls12NonceStyle::$nonce,
-            fixed_iv_len: $fixed,
-            explicit_nonce_len: $explicit,
-        };
-    };
-}
-
-tls12_suite!(
-    /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
-    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, SHA256,
-    HMAC_SHA256, AES_128_GCM, Ecdsa, ExplicitGcm, 4, 8
-);
-tls12_suite!(
-    /// `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
-    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, SHA384,
-    HMAC_SHA384, AES_256_GCM, Ecdsa, ExplicitGcm, 4, 8
-);
-tls12_suite!(
-    /// `TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`.
-    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    SHA256, HMAC_SHA256, CHACHA20_POLY1305, Ecdsa, XorSequence, 12, 0
-);
-tls12_suite!(
-    /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
-    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, SHA256,
-    HMAC_SHA256, AES_128_GCM, Rsa, ExplicitGcm, 4, 8
-);
-tls12_suite!(
-    /// `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
-    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, SHA384,
-    HMAC_SHA384, AES_256_GCM, Rsa, ExplicitGcm, 4, 8
-);
-tls12_suite!(
-    /// `TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256`.
-    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    SHA256, HMAC_SHA256, CHACHA20_POLY1305, Rsa, XorSequence, 12, 0
-);
-
-/// Every suite, in preference order: TLS 1.3 first, then TLS 1.2 (ECDSA before RSA).
-pub static ALL_CIPHER_SUITES: &[SupportedCipherSuite] = &[
-    SupportedCipherSuite::Tls13(&TLS13_AES_128_GCM_SHA256),
-    SupportedCipherSuite::Tls13(&TLS13_AES_256_GCM_SHA384),
-    SupportedCipherSuite::Tls13(&TLS13_CHACHA20_POLY1305_SHA256),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-    SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
-];
-
-/// Every key-exchange group, in preference order.
-pub static ALL_KX_GROUPS: &[&dyn KeyExchange] = &[&X25519, &SECP256R1, &SECP384R1];
-
-/// The ring provider with every piece.
-pub fn default_provider() -> CryptoProvider {
-    CryptoProvider {
-        cipher_suites: ALL_CIPHER_SUITES.to_vec(),
-        kx_groups: ALL_KX_GROUPS.to_vec(),
-        signature_verifiers: ALL_VERIFIERS.to_vec(),
-        hashes: vec![&SHA256, &SHA384, &SHA512],
-        secure_random: &RANDOM,
-        key_provider: &KEY_PROVIDER,
-    }
-}
+crate::suites::provider_tables!("The ring provider with every piece.");
 
 #[cfg(test)]
 mod tests {

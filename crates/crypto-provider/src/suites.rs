@@ -97,3 +97,131 @@ impl SupportedCipherSuite {
         }
     }
 }
+
+/// The tables every built-in provider module shares: the nine cipher suites, `ALL_CIPHER_SUITES`,
+/// `ALL_KX_GROUPS`, `ALL_VERIFIERS` and `default_provider()`, built from the module's own
+/// `pub static` pieces, which must be in scope under these names: `SHA256`, `SHA384`, `SHA512`,
+/// `HMAC_SHA256`, `HMAC_SHA384`, `HKDF_SHA256`, `HKDF_SHA384`, `AES_128_GCM`, `AES_256_GCM`,
+/// `CHACHA20_POLY1305`, `X25519`, `SECP256R1`, `SECP384R1`, the eleven verifiers
+/// (`ECDSA_P256_SHA256` … `ED25519`), `RANDOM` and `KEY_PROVIDER`.
+#[cfg(any(feature = "ring", feature = "rustcrypto"))]
+macro_rules! provider_tables {
+    ($provider_doc:literal) => {
+        /// `TLS_AES_128_GCM_SHA256`.
+        pub static TLS13_AES_128_GCM_SHA256: $crate::Tls13CipherSuite = $crate::Tls13CipherSuite {
+            suite: overture_types::CipherSuite::TLS13_AES_128_GCM_SHA256,
+            hash: &SHA256,
+            hmac: &HMAC_SHA256,
+            hkdf: &HKDF_SHA256,
+            aead: &AES_128_GCM,
+        };
+        /// `TLS_AES_256_GCM_SHA384`.
+        pub static TLS13_AES_256_GCM_SHA384: $crate::Tls13CipherSuite = $crate::Tls13CipherSuite {
+            suite: overture_types::CipherSuite::TLS13_AES_256_GCM_SHA384,
+            hash: &SHA384,
+            hmac: &HMAC_SHA384,
+            hkdf: &HKDF_SHA384,
+            aead: &AES_256_GCM,
+        };
+        /// `TLS_CHACHA20_POLY1305_SHA256`.
+        pub static TLS13_CHACHA20_POLY1305_SHA256: $crate::Tls13CipherSuite =
+            $crate::Tls13CipherSuite {
+                suite: overture_types::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+                hash: &SHA256,
+                hmac: &HMAC_SHA256,
+                hkdf: &HKDF_SHA256,
+                aead: &CHACHA20_POLY1305,
+            };
+
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`.
+            TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, SHA256, HMAC_SHA256, AES_128_GCM, Ecdsa,
+            ExplicitGcm, 4, 8
+        );
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
+            TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, SHA384, HMAC_SHA384, AES_256_GCM, Ecdsa,
+            ExplicitGcm, 4, 8
+        );
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256`.
+            TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, SHA256, HMAC_SHA256, CHACHA20_POLY1305,
+            Ecdsa, XorSequence, 12, 0
+        );
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
+            TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, SHA256, HMAC_SHA256, AES_128_GCM, Rsa,
+            ExplicitGcm, 4, 8
+        );
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`.
+            TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, SHA384, HMAC_SHA384, AES_256_GCM, Rsa,
+            ExplicitGcm, 4, 8
+        );
+        $crate::suites::provider_tables!(@tls12
+            /// `TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256`.
+            TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, SHA256, HMAC_SHA256, CHACHA20_POLY1305,
+            Rsa, XorSequence, 12, 0
+        );
+
+        /// Every suite, in preference order: TLS 1.3 first, then TLS 1.2 (ECDSA before RSA).
+        pub static ALL_CIPHER_SUITES: &[$crate::SupportedCipherSuite] = &[
+            $crate::SupportedCipherSuite::Tls13(&TLS13_AES_128_GCM_SHA256),
+            $crate::SupportedCipherSuite::Tls13(&TLS13_AES_256_GCM_SHA384),
+            $crate::SupportedCipherSuite::Tls13(&TLS13_CHACHA20_POLY1305_SHA256),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
+            $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
+        ];
+
+        /// Every key-exchange group, in preference order.
+        pub static ALL_KX_GROUPS: &[&dyn $crate::KeyExchange] = &[&X25519, &SECP256R1, &SECP384R1];
+
+        /// Every verifier, in preference order.
+        pub static ALL_VERIFIERS: &[&dyn $crate::SignatureVerifier] = &[
+            &ECDSA_P256_SHA256,
+            &ECDSA_P384_SHA384,
+            &ED25519,
+            &RSA_PSS_SHA256,
+            &RSA_PSS_SHA384,
+            &RSA_PSS_SHA512,
+            &RSA_PKCS1_SHA256,
+            &RSA_PKCS1_SHA384,
+            &RSA_PKCS1_SHA512,
+            &ECDSA_P256_SHA384,
+            &ECDSA_P384_SHA256,
+        ];
+
+        #[doc = $provider_doc]
+        pub fn default_provider() -> $crate::CryptoProvider {
+            $crate::CryptoProvider {
+                cipher_suites: ALL_CIPHER_SUITES.to_vec(),
+                kx_groups: ALL_KX_GROUPS.to_vec(),
+                signature_verifiers: ALL_VERIFIERS.to_vec(),
+                hashes: vec![&SHA256, &SHA384, &SHA512],
+                secure_random: &RANDOM,
+                key_provider: &KEY_PROVIDER,
+            }
+        }
+    };
+    (@tls12 $(#[$m:meta])* $name:ident, $hash:ident, $hmac:ident, $aead:ident, $sig:ident,
+        $nonce:ident, $fixed:expr, $explicit:expr) => {
+        $(#[$m])*
+        pub static $name: $crate::Tls12CipherSuite = $crate::Tls12CipherSuite {
+            suite: overture_types::CipherSuite::$name,
+            hash: &$hash,
+            hmac: &$hmac,
+            aead: &$aead,
+            kx_signature: $crate::Tls12KxSignature::$sig,
+            nonce: $crate::Tls12NonceStyle::$nonce,
+            fixed_iv_len: $fixed,
+            explicit_nonce_len: $explicit,
+        };
+    };
+}
+
+#[cfg(any(feature = "ring", feature = "rustcrypto"))]
+pub(crate) use provider_tables;
