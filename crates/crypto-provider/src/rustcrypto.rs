@@ -1298,6 +1298,81 @@ mod tests {
         }
 
         #[test]
+        fn certificate_only_ecdsa_combinations_agree_with_ring() {
+            use p256::ecdsa::signature::hazmat::PrehashSigner;
+            let msg = b"tbsCertificate";
+            // P-256 signing a SHA-384 digest (bits2int keeps its leftmost 256 bits).
+            let k256 = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).unwrap();
+            let pub256 = k256
+                .verifying_key()
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec();
+            let sig: p256::ecdsa::Signature =
+                k256.sign_prehash(SHA384.hash(msg).as_bytes()).unwrap();
+            let der256 = sig.to_der().as_bytes().to_vec();
+            // P-384 signing a SHA-256 digest (shorter than the order: zero-extended).
+            let k384 = p384::ecdsa::SigningKey::from_slice(&[5u8; 48]).unwrap();
+            let pub384 = k384
+                .verifying_key()
+                .to_sec1_point(false)
+                .as_bytes()
+                .to_vec();
+            let sig: p384::ecdsa::Signature =
+                k384.sign_prehash(SHA256.hash(msg).as_bytes()).unwrap();
+            let der384 = sig.to_der().as_bytes().to_vec();
+            for (ours, theirs, wrong, public, der) in [
+                (
+                    &ECDSA_P256_SHA384 as &dyn SignatureVerifier,
+                    &ring::ECDSA_P256_SHA384 as &dyn SignatureVerifier,
+                    &ECDSA_P256_SHA256 as &dyn SignatureVerifier,
+                    &pub256,
+                    &der256,
+                ),
+                (
+                    &ECDSA_P384_SHA256,
+                    &ring::ECDSA_P384_SHA256,
+                    &ECDSA_P384_SHA384,
+                    &pub384,
+                    &der384,
+                ),
+            ] {
+                assert!(ours.verify(public, msg, der).is_ok());
+                assert!(theirs.verify(public, msg, der).is_ok());
+                assert!(ours.verify(public, b"other", der).is_err());
+                assert!(wrong.verify(public, msg, der).is_err());
+                assert_eq!(ours.scheme(), None);
+                assert_eq!(ours.signature_alg_id(), theirs.signature_alg_id());
+                assert_eq!(ours.public_key_alg_id(), theirs.public_key_alg_id());
+            }
+            // Both providers list the same verifiers with the same identifiers, in order.
+            assert_eq!(ALL_VERIFIERS.len(), ring::ALL_VERIFIERS.len());
+            for (a, b) in ALL_VERIFIERS.iter().zip(ring::ALL_VERIFIERS) {
+                assert_eq!(a.scheme(), b.scheme());
+                assert_eq!(a.signature_alg_id(), b.signature_alg_id());
+                assert_eq!(a.public_key_alg_id(), b.public_key_alg_id());
+            }
+        }
+
+        #[test]
+        fn known_nist_private_keys_give_the_same_shares_in_both() {
+            for (ours, theirs, len) in [
+                (&SECP256R1, &ring::SECP256R1 as &dyn KeyExchange, 32),
+                (&SECP384R1, &ring::SECP384R1, 48),
+            ] {
+                let a = ours.start_with_private_key(&vec![0x11; len]).unwrap();
+                let b = theirs.start_with_private_key(&vec![0x11; len]).unwrap();
+                assert_eq!(a.public_key(), b.public_key());
+                let peer = theirs.start().unwrap();
+                let peer_share = peer.public_key().to_vec();
+                assert_eq!(
+                    a.complete(&peer_share).unwrap(),
+                    b.complete(&peer_share).unwrap()
+                );
+            }
+        }
+
+        #[test]
         fn mixed_provider_works() {
             // ring's suites, random and key provider; RustCrypto's groups and verifiers.
             let mixed = CryptoProvider {
