@@ -1321,11 +1321,13 @@ mod tests {
             let sig: p384::ecdsa::Signature =
                 k384.sign_prehash(SHA256.hash(msg).as_bytes()).unwrap();
             let der384 = sig.to_der().as_bytes().to_vec();
-            for (ours, theirs, wrong, public, der) in [
+            type V = &'static dyn SignatureVerifier;
+            type Case<'a> = (V, V, V, &'a Vec<u8>, &'a Vec<u8>);
+            let cases: [Case<'_>; 2] = [
                 (
-                    &ECDSA_P256_SHA384 as &dyn SignatureVerifier,
-                    &ring::ECDSA_P256_SHA384 as &dyn SignatureVerifier,
-                    &ECDSA_P256_SHA256 as &dyn SignatureVerifier,
+                    &ECDSA_P256_SHA384,
+                    &ring::ECDSA_P256_SHA384,
+                    &ECDSA_P256_SHA256,
                     &pub256,
                     &der256,
                 ),
@@ -1336,7 +1338,8 @@ mod tests {
                     &pub384,
                     &der384,
                 ),
-            ] {
+            ];
+            for (ours, theirs, wrong, public, der) in cases {
                 assert!(ours.verify(public, msg, der).is_ok());
                 assert!(theirs.verify(public, msg, der).is_ok());
                 assert!(ours.verify(public, b"other", der).is_err());
@@ -1356,10 +1359,11 @@ mod tests {
 
         #[test]
         fn known_nist_private_keys_give_the_same_shares_in_both() {
-            for (ours, theirs, len) in [
-                (&SECP256R1, &ring::SECP256R1 as &dyn KeyExchange, 32),
+            let cases: [(&RustCryptoKx, &dyn KeyExchange, usize); 2] = [
+                (&SECP256R1, &ring::SECP256R1, 32),
                 (&SECP384R1, &ring::SECP384R1, 48),
-            ] {
+            ];
+            for (ours, theirs, len) in cases {
                 let a = ours.start_with_private_key(&vec![0x11; len]).unwrap();
                 let b = theirs.start_with_private_key(&vec![0x11; len]).unwrap();
                 assert_eq!(a.public_key(), b.public_key());
