@@ -95,7 +95,7 @@ pub(crate) fn ip_text(b: &[u8]) -> String {
 #[derive(Clone, Copy)]
 struct Subtree<'a>(GeneralName<'a>);
 
-fn subtrees(contents: &[u8]) -> Result<Vec<Subtree<'_>>, Error> {
+fn subtrees(contents: &[u8], lenient: bool) -> Result<Vec<Subtree<'_>>, Error> {
     let mut out = Vec::new();
     let mut d = Der::new(contents, "GeneralSubtrees")?;
     if d.is_empty() {
@@ -108,7 +108,10 @@ fn subtrees(contents: &[u8]) -> Result<Vec<Subtree<'_>>, Error> {
         // minimum MUST be zero (so absent, DER DEFAULT) and maximum MUST be absent.
         s.finish("GeneralSubtree minimum/maximum are not allowed")?;
         let ok = match base {
-            GeneralName::Dns(n) => valid_dns_constraint(n),
+            GeneralName::Dns(n) => match n.strip_prefix(b".") {
+                Some(rest) if lenient => !rest.is_empty() && valid_dns_constraint(rest),
+                _ => valid_dns_constraint(n),
+            },
             GeneralName::Ip(a) => valid_ip_constraint(a),
             GeneralName::Email(e) => valid_email_constraint(e),
             GeneralName::Uri(u) => {
@@ -201,6 +204,13 @@ fn subtree_matches(
     excluded: bool,
 ) -> Result<bool, Error> {
     Ok(match (name, subtree) {
+        // `.suffix` (lenient trust-anchor form): strict subdomains of `suffix`.
+        (GeneralName::Dns(n), GeneralName::Dns(c)) if c.first() == Some(&b'.') => {
+            let n = n.strip_prefix(b"*").unwrap_or(n);
+            n.len() > c.len()
+                && n.get(n.len() - c.len()..)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(c))
+        }
         (GeneralName::Dns(n), GeneralName::Dns(c)) => match n.strip_prefix(b"*.") {
             // A wildcard stands for every one-label extension of its base: it is permitted
             // only if all of them are, and excluded if any of them could be.
@@ -268,15 +278,18 @@ fn dn_within(name: &[u8], base: &[u8]) -> Result<bool, Error> {
 }
 
 /// Parses and validates a nameConstraints extension value: (permitted, excluded).
-fn parse_constraints(value: &[u8]) -> Result<(Vec<Subtree<'_>>, Vec<Subtree<'_>>), Error> {
+fn parse_constraints(
+    value: &[u8],
+    lenient: bool,
+) -> Result<(Vec<Subtree<'_>>, Vec<Subtree<'_>>), Error> {
     let seq = asn1::single(value, asn1::SEQUENCE, "nameConstraints")?;
     let mut d = Der::new(seq, "nameConstraints")?;
     let permitted = match d.optional(0xa0, "permittedSubtrees")? {
-        Some(p) => subtrees(p)?,
+        Some(p) => subtrees(p, lenient)?,
         None => Vec::new(),
     };
     let excluded = match d.optional(0xa1, "excludedSubtrees")? {
-        Some(e) => subtrees(e)?,
+        Some(e) => subtrees(e, lenient)?,
         None => Vec::new(),
     };
     d.finish("nameConstraints")?;
@@ -288,9 +301,11 @@ fn parse_constraints(value: &[u8]) -> Result<(Vec<Subtree<'_>>, Vec<Subtree<'_>>
     Ok((permitted, excluded))
 }
 
-/// Checks that a nameConstraints extension is well formed.
-pub(crate) fn validate_constraints(value: &[u8]) -> Result<(), Error> {
-    parse_constraints(value).map(|_| ())
+/// Checks that a nameConstraints extension is well formed. `lenient` also accepts DNS
+/// constraints of the form `.suffix` (subdomains only), which RFC 5280 does not define but
+/// root programs use for trust-anchor constraints.
+pub(crate) fn validate_constraints(value: &[u8], lenient: bool) -> Result<(), Error> {
+    parse_constraints(value, lenient).map(|_| ())
 }
 
 /// Checks `cert`'s subject and subjectAltNames against a CA's name constraints.
@@ -298,8 +313,9 @@ pub(crate) fn check_constraints(
     value: &[u8],
     cert: &Certificate<'_>,
     work: &mut usize,
+    lenient: bool,
 ) -> Result<(), Error> {
-    let (permitted, excluded) = parse_constraints(value)?;
+    let (permitted, excluded) = parse_constraints(value, lenient)?;
     let mut names: Vec<GeneralName<'_>> = Vec::new();
     if !cert.subject.is_empty() {
         names.push(GeneralName::Directory(cert.subject));
@@ -381,6 +397,21 @@ mod tests {
         assert!(!dns_matches(b"*.example.com", b"foo.bar.example.com"));
         assert!(!dns_matches(b"*.example.com", b"example.com"));
         assert!(!dns_matches(b"example.com", b"abc.example.com"));
+    }
+
+    #[test]
+    fn leading_period_dns_constraints_only_from_root_programs() {
+        // permittedSubtrees { dNSName ".tr" }
+        let nc = [
+            0x30, 0x09, 0xa0, 0x07, 0x30, 0x05, 0x82, 0x03, b'.', b't', b'r',
+        ];
+        assert!(validate_constraints(&nc, false).is_err());
+        assert!(validate_constraints(&nc, true).is_ok());
+        let c = GeneralName::Dns(b".tr");
+        assert!(subtree_matches(&GeneralName::Dns(b"gov.tr"), &c, false).unwrap());
+        assert!(subtree_matches(&GeneralName::Dns(b"*.gov.TR"), &c, false).unwrap());
+        assert!(!subtree_matches(&GeneralName::Dns(b"tr"), &c, false).unwrap());
+        assert!(!subtree_matches(&GeneralName::Dns(b"example.com"), &c, false).unwrap());
     }
 
     #[test]

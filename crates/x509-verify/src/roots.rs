@@ -147,7 +147,8 @@ impl RootStore {
         crate::cert::parse_spki(&spki)?;
         let nc = name_constraints.map(wrap_sequence);
         if let Some(nc) = &nc {
-            crate::names::validate_constraints(nc)?;
+            // Root programs' own constraints may use the `.suffix` form (Mozilla: TUBITAK `.tr`).
+            crate::names::validate_constraints(nc, true)?;
         }
         self.push(
             subject.to_vec(),

@@ -133,6 +133,8 @@ struct Issuer<'a> {
     /// The certificate, unless a bare anchor.
     cert: Option<Certificate<'a>>,
     name_constraints: Option<&'a [u8]>,
+    /// Constraints from a root program (bare anchor): `.suffix` DNS form allowed.
+    lenient_constraints: bool,
 }
 
 impl<'a> Issuer<'a> {
@@ -141,6 +143,7 @@ impl<'a> Issuer<'a> {
             spki_alg: cert.spki_alg,
             public_key: cert.public_key,
             name_constraints: cert.ext.name_constraints.map(|e| e.value),
+            lenient_constraints: false,
             cert: Some(cert),
         }
     }
@@ -158,6 +161,7 @@ impl<'a> Issuer<'a> {
                     public_key,
                     cert: None,
                     name_constraints: name_constraints.as_deref(),
+                    lenient_constraints: true,
                 })
             }
         }
@@ -627,7 +631,7 @@ impl<'a> Ctx<'a, '_> {
             // Applies to the end entity and every non-self-issued intermediate below.
             // The end entity is checked through `child` when the path is empty.
             for cert in self.subjects_below(path) {
-                names::check_constraints(nc, &cert, &mut self.nc_work)?;
+                names::check_constraints(nc, &cert, &mut self.nc_work, issuer.lenient_constraints)?;
             }
         }
         Ok(())
@@ -892,7 +896,7 @@ fn profile(
                 "nameConstraints in a certificate that is not a CA",
             ));
         }
-        names::validate_constraints(nc.value)?;
+        names::validate_constraints(nc.value, false)?;
     }
     if cert.ext.aia.is_some_and(|a| a.critical) {
         return Err(Error::invalid("critical authorityInfoAccess"));
