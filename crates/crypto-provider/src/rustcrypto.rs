@@ -12,7 +12,6 @@
 //!   lives long enough for a timing attacker; this provider uses `rsa` only to *verify* with
 //!   public keys, where timing leaks nothing secret. Use ring's key provider for RSA client
 //!   certificates (`CryptoProvider { key_provider: &ring::KEY_PROVIDER, ..rustcrypto::default_provider() }`).
-//! - HKDF-Expand needs a PRK of at least HashLen bytes (RFC 5869 §2.3); TLS only uses such PRKs.
 //!
 //! ```
 //! use overture_crypto_provider::{rustcrypto, KeyExchange};
@@ -248,6 +247,18 @@ impl Hkdf for RustCryptoHkdf {
     }
 
     fn expander(&self, prk: &[u8]) -> Result<Box<dyn HkdfExpander>, Error> {
+        // `hkdf` refuses PRKs shorter than HashLen (RFC 5869 §2.3 asks for at least that). HMAC
+        // zero-pads every key shorter than its block, so padding such a PRK to HashLen with
+        // zeros keys the same HMAC: the result is RFC 5869's Expand for any PRK, as with ring.
+        let hash_len = self.0.output_len();
+        let mut padded = Secret::zeroed(hash_len).ok_or(Error::InvalidKey)?;
+        let prk = match padded.as_mut_bytes().get_mut(..prk.len()) {
+            Some(head) => {
+                head.copy_from_slice(prk);
+                padded.as_bytes()
+            }
+            None => prk,
+        };
         let state = match self.0 {
             HashAlgorithm::Sha256 => {
                 ExpanderState::Sha256(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
@@ -259,10 +270,7 @@ impl Hkdf for RustCryptoHkdf {
                 ExpanderState::Sha512(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
             }
         };
-        Ok(Box::new(RustCryptoExpander {
-            state,
-            hash_len: self.0.output_len(),
-        }))
+        Ok(Box::new(RustCryptoExpander { state, hash_len }))
     }
 }
 
@@ -1021,8 +1029,21 @@ mod tests {
         // 255 * HashLen is the most HKDF-Expand can give.
         let mut too_long = vec![0u8; 255 * 32 + 1];
         assert_eq!(exp.expand(&[b"x"], &mut too_long), Err(Error::OutputLength));
-        // A PRK shorter than HashLen is refused (RFC 5869 §2.3).
-        assert!(HKDF_SHA384.expander(&[0u8; 32]).is_err());
+        // A PRK shorter than HashLen works as a zero-padded one (HMAC pads keys with zeros).
+        let (mut short, mut padded) = ([0u8; 20], [0u8; 20]);
+        let mut prk = [7u8; 48];
+        HKDF_SHA384
+            .expander(&prk[..5])
+            .unwrap()
+            .expand(&[b"i"], &mut short)
+            .unwrap();
+        prk[5..].fill(0);
+        HKDF_SHA384
+            .expander(&prk)
+            .unwrap()
+            .expand(&[b"i"], &mut padded)
+            .unwrap();
+        assert_eq!(short, padded);
     }
 
     #[test]
@@ -1273,6 +1294,12 @@ mod tests {
                     .expand(&[b"info"], &mut y)
                     .unwrap();
                 assert_eq!(x, y);
+                // Short (and empty) PRKs, which ring takes as they are.
+                for short in [&prk.as_bytes()[..7], &[][..]] {
+                    a.expander(short).unwrap().expand(&[b"s"], &mut x).unwrap();
+                    b.expander(short).unwrap().expand(&[b"s"], &mut y).unwrap();
+                    assert_eq!(x, y);
+                }
             }
             for (a, b) in [
                 (&AES_128_GCM, &ring::AES_128_GCM),
