@@ -492,7 +492,9 @@ impl<'a> Ctx<'a, '_> {
         }
         if path.len() >= self.v.budget.depth {
             // Not fatal: another branch may still reach an anchor in fewer steps.
-            let e = Error::BudgetExceeded { what: "path depth" };
+            let e = Error::MaxDepthExceeded {
+                max: self.v.budget.depth,
+            };
             Error::most_specific(&mut self.best, e);
             return Ok(None);
         }

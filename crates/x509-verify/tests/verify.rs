@@ -541,3 +541,62 @@ fn cache_hits_on_repeat_and_never_accepts_a_changed_signature() {
     assert_eq!(cache.stats().0, hits, "a changed signature must miss");
     assert_eq!(cache.len(), 2, "a failed signature is never remembered");
 }
+
+// ---- hostile input -------------------------------------------------------------------------
+
+#[test]
+fn verifier_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Verifier>();
+    assert_send_sync::<SignatureCache>();
+    assert_send_sync::<RootStore>();
+}
+
+#[test]
+fn mutated_and_truncated_certificates_never_panic() {
+    let r = root("Root");
+    let ica = intermediate("ICA", None, &r);
+    let leaf = ee(&["x.example"], &ica);
+    let v = verifier(&[&r]);
+    let name = ServerName::try_from("x.example").unwrap();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut accepted, mut tried) = (0, 0);
+    for target in 0..2 {
+        let original = if target == 0 {
+            leaf.to_vec()
+        } else {
+            ica.der.to_vec()
+        };
+        for i in 0..original.len() {
+            for variant in 0..3 {
+                let mut m = original.clone();
+                match variant {
+                    0 => m[i] ^= 1 << (next() % 8),
+                    1 => m[i] = m[i].wrapping_add(1 + (next() % 255) as u8),
+                    _ => m.truncate(i),
+                }
+                let m = CertificateDer::from(m);
+                let (ee_der, chain) = if target == 0 {
+                    (m, vec![ica.der.clone()])
+                } else {
+                    (leaf.clone(), vec![m])
+                };
+                let _ = Certificate::parse(&ee_der);
+                tried += 1;
+                if v.verify_server(&ee_der, &chain, &name, now()).is_ok() {
+                    accepted += 1;
+                }
+            }
+        }
+    }
+    // Every byte of a certificate is either signed (tbsCertificate) or the signature and its
+    // algorithm, so no changed or truncated certificate may verify.
+    println!("{accepted} of {tried} mutations still verify");
+    assert_eq!(accepted, 0, "{accepted} of {tried} mutations verified");
+}
