@@ -156,21 +156,13 @@ enum HmacState {
 
 impl HmacState {
     fn new(alg: HashAlgorithm, key: &[u8]) -> Self {
-        // HMAC takes keys of any length (longer ones are hashed), so `new_from_slice` cannot
-        // fail; the fallbacks only satisfy the types.
+        // HMAC takes keys of any length (longer ones are hashed): `hkdf::HmacImpl` states that
+        // in its infallible constructor.
+        use hkdf::HmacImpl;
         match alg {
-            HashAlgorithm::Sha256 => Self::Sha256(
-                <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key)
-                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
-            ),
-            HashAlgorithm::Sha384 => Self::Sha384(
-                <hmac::Hmac<sha2::Sha384> as KeyInit>::new_from_slice(key)
-                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
-            ),
-            HashAlgorithm::Sha512 => Self::Sha512(
-                <hmac::Hmac<sha2::Sha512> as KeyInit>::new_from_slice(key)
-                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
-            ),
+            HashAlgorithm::Sha256 => Self::Sha256(HmacImpl::new_from_slice(key)),
+            HashAlgorithm::Sha384 => Self::Sha384(HmacImpl::new_from_slice(key)),
+            HashAlgorithm::Sha512 => Self::Sha512(HmacImpl::new_from_slice(key)),
         }
     }
 
