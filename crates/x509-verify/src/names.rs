@@ -78,6 +78,91 @@ fn dns_within(name: &[u8], base: &[u8]) -> bool {
         && name.get(name.len() - base.len() - 1) == Some(&b'.')
 }
 
+/// The A-label form (RFC 3492 punycode, `xn--` prefix) of a domain name written with
+/// U-labels; ASCII labels are only lower-cased. No IDNA mapping or normalisation beyond
+/// lower case: enough to recognise a commonName that is the U-label spelling of a dNSName.
+/// `None` if a label would overflow.
+pub(crate) fn to_a_labels(name: &str) -> Option<String> {
+    let mut out = Vec::new();
+    for label in name.split('.') {
+        let lower = label.to_lowercase();
+        if lower.is_ascii() {
+            out.push(lower);
+        } else {
+            out.push(format!("xn--{}", punycode(&lower)?));
+        }
+    }
+    Some(out.join("."))
+}
+
+/// RFC 3492 §6.3 encoding of one label.
+fn punycode(label: &str) -> Option<String> {
+    const BASE: u32 = 36;
+    const TMIN: u32 = 1;
+    const TMAX: u32 = 26;
+    // 0..=25 are a..=z, 26..=35 are 0..=9
+    let digit = |d: u32| match d {
+        0..=25 => char::from_u32(u32::from(b'a') + d),
+        26..=35 => char::from_u32(u32::from(b'0') + d - 26),
+        _ => None,
+    };
+    let input: Vec<u32> = label.chars().map(u32::from).collect();
+    let mut out: String = label.chars().filter(char::is_ascii).collect();
+    let basic = u32::try_from(out.len()).ok()?;
+    let total = u32::try_from(input.len()).ok()?;
+    if basic > 0 {
+        out.push('-');
+    }
+    let (mut n, mut delta, mut bias, mut h) = (128u32, 0u32, 72u32, basic);
+    while h < total {
+        let m = input.iter().copied().filter(|c| *c >= n).min()?;
+        delta = delta.checked_add(m.checked_sub(n)?.checked_mul(h.checked_add(1)?)?)?;
+        n = m;
+        for &c in &input {
+            if c < n {
+                delta = delta.checked_add(1)?;
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = BASE;
+                loop {
+                    let t = if k <= bias {
+                        TMIN
+                    } else if k >= bias + TMAX {
+                        TMAX
+                    } else {
+                        k - bias
+                    };
+                    if q < t {
+                        break;
+                    }
+                    out.push(digit(t + (q - t) % (BASE - t))?);
+                    q = (q - t) / (BASE - t);
+                    k = k.checked_add(BASE)?;
+                }
+                out.push(digit(q)?);
+                bias = adapt(delta, h + 1, h == basic);
+                delta = 0;
+                h += 1;
+            }
+        }
+        delta = delta.checked_add(1)?;
+        n = n.checked_add(1)?;
+    }
+    Some(out)
+}
+
+fn adapt(delta: u32, points: u32, first: bool) -> u32 {
+    let mut delta = if first { delta / 700 } else { delta / 2 };
+    delta += delta / points.max(1);
+    let mut k = 0;
+    while delta > ((36 - 1) * 26) / 2 {
+        delta /= 36 - 1;
+        k += 36;
+    }
+    k + (36 * delta) / (delta + 38)
+}
+
 /// Text of an IP address: dotted decimal, or RFC 5952 (lower case, longest run of two or
 /// more zero groups compressed, the first such run on a tie).
 pub(crate) fn ip_text(b: &[u8]) -> String {
@@ -420,6 +505,23 @@ mod tests {
         assert!(!valid_ip_constraint(&[192, 0, 2, 0, 255, 0, 255, 0]));
         assert!(!valid_ip_constraint(&[192, 0, 2, 1, 255, 255, 255, 0]));
         assert!(!valid_ip_constraint(&[192, 0, 2, 0]));
+    }
+
+    #[test]
+    fn punycode_matches_rfc3492() {
+        assert_eq!(
+            to_a_labels("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            to_a_labels("test-測試.com").unwrap(),
+            "xn--test--gs1lv54n.com"
+        );
+        assert_eq!(to_a_labels("Example.COM").unwrap(), "example.com");
+        assert_eq!(
+            to_a_labels("😜.example.com").unwrap(),
+            "xn--628h.example.com"
+        );
     }
 
     #[test]

@@ -961,7 +961,15 @@ fn check_server_names(ee: &Certificate<'_>, policy: CommonNamePolicy) -> Result<
             CommonNamePolicy::Ignore => false,
             CommonNamePolicy::InSan => !listed,
             CommonNamePolicy::Consistent => {
-                !listed && (dns.iter().any(|d| d.eq_ignore_ascii_case(v)) || looks_like_ip(v))
+                // The A-label spelling of a UTF8String commonName, to catch a U-label copy.
+                let a_labels = core::str::from_utf8(v).ok().and_then(names::to_a_labels);
+                let names_a_san = |d: &&[u8]| {
+                    d.eq_ignore_ascii_case(v)
+                        || a_labels
+                            .as_deref()
+                            .is_some_and(|a| d.eq_ignore_ascii_case(a.as_bytes()))
+                };
+                !listed && (dns.iter().any(names_a_san) || looks_like_ip(v))
             }
         };
         if inconsistent {

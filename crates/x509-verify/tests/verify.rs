@@ -600,3 +600,51 @@ fn mutated_and_truncated_certificates_never_panic() {
     println!("{accepted} of {tried} mutations still verify");
     assert_eq!(accepted, 0, "{accepted} of {tried} mutations verified");
 }
+
+#[test]
+fn common_name_policy() {
+    use overture_x509_verify::CommonNamePolicy;
+    let r = root("Root");
+    let with_cn = |cn: &str, san: &str| {
+        let mut p = ee_params(&[san]);
+        p.distinguished_name.push(DnType::CommonName, cn);
+        ee_with(p, &r)
+    };
+    let v = verifier(&[&r]);
+    let strict = verifier(&[&r]).with_common_name_policy(CommonNamePolicy::InSan);
+    let ignore = verifier(&[&r]).with_common_name_policy(CommonNamePolicy::Ignore);
+    // A verbatim copy passes everywhere.
+    let same = with_cn("example.com", "example.com");
+    server(&v, &same, &[], "example.com").unwrap();
+    server(&strict, &same, &[], "example.com").unwrap();
+    // A mis-spelt copy (case, U-label, IP-like) is rejected by the default.
+    for (cn, san) in [
+        ("EXAMPLE.com", "example.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+    ] {
+        let c = with_cn(cn, san);
+        assert!(
+            matches!(
+                server(&v, &c, &[], san),
+                Err(Error::CommonNameNotInSan { .. })
+            ),
+            "{cn}"
+        );
+        server(&ignore, &c, &[], san).unwrap();
+    }
+    let mut ip = ee_params(&[]);
+    ip.subject_alt_names = vec![SanType::IpAddress("192.168.1.1".parse().unwrap())];
+    ip.distinguished_name
+        .push(DnType::CommonName, "192.168.001.001");
+    assert!(matches!(
+        server(&v, &ee_with(ip, &r), &[], "192.168.1.1"),
+        Err(Error::CommonNameNotInSan { .. })
+    ));
+    // A label naming nothing in the SAN: tolerated by default, rejected by InSan.
+    let label = with_cn("My Server", "host.example");
+    server(&v, &label, &[], "host.example").unwrap();
+    assert!(matches!(
+        server(&strict, &label, &[], "host.example"),
+        Err(Error::CommonNameNotInSan { .. })
+    ));
+}
