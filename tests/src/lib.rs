@@ -76,6 +76,59 @@ impl KeyKind {
     }
 }
 
+/// The leaf key as PEM that every peer can load. ring writes Ed25519 keys as PKCS#8 v2 (with
+/// the public key, RFC 5958), which OpenSSL 3.0 refuses ("unsupported"); the v1 form
+/// (RFC 8410 §7: version 0, the 32-byte seed only) is what every peer reads.
+fn pkcs8_pem_for_peers(kind: KeyKind, der: &[u8]) -> String {
+    let der = match kind {
+        KeyKind::Ed25519 => {
+            // v2: 30 len 02 01 01 30 05 06 03 2b 65 70 04 22 04 20 <seed 32> [1] <public key>
+            assert_eq!(
+                &der[2..16],
+                &[
+                    0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+                    0x20
+                ]
+            );
+            let mut v1 = vec![
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20,
+            ];
+            v1.extend_from_slice(&der[16..48]);
+            v1
+        }
+        _ => der.to_vec(),
+    };
+    pem_encode("PRIVATE KEY", &der)
+}
+
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 /// Validity of the generated certificates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Validity {
@@ -138,6 +191,9 @@ impl Pki {
         int_params.distinguished_name = dn("Overture Test Intermediate CA");
         int_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
         int_params.key_usages = ca_issuer_usages();
+        // RFC 5280 §4.2.1.1: certificates issued by a CA carry its key identifier (strict
+        // verifiers, ours included, require it).
+        int_params.use_authority_key_identifier_extension = true;
         int_params.not_before = now - day * 2;
         int_params.not_after = now + day * 1825;
         let int = rcgen::CertifiedIssuer::signed_by(int_params, kind.key_pair(1), &ca).unwrap();
@@ -151,6 +207,7 @@ impl Pki {
         leaf_params.distinguished_name = dn(names.first().copied().unwrap_or("leaf"));
         leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         leaf_params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        leaf_params.use_authority_key_identifier_extension = true;
         match validity {
             Validity::Current => {
                 leaf_params.not_before = now - day;
@@ -173,7 +230,10 @@ impl Pki {
         let leaf_pem = write("leaf.pem", &leaf.pem());
         let intermediate_pem = write("intermediate.pem", &int.pem());
         let chain_pem = write("chain.pem", &format!("{}{}", leaf.pem(), int.pem()));
-        let key_pem = write("key.pem", &leaf_key.serialize_pem());
+        let key_pem = write(
+            "key.pem",
+            &pkcs8_pem_for_peers(kind, &leaf_key.serialize_der()),
+        );
         Self {
             ca_der: ca.der().clone(),
             chain: vec![leaf.der().clone(), int.der().clone()],
@@ -487,4 +547,66 @@ fn serve_echo(config: Arc<rustls::ServerConfig>, tcp: TcpStream) {
     }
     tls.conn.send_close_notify();
     let _ = tls.flush();
+}
+
+/// A rustls server config serving exactly `chain` with `key` (for broken-chain scenarios).
+pub fn rustls_config_with_chain(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    )
+}
+
+/// A one-connection TCP server on 127.0.0.1 that runs `script` on the accepted socket (with
+/// 10 s timeouts), for peers that misbehave on purpose.
+pub struct ScriptedServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ScriptedServer {
+    /// Starts the server; `script` runs once, on the first connection.
+    pub fn start(script: impl FnOnce(TcpStream) + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            if let Ok((tcp, _)) = listener.accept() {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+                script(tcp);
+            }
+        });
+        Self {
+            addr,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ScriptedServer {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads one TLS record (header and body) from `tcp`.
+pub fn read_record(tcp: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut header = [0u8; 5];
+    tcp.read_exact(&mut header)?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let mut rec = header.to_vec();
+    rec.resize(5 + len, 0);
+    tcp.read_exact(&mut rec[5..])?;
+    Ok(rec)
 }

@@ -1,6 +1,41 @@
-//! The `overture` command: an `openssl s_client` for the Overture stack (filled by the «client» issue).
+//! `overture` — an `openssl s_client` for the Overture stack, for humans and for scripts.
+//!
+//! ```text
+//! overture connect HOST:PORT [--server-name NAME] [--ca-file PEM] [--tls1.2 | --tls1.3]
+//!     [--cipher-suites LIST] [--groups LIST] [--alpn LIST] [--cert PEM --key PEM]
+//!     [--non-blocking] [--bio-pair] [--nodelay] [--reconnect N] [--request STRING]
+//!     [--keylog FILE] [--timeout SECS] [--json]
+//! ```
+//!
+//! With `--json`, one JSON object per connection, one per line. Exit status: 0 when every
+//! connection succeeded, 1 when one failed, 2 on a usage error.
 
-fn main() {
-    eprintln!("overture: the connect command arrives with the client issue");
-    std::process::exit(2);
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod drive;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match args::parse(&argv) {
+        Ok(args::Command::Connect(o)) => o,
+        Ok(args::Command::Help) => {
+            println!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("overture: {e}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match drive::run(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("overture: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,225 @@
+//! Command-line parsing (by hand: the grammar is small and fixed by the client issue).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) const USAGE: &str =
+    "usage: overture connect HOST:PORT [--server-name NAME] [--ca-file PEM]
+                        [--tls1.2 | --tls1.3] [--cipher-suites LIST] [--groups LIST]
+                        [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
+                        [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
+                        [--timeout SECS] [--json]
+  LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
+  --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
+  until the peer closes or 2 s of silence.
+  Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
+
+/// How the bytes move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Blocking,
+    NonBlocking,
+    BioPair,
+}
+
+/// `overture connect` options.
+#[derive(Debug)]
+pub(crate) struct ConnectOpts {
+    pub(crate) target: String,
+    pub(crate) server_name: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) version: Option<Version>,
+    pub(crate) cipher_suites: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) alpn: Vec<String>,
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
+    pub(crate) transport: Transport,
+    pub(crate) nodelay: bool,
+    pub(crate) reconnect: u32,
+    pub(crate) request: Option<Vec<u8>>,
+    pub(crate) keylog: Option<PathBuf>,
+    pub(crate) timeout: Duration,
+    pub(crate) json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    Tls12,
+    Tls13,
+}
+
+pub(crate) enum Command {
+    Connect(Box<ConnectOpts>),
+    Help,
+}
+
+pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
+    let mut it = argv.iter();
+    match it.next().map(String::as_str) {
+        Some("connect") => {}
+        Some("-h" | "--help" | "help") | None => return Ok(Command::Help),
+        Some(other) => return Err(format!("unknown command `{other}`")),
+    }
+    let mut o = ConnectOpts {
+        target: String::new(),
+        server_name: None,
+        ca_file: None,
+        version: None,
+        cipher_suites: vec![],
+        groups: vec![],
+        alpn: vec![],
+        cert: None,
+        key: None,
+        transport: Transport::Blocking,
+        nodelay: false,
+        reconnect: 0,
+        request: None,
+        keylog: None,
+        timeout: Duration::from_secs(10),
+        json: false,
+    };
+    let mut transport_set = false;
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--server-name" => o.server_name = Some(value(arg)?),
+            "--ca-file" => o.ca_file = Some(value(arg)?.into()),
+            "--tls1.2" | "--tls1.3" => {
+                let v = if arg == "--tls1.2" {
+                    Version::Tls12
+                } else {
+                    Version::Tls13
+                };
+                if o.version.is_some_and(|old| old != v) {
+                    return Err("--tls1.2 and --tls1.3 exclude each other".into());
+                }
+                o.version = Some(v);
+            }
+            "--cipher-suites" => o.cipher_suites = list(&value(arg)?),
+            "--groups" => o.groups = list(&value(arg)?),
+            "--alpn" => o.alpn = list(&value(arg)?),
+            "--cert" => o.cert = Some(value(arg)?.into()),
+            "--key" => o.key = Some(value(arg)?.into()),
+            "--non-blocking" | "--bio-pair" => {
+                if transport_set {
+                    return Err("--non-blocking and --bio-pair exclude each other".into());
+                }
+                transport_set = true;
+                o.transport = if arg == "--non-blocking" {
+                    Transport::NonBlocking
+                } else {
+                    Transport::BioPair
+                };
+            }
+            "--nodelay" => o.nodelay = true,
+            "--reconnect" => {
+                let v = value(arg)?;
+                o.reconnect = v
+                    .parse()
+                    .map_err(|_| format!("--reconnect takes a count, not `{v}`"))?;
+            }
+            "--request" => o.request = Some(unescape(&value(arg)?)?),
+            "--keylog" => o.keylog = Some(value(arg)?.into()),
+            "--timeout" => {
+                let v = value(arg)?;
+                let secs: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--timeout takes seconds, not `{v}`"))?;
+                if !(secs > 0.0 && secs < 86_400.0) {
+                    return Err("--timeout must be between 0 and 86400 seconds".into());
+                }
+                o.timeout = Duration::from_secs_f64(secs);
+            }
+            "--json" => o.json = true,
+            flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`")),
+            target => {
+                if !o.target.is_empty() {
+                    return Err(format!("unexpected argument `{target}`"));
+                }
+                o.target = target.to_string();
+            }
+        }
+    }
+    if o.target.is_empty() {
+        return Err("connect needs HOST:PORT".into());
+    }
+    if o.cert.is_some() != o.key.is_some() {
+        return Err("--cert and --key go together".into());
+    }
+    Ok(Command::Connect(Box::new(o)))
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `\r`, `\n`, `\t`, `\\` escapes, as `s_client`-driving scripts write requests.
+pub(crate) fn unescape(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut b = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push(b'\r'),
+            Some('n') => out.push(b'\n'),
+            Some('t') => out.push(b'\t'),
+            Some('\\') => out.push(b'\\'),
+            Some(other) => return Err(format!("unknown escape `\\{other}` in --request")),
+            None => return Err("--request ends with a lone backslash".into()),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_the_documented_flags() {
+        let Command::Connect(o) = parse(&args(
+            "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
+             --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
+             --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json",
+        ))
+        .unwrap() else {
+            panic!("not connect")
+        };
+        assert_eq!(o.target, "127.0.0.1:4433");
+        assert_eq!(o.version, Some(Version::Tls13));
+        assert_eq!(o.cipher_suites.len(), 2);
+        assert_eq!(o.alpn, ["h2", "http/1.1"]);
+        assert_eq!(o.transport, Transport::BioPair);
+        assert_eq!(o.reconnect, 3);
+        assert_eq!(o.request.as_deref(), Some(&b"GET\r\n"[..]));
+        assert!(o.json && o.nodelay);
+    }
+
+    #[test]
+    fn rejects_contradictions_and_unknowns() {
+        assert!(parse(&args("connect h:1 --tls1.2 --tls1.3")).is_err());
+        assert!(parse(&args("connect h:1 --non-blocking --bio-pair")).is_err());
+        assert!(parse(&args("connect h:1 --cert c.pem")).is_err());
+        assert!(parse(&args("connect h:1 --frobnicate")).is_err());
+        assert!(parse(&args("connect")).is_err());
+        assert!(parse(&args("connect h:1 --reconnect x")).is_err());
+        assert!(unescape("a\\q").is_err());
+    }
+}

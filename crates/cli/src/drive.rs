@@ -1,0 +1,447 @@
+//! Runs `overture connect`: builds the config, connects once plus `--reconnect N` times over the
+//! chosen transport, and reports each connection.
+
+use crate::args::{ConnectOpts, Transport, Version};
+use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
+use overture::types::{CipherSuite, NamedGroup, ProtocolVersion};
+use overture::{ClientConfig, ErrorKind, Negotiated, Ssl};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// The silence after which `--request` stops reading.
+const SILENCE: Duration = Duration::from_secs(2);
+/// The BIO pair's buffer size: one full record plus headers fits.
+const PAIR_CAPACITY: usize = 17 * 1024;
+
+struct Report {
+    outcome: Result<Negotiated, overture::Error>,
+    want_read: u64,
+    want_write: u64,
+    handshake: Duration,
+    response: Vec<u8>,
+}
+
+pub(crate) fn run(o: &ConnectOpts) -> Result<bool, String> {
+    let config = build_config(o)?;
+    let addr = o
+        .target
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", o.target))?
+        .next()
+        .ok_or_else(|| format!("{} resolves to no address", o.target))?;
+    let name = o.server_name.clone().unwrap_or_else(|| host_of(&o.target));
+    let mut all_ok = true;
+    for _ in 0..=o.reconnect {
+        let report = connect_once(o, &config, addr, &name);
+        all_ok &= report.outcome.is_ok();
+        print_report(o, &name, &report);
+    }
+    Ok(all_ok)
+}
+
+fn host_of(target: &str) -> String {
+    let host = match target.rsplit_once(':') {
+        Some((h, _)) => h,
+        None => target,
+    };
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
+
+fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
+    let mut b = ClientConfig::builder();
+    if let Some(ca) = &o.ca_file {
+        b = b.with_ca_file(ca).map_err(|e| e.to_string())?;
+    } else {
+        b = b.with_system_roots().map_err(|e| e.to_string())?;
+    }
+    b = b.with_protocol_versions(match o.version {
+        Some(Version::Tls12) => &[ProtocolVersion::TLSv1_2],
+        Some(Version::Tls13) => &[ProtocolVersion::TLSv1_3],
+        None => &[ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+    });
+    if !o.cipher_suites.is_empty() {
+        let suites = o
+            .cipher_suites
+            .iter()
+            .map(|n| CipherSuite::from_name(n).ok_or_else(|| format!("unknown cipher suite `{n}`")))
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.with_cipher_suites(&suites).map_err(|e| e.to_string())?;
+    }
+    if !o.groups.is_empty() {
+        let groups = o
+            .groups
+            .iter()
+            .map(|n| group_by_name(n).ok_or_else(|| format!("unknown group `{n}`")))
+            .collect::<Result<Vec<_>, _>>()?;
+        b = b.with_groups(&groups).map_err(|e| e.to_string())?;
+    }
+    if !o.alpn.is_empty() {
+        b = b.with_alpn(o.alpn.iter().map(|p| p.as_bytes().to_vec()).collect());
+    }
+    if let (Some(cert), Some(key)) = (&o.cert, &o.key) {
+        b = b
+            .with_client_cert_files(cert, key)
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(path) = &o.keylog {
+        b = b.with_key_log_file(path);
+    }
+    b = b.with_tcp_nodelay(o.nodelay);
+    b.build().map_err(|e| e.to_string())
+}
+
+fn group_by_name(name: &str) -> Option<NamedGroup> {
+    NamedGroup::from_name(name).or(match name.to_ascii_lowercase().as_str() {
+        "p-256" | "prime256v1" => Some(NamedGroup::secp256r1),
+        "p-384" => Some(NamedGroup::secp384r1),
+        _ => None,
+    })
+}
+
+/// The far side of the transport, for waiting on readiness and pumping a BIO pair.
+enum Link {
+    Socket(TcpStream),
+    Pair { net: BioPairEnd, tcp: TcpStream },
+}
+
+fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: &str) -> Report {
+    let mut report = Report {
+        outcome: Err(overture::Error::usage("not started")),
+        want_read: 0,
+        want_write: 0,
+        handshake: Duration::ZERO,
+        response: Vec::new(),
+    };
+    let (mut ssl, mut link) = match setup(o, config, addr, name) {
+        Ok(x) => x,
+        Err(e) => {
+            report.outcome = Err(e);
+            return report;
+        }
+    };
+    let deadline = Instant::now() + o.timeout;
+    let start = Instant::now();
+    let negotiated = loop {
+        match ssl.connect() {
+            Ok(n) => break n,
+            Err(e) if e.kind().is_retry() => {
+                if e.kind() == ErrorKind::WantRead {
+                    report.want_read += 1;
+                } else {
+                    report.want_write += 1;
+                }
+                if let Err(e) = wait(&mut link, e.kind(), deadline) {
+                    report.outcome = Err(e);
+                    return report;
+                }
+            }
+            Err(e) => {
+                report.outcome = Err(e);
+                return report;
+            }
+        }
+    };
+    report.handshake = start.elapsed();
+    if let Some(req) = &o.request
+        && let Err(e) = exchange(&mut ssl, &mut link, req, deadline, &mut report.response)
+    {
+        report.outcome = Err(e);
+        return report;
+    }
+    // Best effort: tell the server we are done (a close_notify), without waiting for its own.
+    let _ = ssl.shutdown();
+    if let Link::Pair { net, tcp } = &mut link {
+        let _ = pump_out(net, tcp, Instant::now() + Duration::from_millis(200));
+    }
+    report.outcome = Ok(negotiated);
+    report
+}
+
+fn setup(
+    o: &ConnectOpts,
+    config: &ClientConfig,
+    addr: SocketAddr,
+    name: &str,
+) -> Result<(Ssl, Link), overture::Error> {
+    let mut ssl = Ssl::new(config, name)?;
+    let tcp = TcpStream::connect_timeout(&addr, o.timeout)
+        .map_err(|e| overture::Error::from_io(&e, "TCP connect"))?;
+    let io = |e: std::io::Error| overture::Error::from_io(&e, "socket setup");
+    match o.transport {
+        Transport::Blocking | Transport::NonBlocking => {
+            let peer = tcp.try_clone().map_err(io)?;
+            let bio = SocketBio::new(tcp);
+            bio.set_nonblocking(o.transport == Transport::NonBlocking)
+                .map_err(io)?;
+            if o.transport == Transport::Blocking {
+                bio.set_read_timeout(Some(o.timeout)).map_err(io)?;
+                bio.set_write_timeout(Some(o.timeout)).map_err(io)?;
+            }
+            if o.nodelay {
+                bio.set_tcp_nodelay(true).map_err(io)?;
+            }
+            ssl.set_bio(Box::new(bio));
+            Ok((ssl, Link::Socket(peer)))
+        }
+        Transport::BioPair => {
+            tcp.set_nonblocking(true).map_err(io)?;
+            if o.nodelay {
+                tcp.set_nodelay(true).map_err(io)?;
+            }
+            let (near, net) = BioPair::new(PAIR_CAPACITY)
+                .map_err(|e| overture::Error::usage(format!("BIO pair: {e}")))?;
+            ssl.set_bio(Box::new(near));
+            Ok((ssl, Link::Pair { net, tcp }))
+        }
+    }
+}
+
+/// Satisfies a *want read* / *want write*: polls the socket, or pumps the BIO pair.
+fn wait(link: &mut Link, kind: ErrorKind, deadline: Instant) -> Result<(), overture::Error> {
+    match link {
+        Link::Socket(tcp) => {
+            let flags = if kind == ErrorKind::WantRead {
+                PollFlags::IN
+            } else {
+                PollFlags::OUT
+            };
+            if poll_until(tcp, flags, deadline)? {
+                Ok(())
+            } else {
+                Err(timed_out())
+            }
+        }
+        Link::Pair { net, tcp } => {
+            pump_out(net, tcp, deadline)?;
+            if kind == ErrorKind::WantRead {
+                pump_in(net, tcp, deadline)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn timed_out() -> overture::Error {
+    overture::Error::from_io(
+        &std::io::Error::new(std::io::ErrorKind::TimedOut, "no progress before --timeout"),
+        "waiting for the server",
+    )
+}
+
+/// Polls `tcp` for `flags` until `deadline`; `Ok(false)` on timeout.
+fn poll_until(
+    tcp: &TcpStream,
+    flags: PollFlags,
+    deadline: Instant,
+) -> Result<bool, overture::Error> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let ts = Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(tcp, flags)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(overture::Error::from_io(&e.into(), "poll")),
+        }
+    }
+}
+
+/// Moves everything the TLS side wrote into the pair out to the socket.
+fn pump_out(
+    net: &mut BioPairEnd,
+    tcp: &mut TcpStream,
+    deadline: Instant,
+) -> Result<(), overture::Error> {
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = match net.read(&mut buf) {
+            Ok(Transfer::Bytes(n)) => n,
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(overture::Error::from_io(&e, "BIO pair")),
+        };
+        let mut chunk = buf.get(..n).unwrap_or_default();
+        while !chunk.is_empty() {
+            match tcp.write(chunk) {
+                Ok(w) => chunk = chunk.get(w..).unwrap_or_default(),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !poll_until(tcp, PollFlags::OUT, deadline)? {
+                        return Err(timed_out());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(overture::Error::from_io(&e, "TCP write")),
+            }
+        }
+    }
+}
+
+/// Waits for the socket to be readable and moves what arrived into the pair.
+fn pump_in(
+    net: &mut BioPairEnd,
+    tcp: &mut TcpStream,
+    deadline: Instant,
+) -> Result<(), overture::Error> {
+    if !poll_until(tcp, PollFlags::IN, deadline)? {
+        return Err(timed_out());
+    }
+    let room = net.write_guarantee().min(16384);
+    if room == 0 {
+        return Ok(()); // the TLS side has unread bytes in the pair already
+    }
+    let mut buf = vec![0u8; room];
+    match tcp.read(&mut buf) {
+        Ok(0) => {
+            let _ = net.shutdown_write();
+            Ok(())
+        }
+        Ok(n) => {
+            let mut chunk = buf.get(..n).unwrap_or_default();
+            while !chunk.is_empty() {
+                match net.write(chunk) {
+                    Ok(Transfer::Bytes(w)) => chunk = chunk.get(w..).unwrap_or_default(),
+                    Ok(_) => break,
+                    Err(e) => return Err(overture::Error::from_io(&e, "BIO pair")),
+                }
+            }
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(overture::Error::from_io(&e, "TCP read")),
+    }
+}
+
+/// `--request`: write it, then read the reply until the peer closes or `SILENCE` passes.
+fn exchange(
+    ssl: &mut Ssl,
+    link: &mut Link,
+    request: &[u8],
+    deadline: Instant,
+    response: &mut Vec<u8>,
+) -> Result<(), overture::Error> {
+    let mut off = 0;
+    while off < request.len() {
+        match ssl.write(request.get(off..).unwrap_or_default()) {
+            Ok(n) => off += n,
+            Err(e) if e.kind().is_retry() => wait(link, e.kind(), deadline)?,
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match ssl.flush() {
+            Ok(()) => break,
+            Err(e) if e.kind().is_retry() => wait(link, e.kind(), deadline)?,
+            Err(e) => return Err(e),
+        }
+    }
+    if let Link::Socket(tcp) = link {
+        // A blocking socket waits inside read(): bound that wait by the silence timeout.
+        let _ = tcp.set_read_timeout(Some(SILENCE));
+    }
+    let mut buf = [0u8; 16384];
+    loop {
+        match ssl.read(&mut buf) {
+            Ok(n) => response.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == ErrorKind::ZeroReturn => return Ok(()),
+            Err(e) if e.kind().is_retry() => {
+                let silence = Instant::now() + SILENCE;
+                match wait(link, e.kind(), silence) {
+                    Ok(()) => {}
+                    Err(w) if w.io_kind() == Some(std::io::ErrorKind::TimedOut) => return Ok(()),
+                    Err(w) => return Err(w),
+                }
+            }
+            Err(e)
+                if e.kind() == ErrorKind::Io
+                    && matches!(
+                        e.io_kind(),
+                        Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+                    ) =>
+            {
+                return Ok(()); // 2 s of silence on a blocking socket
+            }
+            // A server that closes without close_notify after answering (common for HTTP/1.0):
+            // the reply is complete as far as we can tell; report what came.
+            Err(e) if e.kind() == ErrorKind::Io && !response.is_empty() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
+    match (&r.outcome, o.json) {
+        (Ok(n), true) => {
+            let v = serde_json::json!({
+                "ok": true,
+                "protocol": n.version().name().unwrap_or("unknown"),
+                "cipher_suite": n.cipher_suite().name().unwrap_or("unknown"),
+                "group": n.group().and_then(|g| g.name()),
+                "alpn": n.alpn().map(|a| String::from_utf8_lossy(a).into_owned()),
+                "resumed": n.resumed(),
+                "server_name": name,
+                "peer_chain_len": n.peer_chain().len(),
+                "want_read": r.want_read,
+                "want_write": r.want_write,
+                "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
+                "response_bytes": r.response.len(),
+            });
+            println!("{v}");
+        }
+        (Err(e), true) => {
+            let v = serde_json::json!({
+                "ok": false,
+                "error_kind": e.kind().to_string(),
+                "alert": e.alert_sent().or(e.alert_received()).and_then(|a| a.name()),
+                "reason": e.reason(),
+            });
+            println!("{v}");
+        }
+        (Ok(n), false) => {
+            println!("CONNECTED to {} ({name})", o.target);
+            println!(
+                "  protocol {}, cipher {}, group {}, ALPN {}",
+                n.version(),
+                n.cipher_suite(),
+                n.group().map_or("-".to_string(), |g| g.to_string()),
+                n.alpn()
+                    .map_or("-".to_string(), |a| String::from_utf8_lossy(a).into_owned())
+            );
+            println!(
+                "  peer chain: {} certificate(s); resumed: {}; handshake {} us; want_read {}, want_write {}",
+                n.peer_chain().len(),
+                n.resumed(),
+                r.handshake.as_micros(),
+                r.want_read,
+                r.want_write
+            );
+            if !r.response.is_empty() {
+                println!("---");
+                let mut out = std::io::stdout();
+                let _ = out.write_all(&r.response);
+                let _ = out.flush();
+                println!();
+            }
+        }
+        (Err(e), false) => {
+            println!("FAILED to connect to {} ({name})", o.target);
+            println!("  {e}");
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! `ClientConfig`: what every connection made from it shares. Built once, cheap to clone, safe
+//! to share across threads.
+
+use crate::error::Error;
+use crate::keylog::KeyLogFile;
+use crate::verify::{NoVerification, X509Verifier};
+use overture_crypto_provider::{CryptoProvider, Signer, SigningKey, SupportedCipherSuite};
+use overture_handshake::{CertVerifier, ClientCertResolver, HandshakeConfig, KeyLog};
+use overture_types::pki::pem::PemObject;
+use overture_types::{
+    CertificateDer, CipherSuite, NamedGroup, PrivateKeyDer, ProtocolVersion, SignatureScheme,
+};
+use overture_x509_verify::RootStore;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The largest handshake message accepted by default (a certificate chain must fit in it).
+pub const DEFAULT_MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+/// Signature-cache entries by default (verified certificate signatures, see x509-verify).
+pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
+
+/// Settings shared by connections. Clone it freely: clones share one allocation.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    handshake: Arc<HandshakeConfig>,
+    tcp_nodelay: bool,
+    max_handshake_message: usize,
+    sni: bool,
+}
+
+impl ClientConfig {
+    /// A builder with the `ring` provider and everything in scope enabled: TLS 1.3 and 1.2,
+    /// every AEAD suite, X25519/P-256/P-384. Trust anchors must still be chosen.
+    pub fn builder() -> ConfigBuilder {
+        Self::builder_with_provider(overture_crypto_provider::ring::default_provider())
+    }
+
+    /// A builder over `provider` (or a provider with some pieces replaced).
+    pub fn builder_with_provider(provider: CryptoProvider) -> ConfigBuilder {
+        ConfigBuilder {
+            provider,
+            versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+            suites: None,
+            groups: None,
+            alpn: Vec::new(),
+            sni: true,
+            roots: None,
+            verifier: None,
+            client_auth: None,
+            key_log: None,
+            tcp_nodelay: false,
+            signature_cache: DEFAULT_SIGNATURE_CACHE,
+            max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
+            middlebox_compat: true,
+        }
+    }
+
+    pub(crate) fn handshake_config(&self) -> Arc<HandshakeConfig> {
+        self.inner.handshake.clone()
+    }
+
+    /// Whether sockets given through `Ssl::set_socket` get TCP_NODELAY.
+    pub fn tcp_nodelay(&self) -> bool {
+        self.inner.tcp_nodelay
+    }
+
+    /// The handshake-message size limit.
+    pub fn max_handshake_message(&self) -> usize {
+        self.inner.max_handshake_message
+    }
+
+    /// Whether SNI is sent.
+    pub fn sni(&self) -> bool {
+        self.inner.sni
+    }
+
+    /// The crypto provider, as filtered by the builder.
+    pub fn provider(&self) -> &CryptoProvider {
+        &self.inner.handshake.provider
+    }
+}
+
+/// Builds a [`ClientConfig`].
+#[must_use]
+pub struct ConfigBuilder {
+    provider: CryptoProvider,
+    versions: Vec<ProtocolVersion>,
+    suites: Option<Vec<CipherSuite>>,
+    groups: Option<Vec<NamedGroup>>,
+    alpn: Vec<Vec<u8>>,
+    sni: bool,
+    roots: Option<RootStore>,
+    verifier: Option<Arc<dyn CertVerifier>>,
+    client_auth: Option<Arc<dyn ClientCertResolver>>,
+    key_log: Option<Arc<dyn KeyLog>>,
+    tcp_nodelay: bool,
+    signature_cache: usize,
+    max_handshake_message: usize,
+    middlebox_compat: bool,
+}
+
+impl ConfigBuilder {
+    /// Trusts the certificates in a PEM file (`SSL_CTX_load_verify_locations` with a file).
+    pub fn with_ca_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let store = RootStore::from_pem_file(path)
+            .map_err(|e| Error::usage(format!("CA file {}: {e}", path.display())))?;
+        self.roots = Some(store);
+        Ok(self)
+    }
+
+    /// Trusts these roots.
+    pub fn with_root_store(mut self, roots: RootStore) -> Self {
+        self.roots = Some(roots);
+        self
+    }
+
+    /// Trusts the operating system's store (`SSL_CERT_FILE`, `SSL_CERT_DIR`, the usual bundle
+    /// paths).
+    pub fn with_system_roots(mut self) -> Result<Self, Error> {
+        let store =
+            RootStore::system().map_err(|e| Error::usage(format!("system trust store: {e}")))?;
+        self.roots = Some(store);
+        Ok(self)
+    }
+
+    /// The protocol versions to offer (TLS 1.3 and/or TLS 1.2).
+    pub fn with_protocol_versions(mut self, versions: &[ProtocolVersion]) -> Self {
+        self.versions = versions.to_vec();
+        self
+    }
+
+    /// The cipher suites to offer, in preference order. Each must be one the provider has.
+    pub fn with_cipher_suites(mut self, suites: &[CipherSuite]) -> Result<Self, Error> {
+        for s in suites {
+            if self.provider.find_suite(*s).is_none() {
+                return Err(Error::usage(format!("cipher suite {s} is not supported")));
+            }
+        }
+        self.suites = Some(suites.to_vec());
+        Ok(self)
+    }
+
+    /// The key-exchange groups to offer, in preference order (the first gets a key share).
+    pub fn with_groups(mut self, groups: &[NamedGroup]) -> Result<Self, Error> {
+        for g in groups {
+            if self.provider.find_kx(*g).is_none() {
+                return Err(Error::usage(format!("group {g} is not supported")));
+            }
+        }
+        self.groups = Some(groups.to_vec());
+        Ok(self)
+    }
+
+    /// The ALPN protocols to offer, in preference order.
+    pub fn with_alpn(mut self, protocols: Vec<Vec<u8>>) -> Self {
+        self.alpn = protocols;
+        self
+    }
+
+    /// Whether to send SNI (on by default; never sent for IP addresses).
+    pub fn with_sni(mut self, on: bool) -> Self {
+        self.sni = on;
+        self
+    }
+
+    /// A client certificate chain and its private key, offered when the server asks.
+    pub fn with_client_cert(
+        mut self,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, Error> {
+        let key = self
+            .provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| Error::usage(format!("client key: {e}")))?;
+        self.client_auth = Some(Arc::new(SingleCert { chain, key }));
+        Ok(self)
+    }
+
+    /// A client certificate chain and key from PEM files.
+    pub fn with_client_cert_files(
+        self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, Error> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| Error::usage(format!("certificate file {}: {e}", cert.display())))?;
+        if chain.is_empty() {
+            return Err(Error::usage(format!(
+                "no certificate in {}",
+                cert.display()
+            )));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| Error::usage(format!("key file {}: {e}", key.display())))?;
+        self.with_client_cert(chain, key)
+    }
+
+    /// A custom client-certificate resolver.
+    pub fn with_client_cert_resolver(mut self, resolver: Arc<dyn ClientCertResolver>) -> Self {
+        self.client_auth = Some(resolver);
+        self
+    }
+
+    /// Logs secrets in NSS key log format through `key_log`.
+    pub fn with_key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
+        self.key_log = Some(key_log);
+        self
+    }
+
+    /// Logs secrets to `path` in NSS key log format.
+    pub fn with_key_log_file(self, path: impl AsRef<Path>) -> Self {
+        self.with_key_log(Arc::new(KeyLogFile::new(path)))
+    }
+
+    /// Logs secrets to the file `SSLKEYLOGFILE` names, if it is set.
+    pub fn with_key_log_from_env(self) -> Self {
+        match KeyLogFile::from_env() {
+            Some(k) => self.with_key_log(Arc::new(k)),
+            None => self,
+        }
+    }
+
+    /// Sets TCP_NODELAY on sockets given through `Ssl::set_socket` (`BIO_set_tcp_ndelay`).
+    pub fn with_tcp_nodelay(mut self, on: bool) -> Self {
+        self.tcp_nodelay = on;
+        self
+    }
+
+    /// How many verified certificate signatures to remember (0 turns the cache off).
+    pub fn with_signature_cache(mut self, entries: usize) -> Self {
+        self.signature_cache = entries;
+        self
+    }
+
+    /// The largest handshake message to accept (default 64 KiB).
+    pub fn with_max_handshake_message(mut self, bytes: usize) -> Self {
+        self.max_handshake_message = bytes;
+        self
+    }
+
+    /// Whether to use TLS 1.3 middlebox compatibility mode (default on).
+    pub fn with_middlebox_compat(mut self, on: bool) -> Self {
+        self.middlebox_compat = on;
+        self
+    }
+
+    /// Options that weaken security, named so nobody uses them by accident.
+    pub fn dangerous(self) -> DangerousConfigBuilder {
+        DangerousConfigBuilder(self)
+    }
+
+    /// The config. Fails when no trust anchors (or custom verifier) were chosen, or when the
+    /// choices leave nothing to negotiate.
+    pub fn build(self) -> Result<ClientConfig, Error> {
+        let mut provider = self.provider;
+        if let Some(order) = &self.suites {
+            provider.cipher_suites = order
+                .iter()
+                .filter_map(|s| provider.find_suite(*s))
+                .collect();
+        }
+        provider
+            .cipher_suites
+            .retain(|s: &SupportedCipherSuite| self.versions.contains(&s.version()));
+        if provider.cipher_suites.is_empty() {
+            return Err(Error::usage(
+                "no cipher suite left for the chosen protocol versions",
+            ));
+        }
+        if let Some(order) = &self.groups {
+            provider.kx_groups = order.iter().filter_map(|g| provider.find_kx(*g)).collect();
+        }
+        if provider.kx_groups.is_empty() {
+            return Err(Error::usage("no key-exchange group to offer"));
+        }
+        let provider = Arc::new(provider);
+        let verifier: Arc<dyn CertVerifier> = match (self.verifier, self.roots) {
+            (Some(v), _) => v,
+            (None, Some(roots)) => Arc::new(X509Verifier::new(
+                Arc::new(roots),
+                provider.clone(),
+                self.signature_cache,
+            )),
+            (None, None) => {
+                return Err(Error::usage(
+                    "no trust anchors: use with_ca_file, with_root_store or with_system_roots",
+                ));
+            }
+        };
+        let handshake = HandshakeConfig {
+            provider,
+            versions: self.versions,
+            alpn_protocols: self.alpn,
+            enable_sni: self.sni,
+            middlebox_compat: self.middlebox_compat,
+            verifier,
+            client_auth: self.client_auth,
+            key_log: self.key_log,
+        };
+        Ok(ClientConfig {
+            inner: Arc::new(Inner {
+                handshake: Arc::new(handshake),
+                tcp_nodelay: self.tcp_nodelay,
+                max_handshake_message: self.max_handshake_message,
+                sni: self.sni,
+            }),
+        })
+    }
+}
+
+/// The options of [`ConfigBuilder::dangerous`].
+#[must_use]
+pub struct DangerousConfigBuilder(ConfigBuilder);
+
+impl DangerousConfigBuilder {
+    /// Verifies server certificates with `verifier` instead of the built-in path validation.
+    pub fn with_custom_verifier(mut self, verifier: Arc<dyn CertVerifier>) -> ConfigBuilder {
+        self.0.verifier = Some(verifier);
+        self.0
+    }
+
+    /// Accepts any server certificate for any name (the handshake signature is still checked,
+    /// so the server must hold the certificate's key). For tests against throwaway servers only.
+    pub fn with_no_certificate_verification(mut self) -> ConfigBuilder {
+        let provider = Arc::new(self.0.provider.clone());
+        self.0.verifier = Some(Arc::new(NoVerification::new(provider)));
+        self.0
+    }
+}
+
+/// One client certificate chain and key.
+#[derive(Debug)]
+struct SingleCert {
+    chain: Vec<CertificateDer<'static>>,
+    key: Arc<dyn SigningKey>,
+}
+
+impl ClientCertResolver for SingleCert {
+    fn resolve(
+        &self,
+        offered_schemes: &[SignatureScheme],
+    ) -> Option<(Vec<CertificateDer<'static>>, Box<dyn Signer>)> {
+        let signer = self.key.choose_scheme(offered_schemes)?;
+        Some((self.chain.clone(), signer))
+    }
+}

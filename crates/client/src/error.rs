@@ -1,0 +1,175 @@
+//! What `connect`, `read`, `write` and `shutdown` report: an [`ErrorKind`] that maps one to one
+//! onto OpenSSL's `SSL_get_error()` codes, plus the alert we sent or received and why.
+
+use core::fmt;
+use overture_types::AlertDescription;
+use std::sync::Arc;
+
+/// The kind of an [`Error`]: the counterpart of `SSL_get_error()`'s result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The BIO had nothing to read: call again once it is readable (`SSL_ERROR_WANT_READ`).
+    WantRead,
+    /// The BIO could not take our bytes: call again once it is writable
+    /// (`SSL_ERROR_WANT_WRITE`).
+    WantWrite,
+    /// The peer closed the TLS connection with a `close_notify` alert (`SSL_ERROR_ZERO_RETURN`).
+    ZeroReturn,
+    /// A TLS protocol failure: we sent a fatal alert, or received one (`SSL_ERROR_SSL`).
+    Ssl,
+    /// The transport failed, or closed without `close_notify` (`SSL_ERROR_SYSCALL`).
+    Io,
+    /// The call is not possible in this state (no BIO set, data before the handshake, …).
+    Usage,
+}
+
+impl ErrorKind {
+    /// Whether the call should simply be repeated once the BIO is ready.
+    pub fn is_retry(self) -> bool {
+        matches!(self, Self::WantRead | Self::WantWrite)
+    }
+
+    /// The OpenSSL name of the `SSL_get_error()` code.
+    pub fn openssl_name(self) -> &'static str {
+        match self {
+            Self::WantRead => "SSL_ERROR_WANT_READ",
+            Self::WantWrite => "SSL_ERROR_WANT_WRITE",
+            Self::ZeroReturn => "SSL_ERROR_ZERO_RETURN",
+            Self::Ssl | Self::Usage => "SSL_ERROR_SSL",
+            Self::Io => "SSL_ERROR_SYSCALL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::WantRead => "WantRead",
+            Self::WantWrite => "WantWrite",
+            Self::ZeroReturn => "ZeroReturn",
+            Self::Ssl => "Ssl",
+            Self::Io => "Io",
+            Self::Usage => "Usage",
+        })
+    }
+}
+
+/// An error from a connection. Cheap to clone: after a fatal error, every later call returns
+/// the same error again.
+#[derive(Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    alert_sent: Option<AlertDescription>,
+    alert_received: Option<AlertDescription>,
+    io_kind: Option<std::io::ErrorKind>,
+    reason: Arc<str>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, reason: impl Into<Arc<str>>) -> Self {
+        Self {
+            kind,
+            alert_sent: None,
+            alert_received: None,
+            io_kind: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`ErrorKind::Usage`] error: the call does not fit the connection's state or config.
+    pub fn usage(reason: impl Into<Arc<str>>) -> Self {
+        Self::new(ErrorKind::Usage, reason)
+    }
+
+    /// An [`ErrorKind::Io`] error from a transport error met while `doing` something (for
+    /// code that drives the transport itself, such as a BIO-pair pump).
+    pub fn from_io(e: &std::io::Error, doing: &str) -> Self {
+        Self::io(e, doing)
+    }
+
+    pub(crate) fn want_read() -> Self {
+        Self::new(ErrorKind::WantRead, "the BIO has no data to read yet")
+    }
+
+    pub(crate) fn want_write() -> Self {
+        Self::new(ErrorKind::WantWrite, "the BIO cannot take more data yet")
+    }
+
+    pub(crate) fn io(e: &std::io::Error, doing: &str) -> Self {
+        let mut err = Self::new(ErrorKind::Io, format!("{doing}: {e}"));
+        err.io_kind = Some(e.kind());
+        err
+    }
+
+    pub(crate) fn with_alert_sent(mut self, alert: Option<AlertDescription>) -> Self {
+        self.alert_sent = alert;
+        self
+    }
+
+    pub(crate) fn with_alert_received(mut self, alert: AlertDescription) -> Self {
+        self.alert_received = Some(alert);
+        self
+    }
+
+    pub(crate) fn with_io_kind(mut self, kind: std::io::ErrorKind) -> Self {
+        self.io_kind = Some(kind);
+        self
+    }
+
+    /// What kind of failure (or retry) this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The fatal alert we sent the peer, if any.
+    pub fn alert_sent(&self) -> Option<AlertDescription> {
+        self.alert_sent
+    }
+
+    /// The alert the peer sent us, if that is what ended the connection.
+    pub fn alert_received(&self) -> Option<AlertDescription> {
+        self.alert_received
+    }
+
+    /// The I/O error kind, for [`ErrorKind::Io`].
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        self.io_kind
+    }
+
+    /// Why, in words.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.alert_sent, self.alert_received) {
+            (Some(a), _) => write!(f, "{} (we sent alert {a}): {}", self.kind, self.reason),
+            (None, Some(a)) => write!(f, "{} (peer sent alert {a}): {}", self.kind, self.reason),
+            (None, None) => write!(f, "{}: {}", self.kind, self.reason),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e.kind {
+            ErrorKind::WantRead | ErrorKind::WantWrite => std::io::ErrorKind::WouldBlock,
+            ErrorKind::ZeroReturn => std::io::ErrorKind::UnexpectedEof,
+            ErrorKind::Io => e.io_kind.unwrap_or(std::io::ErrorKind::Other),
+            ErrorKind::Ssl => std::io::ErrorKind::InvalidData,
+            ErrorKind::Usage => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, e)
+    }
+}

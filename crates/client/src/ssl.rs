@@ -1,0 +1,774 @@
+//! `Ssl`: one TLS connection over a BIO, with `SSL_connect()`'s contract.
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind};
+use overture_bio::{Bio, SocketBio, Transfer};
+use overture_handshake::{ClientHandshake, Event, TrafficKey};
+use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
+use overture_types::{
+    AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
+    ProtocolVersion, ServerName, UnixTime,
+};
+use std::sync::Arc;
+
+/// What a completed handshake negotiated. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Negotiated {
+    version: ProtocolVersion,
+    cipher_suite: CipherSuite,
+    group: Option<NamedGroup>,
+    alpn: Option<Vec<u8>>,
+    resumed: bool,
+    sni: Option<String>,
+    peer_chain: Arc<[CertificateDer<'static>]>,
+}
+
+impl Negotiated {
+    fn empty() -> Self {
+        Self {
+            version: ProtocolVersion::Unknown(0),
+            cipher_suite: CipherSuite::Unknown(0),
+            group: None,
+            alpn: None,
+            resumed: false,
+            sni: None,
+            peer_chain: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The cipher suite.
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.cipher_suite
+    }
+
+    /// The key-exchange group (`None` for a PSK-only resumption).
+    pub fn group(&self) -> Option<NamedGroup> {
+        self.group
+    }
+
+    /// The application protocol the server chose, if ALPN was offered and accepted.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        self.alpn.as_deref()
+    }
+
+    /// Whether the session was resumed.
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// The server name sent in the SNI extension (none for IP addresses or with SNI off).
+    pub fn sni(&self) -> Option<&str> {
+        self.sni.as_deref()
+    }
+
+    /// The certificates the server presented, end entity first, as verified.
+    pub fn peer_chain(&self) -> &[CertificateDer<'static>] {
+        &self.peer_chain
+    }
+}
+
+/// Counters a caller (or a test) can read: how often the connection had to wait.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls that returned [`ErrorKind::WantRead`].
+    pub want_read: u64,
+    /// Calls that returned [`ErrorKind::WantWrite`].
+    pub want_write: u64,
+    /// Records received.
+    pub records_in: u64,
+    /// Transport writes made.
+    pub writes: u64,
+}
+
+/// The result of [`Ssl::shutdown`], like `SSL_shutdown()`'s 0 and 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownState {
+    /// Our close_notify is sent; the peer's has not arrived (call again to wait for it).
+    Sent,
+    /// Both close_notify alerts have been exchanged.
+    Complete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    New,
+    Handshaking,
+    Established,
+}
+
+/// Most application data one `write` call seals before it hands the bytes to the BIO.
+const MAX_WRITE_CHUNK: usize = 16 * 16384;
+/// Warning alerts in a row we tolerate before calling it an alert flood (TLS 1.2 only; TLS 1.3
+/// has no warnings besides close_notify and user_canceled).
+const MAX_WARNING_ALERTS: u32 = 4;
+
+/// One TLS client connection: the counterpart of OpenSSL's `SSL` object.
+///
+/// ```no_run
+/// use overture::{ClientConfig, Ssl};
+/// use overture::bio::SocketBio;
+///
+/// let config = ClientConfig::builder().with_ca_file("ca.pem")?.build()?;
+/// let mut ssl = Ssl::new(&config, "localhost")?;
+/// ssl.set_socket(SocketBio::connect("127.0.0.1:4433")?)?; // blocking
+/// let negotiated = ssl.connect()?;                        // SSL_connect()
+/// println!("{:?} {:?}", negotiated.version(), negotiated.cipher_suite());
+/// ssl.write(b"GET / HTTP/1.0\r\n\r\n")?;
+/// let mut buf = [0u8; 4096];
+/// let n = ssl.read(&mut buf)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Ssl {
+    config: ClientConfig,
+    server_name: ServerName<'static>,
+    bio: Option<Box<dyn Bio + Send>>,
+    handshake: Option<ClientHandshake>,
+    record: RecordLayer,
+    joiner: HandshakeJoiner,
+    events: Vec<Event>,
+    /// Sealed records the BIO has not taken yet.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Decrypted application data not yet read.
+    app: Vec<u8>,
+    app_pos: usize,
+    phase: Phase,
+    failure: Option<Error>,
+    last_error: Option<ErrorKind>,
+    peer_closed: bool,
+    close_sent: bool,
+    warnings_in_a_row: u32,
+    negotiated: Negotiated,
+    stats: Stats,
+}
+
+impl core::fmt::Debug for Ssl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ssl")
+            .field("server_name", &self.server_name)
+            .field("phase", &self.phase)
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ssl {
+    /// A new connection to `server_name` (a DNS name or an IP address), not yet connected.
+    pub fn new(config: &ClientConfig, server_name: &str) -> Result<Self, Error> {
+        let server_name = ServerName::try_from(server_name)
+            .map_err(|_| Error::usage(format!("`{server_name}` is not a valid server name")))?
+            .to_owned();
+        Ok(Self {
+            record: RecordLayer::new(),
+            joiner: HandshakeJoiner::new(config.max_handshake_message()),
+            config: config.clone(),
+            server_name,
+            bio: None,
+            handshake: None,
+            events: Vec::new(),
+            out: Vec::new(),
+            out_pos: 0,
+            app: Vec::new(),
+            app_pos: 0,
+            phase: Phase::New,
+            failure: None,
+            last_error: None,
+            peer_closed: false,
+            close_sent: false,
+            warnings_in_a_row: 0,
+            negotiated: Negotiated::empty(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Sets the transport (`SSL_set_bio`). Any BIO works: a socket (blocking or not), a BIO pair
+    /// end, a memory BIO, or any `Read + Write` through `overture::bio::IoBio`.
+    pub fn set_bio(&mut self, bio: Box<dyn Bio + Send>) {
+        self.bio = Some(bio);
+    }
+
+    /// Sets a socket as the transport after applying the config's TCP_NODELAY policy.
+    pub fn set_socket(&mut self, socket: SocketBio) -> Result<(), Error> {
+        if self.config.tcp_nodelay() {
+            socket
+                .set_tcp_nodelay(true)
+                .map_err(|e| Error::io(&e, "setting TCP_NODELAY"))?;
+        }
+        self.set_bio(Box::new(socket));
+        Ok(())
+    }
+
+    /// The BIO, to inspect it (e.g. a pair end's pending bytes).
+    pub fn bio_mut(&mut self) -> Option<&mut (dyn Bio + Send + 'static)> {
+        self.bio.as_deref_mut()
+    }
+
+    /// Runs the handshake (`SSL_connect()`).
+    ///
+    /// Over a blocking BIO it returns only when the handshake has finished or failed. Over a
+    /// non-blocking BIO (or a BIO pair) it also returns `Err` with [`ErrorKind::WantRead`] or
+    /// [`ErrorKind::WantWrite`]: make the BIO ready (poll the socket, pump the pair) and call
+    /// again; it continues where it stopped, without re-sending or losing a byte. After success
+    /// another call returns `Ok` at once; after a fatal error it returns the same error.
+    ///
+    /// A close_notify from the peer during the handshake gives [`ErrorKind::ZeroReturn`]; a
+    /// fatal alert from the peer gives [`ErrorKind::Ssl`] naming it
+    /// ([`Error::alert_received`]); an error we detect sends our alert first and names it
+    /// ([`Error::alert_sent`]).
+    pub fn connect(&mut self) -> Result<Negotiated, Error> {
+        let r = self.drive_handshake();
+        self.note(r.map(|()| self.negotiated.clone()))
+    }
+
+    fn drive_handshake(&mut self) -> Result<(), Error> {
+        if let Some(e) = &self.failure {
+            let e = e.clone();
+            let _ = self.flush_out();
+            return Err(e);
+        }
+        if self.bio.is_none() {
+            return Err(Error::usage("no BIO set: call set_bio() before connect()"));
+        }
+        if self.phase == Phase::New {
+            self.start()?;
+        }
+        loop {
+            self.flush_out()?;
+            if self.phase == Phase::Established {
+                return Ok(());
+            }
+            if self.process_input()? {
+                continue;
+            }
+            if self.peer_closed {
+                return Err(Error::new(
+                    ErrorKind::ZeroReturn,
+                    "the server sent close_notify during the handshake",
+                ));
+            }
+            self.fill("the server closed the connection during the handshake")?;
+        }
+    }
+
+    fn start(&mut self) -> Result<(), Error> {
+        let now = UnixTime::now();
+        let mut events = std::mem::take(&mut self.events);
+        let started = ClientHandshake::start(
+            self.config.handshake_config(),
+            self.server_name.clone(),
+            now,
+            &mut events,
+        );
+        self.phase = Phase::Handshaking;
+        match started {
+            Ok(hs) => {
+                self.handshake = Some(hs);
+                self.apply_events(&mut events)?;
+                self.events = events;
+                Ok(())
+            }
+            Err(e) => {
+                let alert = e.alert();
+                Err(self.fatal(alert, format!("cannot start the handshake: {e}")))
+            }
+        }
+    }
+
+    /// Reads decrypted application data (`SSL_read()`), running the handshake first if needed.
+    /// Returns at least one byte, or an error: [`ErrorKind::ZeroReturn`] once the peer has
+    /// sent close_notify, [`ErrorKind::WantRead`] on a non-blocking BIO with nothing yet.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let r = self.read_inner(buf);
+        self.note(r)
+    }
+
+    fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if self.phase != Phase::Established || self.failure.is_some() {
+            self.drive_handshake()?;
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.app_pos < self.app.len() {
+                let avail = self.app.get(self.app_pos..).unwrap_or_default();
+                let n = avail.len().min(buf.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                self.app_pos += n;
+                if self.app_pos == self.app.len() {
+                    self.app.clear();
+                    self.app_pos = 0;
+                }
+                return Ok(n);
+            }
+            if self.peer_closed {
+                return Err(Error::new(
+                    ErrorKind::ZeroReturn,
+                    "the peer sent close_notify",
+                ));
+            }
+            // Post-handshake answers (KeyUpdate) go out as soon as the BIO takes them.
+            match self.flush_out() {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::WantWrite => {}
+                Err(e) => return Err(e),
+            }
+            if self.process_input()? {
+                continue;
+            }
+            self.fill("the peer closed the connection without close_notify")?;
+        }
+    }
+
+    /// Encrypts and sends application data (`SSL_write()`), running the handshake first if
+    /// needed. Returns how many bytes of `data` were taken (at most 256 KiB per call); they are
+    /// sealed and handed to the BIO, and any the BIO could not take yet stay queued for the
+    /// next `write`, `flush` or `read` — call [`Ssl::flush`] to push them out.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let r = self.write_inner(data);
+        self.note(r)
+    }
+
+    fn write_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if self.phase != Phase::Established || self.failure.is_some() {
+            self.drive_handshake()?;
+        }
+        if self.close_sent {
+            return Err(Error::usage("write after shutdown()"));
+        }
+        // Only queue more when the BIO has taken what we queued before.
+        self.flush_out()?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = data.len().min(MAX_WRITE_CHUNK);
+        if self.record.write_needs_key_update() {
+            self.key_update()?;
+        }
+        let chunk = data.get(..n).unwrap_or_default();
+        self.record
+            .seal(ContentType::ApplicationData, chunk, &mut self.out)
+            .map_err(|e| self.record_error(e))?;
+        match self.flush_out() {
+            Ok(()) => Ok(n),
+            Err(e) if e.kind() == ErrorKind::WantWrite => Ok(n),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Hands every queued byte to the BIO and flushes it.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        let r = self.flush_out();
+        self.note(r)
+    }
+
+    /// Sends close_notify (`SSL_shutdown()`): the first call sends ours and returns
+    /// [`ShutdownState::Sent`] (or `Complete` if the peer's already came); calling again waits
+    /// for the peer's and returns [`ShutdownState::Complete`].
+    pub fn shutdown(&mut self) -> Result<ShutdownState, Error> {
+        let r = self.shutdown_inner();
+        self.note(r)
+    }
+
+    fn shutdown_inner(&mut self) -> Result<ShutdownState, Error> {
+        if self.bio.is_none() {
+            return Err(Error::usage("no BIO set"));
+        }
+        if !self.close_sent {
+            if let Some(e) = &self.failure {
+                return Err(e.clone());
+            }
+            self.close_sent = true;
+            self.queue_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+            self.flush_out()?;
+            if let Some(bio) = self.bio.as_mut() {
+                let _ = bio.shutdown_write();
+            }
+            return Ok(if self.peer_closed {
+                ShutdownState::Complete
+            } else {
+                ShutdownState::Sent
+            });
+        }
+        self.flush_out()?;
+        while !self.peer_closed {
+            if self.process_input()? {
+                continue;
+            }
+            self.fill("the peer closed the connection without close_notify")?;
+        }
+        Ok(ShutdownState::Complete)
+    }
+
+    /// Decrypted application bytes ready to read without touching the BIO (`SSL_pending()`).
+    pub fn pending(&self) -> usize {
+        self.app.len() - self.app_pos
+    }
+
+    /// The kind of the last error returned by any call (`SSL_get_error()`), or `None` if the
+    /// last call succeeded.
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.last_error
+    }
+
+    /// The fatal error the connection died of, if any.
+    pub fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// Whether the handshake is complete.
+    pub fn is_established(&self) -> bool {
+        self.phase == Phase::Established && self.failure.is_none()
+    }
+
+    /// What the handshake negotiated (meaningful once established).
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The peer's certificates (end entity first), also available after a failed
+    /// verification for inspection.
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        self.negotiated.peer_chain()
+    }
+
+    /// Wait counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The server name this connection verifies (and sends as SNI unless it is an IP address).
+    pub fn server_name(&self) -> &ServerName<'static> {
+        &self.server_name
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    fn note<T>(&mut self, r: Result<T, Error>) -> Result<T, Error> {
+        match &r {
+            Ok(_) => self.last_error = None,
+            Err(e) => {
+                self.last_error = Some(e.kind());
+                match e.kind() {
+                    ErrorKind::WantRead => self.stats.want_read += 1,
+                    ErrorKind::WantWrite => self.stats.want_write += 1,
+                    _ => {}
+                }
+            }
+        }
+        r
+    }
+
+    /// Records a fatal error: queues our alert (if any), tries once to send it, and remembers
+    /// the error so every later call returns it.
+    fn fatal(&mut self, alert: Option<AlertDescription>, reason: String) -> Error {
+        let err = Error::new(ErrorKind::Ssl, reason).with_alert_sent(alert);
+        self.die(err)
+    }
+
+    fn die(&mut self, err: Error) -> Error {
+        if self.failure.is_none() {
+            if let Some(alert) = err.alert_sent() {
+                self.queue_alert(AlertLevel::Fatal, alert);
+                let _ = self.flush_out();
+            }
+            self.failure = Some(err.clone());
+        }
+        self.failure.clone().unwrap_or(err)
+    }
+
+    fn record_error(&mut self, e: overture_record_layer::Error) -> Error {
+        let alert = e.alert();
+        self.fatal(Some(alert), format!("record layer: {e}"))
+    }
+
+    fn handshake_error(&mut self, e: overture_handshake::Error) -> Error {
+        let alert = e.alert();
+        self.fatal(alert, format!("handshake: {e}"))
+    }
+
+    fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        let payload = [level.get(), desc.get()];
+        // Sealing an alert can only fail when the write sequence is exhausted; then the
+        // connection is dead anyway and the peer will see the transport close.
+        let _ = self
+            .record
+            .seal(ContentType::Alert, &payload, &mut self.out);
+    }
+
+    /// Hands queued bytes to the BIO until it has taken them all.
+    fn flush_out(&mut self) -> Result<(), Error> {
+        let Some(bio) = self.bio.as_mut() else {
+            return Err(Error::usage("no BIO set"));
+        };
+        while self.out_pos < self.out.len() {
+            let pending = self.out.get(self.out_pos..).unwrap_or_default();
+            match bio.write(pending) {
+                Ok(Transfer::Bytes(n)) => {
+                    self.stats.writes += 1;
+                    self.out_pos += n;
+                }
+                Ok(Transfer::WouldBlock) => return Err(Error::want_write()),
+                Ok(Transfer::Eof) => {
+                    let e = Error::new(ErrorKind::Io, "the transport is closed for writing")
+                        .with_io_kind(std::io::ErrorKind::BrokenPipe);
+                    return Err(self.die(e));
+                }
+                Err(e) => {
+                    let e = Error::io(&e, "writing to the transport");
+                    return Err(self.die(e));
+                }
+            }
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        let Some(bio) = self.bio.as_mut() else {
+            return Ok(());
+        };
+        match bio.flush() {
+            Ok(Transfer::WouldBlock) => Err(Error::want_write()),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = Error::io(&e, "flushing the transport");
+                Err(self.die(e))
+            }
+        }
+    }
+
+    /// Reads from the BIO into the record layer. `Err(WantRead)` when nothing is there yet.
+    fn fill(&mut self, eof_reason: &str) -> Result<(), Error> {
+        let Some(bio) = self.bio.as_mut() else {
+            return Err(Error::usage("no BIO set"));
+        };
+        let spare = self.record.spare();
+        if spare.is_empty() {
+            // The record layer bounds its buffer to one maximal record; a full buffer with no
+            // complete record cannot happen, so treat it as an internal error.
+            return Err(self.fatal(
+                Some(AlertDescription::InternalError),
+                "record buffer full without a complete record".into(),
+            ));
+        }
+        match bio.read(spare) {
+            Ok(Transfer::Bytes(n)) => {
+                self.record.advance(n);
+                Ok(())
+            }
+            Ok(Transfer::WouldBlock) => Err(Error::want_read()),
+            Ok(Transfer::Eof) => {
+                let e = Error::new(ErrorKind::Io, eof_reason.to_string())
+                    .with_io_kind(std::io::ErrorKind::UnexpectedEof);
+                Err(self.die(e))
+            }
+            Err(e) => {
+                let e = Error::io(&e, "reading from the transport");
+                Err(self.die(e))
+            }
+        }
+    }
+
+    /// Processes every complete record buffered. Returns whether any was processed.
+    fn process_input(&mut self) -> Result<bool, Error> {
+        let mut progressed = false;
+        loop {
+            let record = match self.record.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(progressed),
+                Err(e) => return Err(self.record_error(e)),
+            };
+            progressed = true;
+            self.stats.records_in += 1;
+            let typ = record.typ;
+            match typ {
+                ContentType::Handshake => {
+                    let pushed = self.joiner.push(record.payload);
+                    if let Err(e) = pushed {
+                        return Err(self.record_error(e));
+                    }
+                    self.warnings_in_a_row = 0;
+                    self.handle_handshake_messages()?;
+                }
+                ContentType::ApplicationData => {
+                    if self.phase != Phase::Established {
+                        return Err(self.fatal(
+                            Some(AlertDescription::UnexpectedMessage),
+                            "application data before the handshake completed".into(),
+                        ));
+                    }
+                    self.app.extend_from_slice(record.payload);
+                    self.warnings_in_a_row = 0;
+                    if !self.app.is_empty() {
+                        return Ok(true);
+                    }
+                }
+                ContentType::Alert => {
+                    let payload: [u8; 2] = match record.payload.try_into() {
+                        Ok(p) => p,
+                        Err(_) => {
+                            return Err(self.fatal(
+                                Some(AlertDescription::DecodeError),
+                                "an alert record must hold exactly two bytes".into(),
+                            ));
+                        }
+                    };
+                    self.handle_alert(payload)?;
+                    if self.peer_closed {
+                        return Ok(true);
+                    }
+                }
+                other => {
+                    return Err(self.fatal(
+                        Some(AlertDescription::UnexpectedMessage),
+                        format!("unexpected {other} record"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn handle_alert(&mut self, [level, desc]: [u8; 2]) -> Result<(), Error> {
+        let level = AlertLevel::from(level);
+        let desc = AlertDescription::from(desc);
+        if desc == AlertDescription::CloseNotify {
+            self.peer_closed = true;
+            return Ok(());
+        }
+        let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3
+            || self.phase == Phase::Handshaking
+                && self.negotiated.version != ProtocolVersion::TLSv1_2;
+        if level == AlertLevel::Warning && !tls13 && desc != AlertDescription::UserCanceled {
+            self.warnings_in_a_row += 1;
+            if self.warnings_in_a_row > MAX_WARNING_ALERTS {
+                return Err(self.fatal(
+                    Some(AlertDescription::UnexpectedMessage),
+                    format!("too many warning alerts in a row (last: {desc})"),
+                ));
+            }
+            return Ok(());
+        }
+        if desc == AlertDescription::UserCanceled {
+            // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going.
+            return Ok(());
+        }
+        let err = Error::new(
+            ErrorKind::Ssl,
+            format!("the peer sent a fatal {desc} alert"),
+        )
+        .with_alert_received(desc);
+        // No alert goes back in answer to a fatal alert.
+        self.failure = Some(err.clone());
+        Err(err)
+    }
+
+    fn handle_handshake_messages(&mut self) -> Result<(), Error> {
+        loop {
+            let message = match self.joiner.next_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.record_error(e)),
+            };
+            let Some(hs) = self.handshake.as_mut() else {
+                return Err(self.fatal(
+                    Some(AlertDescription::UnexpectedMessage),
+                    "handshake message before the handshake started".into(),
+                ));
+            };
+            let mut events = std::mem::take(&mut self.events);
+            let handled = hs.handle(message, UnixTime::now(), &mut events);
+            self.joiner.consume();
+            if let Err(e) = handled {
+                // The chain stays inspectable after a verification failure.
+                for ev in events.drain(..) {
+                    if let Event::PeerCertificates(chain) = ev {
+                        self.negotiated.peer_chain = Arc::from(chain);
+                    }
+                }
+                self.events = events;
+                return Err(self.handshake_error(e));
+            }
+            let applied = self.apply_events(&mut events);
+            self.events = events;
+            applied?;
+        }
+    }
+
+    fn apply_events(&mut self, events: &mut Vec<Event>) -> Result<(), Error> {
+        for event in events.drain(..) {
+            match event {
+                Event::Send { bytes, .. } => {
+                    self.record
+                        .seal(ContentType::Handshake, &bytes, &mut self.out)
+                        .map_err(|e| self.record_error(e))?;
+                }
+                Event::SendCcs => {
+                    self.record
+                        .seal(ContentType::ChangeCipherSpec, &[1], &mut self.out)
+                        .map_err(|e| self.record_error(e))?;
+                }
+                Event::InstallReadKey(key) => {
+                    // A handshake message must not span a key change.
+                    if let Err(e) = self.joiner.check_key_change() {
+                        return Err(self.record_error(e));
+                    }
+                    let key = record_key(&key).map_err(|e| self.record_error(e))?;
+                    self.record.set_read_key(key);
+                }
+                Event::InstallWriteKey(key) => {
+                    let key = record_key(&key).map_err(|e| self.record_error(e))?;
+                    self.record.set_write_key(key);
+                }
+                Event::ServerHello {
+                    version,
+                    suite,
+                    group,
+                } => {
+                    self.negotiated.version = version;
+                    self.negotiated.cipher_suite = suite;
+                    self.negotiated.group = group;
+                    self.record.set_version(version);
+                    // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
+                    // server's Finished.
+                    self.record.allow_ccs(version == ProtocolVersion::TLSv1_3);
+                }
+                Event::Alpn(p) => self.negotiated.alpn = p,
+                Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
+                Event::Complete => {
+                    self.record.allow_ccs(false);
+                    self.negotiated.sni = match &self.server_name {
+                        ServerName::DnsName(d) if self.config.sni() => Some(d.as_ref().to_string()),
+                        _ => None,
+                    };
+                    self.phase = Phase::Established;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn key_update(&mut self) -> Result<(), Error> {
+        let Some(hs) = self.handshake.as_mut() else {
+            return Ok(());
+        };
+        let mut events = std::mem::take(&mut self.events);
+        let r = hs.update_write_key(false, &mut events);
+        if let Err(e) = r {
+            self.events = events;
+            return Err(self.handshake_error(e));
+        }
+        let applied = self.apply_events(&mut events);
+        self.events = events;
+        applied
+    }
+}
+
+fn record_key(key: &TrafficKey) -> Result<RecordKey, overture_record_layer::Error> {
+    RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv)
+}

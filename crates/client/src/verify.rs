@@ -1,0 +1,136 @@
+//! The adapter from `overture-x509-verify` to the handshake's `CertVerifier` (it lives here
+//! because x509-verify knows nothing of TLS, and the handshake nothing of X.509).
+
+use overture_crypto_provider::CryptoProvider;
+use overture_handshake::{
+    CertVerifier, CertificateError, Error as HsError, ServerCertVerified, SignatureVerified,
+};
+use overture_types::{CertificateDer, ServerName, SignatureScheme, UnixTime};
+use overture_x509_verify::{Certificate, RootStore, SignatureCache, Verifier};
+use std::sync::Arc;
+
+/// Verifies server chains with x509-verify and handshake signatures with the provider.
+#[derive(Debug)]
+pub struct X509Verifier {
+    verifier: Verifier,
+    provider: Arc<CryptoProvider>,
+}
+
+impl X509Verifier {
+    /// A verifier trusting `roots`, with a signature cache of `cache_entries` (0: none).
+    pub fn new(roots: Arc<RootStore>, provider: Arc<CryptoProvider>, cache_entries: usize) -> Self {
+        let mut verifier = Verifier::new(roots, &provider);
+        if cache_entries > 0 {
+            verifier = verifier.with_cache(Arc::new(SignatureCache::new(cache_entries)));
+        }
+        Self { verifier, provider }
+    }
+}
+
+impl CertVerifier for X509Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, HsError> {
+        self.verifier
+            .verify_server(end_entity, intermediates, server_name, now)
+            .map(|_| ServerCertVerified::assertion())
+            .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        signature: &[u8],
+    ) -> Result<SignatureVerified, HsError> {
+        verify_signature(&self.provider, message, end_entity, scheme, signature)
+    }
+
+    fn supported_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.supported_schemes()
+    }
+}
+
+/// Checks a handshake signature with the end-entity certificate's key.
+fn verify_signature(
+    provider: &CryptoProvider,
+    message: &[u8],
+    end_entity: &CertificateDer<'_>,
+    scheme: SignatureScheme,
+    signature: &[u8],
+) -> Result<SignatureVerified, HsError> {
+    let cert = Certificate::parse(end_entity)
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
+    let verifier = provider.verifier_for_scheme(scheme).ok_or_else(|| {
+        HsError::InvalidCertificate(CertificateError::Other(format!(
+            "no verifier for signature scheme {scheme}"
+        )))
+    })?;
+    if verifier.public_key_alg_id().as_ref() != cert.public_key_alg_id() {
+        return Err(HsError::InvalidCertificate(CertificateError::Other(
+            format!("the certificate's key does not fit signature scheme {scheme}"),
+        )));
+    }
+    verifier
+        .verify(cert.public_key(), message, signature)
+        .map(|()| SignatureVerified::assertion())
+        .map_err(|_| HsError::InvalidCertificate(CertificateError::BadSignature))
+}
+
+fn map_x509_error(e: &overture_x509_verify::Error) -> CertificateError {
+    use overture_x509_verify::Error as X;
+    match e {
+        X::Expired { .. } => CertificateError::Expired,
+        X::NotValidYet { .. } => CertificateError::NotValidYet,
+        X::UnknownIssuer { .. } => CertificateError::UnknownIssuer,
+        X::Revoked { .. } => CertificateError::Revoked,
+        X::NotValidForName { .. } => CertificateError::NotValidForName,
+        X::BadEncoding { .. } => CertificateError::BadEncoding,
+        X::BadSignature => CertificateError::BadSignature,
+        other => CertificateError::Other(other.to_string()),
+    }
+}
+
+/// Accepts any chain (see `dangerous().with_no_certificate_verification()`), but still checks
+/// the handshake signature against the presented end-entity key.
+#[derive(Debug)]
+pub struct NoVerification {
+    provider: Arc<CryptoProvider>,
+}
+
+impl NoVerification {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
+        Self { provider }
+    }
+}
+
+impl CertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, HsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        signature: &[u8],
+    ) -> Result<SignatureVerified, HsError> {
+        verify_signature(&self.provider, message, end_entity, scheme, signature)
+    }
+
+    fn supported_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.supported_schemes()
+    }
+}

@@ -1,0 +1,497 @@
+//! The `overture` client against an in-process rustls server (every TLS 1.3 suite × group ×
+//! certificate type, over blocking, non-blocking and BIO-pair transports), the SSL_connect
+//! contract, negative cases, and the swappable pieces.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
+use overture::types::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion};
+use overture::{ClientConfig, Error, ErrorKind, Negotiated, Ssl};
+use overture_tests::{
+    KeyKind, Pki, RustlsServer, ScriptedServer, Validity, read_record, rustls_config_with_chain,
+    rustls_server_config,
+};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const SUITES: [CipherSuite; 3] = [
+    CipherSuite::TLS13_AES_128_GCM_SHA256,
+    CipherSuite::TLS13_AES_256_GCM_SHA384,
+    CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+];
+const GROUPS: [NamedGroup; 3] = [
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+    NamedGroup::secp384r1,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Blocking,
+    NonBlocking,
+    Pair,
+}
+
+fn config(pki: &Pki, suite: Option<CipherSuite>, group: Option<NamedGroup>) -> ClientConfig {
+    let mut b = ClientConfig::builder().with_ca_file(&pki.ca_pem).unwrap();
+    if let Some(s) = suite {
+        b = b.with_cipher_suites(&[s]).unwrap();
+    }
+    if let Some(g) = group {
+        b = b.with_groups(&[g]).unwrap();
+    }
+    b.build().unwrap()
+}
+
+/// Connects in `mode`, then echoes a line through the server. Returns the negotiated values.
+fn connect_and_echo(
+    config: &ClientConfig,
+    addr: SocketAddr,
+    mode: Mode,
+) -> Result<Negotiated, Error> {
+    let mut ssl = Ssl::new(config, "localhost").unwrap();
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut pump: Option<(BioPairEnd, TcpStream)> = None;
+    match mode {
+        Mode::Blocking => ssl.set_bio(Box::new(SocketBio::new(tcp))),
+        Mode::NonBlocking => {
+            let s = SocketBio::new(tcp);
+            s.set_nonblocking(true).unwrap();
+            ssl.set_bio(Box::new(s));
+        }
+        Mode::Pair => {
+            let (near, far) = BioPair::new(4096).unwrap();
+            ssl.set_bio(Box::new(near));
+            pump = Some((far, tcp));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut step = |ssl: &mut Ssl, kind: ErrorKind| {
+        assert!(Instant::now() < deadline, "no progress");
+        match &mut pump {
+            Some((far, tcp)) => pump_pair(far, tcp, kind),
+            None => std::thread::sleep(Duration::from_micros(200)),
+        }
+        let _ = ssl;
+    };
+    let negotiated = loop {
+        match ssl.connect() {
+            Ok(n) => break n,
+            Err(e) if e.kind().is_retry() => {
+                assert_ne!(mode, Mode::Blocking, "a blocking BIO never wants");
+                step(&mut ssl, e.kind());
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    // After success, connect() is a no-op Ok.
+    assert_eq!(
+        ssl.connect().unwrap().cipher_suite(),
+        negotiated.cipher_suite()
+    );
+    let line = b"the quick brown fox\n";
+    let mut off = 0;
+    while off < line.len() {
+        match ssl.write(&line[off..]) {
+            Ok(n) => off += n,
+            Err(e) if e.kind().is_retry() => step(&mut ssl, e.kind()),
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match ssl.flush() {
+            Ok(()) => break,
+            Err(e) if e.kind().is_retry() => step(&mut ssl, e.kind()),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < line.len() {
+        match ssl.read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind().is_retry() => step(&mut ssl, e.kind()),
+            Err(e) => return Err(e),
+        }
+    }
+    assert_eq!(got, line);
+    Ok(negotiated)
+}
+
+fn pump_pair(far: &mut BioPairEnd, tcp: &mut TcpStream, kind: ErrorKind) {
+    let mut buf = [0u8; 4096];
+    while let Ok(Transfer::Bytes(n)) = far.read(&mut buf) {
+        tcp.write_all(&buf[..n]).unwrap();
+    }
+    if kind == ErrorKind::WantRead {
+        let room = far.write_guarantee().min(buf.len());
+        if room == 0 {
+            return;
+        }
+        let n = tcp.read(&mut buf[..room]).unwrap();
+        if n == 0 {
+            far.shutdown_write().unwrap();
+            return;
+        }
+        let mut chunk = &buf[..n];
+        while !chunk.is_empty() {
+            match far.write(chunk).unwrap() {
+                Transfer::Bytes(w) => chunk = &chunk[w..],
+                _ => panic!("pair full after write_guarantee"),
+            }
+        }
+    }
+}
+
+#[test]
+fn rustls_server_every_suite_group_and_cert() {
+    let (mut run, mut passed) = (0, 0);
+    let mut failures = vec![];
+    for kind in KeyKind::ALL {
+        let pki = Pki::new(kind);
+        let server = RustlsServer::start(rustls_server_config(
+            &pki,
+            &[&rustls::version::TLS13],
+            &[],
+            &[],
+        ));
+        for suite in SUITES {
+            for group in GROUPS {
+                let cfg = config(&pki, Some(suite), Some(group));
+                for mode in [Mode::Blocking, Mode::NonBlocking, Mode::Pair] {
+                    run += 1;
+                    match connect_and_echo(&cfg, server.addr, mode) {
+                        Ok(n)
+                            if n.version() == ProtocolVersion::TLSv1_3
+                                && n.cipher_suite() == suite
+                                && n.group() == Some(group)
+                                && n.peer_chain().len() == 2 =>
+                        {
+                            passed += 1
+                        }
+                        Ok(n) => failures.push(format!(
+                            "{kind:?} {suite} {group} {mode:?}: negotiated {n:?}"
+                        )),
+                        Err(e) => failures.push(format!("{kind:?} {suite} {group} {mode:?}: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    println!("interop rustls TLSv1.3 (suite x group x cert x transport): {passed}/{run} passed");
+    for f in &failures {
+        eprintln!("FAILED: {f}");
+    }
+    assert!(failures.is_empty());
+}
+
+/// Runs a handshake expected to fail and returns the error.
+fn handshake_error(config: &ClientConfig, addr: SocketAddr, name: &str) -> (Error, Ssl) {
+    let mut ssl = Ssl::new(config, name).unwrap();
+    let s = SocketBio::new(TcpStream::connect(addr).unwrap());
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    ssl.set_bio(Box::new(s));
+    let e = ssl.connect().expect_err("the handshake must fail");
+    // After a fatal error, connect() returns the same error again.
+    let again = ssl.connect().expect_err("still failed");
+    assert_eq!(again.kind(), e.kind());
+    assert_eq!(again.alert_sent(), e.alert_sent());
+    (e, ssl)
+}
+
+#[test]
+fn certificate_failures_send_the_right_alert() {
+    // Expired leaf.
+    let pki = Pki::build(KeyKind::EcdsaP256, Validity::Expired, &["localhost"]);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(
+        (e.kind(), e.alert_sent()),
+        (ErrorKind::Ssl, Some(AlertDescription::CertificateExpired)),
+        "{e}"
+    );
+
+    // Wrong name.
+    let pki = Pki::build(KeyKind::EcdsaP256, Validity::Current, &["example.com"]);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let (e, ssl) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(e.kind(), ErrorKind::Ssl, "{e}");
+    assert_eq!(
+        e.alert_sent(),
+        Some(AlertDescription::BadCertificate),
+        "{e}"
+    );
+    assert_eq!(
+        ssl.peer_certificates().len(),
+        2,
+        "the chain stays inspectable"
+    );
+
+    // Untrusted root: the client trusts another CA.
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let other = Pki::new(KeyKind::EcdsaP256);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let (e, _) = handshake_error(&config(&other, None, None), server.addr, "localhost");
+    assert_eq!(e.alert_sent(), Some(AlertDescription::UnknownCa), "{e}");
+
+    // Incomplete chain: the server leaves out the intermediate.
+    let server = RustlsServer::start(rustls_config_with_chain(
+        vec![pki.chain[0].clone()],
+        pki.private_key(),
+    ));
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(e.alert_sent(), Some(AlertDescription::UnknownCa), "{e}");
+
+    // Self-signed: a leaf for "localhost" signed by its own key, trusted by nobody.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let server = RustlsServer::start(rustls_config_with_chain(
+        vec![leaf.der().clone()],
+        rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    ));
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(
+        (e.kind(), e.alert_sent()),
+        (ErrorKind::Ssl, Some(AlertDescription::UnknownCa)),
+        "{e}"
+    );
+}
+
+#[test]
+fn server_that_closes_mid_handshake_is_an_io_error() {
+    let server = ScriptedServer::start(|mut tcp| {
+        let _ = read_record(&mut tcp); // the ClientHello
+        // and hang up without a word
+    });
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert_eq!(e.io_kind(), Some(std::io::ErrorKind::UnexpectedEof), "{e}");
+}
+
+#[test]
+fn fatal_alert_from_the_server_is_named() {
+    let server = ScriptedServer::start(|mut tcp| {
+        let _ = read_record(&mut tcp);
+        let _ = tcp.write_all(&[21, 3, 3, 0, 2, 2, 40]); // fatal handshake_failure
+    });
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(e.kind(), ErrorKind::Ssl, "{e}");
+    assert_eq!(
+        e.alert_received(),
+        Some(AlertDescription::HandshakeFailure),
+        "{e}"
+    );
+    assert_eq!(e.alert_sent(), None);
+}
+
+#[test]
+fn close_notify_during_the_handshake_is_zero_return() {
+    let server = ScriptedServer::start(|mut tcp| {
+        let _ = read_record(&mut tcp);
+        let _ = tcp.write_all(&[21, 3, 3, 0, 2, 1, 0]); // warning close_notify
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (e, ssl) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(e.kind(), ErrorKind::ZeroReturn, "{e}");
+    assert_eq!(
+        overture::compat::get_error(&ssl, 0),
+        overture::compat::SSL_ERROR_ZERO_RETURN
+    );
+}
+
+#[test]
+fn compat_connect_returns_openssl_codes() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let mut ssl = Ssl::new(&config(&pki, None, None), "localhost").unwrap();
+    let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+    s.set_nonblocking(true).unwrap();
+    ssl.set_bio(Box::new(s));
+    let mut wants = 0;
+    loop {
+        let ret = overture::compat::connect(&mut ssl);
+        if ret == 1 {
+            break;
+        }
+        assert_eq!(ret, -1);
+        let code = overture::compat::get_error(&ssl, ret);
+        assert!(
+            code == overture::compat::SSL_ERROR_WANT_READ
+                || code == overture::compat::SSL_ERROR_WANT_WRITE,
+            "unexpected SSL_get_error {code}"
+        );
+        wants += 1;
+        assert!(wants < 100_000, "no progress");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    assert!(
+        wants > 0,
+        "a non-blocking handshake waits at least once for the server"
+    );
+    assert_eq!(
+        overture::compat::get_error(&ssl, 1),
+        overture::compat::SSL_ERROR_NONE
+    );
+}
+
+/// A BIO that counts the bytes through it: proves a user's own BIO is used.
+struct CountingBio {
+    inner: SocketBio,
+    read: Arc<AtomicUsize>,
+    written: Arc<AtomicUsize>,
+}
+
+impl Bio for CountingBio {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<Transfer> {
+        let r = self.inner.read(buf)?;
+        if let Transfer::Bytes(n) = r {
+            self.read.fetch_add(n, Ordering::Relaxed);
+        }
+        Ok(r)
+    }
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<Transfer> {
+        let r = self.inner.write(buf)?;
+        if let Transfer::Bytes(n) = r {
+            self.written.fetch_add(n, Ordering::Relaxed);
+        }
+        Ok(r)
+    }
+    fn flush(&mut self) -> std::io::Result<Transfer> {
+        self.inner.flush()
+    }
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        self.inner.shutdown_write()
+    }
+}
+
+/// A certificate verifier that delegates and counts: proves a custom verifier is used.
+#[derive(Debug)]
+struct CountingVerifier {
+    inner: Arc<dyn overture::handshake::CertVerifier>,
+    chains: AtomicUsize,
+    signatures: AtomicUsize,
+}
+
+impl overture::handshake::CertVerifier for CountingVerifier {
+    fn verify_server_cert(
+        &self,
+        ee: &overture::types::CertificateDer<'_>,
+        im: &[overture::types::CertificateDer<'_>],
+        name: &overture::types::ServerName<'_>,
+        now: overture::types::UnixTime,
+    ) -> Result<overture::handshake::ServerCertVerified, overture::handshake::Error> {
+        self.chains.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify_server_cert(ee, im, name, now)
+    }
+    fn verify_tls13_signature(
+        &self,
+        msg: &[u8],
+        ee: &overture::types::CertificateDer<'_>,
+        scheme: overture::types::SignatureScheme,
+        sig: &[u8],
+    ) -> Result<overture::handshake::SignatureVerified, overture::handshake::Error> {
+        self.signatures.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify_tls13_signature(msg, ee, scheme, sig)
+    }
+    fn supported_schemes(&self) -> Vec<overture::types::SignatureScheme> {
+        self.inner.supported_schemes()
+    }
+}
+
+/// A random source that counts calls: proves a replaced provider piece is used.
+#[derive(Debug)]
+struct CountingRandom(AtomicUsize);
+
+impl overture::crypto::SecureRandom for CountingRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), overture::crypto::Error> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        overture::crypto::ring::RANDOM.fill(buf)
+    }
+}
+
+static RANDOM: CountingRandom = CountingRandom(AtomicUsize::new(0));
+
+#[test]
+fn custom_bio_verifier_and_provider_piece_are_used() {
+    let pki = Pki::new(KeyKind::EcdsaP384);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let base = overture::crypto::ring::default_provider();
+    let provider = overture::crypto::CryptoProvider {
+        secure_random: &RANDOM,
+        ..base
+    };
+    let roots = overture::x509::RootStore::from_pem_file(&pki.ca_pem).unwrap();
+    let inner = Arc::new(overture::X509Verifier::new(
+        Arc::new(roots),
+        Arc::new(provider.clone()),
+        0,
+    ));
+    let verifier = Arc::new(CountingVerifier {
+        inner,
+        chains: AtomicUsize::new(0),
+        signatures: AtomicUsize::new(0),
+    });
+    let cfg = ClientConfig::builder_with_provider(provider)
+        .dangerous()
+        .with_custom_verifier(verifier.clone())
+        .build()
+        .unwrap();
+    let (read, written) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut ssl = Ssl::new(&cfg, "localhost").unwrap();
+    ssl.set_bio(Box::new(CountingBio {
+        inner: SocketBio::new(TcpStream::connect(server.addr).unwrap()),
+        read: read.clone(),
+        written: written.clone(),
+    }));
+    ssl.connect().unwrap();
+    assert!(read.load(Ordering::Relaxed) > 0 && written.load(Ordering::Relaxed) > 0);
+    assert_eq!(verifier.chains.load(Ordering::Relaxed), 1);
+    assert_eq!(verifier.signatures.load(Ordering::Relaxed), 1);
+    assert!(
+        RANDOM.0.load(Ordering::Relaxed) > 0,
+        "the replaced random source was used"
+    );
+}
+
+#[test]
+fn tiny_bio_pair_completes_with_many_wants() {
+    let pki = Pki::new(KeyKind::Rsa2048);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let cfg = config(&pki, None, None);
+    let mut ssl = Ssl::new(&cfg, "localhost").unwrap();
+    let (near, mut far) = BioPair::new(64).unwrap();
+    ssl.set_bio(Box::new(near));
+    let mut tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut wants = 0;
+    loop {
+        match ssl.connect() {
+            Ok(_) => break,
+            Err(e) if e.kind().is_retry() => {
+                wants += 1;
+                assert!(wants < 100_000);
+                pump_pair(&mut far, &mut tcp, e.kind());
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        wants > 10,
+        "a 64-byte pair makes the handshake wait often (waited {wants})"
+    );
+}
