@@ -439,8 +439,13 @@ impl KeyExchange for RustCryptoKx {
     ) -> Result<Box<dyn ActiveKeyExchange>, Error> {
         let key = match self.curve {
             Curve::X25519 => {
-                let bytes: [u8; 32] = private_key.try_into().map_err(|_| Error::InvalidKey)?;
-                let secret = x25519_dalek::StaticSecret::from(bytes);
+                // Our copy of the key is wiped on drop; the library's own copy too.
+                let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+                if private_key.len() != bytes.len() {
+                    return Err(Error::InvalidKey);
+                }
+                bytes.copy_from_slice(private_key);
+                let secret = x25519_dalek::StaticSecret::from(*bytes);
                 let public = x25519_dalek::PublicKey::from(&secret).to_bytes().to_vec();
                 KxKey::X25519 { secret, public }
             }
