@@ -15,6 +15,10 @@
 //!
 //! Only this crate names `ring` or RustCrypto crates: every other layer reaches crypto through
 //! these traits, so a provider can be swapped for a FIPS module, an HSM or a test provider.
+//! The two built-in providers have the same pieces under the same names (`ring::X25519`,
+//! `rustcrypto::X25519`, …), both pass the Wycheproof corpus (`tests/wycheproof.rs`), and
+//! their pieces mix in one [`CryptoProvider`]; `rustcrypto`'s key provider does not sign with
+//! RSA (see its module documentation).
 //! Secrets ([`Secret`]) are zeroized on drop; tags, MACs and Finished values compare in
 //! constant time ([`Output::ct_eq`], [`HmacKey::verify`], AEAD opens).
 //!
