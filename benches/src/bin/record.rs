@@ -19,6 +19,12 @@
 //!   `open_in_place` on the shared buffer.
 //! - `seal-vec-16k/…`: the convenience `RecordLayer::seal(typ, &data, &mut Vec)` (one copy of the
 //!   data into the output, as any `&[u8]` API needs), against `raw-aead` (no copy).
+//!
+//! The machine this runs on may be shared: read the per-repetition ratio rows (and their
+//! min–max), not two throughput medians. For a noise-free view, run the binary under
+//! `valgrind --tool=callgrind` with `--filter`: each implementation is one `#[inline(never)]`
+//! method of `Ctx` (`seal_ours`, `seal_raw`, `open_ours`, …), so instructions per call compare
+//! directly.
 
 #[cfg(feature = "record")]
 fn main() {
@@ -41,6 +47,7 @@ mod bench {
     use std::hint::black_box;
 
     const FRAG: usize = MAX_FRAGMENT_LEN;
+    const DATA: ContentType = ContentType::ApplicationData;
     /// Records sealed ahead for the open benchmark (sequence numbers 0..POOL).
     const POOL: usize = 64;
     const IV: [u8; 12] = [0x5c; 12];
@@ -59,36 +66,206 @@ mod bench {
         key_len: usize,
     }
 
-    fn record_key(alg: &Alg, proto: Proto, key: &[u8]) -> RecordKey {
-        match (proto, alg.name) {
-            (Proto::Tls13, _) => RecordKey::tls13(alg.ours, key, &IV),
-            (Proto::Tls12, "chacha20poly1305") => RecordKey::tls12_chacha(alg.ours, key, &IV),
-            (Proto::Tls12, _) => RecordKey::tls12_gcm(alg.ours, key, &SALT),
-        }
-        .expect("record key")
+    /// One suite under one protocol, with everything each implementation needs.
+    struct Ctx<'a> {
+        alg: &'a Alg,
+        proto: Proto,
+        key: Vec<u8>,
+        bound: Box<dyn BoundAead>,
+        ring_key: ring_aead::LessSafeKey,
+        /// Where the protected bytes start in a record: header (+ GCM explicit nonce).
+        raw_off: usize,
+        /// How many bytes the AEAD protects in a full record (TLS 1.3: + the type byte).
+        protected_len: usize,
+        /// An AAD of the protocol's length, for the seal anchors.
+        aad: Vec<u8>,
+        /// Sealed records 0..POOL, and the nonce and AAD of each (for the open anchors).
+        pool: Vec<Vec<u8>>,
+        params: Vec<([u8; 12], Vec<u8>)>,
     }
 
-    /// Nonce and AAD of record `seq` as the protocol builds them (for the anchors).
-    fn nonce_aad(alg: &Alg, proto: Proto, seq: u64, record: &[u8]) -> ([u8; 12], Vec<u8>) {
-        match proto {
-            Proto::Tls13 => (
-                *Nonce::xor_seq(&IV, seq).as_bytes(),
-                record[..HEADER_LEN].to_vec(),
-            ),
-            Proto::Tls12 => {
-                let mut aad = seq.to_be_bytes().to_vec();
-                aad.extend_from_slice(&[23, 3, 3]);
-                aad.extend_from_slice(&(FRAG as u16).to_be_bytes());
-                let nonce = if alg.name == "chacha20poly1305" {
-                    *Nonce::xor_seq(&IV, seq).as_bytes()
-                } else {
-                    let mut n = [0u8; 12];
-                    n[..4].copy_from_slice(&SALT);
-                    n[4..].copy_from_slice(&record[HEADER_LEN..HEADER_LEN + 8]);
-                    n
-                };
-                (nonce, aad)
+    impl<'a> Ctx<'a> {
+        fn new(alg: &'a Alg, proto: Proto, payload: &[u8]) -> Self {
+            let key = vec![0x3du8; alg.key_len];
+            let explicit = proto == Proto::Tls12 && alg.name != "chacha20poly1305";
+            let mut ctx = Self {
+                alg,
+                proto,
+                bound: alg.ours.with_key(&key).expect("key"),
+                ring_key: ring_aead::LessSafeKey::new(
+                    ring_aead::UnboundKey::new(alg.ring, &key).expect("ring key"),
+                ),
+                key,
+                raw_off: HEADER_LEN + if explicit { 8 } else { 0 },
+                protected_len: FRAG + usize::from(proto == Proto::Tls13),
+                aad: vec![
+                    0x17;
+                    if proto == Proto::Tls13 {
+                        HEADER_LEN
+                    } else {
+                        13
+                    }
+                ],
+                pool: Vec::new(),
+                params: Vec::new(),
+            };
+            let mut writer = ctx.writer();
+            for seq in 0..POOL as u64 {
+                let mut r = Vec::new();
+                writer.seal(DATA, payload, &mut r).expect("seal");
+                ctx.params.push(ctx.nonce_aad(seq, &r));
+                ctx.pool.push(r);
             }
+            ctx
+        }
+
+        fn version(&self) -> ProtocolVersion {
+            match self.proto {
+                Proto::Tls13 => ProtocolVersion::TLSv1_3,
+                Proto::Tls12 => ProtocolVersion::TLSv1_2,
+            }
+        }
+
+        fn record_key(&self) -> RecordKey {
+            match (self.proto, self.alg.name) {
+                (Proto::Tls13, _) => RecordKey::tls13(self.alg.ours, &self.key, &IV),
+                (Proto::Tls12, "chacha20poly1305") => {
+                    RecordKey::tls12_chacha(self.alg.ours, &self.key, &IV)
+                }
+                (Proto::Tls12, _) => RecordKey::tls12_gcm(self.alg.ours, &self.key, &SALT),
+            }
+            .expect("record key")
+        }
+
+        fn writer(&self) -> RecordLayer {
+            let mut rl = RecordLayer::new();
+            rl.set_version(self.version());
+            rl.set_write_key(self.record_key());
+            rl
+        }
+
+        fn reader(&self) -> RecordLayer {
+            let mut rl = RecordLayer::new();
+            rl.set_version(self.version());
+            rl.set_read_key(self.record_key());
+            rl
+        }
+
+        /// Nonce and AAD of record `seq` as the protocol builds them.
+        fn nonce_aad(&self, seq: u64, record: &[u8]) -> ([u8; 12], Vec<u8>) {
+            if self.proto == Proto::Tls13 {
+                return (
+                    *Nonce::xor_seq(&IV, seq).as_bytes(),
+                    record[..HEADER_LEN].to_vec(),
+                );
+            }
+            let mut aad = seq.to_be_bytes().to_vec();
+            aad.extend_from_slice(&[23, 3, 3]);
+            aad.extend_from_slice(&(FRAG as u16).to_be_bytes());
+            let mut nonce = *Nonce::xor_seq(&IV, seq).as_bytes();
+            if self.raw_off > HEADER_LEN {
+                nonce[..4].copy_from_slice(&SALT);
+                nonce[4..].copy_from_slice(&record[HEADER_LEN..HEADER_LEN + 8]);
+            }
+            (nonce, aad)
+        }
+
+        #[inline(never)]
+        fn seal_ours(&self, rl: &mut RecordLayer, buf: &mut [u8]) {
+            if rl.write_needs_key_update() {
+                rl.set_write_key(self.record_key());
+            }
+            let n = rl.seal_in_place(DATA, buf, FRAG).expect("seal");
+            black_box(&buf[..n]);
+        }
+
+        #[inline(never)]
+        fn seal_vec_ours(&self, rl: &mut RecordLayer, payload: &[u8], out: &mut Vec<u8>) {
+            if rl.write_needs_key_update() {
+                rl.set_write_key(self.record_key());
+            }
+            out.clear();
+            rl.seal(DATA, black_box(payload), out).expect("seal");
+            black_box(&out);
+        }
+
+        #[inline(never)]
+        fn seal_raw(&self, seq: &mut u64, buf: &mut [u8]) {
+            let nonce = Nonce::xor_seq(&IV, *seq);
+            *seq += 1;
+            let in_out = &mut buf[self.raw_off..self.raw_off + self.protected_len];
+            let tag = self
+                .bound
+                .seal_in_place(nonce, black_box(&self.aad), in_out);
+            black_box(tag.expect("seal"));
+        }
+
+        #[inline(never)]
+        fn seal_ring(&self, seq: &mut u64, buf: &mut [u8]) {
+            let nonce =
+                ring_aead::Nonce::assume_unique_for_key(*Nonce::xor_seq(&IV, *seq).as_bytes());
+            *seq += 1;
+            let in_out = &mut buf[self.raw_off..self.raw_off + self.protected_len];
+            let aad = ring_aead::Aad::from(black_box(&self.aad[..]));
+            let tag = self.ring_key.seal_in_place_separate_tag(nonce, aad, in_out);
+            let _ = black_box(tag.expect("seal"));
+        }
+
+        /// Copies record `i` (then the next) into `buf`; returns the record's part of `buf`.
+        fn load<'b>(&self, i: &mut usize, buf: &'b mut [u8]) -> (usize, &'b mut [u8]) {
+            let at = *i % POOL;
+            *i += 1;
+            let rec = &self.pool[at];
+            let b = &mut buf[..rec.len()];
+            b.copy_from_slice(rec);
+            (at, b)
+        }
+
+        #[inline(never)]
+        fn open_ours(&self, rl: &mut RecordLayer, i: &mut usize, buf: &mut [u8]) {
+            if *i == POOL {
+                rl.set_read_key(self.record_key());
+                *i = 0;
+            }
+            let (_, b) = self.load(i, buf);
+            let r = rl.open_in_place(b).expect("open").expect("a record");
+            black_box(r.payload);
+        }
+
+        #[inline(never)]
+        fn deframe_ours(&self, rl: &mut RecordLayer, i: &mut usize) {
+            if *i == POOL {
+                rl.set_read_key(self.record_key());
+                *i = 0;
+            }
+            let rec = &self.pool[*i];
+            *i += 1;
+            rl.spare()[..rec.len()].copy_from_slice(rec);
+            rl.advance(rec.len());
+            let r = rl.next_record().expect("open").expect("a record");
+            black_box(r.payload);
+        }
+
+        #[inline(never)]
+        fn open_raw(&self, i: &mut usize, buf: &mut [u8]) {
+            let (at, b) = self.load(i, buf);
+            let (nonce, aad) = &self.params[at];
+            let in_out = &mut b[self.raw_off..];
+            let n = self.bound.open_in_place(Nonce::new(*nonce), aad, in_out);
+            black_box(n.expect("open"));
+        }
+
+        #[inline(never)]
+        fn open_ring(&self, i: &mut usize, buf: &mut [u8]) {
+            let (at, b) = self.load(i, buf);
+            let (nonce, aad) = &self.params[at];
+            let nonce = ring_aead::Nonce::assume_unique_for_key(*nonce);
+            let plain = self.ring_key.open_in_place(
+                nonce,
+                ring_aead::Aad::from(&aad[..]),
+                &mut b[self.raw_off..],
+            );
+            black_box(plain.expect("open"));
         }
     }
 
@@ -136,228 +313,77 @@ mod bench {
                 "tls12"
             };
             for alg in &algs {
-                let key = vec![0x3du8; alg.key_len];
-                let version = match proto {
-                    Proto::Tls13 => ProtocolVersion::TLSv1_3,
-                    Proto::Tls12 => ProtocolVersion::TLSv1_2,
-                };
-                let bound: Box<dyn BoundAead> = alg.ours.with_key(&key).expect("key");
-                let ring_key = ring_aead::LessSafeKey::new(
-                    ring_aead::UnboundKey::new(alg.ring, &key).expect("ring key"),
-                );
-                // What the AEAD protects in a full record: the TLS 1.3 type byte is included.
-                let protected_len = FRAG + usize::from(proto == Proto::Tls13);
-                let aad_len = if proto == Proto::Tls13 {
-                    HEADER_LEN
-                } else {
-                    13
-                };
-                let raw_off = HEADER_LEN
-                    + if proto == Proto::Tls12 && alg.name != "chacha20poly1305" {
-                        8
-                    } else {
-                        0
-                    };
+                let case = |what: &str| format!("{what}-16k/{pname}/{}", alg.name);
+                let cx = Ctx::new(alg, proto, &payload);
 
-                // ---- seal: every implementation on the same buffer ----
-                let mut rl = RecordLayer::new();
-                rl.set_version(version);
-                rl.set_write_key(record_key(alg, proto, &key));
-                let head = rl.seal_headroom(ContentType::ApplicationData);
-                let total = rl.sealed_len(ContentType::ApplicationData, FRAG);
-                let buf = RefCell::new(vec![0u8; total]);
+                // Seal, every implementation on the same buffer.
+                let mut rl = cx.writer();
+                let head = rl.seal_headroom(DATA);
+                let buf = RefCell::new(vec![0u8; rl.sealed_len(DATA, FRAG)]);
                 buf.borrow_mut()[head..head + FRAG].copy_from_slice(&payload);
-                let aad = vec![0x17u8; aad_len];
                 let (mut seq_raw, mut seq_ring) = (0u64, 0u64);
                 suite.throughput(
-                    &format!("seal-16k/{pname}/{}", alg.name),
+                    &case("seal"),
                     FRAG as u64,
                     &mut [
                         ("overture", &mut || {
-                            if rl.write_needs_key_update() {
-                                rl.set_write_key(record_key(alg, proto, &key));
-                            }
-                            let mut b = buf.borrow_mut();
-                            let n = rl
-                                .seal_in_place(ContentType::ApplicationData, &mut b, FRAG)
-                                .expect("seal");
-                            black_box(&b[..n]);
+                            cx.seal_ours(&mut rl, &mut buf.borrow_mut())
                         }),
                         ("raw-aead", &mut || {
-                            let nonce = Nonce::xor_seq(&IV, seq_raw);
-                            seq_raw += 1;
-                            let mut b = buf.borrow_mut();
-                            let tag = bound
-                                .seal_in_place(
-                                    nonce,
-                                    black_box(&aad),
-                                    &mut b[raw_off..raw_off + protected_len],
-                                )
-                                .expect("seal");
-                            black_box(tag);
+                            cx.seal_raw(&mut seq_raw, &mut buf.borrow_mut())
                         }),
                         ("ring", &mut || {
-                            let nonce = ring_aead::Nonce::assume_unique_for_key(
-                                *Nonce::xor_seq(&IV, seq_ring).as_bytes(),
-                            );
-                            seq_ring += 1;
-                            let mut b = buf.borrow_mut();
-                            let tag = ring_key
-                                .seal_in_place_separate_tag(
-                                    nonce,
-                                    ring_aead::Aad::from(black_box(&aad[..])),
-                                    &mut b[raw_off..raw_off + protected_len],
-                                )
-                                .expect("seal");
-                            let _ = black_box(tag);
+                            cx.seal_ring(&mut seq_ring, &mut buf.borrow_mut())
                         }),
                     ],
                 );
 
-                // ---- seal into a Vec (one copy of the data) ----
-                let mut rl = RecordLayer::new();
-                rl.set_version(version);
-                rl.set_write_key(record_key(alg, proto, &key));
-                let mut out = Vec::with_capacity(total);
-                let mut raw_buf = vec![0u8; total];
+                // Seal into a Vec (one copy of the data).
+                let mut rl = cx.writer();
+                let mut out = Vec::with_capacity(buf.borrow().len());
+                let mut raw_buf = buf.borrow().clone();
                 let mut seq_raw = 0u64;
                 suite.throughput(
-                    &format!("seal-vec-16k/{pname}/{}", alg.name),
+                    &case("seal-vec"),
                     FRAG as u64,
                     &mut [
                         ("overture", &mut || {
-                            if rl.write_needs_key_update() {
-                                rl.set_write_key(record_key(alg, proto, &key));
-                            }
-                            out.clear();
-                            rl.seal(ContentType::ApplicationData, black_box(&payload), &mut out)
-                                .expect("seal");
-                            black_box(&out);
+                            cx.seal_vec_ours(&mut rl, &payload, &mut out)
                         }),
-                        ("raw-aead", &mut || {
-                            let nonce = Nonce::xor_seq(&IV, seq_raw);
-                            seq_raw += 1;
-                            let tag = bound
-                                .seal_in_place(
-                                    nonce,
-                                    black_box(&aad),
-                                    &mut raw_buf[raw_off..raw_off + protected_len],
-                                )
-                                .expect("seal");
-                            black_box(tag);
-                        }),
+                        ("raw-aead", &mut || cx.seal_raw(&mut seq_raw, &mut raw_buf)),
                     ],
                 );
 
-                // ---- open: records sealed ahead, copied into the same buffer by everyone ----
-                let mut writer = RecordLayer::new();
-                writer.set_version(version);
-                writer.set_write_key(record_key(alg, proto, &key));
-                let pool: Vec<Vec<u8>> = (0..POOL)
-                    .map(|_| {
-                        let mut r = Vec::new();
-                        writer
-                            .seal(ContentType::ApplicationData, &payload, &mut r)
-                            .expect("seal");
-                        r
-                    })
-                    .collect();
-                let params: Vec<([u8; 12], Vec<u8>)> = pool
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| nonce_aad(alg, proto, i as u64, r))
-                    .collect();
-                let new_reader = || {
-                    let mut rl = RecordLayer::new();
-                    rl.set_version(version);
-                    rl.set_read_key(record_key(alg, proto, &key));
-                    rl
-                };
-                let mut rl = new_reader();
+                // Open: each copies a sealed record into the same buffer and opens it there.
+                let mut rl = cx.reader();
                 let (mut i_ours, mut i_raw, mut i_ring) = (0usize, 0usize, 0usize);
                 suite.throughput(
-                    &format!("open-16k/{pname}/{}", alg.name),
+                    &case("open"),
                     FRAG as u64,
                     &mut [
                         ("overture", &mut || {
-                            if i_ours == POOL {
-                                rl.set_read_key(record_key(alg, proto, &key));
-                                i_ours = 0;
-                            }
-                            let rec = &pool[i_ours];
-                            i_ours += 1;
-                            let mut b = buf.borrow_mut();
-                            let b = &mut b[..rec.len()];
-                            b.copy_from_slice(rec);
-                            let r = rl.open_in_place(b).expect("open").expect("a record");
-                            black_box(r.payload);
+                            cx.open_ours(&mut rl, &mut i_ours, &mut buf.borrow_mut())
                         }),
                         ("raw-aead", &mut || {
-                            let rec = &pool[i_raw];
-                            let (nonce, aad) = &params[i_raw];
-                            i_raw = (i_raw + 1) % POOL;
-                            let mut b = buf.borrow_mut();
-                            let b = &mut b[..rec.len()];
-                            b.copy_from_slice(rec);
-                            let n = bound
-                                .open_in_place(Nonce::new(*nonce), aad, &mut b[raw_off..])
-                                .expect("open");
-                            black_box(&b[raw_off..raw_off + n]);
+                            cx.open_raw(&mut i_raw, &mut buf.borrow_mut())
                         }),
                         ("ring", &mut || {
-                            let rec = &pool[i_ring];
-                            let (nonce, aad) = &params[i_ring];
-                            i_ring = (i_ring + 1) % POOL;
-                            let mut b = buf.borrow_mut();
-                            let b = &mut b[..rec.len()];
-                            b.copy_from_slice(rec);
-                            let plain = ring_key
-                                .open_in_place(
-                                    ring_aead::Nonce::assume_unique_for_key(*nonce),
-                                    ring_aead::Aad::from(&aad[..]),
-                                    &mut b[raw_off..],
-                                )
-                                .expect("open");
-                            black_box(plain);
+                            cx.open_ring(&mut i_ring, &mut buf.borrow_mut())
                         }),
                     ],
                 );
 
-                // ---- open through the deframer (spare/advance/next_record) ----
-                let mut rl = new_reader();
-                let mut rl_in_place = new_reader();
+                // Open through the deframer, as the client does.
+                let mut rl = cx.reader();
+                let mut rl_in_place = cx.reader();
                 let (mut i_ours, mut i_in_place) = (0usize, 0usize);
                 suite.throughput(
-                    &format!("deframe-open-16k/{pname}/{}", alg.name),
+                    &case("deframe-open"),
                     FRAG as u64,
                     &mut [
-                        ("overture", &mut || {
-                            if i_ours == POOL {
-                                rl.set_read_key(record_key(alg, proto, &key));
-                                i_ours = 0;
-                            }
-                            let rec = &pool[i_ours];
-                            i_ours += 1;
-                            rl.spare()[..rec.len()].copy_from_slice(rec);
-                            rl.advance(rec.len());
-                            let r = rl.next_record().expect("open").expect("a record");
-                            black_box(r.payload);
-                        }),
+                        ("overture", &mut || cx.deframe_ours(&mut rl, &mut i_ours)),
                         ("open-in-place", &mut || {
-                            if i_in_place == POOL {
-                                rl_in_place.set_read_key(record_key(alg, proto, &key));
-                                i_in_place = 0;
-                            }
-                            let rec = &pool[i_in_place];
-                            i_in_place += 1;
-                            let mut b = buf.borrow_mut();
-                            let b = &mut b[..rec.len()];
-                            b.copy_from_slice(rec);
-                            let r = rl_in_place
-                                .open_in_place(b)
-                                .expect("open")
-                                .expect("a record");
-                            black_box(r.payload);
+                            cx.open_ours(&mut rl_in_place, &mut i_in_place, &mut buf.borrow_mut())
                         }),
                     ],
                 );

@@ -9,6 +9,7 @@
 //!                                │    TLS 1.3: strip padding, take the inner content type
 //!                                ▼    compat CCS swallowed, empty-record flood bounded
 //!                   Record { typ, payload: &[u8] }  (borrowed from the input buffer)
+//!                   (open_in_place(&mut record): the same on a record in the caller's buffer)
 //!                     │ handshake        │ alert            │ application data
 //!                     ▼                  ▼                  ▼
 //!           HandshakeJoiner::push   Alert::decode      the application
@@ -23,6 +24,14 @@
 //! Keys come from the caller as [`RecordKey`]s (built from the provider's `Aead`); this crate
 //! never sees the handshake. Every error maps to the alert we send in one place,
 //! [`Error::alert`].
+//!
+//! The caller's duties at key changes: before installing a new read key (TLS 1.3: after
+//! ServerHello, after the server's Finished, on KeyUpdate), call
+//! [`HandshakeJoiner::check_key_change`]. In TLS 1.3 call [`RecordLayer::set_version`] on
+//! ServerHello *and* HelloRetryRequest (later records then carry 0x0303) and
+//! [`RecordLayer::allow_ccs`] from then until the handshake completes. In TLS 1.2 the peer's
+//! ChangeCipherSpec is returned as a record (payload `0x01`): check the joiner, then install the
+//! read key built with [`RecordKey::tls12`].
 //!
 //! ```
 //! use overture_crypto_provider::ring;
