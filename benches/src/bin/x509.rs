@@ -5,6 +5,10 @@
 //!   (parse, profile checks, path building, 2 signature checks, name check); `rustls-webpki`
 //!   is `EndEntityCert::try_from` + `verify_for_usage(serverAuth)` +
 //!   `verify_is_valid_for_subject_name` with a prepared trust anchor.
+//!   `floor` is the two signature verifications alone (the provider's verifier on the
+//!   intermediate's and the end entity's signed data): what any verifier must pay.
+//! - `parse-ee-<alg>`: `Certificate::parse` of the end entity (every field and extension
+//!   checked) against `EndEntityCert::try_from`.
 //! - `verify-<alg>/warm-cache`: the same, `overture` with a `SignatureCache` that already holds
 //!   the chain's two signatures (as for a client reconnecting to the same server): every
 //!   check but the signature math still runs. rustls-webpki has no cache; it runs as above.
@@ -23,7 +27,7 @@ fn main() {
 mod bench {
     use overture_benches::Suite;
     use overture_types::pki::{CertificateDer, ServerName, UnixTime};
-    use overture_x509_verify::{RootStore, SignatureCache, Verifier};
+    use overture_x509_verify::{Certificate, RootStore, SignatureCache, Verifier};
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose, SignatureAlgorithm,
@@ -111,6 +115,36 @@ mod bench {
                 cert.verify_is_valid_for_subject_name(&name).expect("name");
             };
             webpki_verify();
+            let pairs = [(&root, &ica), (&ica, &ee)].map(|(issuer, child)| {
+                let issuer = Certificate::parse(issuer).expect("parse");
+                let child = Certificate::parse(child).expect("parse");
+                let v = provider
+                    .verifiers_for_alg_ids(issuer.public_key_alg_id(), child.signature_alg_id())
+                    .next()
+                    .expect("a verifier");
+                (
+                    v,
+                    issuer.public_key().to_vec(),
+                    child.signed_data().to_vec(),
+                    child.signature().to_vec(),
+                )
+            });
+            let mut floor = || {
+                for (v, key, msg, sig) in &pairs {
+                    v.verify(key, msg, sig).expect("signature");
+                }
+            };
+            suite.time(
+                &format!("parse-ee-{alg}"),
+                &mut [
+                    ("overture", &mut || {
+                        black_box(Certificate::parse(black_box(&ee)).expect("parse"));
+                    }),
+                    ("rustls-webpki", &mut || {
+                        black_box(webpki::EndEntityCert::try_from(black_box(&ee)).expect("parse"));
+                    }),
+                ],
+            );
             let mut w1 = webpki_verify;
             let mut w2 = webpki_verify;
             suite.time(
@@ -123,6 +157,7 @@ mod bench {
                         );
                     }),
                     ("rustls-webpki", &mut w1),
+                    ("floor", &mut floor),
                 ],
             );
             suite.time(

@@ -333,6 +333,22 @@ impl<'a> Certificate<'a> {
         self.public_key
     }
 
+    /// The signed part (the whole tbsCertificate TLV).
+    pub fn signed_data(&self) -> &'a [u8] {
+        self.tbs
+    }
+
+    /// The signature (BIT STRING contents after the unused-bits octet).
+    pub fn signature(&self) -> &'a [u8] {
+        self.signature
+    }
+
+    /// Contents of the signatureAlgorithm AlgorithmIdentifier SEQUENCE (comparable to
+    /// `SignatureVerifier::signature_alg_id().as_ref()`).
+    pub fn signature_alg_id(&self) -> &'a [u8] {
+        self.sig_alg
+    }
+
     /// The whole SubjectPublicKeyInfo, DER.
     pub fn subject_public_key_info(&self) -> &[u8] {
         self.spki
@@ -416,7 +432,10 @@ pub(crate) fn parse_spki(raw: &[u8]) -> Result<(&[u8], &[u8]), Error> {
 
 fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
     let mut out = Extensions::default();
-    let mut seen: Vec<&[u8]> = Vec::new();
+    // Real certificates carry about ten extensions; 64 bounds the duplicate check (and the
+    // work a hostile certificate can ask for) without a heap allocation.
+    let mut seen: [&[u8]; 64] = [&[]; 64];
+    let mut count = 0;
     let mut d = Der::new(contents, "Extensions")?;
     if d.is_empty() {
         return Err(Error::bad("empty Extensions"));
@@ -437,10 +456,14 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
         };
         let value = x.expect(asn1::OCTET_STRING, "extnValue")?;
         x.finish("Extension")?;
-        if seen.contains(&id) {
+        let earlier = seen.get(..count).unwrap_or(&[]);
+        if earlier.contains(&id) {
             return Err(Error::invalid("duplicate extension"));
         }
-        seen.push(id);
+        *seen.get_mut(count).ok_or(Error::BadEncoding {
+            what: "more than 64 extensions",
+        })? = id;
+        count += 1;
         let ext = Ext { critical, value };
         match id {
             oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(basic_constraints(ext)?),
@@ -531,7 +554,7 @@ fn basic_constraints(ext: Ext<'_>) -> Result<BasicConstraints, Error> {
 
 fn key_usage(value: &[u8]) -> Result<u16, Error> {
     let bits = asn1::single(value, asn1::BIT_STRING, "keyUsage")?;
-    let (unused, bytes) = bits.split_first().ok_or(Error::bad("keyUsage"))?;
+    let (unused, bytes) = bits.split_first().ok_or_else(|| Error::bad("keyUsage"))?;
     if *unused > 7 || bytes.is_empty() || bytes.len() > 2 {
         return Err(Error::bad("keyUsage"));
     }

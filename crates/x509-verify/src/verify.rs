@@ -997,9 +997,8 @@ fn looks_like_ip(v: &[u8]) -> bool {
 /// Is `ee` valid for `name` (subjectAltName only, never the commonName)?
 fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
     let mut presented = Vec::new();
-    let cns = crate::cert::common_names(ee.subject);
     let Some(san) = ee.san() else {
-        return Err(match cns.first() {
+        return Err(match crate::cert::common_names(ee.subject).first() {
             Some(cn) => Error::CommonNameOnly {
                 common_name: String::from_utf8_lossy(cn.value).into_owned(),
             },
