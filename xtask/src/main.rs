@@ -8,7 +8,9 @@
 //!                                per-layer benchmarks → target/bench/<layer>.json
 //! cargo xtask corpus <name>      one conformance corpus: wycheproof, rfc8448, x509-limbo,
 //!                                hostile, badssl
-//! cargo xtask fuzz <target> [--time S]
+//! cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]
+//!                                build fuzz/ with coverage instrumentation (stable rustc),
+//!                                replay fuzz/regressions, fuzz each target S seconds (30)
 //! ```
 //!
 //! It keeps no dependencies: it only runs cargo (and a few system tools) with the right flags.
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <target> [--time S]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S]>",
         LAYERS.join("|")
     );
 }
@@ -182,24 +184,312 @@ fn bench(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The fuzz targets of `fuzz/` (cargo-fuzz layout, a package outside the workspace).
+const FUZZ_TARGETS: &[&str] = &[
+    "deframer",
+    "handshake_messages",
+    "certificate",
+    "path_building",
+    "client_state_machine",
+];
+
+/// Coverage instrumentation for libFuzzer on *stable* rustc: the SanitizerCoverage pass with
+/// the flags cargo-fuzz passes (inline 8-bit counters, PC table, compare tracing) and
+/// `--cfg fuzzing`. No sanitizer runtime: every crate is `forbid(unsafe_code)`, so ASan would
+/// find nothing that a panic or libFuzzer's RSS/timeout limits do not; ring's C is not
+/// instrumented. Debug assertions and overflow checks come from fuzz/Cargo.toml's profile.
+const FUZZ_RUSTFLAGS: &str = "-Cpasses=sancov-module \
+    -Cllvm-args=-sanitizer-coverage-level=4 \
+    -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+    -Cllvm-args=-sanitizer-coverage-pc-table \
+    -Cllvm-args=-sanitizer-coverage-trace-compares \
+    --cfg fuzzing";
+
+/// What one fuzz run did, from libFuzzer's final statistics.
+struct FuzzRun {
+    target: String,
+    executions: u64,
+    seconds: f64,
+    corpus_in_memory: Option<String>,
+    corpus_files: usize,
+    corpus_bytes: u64,
+    coverage: Option<String>,
+    regressions: usize,
+    crash: Option<String>,
+}
+
+/// `cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]`: builds fuzz/ with coverage
+/// instrumentation, replays fuzz/regressions/<target>/, then fuzzes each target for S seconds
+/// (default 30) with the persistent corpus fuzz/corpus/<target> plus the committed seeds
+/// fuzz/seeds/<target>; crashes land in fuzz/artifacts/<target>/.
 fn fuzz(args: &[String]) -> Result<(), String> {
-    let target = args.first().ok_or("fuzz needs a target")?;
-    if !root().join("fuzz").join("Cargo.toml").exists() {
-        return Err(format!(
-            "fuzz {target}: the fuzz targets arrive with the hostile-servers issue (#11) and are not in this tree yet"
-        ));
+    let target = args.first().ok_or_else(|| {
+        format!(
+            "fuzz needs a target: one of {} or `all`",
+            FUZZ_TARGETS.join(", ")
+        )
+    })?;
+    let fuzz_dir = root().join("fuzz");
+    if !fuzz_dir.join("Cargo.toml").exists() {
+        return Err(format!("fuzz {target}: no fuzz/Cargo.toml in this tree"));
     }
-    let mut time = "30".to_string();
-    let mut it = args[1..].iter();
+    let mut seconds: u64 = 30;
+    let mut extra: Vec<String> = Vec::new();
+    let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
-        if a == "--time" {
-            time = it.next().cloned().ok_or("--time needs seconds")?;
+        match a.as_str() {
+            "--time" => {
+                seconds = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--time needs a number of seconds")?;
+            }
+            "--" => extra.extend(it.by_ref().cloned()),
+            other => return Err(format!("fuzz: unknown argument `{other}`")),
         }
     }
-    run(Command::new("cargo")
-        .current_dir(root().join("fuzz"))
-        .args(["run", "--release", "--bin", target, "--"])
-        .arg(format!("-max_total_time={time}")))
+    let targets: Vec<&str> = if target == "all" {
+        FUZZ_TARGETS.to_vec()
+    } else if FUZZ_TARGETS.contains(&target.as_str()) {
+        vec![target.as_str()]
+    } else {
+        return Err(format!(
+            "unknown fuzz target `{target}` (one of {}, or `all`)",
+            FUZZ_TARGETS.join(", ")
+        ));
+    };
+    let bin_dir = fuzz_build(&fuzz_dir)?;
+    let mut runs = Vec::new();
+    for t in targets {
+        runs.push(fuzz_run(&fuzz_dir, &bin_dir, t, seconds, &extra)?);
+    }
+    eprintln!();
+    let mut crashed = Vec::new();
+    for r in &runs {
+        let rate = if r.seconds > 0.0 {
+            // Display only: u64 → f64 loses nothing that matters here.
+            #[allow(clippy::cast_precision_loss)]
+            let execs = r.executions as f64;
+            execs / r.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "fuzz {}: {} executions in {:.0} s ({:.0} exec/s), corpus {} (fuzz/corpus/{}: {} files, {} bytes), {}, {} regression inputs replayed, {}",
+            r.target,
+            r.executions,
+            r.seconds,
+            rate,
+            r.corpus_in_memory.as_deref().unwrap_or("?"),
+            r.target,
+            r.corpus_files,
+            r.corpus_bytes,
+            r.coverage.as_deref().unwrap_or("cov ?"),
+            r.regressions,
+            match &r.crash {
+                Some(a) => format!("CRASH: {a}"),
+                None => "0 crashes".to_string(),
+            }
+        );
+        if let Some(a) = &r.crash {
+            crashed.push(format!("{}: {a}", r.target));
+        }
+    }
+    if crashed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fuzzing found crashes: {}", crashed.join("; ")))
+    }
+}
+
+fn host_triple() -> Result<String, String> {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .ok_or_else(|| "rustc -vV printed no host triple".to_string())
+}
+
+/// Builds every fuzz target; returns the directory of the binaries. An explicit `--target`
+/// keeps the instrumentation out of build scripts and proc macros (as cargo-fuzz does).
+fn fuzz_build(fuzz_dir: &Path) -> Result<PathBuf, String> {
+    let triple = host_triple()?;
+    let target_dir = fuzz_dir.join("target");
+    let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo_bin);
+    cmd.args([
+        "build",
+        "--release",
+        "--bins",
+        "--locked",
+        "--manifest-path",
+    ])
+    .arg(fuzz_dir.join("Cargo.toml"))
+    .arg("--target")
+    .arg(&triple)
+    .arg("--target-dir")
+    .arg(&target_dir)
+    .env("RUSTFLAGS", FUZZ_RUSTFLAGS)
+    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+    .env_remove("CARGO_BUILD_RUSTFLAGS");
+    let started = std::time::Instant::now();
+    run(&mut cmd)?;
+    eprintln!(
+        "xtask fuzz: built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(target_dir.join(triple).join("release"))
+}
+
+/// Files directly in `dir` (none if it does not exist), sorted.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Replays the regression inputs, then fuzzes `target` for `seconds`.
+fn fuzz_run(
+    fuzz_dir: &Path,
+    bin_dir: &Path,
+    target: &str,
+    seconds: u64,
+    extra: &[String],
+) -> Result<FuzzRun, String> {
+    let bin = bin_dir.join(target);
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    let artifacts = fuzz_dir.join("artifacts").join(target);
+    for d in [&corpus, &artifacts] {
+        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+    }
+    // Limits: a hang is an input that takes over 10 s; memory over 2 GiB is a leak or an
+    // unbounded allocation. Inputs up to 64 KiB (a whole certificate chain fits).
+    let limits = ["-timeout=10", "-rss_limit_mb=2048", "-max_len=65536"];
+
+    let regressions = files_in(&fuzz_dir.join("regressions").join(target));
+    if !regressions.is_empty() {
+        eprintln!(
+            "xtask fuzz {target}: replaying {} regression input(s)",
+            regressions.len()
+        );
+        let status = Command::new(&bin)
+            .args(limits)
+            .args(&regressions)
+            .env("RUST_BACKTRACE", "1")
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        if !status.success() {
+            return Err(format!(
+                "fuzz {target}: a regression input in fuzz/regressions/{target} crashes ({status})"
+            ));
+        }
+    }
+
+    eprintln!("xtask fuzz {target}: fuzzing for {seconds} s");
+    let mut cmd = Command::new(&bin);
+    cmd.arg(&corpus);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    let mut prefix = artifacts.into_os_string();
+    prefix.push("/");
+    let mut artifact_prefix = std::ffi::OsString::from("-artifact_prefix=");
+    artifact_prefix.push(&prefix);
+    cmd.args(limits)
+        .arg(format!("-max_total_time={seconds}"))
+        .arg("-print_final_stats=1")
+        .arg(artifact_prefix)
+        .args(extra)
+        .env("RUST_BACKTRACE", "1")
+        .stderr(std::process::Stdio::piped());
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let mut stats = FuzzRun {
+        target: target.to_string(),
+        executions: 0,
+        seconds: 0.0,
+        corpus_in_memory: None,
+        corpus_files: 0,
+        corpus_bytes: 0,
+        coverage: None,
+        regressions: regressions.len(),
+        crash: None,
+    };
+    if let Some(stderr) = child.stderr.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            parse_libfuzzer_line(&line, &mut stats);
+            // New-coverage lines are many and tell little; everything else is shown.
+            let noisy =
+                line.starts_with('#') && (line.contains("\tNEW ") || line.contains("\tREDUCE "));
+            if !noisy {
+                eprintln!("{line}");
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {}: {e}", bin.display()))?;
+    stats.seconds = started.elapsed().as_secs_f64();
+    let files = files_in(&corpus);
+    stats.corpus_files = files.len();
+    stats.corpus_bytes = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    if !status.success() && stats.crash.is_none() {
+        stats.crash = Some(format!(
+            "libFuzzer exited with {status} (no artifact named; see the output above)"
+        ));
+    }
+    Ok(stats)
+}
+
+/// Picks the figures out of one line of libFuzzer's output.
+fn parse_libfuzzer_line(line: &str, stats: &mut FuzzRun) {
+    if let Some(n) = line.strip_prefix("stat::number_of_executed_units:") {
+        if let Ok(n) = n.trim().parse() {
+            stats.executions = n;
+        }
+    } else if let Some(path) = line
+        .split_once("Test unit written to ")
+        .map(|(_, p)| p.trim())
+    {
+        stats.crash = Some(path.to_string());
+    } else if line.starts_with('#') {
+        // "#1024\tpulse  cov: 812 ft: 2301 corp: 120/9034b lim: ... exec/s: ..."
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for pair in words.windows(2) {
+            if let [k, v] = pair {
+                match *k {
+                    "corp:" => {
+                        stats.corpus_in_memory = Some(match v.split_once('/') {
+                            Some((n, size)) => format!("{n} inputs ({size})"),
+                            None => (*v).to_string(),
+                        });
+                    }
+                    "cov:" => stats.coverage = Some(format!("cov {v}")),
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// Installs what the tests need and a fresh machine lacks: the interop peers (`openssl`,
