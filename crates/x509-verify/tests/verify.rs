@@ -648,3 +648,69 @@ fn common_name_policy() {
         Err(Error::CommonNameNotInSan { .. })
     ));
 }
+
+#[test]
+fn every_supported_key_type_verifies() {
+    let rsa = |file: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data")
+            .join(file);
+        let pem = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("RSA test key {}: {e}", path.display()));
+        KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap()
+    };
+    let kinds: Vec<(&str, [KeyPair; 3])> = vec![
+        ("P-256", [(); 3].map(|()| KeyPair::generate().unwrap())),
+        (
+            "P-384",
+            [(); 3].map(|()| KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap()),
+        ),
+        (
+            "Ed25519",
+            [(); 3].map(|()| KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap()),
+        ),
+        (
+            "RSA-2048",
+            [
+                rsa("rsa2048-a.pk8.pem"),
+                rsa("rsa2048-b.pk8.pem"),
+                rsa("rsa2048-c.pk8.pem"),
+            ],
+        ),
+    ];
+    for (kind, [root_key, ica_key, ee_key]) in kinds {
+        let mut rp = ca_params("Root", None);
+        rp.use_authority_key_identifier_extension = false;
+        let root_der = rp.self_signed(&root_key).unwrap().der().clone();
+        let r = Ca {
+            params: rp,
+            key: root_key,
+            der: root_der,
+        };
+        let ip = ca_params("ICA", Some(0));
+        let ica_der = ip.signed_by(&ica_key, &r.issuer()).unwrap().der().clone();
+        let ica = Ca {
+            params: ip,
+            key: ica_key,
+            der: ica_der,
+        };
+        let leaf = ee_params(&["x.example"])
+            .signed_by(&ee_key, &ica.issuer())
+            .unwrap()
+            .der()
+            .clone();
+        let v = verifier(&[&r]);
+        server(&v, &leaf, std::slice::from_ref(&ica.der), "x.example")
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        // The TLS layer reads the end entity's key through the same parser.
+        let cert = Certificate::parse(&leaf).unwrap();
+        let provider = overture_crypto_provider::ring::default_provider();
+        assert!(
+            provider
+                .signature_verifiers
+                .iter()
+                .any(|sv| sv.public_key_alg_id().as_ref() == cert.public_key_alg_id()),
+            "{kind}"
+        );
+    }
+}
