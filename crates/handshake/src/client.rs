@@ -6,18 +6,21 @@
 //! next state's constructor demands, so a path that skips a check does not compile.
 
 use crate::config::{
-    Event, HandshakeConfig, Level, ServerCertVerified, SignatureVerified, Tls13Ticket,
+    Event, HandshakeConfig, Level, ServerCertVerified, SignatureVerified, StartOptions,
+    Tls12Session, Tls13Ticket,
 };
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{self, KeySchedule, Transcript};
 use crate::msgs::{
     self, Certificate, CertificateEntry, CertificateVerify, ClientExtension, ClientHello,
-    ExtensionContext, HandshakeMessage, KeyShareEntry, ServerHello,
+    Extension, ExtensionContext, HandshakeMessage, KeyShareEntry, OfferedPsks, PskIdentity,
+    ServerHello,
 };
+use crate::tls12::{self, Tls12State};
 use overture_crypto_provider::{ActiveKeyExchange, Secret, SupportedCipherSuite, Tls13CipherSuite};
 use overture_types::{
     CertificateDer, CipherSuite, Codec, Compression, ExtensionType, KeyUpdateRequest, NamedGroup,
-    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
+    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, Reader, ServerName,
     SignatureScheme, UnixTime, VecU8, VecU16, VecU24,
 };
 use std::sync::Arc;
@@ -41,39 +44,64 @@ pub type ClientHelloHook = Arc<dyn Fn(&mut Vec<ClientExtension>) + Send + Sync>;
 #[doc(hidden)]
 pub type ObserveHook = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
 
-/// Proof that the server's Finished verified. Only this module makes one.
+/// Proof that the server's Finished verified. Only this crate's state machines make one.
 #[derive(Debug)]
 pub struct FinishedVerified(());
 
+impl FinishedVerified {
+    pub(crate) fn new() -> Self {
+        Self(())
+    }
+}
+
+/// Proof that the server selected the PSK we offered (its Finished, keyed by that PSK, then
+/// authenticates it). Only the ServerHello handler makes one.
+#[derive(Debug)]
+struct PskAccepted(());
+
+/// A TLS 1.3 ticket being offered.
+struct PskOffer {
+    /// The suite of the ticket's connection (its hash is the PSK's).
+    suite: &'static Tls13CipherSuite,
+    psk: Secret,
+    identity: Vec<u8>,
+    obfuscated_age: u32,
+}
 const TLS13_CONTEXT_SERVER: &[u8] = b"TLS 1.3, server CertificateVerify";
 const TLS13_CONTEXT_CLIENT: &[u8] = b"TLS 1.3, client CertificateVerify";
 /// RFC 8446 §4.6.1: at most seven days.
 const MAX_TICKET_LIFETIME: u32 = 604_800;
 
 /// What stays the same for the whole connection.
-struct Common {
-    config: Arc<HandshakeConfig>,
-    server_name: ServerName<'static>,
+pub(crate) struct Common {
+    pub(crate) config: Arc<HandshakeConfig>,
+    pub(crate) server_name: ServerName<'static>,
     hooks: TestHooks,
-    random: [u8; 32],
-    session_id: Vec<u8>,
+    pub(crate) random: [u8; 32],
+    pub(crate) session_id: Vec<u8>,
     /// Extension types of the last ClientHello (after hooks).
-    offered: Vec<ExtensionType>,
-    offered_suites: Vec<CipherSuite>,
-    offered_groups: Vec<NamedGroup>,
-    offered_schemes: Vec<SignatureScheme>,
+    pub(crate) offered: Vec<ExtensionType>,
+    pub(crate) offered_suites: Vec<CipherSuite>,
+    pub(crate) offered_groups: Vec<NamedGroup>,
+    pub(crate) offered_schemes: Vec<SignatureScheme>,
     ccs_sent: bool,
-    alpn: Option<Vec<u8>>,
+    pub(crate) alpn: Option<Vec<u8>>,
+    /// The TLS 1.2 session offered for resumption (taken at ServerHello).
+    pub(crate) tls12_offer: Option<Tls12Session>,
+    /// [`StartOptions::allow_tls12_without_ems`].
+    pub(crate) allow_no_ems: bool,
+    /// [`StartOptions::offer_psk_ke`].
+    offer_psk_ke: bool,
 }
 
 impl Common {
-    fn observe(&self, name: &str, value: &[u8]) {
+    pub(crate) fn observe(&self, name: &str, value: &[u8]) {
         if let Some(f) = &self.hooks.observe {
             f(name, value);
         }
     }
 
-    fn key_log(&self, label: &str, secret: &Secret) {
+    pub(crate) fn key_log(&self, label: &str, secret: &Secret) {
         if let Some(kl) = &self.config.key_log {
             kl.log(label, &self.random, secret.as_bytes());
         }
@@ -107,11 +135,13 @@ enum State {
     CertificateVerify(ExpectCertificateVerify),
     Finished(ExpectFinished),
     Traffic(ExpectTraffic),
+    Tls12(Tls12State),
 }
 
 impl State {
     fn name(&self) -> &'static str {
         match self {
+            Self::Tls12(s) => s.name(),
             Self::ServerHello(_) => "ServerHello",
             Self::EncryptedExtensions(_) => "EncryptedExtensions",
             Self::CertificateOrCertReq(_) => "Certificate or CertificateRequest",
@@ -132,14 +162,35 @@ fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Error {
 
 impl ClientHandshake {
     /// Starts a handshake: pushes the ClientHello onto `events` and returns the state that
-    /// waits for the ServerHello.
+    /// waits for the ServerHello. Same as [`ClientHandshake::start_with`] with
+    /// `StartOptions::default()` (no resumption).
     pub fn start(
         config: Arc<HandshakeConfig>,
         server_name: ServerName<'static>,
         now: UnixTime,
         events: &mut Vec<Event>,
     ) -> Result<Self, Error> {
-        Self::start_with_hooks(config, server_name, now, TestHooks::default(), events)
+        Self::start_with(config, server_name, now, StartOptions::default(), events)
+    }
+
+    /// Starts a handshake with per-connection [`StartOptions`]: a TLS 1.3 ticket and/or a
+    /// TLS 1.2 session to offer, and the two policy switches. `now` dates the ticket's age
+    /// (RFC 8446 §4.2.11.1) and checks its lifetime.
+    pub fn start_with(
+        config: Arc<HandshakeConfig>,
+        server_name: ServerName<'static>,
+        now: UnixTime,
+        options: StartOptions,
+        events: &mut Vec<Event>,
+    ) -> Result<Self, Error> {
+        Self::start_with_hooks_and_options(
+            config,
+            server_name,
+            now,
+            options,
+            TestHooks::default(),
+            events,
+        )
     }
 
     /// [`ClientHandshake::start`] with test hooks. Not part of the API.
@@ -147,23 +198,49 @@ impl ClientHandshake {
     pub fn start_with_hooks(
         config: Arc<HandshakeConfig>,
         server_name: ServerName<'static>,
-        _now: UnixTime,
+        now: UnixTime,
         hooks: TestHooks,
         events: &mut Vec<Event>,
     ) -> Result<Self, Error> {
-        if !config.versions.contains(&ProtocolVersion::TLSv1_3) {
-            return Err(Error::Config(
-                "TLS 1.3 is not enabled; TLS 1.2 alone is not implemented yet",
-            ));
+        Self::start_with_hooks_and_options(
+            config,
+            server_name,
+            now,
+            StartOptions::default(),
+            hooks,
+            events,
+        )
+    }
+
+    /// [`ClientHandshake::start_with`] with test hooks. Not part of the API.
+    #[doc(hidden)]
+    pub fn start_with_hooks_and_options(
+        config: Arc<HandshakeConfig>,
+        server_name: ServerName<'static>,
+        now: UnixTime,
+        options: StartOptions,
+        hooks: TestHooks,
+        events: &mut Vec<Event>,
+    ) -> Result<Self, Error> {
+        let tls13 = config.versions.contains(&ProtocolVersion::TLSv1_3);
+        let tls12 = config.versions.contains(&ProtocolVersion::TLSv1_2);
+        if !tls13 && !tls12 {
+            return Err(Error::Config("neither TLS 1.3 nor TLS 1.2 is enabled"));
         }
         let provider = &config.provider;
-        let mut offered_suites: Vec<CipherSuite> =
-            provider.tls13_suites().map(|s| s.suite).collect();
-        if offered_suites.is_empty() {
-            return Err(Error::Config("no TLS 1.3 cipher suite"));
+        let mut offered_suites: Vec<CipherSuite> = Vec::new();
+        if tls13 {
+            offered_suites.extend(provider.tls13_suites().map(|s| s.suite));
+            if offered_suites.is_empty() {
+                return Err(Error::Config("no TLS 1.3 cipher suite"));
+            }
         }
-        if config.versions.contains(&ProtocolVersion::TLSv1_2) {
+        if tls12 {
+            let before = offered_suites.len();
             offered_suites.extend(provider.tls12_suites().map(|s| s.suite));
+            if !tls13 && offered_suites.len() == before {
+                return Err(Error::Config("no TLS 1.2 cipher suite"));
+            }
         }
         let offered_groups: Vec<NamedGroup> =
             provider.kx_groups.iter().map(|g| g.group()).collect();
@@ -177,12 +254,47 @@ impl ClientHandshake {
         }
         let mut random = [0u8; 32];
         provider.secure_random.fill(&mut random)?;
+
+        // TLS 1.3 ticket: offered only when usable (else a full handshake).
+        let psk = options.tls13_ticket.filter(|_| tls13).and_then(|t| {
+            let age = now.as_secs().checked_sub(t.received_at.as_secs())?;
+            if t.server_name != server_name || age > u64::from(t.lifetime) {
+                return None;
+            }
+            let suite = provider.tls13_suites().find(|s| s.suite == t.suite)?;
+            let age_ms = u32::try_from(age.checked_mul(1000)?).ok()?;
+            Some(PskOffer {
+                suite,
+                psk: t.psk,
+                identity: t.ticket,
+                obfuscated_age: age_ms.wrapping_add(t.age_add),
+            })
+        });
+        // TLS 1.2 session: offered only when usable.
+        let tls12_offer = options.tls12_session.filter(|s| {
+            tls12
+                && s.server_name == server_name
+                && offered_suites.contains(&s.suite)
+                && !s.suite.is_tls13()
+                && (s.extended_master_secret || options.allow_tls12_without_ems)
+                && (!s.session_id.is_empty() || s.ticket.is_some())
+                && s.session_id.len() <= 32
+        });
         let mut session_id = Vec::new();
-        if config.middlebox_compat {
-            session_id = vec![0u8; 32];
-            provider.secure_random.fill(&mut session_id)?;
+        match &tls12_offer {
+            // RFC 5077 §3.4: a session id of our own tells us whether the ticket was taken.
+            Some(s) if s.ticket.is_some() => {
+                session_id = vec![0u8; 32];
+                provider.secure_random.fill(&mut session_id)?;
+            }
+            Some(s) => session_id.clone_from(&s.session_id),
+            None if config.middlebox_compat && tls13 => {
+                session_id = vec![0u8; 32];
+                provider.secure_random.fill(&mut session_id)?;
+            }
+            None => {}
         }
-        let key_share = first.start()?;
+        let key_share = if tls13 { Some(first.start()?) } else { None };
         let mut common = Common {
             config,
             server_name,
@@ -195,9 +307,18 @@ impl ClientHandshake {
             offered_schemes,
             ccs_sent: false,
             alpn: None,
+            tls12_offer,
+            allow_no_ems: options.allow_tls12_without_ems,
+            offer_psk_ke: options.offer_psk_ke,
         };
-        let ch = client_hello(&mut common, &*key_share, None)?;
         let mut transcript = Transcript::new();
+        let ch = client_hello(
+            &mut common,
+            key_share.as_deref(),
+            None,
+            psk.as_ref(),
+            &transcript,
+        )?;
         transcript.add(&ch);
         events.push(Event::Send {
             level: Level::Initial,
@@ -209,6 +330,7 @@ impl ClientHandshake {
                 transcript,
                 key_share,
                 retry_suite: None,
+                psk,
             })),
         })
     }
@@ -226,8 +348,12 @@ impl ClientHandshake {
             .state
             .take()
             .ok_or(Error::Usage("the handshake already failed"))?;
-        let msg = HandshakeMessage::decode(message)?;
         let cx = &mut self.common;
+        if let State::Tls12(s) = state {
+            self.state = Some(State::Tls12(s.handle(cx, message, now, events)?));
+            return Ok(());
+        }
+        let msg = HandshakeMessage::decode(message)?;
         let next = match state {
             State::ServerHello(s) => s.handle(cx, msg, message, events)?,
             State::EncryptedExtensions(s) => s.handle(cx, msg, message, events)?,
@@ -236,14 +362,34 @@ impl ClientHandshake {
             State::CertificateVerify(s) => s.handle(cx, msg, message)?,
             State::Finished(s) => s.handle(cx, msg, message, events)?,
             State::Traffic(s) => s.handle(cx, msg, now, events)?,
+            State::Tls12(_) => return Err(Error::Internal("unreachable state")),
         };
         self.state = Some(next);
         Ok(())
     }
 
+    /// TLS 1.2: the server's ChangeCipherSpec record (body `01`) arrived. Call it only after
+    /// [`Event::ExpectCcs`] and only for the first CCS record after it; it emits the
+    /// [`Event::InstallReadKey`] for the records that follow (the server's Finished). A CCS at
+    /// any other point is an error (`unexpected_message`); in TLS 1.3 the record layer drops
+    /// the compatibility CCS itself and never calls this.
+    pub fn handle_ccs(&mut self, events: &mut Vec<Event>) -> Result<(), Error> {
+        let state = self
+            .state
+            .take()
+            .ok_or(Error::Usage("the handshake already failed"))?;
+        match state {
+            State::Tls12(s) => {
+                self.state = Some(State::Tls12(s.handle_ccs(events)?));
+                Ok(())
+            }
+            _ => Err(PeerMisbehaved::UnexpectedChangeCipherSpec.into()),
+        }
+    }
+
     /// Sends a KeyUpdate and installs the next write key (RFC 8446 §4.6.3); with
     /// `request_peer`, asks the server to update its key too. Only once the handshake is
-    /// complete.
+    /// complete, and only in TLS 1.3.
     pub fn update_write_key(
         &mut self,
         request_peer: bool,
@@ -251,17 +397,28 @@ impl ClientHandshake {
     ) -> Result<(), Error> {
         match &mut self.state {
             Some(State::Traffic(t)) => t.update_write_key(request_peer, events),
+            Some(State::Tls12(_)) => Err(Error::Usage("TLS 1.2 has no key update")),
             _ => Err(Error::Usage("a key update needs a completed handshake")),
         }
     }
 
     /// Whether the handshake is complete.
     pub fn is_complete(&self) -> bool {
-        matches!(self.state, Some(State::Traffic(_)))
+        match &self.state {
+            Some(State::Traffic(_)) => true,
+            Some(State::Tls12(s)) => s.is_complete(),
+            _ => false,
+        }
+    }
+
+    /// Whether the negotiated version is TLS 1.2 (`false` before the ServerHello).
+    pub fn is_tls12(&self) -> bool {
+        matches!(self.state, Some(State::Tls12(_)))
     }
 
     /// TLS-Exporter (RFC 8446 §7.5 / RFC 5705): fills `out` from the exporter master secret.
-    /// In TLS 1.3 an absent context and an empty one are the same.
+    /// In TLS 1.3 an absent context and an empty one are the same; in TLS 1.2 (RFC 5705)
+    /// they differ.
     pub fn export_keying_material(
         &self,
         out: &mut [u8],
@@ -276,6 +433,7 @@ impl ClientHandshake {
                 context.unwrap_or_default(),
                 out,
             ),
+            Some(State::Tls12(s)) => s.export(&self.common, out, label, context),
             _ => Err(Error::Usage(
                 "keying material can be exported after the handshake",
             )),
@@ -283,13 +441,64 @@ impl ClientHandshake {
     }
 }
 
-/// Builds and encodes a ClientHello; records the offered extension types.
+/// The ALPN answer of a ServerHello (1.2) or EncryptedExtensions (1.3): exactly one protocol
+/// we offered.
+pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
+    let list = VecU16::<PayloadU8<1>, 2>::read_bytes(body)?;
+    let [one] = list.0.as_slice() else {
+        return Err(PeerMisbehaved::BadAlpn.into());
+    };
+    if !cx
+        .config
+        .alpn_protocols
+        .iter()
+        .any(|p| p.as_slice() == one.as_slice())
+    {
+        return Err(PeerMisbehaved::BadAlpn.into());
+    }
+    Ok(one.0.clone())
+}
+
+/// Emits the server's chain (before verifying it, so that a failure can still show it), then
+/// verifies it: the end entity and the proof.
+pub(crate) fn verify_chain(
+    cx: &Common,
+    chain: Vec<CertificateDer<'static>>,
+    now: UnixTime,
+    events: &mut Vec<Event>,
+) -> Result<(CertificateDer<'static>, ServerCertVerified), Error> {
+    let Some((end_entity, intermediates)) = chain.split_first() else {
+        return Err(PeerMisbehaved::EmptyCertificate.into());
+    };
+    let end_entity = end_entity.clone();
+    let verified =
+        cx.config
+            .verifier
+            .verify_server_cert(&end_entity, intermediates, &cx.server_name, now);
+    events.push(Event::PeerCertificates(chain));
+    Ok((end_entity, verified?))
+}
+
+fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension {
+    ClientExtension::Other(Extension {
+        typ,
+        data: PayloadU16(data.to_vec()),
+    })
+}
+
+/// Builds and encodes a ClientHello; records the offered extension types. With a PSK, the
+/// binder is computed over the truncated ClientHello (after `transcript`, RFC 8446
+/// §4.2.11.2) and patched in.
 fn client_hello(
     cx: &mut Common,
-    key_share: &dyn ActiveKeyExchange,
+    key_share: Option<&dyn ActiveKeyExchange>,
     cookie: Option<&[u8]>,
+    psk: Option<&PskOffer>,
+    transcript: &Transcript,
 ) -> Result<Vec<u8>, Error> {
     let config = &cx.config;
+    let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
+    let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
     let mut exts = Vec::new();
     if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
@@ -308,26 +517,59 @@ fn client_hello(
     exts.push(ClientExtension::SupportedGroups(VecU16(
         cx.offered_groups.clone(),
     )));
-    exts.push(ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
-        group: key_share.group(),
-        key_exchange: PayloadU16(key_share.public_key().to_vec()),
-    }])));
-    let mut versions = vec![ProtocolVersion::TLSv1_3];
-    if cx.offers(ProtocolVersion::TLSv1_2) {
-        versions.push(ProtocolVersion::TLSv1_2);
+    if let Some(key_share) = key_share {
+        exts.push(ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
+            group: key_share.group(),
+            key_exchange: PayloadU16(key_share.public_key().to_vec()),
+        }])));
     }
-    exts.push(ClientExtension::SupportedVersions(VecU8(versions)));
+    if tls13 {
+        let mut versions = vec![ProtocolVersion::TLSv1_3];
+        if tls12 {
+            versions.push(ProtocolVersion::TLSv1_2);
+        }
+        exts.push(ClientExtension::SupportedVersions(VecU8(versions)));
+    }
     exts.push(ClientExtension::SignatureAlgorithms(VecU16(
         cx.offered_schemes.clone(),
     )));
     if let Some(c) = cookie {
         exts.push(ClientExtension::Cookie(PayloadU16(c.to_vec())));
     }
-    exts.push(ClientExtension::PskKeyExchangeModes(VecU8(vec![
-        PskKeyExchangeMode::PskDheKe,
-    ])));
+    if tls12 {
+        // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
+        exts.push(raw_ext(ExtensionType::EcPointFormats, &[1, 0]));
+        exts.push(raw_ext(ExtensionType::ExtendedMasterSecret, &[]));
+        exts.push(raw_ext(ExtensionType::RenegotiationInfo, &[0]));
+        let ticket = cx
+            .tls12_offer
+            .as_ref()
+            .and_then(|s| s.ticket.as_deref())
+            .unwrap_or_default();
+        exts.push(raw_ext(ExtensionType::SessionTicket, ticket));
+    }
+    if tls13 {
+        let mut modes = vec![PskKeyExchangeMode::PskDheKe];
+        if cx.offer_psk_ke {
+            modes.push(PskKeyExchangeMode::PskKe);
+        }
+        exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
+    }
+    let binder_len = psk.map(|p| p.suite.hash.output_len());
+    if let (Some(p), Some(len)) = (psk, binder_len) {
+        exts.push(ClientExtension::PreSharedKey(OfferedPsks {
+            identities: VecU16(vec![PskIdentity {
+                identity: PayloadU16(p.identity.clone()),
+                obfuscated_ticket_age: p.obfuscated_age,
+            }]),
+            binders: VecU16(vec![PayloadU8(vec![0u8; len])]),
+        }));
+    }
     if let Some(hook) = &cx.hooks.client_hello {
         hook(&mut exts);
+    }
+    if psk.is_some() && !matches!(exts.last(), Some(ClientExtension::PreSharedKey(_))) {
+        return Err(Error::Internal("pre_shared_key is not the last extension"));
     }
     cx.offered = exts.iter().map(ClientExtension::typ).collect();
     let ch = ClientHello {
@@ -338,15 +580,46 @@ fn client_hello(
         compression_methods: VecU8(vec![Compression::Null]),
         extensions: VecU16(exts),
     };
-    Ok(HandshakeMessage::ClientHello(ch).encode())
+    let mut bytes = HandshakeMessage::ClientHello(ch).encode();
+    if let (Some(p), Some(len)) = (psk, binder_len) {
+        // The binders list (u16 length, u8 length, binder) ends the message.
+        let cut = bytes
+            .len()
+            .checked_sub(len.saturating_add(3))
+            .ok_or(Error::Internal("ClientHello shorter than its binder"))?;
+        let (truncated, binder_slot) = bytes.split_at_mut(cut);
+        let hash = transcript.hash_with(p.suite.hash, truncated);
+        let ks = KeySchedule::new(p.suite, Some(p.psk.as_bytes()));
+        let empty = p.suite.hash.hash(&[]);
+        let binder_key = ks.derive(b"res binder", empty.as_bytes())?;
+        let finished_key = key_schedule::finished_key(p.suite, &binder_key)?;
+        let binder = key_schedule::verify_data(p.suite, &finished_key, hash.as_bytes());
+        cx.observe("psk", p.psk.as_bytes());
+        cx.observe("binder_key", binder_key.as_bytes());
+        cx.observe("psk_binder_finished_key", finished_key.as_bytes());
+        cx.observe("psk_binder_truncated_client_hello", truncated);
+        cx.observe("psk_binder_transcript_hash", hash.as_bytes());
+        cx.observe("psk_binder", binder.as_bytes());
+        let slot = binder_slot
+            .get_mut(3..)
+            .ok_or(Error::Internal("binder slot"))?;
+        if slot.len() != binder.as_bytes().len() {
+            return Err(Error::Internal("binder length"));
+        }
+        slot.copy_from_slice(binder.as_bytes());
+    }
+    Ok(bytes)
 }
 
 /// Waiting for ServerHello (or HelloRetryRequest).
 struct ExpectServerHello {
     transcript: Transcript,
-    key_share: Box<dyn ActiveKeyExchange>,
+    /// Our TLS 1.3 key share (`None` when only TLS 1.2 is offered).
+    key_share: Option<Box<dyn ActiveKeyExchange>>,
     /// The suite of the HelloRetryRequest, once one came.
     retry_suite: Option<&'static Tls13CipherSuite>,
+    /// The TLS 1.3 ticket offered, if any.
+    psk: Option<PskOffer>,
 }
 
 impl ExpectServerHello {
@@ -360,18 +633,18 @@ impl ExpectServerHello {
         let HandshakeMessage::ServerHello(sh) = msg else {
             return Err(unexpected("ServerHello", &msg));
         };
-        if sh.session_id.as_slice() != cx.session_id.as_slice() {
-            return Err(PeerMisbehaved::SessionIdMismatch.into());
-        }
         if sh.compression_method != Compression::Null {
             return Err(PeerMisbehaved::NonNullCompression.into());
         }
         let exts = &sh.extensions.0;
         let Some(sv) = msgs::find_extension(exts, ExtensionType::SupportedVersions) else {
-            return Err(self.legacy_version(cx, &sh));
+            return self.legacy_version(cx, &sh, raw, events);
         };
+        if sh.session_id.as_slice() != cx.session_id.as_slice() {
+            return Err(PeerMisbehaved::SessionIdMismatch.into());
+        }
         let version = ProtocolVersion::read_bytes(sv)?;
-        if version != ProtocolVersion::TLSv1_3 {
+        if version != ProtocolVersion::TLSv1_3 || !cx.offers(ProtocolVersion::TLSv1_3) {
             // RFC 8446 §4.1.3: a pre-1.3 version in supported_versions is illegal_parameter.
             return Err(PeerMisbehaved::UnofferedVersion.into());
         }
@@ -389,24 +662,63 @@ impl ExpectServerHello {
         {
             return Err(PeerMisbehaved::SuiteChangedAfterRetry.into());
         }
-        let share = msgs::find_extension(exts, ExtensionType::KeyShare)
-            .ok_or(PeerMisbehaved::MissingKeyShare)?;
-        let share = KeyShareEntry::read_bytes(share)?;
-        if share.group != self.key_share.group() {
-            return Err(PeerMisbehaved::WrongKeyShareGroup.into());
-        }
-        let shared = self.key_share.complete(share.key_exchange.as_slice())?;
-        cx.observe("ecdhe_shared_secret", shared.as_bytes());
+        // RFC 8446 §4.2.11: the server selected our (only) identity, with a suite of its hash.
+        let psk = match msgs::find_extension(exts, ExtensionType::PreSharedKey) {
+            None => None,
+            Some(body) => {
+                let selected = u16::read_bytes(body)?;
+                let offer = self.psk.take().ok_or(PeerMisbehaved::UnofferedPsk)?;
+                if selected != 0 {
+                    return Err(PeerMisbehaved::UnofferedPsk.into());
+                }
+                if offer.suite.hash.algorithm() != suite.hash.algorithm() {
+                    return Err(PeerMisbehaved::PskSuiteHashMismatch.into());
+                }
+                Some(offer)
+            }
+        };
+        let key_share = self
+            .key_share
+            .take()
+            .ok_or(Error::Internal("no key share"))?;
+        let (shared, group) = match msgs::find_extension(exts, ExtensionType::KeyShare) {
+            Some(share) => {
+                let share = KeyShareEntry::read_bytes(share)?;
+                if share.group != key_share.group() {
+                    return Err(PeerMisbehaved::WrongKeyShareGroup.into());
+                }
+                let shared = key_share.complete(share.key_exchange.as_slice())?;
+                cx.observe("ecdhe_shared_secret", shared.as_bytes());
+                (Some(shared), Some(share.group))
+            }
+            // psk_ke: only when we offered it and the server took our PSK.
+            None if psk.is_some() && cx.offer_psk_ke => (None, None),
+            None => return Err(PeerMisbehaved::MissingKeyShare.into()),
+        };
 
         self.transcript.start_hash(suite.hash);
-        self.transcript.add(raw);
-        let mut ks = KeySchedule::new(suite, None);
+        let mut ks = KeySchedule::new(suite, psk.as_ref().map(|p| p.psk.as_bytes()));
         cx.observe("early_secret", ks.current_secret().as_bytes());
+        // The early traffic secret (for EndOfEarlyData, if the server accepts early data).
+        let early_secret = match &psk {
+            Some(_) => {
+                let hash = self.transcript.current_hash()?;
+                let early = ks.derive(b"c e traffic", hash.as_bytes())?;
+                let exporter = ks.derive(b"e exp master", hash.as_bytes())?;
+                cx.observe("client_early_traffic_transcript_hash", hash.as_bytes());
+                cx.observe("early_exporter_master_transcript_hash", hash.as_bytes());
+                cx.observe("client_early_traffic_secret", early.as_bytes());
+                cx.observe("early_exporter_master_secret", exporter.as_bytes());
+                Some(early)
+            }
+            None => None,
+        };
+        self.transcript.add(raw);
         cx.observe(
             "derived_secret_for_handshake",
             ks.derived_for_next()?.as_bytes(),
         );
-        ks.advance(Some(shared.as_bytes()))?;
+        ks.advance(shared.as_ref().map(Secret::as_bytes))?;
         cx.observe("handshake_secret", ks.current_secret().as_bytes());
         let hash = self.transcript.current_hash()?;
         let client_secret = ks.derive(b"c hs traffic", hash.as_bytes())?;
@@ -424,8 +736,12 @@ impl ExpectServerHello {
         events.push(Event::ServerHello {
             version: ProtocolVersion::TLSv1_3,
             suite: suite.suite,
-            group: Some(share.group),
+            group,
         });
+        let psk_accepted = psk.map(|_| PskAccepted(()));
+        if psk_accepted.is_some() {
+            events.push(Event::Resumed);
+        }
         events.push(Event::InstallReadKey(read_key));
         Ok(State::EncryptedExtensions(ExpectEncryptedExtensions {
             hs: HandshakeState {
@@ -434,27 +750,44 @@ impl ExpectServerHello {
                 ks,
                 client_secret,
                 server_secret,
+                psk_accepted,
+                early_secret,
+                early_data_accepted: false,
             },
         }))
     }
 
     /// A ServerHello without supported_versions: TLS 1.2 or older.
-    fn legacy_version(&self, cx: &Common, sh: &ServerHello) -> Error {
+    fn legacy_version(
+        self,
+        cx: &mut Common,
+        sh: &ServerHello,
+        raw: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<State, Error> {
         let v = sh.legacy_version;
         if v == ProtocolVersion::TLSv1_2 && cx.offers(ProtocolVersion::TLSv1_2) {
-            // RFC 8446 §4.1.3: a TLS 1.3 client checks the downgrade sentinel.
-            if sh.random.ends_with(&msgs::DOWNGRADE_TLS12)
-                || sh.random.ends_with(&msgs::DOWNGRADE_TLS11)
+            // RFC 8446 §4.1.3: a client that offered TLS 1.3 checks the downgrade sentinel.
+            if cx.offers(ProtocolVersion::TLSv1_3)
+                && (sh.random.ends_with(&msgs::DOWNGRADE_TLS12)
+                    || sh.random.ends_with(&msgs::DOWNGRADE_TLS11))
             {
-                return PeerMisbehaved::DowngradeSentinel.into();
+                return Err(PeerMisbehaved::DowngradeSentinel.into());
             }
-            return Error::PeerIncompatible(PeerIncompatible::Tls12NotImplemented);
+            if self.retry_suite.is_some() {
+                return Err(PeerMisbehaved::Tls12AfterRetry.into());
+            }
+            return tls12::server_hello(cx, sh, raw, self.transcript, events).map(State::Tls12);
         }
         if v.get() < ProtocolVersion::TLSv1_2.get() {
-            return Error::PeerIncompatible(PeerIncompatible::VersionTooOld(v.get()));
+            return Err(Error::PeerIncompatible(PeerIncompatible::VersionTooOld(
+                v.get(),
+            )));
         }
         // TLS 1.2 not offered, or a version from the future without supported_versions.
-        Error::PeerIncompatible(PeerIncompatible::VersionNotOffered(v.get()))
+        Err(Error::PeerIncompatible(
+            PeerIncompatible::VersionNotOffered(v.get()),
+        ))
     }
 
     fn suite(&self, cx: &Common, suite: CipherSuite) -> Result<&'static Tls13CipherSuite, Error> {
@@ -491,8 +824,13 @@ impl ExpectServerHello {
         if group.is_none() && cookie.is_none() {
             return Err(PeerMisbehaved::HelloRetryRequestChangesNothing.into());
         }
+        let current = self
+            .key_share
+            .as_ref()
+            .map(|k| k.group())
+            .ok_or(Error::Internal("no key share"))?;
         if let Some(g) = group {
-            if g == self.key_share.group() {
+            if g == current {
                 return Err(PeerMisbehaved::HelloRetryRequestSameGroup.into());
             }
             let kx = cx
@@ -501,11 +839,25 @@ impl ExpectServerHello {
                 .then(|| cx.config.provider.find_kx(g))
                 .flatten()
                 .ok_or(PeerMisbehaved::HelloRetryRequestUnofferedGroup)?;
-            self.key_share = kx.start()?;
+            self.key_share = Some(kx.start()?);
+        }
+        // A PSK whose hash is not the retry suite's cannot be used any more (RFC 8446 §4.1.4).
+        if self
+            .psk
+            .as_ref()
+            .is_some_and(|p| p.suite.hash.algorithm() != suite.hash.algorithm())
+        {
+            self.psk = None;
         }
         self.transcript.roll_up_for_retry(suite.hash);
         self.transcript.add(raw);
-        let ch2 = client_hello(cx, &*self.key_share, cookie.as_ref().map(|c| c.as_slice()))?;
+        let ch2 = client_hello(
+            cx,
+            self.key_share.as_deref(),
+            cookie.as_ref().map(|c| c.as_slice()),
+            self.psk.as_ref(),
+            &self.transcript,
+        )?;
         self.transcript.add(&ch2);
         if cx.config.middlebox_compat && !cx.ccs_sent {
             cx.ccs_sent = true;
@@ -527,6 +879,12 @@ struct HandshakeState {
     ks: KeySchedule,
     client_secret: Secret,
     server_secret: Secret,
+    /// The server took our PSK: no certificate messages follow.
+    psk_accepted: Option<PskAccepted>,
+    /// `client_early_traffic_secret`, when a PSK was accepted.
+    early_secret: Option<Secret>,
+    /// EncryptedExtensions accepted early data: EndOfEarlyData precedes our Finished.
+    early_data_accepted: bool,
 }
 
 struct ExpectEncryptedExtensions {
@@ -549,31 +907,34 @@ impl ExpectEncryptedExtensions {
         if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
             return Err(PeerMisbehaved::BadServerNameAck.into());
         }
-        let alpn =
-            match msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation) {
-                None => None,
-                Some(body) => {
-                    let list = VecU16::<PayloadU8<1>, 2>::read_bytes(body)?;
-                    let [one] = list.0.as_slice() else {
-                        return Err(PeerMisbehaved::BadAlpn.into());
-                    };
-                    if !cx
-                        .config
-                        .alpn_protocols
-                        .iter()
-                        .any(|p| p.as_slice() == one.as_slice())
-                    {
-                        return Err(PeerMisbehaved::BadAlpn.into());
-                    }
-                    Some(one.0.clone())
-                }
-            };
+        let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
+            .map(|body| parse_alpn(cx, body))
+            .transpose()?;
+        if let Some(body) = msgs::find_extension(exts, ExtensionType::EarlyData) {
+            // Only offered with a PSK; accepted only with it (RFC 8446 §4.2.10).
+            Reader::new(body).expect_empty("early_data")?;
+            if self.hs.psk_accepted.is_none() {
+                return Err(PeerMisbehaved::ExtensionNotAllowedHere(
+                    ExtensionType::EarlyData.get(),
+                )
+                .into());
+            }
+            self.hs.early_data_accepted = true;
+        }
         cx.alpn.clone_from(&alpn);
         events.push(Event::Alpn(alpn));
         self.hs.transcript.add(raw);
-        Ok(State::CertificateOrCertReq(ExpectCertificateOrCertReq {
-            hs: self.hs,
-        }))
+        match self.hs.psk_accepted.take() {
+            // Resumed: the PSK authenticates the server; its Finished comes next.
+            Some(psk) => Ok(State::Finished(ExpectFinished::new(
+                self.hs,
+                None,
+                ServerAuth::Psk(psk),
+            ))),
+            None => Ok(State::CertificateOrCertReq(ExpectCertificateOrCertReq {
+                hs: self.hs,
+            })),
+        }
     }
 }
 
@@ -652,27 +1013,18 @@ impl ExpectCertificate {
                 ExtensionContext::Certificate,
             )?;
         }
-        let chain: Vec<CertificateDer<'static>> = cert
+        let chain = cert
             .entries
             .0
             .into_iter()
             .map(|e| CertificateDer::from(e.cert_data.0))
             .collect();
-        let Some((end_entity, intermediates)) = chain.split_first() else {
-            return Err(PeerMisbehaved::EmptyCertificate.into());
-        };
+        let (end_entity, cert_verified) = verify_chain(cx, chain, now, events)?;
         self.hs.transcript.add(raw);
-        events.push(Event::PeerCertificates(chain.clone()));
-        let cert_verified = cx.config.verifier.verify_server_cert(
-            end_entity,
-            intermediates,
-            &cx.server_name,
-            now,
-        )?;
         Ok(State::CertificateVerify(ExpectCertificateVerify::new(
             self.hs,
             self.client_auth,
-            end_entity.clone(),
+            end_entity,
             cert_verified,
         )))
     }
@@ -753,31 +1105,32 @@ impl ExpectCertificateVerify {
         Ok(State::Finished(ExpectFinished::new(
             self.hs,
             self.client_auth,
-            self.cert_verified,
-            sig_verified,
+            ServerAuth::Certificate(self.cert_verified, sig_verified),
         )))
     }
+}
+
+/// How the server authenticated itself before its Finished.
+#[derive(Debug)]
+enum ServerAuth {
+    /// Its chain and CertificateVerify verified.
+    Certificate(ServerCertVerified, SignatureVerified),
+    /// It selected our PSK (resumption).
+    Psk(PskAccepted),
 }
 
 struct ExpectFinished {
     hs: HandshakeState,
     client_auth: Option<ClientAuthRequest>,
-    _cert_verified: ServerCertVerified,
-    _sig_verified: SignatureVerified,
+    _auth: ServerAuth,
 }
 
 impl ExpectFinished {
-    fn new(
-        hs: HandshakeState,
-        client_auth: Option<ClientAuthRequest>,
-        cert_verified: ServerCertVerified,
-        sig_verified: SignatureVerified,
-    ) -> Self {
+    fn new(hs: HandshakeState, client_auth: Option<ClientAuthRequest>, auth: ServerAuth) -> Self {
         Self {
             hs,
             client_auth,
-            _cert_verified: cert_verified,
-            _sig_verified: sig_verified,
+            _auth: auth,
         }
     }
 
@@ -841,6 +1194,25 @@ impl ExpectFinished {
         if cx.config.middlebox_compat && !cx.ccs_sent {
             cx.ccs_sent = true;
             events.push(Event::SendCcs);
+        }
+        if hs.early_data_accepted {
+            // RFC 8446 §4.5: EndOfEarlyData under the early traffic key, before the
+            // handshake key.
+            let early = hs
+                .early_secret
+                .as_ref()
+                .ok_or(Error::Internal("early data without an early secret"))?;
+            cx.key_log("CLIENT_EARLY_TRAFFIC_SECRET", early);
+            let early_key = key_schedule::traffic_key(suite, early)?;
+            cx.observe("client_early_write_key", early_key.key.as_bytes());
+            cx.observe("client_early_write_iv", &early_key.iv);
+            events.push(Event::InstallWriteKey(early_key));
+            let eoed = HandshakeMessage::EndOfEarlyData.encode();
+            hs.transcript.add(&eoed);
+            events.push(Event::Send {
+                level: Level::Early,
+                bytes: eoed,
+            });
         }
         let hs_write = key_schedule::traffic_key(suite, &hs.client_secret)?;
         cx.observe("client_handshake_write_key", hs_write.key.as_bytes());

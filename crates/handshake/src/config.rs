@@ -7,7 +7,8 @@ use crate::key_schedule::TrafficKey;
 use core::fmt;
 use overture_crypto_provider::{CryptoProvider, Secret, Signer};
 use overture_types::{
-    CertificateDer, CipherSuite, NamedGroup, ProtocolVersion, ServerName, SignatureScheme, UnixTime,
+    AlertDescription, CertificateDer, CipherSuite, NamedGroup, ProtocolVersion, ServerName,
+    SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
 
@@ -77,6 +78,27 @@ pub trait CertVerifier: Send + Sync + fmt::Debug {
         signature: &[u8],
     ) -> Result<SignatureVerified, Error>;
 
+    /// Verifies a TLS 1.2 ServerKeyExchange `signature` over `message`
+    /// (`client_random ‖ server_random ‖ ServerECDHParams`, RFC 8422 §5.4) with the key of
+    /// `end_entity`. The handshake has already checked that `scheme` was offered and fits the
+    /// suite (ECDSA/Ed25519 for `ECDHE_ECDSA`, RSA PKCS#1 or PSS for `ECDHE_RSA`, no SHA-1).
+    ///
+    /// The default calls [`CertVerifier::verify_tls13_signature`] with the same arguments: it
+    /// accepts only what that method verifies, so it is never more permissive. Its TLS 1.3
+    /// semantics are stricter than TLS 1.2's in one respect: an ECDSA scheme is bound to its
+    /// curve (a P-384 key signing with SHA-256 is refused). A verifier whose TLS 1.3 method
+    /// refuses RSA PKCS#1 (as TLS 1.3 CertificateVerify must) has to override this method for
+    /// `ECDHE_RSA` servers that sign with PKCS#1.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        signature: &[u8],
+    ) -> Result<SignatureVerified, Error> {
+        self.verify_tls13_signature(message, end_entity, scheme, signature)
+    }
+
     /// The schemes to offer in signature_algorithms, in preference order.
     fn supported_schemes(&self) -> Vec<SignatureScheme>;
 }
@@ -96,7 +118,8 @@ pub trait ClientCertResolver: Send + Sync + fmt::Debug {
 pub trait KeyLog: Send + Sync {
     /// Logs one secret. Labels: `CLIENT_HANDSHAKE_TRAFFIC_SECRET`,
     /// `SERVER_HANDSHAKE_TRAFFIC_SECRET`, `CLIENT_TRAFFIC_SECRET_0`, `SERVER_TRAFFIC_SECRET_0`,
-    /// `EXPORTER_SECRET`.
+    /// `EXPORTER_SECRET` (TLS 1.3); `CLIENT_EARLY_TRAFFIC_SECRET` (TLS 1.3, only when the
+    /// server accepted early data); `CLIENT_RANDOM` with the master secret (TLS 1.2).
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]);
 }
 
@@ -111,9 +134,12 @@ impl fmt::Debug for dyn KeyLog {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Level {
-    /// Plaintext (ClientHello).
+    /// Plaintext (ClientHello; in TLS 1.2 also the client's flight before its
+    /// ChangeCipherSpec).
     Initial,
-    /// Handshake traffic keys.
+    /// TLS 1.3 early-data keys (EndOfEarlyData).
+    Early,
+    /// Handshake traffic keys (in TLS 1.2: the connection keys, for the client's Finished).
     Handshake,
     /// Application traffic keys (post-handshake messages such as KeyUpdate).
     Application,
@@ -153,6 +179,68 @@ impl fmt::Debug for Tls13Ticket {
     }
 }
 
+/// A TLS 1.2 session (RFC 5246 session id and/or RFC 5077 ticket) to resume later: emitted as
+/// [`Event::Tls12Session`] after a handshake that makes one, given back through
+/// [`StartOptions::tls12_session`].
+#[derive(Clone)]
+pub struct Tls12Session {
+    /// The suite of the session (an abbreviated handshake must keep it).
+    pub suite: CipherSuite,
+    /// The 48-byte master secret (zeroized on drop).
+    pub master_secret: Secret,
+    /// The server's session id (empty: the session is resumable by ticket only).
+    pub session_id: Vec<u8>,
+    /// The RFC 5077 ticket, if the server issued one.
+    pub ticket: Option<Vec<u8>>,
+    /// The ticket's `ticket_lifetime_hint` in seconds (0: unspecified).
+    pub ticket_lifetime_hint: u32,
+    /// Whether the session used the extended master secret (RFC 7627): a resumption must
+    /// agree (RFC 7627 §5.3).
+    pub extended_master_secret: bool,
+    /// The server it is for.
+    pub server_name: ServerName<'static>,
+    /// When the session was made (the `now` of the `handle` call that completed it).
+    pub created_at: UnixTime,
+    /// The ALPN protocol of the connection that made it.
+    pub alpn: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Tls12Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls12Session")
+            .field("suite", &self.suite)
+            .field("session_id_len", &self.session_id.len())
+            .field("ticket_len", &self.ticket.as_ref().map(Vec::len))
+            .field("extended_master_secret", &self.extended_master_secret)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-connection options of [`crate::ClientHandshake::start_with`]: sessions to offer and
+/// two policy switches. `StartOptions::default()` is what [`crate::ClientHandshake::start`]
+/// uses: no resumption, EMS required, `psk_dhe_ke` only.
+#[derive(Debug, Default)]
+pub struct StartOptions {
+    /// A TLS 1.3 ticket to offer (RFC 8446 §4.2.11), consumed: each ticket is used once. It is
+    /// offered only when TLS 1.3 is enabled, the ticket is for `server_name`, has not expired
+    /// at `now`, and its suite is offered; otherwise the handshake is a full one. The server
+    /// may decline it: the handshake then falls back to a full one by itself.
+    pub tls13_ticket: Option<Tls13Ticket>,
+    /// A TLS 1.2 session to offer (by ticket if it has one, else by session id). Offered
+    /// only when TLS 1.2 is enabled, the session is for `server_name`, its suite is offered,
+    /// and it used EMS (or [`StartOptions::allow_tls12_without_ems`] is set).
+    pub tls12_session: Option<Tls12Session>,
+    /// Accept a TLS 1.2 full handshake whose ServerHello lacks extended_master_secret
+    /// (RFC 7627). Off by default: without EMS a man in the middle can synchronise two
+    /// sessions' master secrets (the triple handshake attack), so such servers are refused
+    /// with `handshake_failure`. Turn on only for legacy servers you must reach.
+    pub allow_tls12_without_ems: bool,
+    /// Also offer `psk_ke` (resumption without a fresh (EC)DHE, so without forward secrecy
+    /// for that connection). Off by default: only `psk_dhe_ke` is offered.
+    pub offer_psk_ke: bool,
+}
+
 /// What the handshake asks of the client, in order: the client applies them strictly in
 /// sequence (a `Send` is sealed with the write key installed by the events before it).
 #[derive(Debug)]
@@ -165,8 +253,16 @@ pub enum Event {
         /// Whole handshake messages, concatenated.
         bytes: Vec<u8>,
     },
-    /// A middlebox-compatibility ChangeCipherSpec record (`14 03 03 00 01 01`), unprotected.
+    /// A ChangeCipherSpec record (`14 03 03 00 01 01`), sealed with the current write key
+    /// (none: plaintext). In TLS 1.3 the middlebox-compatibility one; in TLS 1.2 the real
+    /// one, followed by the [`Event::InstallWriteKey`] it announces.
     SendCcs,
+    /// TLS 1.2: the server's ChangeCipherSpec is the next record to come. Accept exactly one
+    /// CCS record (`01`) from now on; when it arrives, call
+    /// [`crate::ClientHandshake::handle_ccs`], which emits the [`Event::InstallReadKey`] for
+    /// the records after it. Install nothing before the CCS arrives; any handshake record
+    /// before it is an error (`handle` says so).
+    ExpectCcs,
     /// Install this key for reading records from now on.
     InstallReadKey(TrafficKey),
     /// Install this key for writing records from now on.
@@ -189,4 +285,17 @@ pub enum Event {
     Complete,
     /// A session ticket arrived (post-handshake).
     NewSessionTicket(Tls13Ticket),
+    /// The server accepted the session we offered (a TLS 1.3 PSK or a TLS 1.2 abbreviated
+    /// handshake). Comes right after [`Event::ServerHello`]; without it the handshake is a
+    /// full one.
+    Resumed,
+    /// TLS 1.2 full handshake: the ServerKeyExchange's group (the [`Event::ServerHello`] of a
+    /// TLS 1.2 handshake carries `group: None`).
+    KeyExchangeGroup(NamedGroup),
+    /// A resumable TLS 1.2 session (after the server's Finished verified, just before
+    /// [`Event::Complete`] of a full handshake or after an abbreviated one).
+    Tls12Session(Tls12Session),
+    /// Send a warning alert with this description and go on: `no_renegotiation` in answer
+    /// to a TLS 1.2 HelloRequest (we never renegotiate).
+    SendWarningAlert(AlertDescription),
 }

@@ -90,14 +90,44 @@ pub enum PeerMisbehaved {
     TicketLifetimeTooLong,
     /// A KeyUpdate with a request value other than 0 or 1.
     BadKeyUpdate,
+    /// The server's pre_shared_key selected an identity we did not offer.
+    UnofferedPsk,
+    /// The server resumed with a PSK but chose a suite with another hash (RFC 8446 §4.2.11).
+    PskSuiteHashMismatch,
+    /// The server chose TLS 1.2 after a HelloRetryRequest (which only TLS 1.3 has).
+    Tls12AfterRetry,
+    /// TLS 1.2 renegotiation_info was not empty in an initial handshake (RFC 5746 §3.4).
+    BadRenegotiationInfo,
+    /// TLS 1.2 ec_point_formats without the uncompressed format (RFC 8422 §5.2).
+    BadEcPointFormats,
+    /// ServerKeyExchange chose a group we did not offer.
+    UnofferedGroup,
+    /// ServerKeyExchange was signed with a scheme we did not offer or that does not fit the
+    /// suite's key exchange.
+    UnofferedTls12SignatureScheme,
+    /// The server echoed a session id we did not offer for resumption, or resumed with
+    /// another suite than the session's.
+    BadResumption,
+    /// The extended_master_secret of a resumed TLS 1.2 session changed (RFC 7627 §5.3).
+    ResumptionEmsMismatch,
+    /// The server promised a NewSessionTicket (session_ticket in ServerHello) and sent none.
+    MissingNewSessionTicket,
+    /// A ChangeCipherSpec arrived where none may.
+    UnexpectedChangeCipherSpec,
 }
 
 /// Ways a peer is incompatible with what we offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PeerIncompatible {
-    /// The server chose TLS 1.2, which is not implemented yet (issue «TLS 1.2 and resumption»).
+    /// Not returned any more (TLS 1.2 is implemented); kept so that existing matches compile.
     Tls12NotImplemented,
+    /// A TLS 1.2 full handshake without extended_master_secret (RFC 7627), refused unless
+    /// `StartOptions::allow_tls12_without_ems`.
+    NoExtendedMasterSecret,
+    /// A TLS 1.2 server without secure renegotiation indication (RFC 5746): refused, like
+    /// OpenSSL 3 does by default.
+    NoSecureRenegotiation,
     /// The server chose a version below TLS 1.2.
     VersionTooOld(u16),
     /// The server chose (without supported_versions) a version we did not offer.
@@ -160,9 +190,24 @@ impl Error {
                 | M::NonEmptyCertificateContext
                 | M::UnofferedSignatureScheme
                 | M::TicketLifetimeTooLong
-                | M::BadKeyUpdate => A::IllegalParameter,
+                | M::BadKeyUpdate
+                | M::UnofferedPsk
+                | M::PskSuiteHashMismatch
+                | M::Tls12AfterRetry
+                | M::BadEcPointFormats
+                | M::UnofferedGroup
+                | M::UnofferedTls12SignatureScheme
+                | M::BadResumption => A::IllegalParameter,
+                M::BadRenegotiationInfo | M::ResumptionEmsMismatch => A::HandshakeFailure,
+                M::MissingNewSessionTicket | M::UnexpectedChangeCipherSpec => A::UnexpectedMessage,
             },
-            Self::PeerIncompatible(_) => A::ProtocolVersion,
+            Self::PeerIncompatible(p) => match p {
+                PeerIncompatible::NoExtendedMasterSecret
+                | PeerIncompatible::NoSecureRenegotiation => A::HandshakeFailure,
+                PeerIncompatible::Tls12NotImplemented
+                | PeerIncompatible::VersionTooOld(_)
+                | PeerIncompatible::VersionNotOffered(_) => A::ProtocolVersion,
+            },
             Self::InvalidCertificate(c) => match c {
                 CertificateError::Expired | CertificateError::NotValidYet => A::CertificateExpired,
                 CertificateError::UnknownIssuer => A::UnknownCa,
@@ -269,6 +314,34 @@ impl fmt::Display for PeerMisbehaved {
             M::BadFinished => f.write_str("its Finished did not verify"),
             M::TicketLifetimeTooLong => f.write_str("NewSessionTicket lifetime exceeds seven days"),
             M::BadKeyUpdate => f.write_str("KeyUpdate request is neither 0 nor 1"),
+            M::UnofferedPsk => f.write_str("it selected a pre-shared key we did not offer"),
+            M::PskSuiteHashMismatch => {
+                f.write_str("it resumed with a suite whose hash differs from the ticket's")
+            }
+            M::Tls12AfterRetry => f.write_str("it chose TLS 1.2 after a HelloRetryRequest"),
+            M::BadRenegotiationInfo => {
+                f.write_str("renegotiation_info is not empty in an initial handshake")
+            }
+            M::BadEcPointFormats => {
+                f.write_str("ec_point_formats lacks the uncompressed point format")
+            }
+            M::UnofferedGroup => f.write_str("ServerKeyExchange chose a group we did not offer"),
+            M::UnofferedTls12SignatureScheme => f.write_str(
+                "ServerKeyExchange is signed with a scheme we did not offer or that does not \
+                 fit the cipher suite",
+            ),
+            M::BadResumption => {
+                f.write_str("it resumed a session we did not offer, or with another cipher suite")
+            }
+            M::ResumptionEmsMismatch => f.write_str(
+                "the resumed session's extended_master_secret use changed (RFC 7627 §5.3)",
+            ),
+            M::MissingNewSessionTicket => {
+                f.write_str("it promised a NewSessionTicket and sent none")
+            }
+            M::UnexpectedChangeCipherSpec => {
+                f.write_str("it sent a ChangeCipherSpec where none may come")
+            }
         }
     }
 }
@@ -279,6 +352,14 @@ impl fmt::Display for PeerIncompatible {
             Self::Tls12NotImplemented => f.write_str(
                 "the server chose TLS 1.2, which this version of overture-handshake does not \
                  implement yet (TLS 1.3 only)",
+            ),
+            Self::NoExtendedMasterSecret => f.write_str(
+                "the TLS 1.2 server does not support the extended master secret (RFC 7627); \
+                 refused unless allowed",
+            ),
+            Self::NoSecureRenegotiation => f.write_str(
+                "the TLS 1.2 server does not support secure renegotiation indication \
+                 (RFC 5746)",
             ),
             Self::VersionNotOffered(v) => write!(
                 f,

@@ -15,19 +15,44 @@
 use crate::error::Error;
 use core::fmt;
 use overture_crypto_provider::{
-    Aead, Hash, HashContext, NONCE_LEN, Output, Secret, Tls13CipherSuite, expand_label,
-    expand_label_secret,
+    Aead, Hash, HashContext, NONCE_LEN, Output, Secret, Tls12CipherSuite, Tls13CipherSuite,
+    expand_label, expand_label_secret,
 };
 use overture_types::HandshakeType;
 
 /// Keys for one direction of record protection, as the record layer installs them.
+///
+/// The client builds its record key without knowing the TLS 1.2 key block layout:
+///
+/// ```text
+/// match key.tls12 {
+///     None => RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv),
+///     Some(suite) => RecordKey::tls12(suite, key.key.as_bytes(), key.fixed_iv()),
+/// }
+/// ```
 pub struct TrafficKey {
     /// The suite's AEAD.
     pub aead: &'static dyn Aead,
     /// The write key (zeroized on drop).
     pub key: Secret,
-    /// The write IV.
+    /// The write IV. For a TLS 1.2 key only the first `suite.fixed_iv_len` bytes are the
+    /// key block's `write_IV` (4 for AES-GCM, 12 for ChaCha20-Poly1305), the rest are zero:
+    /// use [`TrafficKey::fixed_iv`].
     pub iv: [u8; NONCE_LEN],
+    /// `None` for a TLS 1.3 key; for a TLS 1.2 key the suite, whose `nonce` style and
+    /// `fixed_iv_len` the record layer needs (`RecordKey::tls12`).
+    pub tls12: Option<&'static Tls12CipherSuite>,
+}
+
+impl TrafficKey {
+    /// The IV bytes the record layer takes: all 12 for TLS 1.3, the suite's `fixed_iv_len`
+    /// for TLS 1.2.
+    pub fn fixed_iv(&self) -> &[u8] {
+        match self.tls12 {
+            None => &self.iv,
+            Some(s) => self.iv.get(..s.fixed_iv_len).unwrap_or(&self.iv),
+        }
+    }
 }
 
 impl fmt::Debug for TrafficKey {
@@ -94,6 +119,21 @@ impl Transcript {
             fresh.update(ch1.as_bytes());
             self.state = TranscriptState::Hashing(fresh);
         }
+    }
+
+    /// The hash of everything so far followed by `extra` (not added), with `hash` while still
+    /// buffering (a PSK binder over the truncated ClientHello, RFC 8446 §4.2.11.2).
+    pub fn hash_with(&self, hash: &'static dyn Hash, extra: &[u8]) -> Output {
+        let mut ctx = match &self.state {
+            TranscriptState::Hashing(ctx) => ctx.fork(),
+            TranscriptState::Buffer(b) => {
+                let mut ctx = hash.start();
+                ctx.update(b);
+                ctx
+            }
+        };
+        ctx.update(extra);
+        ctx.finish()
     }
 
     /// The hash of everything so far; fails before [`Transcript::start_hash`].
@@ -201,6 +241,7 @@ pub fn traffic_key(suite: &Tls13CipherSuite, secret: &Secret) -> Result<TrafficK
         aead: suite.aead,
         key,
         iv,
+        tls12: None,
     })
 }
 

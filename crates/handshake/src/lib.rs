@@ -92,11 +92,13 @@ mod config;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
+mod tls12;
 
 pub use client::{ClientHandshake, ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
     CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, ServerCertVerified,
-    SignatureVerified, Tls13Ticket,
+    SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;
+pub use tls12::prf as tls12_prf;

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, PeerMisbehaved};
 use overture_types::{
-    CipherSuite, Codec, Compression, ExtensionType, HandshakeType, InvalidMessage,
+    CipherSuite, Codec, Compression, EcCurveType, ExtensionType, HandshakeType, InvalidMessage,
     KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion,
     PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16, VecU24,
     encode_prefixed,
@@ -75,6 +75,8 @@ pub enum ExtensionContext {
     Certificate,
     /// NewSessionTicket (unknown extensions are ignored there).
     NewSessionTicket,
+    /// A TLS 1.2 ServerHello (RFC 5246 §7.4.1.4, RFC 5746, RFC 7627, RFC 8422, RFC 5077).
+    Tls12ServerHello,
 }
 
 impl ExtensionContext {
@@ -111,6 +113,15 @@ impl ExtensionContext {
             ),
             Self::Certificate => matches!(typ, E::StatusRequest | E::SignedCertificateTimestamp),
             Self::NewSessionTicket => matches!(typ, E::EarlyData),
+            Self::Tls12ServerHello => matches!(
+                typ,
+                E::ServerName
+                    | E::EcPointFormats
+                    | E::ExtendedMasterSecret
+                    | E::SessionTicket
+                    | E::RenegotiationInfo
+                    | E::ApplicationLayerProtocolNegotiation
+            ),
         }
     }
 
@@ -569,6 +580,18 @@ impl Codec<'_> for NewSessionTicket {
     }
 }
 
+/// The type and body of one whole handshake message; the body must span exactly the length
+/// in the header.
+fn split_header(bytes: &[u8]) -> Result<(HandshakeType, &[u8]), InvalidMessage> {
+    let mut r = Reader::new(bytes);
+    let typ = HandshakeType::read(&mut r)?;
+    let len = usize::try_from(r.u24("handshake length")?)
+        .map_err(|_| InvalidMessage::IllegalValue("handshake length"))?;
+    let body = r.take_for(len, "handshake body")?;
+    r.expect_empty("handshake message")?;
+    Ok((typ, body))
+}
+
 /// A decoded handshake message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -620,12 +643,7 @@ impl HandshakeMessage {
     /// length in the header.
     pub fn decode(bytes: &[u8]) -> Result<Self, InvalidMessage> {
         use HandshakeType as T;
-        let mut r = Reader::new(bytes);
-        let typ = HandshakeType::read(&mut r)?;
-        let len = usize::try_from(r.u24("handshake length")?)
-            .map_err(|_| InvalidMessage::IllegalValue("handshake length"))?;
-        let body = r.take_for(len, "handshake body")?;
-        r.expect_empty("handshake message")?;
+        let (typ, body) = split_header(bytes)?;
         Ok(match typ {
             T::ClientHello => Self::ClientHello(ClientHello::read_bytes(body)?),
             T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
@@ -668,6 +686,191 @@ impl HandshakeMessage {
             Self::NewSessionTicket(m) => m.encode(out),
             Self::KeyUpdate(m) => m.encode(out),
             Self::EndOfEarlyData | Self::Other(_) => {}
+        });
+        out
+    }
+}
+
+/// A TLS 1.2 `ServerKeyExchange` for ECDHE (RFC 8422 §5.4): named-curve parameters and the
+/// signature over `client_random ‖ server_random ‖ params`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcdheServerKeyExchange {
+    /// The curve (only `named_curve` parses).
+    pub group: NamedGroup,
+    /// The server's ephemeral public point.
+    pub public: PayloadU8<1>,
+    /// The signature scheme.
+    pub scheme: SignatureScheme,
+    /// The signature.
+    pub signature: PayloadU16,
+}
+
+impl EcdheServerKeyExchange {
+    /// The signed `ServerECDHParams` bytes.
+    pub fn params(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        EcCurveType::NamedCurve.encode(&mut out);
+        self.group.encode(&mut out);
+        self.public.encode(&mut out);
+        out
+    }
+}
+
+impl Codec<'_> for EcdheServerKeyExchange {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.params());
+        self.scheme.encode(out);
+        self.signature.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        if EcCurveType::read(r)? != EcCurveType::NamedCurve {
+            return Err(InvalidMessage::IllegalValue(
+                "ECCurveType (only named_curve)",
+            ));
+        }
+        Ok(Self {
+            group: NamedGroup::read(r)?,
+            public: PayloadU8::read(r)?,
+            scheme: SignatureScheme::read(r)?,
+            signature: PayloadU16::read(r)?,
+        })
+    }
+}
+
+/// A TLS 1.2 `CertificateRequest` (RFC 5246 §7.4.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls12CertificateRequest {
+    /// `certificate_types`.
+    pub certificate_types: VecU8<u8, 1>,
+    /// `supported_signature_algorithms`.
+    pub schemes: VecU16<SignatureScheme, 2, 0xfffe>,
+    /// `certificate_authorities` (DER distinguished names).
+    pub authorities: VecU16<PayloadU16<1>>,
+}
+
+impl Codec<'_> for Tls12CertificateRequest {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.certificate_types.encode(out);
+        self.schemes.encode(out);
+        self.authorities.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            certificate_types: VecU8::read(r)?,
+            schemes: VecU16::read(r)?,
+            authorities: VecU16::read(r)?,
+        })
+    }
+}
+
+/// A TLS 1.2 `NewSessionTicket` (RFC 5077 §3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls12NewSessionTicket {
+    /// `ticket_lifetime_hint` in seconds (0: unspecified).
+    pub lifetime_hint: u32,
+    /// The opaque ticket (empty: the server issues none after all).
+    pub ticket: PayloadU16,
+}
+
+impl Codec<'_> for Tls12NewSessionTicket {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.lifetime_hint.encode(out);
+        self.ticket.encode(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+        Ok(Self {
+            lifetime_hint: r.u32("ticket_lifetime_hint")?,
+            ticket: PayloadU16::read(r)?,
+        })
+    }
+}
+
+/// A decoded TLS 1.2 server handshake message. TLS 1.2's Certificate, CertificateRequest and
+/// NewSessionTicket differ from TLS 1.3's, so a TLS 1.2 handshake decodes with this type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tls12Message {
+    /// HelloRequest (empty).
+    HelloRequest,
+    /// ServerHello.
+    ServerHello(ServerHello),
+    /// Certificate: the chain, end entity first.
+    Certificate(VecU24<PayloadU24<1>>),
+    /// ServerKeyExchange (ECDHE).
+    ServerKeyExchange(EcdheServerKeyExchange),
+    /// CertificateRequest.
+    CertificateRequest(Tls12CertificateRequest),
+    /// ServerHelloDone (empty).
+    ServerHelloDone,
+    /// NewSessionTicket.
+    NewSessionTicket(Tls12NewSessionTicket),
+    /// Finished: the verify_data.
+    Finished(Vec<u8>),
+    /// Any other type, kept for the error message.
+    Other(HandshakeType),
+}
+
+impl Tls12Message {
+    /// The handshake type.
+    pub fn typ(&self) -> HandshakeType {
+        use HandshakeType as T;
+        match self {
+            Self::HelloRequest => T::HelloRequest,
+            Self::ServerHello(_) => T::ServerHello,
+            Self::Certificate(_) => T::Certificate,
+            Self::ServerKeyExchange(_) => T::ServerKeyExchange,
+            Self::CertificateRequest(_) => T::CertificateRequest,
+            Self::ServerHelloDone => T::ServerHelloDone,
+            Self::NewSessionTicket(_) => T::NewSessionTicket,
+            Self::Finished(_) => T::Finished,
+            Self::Other(t) => *t,
+        }
+    }
+
+    /// Decodes one whole message (4-byte header included).
+    pub fn decode(bytes: &[u8]) -> Result<Self, InvalidMessage> {
+        use HandshakeType as T;
+        let (typ, body) = split_header(bytes)?;
+        Ok(match typ {
+            T::HelloRequest => {
+                Reader::new(body).expect_empty("HelloRequest")?;
+                Self::HelloRequest
+            }
+            T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
+            T::Certificate => Self::Certificate(VecU24::read_bytes(body)?),
+            T::ServerKeyExchange => {
+                Self::ServerKeyExchange(EcdheServerKeyExchange::read_bytes(body)?)
+            }
+            T::CertificateRequest => {
+                Self::CertificateRequest(Tls12CertificateRequest::read_bytes(body)?)
+            }
+            T::ServerHelloDone => {
+                Reader::new(body).expect_empty("ServerHelloDone")?;
+                Self::ServerHelloDone
+            }
+            T::NewSessionTicket => Self::NewSessionTicket(Tls12NewSessionTicket::read_bytes(body)?),
+            T::Finished => {
+                if body.is_empty() {
+                    return Err(InvalidMessage::MissingData("Finished.verify_data"));
+                }
+                Self::Finished(body.to_vec())
+            }
+            other => Self::Other(other),
+        })
+    }
+
+    /// Encodes the whole message with its 4-byte header.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.typ().encode(&mut out);
+        encode_prefixed(&mut out, LengthWidth::U24, |out| match self {
+            Self::ServerHello(m) => m.encode(out),
+            Self::Certificate(m) => m.encode(out),
+            Self::ServerKeyExchange(m) => m.encode(out),
+            Self::CertificateRequest(m) => m.encode(out),
+            Self::NewSessionTicket(m) => m.encode(out),
+            Self::Finished(v) => out.extend_from_slice(v),
+            Self::HelloRequest | Self::ServerHelloDone | Self::Other(_) => {}
         });
         out
     }
@@ -768,6 +971,41 @@ mod tests {
         round_trip(HandshakeMessage::KeyUpdate(
             KeyUpdateRequest::UpdateRequested,
         ));
+    }
+
+    #[test]
+    fn tls12_messages_round_trip() {
+        let msgs = [
+            Tls12Message::HelloRequest,
+            Tls12Message::ServerHelloDone,
+            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])])),
+            Tls12Message::ServerKeyExchange(EcdheServerKeyExchange {
+                group: NamedGroup::X25519,
+                public: PayloadU8(vec![9; 32]),
+                scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+                signature: PayloadU16(vec![1; 70]),
+            }),
+            Tls12Message::CertificateRequest(Tls12CertificateRequest {
+                certificate_types: VecU8(vec![1, 64]),
+                schemes: VecU16(vec![SignatureScheme::RSA_PKCS1_SHA256]),
+                authorities: VecU16(vec![PayloadU16(vec![0x30, 0])]),
+            }),
+            Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
+                lifetime_hint: 300,
+                ticket: PayloadU16(vec![7; 50]),
+            }),
+            Tls12Message::Finished(vec![1; 12]),
+        ];
+        for m in msgs {
+            let bytes = m.encode();
+            assert_eq!(Tls12Message::decode(&bytes).unwrap(), m);
+            for cut in 0..bytes.len() {
+                assert!(Tls12Message::decode(&bytes[..cut]).is_err(), "{m:?} {cut}");
+            }
+        }
+        // Explicit curves are refused as illegal values.
+        let e = Tls12Message::decode(&[12, 0, 0, 3, 1, 0, 23]).unwrap_err();
+        assert!(matches!(e, InvalidMessage::IllegalValue(_)), "{e:?}");
     }
 
     #[test]

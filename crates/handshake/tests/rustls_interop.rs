@@ -1,6 +1,9 @@
 //! The state machine against a real rustls 0.23 server (ring), in memory, with a minimal
-//! TLS 1.3 record framing written here: every suite × group × certificate type, then both
-//! sides exchange application data, compare exporter output, and go through a KeyUpdate.
+//! record framing written here (TLS 1.3, and TLS 1.2 with its GCM explicit nonce and
+//! ChaCha20-Poly1305 nonces): every suite × group × certificate type of both versions, then
+//! both sides exchange application data and compare exporter output (TLS 1.3 also goes
+//! through a KeyUpdate); resumption with TLS 1.3 tickets, TLS 1.2 session ids and TLS 1.2
+//! tickets, checked on both sides.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,11 +16,16 @@ mod common;
 
 use common::PinnedVerifier;
 use overture_crypto_provider::{BoundAead, CryptoProvider, Nonce, TAG_LEN, ring};
-use overture_handshake::{ClientCertResolver, ClientHandshake, Event, HandshakeConfig, TrafficKey};
+use overture_crypto_provider::{Tls12CipherSuite, Tls12NonceStyle};
+use overture_handshake::{
+    ClientCertResolver, ClientHandshake, Event, HandshakeConfig, StartOptions, TestHooks,
+    Tls12Session, Tls13Ticket, TrafficKey,
+};
 use overture_types::{
     CertificateDer, CipherSuite, ContentType, NamedGroup, PrivateKeyDer, ProtocolVersion,
     ServerName, SignatureScheme, UnixTime,
 };
+use rustls::HandshakeKind;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -57,19 +65,47 @@ fn cert(kind: KeyKind, name: &str) -> (CertificateDer<'static>, PrivateKeyDer<'s
     (cert.der().clone(), der)
 }
 
-/// One direction of TLS 1.3 record protection.
+/// One direction of record protection (TLS 1.3, or TLS 1.2 when `tls12` is set).
 struct Dir {
     aead: Box<dyn BoundAead>,
     iv: [u8; 12],
     seq: u64,
+    tls12: Option<&'static Tls12CipherSuite>,
 }
 
 impl Dir {
     fn new(k: &TrafficKey) -> Self {
+        if let Some(s) = k.tls12 {
+            assert_eq!(k.fixed_iv().len(), s.fixed_iv_len);
+        }
         Self {
             aead: k.aead.with_key(k.key.as_bytes()).unwrap(),
             iv: k.iv,
             seq: 0,
+            tls12: k.tls12,
+        }
+    }
+
+    /// RFC 5246 §6.2.3.3: seq ‖ type ‖ version ‖ length.
+    fn aad12(&self, typ: u8, len: usize) -> Vec<u8> {
+        let mut aad = self.seq.to_be_bytes().to_vec();
+        aad.extend_from_slice(&[typ, 3, 3]);
+        aad.extend_from_slice(&(len as u16).to_be_bytes());
+        aad
+    }
+
+    /// The TLS 1.2 nonce: GCM salt ‖ explicit (our explicit part is the sequence number),
+    /// ChaCha20-Poly1305 IV xor seq.
+    fn nonce12(&self, explicit: Option<[u8; 8]>) -> Nonce {
+        match (self.tls12.unwrap().nonce, explicit) {
+            (Tls12NonceStyle::ExplicitGcm, Some(e)) => {
+                let mut n = [0u8; 12];
+                n[..4].copy_from_slice(&self.iv[..4]);
+                n[4..].copy_from_slice(&e);
+                Nonce::new(n)
+            }
+            (Tls12NonceStyle::ExplicitGcm, None) => self.nonce12(Some(self.seq.to_be_bytes())),
+            (Tls12NonceStyle::XorSequence, _) => Nonce::xor_seq(&self.iv, self.seq),
         }
     }
 }
@@ -86,6 +122,23 @@ struct Framing {
 
 impl Framing {
     fn seal(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) {
+        if self.write.as_ref().is_some_and(|w| w.tls12.is_some()) {
+            let w = self.write.as_mut().unwrap();
+            let gcm = w.tls12.unwrap().nonce == Tls12NonceStyle::ExplicitGcm;
+            let aad = w.aad12(typ.get(), data.len());
+            let nonce = w.nonce12(None);
+            let mut body = data.to_vec();
+            let tag = w.aead.seal_in_place(nonce, &aad, &mut body).unwrap();
+            let explicit: &[u8] = if gcm { &w.seq.to_be_bytes()[..] } else { &[] };
+            let len = explicit.len() + body.len() + TAG_LEN;
+            out.extend_from_slice(&[typ.get(), 3, 3]);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+            out.extend_from_slice(explicit);
+            out.extend_from_slice(&body);
+            out.extend_from_slice(tag.as_ref());
+            w.seq += 1;
+            return;
+        }
         let Some(w) = self.write.as_mut() else {
             let version: u16 = if self.sent_first { 0x0303 } else { 0x0301 };
             self.sent_first = true;
@@ -110,21 +163,44 @@ impl Framing {
         out.extend_from_slice(tag.as_ref());
     }
 
-    /// Opens the next whole record in `input` (false: none); handshake bytes go to
-    /// `self.handshake`, data to `self.app_data`. A CCS is ignored; an alert panics.
-    fn open(&mut self, input: &mut Vec<u8>) -> bool {
+    /// Opens the next whole record in `input`; handshake bytes go to `self.handshake`, data
+    /// to `self.app_data`. An alert panics.
+    fn open(&mut self, input: &mut Vec<u8>) -> Opened {
         {
             if input.len() < 5 {
-                return false;
+                return Opened::Nothing;
             }
             let len = usize::from(u16::from_be_bytes([input[3], input[4]]));
             if input.len() < 5 + len {
-                return false;
+                return Opened::Nothing;
             }
             let record: Vec<u8> = input.drain(..5 + len).collect();
             let (header, body) = record.split_at(5);
+            let tls12 = self.read.as_ref().is_some_and(|r| r.tls12.is_some());
             let (typ, plain) = match header[0] {
-                20 => return true,
+                20 => {
+                    assert_eq!(body, [1], "CCS body");
+                    return Opened::Ccs;
+                }
+                t if tls12 => {
+                    let r = self.read.as_mut().unwrap();
+                    let gcm = r.tls12.unwrap().nonce == Tls12NonceStyle::ExplicitGcm;
+                    let (nonce, ct) = if gcm {
+                        let (e, ct) = body.split_at(8);
+                        (r.nonce12(Some(e.try_into().unwrap())), ct)
+                    } else {
+                        (r.nonce12(None), body)
+                    };
+                    let aad = r.aad12(t, ct.len() - TAG_LEN);
+                    let mut buf = ct.to_vec();
+                    let n = r
+                        .aead
+                        .open_in_place(nonce, &aad, &mut buf)
+                        .expect("TLS 1.2 record did not open");
+                    r.seq += 1;
+                    buf.truncate(n);
+                    (t, buf)
+                }
                 23 => {
                     let r = self
                         .read
@@ -152,7 +228,7 @@ impl Framing {
                 t => panic!("unexpected content type {t}"),
             }
         }
-        true
+        Opened::Record
     }
 
     /// The next whole handshake message, if any.
@@ -166,9 +242,24 @@ impl Framing {
     }
 }
 
+/// What [`Framing::open`] found.
+#[derive(PartialEq)]
+enum Opened {
+    Nothing,
+    Record,
+    Ccs,
+}
+
 /// What the events said.
 #[derive(Default)]
 struct Seen {
+    version: Option<ProtocolVersion>,
+    resumed: bool,
+    expect_ccs: bool,
+    warnings: Vec<overture_types::AlertDescription>,
+    tls13_ticket: Option<Tls13Ticket>,
+    tls12_session: Option<Tls12Session>,
+    kx_group: Option<NamedGroup>,
     complete: bool,
     suite: Option<CipherSuite>,
     group: Option<NamedGroup>,
@@ -184,7 +275,15 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
             Event::Send { bytes, .. } => f.seal(ContentType::Handshake, &bytes, out),
             Event::SendCcs => {
                 seen.ccs += 1;
-                out.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+                f.seal(ContentType::ChangeCipherSpec, &[1], out);
+            }
+            Event::ExpectCcs => seen.expect_ccs = true,
+            Event::Resumed => seen.resumed = true,
+            Event::KeyExchangeGroup(g) => seen.kx_group = Some(g),
+            Event::Tls12Session(s) => seen.tls12_session = Some(s),
+            Event::SendWarningAlert(d) => {
+                seen.warnings.push(d);
+                f.seal(ContentType::Alert, &[1, d.get()], out);
             }
             Event::InstallReadKey(k) => {
                 seen.read_keys += 1;
@@ -196,13 +295,16 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
                 group,
                 version,
             } => {
-                assert_eq!(version, ProtocolVersion::TLSv1_3);
+                seen.version = Some(version);
                 seen.suite = Some(suite);
                 seen.group = group;
             }
             Event::Alpn(p) => seen.alpn = p,
             Event::Complete => seen.complete = true,
-            Event::NewSessionTicket(_) => seen.tickets += 1,
+            Event::NewSessionTicket(t) => {
+                seen.tickets += 1;
+                seen.tls13_ticket = Some(t);
+            }
             _ => {}
         }
     }
@@ -239,7 +341,28 @@ impl Pair {
                 moved = true;
             }
             // One record at a time: a message may install the key for the next record.
-            while self.framing.open(&mut self.to_client) {
+            loop {
+                match self.framing.open(&mut self.to_client) {
+                    Opened::Nothing => break,
+                    Opened::Record => {}
+                    // TLS 1.3: the compatibility CCS is dropped. TLS 1.2: it switches the
+                    // read key, exactly when it arrives.
+                    Opened::Ccs if self.seen.version == Some(ProtocolVersion::TLSv1_2) => {
+                        assert!(self.seen.expect_ccs, "CCS before ExpectCcs");
+                        self.seen.expect_ccs = false;
+                        let mut events = Vec::new();
+                        self.hs
+                            .handle_ccs(&mut events)
+                            .unwrap_or_else(|e| panic!("we rejected rustls's CCS: {e}"));
+                        apply(
+                            &mut events,
+                            &mut self.framing,
+                            &mut self.to_server,
+                            &mut self.seen,
+                        );
+                    }
+                    Opened::Ccs => {}
+                }
                 while let Some(m) = self.framing.next_message() {
                     let mut events = Vec::new();
                     self.hs
@@ -289,8 +412,13 @@ fn server_config(
     assert_eq!(p.cipher_suites.len(), 1);
     assert_eq!(p.kx_groups.len(), 1);
     let p = Arc::new(p);
+    let version = if suite.is_tls13() {
+        &rustls::version::TLS13
+    } else {
+        &rustls::version::TLS12
+    };
     let b = rustls::ServerConfig::builder_with_provider(p.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
+        .with_protocol_versions(&[version])
         .unwrap();
     let b = if client_auth {
         b.with_client_cert_verifier(Arc::new(AnyClientCert(p)))
@@ -306,10 +434,18 @@ fn client_config(
     cert: &CertificateDer<'static>,
     client_auth: Option<Arc<dyn ClientCertResolver>>,
 ) -> Arc<HandshakeConfig> {
+    client_config_versions(cert, client_auth, vec![ProtocolVersion::TLSv1_3])
+}
+
+fn client_config_versions(
+    cert: &CertificateDer<'static>,
+    client_auth: Option<Arc<dyn ClientCertResolver>>,
+    versions: Vec<ProtocolVersion>,
+) -> Arc<HandshakeConfig> {
     let provider = Arc::new(ring::default_provider());
     Arc::new(HandshakeConfig {
         provider: provider.clone(),
-        versions: vec![ProtocolVersion::TLSv1_3],
+        versions,
         alpn_protocols: vec![b"http/1.1".to_vec()],
         enable_sni: true,
         middlebox_compat: true,
@@ -332,11 +468,27 @@ fn connect(config: Arc<HandshakeConfig>, server_config: Arc<rustls::ServerConfig
 
 /// The client has sent its ClientHello; nothing has moved yet.
 fn start_pair(config: Arc<HandshakeConfig>, server_config: Arc<rustls::ServerConfig>) -> Pair {
+    start_pair_with(
+        config,
+        server_config,
+        StartOptions::default(),
+        TestHooks::default(),
+    )
+}
+
+fn start_pair_with(
+    config: Arc<HandshakeConfig>,
+    server_config: Arc<rustls::ServerConfig>,
+    options: StartOptions,
+    hooks: TestHooks,
+) -> Pair {
     let mut events = Vec::new();
-    let hs = ClientHandshake::start(
+    let hs = ClientHandshake::start_with_hooks_and_options(
         config,
         ServerName::try_from("localhost").unwrap(),
         UnixTime::now(),
+        options,
+        hooks,
         &mut events,
     )
     .unwrap();
@@ -555,4 +707,281 @@ fn no_client_certificate_is_refused_by_a_server_that_requires_one() {
         msg.contains("NoCertificatesPresented") || msg.contains("certificate"),
         "{msg}"
     );
+}
+
+/// TLS 1.2: data both ways and the exporter (with and without a context, which differ in
+/// TLS 1.2); no KeyUpdate in TLS 1.2.
+fn check_agreement12(p: &mut Pair) {
+    assert!(p.seen.complete, "handshake did not complete");
+    assert!(!p.server.is_handshaking());
+    assert!(p.hs.is_complete() && p.hs.is_tls12());
+    assert_eq!(p.seen.version, Some(ProtocolVersion::TLSv1_2));
+    assert_eq!(p.seen.ccs, 1, "one ChangeCipherSpec from us");
+    for i in 0..3 {
+        let msg = format!("hello {i} from overture");
+        p.client_send(msg.as_bytes());
+        assert_eq!(p.server_read(), msg.as_bytes());
+        let answer = format!("answer {i} from rustls");
+        p.server.writer().write_all(answer.as_bytes()).unwrap();
+        p.pump();
+        assert_eq!(std::mem::take(&mut p.framing.app_data), answer.as_bytes());
+    }
+    for ctx in [None, Some(&b"ctx"[..])] {
+        let mut ours = [0u8; 32];
+        let mut theirs = [0u8; 32];
+        p.hs.export_keying_material(&mut ours, b"EXPORTER-test", ctx)
+            .unwrap();
+        p.server
+            .export_keying_material(&mut theirs, b"EXPORTER-test", ctx)
+            .unwrap();
+        assert_eq!(ours, theirs, "exporters differ ({ctx:?})");
+    }
+    let mut ev = Vec::new();
+    assert!(p.hs.update_write_key(false, &mut ev).is_err());
+}
+
+#[test]
+fn tls12_every_suite_group_and_certificate_type() {
+    let ecdsa_suites = [
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    let rsa_suites = [
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    let groups = [
+        NamedGroup::X25519,
+        NamedGroup::secp256r1,
+        NamedGroup::secp384r1,
+    ];
+    let mut n = 0;
+    for (kind, suites) in [
+        (KeyKind::P256, ecdsa_suites),
+        (KeyKind::P384, ecdsa_suites),
+        (KeyKind::Rsa2048, rsa_suites),
+    ] {
+        let (cert, key) = cert(kind, "localhost");
+        for suite in suites {
+            for group in groups {
+                // Both offering 1.3 too (the server only speaks 1.2) and 1.2 alone.
+                let versions = if n % 2 == 0 {
+                    vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2]
+                } else {
+                    vec![ProtocolVersion::TLSv1_2]
+                };
+                let sc = server_config(suite, group, vec![cert.clone()], key.clone_key(), false);
+                let mut p = connect(client_config_versions(&cert, None, versions), sc);
+                let what = format!("{kind:?} {suite:?} {group:?}");
+                assert_eq!(p.seen.suite, Some(suite), "{what}");
+                assert_eq!(p.seen.group, None, "{what}");
+                assert_eq!(p.seen.kx_group, Some(group), "{what}");
+                assert_eq!(p.seen.alpn.as_deref(), Some(&b"http/1.1"[..]), "{what}");
+                assert!(!p.seen.resumed);
+                check_agreement12(&mut p);
+                n += 1;
+            }
+        }
+    }
+    assert_eq!(n, 27);
+}
+
+/// A man in the middle strips supported_versions from a ClientHello that offered TLS 1.3:
+/// rustls (1.3 and 1.2 enabled) answers with TLS 1.2 and the RFC 8446 sentinel, and we refuse.
+#[test]
+fn downgrade_sentinel_from_a_real_server() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let sc = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap(),
+    );
+    let strip: overture_handshake::ClientHelloHook = Arc::new(|exts| {
+        exts.retain(|e| e.typ() != overture_types::ExtensionType::SupportedVersions)
+    });
+    let hooks = TestHooks {
+        client_hello: Some(strip),
+        observe: None,
+    };
+    let config = client_config_versions(
+        &cert,
+        None,
+        vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+    );
+    let mut p = start_pair_with(config, sc, StartOptions::default(), hooks);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.pump()));
+    let msg = r.expect_err("the downgrade went unnoticed");
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("downgrade sentinel"), "{msg}");
+}
+
+fn tls13_server(
+    ticketer: bool,
+    cert: &CertificateDer<'static>,
+    key: &PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
+    let mut sc = server_config(
+        CipherSuite::TLS13_AES_128_GCM_SHA256,
+        NamedGroup::X25519,
+        vec![cert.clone()],
+        key.clone_key(),
+        false,
+    );
+    if ticketer {
+        Arc::get_mut(&mut sc).unwrap().ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    }
+    sc
+}
+
+/// Resumes with `ticket` against `sc`.
+fn resume(
+    config: &Arc<HandshakeConfig>,
+    sc: &Arc<rustls::ServerConfig>,
+    options: StartOptions,
+) -> Pair {
+    let mut p = start_pair_with(config.clone(), sc.clone(), options, TestHooks::default());
+    p.pump();
+    p
+}
+
+#[test]
+fn tls13_ticket_resumption() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let config = client_config(&cert, None);
+    // Stateful tickets (rustls's session cache) and stateless ones (a ticketer).
+    for ticketer in [false, true] {
+        let sc = tls13_server(ticketer, &cert, &key);
+        let mut first = connect(config.clone(), sc.clone());
+        check_agreement(&mut first);
+        assert!(!first.seen.resumed);
+        assert_eq!(first.server.handshake_kind(), Some(HandshakeKind::Full));
+        let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+
+        let options = StartOptions {
+            tls13_ticket: Some(ticket),
+            ..StartOptions::default()
+        };
+        let mut second = resume(&config, &sc, options);
+        assert!(second.seen.resumed, "ticketer {ticketer}: not resumed");
+        assert_eq!(second.server.handshake_kind(), Some(HandshakeKind::Resumed));
+        assert_eq!(second.seen.group, Some(NamedGroup::X25519), "psk_dhe_ke");
+        check_agreement(&mut second);
+
+        // A server that does not know the ticket: a full handshake instead.
+        let other = tls13_server(ticketer, &cert, &key);
+        let unknown = second.seen.tls13_ticket.take().expect("no second ticket");
+        let options = StartOptions {
+            tls13_ticket: Some(unknown),
+            ..StartOptions::default()
+        };
+        let mut third = resume(&config, &other, options);
+        assert!(!third.seen.resumed);
+        assert_eq!(third.server.handshake_kind(), Some(HandshakeKind::Full));
+        check_agreement(&mut third);
+    }
+}
+
+/// An expired ticket, or one for another server name, is not offered at all.
+#[test]
+fn tls13_unusable_tickets_are_not_offered() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let config = client_config(&cert, None);
+    let sc = tls13_server(false, &cert, &key);
+    let mut first = connect(config.clone(), sc.clone());
+    check_agreement(&mut first);
+    let mut ticket = first.seen.tls13_ticket.take().expect("no ticket");
+    ticket.received_at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        UnixTime::now().as_secs() - u64::from(ticket.lifetime) - 1,
+    ));
+    let mut p = resume(
+        &config,
+        &sc,
+        StartOptions {
+            tls13_ticket: Some(ticket),
+            ..StartOptions::default()
+        },
+    );
+    assert!(!p.seen.resumed);
+    assert_eq!(p.server.handshake_kind(), Some(HandshakeKind::Full));
+    check_agreement(&mut p);
+}
+
+fn tls12_server(
+    ticketer: bool,
+    cert: &CertificateDer<'static>,
+    key: &PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
+    let mut sc = server_config(
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        NamedGroup::secp256r1,
+        vec![cert.clone()],
+        key.clone_key(),
+        false,
+    );
+    if ticketer {
+        Arc::get_mut(&mut sc).unwrap().ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+    }
+    sc
+}
+
+#[test]
+fn tls12_session_id_and_ticket_resumption() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let config = client_config_versions(
+        &cert,
+        None,
+        vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+    );
+    for ticketer in [false, true] {
+        let sc = tls12_server(ticketer, &cert, &key);
+        let mut first = connect(config.clone(), sc.clone());
+        check_agreement12(&mut first);
+        assert_eq!(first.server.handshake_kind(), Some(HandshakeKind::Full));
+        let session = first.seen.tls12_session.take().expect("no TLS 1.2 session");
+        assert!(session.extended_master_secret);
+        assert_eq!(session.ticket.is_some(), ticketer, "{session:?}");
+        if !ticketer {
+            assert!(!session.session_id.is_empty());
+        }
+        // Twice in a row: each abbreviated handshake hands back a session to resume again.
+        let mut session = Some(session);
+        for round in 0..2 {
+            let options = StartOptions {
+                tls12_session: session.take(),
+                ..StartOptions::default()
+            };
+            let mut again = resume(&config, &sc, options);
+            let what = format!("ticketer {ticketer} round {round}");
+            assert!(again.seen.resumed, "{what}: not resumed");
+            assert_eq!(
+                again.server.handshake_kind(),
+                Some(HandshakeKind::Resumed),
+                "{what}"
+            );
+            assert_eq!(
+                again.seen.kx_group, None,
+                "{what}: no key exchange when resumed"
+            );
+            check_agreement12(&mut again);
+            session = again.seen.tls12_session.take();
+            assert!(session.is_some(), "{what}: no session after resumption");
+        }
+
+        // A server that does not know the session: a full handshake instead.
+        let other = tls12_server(ticketer, &cert, &key);
+        let options = StartOptions {
+            tls12_session: session,
+            ..StartOptions::default()
+        };
+        let mut p = resume(&config, &other, options);
+        assert!(!p.seen.resumed);
+        assert_eq!(p.server.handshake_kind(), Some(HandshakeKind::Full));
+        check_agreement12(&mut p);
+    }
 }

@@ -1,0 +1,811 @@
+//! The TLS 1.2 client (RFC 5246 with ECDHE and AEAD suites only): its own `Expect*` states
+//! behind the same [`Event`] API, the PRF, extended master secret (RFC 7627), secure
+//! renegotiation indication (RFC 5746), session resumption by id and by ticket (RFC 5077).
+//!
+//! ```text
+//! full:        ServerHello ─► Certificate ─► ServerKeyExchange ─► [CertificateRequest]
+//!              ─► ServerHelloDone ─► (send [Certificate], ClientKeyExchange, CCS, Finished)
+//!              ─► [NewSessionTicket] ─► ExpectCcs ─► handle_ccs ─► Finished ─► Traffic
+//! abbreviated: ServerHello ─► [NewSessionTicket] ─► ExpectCcs ─► handle_ccs ─► Finished
+//!              ─► (send CCS, Finished) ─► Traffic
+//! ```
+
+use crate::client::{Common, FinishedVerified, parse_alpn};
+use crate::config::{Event, Level, ServerCertVerified, SignatureVerified, Tls12Session};
+use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
+use crate::key_schedule::{TrafficKey, Transcript};
+use crate::msgs::{
+    self, EcdheServerKeyExchange, ExtensionContext, ServerHello, Tls12Message,
+    Tls12NewSessionTicket,
+};
+use overture_crypto_provider::{
+    Hmac, NONCE_LEN, Output, Secret, SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature,
+};
+use overture_types::{
+    AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, PayloadU8,
+    SignatureScheme, UnixTime, VecU8, encode_prefixed,
+};
+use zeroize::Zeroizing;
+
+/// Length of a TLS 1.2 master secret.
+const MASTER_SECRET_LEN: usize = 48;
+/// Length of a TLS 1.2 Finished verify_data for every suite in scope.
+const VERIFY_DATA_LEN: usize = 12;
+
+/// The TLS 1.2 PRF (RFC 5246 §5): `P_hash(secret, label ‖ seed)` with the suite's HMAC.
+pub fn prf(hmac: &dyn Hmac, secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
+    let key = hmac.with_key(secret);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(seed.len().saturating_add(2));
+    parts.push(label);
+    parts.extend_from_slice(seed);
+    // A(1) = HMAC(secret, label ‖ seed)
+    let mut a = key.sign(&parts);
+    for chunk in out.chunks_mut(hmac.tag_len().max(1)) {
+        let mut with_a: Vec<&[u8]> = Vec::with_capacity(parts.len().saturating_add(1));
+        with_a.push(a.as_bytes());
+        with_a.extend_from_slice(&parts);
+        let p = Zeroizing::new(key.sign(&with_a).as_bytes().to_vec());
+        for (d, s) in chunk.iter_mut().zip(p.iter()) {
+            *d = *s;
+        }
+        a = key.sign(&[a.as_bytes()]);
+    }
+}
+
+/// The master secret: with EMS `PRF(pms, "extended master secret", session_hash)`
+/// (RFC 7627 §4), else `PRF(pms, "master secret", client_random ‖ server_random)`.
+fn master_secret(
+    suite: &Tls12CipherSuite,
+    pms: &[u8],
+    ems_session_hash: Option<&[u8]>,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> Result<Secret, Error> {
+    let mut ms = Secret::zeroed(MASTER_SECRET_LEN).ok_or(Error::Internal("master secret"))?;
+    match ems_session_hash {
+        Some(h) => prf(
+            suite.hmac,
+            pms,
+            b"extended master secret",
+            &[h],
+            ms.as_mut_bytes(),
+        ),
+        None => prf(
+            suite.hmac,
+            pms,
+            b"master secret",
+            &[client_random, server_random],
+            ms.as_mut_bytes(),
+        ),
+    }
+    Ok(ms)
+}
+
+/// The two directions' keys from the key block (RFC 5246 §6.3; AEAD suites have no MAC key).
+fn key_block(
+    suite: &'static Tls12CipherSuite,
+    ms: &Secret,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> Result<(TrafficKey, TrafficKey), Error> {
+    let key_len = suite.aead.key_len();
+    let iv_len = suite.fixed_iv_len;
+    if iv_len > NONCE_LEN {
+        return Err(Error::Internal("TLS 1.2 fixed IV longer than a nonce"));
+    }
+    let total = key_len
+        .checked_add(iv_len)
+        .and_then(|n| n.checked_mul(2))
+        .ok_or(Error::Internal("key block length"))?;
+    let mut block = Zeroizing::new(vec![0u8; total]);
+    prf(
+        suite.hmac,
+        ms.as_bytes(),
+        b"key expansion",
+        &[server_random, client_random],
+        &mut block,
+    );
+    let mut r = overture_types::Reader::new(&block);
+    let short = |_| Error::Internal("key block too short");
+    let ck = r.take_for(key_len, "key").map_err(short)?;
+    let sk = r.take_for(key_len, "key").map_err(short)?;
+    let civ = r.take_for(iv_len, "iv").map_err(short)?;
+    let siv = r.take_for(iv_len, "iv").map_err(short)?;
+    let make = |key: &[u8], fixed: &[u8]| -> Result<TrafficKey, Error> {
+        let mut iv = [0u8; NONCE_LEN];
+        for (d, s) in iv.iter_mut().zip(fixed) {
+            *d = *s;
+        }
+        Ok(TrafficKey {
+            aead: suite.aead,
+            key: Secret::new(key).ok_or(Error::Internal("AEAD key too long"))?,
+            iv,
+            tls12: Some(suite),
+        })
+    };
+    Ok((make(ck, civ)?, make(sk, siv)?))
+}
+
+fn verify_data(suite: &Tls12CipherSuite, ms: &Secret, label: &[u8], hash: &Output) -> Vec<u8> {
+    let mut out = vec![0u8; VERIFY_DATA_LEN];
+    prf(
+        suite.hmac,
+        ms.as_bytes(),
+        label,
+        &[hash.as_bytes()],
+        &mut out,
+    );
+    out
+}
+
+fn finished_message(verify_data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    HandshakeType::Finished.encode(&mut out);
+    encode_prefixed(&mut out, LengthWidth::U24, |o| {
+        o.extend_from_slice(verify_data)
+    });
+    out
+}
+
+/// Whether `scheme` may sign a TLS 1.2 ServerKeyExchange of a suite with `kx` (RFC 8422 §5.4,
+/// RFC 5246 §7.4.3, RFC 8446 §4.2.3 for RSASSA-PSS in TLS 1.2). No SHA-1.
+fn fits_tls12_suite(kx: Tls12KxSignature, scheme: SignatureScheme) -> bool {
+    use SignatureScheme as S;
+    match kx {
+        Tls12KxSignature::Ecdsa => matches!(
+            scheme,
+            S::ECDSA_NISTP256_SHA256
+                | S::ECDSA_NISTP384_SHA384
+                | S::ECDSA_NISTP521_SHA512
+                | S::ED25519
+                | S::ED448
+        ),
+        Tls12KxSignature::Rsa => matches!(
+            scheme,
+            S::RSA_PKCS1_SHA256
+                | S::RSA_PKCS1_SHA384
+                | S::RSA_PKCS1_SHA512
+                | S::RSA_PSS_SHA256
+                | S::RSA_PSS_SHA384
+                | S::RSA_PSS_SHA512
+        ),
+    }
+}
+
+fn unexpected(expected: &'static str, got: &Tls12Message) -> Error {
+    Error::UnexpectedMessage {
+        expected,
+        got: got.typ(),
+    }
+}
+
+/// What a TLS 1.2 handshake carries from ServerHello to the end.
+struct Hs12 {
+    suite: &'static Tls12CipherSuite,
+    transcript: Transcript,
+    server_random: [u8; 32],
+    ems: bool,
+    /// The server's session id (ours echoed when resuming).
+    session_id: Vec<u8>,
+    /// ServerHello carried session_ticket: a NewSessionTicket comes before the server's CCS.
+    ticket_promised: bool,
+    /// A ticket received (or the resumed session's, when none came).
+    ticket: Option<(Vec<u8>, u32)>,
+}
+
+/// The TLS 1.2 states.
+pub(crate) enum Tls12State {
+    Certificate(ExpectCertificate),
+    ServerKeyExchange(ExpectServerKeyExchange),
+    CertReqOrDone(ExpectCertReqOrDone),
+    NewTicket(ExpectNewTicket),
+    Ccs(ExpectCcs),
+    Finished(ExpectFinished),
+    Traffic(Traffic),
+}
+
+impl Tls12State {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Certificate(_) => "TLS 1.2 Certificate",
+            Self::ServerKeyExchange(_) => "TLS 1.2 ServerKeyExchange",
+            Self::CertReqOrDone(_) => "TLS 1.2 CertificateRequest or ServerHelloDone",
+            Self::NewTicket(_) => "TLS 1.2 NewSessionTicket",
+            Self::Ccs(_) => "TLS 1.2 ChangeCipherSpec",
+            Self::Finished(_) => "TLS 1.2 Finished",
+            Self::Traffic(_) => "TLS 1.2 application data",
+        }
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        matches!(self, Self::Traffic(_))
+    }
+
+    pub(crate) fn handle(
+        self,
+        cx: &mut Common,
+        raw: &[u8],
+        now: UnixTime,
+        events: &mut Vec<Event>,
+    ) -> Result<Self, Error> {
+        let msg = Tls12Message::decode(raw)?;
+        if let Self::Traffic(t) = self {
+            return t.handle(msg, events);
+        }
+        if msg == Tls12Message::HelloRequest {
+            // RFC 5246 §7.4.1.1: ignored while negotiating; never in the transcript.
+            return Ok(self);
+        }
+        match self {
+            Self::Certificate(s) => s.handle(cx, msg, raw, now, events),
+            Self::ServerKeyExchange(s) => s.handle(cx, msg, raw, events),
+            Self::CertReqOrDone(s) => s.handle(cx, msg, raw, events),
+            Self::NewTicket(s) => s.handle(msg, raw, events),
+            Self::Ccs(_) => Err(unexpected("ChangeCipherSpec", &msg)),
+            Self::Finished(s) => s.handle(cx, msg, raw, now, events),
+            Self::Traffic(_) => Err(Error::Internal("unreachable TLS 1.2 state")),
+        }
+    }
+
+    pub(crate) fn handle_ccs(self, events: &mut Vec<Event>) -> Result<Self, Error> {
+        match self {
+            Self::Ccs(s) => {
+                events.push(Event::InstallReadKey(s.server_key));
+                Ok(Self::Finished(s.next))
+            }
+            Self::NewTicket(_) => Err(PeerMisbehaved::MissingNewSessionTicket.into()),
+            _ => Err(PeerMisbehaved::UnexpectedChangeCipherSpec.into()),
+        }
+    }
+
+    pub(crate) fn export(
+        &self,
+        cx: &Common,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let Self::Traffic(t) = self else {
+            return Err(Error::Usage(
+                "keying material can be exported after the handshake",
+            ));
+        };
+        // RFC 5705 §4: seed = client_random ‖ server_random [‖ u16 length ‖ context].
+        let mut ctx = Vec::new();
+        if let Some(c) = context {
+            let len = u16::try_from(c.len())
+                .map_err(|_| Error::Usage("exporter context longer than 65535 bytes"))?;
+            len.encode(&mut ctx);
+            ctx.extend_from_slice(c);
+        }
+        prf(
+            t.suite.hmac,
+            t.master_secret.as_bytes(),
+            label,
+            &[&cx.random, &t.server_random, &ctx],
+            out,
+        );
+        Ok(())
+    }
+}
+
+/// A TLS 1.2 ServerHello (the caller checked version, compression and the downgrade sentinel).
+pub(crate) fn server_hello(
+    cx: &mut Common,
+    sh: &ServerHello,
+    raw: &[u8],
+    mut transcript: Transcript,
+    events: &mut Vec<Event>,
+) -> Result<Tls12State, Error> {
+    let suite = match cx.config.provider.find_suite(sh.cipher_suite) {
+        Some(SupportedCipherSuite::Tls12(s)) if cx.offered_suites.contains(&s.suite) => s,
+        _ => return Err(PeerMisbehaved::UnofferedCipherSuite.into()),
+    };
+    let exts = &sh.extensions.0;
+    msgs::check_extensions(exts, &cx.offered, ExtensionContext::Tls12ServerHello)?;
+    // RFC 5746 §3.4: an initial handshake's renegotiation_info is empty (one zero byte).
+    match msgs::find_extension(exts, ExtensionType::RenegotiationInfo) {
+        None => {
+            return Err(Error::PeerIncompatible(
+                PeerIncompatible::NoSecureRenegotiation,
+            ));
+        }
+        Some([0]) => {}
+        Some(_) => return Err(PeerMisbehaved::BadRenegotiationInfo.into()),
+    }
+    if let Some(body) = msgs::find_extension(exts, ExtensionType::EcPointFormats) {
+        let formats = VecU8::<u8, 1>::read_bytes(body)?;
+        if !formats.0.contains(&0) {
+            return Err(PeerMisbehaved::BadEcPointFormats.into());
+        }
+    }
+    if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
+        return Err(PeerMisbehaved::BadServerNameAck.into());
+    }
+    let empty_ext = |typ| -> Result<bool, Error> {
+        match msgs::find_extension(exts, typ) {
+            None => Ok(false),
+            Some([]) => Ok(true),
+            Some(_) => Err(overture_types::InvalidMessage::TrailingData("empty extension").into()),
+        }
+    };
+    let ems = empty_ext(ExtensionType::ExtendedMasterSecret)?;
+    let ticket_promised = empty_ext(ExtensionType::SessionTicket)?;
+    let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
+        .map(|b| parse_alpn(cx, b))
+        .transpose()?;
+
+    transcript.start_hash(suite.hash);
+    transcript.add(raw);
+    let offered = cx.tls12_offer.take();
+    let echoed = !sh.session_id.as_slice().is_empty()
+        && sh.session_id.as_slice() == cx.session_id.as_slice();
+    let resumed = match (echoed, offered) {
+        (false, _) => None,
+        (true, Some(session)) => {
+            if session.suite != suite.suite {
+                return Err(PeerMisbehaved::BadResumption.into());
+            }
+            if session.extended_master_secret != ems {
+                return Err(PeerMisbehaved::ResumptionEmsMismatch.into());
+            }
+            Some(session)
+        }
+        // Our middlebox-compatibility session id was never a TLS 1.2 session.
+        (true, None) => return Err(PeerMisbehaved::BadResumption.into()),
+    };
+    if resumed.is_none() && !ems && !cx.allow_no_ems {
+        return Err(Error::PeerIncompatible(
+            PeerIncompatible::NoExtendedMasterSecret,
+        ));
+    }
+    events.push(Event::ServerHello {
+        version: overture_types::ProtocolVersion::TLSv1_2,
+        suite: suite.suite,
+        group: None,
+    });
+    cx.alpn.clone_from(&alpn);
+    events.push(Event::Alpn(alpn));
+    let hs = Hs12 {
+        suite,
+        transcript,
+        server_random: sh.random,
+        ems,
+        session_id: sh.session_id.0.clone(),
+        ticket_promised,
+        ticket: None,
+    };
+    let Some(session) = resumed else {
+        return Ok(Tls12State::Certificate(ExpectCertificate { hs }));
+    };
+    events.push(Event::Resumed);
+    let ms = session.master_secret.clone();
+    cx.key_log("CLIENT_RANDOM", &ms);
+    let (client_key, server_key) = key_block(suite, &ms, &cx.random, &hs.server_random)?;
+    let mut hs = hs;
+    hs.ticket = session
+        .ticket
+        .clone()
+        .map(|t| (t, session.ticket_lifetime_hint));
+    let finished = ExpectFinished {
+        hs,
+        ms,
+        client_key: Some(client_key),
+        created_at: Some(session.created_at),
+    };
+    Ok(ccs_or_ticket(finished, server_key, events))
+}
+
+/// After the client's flight (full) or the ServerHello (abbreviated): a promised
+/// NewSessionTicket first, else the server's CCS.
+fn ccs_or_ticket(
+    next: ExpectFinished,
+    server_key: TrafficKey,
+    events: &mut Vec<Event>,
+) -> Tls12State {
+    if next.hs.ticket_promised {
+        Tls12State::NewTicket(ExpectNewTicket { next, server_key })
+    } else {
+        events.push(Event::ExpectCcs);
+        Tls12State::Ccs(ExpectCcs { next, server_key })
+    }
+}
+
+pub(crate) struct ExpectCertificate {
+    hs: Hs12,
+}
+
+impl ExpectCertificate {
+    fn handle(
+        mut self,
+        cx: &mut Common,
+        msg: Tls12Message,
+        raw: &[u8],
+        now: UnixTime,
+        events: &mut Vec<Event>,
+    ) -> Result<Tls12State, Error> {
+        let Tls12Message::Certificate(list) = msg else {
+            return Err(unexpected("Certificate", &msg));
+        };
+        let chain: Vec<CertificateDer<'static>> = list
+            .0
+            .into_iter()
+            .map(|c| CertificateDer::from(c.0))
+            .collect();
+        let Some((end_entity, intermediates)) = chain.split_first() else {
+            return Err(PeerMisbehaved::EmptyCertificate.into());
+        };
+        self.hs.transcript.add(raw);
+        events.push(Event::PeerCertificates(chain.clone()));
+        let cert_verified = cx.config.verifier.verify_server_cert(
+            end_entity,
+            intermediates,
+            &cx.server_name,
+            now,
+        )?;
+        Ok(Tls12State::ServerKeyExchange(ExpectServerKeyExchange {
+            hs: self.hs,
+            end_entity: end_entity.clone(),
+            cert_verified,
+        }))
+    }
+}
+
+pub(crate) struct ExpectServerKeyExchange {
+    hs: Hs12,
+    end_entity: CertificateDer<'static>,
+    cert_verified: ServerCertVerified,
+}
+
+impl ExpectServerKeyExchange {
+    fn handle(
+        mut self,
+        cx: &mut Common,
+        msg: Tls12Message,
+        raw: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<Tls12State, Error> {
+        let Tls12Message::ServerKeyExchange(ske) = msg else {
+            return Err(unexpected("ServerKeyExchange", &msg));
+        };
+        let EcdheServerKeyExchange {
+            group,
+            ref public,
+            scheme,
+            ref signature,
+        } = ske;
+        let kx = cx
+            .offered_groups
+            .contains(&group)
+            .then(|| cx.config.provider.find_kx(group))
+            .flatten()
+            .ok_or(PeerMisbehaved::UnofferedGroup)?;
+        if !cx.offered_schemes.contains(&scheme)
+            || !fits_tls12_suite(self.hs.suite.kx_signature, scheme)
+        {
+            return Err(PeerMisbehaved::UnofferedTls12SignatureScheme.into());
+        }
+        let mut signed = Vec::with_capacity(64 + 4 + public.as_slice().len());
+        signed.extend_from_slice(&cx.random);
+        signed.extend_from_slice(&self.hs.server_random);
+        signed.extend_from_slice(&ske.params());
+        let sig_verified = cx.config.verifier.verify_tls12_signature(
+            &signed,
+            &self.end_entity,
+            scheme,
+            signature.as_slice(),
+        )?;
+        let ours = kx.start()?;
+        let our_public = ours.public_key().to_vec();
+        let pms = ours.complete(public.as_slice())?;
+        self.hs.transcript.add(raw);
+        events.push(Event::KeyExchangeGroup(group));
+        Ok(Tls12State::CertReqOrDone(ExpectCertReqOrDone {
+            hs: self.hs,
+            pms,
+            our_public,
+            cert_requested: false,
+            _cert_verified: self.cert_verified,
+            _sig_verified: sig_verified,
+        }))
+    }
+}
+
+pub(crate) struct ExpectCertReqOrDone {
+    hs: Hs12,
+    pms: Secret,
+    our_public: Vec<u8>,
+    cert_requested: bool,
+    _cert_verified: ServerCertVerified,
+    _sig_verified: SignatureVerified,
+}
+
+impl ExpectCertReqOrDone {
+    fn handle(
+        mut self,
+        cx: &mut Common,
+        msg: Tls12Message,
+        raw: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<Tls12State, Error> {
+        match msg {
+            Tls12Message::CertificateRequest(_) if !self.cert_requested => {
+                self.hs.transcript.add(raw);
+                self.cert_requested = true;
+                Ok(Tls12State::CertReqOrDone(self))
+            }
+            Tls12Message::ServerHelloDone => {
+                self.hs.transcript.add(raw);
+                self.client_flight(cx, events)
+            }
+            other => Err(unexpected("CertificateRequest or ServerHelloDone", &other)),
+        }
+    }
+
+    /// [Certificate], ClientKeyExchange, CCS, Finished (RFC 5246 §7.3).
+    fn client_flight(self, cx: &mut Common, events: &mut Vec<Event>) -> Result<Tls12State, Error> {
+        let Self {
+            mut hs,
+            pms,
+            our_public,
+            cert_requested,
+            ..
+        } = self;
+        let mut flight = Vec::new();
+        if cert_requested {
+            // TLS 1.2 client certificates are not implemented: an empty Certificate
+            // (RFC 5246 §7.4.6) lets the server decide.
+            let mut cert = Vec::new();
+            HandshakeType::Certificate.encode(&mut cert);
+            encode_prefixed(&mut cert, LengthWidth::U24, |o| {
+                encode_prefixed(o, LengthWidth::U24, |_| {});
+            });
+            hs.transcript.add(&cert);
+            flight.extend_from_slice(&cert);
+        }
+        let mut cke = Vec::new();
+        HandshakeType::ClientKeyExchange.encode(&mut cke);
+        let point = PayloadU8::<1>::new(our_public)
+            .map_err(|_| Error::Internal("our key share does not fit a ClientKeyExchange"))?;
+        encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o));
+        hs.transcript.add(&cke);
+        flight.extend_from_slice(&cke);
+        let session_hash = hs.transcript.current_hash()?;
+        let ms = master_secret(
+            hs.suite,
+            pms.as_bytes(),
+            hs.ems.then_some(session_hash.as_bytes()),
+            &cx.random,
+            &hs.server_random,
+        )?;
+        cx.key_log("CLIENT_RANDOM", &ms);
+        let (client_key, server_key) = key_block(hs.suite, &ms, &cx.random, &hs.server_random)?;
+        events.push(Event::Send {
+            level: Level::Initial,
+            bytes: flight,
+        });
+        let hash = hs.transcript.current_hash()?;
+        let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+        hs.transcript.add(&fin);
+        events.push(Event::SendCcs);
+        events.push(Event::InstallWriteKey(client_key));
+        events.push(Event::Send {
+            level: Level::Handshake,
+            bytes: fin,
+        });
+        let next = ExpectFinished {
+            hs,
+            ms,
+            client_key: None,
+            created_at: None,
+        };
+        Ok(ccs_or_ticket(next, server_key, events))
+    }
+}
+
+pub(crate) struct ExpectNewTicket {
+    next: ExpectFinished,
+    server_key: TrafficKey,
+}
+
+impl ExpectNewTicket {
+    fn handle(
+        mut self,
+        msg: Tls12Message,
+        raw: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<Tls12State, Error> {
+        let Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
+            lifetime_hint,
+            ticket,
+        }) = msg
+        else {
+            return Err(unexpected("NewSessionTicket", &msg));
+        };
+        self.next.hs.transcript.add(raw);
+        if !ticket.0.is_empty() {
+            self.next.hs.ticket = Some((ticket.0, lifetime_hint));
+        }
+        events.push(Event::ExpectCcs);
+        Ok(Tls12State::Ccs(ExpectCcs {
+            next: self.next,
+            server_key: self.server_key,
+        }))
+    }
+}
+
+pub(crate) struct ExpectCcs {
+    next: ExpectFinished,
+    server_key: TrafficKey,
+}
+
+pub(crate) struct ExpectFinished {
+    hs: Hs12,
+    ms: Secret,
+    /// Abbreviated handshake: our write key, installed after the server's Finished.
+    client_key: Option<TrafficKey>,
+    /// Abbreviated handshake: when the resumed session was made.
+    created_at: Option<UnixTime>,
+}
+
+impl ExpectFinished {
+    fn handle(
+        self,
+        cx: &mut Common,
+        msg: Tls12Message,
+        raw: &[u8],
+        now: UnixTime,
+        events: &mut Vec<Event>,
+    ) -> Result<Tls12State, Error> {
+        let Tls12Message::Finished(theirs) = msg else {
+            return Err(unexpected("Finished", &msg));
+        };
+        let Self {
+            mut hs,
+            ms,
+            client_key,
+            created_at,
+        } = self;
+        let hash = hs.transcript.current_hash()?;
+        let expected = verify_data(hs.suite, &ms, b"server finished", &hash);
+        let ok: bool = subtle::ConstantTimeEq::ct_eq(expected.as_slice(), theirs.as_slice()).into();
+        if !ok {
+            return Err(PeerMisbehaved::BadFinished.into());
+        }
+        let finished = FinishedVerified::new();
+        hs.transcript.add(raw);
+        if let Some(client_key) = client_key {
+            // Abbreviated: our CCS and Finished come last.
+            let hash = hs.transcript.current_hash()?;
+            let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+            hs.transcript.add(&fin);
+            events.push(Event::SendCcs);
+            events.push(Event::InstallWriteKey(client_key));
+            events.push(Event::Send {
+                level: Level::Handshake,
+                bytes: fin,
+            });
+        }
+        if !hs.session_id.is_empty() || hs.ticket.is_some() {
+            let (ticket, hint) = match hs.ticket.take() {
+                Some((t, h)) => (Some(t), h),
+                None => (None, 0),
+            };
+            events.push(Event::Tls12Session(Tls12Session {
+                suite: hs.suite.suite,
+                master_secret: ms.clone(),
+                session_id: hs.session_id.clone(),
+                ticket,
+                ticket_lifetime_hint: hint,
+                extended_master_secret: hs.ems,
+                server_name: cx.server_name.clone(),
+                created_at: created_at.unwrap_or(now),
+                alpn: cx.alpn.clone(),
+            }));
+        }
+        events.push(Event::Complete);
+        Ok(Tls12State::Traffic(Traffic {
+            suite: hs.suite,
+            master_secret: ms,
+            server_random: hs.server_random,
+            _finished: finished,
+        }))
+    }
+}
+
+/// The TLS 1.2 handshake is complete.
+pub(crate) struct Traffic {
+    suite: &'static Tls12CipherSuite,
+    master_secret: Secret,
+    server_random: [u8; 32],
+    _finished: FinishedVerified,
+}
+
+impl Traffic {
+    fn handle(self, msg: Tls12Message, events: &mut Vec<Event>) -> Result<Tls12State, Error> {
+        match msg {
+            Tls12Message::HelloRequest => {
+                // We never renegotiate (RFC 5746 §4.2 lets us refuse with a warning).
+                events.push(Event::SendWarningAlert(AlertDescription::NoRenegotiation));
+                Ok(Tls12State::Traffic(self))
+            }
+            other => Err(unexpected("HelloRequest (or application data)", &other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overture_crypto_provider::ring;
+
+    #[test]
+    fn signature_schemes_fit_the_suite() {
+        use SignatureScheme as S;
+        assert!(fits_tls12_suite(Tls12KxSignature::Rsa, S::RSA_PKCS1_SHA256));
+        assert!(fits_tls12_suite(Tls12KxSignature::Rsa, S::RSA_PSS_SHA384));
+        assert!(!fits_tls12_suite(
+            Tls12KxSignature::Rsa,
+            S::ECDSA_NISTP256_SHA256
+        ));
+        assert!(!fits_tls12_suite(Tls12KxSignature::Rsa, S::RSA_PKCS1_SHA1));
+        assert!(fits_tls12_suite(
+            Tls12KxSignature::Ecdsa,
+            S::ECDSA_NISTP384_SHA384
+        ));
+        assert!(!fits_tls12_suite(
+            Tls12KxSignature::Ecdsa,
+            S::RSA_PKCS1_SHA256
+        ));
+        assert!(!fits_tls12_suite(
+            Tls12KxSignature::Ecdsa,
+            S::ECDSA_SHA1_Legacy
+        ));
+    }
+
+    /// P_SHA256 by its definition, with a separate HMAC computation per block, against `prf`
+    /// for lengths around the block size.
+    #[test]
+    fn prf_matches_its_definition() {
+        let h = &ring::HMAC_SHA256;
+        let secret = [0x0bu8; 20];
+        let label = b"test label";
+        let seed = [0xa0u8; 16];
+        let key = h.with_key(&secret);
+        let mut a = key.sign(&[label, &seed]).as_bytes().to_vec();
+        let mut expected = Vec::new();
+        while expected.len() < 100 {
+            expected.extend_from_slice(key.sign(&[&a, label, &seed]).as_bytes());
+            a = key.sign(&[&a]).as_bytes().to_vec();
+        }
+        for n in [1, 12, 32, 33, 48, 64, 100] {
+            let mut out = vec![0u8; n];
+            prf(h, &secret, label, &[&seed[..8], &seed[8..]], &mut out);
+            assert_eq!(out, expected[..n], "{n}");
+        }
+    }
+
+    #[test]
+    fn key_block_layout() {
+        let ms = Secret::new(&[7; 48]).unwrap();
+        let suite = &ring::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+        let (c, s) = key_block(suite, &ms, &[1; 32], &[2; 32]).unwrap();
+        let mut block = vec![0u8; 40];
+        prf(
+            suite.hmac,
+            ms.as_bytes(),
+            b"key expansion",
+            &[&[2; 32], &[1; 32]],
+            &mut block,
+        );
+        assert_eq!(c.key.as_bytes(), &block[..16]);
+        assert_eq!(s.key.as_bytes(), &block[16..32]);
+        assert_eq!(c.fixed_iv(), &block[32..36]);
+        assert_eq!(s.fixed_iv(), &block[36..40]);
+        assert_eq!(&c.iv[4..], &[0; 8]);
+        let chacha = &ring::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
+        let (c, _) = key_block(chacha, &ms, &[1; 32], &[2; 32]).unwrap();
+        assert_eq!(c.fixed_iv().len(), 12);
+        assert_eq!(c.key.len(), 32);
+    }
+}
