@@ -19,6 +19,36 @@ pub const DEFAULT_MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
 /// Signature-cache entries by default (verified certificate signatures, see x509-verify).
 pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
 
+/// What to do with the client's final handshake flight (its Finished; in a TLS 1.2 resumption
+/// also its ChangeCipherSpec) when `connect()` produced it last.
+///
+/// With Nagle's algorithm on, a client that writes its first request right after the
+/// handshake sends two small segments back to back: the second waits for the ACK of the
+/// first, which the server may delay (the delayed-ACK stall, often 40 ms). Holding the final
+/// flight and sending it in the **same transport write** as the first application record
+/// avoids that without turning Nagle off.
+///
+/// A held flight leaves with the next call that does I/O on the connection: the first
+/// `write()` (in the same transport write as its first record), an explicit `flush()`, a
+/// `read()`, `shutdown()` or another `connect()`. There is no timer: Overture runs no thread
+/// and reads no clock behind the caller's back. So an application that, right after
+/// `connect()`, polls the raw socket for readability without calling any of these must call
+/// `flush()` first (or choose [`FinalFlight::Send`]): a server that waits for our Finished
+/// before it speaks would otherwise wait for us. `SSL_read`-first and `SSL_write`-first code —
+/// what the OpenSSL man pages show — needs no change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FinalFlight {
+    /// Hold it when the transport is a TCP socket given through `Ssl::set_socket` with Nagle
+    /// on (TCP_NODELAY off); send it at once otherwise (BIO pairs, custom BIOs).
+    #[default]
+    Auto,
+    /// Always hold it until the first write, flush, read or the deadline.
+    Hold,
+    /// Always send it before `connect()` returns (OpenSSL's behaviour).
+    Send,
+}
+
 /// Settings shared by connections. Clone it freely: clones share one allocation.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -31,6 +61,7 @@ struct Inner {
     tcp_nodelay: bool,
     max_handshake_message: usize,
     sni: bool,
+    final_flight: FinalFlight,
 }
 
 impl ClientConfig {
@@ -54,6 +85,7 @@ impl ClientConfig {
             client_auth: None,
             key_log: None,
             tcp_nodelay: false,
+            final_flight: FinalFlight::Auto,
             signature_cache: DEFAULT_SIGNATURE_CACHE,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
@@ -72,6 +104,11 @@ impl ClientConfig {
     /// The handshake-message size limit.
     pub fn max_handshake_message(&self) -> usize {
         self.inner.max_handshake_message
+    }
+
+    /// The final-flight policy (see [`FinalFlight`]).
+    pub fn final_flight(&self) -> FinalFlight {
+        self.inner.final_flight
     }
 
     /// Whether SNI is sent.
@@ -99,6 +136,7 @@ pub struct ConfigBuilder {
     client_auth: Option<Arc<dyn ClientCertResolver>>,
     key_log: Option<Arc<dyn KeyLog>>,
     tcp_nodelay: bool,
+    final_flight: FinalFlight,
     signature_cache: usize,
     max_handshake_message: usize,
     middlebox_compat: bool,
@@ -236,6 +274,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// What to do with the client's final flight when `connect()` produced it last (default
+    /// [`FinalFlight::Auto`]: hold it for the first write on a socket with Nagle on).
+    pub fn with_final_flight(mut self, policy: FinalFlight) -> Self {
+        self.final_flight = policy;
+        self
+    }
+
     /// How many verified certificate signatures to remember (0 turns the cache off).
     pub fn with_signature_cache(mut self, entries: usize) -> Self {
         self.signature_cache = entries;
@@ -311,6 +356,7 @@ impl ConfigBuilder {
             inner: Arc::new(Inner {
                 handshake: Arc::new(handshake),
                 tcp_nodelay: self.tcp_nodelay,
+                final_flight: self.final_flight,
                 max_handshake_message: self.max_handshake_message,
                 sni: self.sni,
             }),

@@ -52,7 +52,7 @@ mod verify;
 
 pub use config::{
     ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SIGNATURE_CACHE,
-    DangerousConfigBuilder,
+    DangerousConfigBuilder, FinalFlight,
 };
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;

@@ -1,6 +1,6 @@
 //! `Ssl`: one TLS connection over a BIO, with `SSL_connect()`'s contract.
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, FinalFlight};
 use crate::error::{Error, ErrorKind};
 use overture_bio::{Bio, SocketBio, Transfer};
 use overture_handshake::{ClientHandshake, Event, TrafficKey};
@@ -145,6 +145,11 @@ pub struct Ssl {
     warnings_in_a_row: u32,
     negotiated: Negotiated,
     stats: Stats,
+    /// The BIO is a TCP socket (given through `set_socket`) with Nagle's algorithm on.
+    nagle_socket: bool,
+    /// The final flight is queued in `out` and held for the application's first write (see
+    /// [`FinalFlight`]); `connect()` returned without flushing it.
+    held: bool,
 }
 
 impl core::fmt::Debug for Ssl {
@@ -183,6 +188,8 @@ impl Ssl {
             warnings_in_a_row: 0,
             negotiated: Negotiated::empty(),
             stats: Stats::default(),
+            nagle_socket: false,
+            held: false,
         })
     }
 
@@ -190,16 +197,21 @@ impl Ssl {
     /// end, a memory BIO, or any `Read + Write` through `overture::bio::IoBio`.
     pub fn set_bio(&mut self, bio: Box<dyn Bio + Send>) {
         self.bio = Some(bio);
+        self.nagle_socket = false;
     }
 
     /// Sets a socket as the transport after applying the config's TCP_NODELAY policy.
     pub fn set_socket(&mut self, socket: SocketBio) -> Result<(), Error> {
-        if self.config.tcp_nodelay() {
+        if self.config.tcp_nodelay() && socket.as_tcp().is_some() {
             socket
                 .set_tcp_nodelay(true)
                 .map_err(|e| Error::io(&e, "setting TCP_NODELAY"))?;
         }
+        // Read back from the kernel: a socket the caller configured counts as it really is.
+        // (A Unix-domain socket has no Nagle: `tcp_nodelay` fails there, and nothing is held.)
+        let nagle = socket.as_tcp().is_some() && socket.tcp_nodelay().is_ok_and(|on| !on);
         self.set_bio(Box::new(socket));
+        self.nagle_socket = nagle;
         Ok(())
     }
 
@@ -220,6 +232,10 @@ impl Ssl {
     /// fatal alert from the peer gives [`ErrorKind::Ssl`] naming it
     /// ([`Error::alert_received`]); an error we detect sends our alert first and names it
     /// ([`Error::alert_sent`]).
+    ///
+    /// When the client speaks last (TLS 1.3; a TLS 1.2 resumption) and the transport is a TCP
+    /// socket with Nagle on, the final flight may be held for the first `write()` so both leave
+    /// in one segment: see [`FinalFlight`](crate::FinalFlight).
     pub fn connect(&mut self) -> Result<Negotiated, Error> {
         let r = self.drive_handshake();
         self.note(r.map(|()| self.negotiated.clone()))
@@ -237,7 +253,12 @@ impl Ssl {
         if self.phase == Phase::New {
             self.start()?;
         }
+        // A flight held by an earlier call leaves now.
+        self.held = false;
         loop {
+            if self.phase == Phase::Established && self.held {
+                return Ok(());
+            }
             self.flush_out()?;
             if self.phase == Phase::Established {
                 return Ok(());
@@ -288,6 +309,8 @@ impl Ssl {
     }
 
     fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        // A held final flight leaves before we wait for the peer.
+        self.held = false;
         if self.phase != Phase::Established || self.failure.is_some() {
             self.drive_handshake()?;
         }
@@ -343,8 +366,11 @@ impl Ssl {
         if self.close_sent {
             return Err(Error::usage("write after shutdown()"));
         }
-        // Only queue more when the BIO has taken what we queued before.
-        self.flush_out()?;
+        // Only queue more when the BIO has taken what we queued before — except a held final
+        // flight, which leaves together with this first record in one transport write.
+        if !std::mem::take(&mut self.held) {
+            self.flush_out()?;
+        }
         if data.is_empty() {
             return Ok(0);
         }
@@ -365,6 +391,7 @@ impl Ssl {
 
     /// Hands every queued byte to the BIO and flushes it.
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.held = false;
         let r = self.flush_out();
         self.note(r)
     }
@@ -378,6 +405,7 @@ impl Ssl {
     }
 
     fn shutdown_inner(&mut self) -> Result<ShutdownState, Error> {
+        self.held = false;
         if self.bio.is_none() {
             return Err(Error::usage("no BIO set"));
         }
@@ -746,6 +774,12 @@ impl Ssl {
                         _ => None,
                     };
                     self.phase = Phase::Established;
+                    self.held = !self.out.is_empty()
+                        && match self.config.final_flight() {
+                            FinalFlight::Hold => true,
+                            FinalFlight::Auto => self.nagle_socket,
+                            FinalFlight::Send => false,
+                        };
                 }
                 _ => {}
             }
