@@ -337,9 +337,15 @@ impl Verifier {
         if let Some(p) = ctx.build(&ee, &mut path)? {
             return Ok(p);
         }
-        Err(ctx.best.unwrap_or_else(|| Error::UnknownIssuer {
-            issuer: dn_text(ee.issuer),
-        }))
+        // No candidate got anywhere: a presented certificate that does not parse may have been
+        // the issuer, and says more than "unknown issuer".
+        let unparseable = ctx.inters.iter().find_map(|r| r.as_ref().err().cloned());
+        Err(ctx
+            .best
+            .or(unparseable)
+            .unwrap_or_else(|| Error::UnknownIssuer {
+                issuer: dn_text(ee.issuer),
+            }))
     }
 
     fn check_end_entity(
@@ -501,12 +507,8 @@ impl<'a> Ctx<'a, '_> {
         for i in 0..self.inters.len() {
             let cand = match self.inters.get(i) {
                 Some(Ok(c)) if c.subject == child.issuer => c.clone(),
-                Some(Err(e)) if !path.contains(&i) => {
-                    // An unparseable certificate is a candidate only if it could be one.
-                    let e = e.clone();
-                    Error::most_specific(&mut self.best, e);
-                    continue;
-                }
+                // Unparseable certificates are reported only if no path got anywhere (see
+                // `verify`): their subject is unknown, so they may be unrelated.
                 _ => continue,
             };
             if path.contains(&i) || self.repeats_key(&cand, child, path) {

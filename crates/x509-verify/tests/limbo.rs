@@ -3,7 +3,8 @@
 //! `cargo test -p overture-x509-verify --test limbo -- --nocapture`
 //! (`cargo xtask corpus x509-limbo`). Cases we knowingly decide differently are listed, with
 //! the reason, in `tests/limbo-expectations.json`; any other failing case fails the test,
-//! and so does a listed case that now passes (so the list stays exact).
+//! and so does a listed case that now passes (so the list stays exact). `LIMBO_VERBOSE=1`
+//! prints every case's verdict and error.
 
 #![allow(
     clippy::unwrap_used,
@@ -140,6 +141,8 @@ fn x509_limbo() {
         serde_json::from_str(&std::fs::read_to_string(&exp_path).expect("expectations file"))
             .expect("expectations JSON: {id: reason}");
     let provider = overture_crypto_provider::ring::default_provider();
+    // LIMBO_VERBOSE=1: every case's verdict and error, not only the failures.
+    let verbose = std::env::var_os("LIMBO_VERBOSE").is_some();
 
     let (mut run_n, mut passed, mut failed, mut skipped, mut false_accepts) = (0, 0, 0, 0, 0);
     let mut unexplained = Vec::new();
@@ -162,6 +165,12 @@ fn x509_limbo() {
         let ok = result.is_ok() == want_success;
         if took > Duration::from_millis(200) {
             println!("slow {}: {took:?}", case.id);
+        }
+        if verbose {
+            match &result {
+                Ok(()) => println!("{} {}: accepted", case.id, case.expected_result),
+                Err(e) => println!("{} {}: rejected: {e}", case.id, case.expected_result),
+            }
         }
         if ok {
             passed += 1;

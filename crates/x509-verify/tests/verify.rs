@@ -714,3 +714,41 @@ fn every_supported_key_type_verifies() {
         );
     }
 }
+
+#[test]
+fn directory_name_constraints_apply_to_the_subject() {
+    let dn = |cn: &str| {
+        let mut d = rcgen::DistinguishedName::new();
+        d.push(DnType::CommonName, cn);
+        d
+    };
+    let r = root("Root");
+    let constrained = |permitted: Vec<GeneralSubtree>, excluded: Vec<GeneralSubtree>| {
+        let mut p = ca_params("DN CA", None);
+        p.name_constraints = Some(NameConstraints {
+            permitted_subtrees: permitted,
+            excluded_subtrees: excluded,
+        });
+        intermediate_with(p, &r)
+    };
+    let leaf = |cn: &str, ica: &Ca| {
+        let mut p = ee_params(&["x.example"]);
+        p.distinguished_name = dn(cn);
+        ee_with(p, ica)
+    };
+    let v = verifier(&[&r]).with_common_name_policy(overture_x509_verify::CommonNamePolicy::Ignore);
+    let excl = constrained(vec![], vec![GeneralSubtree::DirectoryName(dn("foo"))]);
+    let chain = std::slice::from_ref(&excl.der);
+    assert!(matches!(
+        server(&v, &leaf("foo", &excl), chain, "x.example"),
+        Err(Error::NameConstraintViolation { .. })
+    ));
+    server(&v, &leaf("bar", &excl), chain, "x.example").unwrap();
+    let perm = constrained(vec![GeneralSubtree::DirectoryName(dn("foo"))], vec![]);
+    let chain = std::slice::from_ref(&perm.der);
+    server(&v, &leaf("foo", &perm), chain, "x.example").unwrap();
+    assert!(matches!(
+        server(&v, &leaf("bar", &perm), chain, "x.example"),
+        Err(Error::NameConstraintViolation { .. })
+    ));
+}
