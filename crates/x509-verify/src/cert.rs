@@ -234,8 +234,10 @@ pub(crate) struct Extensions<'a> {
 }
 
 impl<'a> Certificate<'a> {
-    /// Parses a DER certificate strictly; rejects unknown critical extensions and duplicate
-    /// extensions.
+    /// Parses a DER certificate strictly (DER framing, v3 fields in order, Names, times,
+    /// SPKI, every extension this crate knows); rejects unknown critical extensions,
+    /// duplicate extensions, more than 64 extensions, and mismatched signature algorithms.
+    /// Borrows from `der`: nothing is copied.
     pub fn parse(der: &'a CertificateDer<'_>) -> Result<Certificate<'a>, Error> {
         Self::from_der(der.as_ref())
     }

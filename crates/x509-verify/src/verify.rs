@@ -17,16 +17,19 @@ use std::sync::Arc;
 /// cross-signed intermediates, cycles, 100-deep chains).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budget {
-    /// Signature verifications (certificates and CRLs). A valid web chain needs 2–4; a few
-    /// failed alternatives at each step stay well below 100, while 100 RSA-4096 checks cost
-    /// ~10 ms, a bound a server can not multiply.
+    /// Signature verifications (certificates and CRLs). A valid web chain needs 2–4 (plus one
+    /// per applicable CRL); back-tracking over a few wrong candidates stays far below 100.
+    /// 100 is the cost ceiling: about 5 ms of P-256 or 10 ms of RSA-4096 verification per
+    /// handshake, which a hostile server cannot multiply (the 50-CA mesh test ends here).
     pub signatures: usize,
-    /// Path-building steps (one per candidate issuer considered). Each is a name comparison
-    /// and a few field checks; 2,000 cover any sane graph and stop an exponential
-    /// back-tracking search over a 50-certificate mesh within a millisecond or two.
+    /// Path-building steps (one per candidate issuer considered). A step is a name
+    /// comparison and a few field checks, no crypto (~1 µs); a web chain takes 2–10 steps,
+    /// 2,000 cover any sane graph, and bound the searches the signature budget does not see
+    /// (candidates rejected before their signature is checked) to a few milliseconds.
     pub build_calls: usize,
-    /// Certificates between end entity and anchor, hard limit. Web PKI paths have at most 3
-    /// intermediates; 10 leaves room for deep private PKIs and bounds the recursion depth.
+    /// Intermediates between end entity and anchor, hard limit (self-issued ones included).
+    /// Web PKI paths have at most 3; 10 leaves room for deep private PKIs and bounds the
+    /// recursion depth. Exceeding it on one branch is not fatal: other branches are tried.
     pub depth: usize,
 }
 
@@ -299,9 +302,14 @@ impl Verifier {
         self.verify(end_entity, intermediates, KeyPurpose::ClientAuth, &[], now)
     }
 
-    /// Verifies `end_entity` for `purpose` and every one of `names` at `now`, building a
-    /// path through `intermediates` (any order, unrelated ones allowed) to a trust anchor.
-    /// On failure, the most specific error over all candidate paths.
+    /// Verifies `end_entity` for `purpose` and every one of `names` (none: no name check)
+    /// at `now`, building a path through `intermediates` (any order, unrelated ones allowed)
+    /// to a trust anchor. On failure, the most specific error over all candidate paths.
+    ///
+    /// Checked every time, cache or not: the end entity's profile (v3, serial, AKI, key
+    /// usage, no CA flag), its EKU, the CA/B name rules for servers, the names; for each
+    /// issuer its profile, CA flag, keyCertSign, validity, EKU nesting, pathLenConstraint,
+    /// the depth limits and its name constraints over everything below it; then CRLs.
     pub fn verify(
         &self,
         end_entity: &CertificateDer<'_>,
