@@ -1,0 +1,1252 @@
+//! Every TLS 1.2 rule and every resumption rule of the state machine, each asserting the alert
+//! we send (or the event we emit). A scripted server built from this crate's message codecs
+//! and PRF answers the real ClientHello and breaks one rule at a time; the good paths run to
+//! completion with both sides' Finished checked, so a rule test cannot pass by accident.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+mod common;
+
+use common::{PinnedVerifier, split_messages};
+use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, SigningKey, ring};
+use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
+use overture_handshake::msgs::{
+    self, ClientExtension, ClientHello, EcdheServerKeyExchange, EncryptedExtensions, Extension,
+    HandshakeMessage, KeyShareEntry, ServerHello, Tls12CertificateRequest, Tls12Message,
+    Tls12NewSessionTicket,
+};
+use overture_handshake::{
+    ClientHandshake, Error, Event, HandshakeConfig, KeyLog, Level, StartOptions, Tls12Session,
+    Tls13Ticket, tls12_prf,
+};
+use overture_types::{
+    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
+    NamedGroup, PayloadU8, PayloadU16, PayloadU24, PrivateKeyDer, ProtocolVersion, ServerName,
+    SignatureScheme, UnixTime, VecU8, VecU16, VecU24,
+};
+use std::sync::{Arc, Mutex};
+
+const SUITE12: CipherSuite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+
+fn ext(typ: ExtensionType, data: &[u8]) -> Extension {
+    Extension {
+        typ,
+        data: PayloadU16(data.to_vec()),
+    }
+}
+
+/// The extensions of a good TLS 1.2 ServerHello.
+fn good_extensions() -> Vec<Extension> {
+    vec![
+        ext(ExtensionType::RenegotiationInfo, &[0]),
+        ext(ExtensionType::ExtendedMasterSecret, &[]),
+        ext(ExtensionType::EcPointFormats, &[1, 0]),
+    ]
+}
+
+type LogLine = (String, Vec<u8>, Vec<u8>);
+
+#[derive(Default)]
+struct Log(Mutex<Vec<LogLine>>);
+
+impl KeyLog for Log {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.into(), client_random.to_vec(), secret.to_vec()));
+    }
+}
+
+struct Opts {
+    versions: Vec<ProtocolVersion>,
+    options: StartOptions,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Self {
+            versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+            options: StartOptions::default(),
+        }
+    }
+}
+
+/// The client and a scripted TLS 1.2 server (suite `SUITE12`).
+struct S {
+    hs: ClientHandshake,
+    events: Vec<Event>,
+    ch: ClientHello,
+    cert: CertificateDer<'static>,
+    key: Arc<dyn SigningKey>,
+    /// Every handshake message so far, as both sides hash it.
+    transcript: Vec<u8>,
+    server_random: [u8; 32],
+    kx: Option<Box<dyn ActiveKeyExchange>>,
+    ems: bool,
+    ms: Option<Secret>,
+    log: Arc<Log>,
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    ring::SHA256.hash(data).as_bytes().to_vec()
+}
+
+fn prf(secret: &[u8], label: &[u8], seed: &[&[u8]], len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    tls12_prf(&ring::HMAC_SHA256, secret, label, seed, &mut out);
+    out
+}
+
+/// The handshake messages in `events` (drained), and the other events.
+fn drain(events: &mut Vec<Event>) -> (Vec<Vec<u8>>, Vec<Event>) {
+    let mut msgs = Vec::new();
+    let mut rest = Vec::new();
+    for e in events.drain(..) {
+        match e {
+            Event::Send { bytes, .. } => msgs.extend(split_messages(&bytes)),
+            other => rest.push(other),
+        }
+    }
+    (msgs, rest)
+}
+
+fn start(opts: Opts) -> S {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["example.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .der()
+        .clone();
+    let provider = Arc::new(ring::default_provider());
+    let signing = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::try_from(key.serialize_der()).unwrap())
+        .unwrap();
+    let log = Arc::new(Log::default());
+    let config = Arc::new(HandshakeConfig {
+        provider: provider.clone(),
+        versions: opts.versions,
+        alpn_protocols: vec![b"h2".to_vec()],
+        enable_sni: true,
+        middlebox_compat: true,
+        verifier: Arc::new(PinnedVerifier {
+            cert: cert.to_vec(),
+            name: "example.com".into(),
+            schemes: provider.supported_schemes(),
+            provider,
+        }),
+        client_auth: None,
+        key_log: Some(log.clone()),
+    });
+    let mut events = Vec::new();
+    let hs = ClientHandshake::start_with(
+        config,
+        ServerName::try_from("example.com").unwrap(),
+        UnixTime::now(),
+        opts.options,
+        &mut events,
+    )
+    .unwrap();
+    let (mut sent, _) = drain(&mut events);
+    let ch_bytes = sent.pop().unwrap();
+    let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&ch_bytes).unwrap() else {
+        panic!()
+    };
+    S {
+        hs,
+        events,
+        ch,
+        cert,
+        key: signing,
+        transcript: ch_bytes,
+        server_random: [0x42; 32],
+        kx: None,
+        ems: true,
+        ms: None,
+        log,
+    }
+}
+
+impl S {
+    fn feed(&mut self, msg: &[u8]) -> Result<(), Error> {
+        self.hs.handle(msg, UnixTime::now(), &mut self.events)
+    }
+
+    /// Feeds a message the client must accept, and adds it to the transcript.
+    fn accept(&mut self, msg: &[u8]) {
+        self.feed(msg)
+            .unwrap_or_else(|e| panic!("rejected {}: {e}", hex::encode(msg)));
+        self.transcript.extend_from_slice(msg);
+    }
+
+    /// Feeds `msg` and returns the alert of the error it must cause.
+    fn reject(&mut self, msg: &[u8]) -> Option<A> {
+        match self.feed(msg) {
+            Ok(()) => panic!("accepted: {}", hex::encode(msg)),
+            Err(e) => {
+                println!("rejected: {e}");
+                e.alert()
+            }
+        }
+    }
+
+    fn ch_has(&self, typ: ExtensionType) -> Option<Vec<u8>> {
+        self.ch.extensions.0.iter().find_map(|e| {
+            (e.typ() == typ).then(|| {
+                let enc = e.get_encoding();
+                enc[4..].to_vec()
+            })
+        })
+    }
+
+    /// A TLS 1.2 ServerHello with the good extensions, before `tweak`.
+    fn server_hello(&mut self, tweak: impl FnOnce(&mut ServerHello)) -> Vec<u8> {
+        let mut sh = ServerHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: self.server_random,
+            session_id: PayloadU8(vec![9; 32]),
+            cipher_suite: SUITE12,
+            compression_method: Compression::Null,
+            extensions: VecU16(good_extensions()),
+        };
+        tweak(&mut sh);
+        self.server_random = sh.random;
+        self.ems = sh
+            .extensions
+            .0
+            .iter()
+            .any(|e| e.typ == ExtensionType::ExtendedMasterSecret);
+        HandshakeMessage::ServerHello(sh).encode()
+    }
+
+    fn certificate(&self) -> Vec<u8> {
+        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec())])).encode()
+    }
+
+    /// A ServerKeyExchange for `group`, signed with ECDSA P-256 SHA-256, then `tweak`ed.
+    fn ske(
+        &mut self,
+        group: NamedGroup,
+        tweak: impl FnOnce(&mut EcdheServerKeyExchange),
+    ) -> Vec<u8> {
+        self.ske_with(group, |_| {}, tweak)
+    }
+
+    /// A ServerKeyExchange for `group`: `before` changes it before it is signed, `after`
+    /// after.
+    fn ske_with(
+        &mut self,
+        group: NamedGroup,
+        before: impl FnOnce(&mut EcdheServerKeyExchange),
+        after: impl FnOnce(&mut EcdheServerKeyExchange),
+    ) -> Vec<u8> {
+        let kx = ring::default_provider()
+            .find_kx(group)
+            .map(|k| k.start().unwrap());
+        let public = kx
+            .as_ref()
+            .map(|k| k.public_key().to_vec())
+            .unwrap_or_else(|| vec![4; 133]);
+        let mut ske = EcdheServerKeyExchange {
+            group,
+            public: PayloadU8(public),
+            scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+            signature: PayloadU16(vec![]),
+        };
+        before(&mut ske);
+        let mut signed = self.ch.random.to_vec();
+        signed.extend_from_slice(&self.server_random);
+        signed.extend_from_slice(&ske.params());
+        let signer = self
+            .key
+            .choose_scheme(&[SignatureScheme::ECDSA_NISTP256_SHA256])
+            .unwrap();
+        ske.signature = PayloadU16(signer.sign(&signed).unwrap());
+        after(&mut ske);
+        self.kx = kx;
+        Tls12Message::ServerKeyExchange(ske).encode()
+    }
+
+    /// ServerHello, Certificate, ServerKeyExchange (X25519), all accepted.
+    fn up_to_done(&mut self, tweak_sh: impl FnOnce(&mut ServerHello)) {
+        let sh = self.server_hello(tweak_sh);
+        self.accept(&sh);
+        let c = self.certificate();
+        self.accept(&c);
+        let ske = self.ske(NamedGroup::X25519, |_| {});
+        self.accept(&ske);
+    }
+
+    /// ServerHelloDone; checks the client's flight (ClientKeyExchange, CCS, write key,
+    /// Finished, ExpectCcs unless a ticket was promised) and derives the master secret.
+    fn done(&mut self) {
+        let done = Tls12Message::ServerHelloDone.encode();
+        self.events.clear();
+        self.accept(&done);
+        let events: Vec<Event> = self.events.drain(..).collect();
+        let mut iter = events.into_iter();
+        let Some(Event::Send {
+            level: Level::Initial,
+            bytes: cke,
+        }) = iter.next()
+        else {
+            panic!("no ClientKeyExchange")
+        };
+        assert_eq!(cke[0], 16, "ClientKeyExchange");
+        let client_pub = cke[5..].to_vec();
+        self.transcript.extend_from_slice(&cke);
+        let pms = self.kx.take().unwrap().complete(&client_pub).unwrap();
+        let ms = if self.ems {
+            prf(
+                pms.as_bytes(),
+                b"extended master secret",
+                &[&sha256(&self.transcript)],
+                48,
+            )
+        } else {
+            prf(
+                pms.as_bytes(),
+                b"master secret",
+                &[&self.ch.random, &self.server_random],
+                48,
+            )
+        };
+        assert!(matches!(iter.next(), Some(Event::SendCcs)));
+        let Some(Event::InstallWriteKey(k)) = iter.next() else {
+            panic!("no write key after the CCS")
+        };
+        let block = prf(
+            &ms,
+            b"key expansion",
+            &[&self.server_random, &self.ch.random],
+            40,
+        );
+        assert_eq!(k.key.as_bytes(), &block[..16], "client_write_key");
+        assert_eq!(k.fixed_iv(), &block[32..36], "client_write_IV");
+        let Some(Event::Send {
+            level: Level::Handshake,
+            bytes: fin,
+        }) = iter.next()
+        else {
+            panic!("no Finished")
+        };
+        let want = prf(&ms, b"client finished", &[&sha256(&self.transcript)], 12);
+        assert_eq!(&fin[4..], want.as_slice(), "client Finished");
+        self.transcript.extend_from_slice(&fin);
+        self.events = iter.collect();
+        self.ms = Some(Secret::new(&ms).unwrap());
+    }
+
+    /// The server's Finished over the transcript so far.
+    fn server_finished(&self) -> Vec<u8> {
+        let ms = self.ms.as_ref().unwrap();
+        let vd = prf(
+            ms.as_bytes(),
+            b"server finished",
+            &[&sha256(&self.transcript)],
+            12,
+        );
+        Tls12Message::Finished(vd).encode()
+    }
+
+    fn expect_ccs_then_read_key(&mut self) {
+        assert!(
+            matches!(self.events.pop(), Some(Event::ExpectCcs)),
+            "no ExpectCcs"
+        );
+        assert!(self.events.is_empty());
+        self.hs.handle_ccs(&mut self.events).unwrap();
+        let Some(Event::InstallReadKey(k)) = self.events.pop() else {
+            panic!("the CCS installed no read key")
+        };
+        let block = prf(
+            self.ms.as_ref().unwrap().as_bytes(),
+            b"key expansion",
+            &[&self.server_random, &self.ch.random],
+            40,
+        );
+        assert_eq!(k.key.as_bytes(), &block[16..32], "server_write_key");
+        assert_eq!(k.fixed_iv(), &block[36..40], "server_write_IV");
+    }
+
+    /// A full handshake to completion; returns the events of the last step.
+    fn complete(&mut self, tweak_sh: impl FnOnce(&mut ServerHello)) -> Vec<Event> {
+        self.up_to_done(tweak_sh);
+        self.done();
+        self.expect_ccs_then_read_key();
+        let f = self.server_finished();
+        self.accept(&f);
+        assert!(self.hs.is_complete());
+        self.events.drain(..).collect()
+    }
+}
+
+#[test]
+fn a_full_handshake_completes_with_the_right_keys_and_key_log() {
+    let mut s = start(Opts::default());
+    // Offering 1.2: its suites and extensions are in the ClientHello.
+    assert!(s.ch.cipher_suites.0.contains(&SUITE12));
+    assert_eq!(s.ch_has(ExtensionType::RenegotiationInfo), Some(vec![0]));
+    assert_eq!(s.ch_has(ExtensionType::ExtendedMasterSecret), Some(vec![]));
+    assert_eq!(s.ch_has(ExtensionType::EcPointFormats), Some(vec![1, 0]));
+    assert_eq!(s.ch_has(ExtensionType::SessionTicket), Some(vec![]));
+    let last = s.complete(|_| {});
+    let names: Vec<&str> = last
+        .iter()
+        .map(|e| match e {
+            Event::Tls12Session(_) => "session",
+            Event::Complete => "complete",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(names, ["session", "complete"]);
+    let Some(Event::Tls12Session(sess)) = last.first() else {
+        panic!()
+    };
+    assert_eq!(sess.session_id, vec![9; 32]);
+    assert!(sess.extended_master_secret);
+    assert_eq!(sess.master_secret, *s.ms.as_ref().unwrap());
+    let log = s.log.0.lock().unwrap();
+    assert!(log.iter().any(|(l, r, v)| l == "CLIENT_RANDOM"
+        && r == &s.ch.random
+        && v == s.ms.as_ref().unwrap().as_bytes()));
+}
+
+#[test]
+fn a_tls12_only_client_sends_no_tls13_extensions() {
+    let mut s = start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_2],
+        ..Opts::default()
+    });
+    for t in [
+        ExtensionType::SupportedVersions,
+        ExtensionType::KeyShare,
+        ExtensionType::PskKeyExchangeModes,
+    ] {
+        assert!(s.ch_has(t).is_none(), "{t}");
+    }
+    assert!(s.ch.session_id.0.is_empty());
+    assert!(s.ch.cipher_suites.0.iter().all(|c| !c.is_tls13()));
+    // A TLS 1.2-only client does not look for the TLS 1.3 downgrade sentinel.
+    s.complete(|sh| sh.random[24..].copy_from_slice(&msgs::DOWNGRADE_TLS12));
+}
+
+#[test]
+fn downgrade_sentinel_when_tls13_was_offered() {
+    for sentinel in [msgs::DOWNGRADE_TLS12, msgs::DOWNGRADE_TLS11] {
+        let mut s = start(Opts::default());
+        let sh = s.server_hello(|sh| sh.random[24..].copy_from_slice(&sentinel));
+        assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+    }
+}
+
+#[test]
+fn extended_master_secret_is_required_by_default() {
+    let no_ems = |sh: &mut ServerHello| {
+        sh.extensions
+            .0
+            .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret)
+    };
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(no_ems);
+    assert_eq!(s.reject(&sh), Some(A::HandshakeFailure));
+    // Allowed: the handshake completes with the RFC 5246 master secret.
+    let mut s = start(Opts {
+        options: StartOptions {
+            allow_tls12_without_ems: true,
+            ..StartOptions::default()
+        },
+        ..Opts::default()
+    });
+    let last = s.complete(no_ems);
+    let Some(Event::Tls12Session(sess)) = last.first() else {
+        panic!()
+    };
+    assert!(!sess.extended_master_secret);
+}
+
+#[test]
+fn renegotiation_info_rules() {
+    for (body, alert) in [
+        (None, A::HandshakeFailure),
+        (Some(&[1, 7][..]), A::HandshakeFailure),
+        (Some(&[0, 0][..]), A::HandshakeFailure),
+    ] {
+        let mut s = start(Opts::default());
+        let sh = s.server_hello(|sh| {
+            sh.extensions
+                .0
+                .retain(|e| e.typ != ExtensionType::RenegotiationInfo);
+            if let Some(b) = body {
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::RenegotiationInfo, b));
+            }
+        });
+        assert_eq!(s.reject(&sh), Some(alert), "{body:?}");
+    }
+}
+
+#[test]
+fn server_hello_extension_and_negotiation_rules() {
+    type Tweak = Box<dyn Fn(&mut ServerHello)>;
+    let cases: Vec<(&str, Tweak, A)> = vec![
+        (
+            "ec_point_formats without uncompressed",
+            Box::new(|sh| {
+                sh.extensions
+                    .0
+                    .retain(|e| e.typ != ExtensionType::EcPointFormats);
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::EcPointFormats, &[1, 1]));
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "unoffered status_request",
+            Box::new(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[]))),
+            A::UnsupportedExtension,
+        ),
+        (
+            "key_share in a TLS 1.2 ServerHello",
+            Box::new(|sh| {
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::KeyShare, &[0, 29, 0, 0]))
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "duplicate extension",
+            Box::new(|sh| {
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::ExtendedMasterSecret, &[]))
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "non-empty extended_master_secret",
+            Box::new(|sh| {
+                sh.extensions
+                    .0
+                    .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::ExtendedMasterSecret, &[0]));
+            }),
+            A::DecodeError,
+        ),
+        (
+            "a TLS 1.3 suite",
+            Box::new(|sh| sh.cipher_suite = CipherSuite::TLS13_AES_128_GCM_SHA256),
+            A::IllegalParameter,
+        ),
+        (
+            "an unknown suite",
+            Box::new(|sh| sh.cipher_suite = CipherSuite::Unknown(0xc02c + 0x100)),
+            A::IllegalParameter,
+        ),
+        (
+            "two ALPN protocols",
+            Box::new(|sh| {
+                sh.extensions.0.push(ext(
+                    ExtensionType::ApplicationLayerProtocolNegotiation,
+                    &[0, 6, 2, b'h', b'2', 2, b'h', b'3'],
+                ))
+            }),
+            A::IllegalParameter,
+        ),
+        (
+            "non-empty server_name",
+            Box::new(|sh| sh.extensions.0.push(ext(ExtensionType::ServerName, &[0]))),
+            A::IllegalParameter,
+        ),
+        (
+            "compression",
+            Box::new(|sh| sh.compression_method = Compression::Deflate),
+            A::IllegalParameter,
+        ),
+        (
+            "echo of our compatibility session id (never a TLS 1.2 session)",
+            Box::new(|_| {}),
+            A::IllegalParameter,
+        ),
+        (
+            "TLS 1.1",
+            Box::new(|sh| sh.legacy_version = ProtocolVersion::TLSv1_1),
+            A::ProtocolVersion,
+        ),
+    ];
+    for (what, tweak, alert) in cases {
+        let mut s = start(Opts::default());
+        let compat_id = s.ch.session_id.clone();
+        let echo = what.starts_with("echo");
+        let sh = s.server_hello(|sh| {
+            if echo {
+                sh.session_id = compat_id;
+            }
+            tweak(sh)
+        });
+        assert_eq!(s.reject(&sh), Some(alert), "{what}");
+    }
+    // The good ALPN answer is taken.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|sh| {
+        sh.extensions.0.push(ext(
+            ExtensionType::ApplicationLayerProtocolNegotiation,
+            &[0, 3, 2, b'h', b'2'],
+        ))
+    });
+    s.accept(&sh);
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::Alpn(Some(p)) if p == b"h2"))
+    );
+}
+
+#[test]
+fn certificate_and_server_key_exchange_rules() {
+    // Empty Certificate.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let empty = Tls12Message::Certificate(VecU24(vec![])).encode();
+    assert_eq!(s.reject(&empty), Some(A::DecodeError));
+    // A certificate the verifier does not know.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])])).encode();
+    assert_eq!(s.reject(&other), Some(A::UnknownCa));
+
+    type SkeTweak = Box<dyn Fn(&mut EcdheServerKeyExchange)>;
+    let ske_cases: Vec<(&str, NamedGroup, SkeTweak, A)> = vec![
+        (
+            "bad signature",
+            NamedGroup::X25519,
+            Box::new(|k| {
+                let last = k.signature.0.len() - 1;
+                k.signature.0[last] ^= 1;
+            }),
+            A::DecryptError,
+        ),
+        (
+            "signature over other params",
+            NamedGroup::secp256r1,
+            Box::new(|k| k.public.0[10] ^= 1),
+            A::DecryptError,
+        ),
+        (
+            "unoffered curve",
+            NamedGroup::secp521r1,
+            Box::new(|_| {}),
+            A::IllegalParameter,
+        ),
+        (
+            "RSA scheme with an ECDSA suite",
+            NamedGroup::X25519,
+            Box::new(|k| k.scheme = SignatureScheme::RSA_PKCS1_SHA256),
+            A::IllegalParameter,
+        ),
+        (
+            "SHA-1 scheme",
+            NamedGroup::X25519,
+            Box::new(|k| k.scheme = SignatureScheme::ECDSA_SHA1_Legacy),
+            A::IllegalParameter,
+        ),
+        (
+            "invalid point",
+            NamedGroup::secp256r1,
+            Box::new(|_| {}),
+            A::IllegalParameter,
+        ),
+    ];
+    for (what, group, tweak, alert) in ske_cases {
+        let mut s = start(Opts::default());
+        let sh = s.server_hello(|_| {});
+        s.accept(&sh);
+        let c = s.certificate();
+        s.accept(&c);
+        let ske = if what == "invalid point" {
+            // Correctly signed, but the point is off the curve.
+            s.ske_with(group, |k| k.public.0[10] ^= 0x55, |_| {})
+        } else {
+            s.ske(group, tweak)
+        };
+        assert_eq!(s.reject(&ske), Some(alert), "{what}");
+    }
+    // An explicit curve does not parse.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    assert_eq!(
+        s.reject(&[12, 0, 0, 4, 1, 0, 23, 0]),
+        Some(A::IllegalParameter)
+    );
+}
+
+#[test]
+fn out_of_order_messages_and_change_cipher_specs() {
+    // ServerHelloDone before ServerKeyExchange.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    assert_eq!(
+        s.reject(&Tls12Message::ServerHelloDone.encode()),
+        Some(A::UnexpectedMessage)
+    );
+    // A CCS before the client's flight.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let e = s.hs.handle_ccs(&mut s.events).unwrap_err();
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage));
+    // Finished before the CCS.
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    s.done();
+    let f = s.server_finished();
+    assert_eq!(s.reject(&f), Some(A::UnexpectedMessage));
+    // A second CCS.
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    s.done();
+    s.expect_ccs_then_read_key();
+    let e = s.hs.handle_ccs(&mut s.events).unwrap_err();
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage));
+    // A CCS in TLS 1.3 is never handed to the handshake.
+    let mut s = start(Opts::default());
+    let e = s.hs.handle_ccs(&mut s.events).unwrap_err();
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage));
+    // A second CertificateRequest.
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
+        certificate_types: VecU8(vec![64]),
+        schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: VecU16(vec![]),
+    })
+    .encode();
+    s.accept(&cr);
+    assert_eq!(s.reject(&cr), Some(A::UnexpectedMessage));
+}
+
+#[test]
+fn certificate_request_gets_an_empty_certificate() {
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
+        certificate_types: VecU8(vec![64]),
+        schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: VecU16(vec![]),
+    })
+    .encode();
+    s.accept(&cr);
+    s.accept(&Tls12Message::ServerHelloDone.encode());
+    let (msgs, _) = drain(&mut s.events);
+    assert_eq!(msgs[0], [11, 0, 0, 3, 0, 0, 0], "empty Certificate first");
+    assert_eq!(msgs[1][0], 16, "then ClientKeyExchange");
+}
+
+#[test]
+fn bad_finished_is_decrypt_error() {
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    s.done();
+    s.expect_ccs_then_read_key();
+    let mut f = s.server_finished();
+    f[10] ^= 1;
+    assert_eq!(s.reject(&f), Some(A::DecryptError));
+    // A Finished of the wrong length.
+    let mut s = start(Opts::default());
+    s.up_to_done(|_| {});
+    s.done();
+    s.expect_ccs_then_read_key();
+    let f = Tls12Message::Finished(vec![0; 32]).encode();
+    assert_eq!(s.reject(&f), Some(A::DecryptError));
+}
+
+#[test]
+fn hello_request_is_ignored_during_and_refused_after_the_handshake() {
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    // During the handshake: ignored, not in the transcript (the handshake still completes).
+    s.feed(&Tls12Message::HelloRequest.encode()).unwrap();
+    let c = s.certificate();
+    s.accept(&c);
+    let ske = s.ske(NamedGroup::secp384r1, |_| {});
+    s.accept(&ske);
+    s.done();
+    s.expect_ccs_then_read_key();
+    let f = s.server_finished();
+    s.accept(&f);
+    s.events.clear();
+    // After: answered with a no_renegotiation warning, the connection goes on.
+    s.feed(&Tls12Message::HelloRequest.encode()).unwrap();
+    assert!(matches!(
+        s.events.as_slice(),
+        [Event::SendWarningAlert(A::NoRenegotiation)]
+    ));
+    assert!(s.hs.is_complete());
+    // Anything else after the handshake is unexpected.
+    assert_eq!(
+        s.reject(&Tls12Message::ServerHelloDone.encode()),
+        Some(A::UnexpectedMessage)
+    );
+}
+
+#[test]
+fn promised_ticket_must_come() {
+    let with_ticket =
+        |sh: &mut ServerHello| sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[]));
+    // The CCS instead of the NewSessionTicket.
+    let mut s = start(Opts::default());
+    s.up_to_done(with_ticket);
+    s.done();
+    assert!(s.events.is_empty(), "no ExpectCcs before the ticket");
+    let e = s.hs.handle_ccs(&mut s.events).unwrap_err();
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage));
+    // The ticket comes: ExpectCcs, then the session carries it.
+    let mut s = start(Opts::default());
+    s.up_to_done(with_ticket);
+    s.done();
+    let nst = Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
+        lifetime_hint: 600,
+        ticket: PayloadU16(vec![0xee; 80]),
+    })
+    .encode();
+    s.accept(&nst);
+    s.expect_ccs_then_read_key();
+    let f = s.server_finished();
+    s.accept(&f);
+    let Some(Event::Tls12Session(sess)) = s.events.first() else {
+        panic!("no session")
+    };
+    assert_eq!(sess.ticket.as_deref(), Some(&[0xee; 80][..]));
+    assert_eq!(sess.ticket_lifetime_hint, 600);
+}
+
+/// A session from a completed full handshake against the scripted server.
+fn session(ticket: bool, ems: bool) -> Tls12Session {
+    let mut s = start(Opts {
+        options: StartOptions {
+            allow_tls12_without_ems: !ems,
+            ..StartOptions::default()
+        },
+        ..Opts::default()
+    });
+    s.up_to_done(|sh| {
+        if ticket {
+            sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[]));
+        }
+        if !ems {
+            sh.extensions
+                .0
+                .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
+        }
+    });
+    s.done();
+    if ticket {
+        let nst = Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
+            lifetime_hint: 600,
+            ticket: PayloadU16(vec![0xee; 80]),
+        })
+        .encode();
+        s.accept(&nst);
+    }
+    s.expect_ccs_then_read_key();
+    let f = s.server_finished();
+    s.accept(&f);
+    let Some(Event::Tls12Session(sess)) = s.events.first() else {
+        panic!("no session")
+    };
+    sess.clone()
+}
+
+/// Starts a client offering `sess`; the scripted server resumes it (echoing our session id).
+fn resume_start(sess: Tls12Session, allow_no_ems: bool) -> S {
+    let mut s = start(Opts {
+        options: StartOptions {
+            tls12_session: Some(sess.clone()),
+            allow_tls12_without_ems: allow_no_ems,
+            ..StartOptions::default()
+        },
+        ..Opts::default()
+    });
+    s.ms = Some(sess.master_secret);
+    s
+}
+
+#[test]
+fn abbreviated_handshakes_by_session_id_and_by_ticket() {
+    for ticket in [false, true] {
+        let sess = session(ticket, true);
+        let mut s = resume_start(sess.clone(), false);
+        if ticket {
+            assert_eq!(s.ch_has(ExtensionType::SessionTicket), Some(vec![0xee; 80]));
+            assert_eq!(
+                s.ch.session_id.0.len(),
+                32,
+                "our own id to detect acceptance"
+            );
+        } else {
+            assert_eq!(s.ch.session_id.0, sess.session_id);
+        }
+        let id = s.ch.session_id.clone();
+        let sh = s.server_hello(|sh| sh.session_id = id);
+        s.accept(&sh);
+        assert!(matches!(
+            s.events.as_slice(),
+            [
+                Event::ServerHello { .. },
+                Event::Alpn(None),
+                Event::Resumed,
+                Event::ExpectCcs
+            ]
+        ));
+        s.events.drain(..3);
+        s.expect_ccs_then_read_key();
+        let f = s.server_finished();
+        s.accept(&f);
+        // Our CCS and Finished come last, after the server's.
+        let events: Vec<Event> = s.events.drain(..).collect();
+        assert!(matches!(events[0], Event::SendCcs));
+        assert!(matches!(events[1], Event::InstallWriteKey(_)));
+        let Event::Send { bytes: fin, .. } = &events[2] else {
+            panic!()
+        };
+        let want = prf(
+            s.ms.as_ref().unwrap().as_bytes(),
+            b"client finished",
+            &[&sha256(&s.transcript)],
+            12,
+        );
+        assert_eq!(&fin[4..], want.as_slice());
+        assert!(matches!(events[3], Event::Tls12Session(_)));
+        assert!(matches!(events[4], Event::Complete));
+        assert!(s.hs.is_complete());
+    }
+}
+
+#[test]
+fn resumption_rules() {
+    // Another suite than the session's.
+    let sess = session(false, true);
+    let mut s = resume_start(sess.clone(), false);
+    let id = s.ch.session_id.clone();
+    let sh = s.server_hello(|sh| {
+        sh.session_id = id;
+        sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
+    });
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+    // EMS dropped on resumption (RFC 7627 §5.3).
+    let mut s = resume_start(sess.clone(), false);
+    let id = s.ch.session_id.clone();
+    let sh = s.server_hello(|sh| {
+        sh.session_id = id;
+        sh.extensions
+            .0
+            .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
+    });
+    assert_eq!(s.reject(&sh), Some(A::HandshakeFailure));
+    // EMS added on resumption of a session without it.
+    let old = session(false, false);
+    let mut s = resume_start(old.clone(), true);
+    assert_eq!(s.ch.session_id.0, old.session_id, "offered when allowed");
+    let id = s.ch.session_id.clone();
+    let sh = s.server_hello(|sh| sh.session_id = id);
+    assert_eq!(s.reject(&sh), Some(A::HandshakeFailure));
+    // A session without EMS is not offered unless allowed.
+    let s = resume_start(old, false);
+    assert!(s.ch.session_id.0.len() == 32 && s.ch.session_id.0 != sess.session_id);
+    // A session for another server is not offered.
+    let mut other = sess.clone();
+    other.server_name = ServerName::try_from("other.example").unwrap();
+    let s = resume_start(other, false);
+    assert_ne!(s.ch.session_id.0, sess.session_id);
+    // The server declines (new session id): a full handshake.
+    let mut s = resume_start(sess, false);
+    let last = s.complete(|sh| sh.session_id = PayloadU8(vec![8; 32]));
+    assert!(matches!(last.first(), Some(Event::Tls12Session(_))));
+}
+
+// ---- TLS 1.3 resumption rules (ServerHello with pre_shared_key) ----
+
+const SUITE13: &overture_crypto_provider::Tls13CipherSuite = &ring::TLS13_AES_128_GCM_SHA256;
+
+fn ticket(suite: CipherSuite) -> Tls13Ticket {
+    Tls13Ticket {
+        suite,
+        ticket: vec![0x77; 40],
+        psk: Secret::new(&[5; 32]).unwrap(),
+        lifetime: 3600,
+        age_add: 1000,
+        max_early_data: None,
+        received_at: UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            UnixTime::now().as_secs() - 10,
+        )),
+        server_name: ServerName::try_from("example.com").unwrap(),
+        alpn: None,
+    }
+}
+
+fn start13(psk_ke: bool) -> S {
+    start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_3],
+        options: StartOptions {
+            tls13_ticket: Some(ticket(CipherSuite::TLS13_AES_128_GCM_SHA256)),
+            offer_psk_ke: psk_ke,
+            ..StartOptions::default()
+        },
+    })
+}
+
+fn share(ch: &ClientHello) -> KeyShareEntry {
+    ch.extensions
+        .0
+        .iter()
+        .find_map(|e| match e {
+            ClientExtension::KeyShare(k) => Some(k.0[0].clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// A TLS 1.3 ServerHello selecting identity `selected` (None: no pre_shared_key), with a key
+/// share unless `no_share`.
+fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec<u8> {
+    let mut exts = vec![ext(ExtensionType::SupportedVersions, &[3, 4])];
+    if !no_share {
+        let theirs = share(&s.ch);
+        let kx = ring::default_provider()
+            .find_kx(theirs.group)
+            .unwrap()
+            .start()
+            .unwrap();
+        exts.push(Extension::new(ExtensionType::KeyShare, |o| {
+            KeyShareEntry {
+                group: theirs.group,
+                key_exchange: PayloadU16(kx.public_key().to_vec()),
+            }
+            .encode(o)
+        }));
+    }
+    if let Some(i) = selected {
+        exts.push(Extension::new(ExtensionType::PreSharedKey, |o| i.encode(o)));
+    }
+    HandshakeMessage::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random: [0x11; 32],
+        session_id: s.ch.session_id.clone(),
+        cipher_suite: suite,
+        compression_method: Compression::Null,
+        extensions: VecU16(exts),
+    })
+    .encode()
+}
+
+#[test]
+fn tls13_offer_has_a_valid_binder_and_age() {
+    let s = start13(false);
+    let Some(ClientExtension::PreSharedKey(offer)) = s.ch.extensions.0.last() else {
+        panic!("pre_shared_key is not last")
+    };
+    let id = &offer.identities.0[0];
+    assert_eq!(id.identity.0, vec![0x77; 40]);
+    // 10 s old: 10000 ms + age_add.
+    let age = id.obfuscated_ticket_age.wrapping_sub(1000);
+    assert!((10_000..=11_000).contains(&age), "{age}");
+    // Recompute the binder as a server would.
+    let enc = HandshakeMessage::ClientHello(s.ch.clone()).encode();
+    let truncated = &enc[..enc.len() - 35];
+    let ks = KeySchedule::new(SUITE13, Some(&[5; 32]));
+    let empty = SUITE13.hash.hash(&[]);
+    let bk = ks.derive(b"res binder", empty.as_bytes()).unwrap();
+    let fk = key_schedule::finished_key(SUITE13, &bk).unwrap();
+    let mut t = Transcript::new();
+    t.start_hash(SUITE13.hash);
+    t.add(truncated);
+    let want = key_schedule::verify_data(SUITE13, &fk, t.current_hash().unwrap().as_bytes());
+    assert_eq!(offer.binders.0[0].0, want.as_bytes());
+    assert_eq!(
+        s.ch_has(ExtensionType::PskKeyExchangeModes),
+        Some(vec![1, 1])
+    );
+    assert_eq!(
+        start13(true).ch_has(ExtensionType::PskKeyExchangeModes),
+        Some(vec![2, 1, 0])
+    );
+}
+
+#[test]
+fn tls13_resumption_rules() {
+    let aes128 = CipherSuite::TLS13_AES_128_GCM_SHA256;
+    // selected_identity out of range.
+    let mut s = start13(false);
+    let sh = sh13(&s, aes128, Some(1), false);
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+    // A suite with another hash than the ticket's.
+    let mut s = start13(false);
+    let sh = sh13(&s, CipherSuite::TLS13_AES_256_GCM_SHA384, Some(0), false);
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+    // psk_ke not offered: a key share is required.
+    let mut s = start13(false);
+    let sh = sh13(&s, aes128, Some(0), true);
+    assert_eq!(s.reject(&sh), Some(A::MissingExtension));
+    // pre_shared_key without an offer.
+    let mut s = start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_3],
+        ..Opts::default()
+    });
+    let sh = sh13(&s, aes128, Some(0), false);
+    assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension));
+    // Accepted (psk_dhe_ke): Resumed, then no certificate may come.
+    let mut s = start13(false);
+    let sh = sh13(&s, aes128, Some(0), false);
+    s.accept(&sh);
+    assert!(matches!(
+        s.events.as_slice(),
+        [
+            Event::ServerHello { group: Some(_), .. },
+            Event::Resumed,
+            Event::InstallReadKey(_)
+        ]
+    ));
+    let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+        extensions: VecU16(vec![]),
+    })
+    .encode();
+    s.accept(&ee);
+    let cert = HandshakeMessage::Certificate(overture_handshake::msgs::Certificate {
+        context: PayloadU8(vec![]),
+        entries: VecU24(vec![]),
+    })
+    .encode();
+    assert_eq!(s.reject(&cert), Some(A::UnexpectedMessage));
+    // psk_ke offered: a ServerHello without a key share is a PSK-only handshake.
+    let mut s = start13(true);
+    let sh = sh13(&s, aes128, Some(0), true);
+    s.accept(&sh);
+    assert!(matches!(
+        s.events.as_slice(),
+        [
+            Event::ServerHello { group: None, .. },
+            Event::Resumed,
+            Event::InstallReadKey(_)
+        ]
+    ));
+    // The server declines the ticket: a full handshake (certificate expected).
+    let mut s = start13(false);
+    let sh = sh13(&s, aes128, None, false);
+    s.accept(&sh);
+    assert!(!s.events.iter().any(|e| matches!(e, Event::Resumed)));
+    // early_data in EncryptedExtensions when we never offered it.
+    let mut s = start13(false);
+    let sh = sh13(&s, aes128, Some(0), false);
+    s.accept(&sh);
+    let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+        extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[])]),
+    })
+    .encode();
+    assert_eq!(s.reject(&ee), Some(A::UnsupportedExtension));
+}
+
+#[test]
+fn tls13_tickets_that_cannot_be_used_are_not_offered() {
+    let mut expired = ticket(CipherSuite::TLS13_AES_128_GCM_SHA256);
+    expired.lifetime = 5;
+    let mut other_name = ticket(CipherSuite::TLS13_AES_128_GCM_SHA256);
+    other_name.server_name = ServerName::try_from("other.example").unwrap();
+    let mut future = ticket(CipherSuite::TLS13_AES_128_GCM_SHA256);
+    future.received_at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        UnixTime::now().as_secs() + 100,
+    ));
+    for t in [
+        expired,
+        other_name,
+        future,
+        ticket(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+    ] {
+        let s = start(Opts {
+            versions: vec![ProtocolVersion::TLSv1_3],
+            options: StartOptions {
+                tls13_ticket: Some(t),
+                ..StartOptions::default()
+            },
+        });
+        assert!(s.ch_has(ExtensionType::PreSharedKey).is_none());
+    }
+}
+
+#[test]
+fn tls12_after_hello_retry_request_is_refused() {
+    let mut s = start(Opts::default());
+    let theirs = share(&s.ch);
+    assert_eq!(theirs.group, NamedGroup::X25519);
+    let hrr = HandshakeMessage::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random: msgs::HELLO_RETRY_REQUEST_RANDOM,
+        session_id: s.ch.session_id.clone(),
+        cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        compression_method: Compression::Null,
+        extensions: VecU16(vec![
+            ext(ExtensionType::SupportedVersions, &[3, 4]),
+            ext(ExtensionType::KeyShare, &[0, 23]),
+        ]),
+    })
+    .encode();
+    s.feed(&hrr).unwrap();
+    let sh = s.server_hello(|_| {});
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+}
+
+#[test]
+fn corrupted_tls12_messages_never_panic() {
+    // ServerHello, Certificate and ServerKeyExchange, truncated and bit-flipped, each in its
+    // state: an error, never a panic.
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[])));
+    for cut in 0..sh.len() {
+        let mut t = start(Opts::default());
+        assert!(t.feed(&sh[..cut]).is_err());
+    }
+    for i in 4..sh.len() {
+        let mut t = start(Opts::default());
+        let mut bad = sh.clone();
+        bad[i] ^= 0x80;
+        let _ = t.feed(&bad);
+    }
+    for i in (4..360).step_by(7) {
+        let mut t = start(Opts::default());
+        let sh = t.server_hello(|_| {});
+        t.accept(&sh);
+        let mut bad = t.certificate();
+        bad[i] ^= 0x01;
+        let _ = t.feed(&bad);
+    }
+    let mut t = start(Opts::default());
+    let ske = t.ske(NamedGroup::X25519, |_| {});
+    for cut in 0..ske.len() {
+        let mut u = start(Opts::default());
+        let sh = u.server_hello(|_| {});
+        u.accept(&sh);
+        let c = u.certificate();
+        u.accept(&c);
+        assert!(u.feed(&ske[..cut]).is_err());
+    }
+}
