@@ -17,8 +17,9 @@ use std::sync::Arc;
 pub struct HandshakeConfig {
     /// The cryptography: suites, groups (the first gets a key share), randomness.
     pub provider: Arc<CryptoProvider>,
-    /// The versions to offer (TLS 1.3; TLS 1.2 may be listed but is not implemented yet: a
-    /// server choosing it fails the handshake with a clear error).
+    /// The versions to offer: TLS 1.3 and/or TLS 1.2 (any other entry is ignored; neither is
+    /// a configuration error). Offering both makes a TLS 1.2 answer check the RFC 8446
+    /// downgrade sentinel.
     pub versions: Vec<ProtocolVersion>,
     /// ALPN protocols to offer, in preference order (empty: no ALPN).
     pub alpn_protocols: Vec<Vec<u8>>,
@@ -106,7 +107,8 @@ pub trait CertVerifier: Send + Sync + fmt::Debug {
 /// Chooses a client certificate when a server sends a CertificateRequest.
 pub trait ClientCertResolver: Send + Sync + fmt::Debug {
     /// The chain (end entity first) and a signer for one of `offered_schemes` (the server's,
-    /// in its preference order, restricted to schemes TLS 1.3 allows), or `None` to send an
+    /// in its preference order, restricted to schemes the negotiated version allows in a
+    /// CertificateVerify: TLS 1.3 has no RSA PKCS#1; neither has SHA-1), or `None` to send an
     /// empty Certificate.
     fn resolve(
         &self,

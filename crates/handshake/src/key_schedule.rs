@@ -98,6 +98,15 @@ impl Transcript {
         }
     }
 
+    /// The messages buffered so far, while no hash has started (`None` after
+    /// [`Transcript::start_hash`]).
+    pub fn buffered(&self) -> Option<&[u8]> {
+        match &self.state {
+            TranscriptState::Buffer(b) => Some(b),
+            TranscriptState::Hashing(_) => None,
+        }
+    }
+
     /// Switches from buffering to hashing with `hash` (once the server chose a suite).
     pub fn start_hash(&mut self, hash: &'static dyn Hash) {
         if let TranscriptState::Buffer(b) = &mut self.state {

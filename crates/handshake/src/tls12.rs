@@ -15,15 +15,16 @@ use crate::config::{Event, Level, ServerCertVerified, SignatureVerified, Tls12Se
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{TrafficKey, Transcript};
 use crate::msgs::{
-    self, EcdheServerKeyExchange, ExtensionContext, ServerHello, Tls12Message,
-    Tls12NewSessionTicket,
+    self, CertificateVerify, EcdheServerKeyExchange, ExtensionContext, HandshakeMessage,
+    ServerHello, Tls12Message, Tls12NewSessionTicket,
 };
 use overture_crypto_provider::{
-    Hmac, NONCE_LEN, Output, Secret, SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature,
+    Hmac, NONCE_LEN, Output, Secret, Signer, SupportedCipherSuite, Tls12CipherSuite,
+    Tls12KxSignature,
 };
 use overture_types::{
     AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, PayloadU8,
-    SignatureScheme, UnixTime, VecU8, encode_prefixed,
+    PayloadU16, PayloadU24, SignatureScheme, UnixTime, VecU8, VecU24, encode_prefixed,
 };
 use zeroize::Zeroizing;
 
@@ -179,6 +180,31 @@ fn unexpected(expected: &'static str, got: &Tls12Message) -> Error {
     }
 }
 
+/// Whether we may sign a TLS 1.2 CertificateVerify with `scheme` (no SHA-1).
+fn tls12_client_scheme(scheme: SignatureScheme) -> bool {
+    fits_tls12_suite(Tls12KxSignature::Ecdsa, scheme)
+        || fits_tls12_suite(Tls12KxSignature::Rsa, scheme)
+}
+
+/// The resolver's chain and signer for the server's `schemes` (restricted to TLS 1.2 ones),
+/// or an empty chain without a signer.
+fn resolve_client_cert(
+    cx: &Common,
+    schemes: &[SignatureScheme],
+) -> (Vec<CertificateDer<'static>>, Option<Box<dyn Signer>>) {
+    let usable: Vec<SignatureScheme> = schemes
+        .iter()
+        .copied()
+        .filter(|s| tls12_client_scheme(*s))
+        .collect();
+    cx.config
+        .client_auth
+        .as_ref()
+        .and_then(|r| r.resolve(&usable))
+        .filter(|(chain, signer)| !chain.is_empty() && usable.contains(&signer.scheme()))
+        .map_or((Vec::new(), None), |(chain, signer)| (chain, Some(signer)))
+}
+
 /// What a TLS 1.2 handshake carries from ServerHello to the end.
 struct Hs12 {
     suite: &'static Tls12CipherSuite,
@@ -191,6 +217,18 @@ struct Hs12 {
     ticket_promised: bool,
     /// A ticket received (or the resumed session's, when none came).
     ticket: Option<(Vec<u8>, u32)>,
+    /// The handshake messages themselves, kept only when a client certificate may be sent
+    /// (a TLS 1.2 CertificateVerify signs them, RFC 5246 §7.4.8).
+    messages: Option<Vec<u8>>,
+}
+
+impl Hs12 {
+    fn add(&mut self, message: &[u8]) {
+        self.transcript.add(message);
+        if let Some(m) = &mut self.messages {
+            m.extend_from_slice(message);
+        }
+    }
 }
 
 /// The TLS 1.2 states.
@@ -335,6 +373,14 @@ pub(crate) fn server_hello(
         .map(|b| parse_alpn(cx, b))
         .transpose()?;
 
+    let mut messages = cx
+        .config
+        .client_auth
+        .is_some()
+        .then(|| transcript.buffered().unwrap_or_default().to_vec());
+    if let Some(m) = &mut messages {
+        m.extend_from_slice(raw);
+    }
     transcript.start_hash(suite.hash);
     transcript.add(raw);
     let offered = cx.tls12_offer.take();
@@ -374,6 +420,7 @@ pub(crate) fn server_hello(
         session_id: sh.session_id.0.clone(),
         ticket_promised,
         ticket: None,
+        messages,
     };
     let Some(session) = resumed else {
         return Ok(Tls12State::Certificate(ExpectCertificate { hs }));
@@ -435,7 +482,7 @@ impl ExpectCertificate {
         let Some((end_entity, intermediates)) = chain.split_first() else {
             return Err(PeerMisbehaved::EmptyCertificate.into());
         };
-        self.hs.transcript.add(raw);
+        self.hs.add(raw);
         events.push(Event::PeerCertificates(chain.clone()));
         let cert_verified = cx.config.verifier.verify_server_cert(
             end_entity,
@@ -498,13 +545,13 @@ impl ExpectServerKeyExchange {
         let ours = kx.start()?;
         let our_public = ours.public_key().to_vec();
         let pms = ours.complete(public.as_slice())?;
-        self.hs.transcript.add(raw);
+        self.hs.add(raw);
         events.push(Event::KeyExchangeGroup(group));
         Ok(Tls12State::CertReqOrDone(ExpectCertReqOrDone {
             hs: self.hs,
             pms,
             our_public,
-            cert_requested: false,
+            cert_request: None,
             _cert_verified: self.cert_verified,
             _sig_verified: sig_verified,
         }))
@@ -515,7 +562,8 @@ pub(crate) struct ExpectCertReqOrDone {
     hs: Hs12,
     pms: Secret,
     our_public: Vec<u8>,
-    cert_requested: bool,
+    /// The schemes of the server's CertificateRequest, once one came.
+    cert_request: Option<Vec<SignatureScheme>>,
     _cert_verified: ServerCertVerified,
     _sig_verified: SignatureVerified,
 }
@@ -529,13 +577,13 @@ impl ExpectCertReqOrDone {
         events: &mut Vec<Event>,
     ) -> Result<Tls12State, Error> {
         match msg {
-            Tls12Message::CertificateRequest(_) if !self.cert_requested => {
-                self.hs.transcript.add(raw);
-                self.cert_requested = true;
+            Tls12Message::CertificateRequest(cr) if self.cert_request.is_none() => {
+                self.hs.add(raw);
+                self.cert_request = Some(cr.schemes.0);
                 Ok(Tls12State::CertReqOrDone(self))
             }
             Tls12Message::ServerHelloDone => {
-                self.hs.transcript.add(raw);
+                self.hs.add(raw);
                 self.client_flight(cx, events)
             }
             other => Err(unexpected("CertificateRequest or ServerHelloDone", &other)),
@@ -548,19 +596,22 @@ impl ExpectCertReqOrDone {
             mut hs,
             pms,
             our_public,
-            cert_requested,
+            cert_request,
             ..
         } = self;
         let mut flight = Vec::new();
-        if cert_requested {
-            // TLS 1.2 client certificates are not implemented: an empty Certificate
-            // (RFC 5246 §7.4.6) lets the server decide.
-            let mut cert = Vec::new();
-            HandshakeType::Certificate.encode(&mut cert);
-            encode_prefixed(&mut cert, LengthWidth::U24, |o| {
-                encode_prefixed(o, LengthWidth::U24, |_| {});
-            });
-            hs.transcript.add(&cert);
+        let mut signer = None;
+        if let Some(schemes) = cert_request {
+            // RFC 5246 §7.4.6: our chain, or an empty one (the server decides).
+            let chain;
+            (chain, signer) = resolve_client_cert(cx, &schemes);
+            let list = chain
+                .iter()
+                .map(|c| PayloadU24::<1>::new(c.as_ref().to_vec()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| Error::Internal("a client certificate is empty or too long"))?;
+            let cert = Tls12Message::Certificate(VecU24(list)).encode();
+            hs.add(&cert);
             flight.extend_from_slice(&cert);
         }
         let mut cke = Vec::new();
@@ -568,9 +619,24 @@ impl ExpectCertReqOrDone {
         let point = PayloadU8::<1>::new(our_public)
             .map_err(|_| Error::Internal("our key share does not fit a ClientKeyExchange"))?;
         encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o));
-        hs.transcript.add(&cke);
+        hs.add(&cke);
         flight.extend_from_slice(&cke);
+        // RFC 7627 §3: the session hash covers the messages up to ClientKeyExchange.
         let session_hash = hs.transcript.current_hash()?;
+        if let Some(signer) = signer {
+            let messages = hs
+                .messages
+                .as_deref()
+                .ok_or(Error::Internal("handshake messages were not kept"))?;
+            let cv = HandshakeMessage::CertificateVerify(CertificateVerify {
+                scheme: signer.scheme(),
+                signature: PayloadU16::new(signer.sign(messages)?)
+                    .map_err(|_| Error::Internal("signature longer than 65535 bytes"))?,
+            })
+            .encode();
+            hs.add(&cv);
+            flight.extend_from_slice(&cv);
+        }
         let ms = master_secret(
             hs.suite,
             pms.as_bytes(),
@@ -586,7 +652,7 @@ impl ExpectCertReqOrDone {
         });
         let hash = hs.transcript.current_hash()?;
         let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
-        hs.transcript.add(&fin);
+        hs.add(&fin);
         events.push(Event::SendCcs);
         events.push(Event::InstallWriteKey(client_key));
         events.push(Event::Send {
@@ -622,7 +688,7 @@ impl ExpectNewTicket {
         else {
             return Err(unexpected("NewSessionTicket", &msg));
         };
-        self.next.hs.transcript.add(raw);
+        self.next.hs.add(raw);
         if !ticket.0.is_empty() {
             self.next.hs.ticket = Some((ticket.0, lifetime_hint));
         }
@@ -673,12 +739,12 @@ impl ExpectFinished {
             return Err(PeerMisbehaved::BadFinished.into());
         }
         let finished = FinishedVerified::new();
-        hs.transcript.add(raw);
+        hs.add(raw);
         if let Some(client_key) = client_key {
             // Abbreviated: our CCS and Finished come last.
             let hash = hs.transcript.current_hash()?;
             let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
-            hs.transcript.add(&fin);
+            hs.add(&fin);
             events.push(Event::SendCcs);
             events.push(Event::InstallWriteKey(client_key));
             events.push(Event::Send {

@@ -612,11 +612,16 @@ impl ClientCertVerifier for AnyClientCert {
     }
     fn verify_tls12_signature(
         &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &rustls::DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.2 not used here".into()))
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -984,4 +989,53 @@ fn tls12_session_id_and_ticket_resumption() {
         assert_eq!(p.server.handshake_kind(), Some(HandshakeKind::Full));
         check_agreement12(&mut p);
     }
+}
+
+#[test]
+fn tls12_client_certificates_with_rustls() {
+    let (server_cert, server_key) = cert(KeyKind::Rsa2048, "localhost");
+    for kind in [
+        KeyKind::P256,
+        KeyKind::P384,
+        KeyKind::Rsa2048,
+        KeyKind::Ed25519,
+    ] {
+        let (client_cert, client_key) = cert(kind, "client");
+        let provider: Arc<CryptoProvider> = Arc::new(ring::default_provider());
+        let key = provider.key_provider.load_private_key(client_key).unwrap();
+        let resolver = Arc::new(OneCert {
+            chain: vec![client_cert.clone()],
+            key,
+        });
+        let sc = server_config(
+            CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            NamedGroup::X25519,
+            vec![server_cert.clone()],
+            server_key.clone_key(),
+            true,
+        );
+        let config =
+            client_config_versions(&server_cert, Some(resolver), vec![ProtocolVersion::TLSv1_2]);
+        let mut p = connect(config, sc);
+        let peer = p
+            .server
+            .peer_certificates()
+            .expect("rustls saw no client certificate");
+        assert_eq!(peer[0], client_cert, "{kind:?}");
+        check_agreement12(&mut p);
+    }
+    // No resolver: an empty Certificate, which rustls (mandatory auth) refuses.
+    let sc = server_config(
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        NamedGroup::X25519,
+        vec![server_cert.clone()],
+        server_key,
+        true,
+    );
+    let config = client_config_versions(&server_cert, None, vec![ProtocolVersion::TLSv1_2]);
+    let mut p = start_pair(config, sc);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.pump()));
+    let msg = r.expect_err("rustls accepted an empty client Certificate");
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("rustls rejected us"), "{msg}");
 }
