@@ -25,6 +25,47 @@
 //!           key_schedule (RFC 8446 §7) and the transcript run through overture-crypto-provider
 //! ```
 //!
+//! TLS 1.2 (RFC 5246 with ECDHE and AEAD suites) runs its own states behind the same API
+//! (`tls12` module):
+//!
+//! ```text
+//!  ExpectServerHello ─(legacy_version 1.2, no supported_versions)─► downgrade sentinel check
+//!     │ full: ServerHello{1.2, group None}, Alpn ─► Certificate ─► PeerCertificates
+//!     │        ─► ServerKeyExchange (CertVerifier::verify_tls12_signature) ─► KeyExchangeGroup
+//!     │        ─► [CertificateRequest] ─► ServerHelloDone
+//!     │        ─► Send(Initial: [Certificate], ClientKeyExchange, [CertificateVerify]),
+//!     │           SendCcs, InstallWriteKey, Send(Handshake: Finished)
+//!     │        ─► [NewSessionTicket] ─► ExpectCcs
+//!     │        ─► handle_ccs ─► InstallReadKey ─► Finished ─► [Tls12Session], Complete
+//!     │ abbreviated: ServerHello{1.2}, Alpn, Resumed ─► [NewSessionTicket] ─► ExpectCcs
+//!     │        ─► handle_ccs ─► InstallReadKey ─► Finished
+//!     │        ─► SendCcs, InstallWriteKey, Send(Handshake: Finished), Tls12Session, Complete
+//!     ▼  Traffic: HelloRequest ─► SendWarningAlert(no_renegotiation)
+//! ```
+//!
+//! # The order the client follows
+//!
+//! Apply the events of each call strictly in order. `Send` is sealed with the write key
+//! installed by the events before it (plaintext before the first `InstallWriteKey`).
+//!
+//! * **TLS 1.3**: as in the first picture; a resumed handshake (a [`Tls13Ticket`] given in
+//!   [`StartOptions`]) emits `Resumed` after `ServerHello` and no `PeerCertificates`.
+//! * **TLS 1.2 full**: `ServerHello { version: TLSv1_2, group: None }` → switch the record
+//!   layer to TLS 1.2 → `Alpn` → `PeerCertificates` → `KeyExchangeGroup(g)` → (after
+//!   ServerHelloDone) `Send` (plaintext) → `SendCcs` (plaintext CCS) → `InstallWriteKey` →
+//!   `Send` (Finished, under the new key) → `ExpectCcs`.
+//! * **TLS 1.2 abbreviated**: `ServerHello` → `Alpn` → `Resumed` → `ExpectCcs` (or, when the
+//!   server promised a ticket, `ExpectCcs` after its NewSessionTicket).
+//! * **The server's CCS** (TLS 1.2): after `ExpectCcs`, accept exactly one
+//!   ChangeCipherSpec record; when it arrives (not before, and before opening any later
+//!   record) call [`ClientHandshake::handle_ccs`] and apply its single `InstallReadKey`; the
+//!   next record is the server's encrypted Finished, whose `handle` emits — full:
+//!   `[Tls12Session]`, `Complete`; abbreviated: `SendCcs`, `InstallWriteKey`, `Send`
+//!   (Finished), `Tls12Session`, `Complete`. A CCS record at any other time is an
+//!   `unexpected_message` (in TLS 1.3 the record layer drops the compatibility CCS itself).
+//! * **TLS 1.2 key**: a [`TrafficKey`] with `tls12: Some(suite)` builds
+//!   `RecordKey::tls12(suite, key.key.as_bytes(), key.fixed_iv())`.
+//!
 //! Every state takes itself by value and returns the next; a state that verified something
 //! carries the proof into the next one's constructor, so a path that skips a check does not
 //! compile. Errors are one [`Error`] type whose [`Error::alert`] is the one mapping to the alert
@@ -65,7 +106,7 @@
 //! });
 //! let mut events = Vec::new();
 //! let mut hs = ClientHandshake::start(
-//!     config,
+//!     config.clone(),
 //!     ServerName::try_from("example.com").unwrap(),
 //!     UnixTime::now(),
 //!     &mut events,
@@ -82,6 +123,30 @@
 //! // A server that answers with garbage gets a decode_error alert, never a panic.
 //! let err = hs.handle(&[2, 0, 0, 1, 0], UnixTime::now(), &mut events).unwrap_err();
 //! assert_eq!(err.alert(), Some(overture_types::AlertDescription::DecodeError));
+//!
+//! // A TLS 1.2-only client: extended_master_secret and renegotiation_info are always offered,
+//! // no TLS 1.3 extension is.
+//! let tls12 = Arc::new(HandshakeConfig {
+//!     versions: vec![ProtocolVersion::TLSv1_2],
+//!     ..(*config).clone()
+//! });
+//! let mut events = Vec::new();
+//! ClientHandshake::start_with(
+//!     tls12,
+//!     ServerName::try_from("example.com").unwrap(),
+//!     UnixTime::now(),
+//!     StartOptions::default(),
+//!     &mut events,
+//! )
+//! .unwrap();
+//! let Some(Event::Send { bytes, .. }) = events.pop() else { panic!() };
+//! let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&bytes).unwrap() else {
+//!     panic!()
+//! };
+//! use overture_types::ExtensionType as E;
+//! let offered: Vec<E> = ch.extensions.0.iter().map(|e| e.typ()).collect();
+//! assert!(offered.contains(&E::ExtendedMasterSecret) && offered.contains(&E::RenegotiationInfo));
+//! assert!(!offered.contains(&E::SupportedVersions) && !offered.contains(&E::KeyShare));
 //! ```
 
 #![forbid(unsafe_code)]
