@@ -828,12 +828,13 @@ fn downgrade_sentinel_from_a_real_server() {
 
 fn tls13_server(
     ticketer: bool,
+    group: NamedGroup,
     cert: &CertificateDer<'static>,
     key: &PrivateKeyDer<'static>,
 ) -> Arc<rustls::ServerConfig> {
     let mut sc = server_config(
         CipherSuite::TLS13_AES_128_GCM_SHA256,
-        NamedGroup::X25519,
+        group,
         vec![cert.clone()],
         key.clone_key(),
         false,
@@ -859,13 +860,24 @@ fn resume(
 fn tls13_ticket_resumption() {
     let (cert, key) = cert(KeyKind::P256, "localhost");
     let config = client_config(&cert, None);
-    // Stateful tickets (rustls's session cache) and stateless ones (a ticketer).
-    for ticketer in [false, true] {
-        let sc = tls13_server(ticketer, &cert, &key);
+    // Stateful tickets (rustls's session cache) and stateless ones (a ticketer); with
+    // secp384r1 every handshake goes through a HelloRetryRequest, so the second
+    // ClientHello's binder covers the rolled-up transcript.
+    for (ticketer, group) in [
+        (false, NamedGroup::X25519),
+        (true, NamedGroup::X25519),
+        (true, NamedGroup::secp384r1),
+    ] {
+        let sc = tls13_server(ticketer, group, &cert, &key);
         let mut first = connect(config.clone(), sc.clone());
         check_agreement(&mut first);
         assert!(!first.seen.resumed);
-        assert_eq!(first.server.handshake_kind(), Some(HandshakeKind::Full));
+        let full = if group == NamedGroup::X25519 {
+            HandshakeKind::Full
+        } else {
+            HandshakeKind::FullWithHelloRetryRequest
+        };
+        assert_eq!(first.server.handshake_kind(), Some(full));
         let ticket = first.seen.tls13_ticket.take().expect("no ticket");
 
         let options = StartOptions {
@@ -875,11 +887,11 @@ fn tls13_ticket_resumption() {
         let mut second = resume(&config, &sc, options);
         assert!(second.seen.resumed, "ticketer {ticketer}: not resumed");
         assert_eq!(second.server.handshake_kind(), Some(HandshakeKind::Resumed));
-        assert_eq!(second.seen.group, Some(NamedGroup::X25519), "psk_dhe_ke");
+        assert_eq!(second.seen.group, Some(group), "psk_dhe_ke");
         check_agreement(&mut second);
 
         // A server that does not know the ticket: a full handshake instead.
-        let other = tls13_server(ticketer, &cert, &key);
+        let other = tls13_server(ticketer, group, &cert, &key);
         let unknown = second.seen.tls13_ticket.take().expect("no second ticket");
         let options = StartOptions {
             tls13_ticket: Some(unknown),
@@ -887,7 +899,7 @@ fn tls13_ticket_resumption() {
         };
         let mut third = resume(&config, &other, options);
         assert!(!third.seen.resumed);
-        assert_eq!(third.server.handshake_kind(), Some(HandshakeKind::Full));
+        assert_eq!(third.server.handshake_kind(), Some(full));
         check_agreement(&mut third);
     }
 }
@@ -897,7 +909,7 @@ fn tls13_ticket_resumption() {
 fn tls13_unusable_tickets_are_not_offered() {
     let (cert, key) = cert(KeyKind::P256, "localhost");
     let config = client_config(&cert, None);
-    let sc = tls13_server(false, &cert, &key);
+    let sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
     let mut first = connect(config.clone(), sc.clone());
     check_agreement(&mut first);
     let mut ticket = first.seen.tls13_ticket.take().expect("no ticket");
