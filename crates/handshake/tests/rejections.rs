@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{PinnedVerifier, split_messages};
+use common::{PinnedVerifier, ecdsa_identity, split_messages};
 use overture_crypto_provider::{SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
 use overture_handshake::msgs::{
@@ -22,8 +22,8 @@ use overture_handshake::msgs::{
 use overture_handshake::{ClientHandshake, Error, Event, HandshakeConfig};
 use overture_types::{
     AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
-    KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24, PrivateKeyDer,
-    ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16, VecU24,
+    KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName,
+    SignatureScheme, UnixTime, VecU16, VecU24,
 };
 use std::sync::Arc;
 
@@ -67,18 +67,8 @@ struct T {
 const SUITE: &overture_crypto_provider::Tls13CipherSuite = &ring::TLS13_AES_128_GCM_SHA256;
 
 fn start(opts: Opts) -> T {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["example.com".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap()
-        .der()
-        .clone();
+    let (cert, signing) = ecdsa_identity("example.com");
     let provider = Arc::new(ring::default_provider());
-    let signing = provider
-        .key_provider
-        .load_private_key(PrivateKeyDer::try_from(key.serialize_der()).unwrap())
-        .unwrap();
     let config = Arc::new(HandshakeConfig {
         provider: provider.clone(),
         versions: opts.versions,

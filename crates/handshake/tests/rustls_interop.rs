@@ -659,9 +659,14 @@ impl ClientCertResolver for OneCert {
     }
 }
 
-#[test]
-fn client_certificates_with_rustls() {
-    let (server_cert, server_key) = cert(KeyKind::P256, "localhost");
+/// Each client key type against a rustls server that requires a client certificate.
+fn client_certificates(suite: CipherSuite, server_kind: KeyKind) {
+    let (server_cert, server_key) = cert(server_kind, "localhost");
+    let versions = if suite.is_tls13() {
+        vec![ProtocolVersion::TLSv1_3]
+    } else {
+        vec![ProtocolVersion::TLSv1_2]
+    };
     for kind in [
         KeyKind::P256,
         KeyKind::P384,
@@ -676,20 +681,30 @@ fn client_certificates_with_rustls() {
             key,
         });
         let sc = server_config(
-            CipherSuite::TLS13_AES_128_GCM_SHA256,
+            suite,
             NamedGroup::X25519,
             vec![server_cert.clone()],
             server_key.clone_key(),
             true,
         );
-        let mut p = connect(client_config(&server_cert, Some(resolver)), sc);
+        let config = client_config_versions(&server_cert, Some(resolver), versions.clone());
+        let mut p = connect(config, sc);
         let peer = p
             .server
             .peer_certificates()
             .expect("rustls saw no client certificate");
         assert_eq!(peer[0], client_cert, "{kind:?}");
-        check_agreement(&mut p);
+        if suite.is_tls13() {
+            check_agreement(&mut p);
+        } else {
+            check_agreement12(&mut p);
+        }
     }
+}
+
+#[test]
+fn client_certificates_with_rustls() {
+    client_certificates(CipherSuite::TLS13_AES_128_GCM_SHA256, KeyKind::P256);
 }
 
 #[test]
@@ -1005,37 +1020,11 @@ fn tls12_session_id_and_ticket_resumption() {
 
 #[test]
 fn tls12_client_certificates_with_rustls() {
-    let (server_cert, server_key) = cert(KeyKind::Rsa2048, "localhost");
-    for kind in [
-        KeyKind::P256,
-        KeyKind::P384,
+    client_certificates(
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
         KeyKind::Rsa2048,
-        KeyKind::Ed25519,
-    ] {
-        let (client_cert, client_key) = cert(kind, "client");
-        let provider: Arc<CryptoProvider> = Arc::new(ring::default_provider());
-        let key = provider.key_provider.load_private_key(client_key).unwrap();
-        let resolver = Arc::new(OneCert {
-            chain: vec![client_cert.clone()],
-            key,
-        });
-        let sc = server_config(
-            CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-            NamedGroup::X25519,
-            vec![server_cert.clone()],
-            server_key.clone_key(),
-            true,
-        );
-        let config =
-            client_config_versions(&server_cert, Some(resolver), vec![ProtocolVersion::TLSv1_2]);
-        let mut p = connect(config, sc);
-        let peer = p
-            .server
-            .peer_certificates()
-            .expect("rustls saw no client certificate");
-        assert_eq!(peer[0], client_cert, "{kind:?}");
-        check_agreement12(&mut p);
-    }
+    );
+    let (server_cert, server_key) = cert(KeyKind::Rsa2048, "localhost");
     // No resolver: an empty Certificate, which rustls (mandatory auth) refuses.
     let sc = server_config(
         CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{PinnedVerifier, split_messages};
+use common::{PinnedVerifier, ecdsa_identity, split_messages};
 use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
 use overture_handshake::msgs::{
@@ -26,8 +26,8 @@ use overture_handshake::{
 };
 use overture_types::{
     AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
-    NamedGroup, PayloadU8, PayloadU16, PayloadU24, PrivateKeyDer, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime, VecU8, VecU16, VecU24,
+    NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName, SignatureScheme,
+    UnixTime, VecU8, VecU16, VecU24,
 };
 use std::sync::{Arc, Mutex};
 
@@ -117,18 +117,8 @@ fn drain(events: &mut Vec<Event>) -> (Vec<Vec<u8>>, Vec<Event>) {
 }
 
 fn start(opts: Opts) -> S {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["example.com".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap()
-        .der()
-        .clone();
+    let (cert, signing) = ecdsa_identity("example.com");
     let provider = Arc::new(ring::default_provider());
-    let signing = provider
-        .key_provider
-        .load_private_key(PrivateKeyDer::try_from(key.serialize_der()).unwrap())
-        .unwrap();
     let log = Arc::new(Log::default());
     let config = Arc::new(HandshakeConfig {
         provider: provider.clone(),
@@ -822,21 +812,7 @@ fn promised_ticket_must_come() {
     let e = s.hs.handle_ccs(&mut s.events).unwrap_err();
     assert_eq!(e.alert(), Some(A::UnexpectedMessage));
     // The ticket comes: ExpectCcs, then the session carries it.
-    let mut s = start(Opts::default());
-    s.up_to_done(with_ticket);
-    s.done();
-    let nst = Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
-        lifetime_hint: 600,
-        ticket: PayloadU16(vec![0xee; 80]),
-    })
-    .encode();
-    s.accept(&nst);
-    s.expect_ccs_then_read_key();
-    let f = s.server_finished();
-    s.accept(&f);
-    let Some(Event::Tls12Session(sess)) = s.events.first() else {
-        panic!("no session")
-    };
+    let sess = session(true, true);
     assert_eq!(sess.ticket.as_deref(), Some(&[0xee; 80][..]));
     assert_eq!(sess.ticket_lifetime_hint, 600);
 }

@@ -132,6 +132,28 @@ impl CertVerifier for PinnedVerifier {
     }
 }
 
+/// A self-signed ECDSA P-256 certificate for `name` and its signing key (ring).
+pub(crate) fn ecdsa_identity(
+    name: &str,
+) -> (
+    CertificateDer<'static>,
+    Arc<dyn overture_crypto_provider::SigningKey>,
+) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .der()
+        .clone();
+    let der = overture_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let signing = overture_crypto_provider::ring::default_provider()
+        .key_provider
+        .load_private_key(der)
+        .unwrap();
+    (cert, signing)
+}
+
 /// Splits concatenated handshake messages.
 pub(crate) fn split_messages(mut bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
