@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::Log;
+
 use common::{PinnedVerifier, split_messages, verify_with_cert};
 use overture_crypto_provider::{
     ActiveKeyExchange, CryptoProvider, Error as CryptoError, KeyExchange, SecureRandom, Signer,
@@ -20,7 +22,7 @@ use overture_crypto_provider::{
 };
 use overture_handshake::msgs::{Certificate, ClientExtension, Extension, HandshakeMessage};
 use overture_handshake::{
-    ClientCertResolver, ClientHandshake, Event, HandshakeConfig, KeyLog, StartOptions, TestHooks,
+    ClientCertResolver, ClientHandshake, Event, HandshakeConfig, StartOptions, TestHooks,
     Tls13Ticket,
 };
 use overture_types::{
@@ -62,20 +64,6 @@ impl KeyExchange for TraceKx {
     }
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, CryptoError> {
         self.inner.start_with_private_key(&self.private)
-    }
-}
-
-type LogLine = (String, Vec<u8>, Vec<u8>);
-
-#[derive(Default)]
-struct Log(Mutex<Vec<LogLine>>);
-
-impl KeyLog for Log {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((label.to_string(), client_random.to_vec(), secret.to_vec()));
     }
 }
 

@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::Log;
+
 use common::{PinnedVerifier, ecdsa_identity, split_messages};
 use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
@@ -21,15 +23,15 @@ use overture_handshake::msgs::{
     Tls12NewSessionTicket,
 };
 use overture_handshake::{
-    ClientHandshake, Error, Event, HandshakeConfig, KeyLog, Level, StartOptions, Tls12Session,
-    Tls13Ticket, tls12_prf,
+    ClientHandshake, Error, Event, HandshakeConfig, Level, StartOptions, Tls12Session, Tls13Ticket,
+    tls12_prf,
 };
 use overture_types::{
     AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
     NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName, SignatureScheme,
     UnixTime, VecU8, VecU16, VecU24,
 };
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const SUITE12: CipherSuite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
 
@@ -47,20 +49,6 @@ fn good_extensions() -> Vec<Extension> {
         ext(ExtensionType::ExtendedMasterSecret, &[]),
         ext(ExtensionType::EcPointFormats, &[1, 0]),
     ]
-}
-
-type LogLine = (String, Vec<u8>, Vec<u8>);
-
-#[derive(Default)]
-struct Log(Mutex<Vec<LogLine>>);
-
-impl KeyLog for Log {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((label.into(), client_random.to_vec(), secret.to_vec()));
-    }
 }
 
 struct Opts {

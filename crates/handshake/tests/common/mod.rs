@@ -154,6 +154,22 @@ pub(crate) fn ecdsa_identity(
     (cert, signing)
 }
 
+/// One key log line: label, client random, secret.
+pub(crate) type LogLine = (String, Vec<u8>, Vec<u8>);
+
+/// A key log that keeps every line.
+#[derive(Default)]
+pub(crate) struct Log(pub(crate) std::sync::Mutex<Vec<LogLine>>);
+
+impl overture_handshake::KeyLog for Log {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.to_string(), client_random.to_vec(), secret.to_vec()));
+    }
+}
+
 /// Splits concatenated handshake messages.
 pub(crate) fn split_messages(mut bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
