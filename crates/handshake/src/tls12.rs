@@ -851,6 +851,47 @@ mod tests {
         }
     }
 
+    /// The TLS 1.2 PRF vectors posted to the IETF TLS working group
+    /// (https://www.ietf.org/mail-archive/web/tls/current/msg03416.html), for P_SHA256 and
+    /// P_SHA384. /work/shared/testdata has no PRF corpus, so they are inline.
+    #[test]
+    fn prf_known_answers() {
+        let cases: [(&dyn Hmac, &str, &str, &str); 2] = [
+            (
+                &ring::HMAC_SHA256,
+                "9bbe436ba940f017b17652849a71db35",
+                "a0ba9f936cda311827a6f796ffd5198c",
+                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a\
+                 6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab\
+                 4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701\
+                 87347b66",
+            ),
+            (
+                &ring::HMAC_SHA384,
+                "b80b733d6ceefcdc71566ea48e5567df",
+                "cd665cf6a8447dd6ff8b27555edb7465",
+                "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd\
+                 e9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd\
+                 8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425\
+                 9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee6\
+                 91c8f3a26854308d5eaa3be85e0990703d73e56f",
+            ),
+        ];
+        for (hmac, secret, seed, want) in cases {
+            let want = hex::decode(want).unwrap();
+            let mut out = vec![0u8; want.len()];
+            let seed = hex::decode(seed).unwrap();
+            prf(
+                hmac,
+                &hex::decode(secret).unwrap(),
+                b"test label",
+                &[&seed],
+                &mut out,
+            );
+            assert_eq!(out, want, "{:?}", hmac.hash_algorithm());
+        }
+    }
+
     #[test]
     fn key_block_layout() {
         let ms = Secret::new(&[7; 48]).unwrap();
