@@ -1040,3 +1040,43 @@ fn tls12_client_certificates_with_rustls() {
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("rustls rejected us"), "{msg}");
 }
+
+/// RSA PKCS#1 v1.5 (allowed in TLS 1.2, not in TLS 1.3) and RSA-PSS ServerKeyExchange
+/// signatures: we offer one scheme at a time, so rustls must sign with it.
+#[test]
+fn tls12_rsa_signature_schemes() {
+    let (cert, key) = cert(KeyKind::Rsa2048, "localhost");
+    for scheme in [
+        SignatureScheme::RSA_PKCS1_SHA256,
+        SignatureScheme::RSA_PKCS1_SHA384,
+        SignatureScheme::RSA_PKCS1_SHA512,
+        SignatureScheme::RSA_PSS_SHA256,
+        SignatureScheme::RSA_PSS_SHA512,
+    ] {
+        let provider = Arc::new(ring::default_provider());
+        let config = Arc::new(HandshakeConfig {
+            provider: provider.clone(),
+            versions: vec![ProtocolVersion::TLSv1_2],
+            alpn_protocols: vec![],
+            enable_sni: true,
+            middlebox_compat: false,
+            verifier: Arc::new(PinnedVerifier {
+                cert: cert.to_vec(),
+                name: "localhost".into(),
+                schemes: vec![scheme],
+                provider,
+            }),
+            client_auth: None,
+            key_log: None,
+        });
+        let sc = server_config(
+            CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            NamedGroup::secp384r1,
+            vec![cert.clone()],
+            key.clone_key(),
+            false,
+        );
+        let mut p = connect(config, sc);
+        check_agreement12(&mut p);
+    }
+}
