@@ -418,7 +418,8 @@ impl ClientHandshake {
 
     /// TLS-Exporter (RFC 8446 §7.5 / RFC 5705): fills `out` from the exporter master secret.
     /// In TLS 1.3 an absent context and an empty one are the same; in TLS 1.2 (RFC 5705)
-    /// they differ.
+    /// they differ, the PRF's own labels are refused, and a session without the extended
+    /// master secret has no exporter (RFC 7627 §5.4).
     pub fn export_keying_material(
         &self,
         out: &mut [u8],

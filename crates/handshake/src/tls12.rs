@@ -32,6 +32,14 @@ use zeroize::Zeroizing;
 const MASTER_SECRET_LEN: usize = 48;
 /// Length of a TLS 1.2 Finished verify_data for every suite in scope.
 const VERIFY_DATA_LEN: usize = 12;
+/// The PRF labels TLS 1.2 itself uses, which an exporter must not (RFC 5705 §4).
+const RESERVED_EXPORTER_LABELS: [&[u8]; 5] = [
+    b"client finished",
+    b"server finished",
+    b"master secret",
+    b"key expansion",
+    b"extended master secret",
+];
 
 /// The TLS 1.2 PRF (RFC 5246 §5): `P_hash(secret, label ‖ seed)` with the suite's HMAC.
 pub fn prf(hmac: &dyn Hmac, secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
@@ -308,6 +316,16 @@ impl Tls12State {
                 "keying material can be exported after the handshake",
             ));
         };
+        // RFC 7627 §5.4: without EMS the exporter's output can be shared with an attacker.
+        if !t.ems {
+            return Err(Error::Usage(
+                "no exporter without the extended master secret (RFC 7627 §5.4)",
+            ));
+        }
+        // RFC 5705 §4: labels of the TLS PRF itself are reserved.
+        if RESERVED_EXPORTER_LABELS.contains(&label) {
+            return Err(Error::Usage("a reserved TLS PRF label (RFC 5705 §4)"));
+        }
         // RFC 5705 §4: seed = client_random ‖ server_random [‖ u16 length ‖ context].
         let mut ctx = Vec::new();
         if let Some(c) = context {
@@ -774,6 +792,7 @@ impl ExpectFinished {
             suite: hs.suite,
             master_secret: ms,
             server_random: hs.server_random,
+            ems: hs.ems,
             _finished: finished,
         }))
     }
@@ -784,6 +803,7 @@ pub(crate) struct Traffic {
     suite: &'static Tls12CipherSuite,
     master_secret: Secret,
     server_random: [u8; 32],
+    ems: bool,
     _finished: FinishedVerified,
 }
 

@@ -448,6 +448,36 @@ fn extended_master_secret_is_required_by_default() {
         panic!()
     };
     assert!(!sess.extended_master_secret);
+    let mut out = [0u8; 16];
+    assert!(matches!(
+        s.hs.export_keying_material(&mut out, b"EXPORTER-x", None),
+        Err(Error::Usage(_))
+    ));
+}
+
+#[test]
+fn exporter_with_ems() {
+    let mut s = start(Opts::default());
+    let mut out = [0u8; 20];
+    assert!(
+        s.hs.export_keying_material(&mut out, b"EXPORTER-x", None)
+            .is_err()
+    );
+    s.complete(|_| {});
+    s.hs.export_keying_material(&mut out, b"EXPORTER-x", Some(b"c"))
+        .unwrap();
+    let ms = s.ms.as_ref().unwrap().as_bytes().to_vec();
+    let want = prf(
+        &ms,
+        b"EXPORTER-x",
+        &[&s.ch.random, &s.server_random, &[0, 1, b'c']],
+        20,
+    );
+    assert_eq!(out.to_vec(), want);
+    assert!(
+        s.hs.export_keying_material(&mut out, b"key expansion", None)
+            .is_err()
+    );
 }
 
 #[test]
