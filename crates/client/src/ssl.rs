@@ -103,8 +103,8 @@ enum Phase {
 
 /// Most application data one `write` call seals before it hands the bytes to the BIO.
 const MAX_WRITE_CHUNK: usize = 16 * 16384;
-/// Warning alerts in a row we tolerate before calling it an alert flood (TLS 1.2 only; TLS 1.3
-/// has no warnings besides close_notify and user_canceled).
+/// Warning alerts in a row we tolerate before calling it an alert flood: TLS 1.2 warnings, and
+/// user_canceled in either version (TLS 1.3 has no other warnings besides close_notify).
 const MAX_WARNING_ALERTS: u32 = 4;
 
 /// One TLS client connection: the counterpart of OpenSSL's `SSL` object.
@@ -289,6 +289,15 @@ impl Ssl {
         match started {
             Ok(hs) => {
                 self.handshake = Some(hs);
+                // RFC 8446 §5: a compatibility ChangeCipherSpec may arrive at any time after
+                // our first ClientHello (e.g. right after a HelloRetryRequest, RFC 8446 D.4),
+                // not only after ServerHello.
+                let tls13 = self
+                    .config
+                    .handshake_config()
+                    .versions
+                    .contains(&ProtocolVersion::TLSv1_3);
+                self.record.allow_ccs(tls13);
                 self.apply_events(&mut events)?;
                 self.events = events;
                 Ok(())
@@ -621,7 +630,13 @@ impl Ssl {
                         return Err(self.record_error(e));
                     }
                     self.warnings_in_a_row = 0;
+                    let was_handshaking = self.phase != Phase::Established;
                     self.handle_handshake_messages()?;
+                    if was_handshaking && self.phase == Phase::Established {
+                        // The handshake is complete: what follows is read()'s business, so a
+                        // post-handshake record never makes connect() fail.
+                        return Ok(true);
+                    }
                 }
                 ContentType::ApplicationData => {
                     if self.phase != Phase::Established {
@@ -671,7 +686,9 @@ impl Ssl {
         let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3
             || self.phase == Phase::Handshaking
                 && self.negotiated.version != ProtocolVersion::TLSv1_2;
-        if level == AlertLevel::Warning && !tls13 && desc != AlertDescription::UserCanceled {
+        // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going, but count it
+        // with the warnings, so that a flood of them cannot spin the reader forever.
+        if desc == AlertDescription::UserCanceled || level == AlertLevel::Warning && !tls13 {
             self.warnings_in_a_row += 1;
             if self.warnings_in_a_row > MAX_WARNING_ALERTS {
                 return Err(self.fatal(
@@ -679,10 +696,6 @@ impl Ssl {
                     format!("too many warning alerts in a row (last: {desc})"),
                 ));
             }
-            return Ok(());
-        }
-        if desc == AlertDescription::UserCanceled {
-            // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going.
             return Ok(());
         }
         let err = Error::new(
@@ -762,8 +775,11 @@ impl Ssl {
                     self.negotiated.group = group;
                     self.record.set_version(version);
                     // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
-                    // server's Finished.
-                    self.record.allow_ccs(version == ProtocolVersion::TLSv1_3);
+                    // server's Finished. It was allowed since the ClientHello; allowing it again
+                    // here would accept a second one after an early one was swallowed.
+                    if version != ProtocolVersion::TLSv1_3 {
+                        self.record.allow_ccs(false);
+                    }
                 }
                 Event::Alpn(p) => self.negotiated.alpn = p,
                 Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
