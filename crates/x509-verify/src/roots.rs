@@ -121,6 +121,7 @@ impl RootStore {
     /// Adds one DER certificate as a trust anchor (a duplicate is ignored).
     pub fn add_der(&mut self, der: &CertificateDer<'_>) -> Result<(), Error> {
         let cert = Certificate::parse(der)?;
+        crate::cert::validate_spki(cert.spki)?;
         let subject = cert.subject.to_vec();
         if let Some(existing) = self.by_subject.get(&subject) {
             for &i in existing {
@@ -145,6 +146,7 @@ impl RootStore {
         crate::cert::check_name(subject)?;
         let spki = wrap_sequence(spki_contents);
         crate::cert::parse_spki(&spki)?;
+        crate::cert::validate_spki(&spki)?;
         let nc = name_constraints.map(wrap_sequence);
         if let Some(nc) = &nc {
             // Root programs' own constraints may use the `.suffix` form (Mozilla: TUBITAK `.tr`).
