@@ -117,7 +117,7 @@ pub struct VerifiedPath {
 }
 
 /// Verifies certificate chains against a [`RootStore`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Verifier {
     roots: Arc<RootStore>,
     verifiers: Vec<&'static dyn SignatureVerifier>,
@@ -127,6 +127,20 @@ pub struct Verifier {
     max_intermediates: Option<usize>,
     budget: Budget,
     common_name: CommonNamePolicy,
+}
+
+impl core::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("roots", &self.roots)
+            .field("signature_algorithms", &self.verifiers.len())
+            .field("cache", &self.cache)
+            .field("crls", &self.crls.len())
+            .field("max_intermediates", &self.max_intermediates)
+            .field("budget", &self.budget)
+            .field("common_name", &self.common_name)
+            .finish()
+    }
 }
 
 /// An issuer candidate: a presented intermediate or a trust anchor.

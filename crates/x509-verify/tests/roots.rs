@@ -153,3 +153,16 @@ fn webpki_roots_load_and_verify_a_real_chain() {
     println!("webpki-roots verified {ok} of {total} recorded chains");
     assert!(total > 0 && ok > 0);
 }
+
+#[test]
+fn debug_output_stays_short() {
+    let mut store = RootStore::new();
+    store.add_pem(ca_pem("A").as_bytes()).unwrap();
+    let v = overture_x509_verify::Verifier::new(
+        std::sync::Arc::new(store),
+        &overture_crypto_provider::ring::default_provider(),
+    );
+    let text = format!("{v:?}");
+    assert!(text.contains("anchors: 1"), "{text}");
+    assert!(text.len() < 400, "{text}");
+}
