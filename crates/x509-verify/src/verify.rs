@@ -238,8 +238,12 @@ impl Verifier {
         self
     }
 
-    /// Checks every certificate of a path against these CRLs (those whose issuer matches).
-    /// Fails if one does not parse.
+    /// Checks every certificate of a path against these CRLs: each CRL whose issuer name is
+    /// the certificate's issuer must be signed by that issuer (with cRLSign if it has a
+    /// keyUsage), current at `now` (thisUpdate ≤ now ≤ nextUpdate), complete (CRLNumber
+    /// present and non-critical; no delta, no issuingDistributionPoint, no unknown critical
+    /// extension), and must not list the certificate's serial. A certificate none of the CRLs
+    /// speaks for is not checked (unknown status is allowed). Fails if a CRL does not parse.
     pub fn with_crls(
         mut self,
         crls: impl IntoIterator<Item = CertificateRevocationListDer<'static>>,
