@@ -157,6 +157,7 @@ mod config;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
+mod session;
 mod tls12;
 
 pub use client::{ClientHandshake, ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};

@@ -894,6 +894,8 @@ fn tls13_ticket_resumption() {
         };
         assert_eq!(first.server.handshake_kind(), Some(full));
         let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+        // Through its byte form, as a session store outside the process would keep it.
+        let ticket = Tls13Ticket::from_bytes(&ticket.to_bytes()).unwrap();
 
         let options = StartOptions {
             tls13_ticket: Some(ticket),
@@ -976,6 +978,7 @@ fn tls12_session_id_and_ticket_resumption() {
         check_agreement12(&mut first);
         assert_eq!(first.server.handshake_kind(), Some(HandshakeKind::Full));
         let session = first.seen.tls12_session.take().expect("no TLS 1.2 session");
+        let session = Tls12Session::from_bytes(&session.to_bytes()).unwrap();
         assert!(session.extended_master_secret);
         assert_eq!(session.ticket.is_some(), ticketer, "{session:?}");
         if !ticketer {
