@@ -204,7 +204,8 @@ fn run_record(
     Ok(())
 }
 
-fn main() {
+#[test]
+fn rfc8448_records() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/testdata/rfc8448/rfc8448.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -313,7 +314,8 @@ fn main() {
         }
     }
     println!("corpus rfc8448 [records]: {run} run, {passed} passed, {failed} failed, 0 skipped");
-    if failed > 0 || run == 0 {
-        std::process::exit(1);
-    }
+    assert!(
+        failed == 0 && run > 0,
+        "corpus rfc8448 [records]: {failed} of {run} checks failed"
+    );
 }
