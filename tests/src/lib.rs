@@ -14,6 +14,8 @@
     clippy::as_conversions
 )]
 
+pub mod hostile;
+
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

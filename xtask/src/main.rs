@@ -118,6 +118,7 @@ fn corpus_command(name: &str) -> Option<Vec<&'static str>> {
             "rfc8448",
         ],
         "x509-limbo" => vec!["test", "-p", "overture-x509-verify", "--test", "limbo"],
+        "hostile" => vec!["test", "-p", "overture-tests", "--test", "hostile"],
         _ => return None,
     })
 }
@@ -126,9 +127,6 @@ fn corpus(args: &[String]) -> Result<(), String> {
     let name = args.first().ok_or("corpus needs a name")?;
     match corpus_command(name) {
         Some(cmd) => cargo(&cmd, &["--".into(), "--nocapture".into()]),
-        None if name == "hostile" || name == "badssl" => Err(format!(
-            "corpus {name}: its harness arrives with the hostile-servers issue (#11) and is not in this tree yet"
-        )),
         None => Err(format!("unknown corpus `{name}`")),
     }
 }

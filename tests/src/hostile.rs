@@ -1,0 +1,913 @@
+//! A scripted hostile TLS 1.3 server: real enough to reach every client state, then it does
+//! whatever its script says.
+//!
+//! ```text
+//!  HostileServer::start(fixture, script)
+//!     │ accept one TCP connection (127.0.0.1, ephemeral port)
+//!     ├─► reader thread: every byte the client sends ─► Inbox (bytes + EOF, condvar)
+//!     └─► script(&mut Conn):
+//!           Conn::accept()            ClientHello from the inbox (plaintext records joined)
+//!           default_server_hello()    our X25519/P-256/P-384 share for the client's share
+//!           send_server_hello(sh)     transcript + key schedule (overture_handshake::key_schedule)
+//!           send_hs(msg) / enc(..)    records sealed by hand with the provider's AEAD, so a
+//!           plain(..) / send(..)      script can break any length, type, tag or fragmentation
+//!           finished() → app keys     post-handshake KeyUpdate / NewSessionTicket / data
+//!     after the script: wait for the client to hang up, then decode what it sent and report
+//!     the alert it sent (plaintext, or under its handshake or application key)
+//! ```
+//!
+//! The server never trusts the script to be well-formed: it only builds bytes. Write errors
+//! (the client gave up and closed) end the script early; that is normal for hostile scenarios.
+
+use overture_crypto_provider::{
+    ActiveKeyExchange, BoundAead, KeyExchange, Nonce, Secret, SigningKey, Tls13CipherSuite, ring,
+};
+use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
+use overture_handshake::msgs::{ClientExtension, ClientHello, HandshakeMessage};
+use overture_types::{
+    AlertDescription, CertificateDer, NamedGroup, PrivateKeyDer, SignatureScheme,
+};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Content types, as bytes (scripts write raw records).
+pub mod ct {
+    /// change_cipher_spec
+    pub const CCS: u8 = 20;
+    /// alert
+    pub const ALERT: u8 = 21;
+    /// handshake
+    pub const HANDSHAKE: u8 = 22;
+    /// application_data
+    pub const APPDATA: u8 = 23;
+}
+
+/// Handshake types, as bytes.
+pub mod hs {
+    /// hello_request (TLS 1.2 only)
+    pub const HELLO_REQUEST: u8 = 0;
+    /// client_hello
+    pub const CLIENT_HELLO: u8 = 1;
+    /// server_hello
+    pub const SERVER_HELLO: u8 = 2;
+    /// new_session_ticket
+    pub const NEW_SESSION_TICKET: u8 = 4;
+    /// end_of_early_data
+    pub const END_OF_EARLY_DATA: u8 = 5;
+    /// encrypted_extensions
+    pub const ENCRYPTED_EXTENSIONS: u8 = 8;
+    /// certificate
+    pub const CERTIFICATE: u8 = 11;
+    /// certificate_request
+    pub const CERTIFICATE_REQUEST: u8 = 13;
+    /// certificate_verify
+    pub const CERTIFICATE_VERIFY: u8 = 15;
+    /// finished
+    pub const FINISHED: u8 = 20;
+    /// key_update
+    pub const KEY_UPDATE: u8 = 24;
+}
+
+/// Extension types, as numbers.
+pub mod ext {
+    /// server_name
+    pub const SERVER_NAME: u16 = 0;
+    /// status_request
+    pub const STATUS_REQUEST: u16 = 5;
+    /// supported_groups
+    pub const SUPPORTED_GROUPS: u16 = 10;
+    /// signature_algorithms
+    pub const SIGNATURE_ALGORITHMS: u16 = 13;
+    /// application_layer_protocol_negotiation
+    pub const ALPN: u16 = 16;
+    /// pre_shared_key
+    pub const PRE_SHARED_KEY: u16 = 41;
+    /// early_data
+    pub const EARLY_DATA: u16 = 42;
+    /// supported_versions
+    pub const SUPPORTED_VERSIONS: u16 = 43;
+    /// cookie
+    pub const COOKIE: u16 = 44;
+    /// key_share
+    pub const KEY_SHARE: u16 = 51;
+}
+
+/// `ServerHello.random` of a HelloRetryRequest.
+pub const HRR_RANDOM: [u8; 32] = overture_handshake::msgs::HELLO_RETRY_REQUEST_RANDOM;
+
+/// What every script shares: the server's certificates and key.
+pub struct Fixture {
+    /// The chain sent by default (leaf first).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's signing key.
+    pub key: Arc<dyn SigningKey>,
+    /// The scheme the server signs CertificateVerify with.
+    pub scheme: SignatureScheme,
+    /// Extra chains scripts may send instead (named).
+    pub extra_chains: Vec<(&'static str, Vec<CertificateDer<'static>>)>,
+}
+
+impl Fixture {
+    /// A fixture serving `chain` with the PKCS#8 `key` (ECDSA P-256).
+    pub fn new(chain: Vec<CertificateDer<'static>>, key_pkcs8: Vec<u8>) -> Self {
+        let key = overture_crypto_provider::KeyProvider::load_private_key(
+            &ring::KEY_PROVIDER,
+            PrivateKeyDer::Pkcs8(key_pkcs8.into()),
+        )
+        .expect("load the server key");
+        Self {
+            chain,
+            key,
+            scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+            extra_chains: Vec::new(),
+        }
+    }
+
+    /// The extra chain named `name`.
+    pub fn chain_named(&self, name: &str) -> &[CertificateDer<'static>] {
+        self.extra_chains
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| c.as_slice())
+            .unwrap_or_else(|| panic!("no chain named {name}"))
+    }
+}
+
+// ---- the inbox: everything the client sends, read by a thread ------------------------------
+
+#[derive(Default)]
+struct InboxState {
+    bytes: Vec<u8>,
+    eof: bool,
+}
+
+/// The bytes the client sent, filled by a reader thread.
+#[derive(Clone, Default)]
+pub struct Inbox(Arc<(Mutex<InboxState>, Condvar)>);
+
+impl Inbox {
+    fn spawn_reader(&self, mut tcp: TcpStream) -> JoinHandle<()> {
+        let me = self.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 16384];
+            loop {
+                let n = match tcp.read(&mut buf) {
+                    Ok(0) | Err(_) => 0,
+                    Ok(n) => n,
+                };
+                let (lock, cv) = &*me.0;
+                let mut st = lock.lock().unwrap();
+                if n == 0 {
+                    st.eof = true;
+                    cv.notify_all();
+                    return;
+                }
+                st.bytes.extend_from_slice(&buf[..n]);
+                cv.notify_all();
+            }
+        })
+    }
+
+    /// Waits until at least `len` bytes are in (or EOF / timeout); returns a copy of all.
+    fn wait_for(&self, len: usize, timeout: Duration) -> (Vec<u8>, bool) {
+        let deadline = Instant::now() + timeout;
+        let (lock, cv) = &*self.0;
+        let mut st = lock.lock().unwrap();
+        while st.bytes.len() < len && !st.eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st = cv.wait_timeout(st, left).unwrap().0;
+        }
+        (st.bytes.clone(), st.eof)
+    }
+
+    /// Waits for EOF (the client hung up) at most `timeout`; whether it came.
+    pub fn wait_eof(&self, timeout: Duration) -> bool {
+        self.wait_for(usize::MAX, timeout).1
+    }
+}
+
+// ---- record protection, by hand ------------------------------------------------------------
+
+/// One direction's TLS 1.3 record protection.
+pub struct Protect {
+    aead: Box<dyn BoundAead>,
+    iv: [u8; 12],
+    /// The next sequence number.
+    pub seq: u64,
+}
+
+impl Protect {
+    fn new(suite: &Tls13CipherSuite, secret: &Secret) -> Self {
+        let k = key_schedule::traffic_key(suite, secret).unwrap();
+        Self {
+            aead: suite.aead.with_key(k.key.as_bytes()).unwrap(),
+            iv: k.iv,
+            seq: 0,
+        }
+    }
+
+    /// A protected record of outer length `body_len` (normally `inner.len() + 16`) whose
+    /// plaintext is `inner` (content ‖ type ‖ padding, as the caller built it).
+    pub fn seal_inner(&mut self, inner: &[u8], outer_len: Option<usize>) -> Vec<u8> {
+        let len = outer_len.unwrap_or(inner.len() + 16);
+        let hdr = [
+            ct::APPDATA,
+            3,
+            3,
+            u8::try_from(len >> 8).unwrap_or(0xff),
+            u8::try_from(len & 0xff).unwrap(),
+        ];
+        let mut body = inner.to_vec();
+        let tag = self
+            .aead
+            .seal_in_place(Nonce::xor_seq(&self.iv, self.seq), &hdr, &mut body)
+            .unwrap();
+        self.seq += 1;
+        body.extend_from_slice(tag.as_ref());
+        let mut rec = hdr.to_vec();
+        rec.extend_from_slice(&body);
+        rec
+    }
+
+    /// A protected record holding `payload` of inner type `typ` with `pad` zero bytes.
+    pub fn seal(&mut self, typ: u8, payload: &[u8], pad: usize) -> Vec<u8> {
+        let mut inner = payload.to_vec();
+        inner.push(typ);
+        inner.resize(inner.len() + pad, 0);
+        self.seal_inner(&inner, None)
+    }
+
+    /// Opens a record (header ‖ body); the inner plaintext (type last, padding stripped).
+    fn open(&mut self, record: &[u8]) -> Option<(u8, Vec<u8>)> {
+        let (hdr, body) = record.split_at_checked(5)?;
+        let mut body = body.to_vec();
+        let n = self
+            .aead
+            .open_in_place(Nonce::xor_seq(&self.iv, self.seq), hdr, &mut body)
+            .ok()?;
+        self.seq += 1;
+        body.truncate(n);
+        let at = body.iter().rposition(|b| *b != 0)?;
+        let typ = body[at];
+        body.truncate(at);
+        Some((typ, body))
+    }
+}
+
+// ---- wire helpers --------------------------------------------------------------------------
+
+/// A handshake message: type ‖ u24 length ‖ body.
+pub fn hs_msg(typ: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![typ];
+    m.extend_from_slice(&u24(body.len()));
+    m.extend_from_slice(body);
+    m
+}
+
+/// A 3-byte big-endian length.
+pub fn u24(n: usize) -> [u8; 3] {
+    let b = u32::try_from(n).unwrap().to_be_bytes();
+    [b[1], b[2], b[3]]
+}
+
+/// A 2-byte big-endian number.
+pub fn u16b(n: usize) -> [u8; 2] {
+    u16::try_from(n).unwrap().to_be_bytes()
+}
+
+/// One extension: type ‖ u16 length ‖ body.
+pub fn ext(typ: u16, body: &[u8]) -> Vec<u8> {
+    let mut e = typ.to_be_bytes().to_vec();
+    e.extend_from_slice(&u16b(body.len()));
+    e.extend_from_slice(body);
+    e
+}
+
+/// An extension block: u16 length ‖ extensions.
+pub fn ext_block(exts: &[Vec<u8>]) -> Vec<u8> {
+    let all = exts.concat();
+    let mut b = u16b(all.len()).to_vec();
+    b.extend_from_slice(&all);
+    b
+}
+
+/// A plaintext record of type `typ` (version 0x0303).
+pub fn plain(typ: u8, payload: &[u8]) -> Vec<u8> {
+    plain_v(typ, 0x0303, payload)
+}
+
+/// A plaintext record with the given record version.
+pub fn plain_v(typ: u8, version: u16, payload: &[u8]) -> Vec<u8> {
+    let mut r = vec![typ];
+    r.extend_from_slice(&version.to_be_bytes());
+    r.extend_from_slice(&u16b(payload.len()));
+    r.extend_from_slice(payload);
+    r
+}
+
+/// A ServerHello (or HelloRetryRequest) as fields, so that a script can break any of them.
+#[derive(Clone, Debug)]
+pub struct ServerHelloSpec {
+    /// legacy_version.
+    pub legacy_version: u16,
+    /// random.
+    pub random: [u8; 32],
+    /// legacy_session_id_echo.
+    pub session_id: Vec<u8>,
+    /// cipher_suite.
+    pub suite: u16,
+    /// legacy_compression_method.
+    pub compression: u8,
+    /// Each extension, encoded (type ‖ length ‖ body).
+    pub extensions: Vec<Vec<u8>>,
+}
+
+impl ServerHelloSpec {
+    /// The body (without the handshake header).
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = self.legacy_version.to_be_bytes().to_vec();
+        b.extend_from_slice(&self.random);
+        b.push(u8::try_from(self.session_id.len()).unwrap_or(0xff));
+        b.extend_from_slice(&self.session_id);
+        b.extend_from_slice(&self.suite.to_be_bytes());
+        b.push(self.compression);
+        b.extend_from_slice(&ext_block(&self.extensions));
+        b
+    }
+
+    /// The whole handshake message.
+    pub fn encode(&self) -> Vec<u8> {
+        hs_msg(hs::SERVER_HELLO, &self.body())
+    }
+
+    /// Removes the extensions of type `typ`.
+    pub fn without(&mut self, typ: u16) {
+        self.extensions
+            .retain(|e| u16::from_be_bytes([e[0], e[1]]) != typ);
+    }
+}
+
+/// The key_share extension body of a ServerHello.
+pub fn key_share_ext(group: NamedGroup, public: &[u8]) -> Vec<u8> {
+    let mut b = group.get().to_be_bytes().to_vec();
+    b.extend_from_slice(&u16b(public.len()));
+    b.extend_from_slice(public);
+    ext(ext::KEY_SHARE, &b)
+}
+
+/// supported_versions selecting `v`.
+pub fn supported_versions_ext(v: u16) -> Vec<u8> {
+    ext(ext::SUPPORTED_VERSIONS, &v.to_be_bytes())
+}
+
+// ---- the connection a script drives --------------------------------------------------------
+
+/// Keys of one side, once derived.
+struct Secrets {
+    c_hs: Secret,
+    s_hs: Secret,
+    c_ap: Option<Secret>,
+    s_ap: Option<Secret>,
+}
+
+/// The server side of one connection, as a script sees it.
+pub struct Conn {
+    tcp: TcpStream,
+    inbox: Inbox,
+    /// Bytes of the inbox already taken as records.
+    cursor: usize,
+    /// The fixture.
+    pub fixture: Arc<Fixture>,
+    /// The (last) ClientHello.
+    pub client_hello: Option<ClientHello>,
+    /// The suite the server uses.
+    pub suite: &'static Tls13CipherSuite,
+    transcript: Transcript,
+    ks: Option<KeySchedule>,
+    shared: Option<Secret>,
+    secrets: Option<Secrets>,
+    /// The server's current write protection (handshake, then application keys).
+    pub write: Option<Protect>,
+    /// Send every byte in its own `write` (a server that trickles).
+    pub trickle: bool,
+    hrr_done: bool,
+    reset_requested: bool,
+}
+
+fn kx_for(group: NamedGroup) -> Option<&'static dyn KeyExchange> {
+    match group {
+        NamedGroup::X25519 => Some(&ring::X25519),
+        NamedGroup::secp256r1 => Some(&ring::SECP256R1),
+        NamedGroup::secp384r1 => Some(&ring::SECP384R1),
+        _ => None,
+    }
+}
+
+impl Conn {
+    fn new(tcp: TcpStream, inbox: Inbox, fixture: Arc<Fixture>) -> Self {
+        Self {
+            tcp,
+            inbox,
+            cursor: 0,
+            fixture,
+            client_hello: None,
+            suite: &ring::TLS13_AES_128_GCM_SHA256,
+            transcript: Transcript::new(),
+            ks: None,
+            shared: None,
+            secrets: None,
+            write: None,
+            trickle: false,
+            hrr_done: false,
+            reset_requested: false,
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.trickle {
+            for b in bytes {
+                self.tcp.write_all(std::slice::from_ref(b))?;
+                self.tcp.flush()?;
+            }
+            Ok(())
+        } else {
+            self.tcp.write_all(bytes)
+        }
+    }
+
+    /// The next record from the client (header ‖ body), waiting at most 10 s.
+    pub fn read_record(&mut self) -> io::Result<Vec<u8>> {
+        let (bytes, _) = self
+            .inbox
+            .wait_for(self.cursor + 5, Duration::from_secs(10));
+        let hdr = bytes
+            .get(self.cursor..self.cursor + 5)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no record header"))?;
+        let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        let (bytes, _) = self
+            .inbox
+            .wait_for(self.cursor + len, Duration::from_secs(10));
+        let rec = bytes
+            .get(self.cursor..self.cursor + len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "record cut short"))?
+            .to_vec();
+        self.cursor += len;
+        Ok(rec)
+    }
+
+    /// Reads a ClientHello (plaintext handshake records, CCS skipped) and adds it to the
+    /// transcript.
+    pub fn accept(&mut self) -> io::Result<()> {
+        let mut msg = Vec::new();
+        loop {
+            let rec = self.read_record()?;
+            match rec[0] {
+                ct::CCS => continue,
+                ct::HANDSHAKE => msg.extend_from_slice(&rec[5..]),
+                other => {
+                    return Err(io::Error::other(format!(
+                        "client sent record type {other} instead of a ClientHello"
+                    )));
+                }
+            }
+            if msg.len() >= 4 {
+                let len =
+                    4 + usize::try_from(u32::from_be_bytes([0, msg[1], msg[2], msg[3]])).unwrap();
+                if msg.len() >= len {
+                    break;
+                }
+            }
+        }
+        let HandshakeMessage::ClientHello(ch) =
+            HandshakeMessage::decode(&msg).map_err(|e| io::Error::other(e.to_string()))?
+        else {
+            return Err(io::Error::other("not a ClientHello"));
+        };
+        self.transcript.add(&msg);
+        self.client_hello = Some(ch);
+        Ok(())
+    }
+
+    /// The client's key shares.
+    pub fn client_shares(&self) -> Vec<(NamedGroup, Vec<u8>)> {
+        let ch = self.client_hello.as_ref().expect("accept() first");
+        ch.extensions
+            .0
+            .iter()
+            .find_map(|e| match e {
+                ClientExtension::KeyShare(v) => Some(
+                    v.0.iter()
+                        .map(|k| (k.group, k.key_exchange.0.clone()))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The client's legacy_session_id.
+    pub fn client_session_id(&self) -> Vec<u8> {
+        self.client_hello.as_ref().unwrap().session_id.0.clone()
+    }
+
+    /// A correct ServerHello for the client's first key share (our share computed now).
+    pub fn default_server_hello(&mut self) -> ServerHelloSpec {
+        let (group, client_pub) = self
+            .client_shares()
+            .into_iter()
+            .next()
+            .expect("the client sent a key share");
+        let kx = kx_for(group).expect("a group the server knows");
+        let ours: Box<dyn ActiveKeyExchange> = kx.start().unwrap();
+        let public = ours.public_key().to_vec();
+        self.shared = Some(ours.complete(&client_pub).unwrap());
+        let mut random = [0u8; 32];
+        overture_crypto_provider::SecureRandom::fill(&ring::RANDOM, &mut random).unwrap();
+        ServerHelloSpec {
+            legacy_version: 0x0303,
+            random,
+            session_id: self.client_session_id(),
+            suite: self.suite.suite.get(),
+            compression: 0,
+            extensions: vec![
+                supported_versions_ext(0x0304),
+                key_share_ext(group, &public),
+            ],
+        }
+    }
+
+    /// A HelloRetryRequest asking for `group` (and echoing the session id).
+    pub fn default_hrr(&self, group: Option<NamedGroup>, cookie: Option<&[u8]>) -> ServerHelloSpec {
+        let mut extensions = vec![supported_versions_ext(0x0304)];
+        if let Some(g) = group {
+            extensions.push(ext(ext::KEY_SHARE, &g.get().to_be_bytes()));
+        }
+        if let Some(c) = cookie {
+            let mut b = u16b(c.len()).to_vec();
+            b.extend_from_slice(c);
+            extensions.push(ext(ext::COOKIE, &b));
+        }
+        ServerHelloSpec {
+            legacy_version: 0x0303,
+            random: HRR_RANDOM,
+            session_id: self.client_session_id(),
+            suite: self.suite.suite.get(),
+            compression: 0,
+            extensions,
+        }
+    }
+
+    /// Sends a HelloRetryRequest (plaintext), rolls the transcript, and reads ClientHello2.
+    pub fn send_hrr(&mut self, hrr: &ServerHelloSpec) -> io::Result<()> {
+        let msg = hrr.encode();
+        if !self.hrr_done {
+            self.transcript.roll_up_for_retry(self.suite.hash);
+            self.hrr_done = true;
+        }
+        self.transcript.add(&msg);
+        self.send(&plain(ct::HANDSHAKE, &msg))?;
+        self.accept()
+    }
+
+    /// Sends `sh` in one plaintext record, adds it to the transcript and switches to the
+    /// handshake keys.
+    pub fn send_server_hello(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        let msg = sh.encode();
+        self.server_hello_keys(&msg);
+        self.send(&plain(ct::HANDSHAKE, &msg))
+    }
+
+    /// Adds the ServerHello message `msg` to the transcript and derives the handshake keys,
+    /// without sending anything (for scripts that frame the ServerHello themselves).
+    pub fn server_hello_keys(&mut self, msg: &[u8]) {
+        self.transcript.start_hash(self.suite.hash);
+        self.transcript.add(msg);
+        let mut ks = KeySchedule::new(self.suite, None);
+        let zeros = [0u8; 32];
+        let shared = self.shared.as_ref().map_or(&zeros[..], |s| s.as_bytes());
+        ks.advance(Some(shared)).unwrap();
+        let hash = self.transcript.current_hash().unwrap();
+        let c_hs = ks.derive(b"c hs traffic", hash.as_bytes()).unwrap();
+        let s_hs = ks.derive(b"s hs traffic", hash.as_bytes()).unwrap();
+        self.write = Some(Protect::new(self.suite, &s_hs));
+        self.secrets = Some(Secrets {
+            c_hs,
+            s_hs,
+            c_ap: None,
+            s_ap: None,
+        });
+        self.ks = Some(ks);
+    }
+
+    /// Seals `payload` as one protected record of inner type `typ`.
+    pub fn enc(&mut self, typ: u8, payload: &[u8]) -> Vec<u8> {
+        self.write
+            .as_mut()
+            .expect("keys: send the ServerHello first")
+            .seal(typ, payload, 0)
+    }
+
+    /// Adds `msg` to the transcript and sends it in protected handshake records (one, unless
+    /// it is longer than 2^14 bytes).
+    pub fn send_hs(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.transcript.add(msg);
+        let mut out = Vec::new();
+        for chunk in msg.chunks(1 << 14) {
+            out.extend_from_slice(&self.enc(ct::HANDSHAKE, chunk));
+        }
+        self.send(&out)
+    }
+
+    /// Adds messages to the transcript without sending them.
+    pub fn add_transcript(&mut self, msg: &[u8]) {
+        self.transcript.add(msg);
+    }
+
+    /// EncryptedExtensions with these extensions.
+    pub fn encrypted_extensions(&self, exts: &[Vec<u8>]) -> Vec<u8> {
+        hs_msg(hs::ENCRYPTED_EXTENSIONS, &ext_block(exts))
+    }
+
+    /// A Certificate message for `chain` (empty context, no entry extensions).
+    pub fn certificate_for(chain: &[CertificateDer<'_>]) -> Vec<u8> {
+        let mut list = Vec::new();
+        for c in chain {
+            list.extend_from_slice(&u24(c.len()));
+            list.extend_from_slice(c);
+            list.extend_from_slice(&[0, 0]);
+        }
+        let mut body = vec![0u8];
+        body.extend_from_slice(&u24(list.len()));
+        body.extend_from_slice(&list);
+        hs_msg(hs::CERTIFICATE, &body)
+    }
+
+    /// The fixture's Certificate message.
+    pub fn certificate(&self) -> Vec<u8> {
+        Self::certificate_for(&self.fixture.chain)
+    }
+
+    /// The content a server CertificateVerify signs, over the transcript so far.
+    pub fn cv_content(&self, context: &[u8]) -> Vec<u8> {
+        let hash = self.transcript.current_hash().unwrap();
+        let mut m = vec![0x20u8; 64];
+        m.extend_from_slice(context);
+        m.push(0);
+        m.extend_from_slice(hash.as_bytes());
+        m
+    }
+
+    /// A correct CertificateVerify over the transcript so far.
+    pub fn certificate_verify(&self) -> Vec<u8> {
+        let content = self.cv_content(b"TLS 1.3, server CertificateVerify");
+        let signer = self
+            .fixture
+            .key
+            .choose_scheme(&[self.fixture.scheme])
+            .unwrap();
+        let sig = signer.sign(&content).unwrap();
+        Self::certificate_verify_raw(self.fixture.scheme.get(), &sig)
+    }
+
+    /// A CertificateVerify with this scheme and signature.
+    pub fn certificate_verify_raw(scheme: u16, sig: &[u8]) -> Vec<u8> {
+        let mut body = scheme.to_be_bytes().to_vec();
+        body.extend_from_slice(&u16b(sig.len()));
+        body.extend_from_slice(sig);
+        hs_msg(hs::CERTIFICATE_VERIFY, &body)
+    }
+
+    /// A correct server Finished over the transcript so far.
+    pub fn finished(&self) -> Vec<u8> {
+        let s = self.secrets.as_ref().expect("handshake keys");
+        let fk = key_schedule::finished_key(self.suite, &s.s_hs).unwrap();
+        let hash = self.transcript.current_hash().unwrap();
+        let vd = key_schedule::verify_data(self.suite, &fk, hash.as_bytes());
+        hs_msg(hs::FINISHED, vd.as_bytes())
+    }
+
+    /// After the server Finished was added to the transcript: derives the application secrets
+    /// and switches the server's write protection to them.
+    pub fn application_keys(&mut self) {
+        let hash = self.transcript.current_hash().unwrap();
+        let ks = self.ks.as_mut().expect("handshake keys");
+        ks.advance(None).unwrap();
+        let c_ap = ks.derive(b"c ap traffic", hash.as_bytes()).unwrap();
+        let s_ap = ks.derive(b"s ap traffic", hash.as_bytes()).unwrap();
+        self.write = Some(Protect::new(self.suite, &s_ap));
+        if let Some(s) = self.secrets.as_mut() {
+            s.c_ap = Some(c_ap);
+            s.s_ap = Some(s_ap);
+        }
+    }
+
+    /// Rotates the server's application write key (after sending a KeyUpdate).
+    pub fn rotate_write_key(&mut self) {
+        let s = self.secrets.as_mut().expect("application keys");
+        let next = key_schedule::next_traffic_secret(self.suite, s.s_ap.as_ref().unwrap()).unwrap();
+        self.write = Some(Protect::new(self.suite, &next));
+        s.s_ap = Some(next);
+    }
+
+    /// Sends the fixture's Certificate.
+    pub fn send_certificate(&mut self) -> io::Result<()> {
+        let m = self.certificate();
+        self.send_hs(&m)
+    }
+
+    /// Sends a correct CertificateVerify.
+    pub fn send_certificate_verify(&mut self) -> io::Result<()> {
+        let m = self.certificate_verify();
+        self.send_hs(&m)
+    }
+
+    /// Sends a correct Finished.
+    pub fn send_finished(&mut self) -> io::Result<()> {
+        let m = self.finished();
+        self.send_hs(&m)
+    }
+
+    /// Sends a correct Finished, switches to the application keys, sends the greeting and
+    /// close_notify: the end of every script that lets the handshake complete.
+    pub fn finish_and_greet(&mut self) -> io::Result<()> {
+        self.send_finished()?;
+        self.application_keys();
+        self.hello_and_close()
+    }
+
+    /// The whole correct flight after ServerHello: EncryptedExtensions, Certificate,
+    /// CertificateVerify, Finished (one record each), then the application keys.
+    pub fn rest_of_flight(&mut self) -> io::Result<()> {
+        let ee = self.encrypted_extensions(&[]);
+        self.send_hs(&ee)?;
+        self.send_certificate()?;
+        self.send_certificate_verify()?;
+        self.send_finished()?;
+        self.application_keys();
+        Ok(())
+    }
+
+    /// A complete correct handshake from the server's side (ClientHello read already).
+    pub fn full_handshake(&mut self) -> io::Result<()> {
+        let sh = self.default_server_hello();
+        self.send_server_hello(&sh)?;
+        self.rest_of_flight()
+    }
+
+    /// Sends application data and a close_notify under the application key.
+    pub fn hello_and_close(&mut self) -> io::Result<()> {
+        let rec = self.enc(ct::APPDATA, GREETING);
+        self.send(&rec)?;
+        let rec = self.enc(ct::ALERT, &[1, 0]);
+        self.send(&rec)
+    }
+
+    /// Waits for the client to hang up (at most `timeout`).
+    pub fn wait_for_client_close(&self, timeout: Duration) -> bool {
+        self.inbox.wait_eof(timeout)
+    }
+
+    /// Closes the server's sending side (TCP FIN) without a TLS goodbye.
+    pub fn hang_up(&mut self) -> io::Result<()> {
+        self.tcp.shutdown(Shutdown::Write)
+    }
+
+    /// Ends the script with a TCP reset (SO_LINGER 0, then close) instead of a goodbye.
+    pub fn reset(&mut self) {
+        self.reset_requested = true;
+    }
+
+    /// The alert the client sent, decoded from everything it sent (plaintext, or under its
+    /// handshake or application key).
+    fn observed_alert(&self) -> Option<(u8, AlertDescription)> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut keys: Vec<Protect> = Vec::new();
+        if let Some(s) = &self.secrets {
+            keys.push(Protect::new(self.suite, &s.c_hs));
+            if let Some(c_ap) = &s.c_ap {
+                keys.push(Protect::new(self.suite, c_ap));
+            }
+        }
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+            let Some(rec) = bytes.get(at..at + len) else {
+                break;
+            };
+            at += len;
+            match rec[0] {
+                ct::ALERT if rec.len() == 7 => {
+                    return Some((rec[5], AlertDescription::from(rec[6])));
+                }
+                ct::APPDATA => {
+                    for k in keys.iter_mut() {
+                        if let Some((typ, body)) = k.open(rec) {
+                            if typ == ct::ALERT && body.len() == 2 {
+                                return Some((body[0], AlertDescription::from(body[1])));
+                            }
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+}
+
+/// The application data every completing script sends before close_notify.
+pub const GREETING: &[u8] = b"hello from the hostile server";
+
+/// What the server saw.
+#[derive(Debug, Default)]
+pub struct ServerReport {
+    /// The alert the client sent (level, description), if any reached us.
+    pub alert: Option<(u8, AlertDescription)>,
+    /// The script's own error, if it stopped early (usually the client hanging up).
+    pub script_error: Option<String>,
+    /// Whether the client hung up within the wait.
+    pub client_closed: bool,
+}
+
+/// A one-connection hostile server on 127.0.0.1.
+pub struct HostileServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    thread: Option<JoinHandle<ServerReport>>,
+}
+
+/// A script: what the server does once the ClientHello is in.
+pub type Script = fn(&mut Conn) -> io::Result<()>;
+
+impl HostileServer {
+    /// Starts the server; `script` runs on the first connection after the ClientHello was read.
+    pub fn start(fixture: Arc<Fixture>, script: Script) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let thread = std::thread::spawn(move || {
+            let mut report = ServerReport::default();
+            let Ok((tcp, _)) = listener.accept() else {
+                report.script_error = Some("accept failed".into());
+                return report;
+            };
+            let _ = tcp.set_nodelay(true);
+            let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+            let inbox = Inbox::default();
+            let reader = inbox.spawn_reader(tcp.try_clone().unwrap());
+            let mut conn = Conn::new(tcp, inbox, fixture);
+            let r = conn.accept().and_then(|()| script(&mut conn));
+            if let Err(e) = r {
+                report.script_error = Some(e.to_string());
+            }
+            if conn.reset_requested {
+                let _ = socket2::SockRef::from(&conn.tcp).set_linger(Some(Duration::ZERO));
+                // Wake the reader thread (its clone of the socket goes away with it); the last
+                // close, with linger 0, sends the reset.
+                let _ = conn.tcp.shutdown(Shutdown::Read);
+                let _ = reader.join();
+                drop(conn);
+                report.client_closed = true;
+                return report;
+            }
+            report.client_closed = conn.wait_for_client_close(Duration::from_secs(10));
+            report.alert = conn.observed_alert();
+            drop(conn);
+            let _ = reader.join();
+            report
+        });
+        Self {
+            addr,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits for the server to finish (the client must have closed its socket) and returns
+    /// what it saw; `Err` if it did not finish within `timeout` or its script panicked.
+    pub fn finish(mut self, timeout: Duration) -> Result<ServerReport, String> {
+        let deadline = Instant::now() + timeout;
+        let t = self.thread.take().ok_or("finished twice")?;
+        while !t.is_finished() {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the scripted server did not finish within {timeout:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        t.join()
+            .map_err(|_| "the scripted server panicked (a broken script)".to_string())
+    }
+}
+
+/// `ProtocolVersion` numbers used by scripts.
+pub const TLS12: u16 = 0x0303;
+/// TLS 1.3.
+pub const TLS13: u16 = 0x0304;

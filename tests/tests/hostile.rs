@@ -1,0 +1,2109 @@
+//! The hostile-server corpus: `overture::Ssl::connect()` (and `read()` after it) against a
+//! scripted TLS 1.3 server that misbehaves in one way per scenario (see
+//! `overture_tests::hostile`). Every scenario runs over a blocking and a non-blocking socket,
+//! in its own client thread with a timeout around it, and asserts:
+//!
+//! - the `ErrorKind` the call returns, and the exact alert we sent (as `Error::alert_sent()`
+//!   says *and* as the server decoded it off the wire), or that the handshake completes;
+//! - that a failed `connect()` returns the same error when called again;
+//! - the peak heap of the connection (this thread's allocations, counted by a global allocator
+//!   from `allocation-counter`) stays under [`PEAK_HEAP_BOUND`].
+//!
+//! Prints `corpus hostile: R run, P passed, F failed, S skipped`.
+
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+use overture::bio::SocketBio;
+use overture::types::AlertDescription as A;
+use overture::{ClientConfig, Error, ErrorKind, Ssl};
+use overture_tests::hostile::{
+    Conn, Fixture, GREETING, HostileServer, Script, ServerHelloSpec, ct, ext, ext_block, hs,
+    hs_msg, key_share_ext, plain, plain_v, supported_versions_ext, u16b, u24,
+};
+use overture_tests::{KeyKind, Pki};
+use overture_types::NamedGroup;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Peak heap of one connection (client side, `Ssl::new` to drop, certificate verification
+/// included), asserted for every scenario. Measured (debug build, ring): a normal handshake
+/// peaks at 24 KiB (the record layer's 18 KiB input buffer, the joiner, the chain, the
+/// transcript); 1,000 KeyUpdate requests at 66 KiB (the answers queued for the socket); the
+/// 100-certificate chains (a ~40 KiB Certificate message) at 165 KiB, because the joiner holds
+/// the whole message and the chain is copied out of it (decoded entries, the PeerCertificates
+/// event, the inspectable peer chain). The worst legitimate case is a Certificate message at the
+/// 64 KiB limit: about four copies of it plus the input buffer, ~300 KiB. 512 KiB is that with a
+/// margin for allocator and library changes, and still catches anything that grows with the
+/// peer's input (a 16 MiB length honoured, a flood retained), which would go far past it.
+const PEAK_HEAP_BOUND: u64 = 512 * 1024;
+
+/// The socket timeout / driver deadline a user configured for normal scenarios.
+const USER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The timeout configured for the stall scenarios (they must end by it).
+const STALL_TIMEOUT: Duration = Duration::from_millis(300);
+/// The watchdog around each run: a run that takes longer is a hang.
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Blocking,
+    NonBlocking,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Connect,
+    Read,
+}
+
+/// What a scenario must produce.
+#[derive(Clone, Copy, Debug)]
+struct Expect {
+    /// Which call fails (or, with `kind: None`, completes: connect, then read gets the
+    /// greeting and then `ZeroReturn`).
+    phase: Phase,
+    kind: Option<ErrorKind>,
+    sent: Option<A>,
+    received: Option<A>,
+    io: Option<io::ErrorKind>,
+}
+
+/// `connect()` fails with `Ssl` and we send `alert`.
+const fn bad(alert: A) -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::Ssl),
+        sent: Some(alert),
+        received: None,
+        io: None,
+    }
+}
+
+/// `connect()` succeeds; the following `read()` fails with `Ssl` and we send `alert`.
+const fn read_bad(alert: A) -> Expect {
+    Expect {
+        phase: Phase::Read,
+        ..bad(alert)
+    }
+}
+
+/// The handshake completes; `read()` returns the greeting, then `ZeroReturn`.
+const fn ok() -> Expect {
+    Expect {
+        phase: Phase::Read,
+        kind: None,
+        sent: None,
+        received: None,
+        io: None,
+    }
+}
+
+/// `connect()` fails with `Io` of this kind, no alert sent.
+const fn io_err(kind: io::ErrorKind) -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::Io),
+        sent: None,
+        received: None,
+        io: Some(kind),
+    }
+}
+
+/// `connect()` fails with `ZeroReturn`.
+const fn zero_return() -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::ZeroReturn),
+        sent: None,
+        received: None,
+        io: None,
+    }
+}
+
+/// `connect()` fails with `Ssl` naming the peer's alert; we send none back.
+const fn peer_alert(alert: A) -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::Ssl),
+        sent: None,
+        received: Some(alert),
+        io: None,
+    }
+}
+
+struct Scenario {
+    area: &'static str,
+    name: &'static str,
+    script: Script,
+    expect: Expect,
+    /// The user's timeout (socket read timeout / driver deadline).
+    timeout: Duration,
+}
+
+fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        area,
+        name,
+        script,
+        expect,
+        timeout: USER_TIMEOUT,
+    }
+}
+
+// ---- script building blocks ----------------------------------------------------------------
+
+type R = io::Result<()>;
+
+/// A default ServerHello changed by `f`, sent in its own record.
+fn sh_with(c: &mut Conn, f: impl FnOnce(&mut ServerHelloSpec)) -> R {
+    let mut sh = c.default_server_hello();
+    f(&mut sh);
+    c.send_server_hello(&sh)
+}
+
+/// A ServerHello whose encoded message is changed by `f` (lengths broken on purpose).
+fn sh_bytes(c: &mut Conn, f: impl FnOnce(&mut Vec<u8>)) -> R {
+    let sh = c.default_server_hello();
+    let mut msg = sh.encode();
+    f(&mut msg);
+    c.send(&plain(ct::HANDSHAKE, &msg))
+}
+
+fn to_sh(c: &mut Conn) -> R {
+    let sh = c.default_server_hello();
+    c.send_server_hello(&sh)
+}
+
+fn to_ee(c: &mut Conn) -> R {
+    to_sh(c)?;
+    let ee = c.encrypted_extensions(&[]);
+    c.send_hs(&ee)
+}
+
+fn to_cert(c: &mut Conn) -> R {
+    to_ee(c)?;
+    c.send_certificate()
+}
+
+fn to_cv(c: &mut Conn) -> R {
+    to_cert(c)?;
+    c.send_certificate_verify()
+}
+
+/// A complete handshake (application keys installed on the server side).
+fn handshake(c: &mut Conn) -> R {
+    c.full_handshake()
+}
+
+/// The body of a handshake message with its 4-byte header removed.
+fn body_of(msg: &[u8]) -> Vec<u8> {
+    msg[4..].to_vec()
+}
+
+/// The EncryptedExtensions with these raw extensions, then the rest of a correct flight.
+fn ee_with(c: &mut Conn, exts: &[Vec<u8>]) -> R {
+    to_sh(c)?;
+    let ee = c.encrypted_extensions(exts);
+    c.send_hs(&ee)?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()
+}
+
+/// Sends `msg` as the server's Certificate, then a (then meaningless) CertificateVerify and
+/// Finished so that a client that accepts it has something to chew on.
+fn cert_msg(c: &mut Conn, msg: &[u8]) -> R {
+    to_ee(c)?;
+    c.send_hs(msg)?;
+    c.send_certificate_verify()?;
+    c.send_finished()
+}
+
+fn cert_chain(c: &mut Conn, name: &str) -> R {
+    let msg = Conn::certificate_for(c.fixture.chain_named(name));
+    cert_msg(c, &msg)
+}
+
+fn cv_msg(c: &mut Conn, make: impl FnOnce(&Conn) -> Vec<u8>) -> R {
+    to_cert(c)?;
+    let msg = make(c);
+    c.send_hs(&msg)?;
+    c.send_finished()
+}
+
+fn fin_msg(c: &mut Conn, make: impl FnOnce(&Conn) -> Vec<u8>) -> R {
+    to_cv(c)?;
+    let msg = make(c);
+    c.send_hs(&msg)
+}
+
+/// After a complete handshake: `post` records under the application key, then the greeting and
+/// close_notify.
+fn post(c: &mut Conn, msgs: &[Vec<u8>]) -> R {
+    handshake(c)?;
+    for m in msgs {
+        let rec = c.enc(ct::HANDSHAKE, m);
+        c.send(&rec)?;
+    }
+    c.hello_and_close()
+}
+
+fn nst(lifetime: u32, ticket: &[u8], exts: &[Vec<u8>]) -> Vec<u8> {
+    let mut b = lifetime.to_be_bytes().to_vec();
+    b.extend_from_slice(&7u32.to_be_bytes());
+    b.extend_from_slice(&[1, 0]); // nonce
+    b.extend_from_slice(&u16b(ticket.len()));
+    b.extend_from_slice(ticket);
+    b.extend_from_slice(&ext_block(exts));
+    hs_msg(hs::NEW_SESSION_TICKET, &b)
+}
+
+fn hrr_then_continue(c: &mut Conn, group: NamedGroup) -> R {
+    let hrr = c.default_hrr(Some(group), None);
+    c.send_hrr(&hrr)?;
+    let sh = c.default_server_hello();
+    c.send_server_hello(&sh)?;
+    c.rest_of_flight()?;
+    c.hello_and_close()
+}
+
+fn stall(c: &mut Conn) -> R {
+    c.wait_for_client_close(Duration::from_secs(10));
+    Ok(())
+}
+
+// ---- the scenarios -------------------------------------------------------------------------
+
+fn scenarios() -> Vec<Scenario> {
+    use NamedGroup as G;
+    let mut v = vec![
+        // ServerHello: malformed, truncated, over-long lengths.
+        sc(
+            "server-hello",
+            "truncated after random",
+            bad(A::DecodeError),
+            |c| {
+                sh_bytes(c, |m| {
+                    m.truncate(4 + 34);
+                    let l = u24(34);
+                    m[1..4].copy_from_slice(&l);
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "trailing byte after extensions",
+            bad(A::DecodeError),
+            |c| {
+                sh_bytes(c, |m| {
+                    m.push(0);
+                    let l = u24(m.len() - 4);
+                    m[1..4].copy_from_slice(&l);
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "session id length 33",
+            bad(A::DecodeError),
+            |c| sh_bytes(c, |m| m[4 + 34] = 33),
+        ),
+        sc(
+            "server-hello",
+            "session id length past the end",
+            bad(A::DecodeError),
+            |c| sh_bytes(c, |m| m[4 + 34] = 0xff),
+        ),
+        sc(
+            "server-hello",
+            "extensions block over-long",
+            bad(A::DecodeError),
+            |c| {
+                sh_bytes(c, |m| {
+                    let at = 4 + 2 + 32 + 1 + 32 + 2 + 1;
+                    m[at] = 0x7f;
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "extension length over-long",
+            bad(A::DecodeError),
+            |c| {
+                sh_bytes(c, |m| {
+                    // first extension's length field (supported_versions)
+                    let at = 4 + 2 + 32 + 1 + 32 + 2 + 1 + 2 + 2;
+                    m[at] = 0x01;
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "key_share public key length over-long",
+            bad(A::DecodeError),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    let mut b = G::X25519.get().to_be_bytes().to_vec();
+                    b.extend_from_slice(&[0x00, 0x40]);
+                    b.extend_from_slice(&[9; 32]);
+                    sh.extensions.push(ext(ext::KEY_SHARE, &b));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "handshake length says more than the record, then silence",
+            io_err(io::ErrorKind::TimedOut),
+            |c| {
+                sh_bytes(c, |m| {
+                    let l = u24(m.len() - 4 + 10);
+                    m[1..4].copy_from_slice(&l);
+                })?;
+                stall(c)
+            },
+        ),
+        sc(
+            "server-hello",
+            "16 MiB handshake length",
+            bad(A::DecodeError),
+            |c| sh_bytes(c, |m| m[1..4].copy_from_slice(&[0xff, 0xff, 0xff])),
+        ),
+        // ServerHello: choices we did not offer.
+        sc(
+            "server-hello",
+            "suite not offered (TLS_AES_128_CCM_8_SHA256)",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.suite = 0x1305),
+        ),
+        sc(
+            "server-hello",
+            "TLS 1.2 suite with TLS 1.3",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.suite = 0xc02b),
+        ),
+        sc(
+            "server-hello",
+            "key share for a group not offered (secp521r1)",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions.push(key_share_ext(G::secp521r1, &[4; 133]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "key share for an offered group we sent no share for",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions.push(key_share_ext(G::secp256r1, &[4; 65]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519 share of 31 bytes",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions.push(key_share_ext(G::X25519, &[9; 31]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519 all-zero share",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions.push(key_share_ext(G::X25519, &[0; 32]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "supported_versions selects TLS 1.2",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::SUPPORTED_VERSIONS);
+                    sh.extensions.push(supported_versions_ext(0x0303));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "supported_versions selects an unknown version",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::SUPPORTED_VERSIONS);
+                    sh.extensions.push(supported_versions_ext(0x0305));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "legacy_version 0x0304 with TLS 1.3",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.legacy_version = 0x0304),
+        ),
+        sc(
+            "server-hello",
+            "TLS 1.1 without supported_versions",
+            bad(A::ProtocolVersion),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.legacy_version = 0x0302;
+                    sh.extensions.clear();
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "downgrade sentinel DOWNGRD01 in a TLS 1.2 ServerHello",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.extensions.clear();
+                    sh.random[24..].copy_from_slice(b"DOWNGRD\x01");
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "downgrade sentinel DOWNGRD00 in a TLS 1.2 ServerHello",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.extensions.clear();
+                    sh.random[24..].copy_from_slice(b"DOWNGRD\x00");
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "wrong legacy_session_id echo",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.session_id[0] ^= 1),
+        ),
+        sc(
+            "server-hello",
+            "empty legacy_session_id echo",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.session_id.clear()),
+        ),
+        sc(
+            "server-hello",
+            "compression method 1",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.compression = 1),
+        ),
+        sc(
+            "server-hello",
+            "no key_share",
+            bad(A::MissingExtension),
+            |c| sh_with(c, |sh| sh.without(ext::KEY_SHARE)),
+        ),
+        sc(
+            "server-hello",
+            "key_share twice",
+            bad(A::IllegalParameter),
+            |c| {
+                sh_with(c, |sh| {
+                    let ks = sh.extensions[1].clone();
+                    sh.extensions.push(ks);
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "unknown extension 0x1234",
+            bad(A::UnsupportedExtension),
+            |c| sh_with(c, |sh| sh.extensions.push(ext(0x1234, &[]))),
+        ),
+        sc(
+            "server-hello",
+            "pre_shared_key never offered",
+            bad(A::UnsupportedExtension),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 0]))
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "server_name (offered, not allowed in ServerHello)",
+            bad(A::IllegalParameter),
+            |c| sh_with(c, |sh| sh.extensions.push(ext(ext::SERVER_NAME, &[]))),
+        ),
+        sc(
+            "server-hello",
+            "cookie in a ServerHello",
+            bad(A::UnsupportedExtension),
+            |c| sh_with(c, |sh| sh.extensions.push(ext(ext::COOKIE, &[0, 1, 7]))),
+        ),
+        // HelloRetryRequest.
+        sc(
+            "hello-retry",
+            "valid HRR (secp256r1 and a cookie) completes",
+            ok(),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), Some(b"cookie"));
+                c.send_hrr(&hrr)?;
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc("hello-retry", "HRR twice", bad(A::UnexpectedMessage), |c| {
+            let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+            c.send_hrr(&hrr)?;
+            let hrr = c.default_hrr(Some(NamedGroup::secp384r1), None);
+            c.send_hrr(&hrr)
+        }),
+        sc(
+            "hello-retry",
+            "HRR that changes nothing",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(None, None);
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR for the group we already sent",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::X25519), None);
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR for a group not offered",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp521r1), None);
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR with a suite not offered",
+            bad(A::IllegalParameter),
+            |c| {
+                let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                hrr.suite = 0x1305;
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR with an unknown extension",
+            bad(A::UnsupportedExtension),
+            |c| {
+                let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                hrr.extensions.push(ext(0x1234, &[]));
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR with an empty cookie",
+            bad(A::DecodeError),
+            |c| {
+                let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                hrr.extensions.push(ext(ext::COOKIE, &[0, 0]));
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "ServerHello after HRR changes the suite",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                sh_with(c, |sh| sh.suite = 0x1302)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "ServerHello after HRR uses the old group",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions.push(key_share_ext(G::X25519, &[9; 32]));
+                })
+            },
+        ),
+        // Order and unexpected messages.
+        sc(
+            "order",
+            "EncryptedExtensions before ServerHello",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let ee = c.encrypted_extensions(&[]);
+                c.send(&plain(ct::HANDSHAKE, &ee))
+            },
+        ),
+        sc(
+            "order",
+            "ServerHello twice",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)?;
+                c.send_hs(&sh.encode())
+            },
+        ),
+        sc(
+            "order",
+            "Certificate instead of EncryptedExtensions",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                c.send_certificate()
+            },
+        ),
+        sc(
+            "order",
+            "CertificateVerify before Certificate",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_certificate_verify()
+            },
+        ),
+        sc(
+            "order",
+            "Finished without Certificate",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_finished()
+            },
+        ),
+        sc(
+            "order",
+            "Finished before CertificateVerify",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_cert(c)?;
+                c.send_finished()
+            },
+        ),
+        sc(
+            "order",
+            "NewSessionTicket during the handshake",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&nst(60, b"ticket", &[]))
+            },
+        ),
+        sc(
+            "order",
+            "KeyUpdate during the handshake",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&hs_msg(hs::KEY_UPDATE, &[0]))
+            },
+        ),
+        sc(
+            "order",
+            "a ClientHello from the server",
+            bad(A::UnexpectedMessage),
+            |c| {
+                // The client's own (well-formed) ClientHello, echoed back.
+                let ch = c.client_hello.clone().unwrap();
+                let msg = overture_handshake::msgs::HandshakeMessage::ClientHello(ch).encode();
+                c.send(&plain(ct::HANDSHAKE, &msg))
+            },
+        ),
+        sc(
+            "order",
+            "HelloRequest (TLS 1.2 only) first",
+            bad(A::UnexpectedMessage),
+            |c| c.send(&plain(ct::HANDSHAKE, &hs_msg(hs::HELLO_REQUEST, &[]))),
+        ),
+        sc(
+            "order",
+            "EndOfEarlyData from the server",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&hs_msg(hs::END_OF_EARLY_DATA, &[]))
+            },
+        ),
+        sc(
+            "order",
+            "unknown handshake type 99",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&hs_msg(99, &[1, 2, 3]))
+            },
+        ),
+        sc(
+            "order",
+            "application data before ServerHello",
+            bad(A::UnexpectedMessage),
+            |c| c.send(&plain(ct::APPDATA, b"early")),
+        ),
+        sc(
+            "order",
+            "application data before Finished",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::APPDATA, b"too early");
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "order",
+            "plaintext handshake record after the key change",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[]);
+                c.send(&plain(ct::HANDSHAKE, &ee))
+            },
+        ),
+        // EncryptedExtensions.
+        sc(
+            "encrypted-extensions",
+            "unknown extension",
+            bad(A::UnsupportedExtension),
+            |c| ee_with(c, &[ext(0x1234, &[])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "server_name twice",
+            bad(A::IllegalParameter),
+            |c| ee_with(c, &[ext(ext::SERVER_NAME, &[]), ext(ext::SERVER_NAME, &[])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "key_share (not allowed here)",
+            bad(A::IllegalParameter),
+            |c| ee_with(c, &[key_share_ext(G::X25519, &[9; 32])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "ALPN never offered",
+            bad(A::UnsupportedExtension),
+            |c| ee_with(c, &[ext(ext::ALPN, &[0, 3, 2, b'h', b'2'])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "status_request never offered",
+            bad(A::UnsupportedExtension),
+            |c| ee_with(c, &[ext(ext::STATUS_REQUEST, &[])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "supported_groups (allowed) completes",
+            ok(),
+            |c| {
+                ee_with(c, &[ext(ext::SUPPORTED_GROUPS, &[0, 2, 0, 0x17])])?;
+                c.application_keys();
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "encrypted-extensions",
+            "extensions length over-long",
+            bad(A::DecodeError),
+            |c| {
+                to_sh(c)?;
+                c.send_hs(&hs_msg(hs::ENCRYPTED_EXTENSIONS, &[0, 9, 0, 0]))
+            },
+        ),
+        sc(
+            "encrypted-extensions",
+            "truncated to one byte",
+            bad(A::DecodeError),
+            |c| {
+                to_sh(c)?;
+                c.send_hs(&hs_msg(hs::ENCRYPTED_EXTENSIONS, &[0]))
+            },
+        ),
+        sc(
+            "encrypted-extensions",
+            "trailing bytes",
+            bad(A::DecodeError),
+            |c| {
+                to_sh(c)?;
+                c.send_hs(&hs_msg(hs::ENCRYPTED_EXTENSIONS, &[0, 0, 1]))
+            },
+        ),
+        // Certificate.
+        sc(
+            "certificate",
+            "empty certificate list",
+            bad(A::DecodeError),
+            |c| cert_msg(c, &hs_msg(hs::CERTIFICATE, &[0, 0, 0, 0])),
+        ),
+        sc(
+            "certificate",
+            "non-empty request context",
+            bad(A::IllegalParameter),
+            |c| {
+                let mut m = c.certificate();
+                let mut body = vec![1u8, 7];
+                body.extend_from_slice(&m[5..]);
+                m = hs_msg(hs::CERTIFICATE, &body);
+                cert_msg(c, &m)
+            },
+        ),
+        sc(
+            "certificate",
+            "certificate list length over-long",
+            bad(A::DecodeError),
+            |c| {
+                let mut m = c.certificate();
+                m[5] = 0x0f;
+                cert_msg(c, &m)
+            },
+        ),
+        sc(
+            "certificate",
+            "certificate entry length over-long",
+            bad(A::DecodeError),
+            |c| {
+                let mut m = c.certificate();
+                m[8] = 0x0f;
+                cert_msg(c, &m)
+            },
+        ),
+        sc(
+            "certificate",
+            "zero-length certificate entry",
+            bad(A::DecodeError),
+            |c| cert_msg(c, &hs_msg(hs::CERTIFICATE, &[0, 0, 0, 5, 0, 0, 0, 0, 0])),
+        ),
+        sc(
+            "certificate",
+            "entry extension never offered (status_request)",
+            bad(A::UnsupportedExtension),
+            |c| {
+                let leaf = c.fixture.chain[0].clone();
+                let mut list = u24(leaf.len()).to_vec();
+                list.extend_from_slice(&leaf);
+                list.extend_from_slice(&ext_block(&[ext(ext::STATUS_REQUEST, &[1, 0, 0, 0, 0])]));
+                let mut body = vec![0u8];
+                body.extend_from_slice(&u24(list.len()));
+                body.extend_from_slice(&list);
+                cert_msg(c, &hs_msg(hs::CERTIFICATE, &body))
+            },
+        ),
+        sc(
+            "certificate",
+            "garbage instead of DER",
+            bad(A::DecodeError),
+            |c| {
+                let m = Conn::certificate_for(&[overture::types::CertificateDer::from(
+                    b"hello, I am a certificate".to_vec(),
+                )]);
+                cert_msg(c, &m)
+            },
+        ),
+        sc(
+            "certificate",
+            "self-signed leaf nobody trusts",
+            bad(A::UnknownCa),
+            |c| cert_chain(c, "self-signed"),
+        ),
+        sc(
+            "certificate",
+            "100 certificates (the real path among them) completes",
+            ok(),
+            |c| {
+                let m = Conn::certificate_for(c.fixture.chain_named("hundred-valid"));
+                to_ee(c)?;
+                c.send_hs(&m)?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        sc(
+            "certificate",
+            "100 certificates, 99 look-alike issuers, no path",
+            bad(A::UnknownCa),
+            |c| cert_chain(c, "hundred-lookalikes"),
+        ),
+        sc(
+            "certificate",
+            "16 MiB Certificate length",
+            bad(A::DecodeError),
+            |c| {
+                to_ee(c)?;
+                let mut m = vec![hs::CERTIFICATE, 0xff, 0xff, 0xff];
+                m.extend_from_slice(&[0; 100]);
+                let rec = c.enc(ct::HANDSHAKE, &m);
+                c.send(&rec)?;
+                stall(c)
+            },
+        ),
+        sc(
+            "certificate",
+            "64 KiB + 1 Certificate length (one over the limit)",
+            bad(A::DecodeError),
+            |c| {
+                to_ee(c)?;
+                let mut m = vec![hs::CERTIFICATE];
+                m.extend_from_slice(&u24(64 * 1024 + 1));
+                m.extend_from_slice(&[0; 100]);
+                let rec = c.enc(ct::HANDSHAKE, &m);
+                c.send(&rec)?;
+                stall(c)
+            },
+        ),
+        // CertificateRequest.
+        sc(
+            "certificate-request",
+            "unknown extension is ignored; empty client Certificate; completes",
+            ok(),
+            |c| {
+                to_ee(c)?;
+                let exts = ext_block(&[
+                    ext(ext::SIGNATURE_ALGORITHMS, &[0, 2, 4, 3]),
+                    ext(0x1234, &[1]),
+                ]);
+                let mut body = vec![0u8];
+                body.extend_from_slice(&exts);
+                c.send_hs(&hs_msg(hs::CERTIFICATE_REQUEST, &body))?;
+                c.send_certificate()?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        sc(
+            "certificate-request",
+            "without signature_algorithms",
+            bad(A::MissingExtension),
+            |c| {
+                to_ee(c)?;
+                let mut body = vec![0u8];
+                body.extend_from_slice(&ext_block(&[ext(0x1234, &[1])]));
+                c.send_hs(&hs_msg(hs::CERTIFICATE_REQUEST, &body))
+            },
+        ),
+        sc(
+            "certificate-request",
+            "non-empty context during the handshake",
+            bad(A::IllegalParameter),
+            |c| {
+                to_ee(c)?;
+                let mut body = vec![1u8, 9];
+                body.extend_from_slice(&ext_block(&[ext(
+                    ext::SIGNATURE_ALGORITHMS,
+                    &[0, 2, 4, 3],
+                )]));
+                c.send_hs(&hs_msg(hs::CERTIFICATE_REQUEST, &body))
+            },
+        ),
+        // CertificateVerify.
+        sc(
+            "certificate-verify",
+            "signature with one bit flipped",
+            bad(A::DecryptError),
+            |c| {
+                cv_msg(c, |c| {
+                    let mut cv = c.certificate_verify();
+                    let last = cv.len() - 5;
+                    cv[last] ^= 1;
+                    cv
+                })
+            },
+        ),
+        sc(
+            "certificate-verify",
+            "signature over the client's context string",
+            bad(A::DecryptError),
+            |c| {
+                to_cert(c)?;
+                let content = c.cv_content(b"TLS 1.3, client CertificateVerify");
+                let signer = c.fixture.key.choose_scheme(&[c.fixture.scheme]).unwrap();
+                let cv = Conn::certificate_verify_raw(
+                    c.fixture.scheme.get(),
+                    &signer.sign(&content).unwrap(),
+                );
+                c.send_hs(&cv)
+            },
+        ),
+        sc(
+            "certificate-verify",
+            "rsa_pkcs1_sha256 (forbidden in TLS 1.3)",
+            bad(A::IllegalParameter),
+            |c| cv_msg(c, |_| Conn::certificate_verify_raw(0x0401, &[1; 256])),
+        ),
+        sc(
+            "certificate-verify",
+            "ed448 (never offered)",
+            bad(A::IllegalParameter),
+            |c| cv_msg(c, |_| Conn::certificate_verify_raw(0x0808, &[1; 114])),
+        ),
+        // The scheme cannot be used with the certificate's key at all: the certificate does not
+        // fit (bad_certificate), rather than a signature that failed (decrypt_error).
+        sc(
+            "certificate-verify",
+            "ecdsa_secp384r1_sha384 with a P-256 key",
+            bad(A::BadCertificate),
+            |c| {
+                cv_msg(c, |c| {
+                    let cv = c.certificate_verify();
+                    let sig = body_of(&cv)[4..].to_vec();
+                    Conn::certificate_verify_raw(0x0503, &sig)
+                })
+            },
+        ),
+        sc(
+            "certificate-verify",
+            "empty signature",
+            bad(A::DecryptError),
+            |c| cv_msg(c, |_| Conn::certificate_verify_raw(0x0403, &[])),
+        ),
+        sc(
+            "certificate-verify",
+            "signature length over-long",
+            bad(A::DecodeError),
+            |c| {
+                cv_msg(c, |c| {
+                    let mut cv = c.certificate_verify();
+                    cv[6] = 0x7f;
+                    cv
+                })
+            },
+        ),
+        // Finished.
+        sc(
+            "finished",
+            "verify_data with one bit flipped",
+            bad(A::DecryptError),
+            |c| {
+                fin_msg(c, |c| {
+                    let mut fin = c.finished();
+                    fin[10] ^= 0x80;
+                    fin
+                })
+            },
+        ),
+        sc(
+            "finished",
+            "verify_data one byte short",
+            bad(A::DecryptError),
+            |c| {
+                fin_msg(c, |c| {
+                    let b = body_of(&c.finished());
+                    hs_msg(hs::FINISHED, &b[..b.len() - 1])
+                })
+            },
+        ),
+        sc(
+            "finished",
+            "verify_data one byte long",
+            bad(A::DecryptError),
+            |c| {
+                fin_msg(c, |c| {
+                    let mut b = body_of(&c.finished());
+                    b.push(0);
+                    hs_msg(hs::FINISHED, &b)
+                })
+            },
+        ),
+        sc("finished", "empty verify_data", bad(A::DecodeError), |c| {
+            fin_msg(c, |_| hs_msg(hs::FINISHED, &[]))
+        }),
+        // Record layer, framing and key changes.
+        sc(
+            "record",
+            "plaintext EncryptedExtensions packed behind ServerHello (RUSTSEC-2026-0285)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let sh = c.default_server_hello();
+                let msg = sh.encode();
+                c.server_hello_keys(&msg);
+                let ee = c.encrypted_extensions(&[]);
+                c.send(&plain(ct::HANDSHAKE, &[msg, ee].concat()))
+            },
+        ),
+        sc(
+            "record",
+            "EncryptedExtensions header spanning the key change",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let sh = c.default_server_hello();
+                let msg = sh.encode();
+                c.server_hello_keys(&msg);
+                let ee = c.encrypted_extensions(&[]);
+                c.send(&plain(ct::HANDSHAKE, &[&msg[..], &ee[..2]].concat()))?;
+                let rec = c.enc(ct::HANDSHAKE, &ee[2..]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "NewSessionTicket packed behind the server Finished (spans the key change)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_cv(c)?;
+                let fin = c.finished();
+                c.add_transcript(&fin);
+                let rec = c.enc(ct::HANDSHAKE, &[fin, nst(60, b"ticket", &[])].concat());
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "plaintext record of 2^14 + 1 bytes",
+            bad(A::RecordOverflow),
+            |c| c.send(&plain(ct::HANDSHAKE, &vec![0u8; (1 << 14) + 1])),
+        ),
+        sc(
+            "record",
+            "record length field 0xffff",
+            bad(A::RecordOverflow),
+            |c| {
+                c.send(&[ct::HANDSHAKE, 3, 3, 0xff, 0xff])?;
+                stall(c)
+            },
+        ),
+        sc(
+            "record",
+            "protected record of 2^14 + 256 + 1 bytes",
+            bad(A::RecordOverflow),
+            |c| {
+                to_sh(c)?;
+                let inner = vec![0u8; (1 << 14) + 256 + 1 - 16];
+                let rec = c.write.as_mut().unwrap().seal_inner(&inner, None);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "inner plaintext of 2^14 + 2 bytes",
+            bad(A::RecordOverflow),
+            |c| {
+                to_sh(c)?;
+                let rec =
+                    c.write
+                        .as_mut()
+                        .unwrap()
+                        .seal(ct::HANDSHAKE, &vec![1u8; (1 << 14) + 1], 0);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "bad record MAC on EncryptedExtensions",
+            bad(A::BadRecordMac),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[]);
+                let mut rec = c.enc(ct::HANDSHAKE, &ee);
+                let last = rec.len() - 1;
+                rec[last] ^= 1;
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "ciphertext byte flipped",
+            bad(A::BadRecordMac),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[]);
+                let mut rec = c.enc(ct::HANDSHAKE, &ee);
+                rec[5] ^= 1;
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "protected record shorter than a tag",
+            bad(A::BadRecordMac),
+            |c| {
+                to_sh(c)?;
+                c.send(&plain(ct::APPDATA, &[1, 2, 3]))
+            },
+        ),
+        sc(
+            "record",
+            "unknown record type 99",
+            bad(A::UnexpectedMessage),
+            |c| c.send(&plain(99, &[1, 2])),
+        ),
+        sc(
+            "record",
+            "record version 0x0200",
+            bad(A::ProtocolVersion),
+            |c| {
+                let sh = c.default_server_hello();
+                c.send(&plain_v(ct::HANDSHAKE, 0x0200, &sh.encode()))
+            },
+        ),
+        sc(
+            "record",
+            "protected record with no inner content type",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let rec = c.write.as_mut().unwrap().seal_inner(&[0, 0, 0], None);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "record",
+            "protected record of inner type 99",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let rec = c.write.as_mut().unwrap().seal(99, b"x", 0);
+                c.send(&rec)
+            },
+        ),
+        sc("record", "maximal padding (completes)", ok(), |c| {
+            to_sh(c)?;
+            let ee = c.encrypted_extensions(&[]);
+            c.add_transcript(&ee);
+            let pad = (1 << 14) - ee.len();
+            let rec = c.write.as_mut().unwrap().seal(ct::HANDSHAKE, &ee, pad);
+            c.send(&rec)?;
+            c.send_certificate()?;
+            c.send_certificate_verify()?;
+            c.finish_and_greet()
+        }),
+        sc(
+            "record",
+            "whole flight in one protected record (completes)",
+            ok(),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[]);
+                c.add_transcript(&ee);
+                let cert = c.certificate();
+                c.add_transcript(&cert);
+                let cv = c.certificate_verify();
+                c.add_transcript(&cv);
+                let fin = c.finished();
+                c.add_transcript(&fin);
+                let rec = c.enc(ct::HANDSHAKE, &[ee, cert, cv, fin].concat());
+                c.send(&rec)?;
+                c.application_keys();
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "record",
+            "every handshake byte in its own record (completes)",
+            ok(),
+            |c| {
+                let sh = c.default_server_hello();
+                let msg = sh.encode();
+                c.server_hello_keys(&msg);
+                for b in &msg {
+                    c.send(&plain(ct::HANDSHAKE, std::slice::from_ref(b)))?;
+                }
+                let ee = c.encrypted_extensions(&[]);
+                c.add_transcript(&ee);
+                let cert = c.certificate();
+                c.add_transcript(&cert);
+                let cv = c.certificate_verify();
+                c.add_transcript(&cv);
+                let fin = c.finished();
+                c.add_transcript(&fin);
+                for b in [ee, cert, cv, fin].concat() {
+                    let rec = c.enc(ct::HANDSHAKE, &[b]);
+                    c.send(&rec)?;
+                }
+                c.application_keys();
+                c.hello_and_close()
+            },
+        ),
+        // Empty records and floods.
+        sc(
+            "empty-records",
+            "0-length plaintext handshake record",
+            bad(A::UnexpectedMessage),
+            |c| c.send(&plain(ct::HANDSHAKE, &[])),
+        ),
+        sc(
+            "empty-records",
+            "0-length protected handshake record",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let rec = c.enc(ct::HANDSHAKE, &[]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "empty-records",
+            "0-length alert record",
+            bad(A::DecodeError),
+            |c| c.send(&plain(ct::ALERT, &[])),
+        ),
+        sc(
+            "empty-records",
+            "0-length application data during the handshake",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::APPDATA, &[]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "empty-records",
+            "10,000 empty application-data records after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                handshake(c)?;
+                let mut burst = Vec::new();
+                for _ in 0..10_000 {
+                    burst.extend_from_slice(&c.enc(ct::APPDATA, &[]));
+                }
+                c.send(&burst)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "alerts",
+            "alert record of 3 bytes",
+            bad(A::DecodeError),
+            |c| c.send(&plain(ct::ALERT, &[1, 0, 0])),
+        ),
+        sc(
+            "alerts",
+            "fatal handshake_failure from the server",
+            peer_alert(A::HandshakeFailure),
+            |c| c.send(&plain(ct::ALERT, &[2, 40])),
+        ),
+        sc(
+            "alerts",
+            "warning-level bad_certificate in TLS 1.3 is fatal",
+            peer_alert(A::BadCertificate),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::ALERT, &[1, 42]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "alerts",
+            "flood of 1,000 user_canceled warnings during the handshake",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                let mut burst = Vec::new();
+                for _ in 0..1000 {
+                    burst.extend_from_slice(&c.enc(ct::ALERT, &[1, 90]));
+                }
+                c.send(&burst)
+            },
+        ),
+        sc(
+            "alerts",
+            "flood of 1,000 user_canceled warnings after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                handshake(c)?;
+                let mut burst = Vec::new();
+                for _ in 0..1000 {
+                    burst.extend_from_slice(&c.enc(ct::ALERT, &[1, 90]));
+                }
+                c.send(&burst)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "close",
+            "close_notify before ServerHello",
+            zero_return(),
+            |c| {
+                c.send(&plain(ct::ALERT, &[1, 0]))?;
+                stall(c)
+            },
+        ),
+        sc(
+            "close",
+            "close_notify after EncryptedExtensions",
+            zero_return(),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::ALERT, &[1, 0]);
+                c.send(&rec)?;
+                stall(c)
+            },
+        ),
+        sc(
+            "close",
+            "TCP FIN after ServerHello",
+            io_err(io::ErrorKind::UnexpectedEof),
+            |c| {
+                to_sh(c)?;
+                c.hang_up()
+            },
+        ),
+        sc(
+            "close",
+            "TCP reset after ServerHello",
+            io_err(io::ErrorKind::ConnectionReset),
+            |c| {
+                to_sh(c)?;
+                std::thread::sleep(Duration::from_millis(20));
+                c.reset();
+                Ok(())
+            },
+        ),
+        // ChangeCipherSpec.
+        sc(
+            "ccs",
+            "compatibility CCS after ServerHello (completes)",
+            ok(),
+            |c| {
+                to_sh(c)?;
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "ccs",
+            "compatibility CCS before ServerHello (RFC 8446 §5: any time after ClientHello; completes)",
+            ok(),
+            |c| {
+                c.send(&plain(ct::CCS, &[1]))?;
+                to_sh(c)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "ccs",
+            "compatibility CCS right after a HelloRetryRequest (RFC 8446 D.4; completes)",
+            ok(),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                let msg = hrr.encode();
+                // HRR and CCS leave together, before the client's second ClientHello.
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.send_hrr(&hrr)?;
+                let _ = msg;
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "ccs",
+            "CCS before ServerHello, then another after it",
+            bad(A::UnexpectedMessage),
+            |c| {
+                c.send(&plain(ct::CCS, &[1]))?;
+                to_sh(c)?;
+                c.send(&plain(ct::CCS, &[1]))
+            },
+        ),
+        sc("ccs", "two CCS records", bad(A::UnexpectedMessage), |c| {
+            to_sh(c)?;
+            c.send(&plain(ct::CCS, &[1]))?;
+            c.send(&plain(ct::CCS, &[1]))
+        }),
+        sc(
+            "ccs",
+            "CCS with payload 0x02",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                c.send(&plain(ct::CCS, &[2]))
+            },
+        ),
+        sc("ccs", "CCS of two bytes", bad(A::UnexpectedMessage), |c| {
+            to_sh(c)?;
+            c.send(&plain(ct::CCS, &[1, 1]))
+        }),
+        sc("ccs", "protected CCS", bad(A::UnexpectedMessage), |c| {
+            to_ee(c)?;
+            let rec = c.enc(ct::CCS, &[1]);
+            c.send(&rec)
+        }),
+        sc(
+            "ccs",
+            "CCS after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                handshake(c)?;
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.hello_and_close()
+            },
+        ),
+        // Timing: trickle and stall.
+        sc(
+            "timing",
+            "server sends 1 byte per write (completes)",
+            ok(),
+            |c| {
+                c.trickle = true;
+                handshake(c)?;
+                c.hello_and_close()
+            },
+        ),
+        // Post-handshake messages.
+        sc(
+            "post-handshake",
+            "10,000 KeyUpdates (update_not_requested) (completes)",
+            ok(),
+            |c| {
+                handshake(c)?;
+                let mut burst = Vec::new();
+                for _ in 0..10_000 {
+                    burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[0])));
+                    c.rotate_write_key();
+                }
+                c.send(&burst)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "post-handshake",
+            "1,000 KeyUpdates (update_requested) (completes)",
+            ok(),
+            |c| {
+                handshake(c)?;
+                let mut burst = Vec::new();
+                for _ in 0..1000 {
+                    burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1])));
+                    c.rotate_write_key();
+                }
+                c.send(&burst)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "post-handshake",
+            "10,000 NewSessionTickets (completes)",
+            ok(),
+            |c| {
+                handshake(c)?;
+                let mut burst = Vec::new();
+                let t = nst(3600, &[7; 64], &[]);
+                for _ in 0..10_000 {
+                    burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &t));
+                }
+                c.send(&burst)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTickets packed 250 to a record (completes)",
+            ok(),
+            |c| {
+                let t = nst(3600, &[7; 40], &[]);
+                let many: Vec<u8> = std::iter::repeat_n(t, 250).flatten().collect();
+                post(c, &[many])
+            },
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket with an unknown extension (ignored; completes)",
+            ok(),
+            |c| post(c, &[nst(60, b"ticket", &[ext(0x1234, &[1, 2])])]),
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket lifetime over seven days",
+            read_bad(A::IllegalParameter),
+            |c| post(c, &[nst(604_801, b"ticket", &[])]),
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket with an empty ticket",
+            read_bad(A::DecodeError),
+            |c| post(c, &[nst(60, b"", &[])]),
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket truncated",
+            read_bad(A::DecodeError),
+            |c| post(c, &[hs_msg(hs::NEW_SESSION_TICKET, &[0, 0, 0, 60, 0])]),
+        ),
+        sc(
+            "post-handshake",
+            "16 MiB NewSessionTicket length",
+            read_bad(A::DecodeError),
+            |c| {
+                handshake(c)?;
+                let mut m = vec![hs::NEW_SESSION_TICKET, 0xff, 0xff, 0xff];
+                m.extend_from_slice(&[0; 64]);
+                let rec = c.enc(ct::HANDSHAKE, &m);
+                c.send(&rec)?;
+                stall(c)
+            },
+        ),
+        sc(
+            "post-handshake",
+            "KeyUpdate request value 2",
+            read_bad(A::IllegalParameter),
+            |c| post(c, &[hs_msg(hs::KEY_UPDATE, &[2])]),
+        ),
+        sc(
+            "post-handshake",
+            "KeyUpdate with a trailing byte",
+            read_bad(A::DecodeError),
+            |c| post(c, &[hs_msg(hs::KEY_UPDATE, &[0, 0])]),
+        ),
+        sc(
+            "post-handshake",
+            "KeyUpdate with a message behind it in the same record",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                post(
+                    c,
+                    &[[hs_msg(hs::KEY_UPDATE, &[0]), nst(60, b"t", &[])].concat()],
+                )
+            },
+        ),
+        sc(
+            "post-handshake",
+            "CertificateRequest after the handshake (post-handshake auth not offered)",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                let mut body = vec![1u8, 1];
+                body.extend_from_slice(&ext_block(&[ext(
+                    ext::SIGNATURE_ALGORITHMS,
+                    &[0, 2, 4, 3],
+                )]));
+                post(c, &[hs_msg(hs::CERTIFICATE_REQUEST, &body)])
+            },
+        ),
+        sc(
+            "post-handshake",
+            "a second ServerHello after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                let sh = ServerHelloSpec {
+                    legacy_version: 0x0303,
+                    random: [1; 32],
+                    session_id: vec![],
+                    suite: 0x1301,
+                    compression: 0,
+                    extensions: vec![],
+                };
+                post(c, &[sh.encode()])
+            },
+        ),
+        sc(
+            "post-handshake",
+            "application data record overflow (inner 2^14 + 2)",
+            read_bad(A::RecordOverflow),
+            |c| {
+                handshake(c)?;
+                let rec = c
+                    .write
+                    .as_mut()
+                    .unwrap()
+                    .seal(ct::APPDATA, &vec![1u8; (1 << 14) + 1], 0);
+                c.send(&rec)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "post-handshake",
+            "bad record MAC on application data",
+            read_bad(A::BadRecordMac),
+            |c| {
+                handshake(c)?;
+                let mut rec = c.enc(ct::APPDATA, GREETING);
+                rec[7] ^= 4;
+                c.send(&rec)?;
+                c.hello_and_close()
+            },
+        ),
+        sc("baseline", "correct handshake (completes)", ok(), |c| {
+            handshake(c)?;
+            c.hello_and_close()
+        }),
+        sc("baseline", "HRR for secp384r1 (completes)", ok(), |c| {
+            hrr_then_continue(c, NamedGroup::secp384r1)
+        }),
+    ];
+    for (name, script) in [
+        (
+            "server stalls before ServerHello (times out as configured)",
+            stall as Script,
+        ),
+        (
+            "server stalls after Certificate (times out as configured)",
+            |c: &mut Conn| {
+                to_cert(c)?;
+                stall(c)
+            },
+        ),
+    ] {
+        v.push(Scenario {
+            area: "timing",
+            name,
+            script,
+            expect: io_err(io::ErrorKind::TimedOut),
+            timeout: STALL_TIMEOUT,
+        });
+    }
+    // The over-long handshake length waits for bytes that never come: it times out too.
+    for s in v.iter_mut() {
+        if s.name.starts_with("handshake length says more") {
+            s.timeout = STALL_TIMEOUT;
+        }
+    }
+    v
+}
+
+// ---- the client side -----------------------------------------------------------------------
+
+fn fixture(pki: &Pki) -> Fixture {
+    let mut f = Fixture::new(pki.chain.clone(), pki.key_der.clone());
+    // A self-signed leaf for localhost.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    f.extra_chains
+        .push(("self-signed", vec![leaf.der().clone()]));
+    // Leaf, intermediate, and 98 unrelated CA certificates.
+    let mut hundred = pki.chain.clone();
+    let mut lookalikes = vec![pki.chain[0].clone()];
+    for i in 0..99 {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CommonName, format!("Unrelated CA {i}"));
+        p.distinguished_name = dn;
+        let unrelated = p.self_signed(&key).unwrap();
+        if hundred.len() < 100 {
+            hundred.push(unrelated.der().clone());
+        }
+        // Same name as the real intermediate, another key: every candidate fails its signature.
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CommonName, "Overture Test Intermediate CA");
+        p.distinguished_name = dn;
+        lookalikes.push(p.self_signed(&key).unwrap().der().clone());
+    }
+    assert_eq!((hundred.len(), lookalikes.len()), (100, 100));
+    f.extra_chains.push(("hundred-valid", hundred));
+    f.extra_chains.push(("hundred-lookalikes", lookalikes));
+    f
+}
+
+/// What the client thread reports.
+struct ClientRun {
+    connect: Result<(), Error>,
+    again: Option<Error>,
+    read: Option<(Vec<u8>, Error)>,
+    peak: u64,
+}
+
+fn poll_until(tcp: &TcpStream, flags: PollFlags, deadline: Instant) -> bool {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ts = Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap(),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(tcp, flags)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => panic!("poll: {e}"),
+        }
+    }
+}
+
+/// Repeats `call` over a non-blocking socket until it stops wanting, or the user's deadline.
+fn drive<T>(
+    ssl: &mut Ssl,
+    poller: Option<&TcpStream>,
+    deadline: Instant,
+    mut call: impl FnMut(&mut Ssl) -> Result<T, Error>,
+) -> Result<T, Error> {
+    loop {
+        match call(ssl) {
+            Err(e) if e.kind().is_retry() => {
+                let tcp = poller.expect("a blocking BIO never wants");
+                let flags = if e.kind() == ErrorKind::WantRead {
+                    PollFlags::IN
+                } else {
+                    PollFlags::OUT
+                };
+                if !poll_until(tcp, flags, deadline) {
+                    return Err(Error::from_io(
+                        &io::Error::new(io::ErrorKind::TimedOut, "the user's deadline passed"),
+                        "waiting for the server",
+                    ));
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+fn client(config: &ClientConfig, addr: SocketAddr, mode: Mode, timeout: Duration) -> ClientRun {
+    let mut run = ClientRun {
+        connect: Ok(()),
+        again: None,
+        read: None,
+        peak: 0,
+    };
+    let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    let poller = tcp.try_clone().unwrap();
+    let info = allocation_counter::measure(|| {
+        let mut ssl = Ssl::new(config, "localhost").unwrap();
+        let bio = SocketBio::new(tcp);
+        let poller = match mode {
+            Mode::Blocking => {
+                bio.set_read_timeout(Some(timeout)).unwrap();
+                bio.set_write_timeout(Some(timeout)).unwrap();
+                None
+            }
+            Mode::NonBlocking => {
+                bio.set_nonblocking(true).unwrap();
+                Some(&poller)
+            }
+        };
+        ssl.set_bio(Box::new(bio));
+        let deadline = Instant::now() + timeout;
+        run.connect = drive(&mut ssl, poller, deadline, |s| s.connect()).map(|_| ());
+        if run.connect.is_err() {
+            run.again = ssl.connect().err();
+            return;
+        }
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + timeout;
+        let e = loop {
+            match drive(&mut ssl, poller, deadline, |s| s.read(&mut buf)) {
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+                Err(e) => break e,
+            }
+        };
+        run.read = Some((data, e));
+        // `ssl` (and its socket handle) dropped here, inside the measurement.
+    });
+    run.peak = info.bytes_max;
+    // Close gracefully: a close with unread data would reset the connection, and a reset can
+    // discard the alert we sent before the server read it. Drain until the server hangs up.
+    let _ = poller.set_nonblocking(false);
+    let _ = poller.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = poller.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 16384];
+    while matches!(io::Read::read(&mut &poller, &mut sink), Ok(n) if n > 0) {}
+    run
+}
+
+fn describe(e: &Error) -> String {
+    format!(
+        "{:?} sent={:?} received={:?} io={:?}: {}",
+        e.kind(),
+        e.alert_sent(),
+        e.alert_received(),
+        e.io_kind(),
+        e.reason()
+    )
+}
+
+fn matches(e: &Error, x: &Expect) -> bool {
+    Some(e.kind()) == x.kind
+        && e.alert_sent() == x.sent
+        && e.alert_received() == x.received
+        && (x.io.is_none() || e.io_kind() == x.io)
+}
+
+/// Runs one scenario in one mode; `Err` says what went wrong.
+fn run_one(
+    s: &Scenario,
+    mode: Mode,
+    fixture: &Arc<Fixture>,
+    config: &ClientConfig,
+) -> Result<u64, String> {
+    let server = HostileServer::start(fixture.clone(), s.script);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (config, addr, timeout) = (config.clone(), server.addr, s.timeout);
+    std::thread::spawn(move || {
+        let _ = tx.send(client(&config, addr, mode, timeout));
+    });
+    let run = rx
+        .recv_timeout(WATCHDOG)
+        .map_err(|_| format!("no result within {WATCHDOG:?}: the client hangs"))?;
+    let report = server.finish(Duration::from_secs(20))?;
+    let x = &s.expect;
+    match (x.phase, &run.connect, &run.read) {
+        (Phase::Connect, Err(e), _) => {
+            if !matches(e, x) {
+                return Err(format!("connect(): {}; expected {x:?}", describe(e)));
+            }
+            let again = run.again.as_ref().ok_or("a second connect() succeeded")?;
+            // The non-blocking deadline is the driver's, not a failure of the connection.
+            let driver_timeout = mode == Mode::NonBlocking && x.io == Some(io::ErrorKind::TimedOut);
+            if !driver_timeout && (again.kind() != e.kind() || again.alert_sent() != e.alert_sent())
+            {
+                return Err(format!("second connect(): {}", describe(again)));
+            }
+        }
+        (Phase::Connect, Ok(()), _) => {
+            return Err(format!("connect() succeeded; expected {x:?}"));
+        }
+        (Phase::Read, Err(e), _) => {
+            return Err(format!(
+                "connect(): {}; expected it to succeed",
+                describe(e)
+            ));
+        }
+        (Phase::Read, Ok(()), Some((data, e))) => match x.kind {
+            None => {
+                if data != GREETING || e.kind() != ErrorKind::ZeroReturn {
+                    return Err(format!(
+                        "read {} bytes ({:?}), then {}; expected the greeting then ZeroReturn",
+                        data.len(),
+                        String::from_utf8_lossy(data),
+                        describe(e)
+                    ));
+                }
+            }
+            Some(_) => {
+                if !matches(e, x) {
+                    return Err(format!("read(): {}; expected {x:?}", describe(e)));
+                }
+            }
+        },
+        (Phase::Read, Ok(()), None) => return Err("read() did not run".into()),
+    }
+    if let Some(alert) = x.sent {
+        match report.alert {
+            Some((2, a)) if a == alert => {}
+            other => {
+                return Err(format!(
+                    "the server saw alert {other:?} on the wire, expected fatal {alert} \
+                     (script: {:?})",
+                    report.script_error
+                ));
+            }
+        }
+    }
+    if run.peak > PEAK_HEAP_BOUND {
+        return Err(format!(
+            "peak heap {} bytes exceeds the bound of {PEAK_HEAP_BOUND}",
+            run.peak
+        ));
+    }
+    Ok(run.peak)
+}
+
+#[test]
+fn hostile_corpus() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let fixture = Arc::new(fixture(&pki));
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    let only = std::env::var("HOSTILE_ONLY").ok();
+    let scenarios = scenarios();
+    let (mut run, mut passed, mut failed) = (0, 0, 0);
+    let mut failures = Vec::new();
+    let mut peak = (0u64, "");
+    let mut areas: Vec<(&str, usize)> = Vec::new();
+    let started = Instant::now();
+    for s in &scenarios {
+        if only.as_ref().is_some_and(|o| !s.name.contains(o.as_str())) {
+            continue;
+        }
+        match areas.iter_mut().find(|(a, _)| *a == s.area) {
+            Some((_, n)) => *n += 1,
+            None => areas.push((s.area, 1)),
+        }
+        for mode in [Mode::Blocking, Mode::NonBlocking] {
+            run += 1;
+            let t = Instant::now();
+            match run_one(s, mode, &fixture, &config) {
+                Ok(p) => {
+                    passed += 1;
+                    if p > peak.0 {
+                        peak = (p, s.name);
+                    }
+                    if std::env::var("HOSTILE_VERBOSE").is_ok() {
+                        eprintln!(
+                            "ok   {} / {} [{mode:?}] peak {p} B in {:?}",
+                            s.area,
+                            s.name,
+                            t.elapsed()
+                        );
+                    }
+                }
+                Err(why) => {
+                    failed += 1;
+                    failures.push(format!("{} / {} [{mode:?}]: {why}", s.area, s.name));
+                }
+            }
+        }
+    }
+    for f in &failures {
+        eprintln!("FAILED: {f}");
+    }
+    let list: Vec<String> = areas.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    println!(
+        "hostile scenarios: {} ({}), each over a blocking and a non-blocking socket; {:?}",
+        areas.iter().map(|(_, n)| n).sum::<usize>(),
+        list.join(", "),
+        started.elapsed()
+    );
+    println!(
+        "hostile peak heap per connection: max {} bytes ({}), bound {PEAK_HEAP_BOUND}",
+        peak.0, peak.1
+    );
+    println!("corpus hostile: {run} run, {passed} passed, {failed} failed, 0 skipped");
+    assert_eq!(failed, 0, "{} hostile scenario runs failed", failed);
+    if only.is_none() {
+        assert!(
+            scenarios.len() >= 80,
+            "the corpus has {} scenarios",
+            scenarios.len()
+        );
+    }
+}
