@@ -326,12 +326,12 @@ impl<'a> Certificate<'a> {
 
     /// Contents of the SubjectPublicKeyInfo AlgorithmIdentifier SEQUENCE (comparable to
     /// `SignatureVerifier::public_key_alg_id().as_ref()`).
-    pub fn public_key_alg_id(&self) -> &[u8] {
+    pub fn public_key_alg_id(&self) -> &'a [u8] {
         self.spki_alg
     }
 
     /// The subjectPublicKey BIT STRING contents.
-    pub fn public_key(&self) -> &[u8] {
+    pub fn public_key(&self) -> &'a [u8] {
         self.public_key
     }
 
@@ -352,22 +352,22 @@ impl<'a> Certificate<'a> {
     }
 
     /// The whole SubjectPublicKeyInfo, DER.
-    pub fn subject_public_key_info(&self) -> &[u8] {
+    pub fn subject_public_key_info(&self) -> &'a [u8] {
         self.spki
     }
 
     /// The subject Name (contents of its SEQUENCE).
-    pub fn subject(&self) -> &[u8] {
+    pub fn subject(&self) -> &'a [u8] {
         self.subject
     }
 
     /// The issuer Name (contents of its SEQUENCE).
-    pub fn issuer(&self) -> &[u8] {
+    pub fn issuer(&self) -> &'a [u8] {
         self.issuer
     }
 
     /// The serialNumber INTEGER's contents.
-    pub fn serial(&self) -> &[u8] {
+    pub fn serial(&self) -> &'a [u8] {
         self.serial
     }
 
