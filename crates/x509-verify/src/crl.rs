@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::asn1::{self, Der};
+use core::ops::Range;
 
 const CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
 const DELTA_CRL_INDICATOR: &[u8] = &[0x55, 0x1d, 0x1b];
@@ -115,19 +116,89 @@ impl<'a> Crl<'a> {
         })
     }
 
-    /// Whether the serial (INTEGER contents) is listed.
-    pub(crate) fn is_revoked(&self, serial: &[u8]) -> Result<bool, Error> {
-        let Some(r) = self.revoked else {
-            return Ok(false);
-        };
-        let mut d = Der::new(r, "revokedCertificates")?;
-        while !d.is_empty() {
-            let (s, _) = entry(d.expect(asn1::SEQUENCE, "revoked entry")?)?;
-            if s == serial {
-                return Ok(true);
+    /// The listed serial numbers (INTEGER contents).
+    fn serials(&self) -> Result<Vec<&'a [u8]>, Error> {
+        let mut out = Vec::new();
+        if let Some(r) = self.revoked {
+            let mut d = Der::new(r, "revokedCertificates")?;
+            while !d.is_empty() {
+                out.push(entry(d.expect(asn1::SEQUENCE, "revoked entry")?)?.0);
             }
         }
-        Ok(false)
+        Ok(out)
+    }
+}
+
+/// A CRL parsed and validated once (by `Verifier::with_crls`), so a verification neither
+/// re-parses it nor scans it: its serials are sorted for binary search.
+#[derive(Clone, Debug)]
+pub(crate) struct OwnedCrl {
+    der: Vec<u8>,
+    tbs: Range<usize>,
+    sig_alg: Range<usize>,
+    signature: Range<usize>,
+    issuer: Range<usize>,
+    pub(crate) this_update: u64,
+    pub(crate) next_update: Option<u64>,
+    pub(crate) unusable: Option<&'static str>,
+    revoked: Vec<Range<usize>>,
+}
+
+impl OwnedCrl {
+    pub(crate) fn new(der: Vec<u8>) -> Result<Self, Error> {
+        let base = der.as_ptr().addr();
+        let at = |s: &[u8]| {
+            let start = s.as_ptr().addr().saturating_sub(base);
+            start..start.saturating_add(s.len())
+        };
+        let crl = Crl::parse(&der)?;
+        let mut revoked: Vec<Range<usize>> = crl.serials()?.into_iter().map(at).collect();
+        revoked.sort_by(|a, b| der.get(a.clone()).cmp(&der.get(b.clone())));
+        let (tbs, sig_alg, signature, issuer) = (
+            at(crl.tbs),
+            at(crl.sig_alg),
+            at(crl.signature),
+            at(crl.issuer),
+        );
+        let (this_update, next_update, unusable) = (crl.this_update, crl.next_update, crl.unusable);
+        Ok(Self {
+            der,
+            tbs,
+            sig_alg,
+            signature,
+            issuer,
+            this_update,
+            next_update,
+            unusable,
+            revoked,
+        })
+    }
+
+    fn part(&self, r: &Range<usize>) -> &[u8] {
+        self.der.get(r.clone()).unwrap_or(&[])
+    }
+
+    pub(crate) fn tbs(&self) -> &[u8] {
+        self.part(&self.tbs)
+    }
+
+    pub(crate) fn sig_alg(&self) -> &[u8] {
+        self.part(&self.sig_alg)
+    }
+
+    pub(crate) fn signature(&self) -> &[u8] {
+        self.part(&self.signature)
+    }
+
+    pub(crate) fn issuer(&self) -> &[u8] {
+        self.part(&self.issuer)
+    }
+
+    /// Whether the serial (INTEGER contents) is listed.
+    pub(crate) fn is_revoked(&self, serial: &[u8]) -> bool {
+        self.revoked
+            .binary_search_by(|r| self.part(r).cmp(serial))
+            .is_ok()
     }
 }
 

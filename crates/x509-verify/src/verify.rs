@@ -4,7 +4,7 @@ use crate::Error;
 use crate::asn1::{self, Der};
 use crate::cache::{Key, SignatureCache};
 use crate::cert::{Certificate, GeneralName, ku, oid};
-use crate::crl::Crl;
+use crate::crl::OwnedCrl;
 use crate::names;
 use crate::roots::{Anchor, RootStore};
 use overture_crypto_provider::{CryptoProvider, Hash, HashAlgorithm, SignatureVerifier};
@@ -123,7 +123,7 @@ pub struct Verifier {
     verifiers: Vec<&'static dyn SignatureVerifier>,
     sha256: Option<&'static dyn Hash>,
     cache: Option<Arc<SignatureCache>>,
-    crls: Vec<Vec<u8>>,
+    crls: Vec<OwnedCrl>,
     max_intermediates: Option<usize>,
     budget: Budget,
     common_name: CommonNamePolicy,
@@ -196,7 +196,6 @@ struct Ctx<'a, 'v> {
     calls: usize,
     nc_work: usize,
     best: Option<Error>,
-    crls: Vec<Crl<'v>>,
 }
 
 enum Role {
@@ -249,8 +248,7 @@ impl Verifier {
         crls: impl IntoIterator<Item = CertificateRevocationListDer<'static>>,
     ) -> Result<Self, Error> {
         for crl in crls {
-            Crl::parse(crl.as_ref())?;
-            self.crls.push(crl.as_ref().to_vec());
+            self.crls.push(OwnedCrl::new(crl.as_ref().to_vec())?);
         }
         Ok(self)
     }
@@ -341,10 +339,6 @@ impl Verifier {
         }
         let now = now.as_secs();
         let ee = Certificate::parse(end_entity)?;
-        let mut crls = Vec::with_capacity(self.crls.len());
-        for c in &self.crls {
-            crls.push(Crl::parse(c)?);
-        }
         self.check_end_entity(&ee, purpose, names)?;
         check_time(&ee, now)?;
         let mut ctx = Ctx {
@@ -357,7 +351,6 @@ impl Verifier {
             calls: 0,
             nc_work: 0,
             best: None,
-            crls,
         };
         let mut path = Vec::new();
         if let Some(p) = ctx.build(&ee, &mut path)? {
@@ -764,7 +757,7 @@ impl Ctx<'_, '_> {
     /// CRL checks for every certificate of a found path (end entity first), each against
     /// its issuer: the next certificate, or `anchor` for the last.
     fn check_revocation(&mut self, anchor: &Issuer<'_>, path: &[usize]) -> Result<(), Error> {
-        if self.crls.is_empty() {
+        if self.v.crls.is_empty() {
             return Ok(());
         }
         let mut certs = vec![self.ee.clone()];
@@ -782,8 +775,9 @@ impl Ctx<'_, '_> {
     }
 
     fn check_crls(&mut self, cert: &Certificate<'_>, issuer: &Issuer<'_>) -> Result<(), Error> {
-        for crl in &self.crls {
-            if crl.issuer != cert.issuer {
+        let v = self.v;
+        for crl in &v.crls {
+            if crl.issuer() != cert.issuer {
                 continue; // another CA's list says nothing about this certificate
             }
             if let Some((_, bits)) = issuer.cert.as_ref().and_then(|c| c.ext.key_usage)
@@ -801,9 +795,9 @@ impl Ctx<'_, '_> {
                     &mut self.signatures,
                     issuer.spki_alg,
                     issuer.public_key,
-                    crl.sig_alg,
-                    crl.tbs,
-                    crl.signature,
+                    crl.sig_alg(),
+                    crl.tbs(),
+                    crl.signature(),
                 )
                 .map_err(|e| match e {
                     Error::BudgetExceeded { .. } => e,
@@ -821,7 +815,7 @@ impl Ctx<'_, '_> {
                     what: "expired CRL (nextUpdate has passed)",
                 });
             }
-            if crl.is_revoked(cert.serial)? {
+            if crl.is_revoked(cert.serial) {
                 return Err(Error::Revoked {
                     serial: asn1::hex(cert.serial),
                 });

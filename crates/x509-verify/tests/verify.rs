@@ -475,12 +475,16 @@ fn crls_revoke_and_must_be_current() {
             next_update,
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
-            revoked_certs: vec![RevokedCertParams {
-                serial_number: SerialNumber::from(vec![0x42]),
-                revocation_time: date_time_ymd(2029, 1, 1),
-                reason_code: None,
-                invalidity_date: None,
-            }],
+            // unsorted, several: the verifier sorts them once and binary-searches
+            revoked_certs: [vec![0x99], vec![0x42], vec![0x07], vec![0x01, 0x00]]
+                .into_iter()
+                .map(|serial| RevokedCertParams {
+                    serial_number: SerialNumber::from(serial),
+                    revocation_time: date_time_ymd(2029, 1, 1),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
             key_identifier_method: rcgen::KeyIdMethod::Sha256,
         }
         .signed_by(&r.issuer())
@@ -506,6 +510,17 @@ fn crls_revoke_and_must_be_current() {
     ));
     // Another certificate of the same CA is not affected.
     server(&v, &ee(&["y.example"], &r), &[], "y.example").unwrap();
+    for serial in [vec![0x99], vec![0x07], vec![0x01, 0x00]] {
+        let mut p = ee_params(&["z.example"]);
+        p.serial_number = Some(SerialNumber::from(serial));
+        assert!(matches!(
+            server(&v, &ee_with(p, &r), &[], "z.example"),
+            Err(Error::Revoked { .. })
+        ));
+    }
+    let mut p = ee_params(&["z.example"]);
+    p.serial_number = Some(SerialNumber::from(vec![0x43]));
+    server(&v, &ee_with(p, &r), &[], "z.example").unwrap();
 }
 
 // ---- the signature cache -------------------------------------------------------------------
