@@ -70,4 +70,7 @@ pub use cache::SignatureCache;
 pub use cert::Certificate;
 pub use error::Error;
 pub use roots::RootStore;
-pub use verify::{Budget, CommonNamePolicy, KeyPurpose, PeerName, VerifiedPath, Verifier};
+pub use verify::{
+    Budget, CommonNamePolicy, KeyPurpose, MAX_PRESENTED_INTERMEDIATES, PeerName, VerifiedPath,
+    Verifier,
+};

@@ -13,6 +13,12 @@ use rustls_pki_types::{
 };
 use std::sync::Arc;
 
+/// Presented intermediates one verification looks at. Servers send 1–4; 100 is OpenSSL's
+/// default verify depth. More is refused up front: every build step scans the list, so a
+/// 16 MB certificate message of thousands of tiny certificates would otherwise cost tens of
+/// milliseconds per handshake.
+pub const MAX_PRESENTED_INTERMEDIATES: usize = 100;
+
 /// Limits on the work one verification may do, against hostile chains (meshes of
 /// cross-signed intermediates, cycles, 100-deep chains).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -336,6 +342,11 @@ impl Verifier {
     ) -> Result<VerifiedPath, Error> {
         if self.roots.is_empty() {
             return Err(Error::NoTrustAnchors);
+        }
+        if intermediates.len() > MAX_PRESENTED_INTERMEDIATES {
+            return Err(Error::BudgetExceeded {
+                what: "presented intermediates (at most 100)",
+            });
         }
         let now = now.as_secs();
         let ee = Certificate::parse(end_entity)?;

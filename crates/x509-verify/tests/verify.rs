@@ -767,3 +767,18 @@ fn directory_name_constraints_apply_to_the_subject() {
         Err(Error::NameConstraintViolation { .. })
     ));
 }
+
+#[test]
+fn too_many_presented_intermediates_are_refused_up_front() {
+    let r = root("Root");
+    let ica = intermediate("ICA", None, &r);
+    let leaf = ee(&["x.example"], &ica);
+    let v = verifier(&[&r]);
+    let mut chain = vec![ica.der.clone(); overture_x509_verify::MAX_PRESENTED_INTERMEDIATES];
+    server(&v, &leaf, &chain, "x.example").unwrap();
+    chain.push(ica.der.clone());
+    assert!(matches!(
+        server(&v, &leaf, &chain, "x.example"),
+        Err(Error::BudgetExceeded { .. })
+    ));
+}
