@@ -152,6 +152,15 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         report.outcome = Err(e);
         return report;
     }
+    // TLS 1.3 tickets arrive after the handshake: before the next connection reuses the
+    // session, read until one came (bounded), so that `--reconnect` really resumes.
+    if o.reconnect > 0
+        && !ssl.session_ready()
+        && let Err(e) = wait_for_session(&mut ssl, &mut link, &mut report.response)
+    {
+        report.outcome = Err(e);
+        return report;
+    }
     // Best effort: tell the server we are done (a close_notify), without waiting for its own.
     let _ = ssl.shutdown();
     if let Link::Pair { net, tcp } = &mut link {
@@ -383,6 +392,38 @@ fn exchange(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// How long `--reconnect` waits for the server's session ticket after a TLS 1.3 handshake.
+const TICKET_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads until the server has given a resumable session, the peer closes, or [`TICKET_WAIT`]
+/// passes (a server that sends no ticket is not an error: the next connection is a full one).
+fn wait_for_session(
+    ssl: &mut Ssl,
+    link: &mut Link,
+    response: &mut Vec<u8>,
+) -> Result<(), overture::Error> {
+    let deadline = Instant::now() + TICKET_WAIT;
+    if let Link::Socket(tcp) = link {
+        // A blocking socket waits inside read(): bound that wait.
+        let _ = tcp.set_read_timeout(Some(TICKET_WAIT));
+    }
+    let mut buf = [0u8; 16384];
+    while !ssl.session_ready() && Instant::now() < deadline {
+        match ssl.read(&mut buf) {
+            Ok(n) => response.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind().is_retry() => match wait(link, e.kind(), deadline) {
+                Ok(()) => {}
+                Err(w) if w.io_kind() == Some(std::io::ErrorKind::TimedOut) => return Ok(()),
+                Err(w) => return Err(w),
+            },
+            // No ticket before the peer closed or went quiet: nothing to resume with.
+            Err(e) if matches!(e.kind(), ErrorKind::ZeroReturn | ErrorKind::Io) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn print_report(o: &ConnectOpts, name: &str, r: &Report) {

@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::keylog::KeyLogFile;
+use crate::session::{MemorySessionStore, SessionStore};
 use crate::verify::{NoVerification, X509Verifier};
 use overture_crypto_provider::{CryptoProvider, Signer, SigningKey, SupportedCipherSuite};
 use overture_handshake::{CertVerifier, ClientCertResolver, HandshakeConfig, KeyLog};
@@ -16,6 +17,8 @@ use std::sync::Arc;
 
 /// The largest handshake message accepted by default (a certificate chain must fit in it).
 pub const DEFAULT_MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+/// Sessions a config's default [`MemorySessionStore`] keeps.
+pub const DEFAULT_SESSION_CACHE: usize = 256;
 /// Signature-cache entries by default (verified certificate signatures, see x509-verify).
 pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
 
@@ -62,6 +65,9 @@ struct Inner {
     max_handshake_message: usize,
     sni: bool,
     final_flight: FinalFlight,
+    session_store: Option<Arc<dyn SessionStore>>,
+    allow_tls12_without_ems: bool,
+    offer_psk_ke: bool,
 }
 
 impl ClientConfig {
@@ -86,6 +92,9 @@ impl ClientConfig {
             key_log: None,
             tcp_nodelay: false,
             final_flight: FinalFlight::Auto,
+            session_store: Some(Arc::new(MemorySessionStore::new(DEFAULT_SESSION_CACHE))),
+            allow_tls12_without_ems: false,
+            offer_psk_ke: false,
             signature_cache: DEFAULT_SIGNATURE_CACHE,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
@@ -109,6 +118,19 @@ impl ClientConfig {
     /// The final-flight policy (see [`FinalFlight`]).
     pub fn final_flight(&self) -> FinalFlight {
         self.inner.final_flight
+    }
+
+    /// Where sessions are kept for resumption (`None`: resumption off).
+    pub fn session_store(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.inner.session_store.as_ref()
+    }
+
+    pub(crate) fn allow_tls12_without_ems(&self) -> bool {
+        self.inner.allow_tls12_without_ems
+    }
+
+    pub(crate) fn offer_psk_ke(&self) -> bool {
+        self.inner.offer_psk_ke
     }
 
     /// Whether SNI is sent.
@@ -137,6 +159,9 @@ pub struct ConfigBuilder {
     key_log: Option<Arc<dyn KeyLog>>,
     tcp_nodelay: bool,
     final_flight: FinalFlight,
+    session_store: Option<Arc<dyn SessionStore>>,
+    allow_tls12_without_ems: bool,
+    offer_psk_ke: bool,
     signature_cache: usize,
     max_handshake_message: usize,
     middlebox_compat: bool,
@@ -281,6 +306,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// Where to keep sessions for resumption (default: a [`MemorySessionStore`] of
+    /// [`DEFAULT_SESSION_CACHE`] sessions; `None` turns resumption off). Every connection made
+    /// from the config stores what its server gives it and offers it to the same server name
+    /// next time.
+    pub fn with_session_store(mut self, store: Option<Arc<dyn SessionStore>>) -> Self {
+        self.session_store = store;
+        self
+    }
+
+    /// Whether a TLS 1.3 resumption may skip the (EC)DHE exchange (`psk_ke`; default off:
+    /// only `psk_dhe_ke` is offered, which keeps forward secrecy).
+    pub fn with_psk_ke(mut self, on: bool) -> Self {
+        self.offer_psk_ke = on;
+        self
+    }
+
     /// How many verified certificate signatures to remember (0 turns the cache off).
     pub fn with_signature_cache(mut self, entries: usize) -> Self {
         self.signature_cache = entries;
@@ -357,6 +398,9 @@ impl ConfigBuilder {
                 handshake: Arc::new(handshake),
                 tcp_nodelay: self.tcp_nodelay,
                 final_flight: self.final_flight,
+                session_store: self.session_store,
+                allow_tls12_without_ems: self.allow_tls12_without_ems,
+                offer_psk_ke: self.offer_psk_ke,
                 max_handshake_message: self.max_handshake_message,
                 sni: self.sni,
             }),
@@ -372,6 +416,14 @@ impl DangerousConfigBuilder {
     /// Verifies server certificates with `verifier` instead of the built-in path validation.
     pub fn with_custom_verifier(mut self, verifier: Arc<dyn CertVerifier>) -> ConfigBuilder {
         self.0.verifier = Some(verifier);
+        self.0
+    }
+
+    /// Accepts a TLS 1.2 server that does not support the extended master secret (RFC 7627).
+    /// Without it, a TLS 1.2 session's keys are not bound to its handshake (the triple
+    /// handshake attack), so such servers are refused by default.
+    pub fn allow_tls12_without_ems(mut self) -> ConfigBuilder {
+        self.0.allow_tls12_without_ems = true;
         self.0
     }
 

@@ -46,16 +46,18 @@ pub mod compat;
 mod config;
 mod error;
 mod keylog;
+mod session;
 mod ssl;
 mod stream;
 mod verify;
 
 pub use config::{
-    ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SIGNATURE_CACHE,
-    DangerousConfigBuilder, FinalFlight,
+    ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SESSION_CACHE,
+    DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, FinalFlight,
 };
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;
+pub use session::{MemorySessionStore, Session, SessionStore};
 pub use ssl::{Negotiated, ShutdownState, Ssl, Stats};
 pub use stream::Stream;
 pub use verify::{NoVerification, X509Verifier};

@@ -2,8 +2,9 @@
 
 use crate::config::{ClientConfig, FinalFlight};
 use crate::error::{Error, ErrorKind};
+use crate::session::Session;
 use overture_bio::{Bio, SocketBio, Transfer};
-use overture_handshake::{ClientHandshake, Event, TrafficKey};
+use overture_handshake::{ClientHandshake, Event, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
     AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
@@ -147,6 +148,12 @@ pub struct Ssl {
     stats: Stats,
     /// The BIO is a TCP socket (given through `set_socket`) with Nagle's algorithm on.
     nagle_socket: bool,
+    /// The session to offer (`set_session`), taken by `connect()`.
+    offered: Option<Session>,
+    /// The newest session the server gave this connection.
+    session: Option<Session>,
+    /// TLS 1.2: the handshake waits for the server's ChangeCipherSpec.
+    expect_ccs: bool,
     /// The final flight is queued in `out` and held for the application's first write (see
     /// [`FinalFlight`]); `connect()` returned without flushing it.
     held: bool,
@@ -190,6 +197,9 @@ impl Ssl {
             stats: Stats::default(),
             nagle_socket: false,
             held: false,
+            offered: None,
+            session: None,
+            expect_ccs: false,
         })
     }
 
@@ -279,10 +289,24 @@ impl Ssl {
     fn start(&mut self) -> Result<(), Error> {
         let now = UnixTime::now();
         let mut events = std::mem::take(&mut self.events);
-        let started = ClientHandshake::start(
+        // The session to offer: the one set by hand, else one from the config's store.
+        let offered = self.offered.take().or_else(|| {
+            self.config
+                .session_store()
+                .and_then(|store| store.take(&self.server_name, now))
+        });
+        let (tls13_ticket, tls12_session) = offered.map(Session::into_parts).unwrap_or_default();
+        let options = StartOptions {
+            tls13_ticket,
+            tls12_session,
+            allow_tls12_without_ems: self.config.allow_tls12_without_ems(),
+            offer_psk_ke: self.config.offer_psk_ke(),
+        };
+        let started = ClientHandshake::start_with(
             self.config.handshake_config(),
             self.server_name.clone(),
             now,
+            options,
             &mut events,
         );
         self.phase = Phase::Handshaking;
@@ -442,6 +466,28 @@ impl Ssl {
             self.fill("the peer closed the connection without close_notify")?;
         }
         Ok(ShutdownState::Complete)
+    }
+
+    /// Offers `session` for resumption at the next `connect()` (`SSL_set_session`), instead of
+    /// one from the config's session store. Call it before `connect()`. If the server declines
+    /// (or the session does not fit the config), the handshake is a full one.
+    pub fn set_session(&mut self, session: &Session) {
+        self.offered = Some(session.clone());
+    }
+
+    /// The newest resumable session the server gave this connection (`SSL_get1_session`).
+    ///
+    /// In TLS 1.2 it is there when `connect()` returns. **In TLS 1.3 the server sends its
+    /// tickets after the handshake**: they are processed by the first `read()` (or `write()`
+    /// that reads) after `connect()`, so right after `connect()` this is usually `None` — see
+    /// [`Ssl::session_ready`]. Sessions also go to the config's session store as they arrive.
+    pub fn session(&self) -> Option<Session> {
+        self.session.clone()
+    }
+
+    /// Whether the server has given this connection a resumable session yet.
+    pub fn session_ready(&self) -> bool {
+        self.session.is_some()
     }
 
     /// Decrypted application bytes ready to read without touching the BIO (`SSL_pending()`).
@@ -666,6 +712,12 @@ impl Ssl {
                         return Ok(true);
                     }
                 }
+                ContentType::ChangeCipherSpec if self.expect_ccs => {
+                    // TLS 1.2: the server's CCS switches the read key, before the next record
+                    // is opened (the record layer opens one record per call).
+                    self.expect_ccs = false;
+                    self.handle_ccs()?;
+                }
                 other => {
                     return Err(self.fatal(
                         Some(AlertDescription::UnexpectedMessage),
@@ -782,6 +834,12 @@ impl Ssl {
                     }
                 }
                 Event::Alpn(p) => self.negotiated.alpn = p,
+                Event::KeyExchangeGroup(g) => self.negotiated.group = Some(g),
+                Event::Resumed => self.negotiated.resumed = true,
+                Event::ExpectCcs => self.expect_ccs = true,
+                Event::SendWarningAlert(desc) => self.queue_alert(AlertLevel::Warning, desc),
+                Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
+                Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
                 Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
                 Event::Complete => {
                     self.record.allow_ccs(false);
@@ -803,6 +861,31 @@ impl Ssl {
         Ok(())
     }
 
+    fn keep_session(&mut self, session: Session) {
+        if let Some(store) = self.config.session_store() {
+            store.put(&self.server_name, session.clone());
+        }
+        self.session = Some(session);
+    }
+
+    fn handle_ccs(&mut self) -> Result<(), Error> {
+        let Some(hs) = self.handshake.as_mut() else {
+            return Err(self.fatal(
+                Some(AlertDescription::UnexpectedMessage),
+                "ChangeCipherSpec before the handshake started".into(),
+            ));
+        };
+        let mut events = std::mem::take(&mut self.events);
+        let r = hs.handle_ccs(&mut events);
+        if let Err(e) = r {
+            self.events = events;
+            return Err(self.handshake_error(e));
+        }
+        let applied = self.apply_events(&mut events);
+        self.events = events;
+        applied
+    }
+
     fn key_update(&mut self) -> Result<(), Error> {
         let Some(hs) = self.handshake.as_mut() else {
             return Ok(());
@@ -820,5 +903,8 @@ impl Ssl {
 }
 
 fn record_key(key: &TrafficKey) -> Result<RecordKey, overture_record_layer::Error> {
-    RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv)
+    match key.tls12 {
+        None => RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv),
+        Some(suite) => RecordKey::tls12(suite, key.key.as_bytes(), key.fixed_iv()),
+    }
 }

@@ -5,6 +5,7 @@ use overture_crypto_provider::CryptoProvider;
 use overture_handshake::{
     CertVerifier, CertificateError, Error as HsError, ServerCertVerified, SignatureVerified,
 };
+use overture_types::pki::alg_id;
 use overture_types::{CertificateDer, ServerName, SignatureScheme, UnixTime};
 use overture_x509_verify::{Certificate, RootStore, SignatureCache, Verifier};
 use std::sync::Arc;
@@ -51,6 +52,16 @@ impl CertVerifier for X509Verifier {
         verify_signature(&self.provider, message, end_entity, scheme, signature)
     }
 
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        signature: &[u8],
+    ) -> Result<SignatureVerified, HsError> {
+        verify_tls12_signature(&self.provider, message, end_entity, scheme, signature)
+    }
+
     fn supported_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.supported_schemes()
     }
@@ -76,6 +87,39 @@ fn verify_signature(
             format!("the certificate's key does not fit signature scheme {scheme}"),
         )));
     }
+    verifier
+        .verify(cert.public_key(), message, signature)
+        .map(|()| SignatureVerified::assertion())
+        .map_err(|_| HsError::InvalidCertificate(CertificateError::BadSignature))
+}
+
+/// A TLS 1.2 ServerKeyExchange signature. TLS 1.2's ECDSA schemes name only the hash (RFC
+/// 5246 §7.4.1.4.1; the `secp256r1` in `ecdsa_secp256r1_sha256` is TLS 1.3's binding), so a
+/// P-384 key signing with SHA-256 is legal there — servers do it (GnuTLS with a P-384
+/// certificate). The verifier is chosen by the certificate's curve and the scheme's hash.
+fn verify_tls12_signature(
+    provider: &CryptoProvider,
+    message: &[u8],
+    end_entity: &CertificateDer<'_>,
+    scheme: SignatureScheme,
+    signature: &[u8],
+) -> Result<SignatureVerified, HsError> {
+    let ecdsa_with = match scheme {
+        SignatureScheme::ECDSA_NISTP256_SHA256 => alg_id::ECDSA_SHA256,
+        SignatureScheme::ECDSA_NISTP384_SHA384 => alg_id::ECDSA_SHA384,
+        SignatureScheme::ECDSA_NISTP521_SHA512 => alg_id::ECDSA_SHA512,
+        _ => return verify_signature(provider, message, end_entity, scheme, signature),
+    };
+    let cert = Certificate::parse(end_entity)
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
+    let verifier = provider
+        .verifiers_for_alg_ids(cert.public_key_alg_id(), ecdsa_with.as_ref())
+        .next()
+        .ok_or_else(|| {
+            HsError::InvalidCertificate(CertificateError::Other(format!(
+                "no verifier for the certificate's curve with signature scheme {scheme}"
+            )))
+        })?;
     verifier
         .verify(cert.public_key(), message, signature)
         .map(|()| SignatureVerified::assertion())
@@ -128,6 +172,16 @@ impl CertVerifier for NoVerification {
         signature: &[u8],
     ) -> Result<SignatureVerified, HsError> {
         verify_signature(&self.provider, message, end_entity, scheme, signature)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        signature: &[u8],
+    ) -> Result<SignatureVerified, HsError> {
+        verify_tls12_signature(&self.provider, message, end_entity, scheme, signature)
     }
 
     fn supported_schemes(&self) -> Vec<SignatureScheme> {
