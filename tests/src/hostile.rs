@@ -111,17 +111,27 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A fixture serving `chain` with the PKCS#8 `key` (ECDSA P-256).
+    /// A fixture serving `chain` with the PKCS#8 `key` (ECDSA P-256 or P-384, Ed25519, or RSA of
+    /// 2048 bits or more, signing with RSA-PSS).
     pub fn new(chain: Vec<CertificateDer<'static>>, key_pkcs8: Vec<u8>) -> Self {
         let key = overture_crypto_provider::KeyProvider::load_private_key(
             &ring::KEY_PROVIDER,
             PrivateKeyDer::Pkcs8(key_pkcs8.into()),
         )
         .expect("load the server key");
+        let scheme = key
+            .choose_scheme(&[
+                SignatureScheme::ECDSA_NISTP256_SHA256,
+                SignatureScheme::ECDSA_NISTP384_SHA384,
+                SignatureScheme::ED25519,
+                SignatureScheme::RSA_PSS_SHA256,
+            ])
+            .expect("a TLS 1.3 signature scheme for the server key")
+            .scheme();
         Self {
             chain,
             key,
-            scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+            scheme,
             extra_chains: Vec::new(),
         }
     }

@@ -119,6 +119,7 @@ fn corpus_command(name: &str) -> Option<Vec<&'static str>> {
         ],
         "x509-limbo" => vec!["test", "-p", "overture-x509-verify", "--test", "limbo"],
         "hostile" => vec!["test", "-p", "overture-tests", "--test", "hostile"],
+        "badssl" => vec!["test", "-p", "overture-tests", "--test", "badssl"],
         _ => return None,
     })
 }
