@@ -8,10 +8,10 @@
 //! ```no_run
 //! let mut suite = overture_benches::Suite::from_args("demo");
 //! let data = vec![0u8; 16384];
-//! let mut out = vec![0u8; 16384];
+//! let (mut a, mut b) = (vec![0u8; 16384], vec![0u8; 16384]);
 //! suite.throughput("copy-16k", 16384, &mut [
-//!     ("overture", &mut || out.copy_from_slice(&data)),
-//!     ("floor", &mut || out.copy_from_slice(std::hint::black_box(&data))),
+//!     ("overture", &mut || a.copy_from_slice(&data)),
+//!     ("floor", &mut || b.copy_from_slice(std::hint::black_box(&data))),
 //! ]);
 //! suite.finish(); // Markdown on stdout, target/bench/demo.json
 //! ```
