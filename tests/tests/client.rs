@@ -40,8 +40,13 @@ enum Mode {
     Pair,
 }
 
+/// A config for full handshakes: no session store, so every connection verifies the chain
+/// (resumption has its own tests in `resumption.rs`).
 fn config(pki: &Pki, suite: Option<CipherSuite>, group: Option<NamedGroup>) -> ClientConfig {
-    let mut b = ClientConfig::builder().with_ca_file(&pki.ca_pem).unwrap();
+    let mut b = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_session_store(None);
     if let Some(s) = suite {
         b = b.with_cipher_suites(&[s]).unwrap();
     }

@@ -128,7 +128,7 @@ fn verify_tls12_signature(
 
 fn map_x509_error(e: &overture_x509_verify::Error) -> CertificateError {
     use overture_x509_verify::Error as X;
-    match e {
+    let kind = match e {
         X::Expired { .. } => CertificateError::Expired,
         X::NotValidYet { .. } => CertificateError::NotValidYet,
         X::UnknownIssuer { .. } => CertificateError::UnknownIssuer,
@@ -136,8 +136,10 @@ fn map_x509_error(e: &overture_x509_verify::Error) -> CertificateError {
         X::NotValidForName { .. } => CertificateError::NotValidForName,
         X::BadEncoding { .. } => CertificateError::BadEncoding,
         X::BadSignature => CertificateError::BadSignature,
-        other => CertificateError::Other(other.to_string()),
-    }
+        other => return CertificateError::Other(other.to_string()),
+    };
+    // Keep the verifier's words (times, names, the issuer): they say what to fix.
+    CertificateError::Detailed(Box::new(kind), e.to_string())
 }
 
 /// Accepts any chain (see `dangerous().with_no_certificate_verification()`), but still checks

@@ -154,6 +154,33 @@ pub enum CertificateError {
     BadSignature,
     /// Anything else, described.
     Other(String),
+    /// One of the others with the verifier's own words on what exactly was wrong (e.g. the
+    /// certificate's notAfter and the time of the check); the alert is the inner one's.
+    Detailed(Box<CertificateError>, String),
+}
+
+impl CertificateError {
+    /// The error without its details.
+    pub fn kind(&self) -> &CertificateError {
+        match self {
+            Self::Detailed(inner, _) => inner.kind(),
+            other => other,
+        }
+    }
+
+    /// The alert a certificate error sends (RFC 8446 §6.2).
+    fn alert(&self) -> AlertDescription {
+        use AlertDescription as A;
+        match self {
+            Self::Expired | Self::NotValidYet => A::CertificateExpired,
+            Self::UnknownIssuer => A::UnknownCa,
+            Self::Revoked => A::CertificateRevoked,
+            Self::BadEncoding => A::DecodeError,
+            Self::BadSignature => A::DecryptError,
+            Self::NotValidForName | Self::Other(_) => A::BadCertificate,
+            Self::Detailed(inner, _) => inner.alert(),
+        }
+    }
 }
 
 impl Error {
@@ -208,14 +235,7 @@ impl Error {
                 | PeerIncompatible::VersionTooOld(_)
                 | PeerIncompatible::VersionNotOffered(_) => A::ProtocolVersion,
             },
-            Self::InvalidCertificate(c) => match c {
-                CertificateError::Expired | CertificateError::NotValidYet => A::CertificateExpired,
-                CertificateError::UnknownIssuer => A::UnknownCa,
-                CertificateError::Revoked => A::CertificateRevoked,
-                CertificateError::BadEncoding => A::DecodeError,
-                CertificateError::BadSignature => A::DecryptError,
-                CertificateError::NotValidForName | CertificateError::Other(_) => A::BadCertificate,
-            },
+            Self::InvalidCertificate(c) => c.alert(),
             Self::Crypto(overture_crypto_provider::Error::InvalidPeerShare) => A::IllegalParameter,
             Self::Crypto(_) | Self::Internal(_) => A::InternalError,
             Self::Config(_) | Self::Usage(_) => return None,
@@ -388,6 +408,7 @@ impl fmt::Display for CertificateError {
             Self::BadEncoding => f.write_str("malformed certificate"),
             Self::BadSignature => f.write_str("bad signature"),
             Self::Other(s) => f.write_str(s),
+            Self::Detailed(inner, detail) => write!(f, "{inner}: {detail}"),
         }
     }
 }
