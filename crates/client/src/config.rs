@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::keylog::KeyLogFile;
 use crate::session::{MemorySessionStore, SessionStore};
-use crate::verify::{NoVerification, X509Verifier};
+use crate::verify::X509Verifier;
 use overture_crypto_provider::{CryptoProvider, Signer, SigningKey, SupportedCipherSuite};
 use overture_handshake::{CertVerifier, ClientCertResolver, HandshakeConfig, KeyLog};
 use overture_types::pki::pem::PemObject;
@@ -431,7 +431,7 @@ impl DangerousConfigBuilder {
     /// so the server must hold the certificate's key). For tests against throwaway servers only.
     pub fn with_no_certificate_verification(mut self) -> ConfigBuilder {
         let provider = Arc::new(self.0.provider.clone());
-        self.0.verifier = Some(Arc::new(NoVerification::new(provider)));
+        self.0.verifier = Some(Arc::new(X509Verifier::accepting_any_chain(provider)));
         self.0
     }
 }

@@ -60,7 +60,7 @@ pub use keylog::KeyLogFile;
 pub use session::{MemorySessionStore, Session, SessionStore};
 pub use ssl::{Negotiated, ShutdownState, Ssl, Stats};
 pub use stream::Stream;
-pub use verify::{NoVerification, X509Verifier};
+pub use verify::X509Verifier;
 
 /// The BIO layer (`overture-bio`).
 pub use overture_bio as bio;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 /// Verifies server chains with x509-verify and handshake signatures with the provider.
 #[derive(Debug)]
 pub struct X509Verifier {
-    verifier: Verifier,
+    /// `None`: any chain is accepted (`dangerous().with_no_certificate_verification()`).
+    verifier: Option<Verifier>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -24,7 +25,20 @@ impl X509Verifier {
         if cache_entries > 0 {
             verifier = verifier.with_cache(Arc::new(SignatureCache::new(cache_entries)));
         }
-        Self { verifier, provider }
+        Self {
+            verifier: Some(verifier),
+            provider,
+        }
+    }
+
+    /// Accepts any chain for any name, but still checks the handshake signature against the
+    /// presented end-entity key, so the server must hold the certificate's key. For tests
+    /// against throwaway servers only (`dangerous().with_no_certificate_verification()`).
+    pub(crate) fn accepting_any_chain(provider: Arc<CryptoProvider>) -> Self {
+        Self {
+            verifier: None,
+            provider,
+        }
     }
 }
 
@@ -36,7 +50,10 @@ impl CertVerifier for X509Verifier {
         server_name: &ServerName<'_>,
         now: UnixTime,
     ) -> Result<ServerCertVerified, HsError> {
-        self.verifier
+        let Some(verifier) = &self.verifier else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        verifier
             .verify_server(end_entity, intermediates, server_name, now)
             .map(|_| ServerCertVerified::assertion())
             .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))
@@ -140,53 +157,4 @@ fn map_x509_error(e: &overture_x509_verify::Error) -> CertificateError {
     };
     // Keep the verifier's words (times, names, the issuer): they say what to fix.
     CertificateError::Detailed(Box::new(kind), e.to_string())
-}
-
-/// Accepts any chain (see `dangerous().with_no_certificate_verification()`), but still checks
-/// the handshake signature against the presented end-entity key.
-#[derive(Debug)]
-pub struct NoVerification {
-    provider: Arc<CryptoProvider>,
-}
-
-impl NoVerification {
-    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
-        Self { provider }
-    }
-}
-
-impl CertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, HsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        signature: &[u8],
-    ) -> Result<SignatureVerified, HsError> {
-        verify_signature(&self.provider, message, end_entity, scheme, signature)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        signature: &[u8],
-    ) -> Result<SignatureVerified, HsError> {
-        verify_tls12_signature(&self.provider, message, end_entity, scheme, signature)
-    }
-
-    fn supported_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.supported_schemes()
-    }
 }
