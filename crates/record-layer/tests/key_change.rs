@@ -17,19 +17,11 @@ use overture_crypto_provider::ring;
 use overture_record_layer::{Alert, Error, HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{AlertDescription, ContentType, ProtocolVersion};
 use serde_json::Value;
-use std::path::PathBuf;
+
+mod common;
 
 fn trace() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/rfc8448/rfc8448.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "RFC 8448 corpus missing at {} ({e}): see /work/shared/testdata/rfc8448/SOURCE.md",
-            path.display()
-        )
-    });
-    let json: Value = serde_json::from_str(&text).expect("rfc8448.json is not JSON");
-    json["traces"]["simple_1rtt"].clone()
+    common::rfc8448()["traces"]["simple_1rtt"].clone()
 }
 
 fn message(trace: &Value, typ: &str) -> Vec<u8> {

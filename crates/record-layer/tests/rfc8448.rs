@@ -22,7 +22,8 @@ use overture_crypto_provider::ring;
 use overture_record_layer::{RecordKey, RecordLayer};
 use overture_types::{ContentType, ProtocolVersion};
 use serde_json::Value;
-use std::path::PathBuf;
+
+mod common;
 
 struct Rec {
     sender: String,
@@ -206,15 +207,7 @@ fn run_record(
 
 #[test]
 fn rfc8448_records() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/rfc8448/rfc8448.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "RFC 8448 corpus missing at {} ({e}): see /work/shared/testdata/rfc8448/SOURCE.md",
-            path.display()
-        )
-    });
-    let json: Value = serde_json::from_str(&text).expect("rfc8448.json is not JSON");
+    let json = common::rfc8448();
     let traces = json["traces"].as_object().expect("no traces");
 
     let (mut run, mut passed, mut failed) = (0usize, 0usize, 0usize);
