@@ -669,6 +669,15 @@ impl Ssl {
             progressed = true;
             self.stats.records_in += 1;
             let typ = record.typ;
+            // RFC 8446 §5.1, RFC 5246 §6.2.1: no other record between the fragments of a
+            // handshake message. (A fatal alert still ends the connection as the peer's alert.)
+            let fatal_alert = typ == ContentType::Alert && record.payload.first() == Some(&2);
+            if typ != ContentType::Handshake && !self.joiner.is_empty() && !fatal_alert {
+                return Err(self.fatal(
+                    Some(AlertDescription::UnexpectedMessage),
+                    format!("a {typ} record between the fragments of a handshake message"),
+                ));
+            }
             match typ {
                 ContentType::Handshake => {
                     let pushed = self.joiner.push(record.payload);
