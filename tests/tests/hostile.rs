@@ -282,6 +282,82 @@ fn stall(c: &mut Conn) -> R {
     Ok(())
 }
 
+// ---- TLS 1.2 building blocks (the server pretends to be a TLS 1.2-only server) -------------
+
+const TLS12_ECDHE_ECDSA_AES128_GCM: u16 = 0xc02b;
+const EXT_EC_POINT_FORMATS: u16 = 11;
+const EXT_EMS: u16 = 23;
+const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
+const SERVER_RANDOM_12: [u8; 32] = [7; 32];
+
+/// A correct TLS 1.2 ServerHello: ECDHE-ECDSA-AES128-GCM, EMS, secure renegotiation,
+/// uncompressed points, a fresh (empty) session id, no downgrade sentinel.
+fn sh12() -> ServerHelloSpec {
+    ServerHelloSpec {
+        legacy_version: 0x0303,
+        random: SERVER_RANDOM_12,
+        session_id: vec![],
+        suite: TLS12_ECDHE_ECDSA_AES128_GCM,
+        compression: 0,
+        extensions: vec![
+            ext(EXT_RENEGOTIATION_INFO, &[0]),
+            ext(EXT_EMS, &[]),
+            ext(EXT_EC_POINT_FORMATS, &[1, 0]),
+        ],
+    }
+}
+
+fn send_sh12(c: &mut Conn, f: impl FnOnce(&mut ServerHelloSpec)) -> R {
+    let mut sh = sh12();
+    f(&mut sh);
+    c.send(&plain(ct::HANDSHAKE, &sh.encode()))
+}
+
+/// A TLS 1.2 Certificate message for the fixture's chain.
+fn cert12(c: &Conn) -> Vec<u8> {
+    let mut list = Vec::new();
+    for cert in &c.fixture.chain {
+        list.extend_from_slice(&u24(cert.len()));
+        list.extend_from_slice(cert);
+    }
+    let mut body = u24(list.len()).to_vec();
+    body.extend_from_slice(&list);
+    hs_msg(hs::CERTIFICATE, &body)
+}
+
+/// ServerHello and Certificate (one plaintext record each).
+fn to_cert12(c: &mut Conn) -> R {
+    send_sh12(c, |_| {})?;
+    let cert = cert12(c);
+    c.send(&plain(ct::HANDSHAKE, &cert))
+}
+
+/// An ECDHE ServerKeyExchange for `group` with `public`, signed correctly over
+/// client_random ‖ server_random ‖ params with the fixture key, then changed by `f`.
+fn ske(c: &Conn, group: NamedGroup, public: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut params = vec![3u8];
+    params.extend_from_slice(&group.get().to_be_bytes());
+    params.push(u8::try_from(public.len()).unwrap());
+    params.extend_from_slice(public);
+    let mut signed = c.client_hello.as_ref().unwrap().random.to_vec();
+    signed.extend_from_slice(&SERVER_RANDOM_12);
+    signed.extend_from_slice(&params);
+    let signer = c.fixture.key.choose_scheme(&[c.fixture.scheme]).unwrap();
+    let sig = signer.sign(&signed).unwrap();
+    let mut body = params;
+    body.extend_from_slice(&c.fixture.scheme.get().to_be_bytes());
+    body.extend_from_slice(&u16b(sig.len()));
+    body.extend_from_slice(&sig);
+    f(&mut body);
+    hs_msg(12, &body)
+}
+
+fn send_ske(c: &mut Conn, group: NamedGroup, f: impl FnOnce(&mut Vec<u8>)) -> R {
+    to_cert12(c)?;
+    let m = ske(c, group, &[9; 32], f);
+    c.send(&plain(ct::HANDSHAKE, &m))
+}
+
 // ---- the scenarios -------------------------------------------------------------------------
 
 fn scenarios() -> Vec<Scenario> {
@@ -1749,6 +1825,308 @@ fn scenarios() -> Vec<Scenario> {
                 c.hello_and_close()
             },
         ),
+        // TLS 1.2 (offered beside TLS 1.3): the server is a TLS 1.2-only server.
+        sc(
+            "tls12",
+            "ServerHello without extended_master_secret (RFC 7627)",
+            bad(A::HandshakeFailure),
+            |c| send_sh12(c, |sh| sh.without(EXT_EMS)),
+        ),
+        sc(
+            "tls12",
+            "ServerHello without renegotiation_info (RFC 5746)",
+            bad(A::HandshakeFailure),
+            |c| send_sh12(c, |sh| sh.without(EXT_RENEGOTIATION_INFO)),
+        ),
+        sc(
+            "tls12",
+            "renegotiation_info not empty in an initial handshake",
+            bad(A::HandshakeFailure),
+            |c| {
+                send_sh12(c, |sh| {
+                    sh.without(EXT_RENEGOTIATION_INFO);
+                    sh.extensions.push(ext(EXT_RENEGOTIATION_INFO, &[2, 1, 1]));
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerHello choosing a TLS 1.3 suite",
+            bad(A::IllegalParameter),
+            |c| send_sh12(c, |sh| sh.suite = 0x1301),
+        ),
+        sc(
+            "tls12",
+            "ServerHello choosing a CBC suite (not offered)",
+            bad(A::IllegalParameter),
+            |c| send_sh12(c, |sh| sh.suite = 0xc013),
+        ),
+        sc(
+            "tls12",
+            "ec_point_formats without uncompressed",
+            bad(A::IllegalParameter),
+            |c| {
+                send_sh12(c, |sh| {
+                    sh.without(EXT_EC_POINT_FORMATS);
+                    sh.extensions.push(ext(EXT_EC_POINT_FORMATS, &[1, 1]));
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "key_share in a TLS 1.2 ServerHello",
+            bad(A::IllegalParameter),
+            |c| {
+                send_sh12(c, |sh| {
+                    sh.extensions.push(key_share_ext(G::X25519, &[9; 32]))
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "echoes our compatibility session id (no resumption offered)",
+            bad(A::IllegalParameter),
+            |c| {
+                let id = c.client_session_id();
+                send_sh12(c, |sh| sh.session_id = id)
+            },
+        ),
+        sc(
+            "tls12",
+            "TLS 1.2 after a HelloRetryRequest",
+            bad(A::IllegalParameter),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                send_sh12(c, |_| {})
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerHelloDone without Certificate",
+            bad(A::UnexpectedMessage),
+            |c| {
+                send_sh12(c, |_| {})?;
+                c.send(&plain(ct::HANDSHAKE, &hs_msg(14, &[])))
+            },
+        ),
+        sc("tls12", "empty Certificate", bad(A::DecodeError), |c| {
+            send_sh12(c, |_| {})?;
+            c.send(&plain(ct::HANDSHAKE, &hs_msg(hs::CERTIFICATE, &[0, 0, 0])))
+        }),
+        sc(
+            "tls12",
+            "Certificate list length over-long",
+            bad(A::DecodeError),
+            |c| {
+                send_sh12(c, |_| {})?;
+                let mut m = cert12(c);
+                m[4] = 0x0f;
+                c.send(&plain(ct::HANDSHAKE, &m))
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerKeyExchange for a group not offered (secp521r1)",
+            bad(A::IllegalParameter),
+            |c| send_ske(c, G::secp521r1, |_| {}),
+        ),
+        sc(
+            "tls12",
+            "ServerKeyExchange with explicit curve parameters",
+            bad(A::IllegalParameter),
+            |c| send_ske(c, G::X25519, |b| b[0] = 1),
+        ),
+        sc(
+            "tls12",
+            "ServerKeyExchange signed with a scheme that does not fit the suite",
+            bad(A::IllegalParameter),
+            |c| {
+                send_ske(c, G::X25519, |b| {
+                    let at = 4 + 32;
+                    b[at..at + 2].copy_from_slice(&0x0804u16.to_be_bytes());
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerKeyExchange with a bad signature",
+            bad(A::DecryptError),
+            |c| {
+                send_ske(c, G::X25519, |b| {
+                    let last = b.len() - 3;
+                    b[last] ^= 1;
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerKeyExchange signature length over-long",
+            bad(A::DecodeError),
+            |c| send_ske(c, G::X25519, |b| b[4 + 32 + 2] = 0x7f),
+        ),
+        sc(
+            "tls12",
+            "ChangeCipherSpec before ServerHelloDone",
+            bad(A::UnexpectedMessage),
+            |c| {
+                send_ske(c, G::X25519, |_| {})?;
+                c.send(&plain(ct::CCS, &[1]))
+            },
+        ),
+        sc(
+            "tls12",
+            "application data before the handshake",
+            bad(A::UnexpectedMessage),
+            |c| {
+                send_ske(c, G::X25519, |_| {})?;
+                c.send(&plain(ct::APPDATA, b"early"))
+            },
+        ),
+        // Interleaving (RFC 8446 §5.1: no other record type between the fragments of a
+        // handshake message).
+        sc(
+            "interleave",
+            "user_canceled alert between two fragments of EncryptedExtensions",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[ext(ext::SUPPORTED_GROUPS, &[0, 2, 0, 0x17])]);
+                c.add_transcript(&ee);
+                let a = c.enc(ct::HANDSHAKE, &ee[..3]);
+                let alert = c.enc(ct::ALERT, &[1, 90]);
+                let b = c.enc(ct::HANDSHAKE, &ee[3..]);
+                c.send(&[a, alert, b].concat())
+            },
+        ),
+        sc(
+            "interleave",
+            "application data between two fragments of a NewSessionTicket",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                handshake(c)?;
+                let t = nst(60, b"ticket", &[]);
+                let a = c.enc(ct::HANDSHAKE, &t[..5]);
+                let data = c.enc(ct::APPDATA, b"interleaved");
+                let b = c.enc(ct::HANDSHAKE, &t[5..]);
+                c.send(&[a, data, b].concat())?;
+                c.hello_and_close()
+            },
+        ),
+        // RFC 8446 §5: a compatibility CCS is dropped "without further processing" wherever
+        // it comes before the server's Finished, so it does not count as interleaving.
+        sc(
+            "interleave",
+            "compatibility CCS between two fragments of ServerHello is dropped (completes)",
+            ok(),
+            |c| {
+                let sh = c.default_server_hello();
+                let msg = sh.encode();
+                c.server_hello_keys(&msg);
+                c.send(&plain(ct::HANDSHAKE, &msg[..10]))?;
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.send(&plain(ct::HANDSHAKE, &msg[10..]))?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "interleave",
+            "fatal alert between two fragments of Certificate is the peer's alert",
+            peer_alert(A::InternalError),
+            |c| {
+                to_ee(c)?;
+                let cert = c.certificate();
+                let a = c.enc(ct::HANDSHAKE, &cert[..20]);
+                let alert = c.enc(ct::ALERT, &[2, 80]);
+                c.send(&[a, alert].concat())
+            },
+        ),
+        // More malformed lengths.
+        sc(
+            "hello-retry",
+            "HRR key_share of three bytes",
+            bad(A::DecodeError),
+            |c| {
+                let mut hrr = c.default_hrr(None, None);
+                hrr.extensions.push(ext(ext::KEY_SHARE, &[0, 0x17, 0]));
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "certificate-request",
+            "extensions length over-long",
+            bad(A::DecodeError),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&hs_msg(
+                    hs::CERTIFICATE_REQUEST,
+                    &[0, 0x40, 0, 0, 13, 0, 4, 0, 2, 4, 3],
+                ))
+            },
+        ),
+        sc(
+            "certificate-request",
+            "context length past the end",
+            bad(A::DecodeError),
+            |c| {
+                to_ee(c)?;
+                c.send_hs(&hs_msg(hs::CERTIFICATE_REQUEST, &[9, 0]))
+            },
+        ),
+        sc(
+            "certificate-request",
+            "signature_algorithms of odd length",
+            bad(A::DecodeError),
+            |c| {
+                to_ee(c)?;
+                let exts = ext_block(&[ext(ext::SIGNATURE_ALGORITHMS, &[0, 3, 4, 3, 5])]);
+                let mut body = vec![0u8];
+                body.extend_from_slice(&exts);
+                c.send_hs(&hs_msg(hs::CERTIFICATE_REQUEST, &body))
+            },
+        ),
+        sc(
+            "certificate",
+            "message ends inside an entry's extensions",
+            bad(A::DecodeError),
+            |c| {
+                let mut m = c.certificate();
+                // Drop the last entry's extensions length (2 bytes) and fix up the lengths.
+                m.truncate(m.len() - 1);
+                let body_len = m.len() - 4;
+                m[1..4].copy_from_slice(&u24(body_len));
+                m[5..8].copy_from_slice(&u24(body_len - 4));
+                cert_msg(c, &m)
+            },
+        ),
+        sc(
+            "certificate-verify",
+            "only the scheme",
+            bad(A::DecodeError),
+            |c| cv_msg(c, |_| hs_msg(hs::CERTIFICATE_VERIFY, &[4, 3])),
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket extensions length over-long",
+            read_bad(A::DecodeError),
+            |c| {
+                let mut t = nst(60, b"ticket", &[]);
+                let n = t.len();
+                t[n - 2] = 0x10;
+                post(c, &[t])
+            },
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket nonce length past the end",
+            read_bad(A::DecodeError),
+            |c| {
+                let mut t = nst(60, b"ticket", &[]);
+                t[12] = 0xff;
+                post(c, &[t])
+            },
+        ),
         sc("baseline", "correct handshake (completes)", ok(), |c| {
             handshake(c)?;
             c.hello_and_close()
@@ -1960,7 +2338,7 @@ fn run_one(
     mode: Mode,
     fixture: &Arc<Fixture>,
     config: &ClientConfig,
-) -> Result<u64, String> {
+) -> Result<(u64, String), String> {
     let server = HostileServer::start(fixture.clone(), s.script);
     let (tx, rx) = std::sync::mpsc::channel();
     let (config, addr, timeout) = (config.clone(), server.addr, s.timeout);
@@ -2031,7 +2409,11 @@ fn run_one(
             run.peak
         ));
     }
-    Ok(run.peak)
+    let detail = match (&run.connect, &run.read) {
+        (Err(e), _) | (Ok(()), Some((_, e))) => describe(e),
+        _ => String::new(),
+    };
+    Ok((run.peak, detail))
 }
 
 #[test]
@@ -2062,14 +2444,14 @@ fn hostile_corpus() {
             run += 1;
             let t = Instant::now();
             match run_one(s, mode, &fixture, &config) {
-                Ok(p) => {
+                Ok((p, detail)) => {
                     passed += 1;
                     if p > peak.0 {
                         peak = (p, s.name);
                     }
                     if std::env::var("HOSTILE_VERBOSE").is_ok() {
                         eprintln!(
-                            "ok   {} / {} [{mode:?}] peak {p} B in {:?}",
+                            "ok   {} / {} [{mode:?}] peak {p} B in {:?}: {detail}",
                             s.area,
                             s.name,
                             t.elapsed()
