@@ -36,6 +36,10 @@ use std::time::{Duration, Instant};
 /// One implementation of a case: a name and a closure that runs one operation.
 pub type Impl<'a> = (&'a str, &'a mut dyn FnMut());
 
+/// One implementation whose operation reports the time to charge to it (e.g. only the client's
+/// calls of a handshake whose server runs in the same thread, as `rustls-bench` charges it).
+pub type Charged<'a> = (&'a str, &'a mut dyn FnMut() -> Duration);
+
 /// One row of `target/bench/<layer>.json`.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -63,7 +67,9 @@ pub struct Suite {
     reps: usize,
     target: Duration,
     filter: Option<String>,
+    quick: bool,
     rows: Vec<Row>,
+    not_run: Vec<(String, String, String)>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -100,7 +106,119 @@ impl Suite {
             reps,
             target: Duration::from_millis(if quick { 40 } else { 200 }),
             filter,
+            quick,
             rows: Vec::new(),
+            not_run: Vec::new(),
+        }
+    }
+
+    /// Whether `--quick` was given.
+    pub fn quick(&self) -> bool {
+        self.quick
+    }
+
+    /// The number of repetitions (at least 5).
+    pub fn reps(&self) -> usize {
+        self.reps
+    }
+
+    /// The calibrated time of one repetition of one implementation.
+    pub fn target(&self) -> Duration {
+        self.target
+    }
+
+    /// Notes that `imp` of `case` could not run and why; the table shows it, the JSON has no
+    /// row for it (no figure is invented).
+    pub fn not_run(&mut self, case: &str, imp: &str, reason: &str) {
+        if self.wants(case) {
+            eprintln!("{case} [{imp}]: not run: {reason}");
+            self.not_run
+                .push((case.to_string(), imp.to_string(), reason.to_string()));
+        }
+    }
+
+    /// Like [`Suite::time`], but each call returns the time to charge (the rest of the call,
+    /// e.g. the in-memory server's work, is not counted), and a repetition's figure is the
+    /// **median** charged time of its operations (robust to a preempted operation on a shared
+    /// machine). Calibration uses the wall time so a repetition still lasts about the target.
+    pub fn time_charged(&mut self, case: &str, impls: &mut [Charged<'_>]) {
+        self.run_charged(case, Kind::Time, impls);
+    }
+
+    /// [`Suite::time_charged`] for operations that each process `bytes` bytes; reports MiB/s
+    /// (from the median charged time of each repetition).
+    pub fn throughput_charged(&mut self, case: &str, bytes: u64, impls: &mut [Charged<'_>]) {
+        self.run_charged(case, Kind::Throughput(bytes), impls);
+    }
+
+    fn run_charged(&mut self, case: &str, kind: Kind, impls: &mut [Charged<'_>]) {
+        if !self.wants(case) || impls.is_empty() {
+            return;
+        }
+        let iters: Vec<u64> = impls
+            .iter_mut()
+            .map(|(_, f)| {
+                calibrate(
+                    &mut || {
+                        f();
+                    },
+                    self.target,
+                )
+            })
+            .collect();
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); impls.len()];
+        for rep in 0..self.reps {
+            for k in 0..impls.len() {
+                let i = (k + rep) % impls.len();
+                let (_, f) = &mut impls[i];
+                let mut ops: Vec<f64> = (0..iters[i]).map(|_| f().as_secs_f64()).collect();
+                ops.sort_by(|a, b| a.total_cmp(b));
+                // The median operation of the repetition: on a shared machine one preempted
+                // handshake (milliseconds) would otherwise move a mean of a few hundred.
+                let per_op = ops.get(ops.len() / 2).copied().unwrap_or(f64::NAN);
+                samples[i].push(match kind {
+                    Kind::Throughput(b) => b as f64 / per_op / (1024.0 * 1024.0),
+                    Kind::Time => per_op * 1e6,
+                });
+            }
+        }
+        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples);
+    }
+
+    fn push_samples<'n>(
+        &mut self,
+        case: &str,
+        kind: Kind,
+        names: impl Iterator<Item = &'n str>,
+        samples: Vec<Vec<f64>>,
+    ) {
+        let (metric, unit) = match kind {
+            Kind::Throughput(_) => ("throughput", "MiB/s"),
+            Kind::Time => ("time", "us"),
+        };
+        let named: Vec<(&str, Vec<f64>)> = names.zip(samples).collect();
+        self.samples(case, metric, unit, &named);
+    }
+
+    /// Adds figures measured by the caller, one value per repetition for each implementation
+    /// (the first is the subject); ratio rows `subject/anchor` are taken per repetition.
+    pub fn samples(&mut self, case: &str, metric: &str, unit: &str, impls: &[(&str, Vec<f64>)]) {
+        if !self.wants(case) || impls.is_empty() {
+            return;
+        }
+        for (name, v) in impls {
+            self.rows.push(summarize(case, name, metric, unit, v));
+        }
+        let (subject, first) = &impls[0];
+        for (name, v) in impls.iter().skip(1) {
+            let ratios: Vec<f64> = first.iter().zip(v).map(|(a, b)| a / b).collect();
+            self.rows.push(summarize(
+                case,
+                &format!("{subject}/{name}"),
+                "ratio",
+                "x",
+                &ratios,
+            ));
         }
     }
 
@@ -150,29 +268,7 @@ impl Suite {
                 });
             }
         }
-        let (metric, unit) = match kind {
-            Kind::Throughput(_) => ("throughput", "MiB/s"),
-            Kind::Time => ("time", "us"),
-        };
-        for (i, (name, _)) in impls.iter().enumerate() {
-            self.rows
-                .push(summarize(case, name, metric, unit, &samples[i]));
-        }
-        let subject = impls[0].0;
-        for (i, (name, _)) in impls.iter().enumerate().skip(1) {
-            let ratios: Vec<f64> = samples[0]
-                .iter()
-                .zip(&samples[i])
-                .map(|(a, b)| a / b)
-                .collect();
-            self.rows.push(summarize(
-                case,
-                &format!("{subject}/{name}"),
-                "ratio",
-                "x",
-                &ratios,
-            ));
-        }
+        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples);
     }
 
     /// The rows measured so far.
@@ -188,6 +284,18 @@ impl Suite {
         let path = dir.join(format!("{}.json", self.layer));
         std::fs::write(&path, self.json()).expect("write bench json");
         eprintln!("wrote {}", path.display());
+        let skipped: String = self
+            .not_run
+            .iter()
+            .map(|(c, i, r)| format!("{c}\t{i}\t{r}\n"))
+            .collect();
+        let notrun = dir.join(format!("{}.notrun.tsv", self.layer));
+        std::fs::write(&notrun, skipped).expect("write not-run list");
+        let svg = dir.join(format!("{}.svg", self.layer));
+        match plot::write_svg(&svg, &self.layer, &self.rows) {
+            Ok(()) => eprintln!("wrote {}", svg.display()),
+            Err(e) => eprintln!("plot {}: {e}", svg.display()),
+        }
     }
 
     /// The Markdown table.
@@ -208,6 +316,9 @@ impl Suite {
                 fmt_num(r.max),
                 r.unit
             );
+        }
+        for (case, imp, reason) in &self.not_run {
+            let _ = writeln!(s, "| {case} | {imp} | not run: {reason} | | | | |");
         }
         s
     }
@@ -317,6 +428,17 @@ pub fn needs_feature(layer: &str) -> ! {
     std::process::exit(2)
 }
 
+mod plot;
+
+#[cfg(any(feature = "handshake", feature = "bulk", feature = "memory"))]
+pub mod inmem;
+
+#[cfg(feature = "handshake")]
+pub mod floor;
+
+#[cfg(feature = "handshake")]
+pub mod callgrind;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,7 +450,9 @@ mod tests {
             reps: 5,
             target: Duration::from_millis(2),
             filter: None,
+            quick: true,
             rows: vec![],
+            not_run: vec![],
         };
         let mut a = 0u64;
         let mut b = 0u64;
@@ -343,5 +467,41 @@ mod tests {
         assert_eq!(imps, ["overture", "floor", "overture/floor"]);
         assert!(s.rows().iter().all(|r| r.n == 5 && r.median.is_finite()));
         assert!(s.json().contains("\"impl\": \"overture/floor\""));
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn samples_take_ratios_per_repetition_and_not_run_stays_out_of_json() {
+        let mut s = Suite {
+            layer: "t".into(),
+            reps: 5,
+            target: Duration::from_millis(1),
+            filter: None,
+            quick: true,
+            rows: vec![],
+            not_run: vec![],
+        };
+        s.samples(
+            "c",
+            "heap",
+            "bytes",
+            &[
+                ("overture", vec![1.0, 2.0, 4.0]),
+                ("rustls", vec![2.0, 2.0, 2.0]),
+            ],
+        );
+        let ratio = s
+            .rows()
+            .iter()
+            .find(|r| r.imp == "overture/rustls")
+            .unwrap();
+        assert_eq!((ratio.min, ratio.median, ratio.max), (0.5, 1.0, 2.0));
+        s.not_run("d", "overture", "no reason");
+        assert!(!s.json().contains("\"d\""));
+        assert!(s.markdown().contains("not run: no reason"));
     }
 }

@@ -1,0 +1,390 @@
+//! `cargo xtask bench handshake`: the client's CPU for one handshake, Overture beside the
+//! rustls 0.23 client (ring provider), both against the same rustls server held in memory, and
+//! beside the **crypto floor**: the primitives that handshake must run, called directly on ring.
+//!
+//! Only the client is charged: `Ssl::new` + `set_bio` + every `connect()` call for Overture,
+//! `ClientConnection::new` + every `write_tls`/`read_tls`/`process_new_packets` for rustls (as
+//! `rustls-bench` charges a client handshake). The server's work and the moving of bytes
+//! between the two are not charged. The server offers TLS_AES_128_GCM_SHA256 (TLS 1.3) or
+//! ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) over X25519; the clients run with their defaults.
+//!
+//! Cases (names read by scripts):
+//! - `tls13-full-ecdsa`: ECDSA P-256, root → intermediate → leaf; Overture with its signature
+//!   cache off (every signature verified). Floor: X25519 keygen + agreement, 3 ECDSA P-256
+//!   verifies (2 certificates + CertificateVerify), the TLS 1.3 key schedule (HKDF on ring),
+//!   the Finished HMACs, SHA-256 over the transcript the client really saw, AES-128-GCM opening
+//!   the server's encrypted records and sealing the client's, 64 random bytes.
+//! - `tls13-full-ecdsa-warm`: the same with Overture's signature cache warm (the chain's two
+//!   certificate signatures remembered): its floor has 1 verify.
+//! - `tls13-full-rsa`: RSA-2048 chain (PKCS#1 v1.5 certificates, PSS CertificateVerify).
+//! - `tls13-resumed`: a ticket handshake (PSK-DHE); runs only when the client resumes.
+//! - `tls12-full-ecdsa`: TLS 1.2 ECDHE-ECDSA; runs only when the client negotiates TLS 1.2.
+//!
+//! Instructions (when valgrind is installed): the binary re-runs itself under
+//! `valgrind --tool=callgrind`, counting only the client's calls (`inmem::client_call`) of
+//! 5 `tls13-full-ecdsa` handshakes after a warm-up one (the counters are zeroed after it);
+//! cases `instr-tls13-full-ecdsa` (all instructions per handshake) and
+//! `instr-non-crypto-tls13-full-ecdsa` (all but the self cost of ring's functions), metric
+//! `instructions`, unit `Ir`. The costliest functions go to
+//! `target/bench/callgrind.<impl>.top.txt`.
+
+#[cfg(feature = "handshake")]
+fn main() {
+    bench::run();
+}
+
+#[cfg(not(feature = "handshake"))]
+fn main() {
+    overture_benches::needs_feature("handshake");
+}
+
+#[cfg(feature = "handshake")]
+mod bench {
+    use overture_benches::floor::{Floor, FloorKind, Transcript};
+    use overture_benches::inmem::{
+        KeyKind, OvertureConn, Pki, RustlsConn, callgrind_zero, rustls_client_config, server_config,
+    };
+    use overture_benches::{Suite, bench_dir};
+    use std::process::Command;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// One handshake case: what to connect to and how.
+    struct Case {
+        name: &'static str,
+        kind: KeyKind,
+        tls12: bool,
+        warm: bool,
+        resumed: bool,
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "tls13-full-ecdsa",
+            kind: KeyKind::EcdsaP256,
+            tls12: false,
+            warm: false,
+            resumed: false,
+        },
+        Case {
+            name: "tls13-full-ecdsa-warm",
+            kind: KeyKind::EcdsaP256,
+            tls12: false,
+            warm: true,
+            resumed: false,
+        },
+        Case {
+            name: "tls13-full-rsa",
+            kind: KeyKind::Rsa2048,
+            tls12: false,
+            warm: false,
+            resumed: false,
+        },
+        Case {
+            name: "tls13-resumed",
+            kind: KeyKind::EcdsaP256,
+            tls12: false,
+            warm: false,
+            resumed: true,
+        },
+        Case {
+            name: "tls12-full-ecdsa",
+            kind: KeyKind::EcdsaP256,
+            tls12: true,
+            warm: false,
+            resumed: false,
+        },
+    ];
+
+    struct Setup {
+        pki: Pki,
+        server: Arc<rustls::ServerConfig>,
+        rustls: Arc<rustls::ClientConfig>,
+        overture: overture::ClientConfig,
+    }
+
+    fn setup(case: &Case) -> Result<Setup, String> {
+        let pki = Pki::new(case.kind);
+        let (versions, suite, ours): (&[&'static rustls::SupportedProtocolVersion], _, _) =
+            if case.tls12 {
+                (
+                    &[&rustls::version::TLS12],
+                    rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                    overture::types::ProtocolVersion::TLSv1_2,
+                )
+            } else {
+                (
+                    &[&rustls::version::TLS13],
+                    rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+                    overture::types::ProtocolVersion::TLSv1_3,
+                )
+            };
+        let server = server_config(&pki, versions, suite, case.resumed);
+        let rustls = rustls_client_config(&pki, versions)?;
+        let overture = overture::ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .map_err(|e| e.to_string())?
+            .with_protocol_versions(&[ours])
+            .with_signature_cache(if case.warm { 1024 } else { 0 })
+            .build()
+            .map_err(|e| format!("overture config: {e}"))?;
+        Ok(Setup {
+            pki,
+            server,
+            rustls,
+            overture,
+        })
+    }
+
+    /// One Overture handshake; the client time. With `resumed`, the client first takes the
+    /// server's tickets (not charged) so the next connection can resume.
+    fn overture_once(s: &Setup, resumed: bool) -> Result<(Duration, OvertureConn), String> {
+        let (mut c, t0) = OvertureConn::new(&s.overture, &s.server)?;
+        let t1 = c.handshake()?;
+        if resumed {
+            c.absorb()?;
+        }
+        Ok((t0 + t1, c))
+    }
+
+    fn rustls_once(s: &Setup, resumed: bool) -> Result<(Duration, RustlsConn), String> {
+        let (mut c, t0) = RustlsConn::new(&s.rustls, &s.server)?;
+        let t1 = c.handshake()?;
+        if resumed {
+            c.absorb()?;
+        }
+        Ok((t0 + t1, c))
+    }
+
+    /// Checks that Overture can run `case` as asked; `Err` says why not.
+    fn overture_preflight(case: &Case, s: &Setup) -> Result<Transcript, String> {
+        let (_, first) = overture_once(s, case.resumed)?;
+        let negotiated = first.ssl.negotiated().version();
+        let want = if case.tls12 {
+            overture::types::ProtocolVersion::TLSv1_2
+        } else {
+            overture::types::ProtocolVersion::TLSv1_3
+        };
+        if negotiated != want {
+            return Err(format!("the client negotiated {negotiated}, not {want}"));
+        }
+        // The transcript the floor hashes and decrypts: a recorded handshake (resumed: the
+        // second one).
+        let (mut rec, _) = OvertureConn::new(&s.overture, &s.server)?;
+        rec.record = Some((Vec::new(), Vec::new()));
+        rec.handshake()?;
+        if case.resumed && !rec.ssl.negotiated().resumed() {
+            return Err("the client does not resume yet: a second connection from the same ClientConfig, after the server sent tickets, made a full handshake (Negotiated::resumed() is false)".into());
+        }
+        let (c2s, s2c) = rec.record.take().unwrap_or_default();
+        Ok(Transcript::parse(&c2s, &s2c, case.tls12))
+    }
+
+    fn rustls_transcript(s: &Setup, case: &Case) -> Result<Transcript, String> {
+        // Only for the floor's sizes when Overture cannot run the case: take rustls's.
+        let _ = rustls_once(s, case.resumed)?;
+        let (mut c, _) = RustlsConn::new(&s.rustls, &s.server)?;
+        let mut c2s = Vec::new();
+        let mut s2c = Vec::new();
+        for _ in 0..64 {
+            c.client_write()?;
+            c2s.extend_from_slice(c.c2s());
+            c.server_turn()?;
+            s2c.extend_from_slice(c.s2c());
+            if !c.client.is_handshaking() {
+                break;
+            }
+            c.client_read()?;
+        }
+        Ok(Transcript::parse(&c2s, &s2c, case.tls12))
+    }
+
+    pub(crate) fn run() {
+        let args: Vec<String> = std::env::args().collect();
+        if let Some(i) = args.iter().position(|a| a == "--callgrind-child") {
+            let imp = args.get(i + 1).cloned().unwrap_or_default();
+            let n: usize = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(5);
+            if let Err(e) = callgrind_child(&imp, n) {
+                eprintln!("callgrind child: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        let mut suite = Suite::from_args("handshake");
+        for case in CASES {
+            if !suite.wants(case.name) {
+                continue;
+            }
+            let s = match setup(case) {
+                Ok(s) => s,
+                Err(e) => {
+                    suite.not_run(case.name, "all", &e);
+                    continue;
+                }
+            };
+            let (overture_ok, transcript) = match overture_preflight(case, &s) {
+                Ok(t) => (true, t),
+                Err(e) => {
+                    suite.not_run(case.name, "overture", &e);
+                    match rustls_transcript(&s, case) {
+                        Ok(t) => (false, t),
+                        Err(e) => {
+                            suite.not_run(case.name, "rustls", &e);
+                            continue;
+                        }
+                    }
+                }
+            };
+            if case.resumed && !overture_ok {
+                // Without Overture's figure there is no ratio to take; rustls alone is not
+                // this question.
+                continue;
+            }
+            let kind = if case.resumed {
+                FloorKind::Resumed
+            } else if case.tls12 {
+                FloorKind::Tls12
+            } else {
+                FloorKind::Tls13
+            };
+            let verifies = match (case.resumed, case.warm) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 3,
+            };
+            let mut floor = match Floor::new(&s.pki, kind, verifies, &transcript) {
+                Ok(f) => f,
+                Err(e) => {
+                    suite.not_run(case.name, "floor", &e);
+                    continue;
+                }
+            };
+            let resumed = case.resumed;
+            let mut ov = || {
+                overture_once(&s, resumed)
+                    .map(|r| r.0)
+                    .expect("overture handshake")
+            };
+            let mut rl = || {
+                rustls_once(&s, resumed)
+                    .map(|r| r.0)
+                    .expect("rustls handshake")
+            };
+            let mut fl = || floor.run();
+            if overture_ok {
+                suite.time_charged(
+                    case.name,
+                    &mut [
+                        ("overture", &mut ov),
+                        ("rustls", &mut rl),
+                        ("floor", &mut fl),
+                    ],
+                );
+            } else {
+                suite.time_charged(case.name, &mut [("rustls", &mut rl), ("floor", &mut fl)]);
+            }
+        }
+        if suite.wants("instr-tls13-full-ecdsa") {
+            instructions(&mut suite);
+        }
+        suite.finish();
+    }
+
+    // ---- instructions (callgrind) ---------------------------------------------------------
+
+    /// Handshakes counted per implementation under callgrind.
+    const COUNTED: usize = 5;
+
+    fn instructions(suite: &mut Suite) {
+        if Command::new("valgrind").arg("--version").output().is_err() {
+            suite.not_run(
+                "instr-tls13-full-ecdsa",
+                "overture",
+                "valgrind is not installed",
+            );
+            return;
+        }
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => {
+                suite.not_run("instr-tls13-full-ecdsa", "overture", &e.to_string());
+                return;
+            }
+        };
+        let mut totals = Vec::new();
+        for imp in ["overture", "rustls"] {
+            let out = bench_dir().join(format!("callgrind.{imp}.out"));
+            let status = Command::new("valgrind")
+                .args([
+                    "--tool=callgrind",
+                    "--collect-atstart=no",
+                    "--toggle-collect=*client_call*",
+                    "--zero-before=*callgrind_zero*",
+                ])
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&exe)
+                .args(["--callgrind-child", imp, &COUNTED.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            match status {
+                Ok(s) if s.success() => {}
+                other => {
+                    suite.not_run(
+                        "instr-tls13-full-ecdsa",
+                        imp,
+                        &format!("valgrind run for {imp} failed: {other:?}"),
+                    );
+                    return;
+                }
+            }
+            match overture_benches::callgrind::annotate(&out, imp) {
+                Ok(t) => totals.push((imp, t)),
+                Err(e) => {
+                    suite.not_run("instr-tls13-full-ecdsa", "overture", &e);
+                    return;
+                }
+            }
+        }
+        let per = |v: u64| v as f64 / COUNTED as f64;
+        let all: Vec<(&str, Vec<f64>)> = totals
+            .iter()
+            .map(|(i, t)| (*i, vec![per(t.total)]))
+            .collect();
+        let non: Vec<(&str, Vec<f64>)> = totals
+            .iter()
+            .map(|(i, t)| (*i, vec![per(t.total - t.crypto)]))
+            .collect();
+        suite.samples("instr-tls13-full-ecdsa", "instructions", "Ir", &all);
+        suite.samples(
+            "instr-non-crypto-tls13-full-ecdsa",
+            "instructions",
+            "Ir",
+            &non,
+        );
+        for (imp, t) in &totals {
+            eprintln!(
+                "callgrind {imp}: {} Ir per handshake, {} in ring, top outside ring in target/bench/callgrind.{imp}.top.txt",
+                per(t.total),
+                per(t.crypto)
+            );
+        }
+    }
+
+    /// Runs under callgrind: one warm-up handshake (not counted: the counters are zeroed
+    /// after it), then `n` counted ones; only the client's calls are counted.
+    fn callgrind_child(imp: &str, n: usize) -> Result<(), String> {
+        let s = setup(&CASES[0])?;
+        let once = |s: &Setup| match imp {
+            "overture" => overture_once(s, false).map(|_| ()),
+            "rustls" => rustls_once(s, false).map(|_| ()),
+            other => Err(format!("unknown implementation {other}")),
+        };
+        once(&s)?;
+        callgrind_zero();
+        for _ in 0..n {
+            once(&s)?;
+        }
+        Ok(())
+    }
+}
