@@ -218,9 +218,9 @@ struct FuzzRun {
 }
 
 /// `cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]`: builds fuzz/ with coverage
-/// instrumentation, replays fuzz/regressions/<target>/, then fuzzes each target for S seconds
-/// (default 30) with the persistent corpus fuzz/corpus/<target> plus the committed seeds
-/// fuzz/seeds/<target>; crashes land in fuzz/artifacts/<target>/.
+/// instrumentation, replays `fuzz/regressions/<target>/`, then fuzzes each target for S seconds
+/// (default 30) with the persistent corpus `fuzz/corpus/<target>` plus the committed seeds
+/// `fuzz/seeds/<target>`; crashes land in `fuzz/artifacts/<target>/`.
 fn fuzz(args: &[String]) -> Result<(), String> {
     let target = args.first().ok_or_else(|| {
         format!(
