@@ -18,6 +18,32 @@
 //!
 //! The server never trusts the script to be well-formed: it only builds bytes. Write errors
 //! (the client gave up and closed) end the script early; that is normal for hostile scenarios.
+//!
+//! ```
+//! use overture::types::AlertDescription;
+//! use overture_tests::hostile::{ct, plain, Fixture, HostileServer};
+//! use overture_tests::{KeyKind, Pki};
+//! use std::sync::Arc;
+//!
+//! let pki = Pki::new(KeyKind::EcdsaP256);
+//! let fixture = Arc::new(Fixture::new(pki.chain.clone(), pki.key_der.clone()));
+//! // RUSTSEC-2026-0285's pattern: a plaintext EncryptedExtensions packed behind ServerHello.
+//! let server = HostileServer::start(fixture, |c| {
+//!     let msg = c.default_server_hello().encode();
+//!     c.server_hello_keys(&msg);
+//!     let ee = c.encrypted_extensions(&[]);
+//!     c.send(&plain(ct::HANDSHAKE, &[msg, ee].concat()))
+//! });
+//! let config = overture::ClientConfig::builder().with_ca_file(&pki.ca_pem)?.build()?;
+//! let mut ssl = overture::Ssl::new(&config, "localhost")?;
+//! ssl.set_bio(Box::new(overture::bio::SocketBio::connect(server.addr)?));
+//! let err = ssl.connect().unwrap_err();
+//! assert_eq!(err.alert_sent(), Some(AlertDescription::UnexpectedMessage));
+//! drop(ssl); // the server reports once the client hung up
+//! let report = server.finish(std::time::Duration::from_secs(10))?;
+//! assert_eq!(report.alert, Some((2, AlertDescription::UnexpectedMessage)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use overture_crypto_provider::{
     ActiveKeyExchange, BoundAead, KeyExchange, Nonce, Secret, SigningKey, Tls13CipherSuite, ring,
@@ -583,7 +609,17 @@ impl Conn {
         }
         self.transcript.add(&msg);
         self.send(&plain(ct::HANDSHAKE, &msg))?;
-        self.accept()
+        let first = self.client_hello.clone();
+        self.accept()?;
+        // RFC 8446 §4.1.2: the second ClientHello is the first with only the key share (and
+        // cookie) changed. A client that breaks this is refused like a real server would.
+        if let (Some(ch1), Some(ch2)) = (&first, &self.client_hello) {
+            if let Err(why) = check_second_client_hello(ch1, ch2, hrr) {
+                let _ = self.send(&plain(ct::ALERT, &[2, 47]));
+                return Err(io::Error::other(format!("ClientHello2 refused: {why}")));
+            }
+        }
+        Ok(())
     }
 
     /// Sends `sh` in one plaintext record, adds it to the transcript and switches to the
@@ -831,6 +867,74 @@ impl Conn {
         }
         None
     }
+}
+
+/// What a HelloRetryRequest asked for: the key_share group and the cookie.
+fn hrr_requests(hrr: &ServerHelloSpec) -> (Option<u16>, Option<Vec<u8>>) {
+    let mut group = None;
+    let mut cookie = None;
+    for e in &hrr.extensions {
+        let (typ, body) = (u16::from_be_bytes([e[0], e[1]]), &e[4..]);
+        match typ {
+            ext::KEY_SHARE if body.len() == 2 => {
+                group = Some(u16::from_be_bytes([body[0], body[1]]))
+            }
+            ext::COOKIE if body.len() >= 2 => cookie = Some(body[2..].to_vec()),
+            _ => {}
+        }
+    }
+    (group, cookie)
+}
+
+/// RFC 8446 §4.1.2: ClientHello2 = ClientHello1 with the key_share replaced by one share for
+/// the requested group, the cookie added, and nothing else changed.
+fn check_second_client_hello(
+    ch1: &ClientHello,
+    ch2: &ClientHello,
+    hrr: &ServerHelloSpec,
+) -> Result<(), String> {
+    if ch1.random != ch2.random
+        || ch1.session_id != ch2.session_id
+        || ch1.cipher_suites != ch2.cipher_suites
+        || ch1.compression_methods != ch2.compression_methods
+    {
+        return Err("random, session id, suites or compression changed".into());
+    }
+    let (group, cookie) = hrr_requests(hrr);
+    let changed = |e: &&ClientExtension| {
+        !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_))
+    };
+    let rest1: Vec<_> = ch1.extensions.0.iter().filter(changed).collect();
+    let rest2: Vec<_> = ch2.extensions.0.iter().filter(changed).collect();
+    if rest1 != rest2 {
+        return Err("extensions other than key_share and cookie changed".into());
+    }
+    for e in &ch2.extensions.0 {
+        match e {
+            ClientExtension::KeyShare(shares) => {
+                if let Some(g) = group {
+                    if shares.0.len() != 1 || shares.0[0].group.get() != g {
+                        return Err(format!("key_share is not one share for group {g:#06x}"));
+                    }
+                }
+            }
+            ClientExtension::Cookie(c) => {
+                if cookie.as_deref() != Some(c.as_slice()) {
+                    return Err("cookie not echoed as sent".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    let has_cookie = ch2
+        .extensions
+        .0
+        .iter()
+        .any(|e| matches!(e, ClientExtension::Cookie(_)));
+    if cookie.is_some() && !has_cookie {
+        return Err("the HelloRetryRequest's cookie is missing".into());
+    }
+    Ok(())
 }
 
 /// The application data every completing script sends before close_notify.
