@@ -613,11 +613,11 @@ impl Conn {
         self.accept()?;
         // RFC 8446 §4.1.2: the second ClientHello is the first with only the key share (and
         // cookie) changed. A client that breaks this is refused like a real server would.
-        if let (Some(ch1), Some(ch2)) = (&first, &self.client_hello) {
-            if let Err(why) = check_second_client_hello(ch1, ch2, hrr) {
-                let _ = self.send(&plain(ct::ALERT, &[2, 47]));
-                return Err(io::Error::other(format!("ClientHello2 refused: {why}")));
-            }
+        if let (Some(ch1), Some(ch2)) = (&first, &self.client_hello)
+            && let Err(why) = check_second_client_hello(ch1, ch2, hrr)
+        {
+            let _ = self.send(&plain(ct::ALERT, &[2, 47]));
+            return Err(io::Error::other(format!("ClientHello2 refused: {why}")));
         }
         Ok(())
     }
@@ -911,17 +911,13 @@ fn check_second_client_hello(
     }
     for e in &ch2.extensions.0 {
         match e {
-            ClientExtension::KeyShare(shares) => {
-                if let Some(g) = group {
-                    if shares.0.len() != 1 || shares.0[0].group.get() != g {
-                        return Err(format!("key_share is not one share for group {g:#06x}"));
-                    }
-                }
+            ClientExtension::KeyShare(shares)
+                if group.is_some_and(|g| shares.0.len() != 1 || shares.0[0].group.get() != g) =>
+            {
+                return Err("key_share is not one share for the requested group".into());
             }
-            ClientExtension::Cookie(c) => {
-                if cookie.as_deref() != Some(c.as_slice()) {
-                    return Err("cookie not echoed as sent".into());
-                }
+            ClientExtension::Cookie(c) if cookie.as_deref() != Some(c.as_slice()) => {
+                return Err("cookie not echoed as sent".into());
             }
             _ => {}
         }
