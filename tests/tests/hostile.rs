@@ -2127,6 +2127,101 @@ fn scenarios() -> Vec<Scenario> {
                 post(c, &[t])
             },
         ),
+        // More probes of the handshake's rules.
+        sc(
+            "hello-retry",
+            "HRR selecting TLS 1.2 in supported_versions",
+            bad(A::IllegalParameter),
+            |c| {
+                let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                hrr.without(ext::SUPPORTED_VERSIONS);
+                hrr.extensions.push(supported_versions_ext(0x0303));
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "hello-retry",
+            "HRR with a wrong legacy_session_id echo",
+            bad(A::IllegalParameter),
+            |c| {
+                let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                hrr.session_id[0] ^= 0x80;
+                c.send_hrr(&hrr)
+            },
+        ),
+        sc(
+            "server-hello",
+            "supported_versions body of three bytes",
+            bad(A::DecodeError),
+            |c| {
+                sh_with(c, |sh| {
+                    sh.without(ext::SUPPORTED_VERSIONS);
+                    sh.extensions.push(ext(ext::SUPPORTED_VERSIONS, &[3, 4, 0]));
+                })
+            },
+        ),
+        sc(
+            "encrypted-extensions",
+            "early_data never offered",
+            bad(A::UnsupportedExtension),
+            |c| ee_with(c, &[ext(ext::EARLY_DATA, &[])]),
+        ),
+        sc(
+            "encrypted-extensions",
+            "record_size_limit never offered",
+            bad(A::UnsupportedExtension),
+            |c| ee_with(c, &[ext(28, &[0x40, 0])]),
+        ),
+        sc(
+            "certificate",
+            "an undecodable extra certificate beside a valid path (completes)",
+            ok(),
+            |c| {
+                let chain = vec![
+                    c.fixture.chain[0].clone(),
+                    overture::types::CertificateDer::from(vec![0x30, 0x03, 1, 2, 3]),
+                    c.fixture.chain[1].clone(),
+                ];
+                let m = Conn::certificate_for(&chain);
+                to_ee(c)?;
+                c.send_hs(&m)?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        sc(
+            "certificate-verify",
+            "signed by another P-256 key than the certificate's",
+            bad(A::DecryptError),
+            |c| {
+                cv_msg(c, |c| {
+                    let other =
+                        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+                    let key = overture::crypto::KeyProvider::load_private_key(
+                        &overture::crypto::ring::KEY_PROVIDER,
+                        overture::types::PrivateKeyDer::Pkcs8(other.serialize_der().into()),
+                    )
+                    .unwrap();
+                    let content = c.cv_content(b"TLS 1.3, server CertificateVerify");
+                    let signer = key.choose_scheme(&[c.fixture.scheme]).unwrap();
+                    Conn::certificate_verify_raw(
+                        c.fixture.scheme.get(),
+                        &signer.sign(&content).unwrap(),
+                    )
+                })
+            },
+        ),
+        sc(
+            "post-handshake",
+            "NewSessionTicket early_data extension of three bytes",
+            read_bad(A::DecodeError),
+            |c| {
+                post(
+                    c,
+                    &[nst(60, b"ticket", &[ext(ext::EARLY_DATA, &[0, 0, 1])])],
+                )
+            },
+        ),
         sc("baseline", "correct handshake (completes)", ok(), |c| {
             handshake(c)?;
             c.hello_and_close()
