@@ -132,21 +132,28 @@ fn corpus(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// `cargo xtask bench <layer|all> [--quick] [--reps N] [--filter S]`: builds the layer's bench
+/// binary (for `all`, every layer's in one build), runs each pinned to the last core with
+/// `taskset` where there is more than one (the binary also pins itself), then writes the
+/// summary: `target/bench/report.md`, and for a full (not `--quick`) `all` run also
+/// `BENCHMARKS.md` at the root.
 fn bench(args: &[String]) -> Result<(), String> {
     let layer = args.first().ok_or("bench needs a layer or `all`")?;
     let extra = &args[1..];
+    let have = |l: &str| {
+        root()
+            .join("benches/src/bin")
+            .join(format!("{l}.rs"))
+            .exists()
+    };
     let layers: Vec<&str> = if layer == "all" {
-        LAYERS
-            .iter()
-            .copied()
-            .filter(|l| {
-                root()
-                    .join("benches/src/bin")
-                    .join(format!("{l}.rs"))
-                    .exists()
-            })
-            .collect()
+        LAYERS.iter().copied().filter(|l| have(l)).collect()
     } else if LAYERS.contains(&layer.as_str()) {
+        if !have(layer) {
+            return Err(format!(
+                "bench {layer}: not in this tree yet (its issue adds benches/src/bin/{layer}.rs)"
+            ));
+        }
         vec![layer.as_str()]
     } else {
         return Err(format!(
@@ -154,33 +161,76 @@ fn bench(args: &[String]) -> Result<(), String> {
             LAYERS.join(", ")
         ));
     };
-    for l in layers {
-        if !root()
-            .join("benches/src/bin")
-            .join(format!("{l}.rs"))
-            .exists()
-        {
-            return Err(format!(
-                "bench {l}: not in this tree yet (its issue adds benches/src/bin/{l}.rs)"
-            ));
-        }
-        cargo(
-            &[
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                "overture-benches",
-                "--features",
-                l,
-                "--bin",
-                l,
-                "--",
-            ],
-            extra,
-        )?;
+    let started = std::time::Instant::now();
+    let features = layers.join(",");
+    let mut build = vec![
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "overture-benches",
+        "--features",
+        &features,
+        "--bin",
+        "report",
+    ];
+    for l in &layers {
+        build.extend(["--bin", l]);
     }
-    Ok(())
+    cargo(&build, &[])?;
+    let bin_dir = bench_target_dir().join("release");
+    let mut failed = Vec::new();
+    for l in &layers {
+        let exe = bin_dir.join(l);
+        let mut cmd = bench_pinned(&exe);
+        cmd.args(extra);
+        if let Err(e) = run(&mut cmd) {
+            eprintln!("xtask: bench {l}: {e}");
+            failed.push(*l);
+        }
+    }
+    let full = layer == "all" && !extra.iter().any(|a| a == "--quick");
+    let command = format!("cargo xtask bench {}", args.join(" "));
+    let mut report = Command::new(bin_dir.join("report"));
+    report
+        .arg("--command")
+        .arg(&command)
+        .arg("--seconds")
+        .arg(format!("{:.0}", started.elapsed().as_secs_f64()))
+        .args(layers.iter().map(|l| format!("--layer={l}")));
+    if full {
+        report.arg("--write").arg(root().join("BENCHMARKS.md"));
+    }
+    run(&mut report)?;
+    eprintln!(
+        "xtask: bench {layer} took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("bench layers failed: {}", failed.join(", ")))
+    }
+}
+
+/// Where cargo puts the bench binaries (`$CARGO_TARGET_DIR` or `target/`).
+fn bench_target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The command running `exe` on the last CPU through `taskset` (util-linux) when there is
+/// more than one CPU and `taskset` is installed; plain `exe` otherwise.
+fn bench_pinned(exe: &Path) -> Command {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus > 1 && cfg!(target_os = "linux") && on_path("taskset") {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg((cpus - 1).to_string()).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    }
 }
 
 /// The fuzz targets of `fuzz/` (cargo-fuzz layout, a package outside the workspace).
