@@ -500,3 +500,69 @@ fn tiny_bio_pair_completes_with_many_wants() {
         "a 64-byte pair makes the handshake wait often (waited {wants})"
     );
 }
+
+/// After a HelloRetryRequest, the second ClientHello's record says 0x0303 (RFC 8446 §5.1:
+/// only the initial ClientHello may say 0x0301). The client is driven over a BIO pair whose
+/// far end feeds an in-memory rustls server that only does P-256, so our X25519 share draws
+/// a HelloRetryRequest.
+#[test]
+fn second_client_hello_after_hrr_uses_record_version_0303() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server_config = rustls_server_config(
+        &pki,
+        &[&rustls::version::TLS13],
+        &[],
+        &[rustls::crypto::ring::kx_group::SECP256R1],
+    );
+    let mut server = rustls::ServerConnection::new(server_config).unwrap();
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_groups(&[NamedGroup::X25519, NamedGroup::secp256r1])
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+    let (near, mut far) = BioPair::new(64 * 1024).unwrap();
+    ssl.set_bio(Box::new(near));
+    let mut client_hello_versions = vec![];
+    let mut buf = vec![0u8; 64 * 1024];
+    let negotiated = loop {
+        match ssl.connect() {
+            Ok(n) => break n,
+            Err(e) if e.kind().is_retry() => {}
+            Err(e) => panic!("{e}"),
+        }
+        // Client → server, noting the record version of every plaintext handshake record.
+        if let Transfer::Bytes(n) = far.read(&mut buf).unwrap() {
+            let mut at = 0;
+            while at + 5 <= n {
+                let len = usize::from(u16::from_be_bytes([buf[at + 3], buf[at + 4]]));
+                if buf[at] == 22 && buf[at + 5] == 1 {
+                    client_hello_versions.push([buf[at + 1], buf[at + 2]]);
+                }
+                at += 5 + len;
+            }
+            let mut input = &buf[..n];
+            while !input.is_empty() {
+                server.read_tls(&mut input).unwrap();
+            }
+            server.process_new_packets().unwrap();
+        }
+        // Server → client.
+        let mut out = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut out).unwrap();
+        }
+        assert!(
+            matches!(far.write(&out).unwrap(), Transfer::Bytes(n) if n == out.len())
+                || out.is_empty()
+        );
+    };
+    assert_eq!(negotiated.group(), Some(NamedGroup::secp256r1));
+    assert_eq!(
+        client_hello_versions,
+        vec![[3, 1], [3, 3]],
+        "initial ClientHello 0x0301, the one after the HelloRetryRequest 0x0303"
+    );
+}

@@ -805,6 +805,12 @@ impl Ssl {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, .. } => {
+                    // A second flight before any ServerHello is the ClientHello that answers a
+                    // HelloRetryRequest: TLS 1.3, whose records say 0x0303 from then on
+                    // (RFC 8446 §5.1: only the initial ClientHello may say 0x0301).
+                    if self.record.version().is_none() && self.stats.records_in > 0 {
+                        self.record.set_version(ProtocolVersion::TLSv1_3);
+                    }
                     self.record
                         .seal(ContentType::Handshake, &bytes, &mut self.out)
                         .map_err(|e| self.record_error(e))?;
