@@ -830,6 +830,61 @@ impl Conn {
         self.reset_requested = true;
     }
 
+    /// What the client sent under its application keys (following its own KeyUpdates), as
+    /// (inner content type, payload) per record.
+    pub fn client_application_records(&self) -> Vec<(u8, Vec<u8>)> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let Some(s) = &self.secrets else {
+            return Vec::new();
+        };
+        let Some(mut secret) = s.c_ap.as_ref().map(|k| Secret::new(k.as_bytes()).unwrap()) else {
+            return Vec::new();
+        };
+        let mut hs_key = Protect::new(self.suite, &s.c_hs);
+        let mut app_key = Protect::new(self.suite, &secret);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+            let Some(rec) = bytes.get(at..at + len) else {
+                break;
+            };
+            at += len;
+            if rec[0] != ct::APPDATA || hs_key.open(rec).is_some() {
+                continue;
+            }
+            if let Some((typ, body)) = app_key.open(rec) {
+                let key_update = typ == ct::HANDSHAKE && body.first() == Some(&hs::KEY_UPDATE);
+                out.push((typ, body));
+                if key_update {
+                    secret = key_schedule::next_traffic_secret(self.suite, &secret).unwrap();
+                    app_key = Protect::new(self.suite, &secret);
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits up to `timeout` until the client's application records satisfy `done`.
+    pub fn wait_client(&self, timeout: Duration, done: impl Fn(&[(u8, Vec<u8>)]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(&self.client_application_records()) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            let (bytes, eof) = self.inbox.wait_for(0, Duration::ZERO);
+            if eof {
+                return done(&self.client_application_records());
+            }
+            let _ = self
+                .inbox
+                .wait_for(bytes.len() + 1, Duration::from_millis(50));
+        }
+    }
+
     /// The alert the client sent, decoded from everything it sent (plaintext, or under its
     /// handshake or application key).
     fn observed_alert(&self) -> Option<(u8, AlertDescription)> {

@@ -277,6 +277,31 @@ fn hrr_then_continue(c: &mut Conn, group: NamedGroup) -> R {
     c.hello_and_close()
 }
 
+/// After the handshake, `n` KeyUpdate(update_requested); the server then waits for the
+/// client's KeyUpdate(update_not_requested) — decrypted under the client's keys as it rotates
+/// them — and only then sends the greeting (else a fatal alert, so the run fails).
+fn key_update_requests(c: &mut Conn, n: usize) -> R {
+    handshake(c)?;
+    let mut burst = Vec::new();
+    for _ in 0..n {
+        burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1])));
+        c.rotate_write_key();
+    }
+    c.send(&burst)?;
+    let answered = c.wait_client(Duration::from_secs(5), |recs| {
+        recs.iter()
+            .any(|(t, p)| *t == ct::HANDSHAKE && p.as_slice() == [hs::KEY_UPDATE, 0, 0, 1, 0])
+    });
+    if !answered {
+        let rec = c.enc(ct::ALERT, &[2, 80]);
+        c.send(&rec)?;
+        return Err(io::Error::other(
+            "the client never answered the KeyUpdate request",
+        ));
+    }
+    c.hello_and_close()
+}
+
 fn stall(c: &mut Conn) -> R {
     c.wait_for_client_close(Duration::from_secs(10));
     Ok(())
@@ -1671,18 +1696,15 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "post-handshake",
-            "1,000 KeyUpdates (update_requested) (completes)",
+            "1,000 KeyUpdates (update_requested): the client answers under its keys (completes)",
             ok(),
-            |c| {
-                handshake(c)?;
-                let mut burst = Vec::new();
-                for _ in 0..1000 {
-                    burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1])));
-                    c.rotate_write_key();
-                }
-                c.send(&burst)?;
-                c.hello_and_close()
-            },
+            |c| key_update_requests(c, 1000),
+        ),
+        sc(
+            "post-handshake",
+            "one KeyUpdate (update_requested): the client answers under its keys (completes)",
+            ok(),
+            |c| key_update_requests(c, 1),
         ),
         sc(
             "post-handshake",
