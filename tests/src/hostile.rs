@@ -942,7 +942,7 @@ fn hrr_requests(hrr: &ServerHelloSpec) -> (Option<u16>, Option<Vec<u8>>) {
 }
 
 /// RFC 8446 §4.1.2: ClientHello2 = ClientHello1 with the key_share replaced by one share for
-/// the requested group, the cookie added, and nothing else changed.
+/// the requested group, the cookie added, the PSK binders recomputed, and nothing else changed.
 fn check_second_client_hello(
     ch1: &ClientHello,
     ch2: &ClientHello,
@@ -957,7 +957,13 @@ fn check_second_client_hello(
     }
     let (group, cookie) = hrr_requests(hrr);
     let changed = |e: &&ClientExtension| {
-        !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_))
+        // RFC 8446 §4.1.2 also lets the client recompute the PSK's age and binders.
+        !matches!(
+            e,
+            ClientExtension::KeyShare(_)
+                | ClientExtension::Cookie(_)
+                | ClientExtension::PreSharedKey(_)
+        )
     };
     let rest1: Vec<_> = ch1.extensions.0.iter().filter(changed).collect();
     let rest2: Vec<_> = ch2.extensions.0.iter().filter(changed).collect();

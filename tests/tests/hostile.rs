@@ -2454,8 +2454,15 @@ fn run_one(
     s: &Scenario,
     mode: Mode,
     fixture: &Arc<Fixture>,
-    config: &ClientConfig,
+    ca_pem: &std::path::Path,
 ) -> Result<(u64, String), String> {
+    // A fresh config per run: its session store starts empty, so no scenario depends on the
+    // tickets an earlier one issued.
+    let config = &ClientConfig::builder()
+        .with_ca_file(ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
     let server = HostileServer::start(fixture.clone(), s.script);
     let (tx, rx) = std::sync::mpsc::channel();
     let (config, addr, timeout) = (config.clone(), server.addr, s.timeout);
@@ -2537,11 +2544,6 @@ fn run_one(
 fn hostile_corpus() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     let fixture = Arc::new(fixture(&pki));
-    let config = ClientConfig::builder()
-        .with_ca_file(&pki.ca_pem)
-        .unwrap()
-        .build()
-        .unwrap();
     let only = std::env::var("HOSTILE_ONLY").ok();
     let scenarios = scenarios();
     let (mut run, mut passed, mut failed) = (0, 0, 0);
@@ -2560,7 +2562,7 @@ fn hostile_corpus() {
         for mode in [Mode::Blocking, Mode::NonBlocking] {
             run += 1;
             let t = Instant::now();
-            match run_one(s, mode, &fixture, &config) {
+            match run_one(s, mode, &fixture, &pki.ca_pem) {
                 Ok((p, detail)) => {
                     passed += 1;
                     if p > peak.0 {
