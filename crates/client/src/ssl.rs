@@ -271,6 +271,9 @@ impl Ssl {
             }
             self.flush_out()?;
             if self.phase == Phase::Established {
+                // The flights are out: `out` is empty; give back what they took (the first
+                // write reserves what it needs).
+                self.out = Vec::new();
                 return Ok(());
             }
             if self.process_input()? {
@@ -690,6 +693,7 @@ impl Ssl {
                     if was_handshaking && self.phase == Phase::Established {
                         // The handshake is complete: what follows is read()'s business, so a
                         // post-handshake record never makes connect() fail.
+                        self.release_handshake_buffers();
                         return Ok(true);
                     }
                 }
@@ -874,6 +878,17 @@ impl Ssl {
             }
         }
         Ok(())
+    }
+
+    /// Gives back the memory the handshake's messages took, once it is complete: the events
+    /// (flights, chain, keys), and the joiner's buffer (grown to the largest message, e.g. the
+    /// certificate chain) when no post-handshake message is pending in it. What comes after
+    /// (tickets, KeyUpdate) is small and rare; the buffers grow again if needed.
+    fn release_handshake_buffers(&mut self) {
+        self.events = Vec::new();
+        if self.joiner.is_empty() {
+            self.joiner = HandshakeJoiner::new(self.joiner.max_message());
+        }
     }
 
     fn keep_session(&mut self, session: Session) {
