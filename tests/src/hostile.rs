@@ -434,6 +434,57 @@ pub struct Conn {
     pub trickle: bool,
     hrr_done: bool,
     reset_requested: bool,
+    /// The last ClientHello as received (TLS 1.2's transcript starts with it).
+    ch_raw: Vec<u8>,
+    /// TLS 1.2 state, once `tls12_to_server_hello_done` ran.
+    tls12: Option<Tls12Server>,
+}
+
+/// The server side of a TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256 handshake with the extended
+/// master secret.
+struct Tls12Server {
+    /// Every handshake message so far, as sent or received.
+    transcript: Vec<u8>,
+    server_random: [u8; 32],
+    kx: Option<Box<dyn ActiveKeyExchange>>,
+    master: Option<Vec<u8>>,
+    keys: Option<Keys12>,
+    /// Our sealing record layer (after our CCS).
+    tx: Option<overture_record_layer::RecordLayer>,
+}
+
+/// The AES-128-GCM key block of a TLS 1.2 connection.
+#[derive(Clone, Copy)]
+struct Keys12 {
+    client_key: [u8; 16],
+    server_key: [u8; 16],
+    client_salt: [u8; 4],
+    server_salt: [u8; 4],
+}
+
+/// The TLS 1.2 PRF with SHA-256 (RFC 5246 §5).
+pub fn prf_sha256(secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+    let hmac = |parts: &[&[u8]]| {
+        overture_crypto_provider::Hmac::with_key(&ring::HMAC_SHA256, secret)
+            .sign(parts)
+            .as_bytes()
+            .to_vec()
+    };
+    let mut a = hmac(&[label, seed]);
+    let mut filled = 0;
+    while filled < out.len() {
+        let block = hmac(&[&a, label, seed]);
+        let n = block.len().min(out.len() - filled);
+        out[filled..filled + n].copy_from_slice(&block[..n]);
+        filled += n;
+        a = hmac(&[&a]);
+    }
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    overture_crypto_provider::Hash::hash(&ring::SHA256, data)
+        .as_bytes()
+        .to_vec()
 }
 
 fn kx_for(group: NamedGroup) -> Option<&'static dyn KeyExchange> {
@@ -462,6 +513,8 @@ impl Conn {
             trickle: false,
             hrr_done: false,
             reset_requested: false,
+            ch_raw: Vec::new(),
+            tls12: None,
         }
     }
 
@@ -528,6 +581,7 @@ impl Conn {
         };
         self.transcript.add(&msg);
         self.client_hello = Some(ch);
+        self.ch_raw = msg;
         Ok(())
     }
 
@@ -885,6 +939,213 @@ impl Conn {
         }
     }
 
+    // ---- TLS 1.2 ------------------------------------------------------------------------
+
+    /// A TLS 1.2 Certificate message for the fixture's chain.
+    pub fn tls12_certificate(&self) -> Vec<u8> {
+        let mut list = Vec::new();
+        for cert in &self.fixture.chain {
+            list.extend_from_slice(&u24(cert.len()));
+            list.extend_from_slice(cert);
+        }
+        let mut body = u24(list.len()).to_vec();
+        body.extend_from_slice(&list);
+        hs_msg(hs::CERTIFICATE, &body)
+    }
+
+    /// An ECDHE ServerKeyExchange for `group` with `public`, signed with the fixture key over
+    /// client_random ‖ `server_random` ‖ params (RFC 8422 §5.4).
+    pub fn tls12_server_key_exchange(
+        &self,
+        group: NamedGroup,
+        public: &[u8],
+        server_random: &[u8; 32],
+    ) -> Vec<u8> {
+        let mut params = vec![3u8];
+        params.extend_from_slice(&group.get().to_be_bytes());
+        params.push(u8::try_from(public.len()).unwrap());
+        params.extend_from_slice(public);
+        let mut signed = self.client_hello.as_ref().unwrap().random.to_vec();
+        signed.extend_from_slice(server_random);
+        signed.extend_from_slice(&params);
+        let signer = self
+            .fixture
+            .key
+            .choose_scheme(&[self.fixture.scheme])
+            .unwrap();
+        let sig = signer.sign(&signed).unwrap();
+        let mut body = params;
+        body.extend_from_slice(&self.fixture.scheme.get().to_be_bytes());
+        body.extend_from_slice(&u16b(sig.len()));
+        body.extend_from_slice(&sig);
+        hs_msg(12, &body)
+    }
+
+    /// Plays a TLS 1.2-only server up to ServerHelloDone: `sh` (its random is used as the
+    /// server random), the fixture's chain, an X25519 ServerKeyExchange signed with the fixture
+    /// key, ServerHelloDone — one plaintext record each.
+    pub fn tls12_to_server_hello_done(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        let kx = ring::X25519.start().unwrap();
+        let public = kx.public_key().to_vec();
+        let mut st = Tls12Server {
+            transcript: self.ch_raw.clone(),
+            server_random: sh.random,
+            kx: Some(kx),
+            master: None,
+            keys: None,
+            tx: None,
+        };
+        let msgs = [
+            sh.encode(),
+            self.tls12_certificate(),
+            self.tls12_server_key_exchange(NamedGroup::X25519, &public, &sh.random),
+            hs_msg(14, &[]),
+        ];
+        let mut out = Vec::new();
+        for m in &msgs {
+            st.transcript.extend_from_slice(m);
+            out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+        }
+        self.tls12 = Some(st);
+        self.send(&out)
+    }
+
+    /// Reads the client's ClientKeyExchange, ChangeCipherSpec and Finished; derives the
+    /// extended master secret and the keys; checks the client's Finished.
+    pub fn tls12_read_client_flight(&mut self) -> io::Result<()> {
+        let bad = |why: &str| io::Error::other(format!("client flight: {why}"));
+        let cke = self.read_record()?;
+        if cke.get(5) != Some(&16) {
+            return Err(bad("no ClientKeyExchange"));
+        }
+        let cke_msg = cke[5..].to_vec();
+        let client_pub = cke_msg
+            .get(5..)
+            .ok_or_else(|| bad("short ClientKeyExchange"))?;
+        let ccs = self.read_record()?;
+        if ccs[0] != ct::CCS {
+            return Err(bad("no ChangeCipherSpec"));
+        }
+        let mut fin = self.read_record()?;
+        let client_random = self.client_hello.as_ref().unwrap().random;
+        let st = self.tls12.as_mut().ok_or_else(|| bad("no TLS 1.2 state"))?;
+        let pms = st
+            .kx
+            .take()
+            .unwrap()
+            .complete(client_pub)
+            .map_err(|e| bad(&e.to_string()))?;
+        st.transcript.extend_from_slice(&cke_msg);
+        let session_hash = sha256(&st.transcript);
+        let mut master = vec![0u8; 48];
+        prf_sha256(
+            pms.as_bytes(),
+            b"extended master secret",
+            &session_hash,
+            &mut master,
+        );
+        let mut block = [0u8; 40];
+        let seed = [&st.server_random[..], &client_random[..]].concat();
+        prf_sha256(&master, b"key expansion", &seed, &mut block);
+        let keys = Keys12 {
+            client_key: block[..16].try_into().unwrap(),
+            server_key: block[16..32].try_into().unwrap(),
+            client_salt: block[32..36].try_into().unwrap(),
+            server_salt: block[36..40].try_into().unwrap(),
+        };
+        let mut rx = overture_record_layer::RecordLayer::new();
+        rx.set_version(overture_types::ProtocolVersion::TLSv1_2);
+        rx.set_read_key(
+            overture_record_layer::RecordKey::tls12_gcm(
+                &ring::AES_128_GCM,
+                &keys.client_key,
+                &keys.client_salt,
+            )
+            .unwrap(),
+        );
+        let opened = rx
+            .open_in_place(&mut fin)
+            .map_err(|e| bad(&e.to_string()))?
+            .ok_or_else(|| bad("no Finished"))?;
+        let fin_msg = opened.payload.to_vec();
+        let mut expected = [0u8; 12];
+        prf_sha256(
+            &master,
+            b"client finished",
+            &sha256(&st.transcript),
+            &mut expected,
+        );
+        if fin_msg != hs_msg(hs::FINISHED, &expected) {
+            return Err(bad("the client's Finished does not verify"));
+        }
+        st.transcript.extend_from_slice(&fin_msg);
+        st.master = Some(master);
+        st.keys = Some(keys);
+        Ok(())
+    }
+
+    /// The server's Finished over the transcript so far.
+    pub fn tls12_finished(&self) -> Vec<u8> {
+        let st = self.tls12.as_ref().unwrap();
+        let mut vd = [0u8; 12];
+        prf_sha256(
+            st.master.as_ref().unwrap(),
+            b"server finished",
+            &sha256(&st.transcript),
+            &mut vd,
+        );
+        hs_msg(hs::FINISHED, &vd)
+    }
+
+    /// Switches our writing to the server key (after our ChangeCipherSpec).
+    pub fn tls12_start_encryption(&mut self) {
+        let st = self.tls12.as_mut().unwrap();
+        let Keys12 {
+            server_key: skey,
+            server_salt: ssalt,
+            ..
+        } = st.keys.unwrap();
+        let mut tx = overture_record_layer::RecordLayer::new();
+        tx.set_version(overture_types::ProtocolVersion::TLSv1_2);
+        tx.set_write_key(
+            overture_record_layer::RecordKey::tls12_gcm(&ring::AES_128_GCM, &skey, &ssalt).unwrap(),
+        );
+        st.tx = Some(tx);
+    }
+
+    /// One TLS 1.2 protected record of `typ` holding `payload`.
+    pub fn enc12(&mut self, typ: u8, payload: &[u8]) -> Vec<u8> {
+        let tx = self.tls12.as_mut().unwrap().tx.as_mut().unwrap();
+        let typ = overture_types::ContentType::from(typ);
+        // seal_in_place, not seal: seal appends nothing for an empty payload, and empty
+        // records are what some scripts send.
+        let head = tx.seal_headroom(typ);
+        let mut buf = vec![0u8; tx.sealed_len(typ, payload.len())];
+        buf[head..head + payload.len()].copy_from_slice(payload);
+        let n = tx.seal_in_place(typ, &mut buf, payload.len()).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    /// A complete TLS 1.2 handshake with `sh`: up to ServerHelloDone, the client's flight,
+    /// our ChangeCipherSpec and Finished.
+    pub fn tls12_handshake(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        self.tls12_to_server_hello_done(sh)?;
+        self.tls12_read_client_flight()?;
+        self.send(&plain(ct::CCS, &[1]))?;
+        self.tls12_start_encryption();
+        let fin = self.tls12_finished();
+        let rec = self.enc12(ct::HANDSHAKE, &fin);
+        self.send(&rec)
+    }
+
+    /// The greeting and close_notify under the TLS 1.2 key.
+    pub fn tls12_hello_and_close(&mut self) -> io::Result<()> {
+        let a = self.enc12(ct::APPDATA, GREETING);
+        let b = self.enc12(ct::ALERT, &[1, 0]);
+        self.send(&[a, b].concat())
+    }
+
     /// The alert the client sent, decoded from everything it sent (plaintext, or under its
     /// handshake or application key).
     fn observed_alert(&self) -> Option<(u8, AlertDescription)> {
@@ -896,6 +1157,23 @@ impl Conn {
                 keys.push(Protect::new(self.suite, c_ap));
             }
         }
+        // TLS 1.2: after the client's ChangeCipherSpec, every record is under its key.
+        let mut rx12 = self.tls12.as_ref().and_then(|t| t.keys).map(
+            |Keys12 {
+                 client_key: ckey,
+                 client_salt: csalt,
+                 ..
+             }| {
+                let mut rx = overture_record_layer::RecordLayer::new();
+                rx.set_version(overture_types::ProtocolVersion::TLSv1_2);
+                rx.set_read_key(
+                    overture_record_layer::RecordKey::tls12_gcm(&ring::AES_128_GCM, &ckey, &csalt)
+                        .unwrap(),
+                );
+                rx
+            },
+        );
+        let mut after_ccs = false;
         let mut at = 0;
         while let Some(hdr) = bytes.get(at..at + 5) {
             let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
@@ -903,7 +1181,18 @@ impl Conn {
                 break;
             };
             at += len;
+            if let (true, Some(rx)) = (after_ccs, rx12.as_mut()) {
+                let mut r = rec.to_vec();
+                if let Ok(Some(o)) = rx.open_in_place(&mut r)
+                    && o.typ == overture_types::ContentType::Alert
+                    && o.payload.len() == 2
+                {
+                    return Some((o.payload[0], AlertDescription::from(o.payload[1])));
+                }
+                continue;
+            }
             match rec[0] {
+                ct::CCS => after_ccs = true,
                 ct::ALERT if rec.len() == 7 => {
                     return Some((rec[5], AlertDescription::from(rec[6])));
                 }

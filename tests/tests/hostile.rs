@@ -340,14 +340,7 @@ fn send_sh12(c: &mut Conn, f: impl FnOnce(&mut ServerHelloSpec)) -> R {
 
 /// A TLS 1.2 Certificate message for the fixture's chain.
 fn cert12(c: &Conn) -> Vec<u8> {
-    let mut list = Vec::new();
-    for cert in &c.fixture.chain {
-        list.extend_from_slice(&u24(cert.len()));
-        list.extend_from_slice(cert);
-    }
-    let mut body = u24(list.len()).to_vec();
-    body.extend_from_slice(&list);
-    hs_msg(hs::CERTIFICATE, &body)
+    c.tls12_certificate()
 }
 
 /// ServerHello and Certificate (one plaintext record each).
@@ -357,22 +350,10 @@ fn to_cert12(c: &mut Conn) -> R {
     c.send(&plain(ct::HANDSHAKE, &cert))
 }
 
-/// An ECDHE ServerKeyExchange for `group` with `public`, signed correctly over
-/// client_random ‖ server_random ‖ params with the fixture key, then changed by `f`.
+/// A correct ServerKeyExchange for `group` / `public`, then changed by `f` (the body, after
+/// the 4-byte handshake header).
 fn ske(c: &Conn, group: NamedGroup, public: &[u8], f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut params = vec![3u8];
-    params.extend_from_slice(&group.get().to_be_bytes());
-    params.push(u8::try_from(public.len()).unwrap());
-    params.extend_from_slice(public);
-    let mut signed = c.client_hello.as_ref().unwrap().random.to_vec();
-    signed.extend_from_slice(&SERVER_RANDOM_12);
-    signed.extend_from_slice(&params);
-    let signer = c.fixture.key.choose_scheme(&[c.fixture.scheme]).unwrap();
-    let sig = signer.sign(&signed).unwrap();
-    let mut body = params;
-    body.extend_from_slice(&c.fixture.scheme.get().to_be_bytes());
-    body.extend_from_slice(&u16b(sig.len()));
-    body.extend_from_slice(&sig);
+    let mut body = body_of(&c.tls12_server_key_exchange(group, public, &SERVER_RANDOM_12));
     f(&mut body);
     hs_msg(12, &body)
 }
@@ -381,6 +362,23 @@ fn send_ske(c: &mut Conn, group: NamedGroup, f: impl FnOnce(&mut Vec<u8>)) -> R 
     to_cert12(c)?;
     let m = ske(c, group, &[9; 32], f);
     c.send(&plain(ct::HANDSHAKE, &m))
+}
+
+/// A TLS 1.2 handshake up to the client's flight; then our CCS (and encryption).
+fn tls12_to_ccs(c: &mut Conn) -> R {
+    c.tls12_to_server_hello_done(&sh12())?;
+    c.tls12_read_client_flight()?;
+    c.send(&plain(ct::CCS, &[1]))?;
+    c.tls12_start_encryption();
+    Ok(())
+}
+
+/// A complete TLS 1.2 handshake, then `records` (built under our key), then the greeting.
+fn tls12_post(c: &mut Conn, records: impl FnOnce(&mut Conn) -> Vec<u8>) -> R {
+    c.tls12_handshake(&sh12())?;
+    let recs = records(c);
+    c.send(&recs)?;
+    c.tls12_hello_and_close()
 }
 
 // ---- the scenarios -------------------------------------------------------------------------
@@ -2242,6 +2240,168 @@ fn scenarios() -> Vec<Scenario> {
                     c,
                     &[nst(60, b"ticket", &[ext(ext::EARLY_DATA, &[0, 0, 1])])],
                 )
+            },
+        ),
+        // TLS 1.2 after the key exchange: the scripted server completes a real TLS 1.2
+        // handshake (ECDHE-ECDSA-AES128-GCM-SHA256, extended master secret) and misbehaves.
+        sc(
+            "tls12",
+            "complete TLS 1.2 handshake (completes)",
+            ok(),
+            |c| {
+                c.tls12_handshake(&sh12())?;
+                c.tls12_hello_and_close()
+            },
+        ),
+        sc(
+            "tls12",
+            "server Finished with one bit flipped",
+            bad(A::DecryptError),
+            |c| {
+                tls12_to_ccs(c)?;
+                let mut fin = c.tls12_finished();
+                fin[6] ^= 1;
+                let rec = c.enc12(ct::HANDSHAKE, &fin);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "tls12",
+            "server Finished without ChangeCipherSpec",
+            bad(A::UnexpectedMessage),
+            |c| {
+                c.tls12_to_server_hello_done(&sh12())?;
+                c.tls12_read_client_flight()?;
+                let fin = c.tls12_finished();
+                c.send(&plain(ct::HANDSHAKE, &fin))
+            },
+        ),
+        sc(
+            "tls12",
+            "bad record MAC on the server Finished",
+            bad(A::BadRecordMac),
+            |c| {
+                tls12_to_ccs(c)?;
+                let fin = c.tls12_finished();
+                let mut rec = c.enc12(ct::HANDSHAKE, &fin);
+                let last = rec.len() - 1;
+                rec[last] ^= 1;
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "tls12",
+            "protected record shorter than explicit nonce and tag",
+            bad(A::BadRecordMac),
+            |c| {
+                tls12_to_ccs(c)?;
+                c.send(&plain(ct::HANDSHAKE, &[0; 20]))
+            },
+        ),
+        sc(
+            "tls12",
+            "application data before the server Finished",
+            bad(A::UnexpectedMessage),
+            |c| {
+                tls12_to_ccs(c)?;
+                let rec = c.enc12(ct::APPDATA, b"early");
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "tls12",
+            "two ChangeCipherSpec",
+            bad(A::UnexpectedMessage),
+            |c| {
+                tls12_to_ccs(c)?;
+                c.send(&plain(ct::CCS, &[1]))
+            },
+        ),
+        sc(
+            "tls12",
+            "record version 0x0301 after ServerHello",
+            bad(A::ProtocolVersion),
+            |c| {
+                send_sh12(c, |_| {})?;
+                let cert = cert12(c);
+                c.send(&plain_v(ct::HANDSHAKE, 0x0301, &cert))
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerHelloDone with a body",
+            bad(A::DecodeError),
+            |c| {
+                to_cert12(c)?;
+                let m = ske(c, G::X25519, &[9; 32], |_| {});
+                c.send(&plain(ct::HANDSHAKE, &m))?;
+                c.send(&plain(ct::HANDSHAKE, &hs_msg(14, &[0])))
+            },
+        ),
+        sc(
+            "tls12",
+            "protected record over 2^14 + 2048 bytes",
+            bad(A::RecordOverflow),
+            |c| {
+                tls12_to_ccs(c)?;
+                let mut rec = vec![ct::HANDSHAKE, 3, 3];
+                rec.extend_from_slice(&u16b((1 << 14) + 2049));
+                rec.resize(5 + (1 << 14) + 2049, 0);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "tls12",
+            "four warning alerts after the handshake (tolerated; completes)",
+            ok(),
+            |c| {
+                tls12_post(c, |c| {
+                    (0..4).flat_map(|_| c.enc12(ct::ALERT, &[1, 43])).collect()
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "five warning alerts in a row after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                tls12_post(c, |c| {
+                    (0..5).flat_map(|_| c.enc12(ct::ALERT, &[1, 43])).collect()
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "10,000 empty application-data records after the handshake",
+            read_bad(A::UnexpectedMessage),
+            |c| {
+                tls12_post(c, |c| {
+                    (0..10_000)
+                        .flat_map(|_| c.enc12(ct::APPDATA, &[]))
+                        .collect()
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "HelloRequest after the handshake (no renegotiation; completes)",
+            ok(),
+            |c| {
+                tls12_post(c, |c| {
+                    c.enc12(ct::HANDSHAKE, &hs_msg(hs::HELLO_REQUEST, &[]))
+                })
+            },
+        ),
+        sc(
+            "tls12",
+            "bad record MAC on application data",
+            read_bad(A::BadRecordMac),
+            |c| {
+                tls12_post(c, |c| {
+                    let mut rec = c.enc12(ct::APPDATA, b"data");
+                    rec[14] ^= 1;
+                    rec
+                })
             },
         ),
         sc("baseline", "correct handshake (completes)", ok(), |c| {
