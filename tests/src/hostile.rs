@@ -1,5 +1,5 @@
-//! A scripted hostile TLS 1.3 server: real enough to reach every client state, then it does
-//! whatever its script says.
+//! A scripted hostile TLS server (TLS 1.3, and TLS 1.2 ECDHE-ECDSA-AES128-GCM): real enough
+//! to reach every client state, then it does whatever its script says.
 //!
 //! ```text
 //!  HostileServer::start(fixture, script)
@@ -7,13 +7,19 @@
 //!     ├─► reader thread: every byte the client sends ─► Inbox (bytes + EOF, condvar)
 //!     └─► script(&mut Conn):
 //!           Conn::accept()            ClientHello from the inbox (plaintext records joined)
+//!           TLS 1.3:
 //!           default_server_hello()    our X25519/P-256/P-384 share for the client's share
+//!           send_hrr(hrr)             HelloRetryRequest; ClientHello2 checked (RFC 8446 §4.1.2)
 //!           send_server_hello(sh)     transcript + key schedule (overture_handshake::key_schedule)
 //!           send_hs(msg) / enc(..)    records sealed by hand with the provider's AEAD, so a
 //!           plain(..) / send(..)      script can break any length, type, tag or fragmentation
-//!           finished() → app keys     post-handshake KeyUpdate / NewSessionTicket / data
+//!           finished() → app keys     post-handshake KeyUpdate / NewSessionTicket / data;
+//!           client_application_records()  what the client sent, under its rotating keys
+//!           TLS 1.2:
+//!           tls12_to_server_hello_done / tls12_read_client_flight (EMS, PRF, client Finished
+//!           checked) / tls12_finished / enc12 (GCM records through overture_record_layer)
 //!     after the script: wait for the client to hang up, then decode what it sent and report
-//!     the alert it sent (plaintext, or under its handshake or application key)
+//!     the alert it sent (plaintext, or under its handshake or application key, 1.3 or 1.2)
 //! ```
 //!
 //! The server never trusts the script to be well-formed: it only builds bytes. Write errors
