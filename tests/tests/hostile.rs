@@ -1,5 +1,5 @@
 //! The hostile-server corpus: `overture::Ssl::connect()` (and `read()` after it) against a
-//! scripted TLS 1.3 server that misbehaves in one way per scenario (see
+//! scripted TLS 1.3 / TLS 1.2 server that misbehaves in one way per scenario (see
 //! `overture_tests::hostile`). Every scenario runs over a blocking and a non-blocking socket,
 //! in its own client thread with a timeout around it, and asserts:
 //!
