@@ -140,6 +140,9 @@ pub struct Fixture {
     pub scheme: SignatureScheme,
     /// Extra chains scripts may send instead (named).
     pub extra_chains: Vec<(&'static str, Vec<CertificateDer<'static>>)>,
+    /// What one connection's script leaves for the next connection of the same scenario (the
+    /// PSK of the ticket it issued).
+    pub carry: Mutex<Option<Vec<u8>>>,
 }
 
 impl Fixture {
@@ -165,6 +168,7 @@ impl Fixture {
             key,
             scheme,
             extra_chains: Vec::new(),
+            carry: Mutex::new(None),
         }
     }
 
@@ -440,6 +444,8 @@ pub struct Conn {
     pub trickle: bool,
     hrr_done: bool,
     reset_requested: bool,
+    /// The PSK the key schedule starts from (resumption), if any.
+    pub psk: Option<Vec<u8>>,
     /// The last ClientHello as received (TLS 1.2's transcript starts with it).
     ch_raw: Vec<u8>,
     /// TLS 1.2 state, once `tls12_to_server_hello_done` ran.
@@ -519,6 +525,7 @@ impl Conn {
             trickle: false,
             hrr_done: false,
             reset_requested: false,
+            psk: None,
             ch_raw: Vec::new(),
             tls12: None,
         }
@@ -695,7 +702,7 @@ impl Conn {
     pub fn server_hello_keys(&mut self, msg: &[u8]) {
         self.transcript.start_hash(self.suite.hash);
         self.transcript.add(msg);
-        let mut ks = KeySchedule::new(self.suite, None);
+        let mut ks = KeySchedule::new(self.suite, self.psk.as_deref());
         let zeros = [0u8; 32];
         let shared = self.shared.as_ref().map_or(&zeros[..], |s| s.as_bytes());
         ks.advance(Some(shared)).unwrap();
@@ -812,6 +819,41 @@ impl Conn {
             s.c_ap = Some(c_ap);
             s.s_ap = Some(s_ap);
         }
+    }
+
+    /// After the server Finished: the client's Finished (no client certificate) as the server
+    /// expects it, into the transcript; then the PSK of a ticket with `nonce` (RFC 8446 §4.6.1),
+    /// also left in the fixture's `carry` for the scenario's next connection.
+    pub fn ticket_psk(&mut self, nonce: &[u8]) -> Vec<u8> {
+        let s = self.secrets.as_ref().expect("handshake keys");
+        let fk = key_schedule::finished_key(self.suite, &s.c_hs).unwrap();
+        let hash = self.transcript.current_hash().unwrap();
+        let vd = key_schedule::verify_data(self.suite, &fk, hash.as_bytes());
+        self.transcript.add(&hs_msg(hs::FINISHED, vd.as_bytes()));
+        let hash = self.transcript.current_hash().unwrap();
+        let ks = self.ks.as_ref().expect("master secret");
+        let res = ks.derive(b"res master", hash.as_bytes()).unwrap();
+        let psk = key_schedule::ticket_psk(self.suite, &res, nonce)
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        *self.fixture.carry.lock().unwrap() = Some(psk.clone());
+        psk
+    }
+
+    /// The PSK an earlier connection of this scenario left (see [`Conn::ticket_psk`]).
+    pub fn carried_psk(&self) -> Option<Vec<u8>> {
+        self.fixture.carry.lock().unwrap().clone()
+    }
+
+    /// Whether the client offered a pre_shared_key.
+    pub fn client_offers_psk(&self) -> bool {
+        self.client_hello.as_ref().is_some_and(|ch| {
+            ch.extensions
+                .0
+                .iter()
+                .any(|e| matches!(e, ClientExtension::PreSharedKey(_)))
+        })
     }
 
     /// Rotates the server's application write key (after sending a KeyUpdate).

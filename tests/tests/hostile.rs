@@ -148,6 +148,9 @@ struct Scenario {
     expect: Expect,
     /// The user's timeout (socket read timeout / driver deadline).
     timeout: Duration,
+    /// A first connection that must complete (with the same config) before the scenario's
+    /// own, e.g. to have the client hold a ticket.
+    prelude: Option<Script>,
 }
 
 fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) -> Scenario {
@@ -157,6 +160,15 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         script,
         expect,
         timeout: USER_TIMEOUT,
+        prelude: None,
+    }
+}
+
+/// A scenario on the connection after one that issued a ticket (the client offers a PSK).
+fn resumed(area: &'static str, name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        prelude: Some(issue_ticket),
+        ..sc(area, name, expect, script)
     }
 }
 
@@ -300,6 +312,30 @@ fn key_update_requests(c: &mut Conn, n: usize) -> R {
         ));
     }
     c.hello_and_close()
+}
+
+/// A correct handshake that issues one ticket (nonce `[0]`), whose PSK it leaves for the
+/// scenario's next connection.
+fn issue_ticket(c: &mut Conn) -> R {
+    handshake(c)?;
+    c.ticket_psk(&[0]);
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[]));
+    c.send(&rec)?;
+    c.hello_and_close()
+}
+
+/// The client must offer the ticket; then `f` changes a ServerHello that accepts it.
+fn psk_server_hello(c: &mut Conn, f: impl FnOnce(&mut ServerHelloSpec)) -> R {
+    if !c.client_offers_psk() {
+        return Err(io::Error::other(
+            "the client offered no PSK after receiving a ticket",
+        ));
+    }
+    c.psk = c.carried_psk();
+    let mut sh = c.default_server_hello();
+    sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 0]));
+    f(&mut sh);
+    c.send_server_hello(&sh)
 }
 
 fn stall(c: &mut Conn) -> R {
@@ -2404,6 +2440,82 @@ fn scenarios() -> Vec<Scenario> {
                 })
             },
         ),
+        // Resumption: the connection after one that issued a ticket.
+        resumed(
+            "resumption",
+            "PSK resumption without a certificate (completes)",
+            ok(),
+            |c| {
+                psk_server_hello(c, |_| {})?;
+                let ee = c.encrypted_extensions(&[]);
+                c.send_hs(&ee)?;
+                c.finish_and_greet()
+            },
+        ),
+        resumed(
+            "resumption",
+            "PSK accepted, then a Certificate anyway",
+            bad(A::UnexpectedMessage),
+            |c| {
+                psk_server_hello(c, |_| {})?;
+                let ee = c.encrypted_extensions(&[]);
+                c.send_hs(&ee)?;
+                c.send_certificate()
+            },
+        ),
+        resumed(
+            "resumption",
+            "the server keys the handshake with another PSK",
+            bad(A::BadRecordMac),
+            |c| {
+                if !c.client_offers_psk() {
+                    return Err(io::Error::other("the client offered no PSK"));
+                }
+                c.psk = Some(vec![0x55; 32]);
+                let mut sh = c.default_server_hello();
+                sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 0]));
+                c.send_server_hello(&sh)?;
+                let ee = c.encrypted_extensions(&[]);
+                c.send_hs(&ee)
+            },
+        ),
+        resumed(
+            "resumption",
+            "selected_identity out of range",
+            bad(A::IllegalParameter),
+            |c| {
+                psk_server_hello(c, |sh| {
+                    sh.without(ext::PRE_SHARED_KEY);
+                    sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 1]));
+                })
+            },
+        ),
+        resumed(
+            "resumption",
+            "PSK with a suite of another hash (SHA-384)",
+            bad(A::IllegalParameter),
+            |c| {
+                c.suite = &overture::crypto::ring::TLS13_AES_256_GCM_SHA384;
+                psk_server_hello(c, |_| {})
+            },
+        ),
+        resumed(
+            "resumption",
+            "pre_shared_key of three bytes",
+            bad(A::DecodeError),
+            |c| {
+                psk_server_hello(c, |sh| {
+                    sh.without(ext::PRE_SHARED_KEY);
+                    sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 0, 0]));
+                })
+            },
+        ),
+        resumed(
+            "resumption",
+            "PSK accepted without key_share (only psk_dhe_ke offered)",
+            bad(A::MissingExtension),
+            |c| psk_server_hello(c, |sh| sh.without(ext::KEY_SHARE)),
+        ),
         sc("baseline", "correct handshake (completes)", ok(), |c| {
             handshake(c)?;
             c.hello_and_close()
@@ -2431,6 +2543,7 @@ fn scenarios() -> Vec<Scenario> {
             script,
             expect: io_err(io::ErrorKind::TimedOut),
             timeout: STALL_TIMEOUT,
+            prelude: None,
         });
     }
     // The over-long handshake length waits for bytes that never come: it times out too.
@@ -2623,6 +2736,23 @@ fn run_one(
         .unwrap()
         .build()
         .unwrap();
+    *fixture.carry.lock().unwrap() = None;
+    if let Some(prelude) = s.prelude {
+        let server = HostileServer::start(fixture.clone(), prelude);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (config, addr) = (config.clone(), server.addr);
+        std::thread::spawn(move || {
+            let _ = tx.send(client(&config, addr, Mode::Blocking, USER_TIMEOUT));
+        });
+        let run = rx
+            .recv_timeout(WATCHDOG)
+            .map_err(|_| "prelude: the client hangs".to_string())?;
+        server.finish(Duration::from_secs(20))?;
+        match (&run.connect, &run.read) {
+            (Ok(()), Some((data, e))) if data == GREETING && e.kind() == ErrorKind::ZeroReturn => {}
+            _ => return Err("prelude: the ticket-issuing connection did not complete".into()),
+        }
+    }
     let server = HostileServer::start(fixture.clone(), s.script);
     let (tx, rx) = std::sync::mpsc::channel();
     let (config, addr, timeout) = (config.clone(), server.addr, s.timeout);
