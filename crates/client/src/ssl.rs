@@ -379,7 +379,13 @@ impl Ssl {
                 Err(e) if e.kind() == ErrorKind::WantWrite => {}
                 Err(e) => return Err(e),
             }
-            if self.process_input()? {
+            // With nothing buffered, a record's plaintext goes straight into `buf`; only what
+            // does not fit is kept in `app`.
+            let mut direct = 0;
+            if self.process_input_into(buf, &mut direct)? {
+                if direct > 0 {
+                    return Ok(direct);
+                }
                 continue;
             }
             self.fill("the peer closed the connection without close_notify")?;
@@ -662,6 +668,17 @@ impl Ssl {
 
     /// Processes every complete record buffered. Returns whether any was processed.
     fn process_input(&mut self) -> Result<bool, Error> {
+        self.process_input_into(&mut [], &mut 0)
+    }
+
+    /// [`Ssl::process_input`], and while `app` is empty the plaintext of an application data
+    /// record is copied into `direct` (as much as fits; the rest goes to `app`) and its length
+    /// stored in `direct_len`: one copy less than through `app`.
+    fn process_input_into(
+        &mut self,
+        direct: &mut [u8],
+        direct_len: &mut usize,
+    ) -> Result<bool, Error> {
         let mut progressed = false;
         loop {
             let record = match self.record.next_record() {
@@ -704,8 +721,20 @@ impl Ssl {
                             "application data before the handshake completed".into(),
                         ));
                     }
-                    self.app.extend_from_slice(record.payload);
+                    let payload = record.payload;
                     self.warnings_in_a_row = 0;
+                    if self.app.is_empty() && !direct.is_empty() && !payload.is_empty() {
+                        let n = payload.len().min(direct.len());
+                        if let (Some(dst), Some(src), Some(rest)) =
+                            (direct.get_mut(..n), payload.get(..n), payload.get(n..))
+                        {
+                            dst.copy_from_slice(src);
+                            self.app.extend_from_slice(rest);
+                            *direct_len = n;
+                            return Ok(true);
+                        }
+                    }
+                    self.app.extend_from_slice(payload);
                     if !self.app.is_empty() {
                         return Ok(true);
                     }
@@ -936,5 +965,82 @@ fn record_key(key: &TrafficKey) -> Result<RecordKey, overture_record_layer::Erro
     match key.tls12 {
         None => RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv),
         Some(suite) => RecordKey::tls12(suite, key.key.as_bytes(), key.fixed_iv()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use overture_bio::{BioPair, BioPairEnd};
+    use overture_tests::{KeyKind, Pki, rustls_server_config};
+    use std::io::{Read as _, Write as _};
+
+    /// Moves every byte between the client's pair end and the in-memory rustls server.
+    fn pump(far: &mut BioPairEnd, server: &mut rustls::ServerConnection) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Transfer::Bytes(n) = far.read(&mut buf).unwrap() {
+            let mut input = &buf[..n];
+            while !input.is_empty() {
+                server.read_tls(&mut input).unwrap();
+            }
+            server.process_new_packets().unwrap();
+        }
+        let mut out = Vec::new();
+        while server.wants_write() {
+            server.write_tls(&mut out).unwrap();
+        }
+        if !out.is_empty() {
+            assert!(matches!(far.write(&out).unwrap(), Transfer::Bytes(n) if n == out.len()));
+        }
+    }
+
+    /// Reads of every size give the server's bytes in order: straight into the caller's buffer
+    /// when nothing is pending, the rest of a record kept for the next reads (`pending`).
+    #[test]
+    fn reads_of_any_size_get_every_byte_in_order() {
+        let pki = Pki::new(KeyKind::EcdsaP256);
+        let mut server =
+            rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+        let config = ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut ssl = Ssl::new(&config, "localhost").unwrap();
+        let (near, mut far) = BioPair::new(256 * 1024).unwrap();
+        ssl.set_bio(Box::new(near));
+        loop {
+            match ssl.connect() {
+                Ok(_) => break,
+                Err(e) if e.kind().is_retry() => pump(&mut far, &mut server),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        pump(&mut far, &mut server);
+        let sent: Vec<u8> = (0..50_000u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        server.writer().write_all(&sent).unwrap();
+        pump(&mut far, &mut server);
+        let mut got = Vec::new();
+        let sizes = [1usize, 7, 16 * 1024, 20_000, 3, 4096, 40_000];
+        let mut buf = vec![0u8; 40_000];
+        for size in sizes.iter().cycle() {
+            if got.len() == sent.len() {
+                break;
+            }
+            let n = ssl.read(&mut buf[..*size]).unwrap();
+            assert!(n > 0 && n <= *size);
+            got.extend_from_slice(&buf[..n]);
+            assert!(ssl.pending() <= 16 * 1024);
+        }
+        assert_eq!(got, sent);
+        assert_eq!(ssl.pending(), 0);
+        // And the other way, after reads that left nothing pending.
+        assert_eq!(ssl.write(b"ping").unwrap(), 4);
+        pump(&mut far, &mut server);
+        let mut echo = [0u8; 4];
+        server.reader().read_exact(&mut echo).unwrap();
+        assert_eq!(&echo, b"ping");
     }
 }
