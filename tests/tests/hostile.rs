@@ -2282,6 +2282,34 @@ fn scenarios() -> Vec<Scenario> {
         // handshake (ECDHE-ECDSA-AES128-GCM-SHA256, extended master secret) and misbehaves.
         sc(
             "tls12",
+            "server sends 1 byte per write (completes)",
+            ok(),
+            |c| {
+                c.trickle = true;
+                c.tls12_handshake(&sh12())?;
+                c.tls12_hello_and_close()
+            },
+        ),
+        sc(
+            "tls12",
+            "server Finished split into 1-byte protected records (completes)",
+            ok(),
+            |c| {
+                c.tls12_to_server_hello_done(&sh12())?;
+                c.tls12_read_client_flight()?;
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.tls12_start_encryption();
+                let fin = c.tls12_finished();
+                let recs: Vec<u8> = fin
+                    .iter()
+                    .flat_map(|b| c.enc12(ct::HANDSHAKE, &[*b]))
+                    .collect();
+                c.send(&recs)?;
+                c.tls12_hello_and_close()
+            },
+        ),
+        sc(
+            "tls12",
             "complete TLS 1.2 handshake (completes)",
             ok(),
             |c| {
