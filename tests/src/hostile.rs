@@ -448,6 +448,8 @@ pub struct Conn {
     pub psk: Option<Vec<u8>>,
     /// The last ClientHello as received (TLS 1.2's transcript starts with it).
     ch_raw: Vec<u8>,
+    /// The legacy_record_version of the record that carried the last ClientHello.
+    ch_record_version: u16,
     /// TLS 1.2 state, once `tls12_to_server_hello_done` ran.
     tls12: Option<Tls12Server>,
 }
@@ -527,6 +529,7 @@ impl Conn {
             reset_requested: false,
             psk: None,
             ch_raw: Vec::new(),
+            ch_record_version: 0,
             tls12: None,
         }
     }
@@ -572,7 +575,12 @@ impl Conn {
             let rec = self.read_record()?;
             match rec[0] {
                 ct::CCS => continue,
-                ct::HANDSHAKE => msg.extend_from_slice(&rec[5..]),
+                ct::HANDSHAKE => {
+                    if msg.is_empty() {
+                        self.ch_record_version = u16::from_be_bytes([rec[1], rec[2]]);
+                    }
+                    msg.extend_from_slice(&rec[5..]);
+                }
                 other => {
                     return Err(io::Error::other(format!(
                         "client sent record type {other} instead of a ClientHello"
@@ -680,8 +688,12 @@ impl Conn {
         self.accept()?;
         // RFC 8446 §4.1.2: the second ClientHello is the first with only the key share (and
         // cookie) changed. A client that breaks this is refused like a real server would.
+        // RFC 8446 §5.1: only the initial ClientHello may use record version 0x0301.
+        let record_version = (self.ch_record_version == 0x0303)
+            .then_some(())
+            .ok_or_else(|| format!("record version {:#06x}", self.ch_record_version));
         if let (Some(ch1), Some(ch2)) = (&first, &self.client_hello)
-            && let Err(why) = check_second_client_hello(ch1, ch2, hrr)
+            && let Err(why) = record_version.and_then(|()| check_second_client_hello(ch1, ch2, hrr))
         {
             let _ = self.send(&plain(ct::ALERT, &[2, 47]));
             return Err(io::Error::other(format!("ClientHello2 refused: {why}")));
