@@ -28,8 +28,8 @@ pub fn callgrind_zero() {
 /// Capacity of each direction of the Overture client's BIO pair (a 16 KiB record and more).
 pub const PAIR_CAPACITY: usize = 64 * 1024;
 
-/// The rustls server: `versions`, one `suite`, X25519 only; `tickets` on or off (off: no
-/// resumption of any kind, every handshake is full).
+/// The rustls server: `versions`, one `suite`, X25519 only; `tickets` on (stateless tickets)
+/// or off (no resumption of any kind, every handshake is full).
 pub fn server_config(
     pki: &Pki,
     versions: &[&'static rustls::SupportedProtocolVersion],
@@ -43,7 +43,13 @@ pub fn server_config(
         &[rustls::crypto::ring::kx_group::X25519],
     );
     let mut c = (*base).clone();
-    if !tickets {
+    if tickets {
+        // Stateless tickets: any ticket the client kept is accepted (a stateful cache of 256
+        // entries would evict the older ones and turn a resumption into a full handshake).
+        if let Ok(t) = rustls::crypto::ring::Ticketer::new() {
+            c.ticketer = t;
+        }
+    } else {
         c.send_tls13_tickets = 0;
         c.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     }
