@@ -896,6 +896,9 @@ impl Ssl {
                         _ => None,
                     };
                     self.phase = Phase::Established;
+                    // The handshake's input buffer may have grown to its largest record (a
+                    // certificate chain); an idle connection needs none until data comes.
+                    self.record.release_input();
                     self.held = !self.out.is_empty()
                         && match self.config.final_flight() {
                             FinalFlight::Hold => true,

@@ -4,7 +4,7 @@ use crate::error::Direction;
 use crate::key::{Padding, RecordKey, Style};
 use crate::{
     Error, HEADER_LEN, INPUT_BUFFER_LEN, KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS, MAX_FRAGMENT_LEN,
-    MAX_INNER_PLAINTEXT_LEN, MAX_TLS12_CIPHERTEXT_LEN, MAX_TLS13_CIPHERTEXT_LEN,
+    MAX_INNER_PLAINTEXT_LEN, MAX_TLS12_CIPHERTEXT_LEN, MAX_TLS13_CIPHERTEXT_LEN, MIN_READ,
 };
 use core::fmt;
 use overture_crypto_provider::TAG_LEN;
@@ -58,7 +58,7 @@ const TLS12_RECORD_VERSION: u16 = 0x0303;
 /// ([`RecordKey`]); [`RecordLayer::set_version`] only decides the record version we write and
 /// check.
 pub struct RecordLayer {
-    input: Box<[u8]>,
+    input: Vec<u8>,
     /// First byte not yet deframed.
     start: usize,
     /// End of the bytes received.
@@ -91,7 +91,7 @@ impl RecordLayer {
     /// A record layer with no keys (plaintext records) and no version yet.
     pub fn new() -> Self {
         Self {
-            input: vec![0u8; INPUT_BUFFER_LEN].into_boxed_slice(),
+            input: Vec::new(),
             start: 0,
             end: 0,
             version: None,
@@ -188,21 +188,43 @@ impl RecordLayer {
     // Input
 
     /// The free input space: read the transport into it, then call [`RecordLayer::advance`].
-    /// Never empty while no whole record is buffered (the buffer holds one maximal record);
-    /// a partial record is moved to the front only when it would not fit behind.
+    /// Never empty while no whole record is buffered.
+    ///
+    /// The buffer grows with what arrives — at least [`MIN_READ`] bytes of room, enough for
+    /// the record being read, never more than one maximal record ([`INPUT_BUFFER_LEN`]) — so a
+    /// connection that only ever sees small records never holds (or zeroes) 18 KiB; a partial
+    /// record is moved to the front only when it would not fit behind.
     pub fn spare(&mut self) -> &mut [u8] {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
         } else if self.start > 0 {
             let need = self.pending_record_len();
-            if self.start.saturating_add(need) > self.input.len() {
+            if self.start.saturating_add(need) > INPUT_BUFFER_LEN {
                 self.input.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
             }
         }
+        let want = self
+            .start
+            .saturating_add(self.pending_record_len())
+            .max(self.end.saturating_add(MIN_READ))
+            .min(INPUT_BUFFER_LEN);
+        if self.input.len() < want {
+            self.input.resize(want, 0);
+        }
         self.input.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// Gives the input buffer's memory back when it holds no byte (e.g. once a handshake is
+    /// complete and before bulk data flows); the next [`RecordLayer::spare`] grows it again.
+    pub fn release_input(&mut self) {
+        if self.start == self.end {
+            self.input = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// `n` bytes were written at the start of [`RecordLayer::spare`].

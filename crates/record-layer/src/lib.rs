@@ -91,6 +91,9 @@ pub const MAX_TLS13_CIPHERTEXT_LEN: usize = MAX_FRAGMENT_LEN + 256;
 pub const MAX_TLS12_CIPHERTEXT_LEN: usize = MAX_FRAGMENT_LEN + 2048;
 /// The input buffer: one maximal record with its header.
 pub const INPUT_BUFFER_LEN: usize = HEADER_LEN + MAX_TLS12_CIPHERTEXT_LEN;
+/// The least room [`RecordLayer::spare`] offers: a handshake flight or a few small records
+/// arrive in one transport read without growing the buffer to a maximal record.
+pub const MIN_READ: usize = 4096;
 /// How many empty records in a row we accept before calling it a flood (as OpenSSL).
 pub const MAX_EMPTY_RECORDS: usize = 32;
 /// [`RecordLayer::write_needs_key_update`] turns true this many records before the write
