@@ -16,6 +16,17 @@
 //! suite.finish(); // Markdown on stdout, target/bench/demo.json
 //! ```
 //!
+//! ```text
+//!  src/bin/<layer>.rs ──► Suite::{throughput, time, time_charged, throughput_charged, samples}
+//!        │                  interleaved repetitions ─► rows (median, min–max, per-rep ratios)
+//!        │                                                   │
+//!        ├─ inmem: client ⇄ rustls server in memory,         ├─► stdout: Markdown table
+//!        │   only the client's calls charged                 ├─► target/bench/<layer>.json
+//!        ├─ floor: a handshake's primitives on ring          ├─► target/bench/<layer>.svg (plot)
+//!        └─ callgrind: instruction counts, ring vs the rest  └─► <layer>.notrun.tsv (reasons)
+//!  src/bin/report.rs: all layers' JSON ─► target/bench/report.md, BENCHMARKS.md (goals)
+//! ```
+//!
 //! The first implementation of a case is the subject; a ratio row `subject/anchor` is written
 //! for every other one. For throughput the ratio is subject÷anchor throughput (higher is
 //! better); for time it is subject÷anchor time (lower is better).
