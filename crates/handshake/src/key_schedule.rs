@@ -15,8 +15,8 @@
 use crate::error::Error;
 use core::fmt;
 use overture_crypto_provider::{
-    Aead, Hash, HashContext, NONCE_LEN, Output, Secret, Tls12CipherSuite, Tls13CipherSuite,
-    expand_label, expand_label_secret,
+    Aead, Hash, HashContext, HkdfExpander, NONCE_LEN, Output, Secret, Tls12CipherSuite,
+    Tls13CipherSuite, expand_label, expand_label_secret,
 };
 use overture_types::HandshakeType;
 
@@ -164,6 +164,10 @@ impl Default for Transcript {
 pub struct KeySchedule {
     suite: &'static Tls13CipherSuite,
     secret: Secret,
+    /// The HKDF-Expand state keyed with `secret`, made once per stage for all its
+    /// Derive-Secret calls (`None` if the provider refused the key: each derive then makes
+    /// its own and reports that error).
+    expander: Option<Box<dyn HkdfExpander>>,
 }
 
 impl KeySchedule {
@@ -172,7 +176,12 @@ impl KeySchedule {
         let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
         let ikm = psk.unwrap_or_else(|| zeros.get(..suite.hash.output_len()).unwrap_or_default());
         let secret = suite.hkdf.extract(&[], ikm);
-        Self { suite, secret }
+        let expander = suite.hkdf.expander(secret.as_bytes()).ok();
+        Self {
+            suite,
+            secret,
+            expander,
+        }
     }
 
     /// The suite.
@@ -187,7 +196,15 @@ impl KeySchedule {
 
     /// `Derive-Secret(current, label, transcript_hash)`.
     pub fn derive(&self, label: &[u8], transcript_hash: &[u8]) -> Result<Secret, Error> {
-        derive(self.suite, &self.secret, label, transcript_hash)
+        match &self.expander {
+            Some(expander) => Ok(expand_label_secret(
+                &**expander,
+                label,
+                transcript_hash,
+                self.suite.hash.output_len(),
+            )?),
+            None => derive(self.suite, &self.secret, label, transcript_hash),
+        }
     }
 
     /// `Derive-Secret(current, "derived", "")`: the salt of the next stage.
@@ -208,6 +225,7 @@ impl KeySchedule {
                 .unwrap_or_default()
         });
         self.secret = self.suite.hkdf.extract(salt.as_bytes(), ikm);
+        self.expander = self.suite.hkdf.expander(self.secret.as_bytes()).ok();
         Ok(())
     }
 }
@@ -243,9 +261,29 @@ pub fn expand(
 /// The record keys of a traffic secret (`key` and `iv`, RFC 8446 §7.3).
 pub fn traffic_key(suite: &Tls13CipherSuite, secret: &Secret) -> Result<TrafficKey, Error> {
     let expander = suite.hkdf.expander(secret.as_bytes())?;
-    let key = expand_label_secret(&*expander, b"key", &[], suite.aead.key_len())?;
+    traffic_key_with(suite, &*expander)
+}
+
+/// [`traffic_key`] and [`finished_key`] of one handshake traffic secret, with one HKDF-Expand
+/// state for both.
+pub fn traffic_and_finished_keys(
+    suite: &Tls13CipherSuite,
+    secret: &Secret,
+) -> Result<(TrafficKey, Secret), Error> {
+    let expander = suite.hkdf.expander(secret.as_bytes())?;
+    let traffic = traffic_key_with(suite, &*expander)?;
+    let finished = expand_label_secret(&*expander, b"finished", &[], suite.hash.output_len())?;
+    Ok((traffic, finished))
+}
+
+/// The write key and IV from an expander keyed with the traffic secret.
+fn traffic_key_with(
+    suite: &Tls13CipherSuite,
+    expander: &dyn HkdfExpander,
+) -> Result<TrafficKey, Error> {
+    let key = expand_label_secret(expander, b"key", &[], suite.aead.key_len())?;
     let mut iv = [0u8; NONCE_LEN];
-    expand_label(&*expander, b"iv", &[], &mut iv)?;
+    expand_label(expander, b"iv", &[], &mut iv)?;
     Ok(TrafficKey {
         aead: suite.aead,
         key,
@@ -388,6 +426,19 @@ mod tests {
     }
 
     /// The transcript with HRR's message_hash substitution gives the trace's handshake hash.
+    #[test]
+    fn rfc8448_traffic_and_finished_keys_from_one_expander() {
+        let t = trace("simple_1rtt");
+        let s = &ring::TLS13_AES_128_GCM_SHA256;
+        for side in ["server", "client"] {
+            let secret = Secret::new(&t[&format!("{side}_handshake_traffic_secret")]).unwrap();
+            let (k, f) = traffic_and_finished_keys(s, &secret).unwrap();
+            assert_eq!(k.key.as_bytes(), t[&format!("{side}_handshake_write_key")]);
+            assert_eq!(k.iv.to_vec(), t[&format!("{side}_handshake_write_iv")]);
+            assert_eq!(f.as_bytes(), t[&format!("{side}_finished_key")]);
+        }
+    }
+
     #[test]
     fn rfc8448_hello_retry_transcript() {
         let t = trace("hello_retry_request");
