@@ -566,3 +566,72 @@ fn second_client_hello_after_hrr_uses_record_version_0303() {
         "initial ClientHello 0x0301, the one after the HelloRetryRequest 0x0303"
     );
 }
+
+/// `ClientConfig::with_crls`: a leaf its issuer's CRL lists as revoked is refused with
+/// `certificate_revoked`; the same chain passes with a CRL that lists another serial.
+#[test]
+fn a_revoked_server_certificate_is_refused_with_the_configured_crl() {
+    let now = time::OffsetDateTime::now_utc();
+    let day = time::Duration::days(1);
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "CRL Test Root");
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    ca.not_before = now - day;
+    ca.not_after = now + day * 30;
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.serial_number = Some(rcgen::SerialNumber::from(4242u64));
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.not_before = now - day;
+    leaf.not_after = now + day * 30;
+    let leaf = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let crl = |serial: u64| {
+        rcgen::CertificateRevocationListParams {
+            this_update: now - day,
+            next_update: now + day,
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: vec![rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(serial),
+                revocation_time: now - day,
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            }],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .unwrap()
+        .der()
+        .clone()
+    };
+    let server = RustlsServer::start(rustls_config_with_chain(
+        vec![leaf.der().clone()],
+        rustls_pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    ));
+    let config = |serial: u64| {
+        let mut roots = overture::x509::RootStore::new();
+        roots.add_der(ca_cert.der()).unwrap();
+        ClientConfig::builder()
+            .with_root_store(roots)
+            .with_crls(vec![crl(serial)])
+            .with_session_store(None)
+            .build()
+            .unwrap()
+    };
+    let (e, _) = handshake_error(&config(4242), server.addr, "localhost");
+    assert_eq!(
+        (e.kind(), e.alert_sent()),
+        (ErrorKind::Ssl, Some(AlertDescription::CertificateRevoked)),
+        "{e}"
+    );
+    connect_and_echo(&config(7), server.addr, Mode::Blocking).unwrap();
+}

@@ -9,7 +9,8 @@ use overture_crypto_provider::{CryptoProvider, Signer, SigningKey, SupportedCiph
 use overture_handshake::{CertVerifier, ClientCertResolver, HandshakeConfig, KeyLog};
 use overture_types::pki::pem::PemObject;
 use overture_types::{
-    CertificateDer, CipherSuite, NamedGroup, PrivateKeyDer, ProtocolVersion, SignatureScheme,
+    CertificateDer, CertificateRevocationListDer, CipherSuite, NamedGroup, PrivateKeyDer,
+    ProtocolVersion, SignatureScheme,
 };
 use overture_x509_verify::RootStore;
 use std::path::Path;
@@ -87,6 +88,7 @@ impl ClientConfig {
             alpn: Vec::new(),
             sni: true,
             roots: None,
+            crls: Vec::new(),
             verifier: None,
             client_auth: None,
             key_log: None,
@@ -154,6 +156,7 @@ pub struct ConfigBuilder {
     alpn: Vec<Vec<u8>>,
     sni: bool,
     roots: Option<RootStore>,
+    crls: Vec<CertificateRevocationListDer<'static>>,
     verifier: Option<Arc<dyn CertVerifier>>,
     client_auth: Option<Arc<dyn ClientCertResolver>>,
     key_log: Option<Arc<dyn KeyLog>>,
@@ -175,6 +178,16 @@ impl ConfigBuilder {
             .map_err(|e| Error::usage(format!("CA file {}: {e}", path.display())))?;
         self.roots = Some(store);
         Ok(self)
+    }
+
+    /// Checks server chains against these certificate revocation lists
+    /// (`X509_STORE_add_crl` with `X509_V_FLAG_CRL_CHECK_ALL`): a revoked certificate anywhere
+    /// in the path fails with `certificate_revoked`; a CRL that is expired, from the wrong
+    /// issuer, or has an unknown critical extension fails the verification. Certificates no
+    /// given CRL covers pass (there is no OCSP or CRL fetching).
+    pub fn with_crls(mut self, crls: Vec<CertificateRevocationListDer<'static>>) -> Self {
+        self.crls = crls;
+        self
     }
 
     /// Trusts these roots.
@@ -372,11 +385,11 @@ impl ConfigBuilder {
         let provider = Arc::new(provider);
         let verifier: Arc<dyn CertVerifier> = match (self.verifier, self.roots) {
             (Some(v), _) => v,
-            (None, Some(roots)) => Arc::new(X509Verifier::new(
-                Arc::new(roots),
-                provider.clone(),
-                self.signature_cache,
-            )),
+            (None, Some(roots)) => Arc::new(
+                X509Verifier::new(Arc::new(roots), provider.clone(), self.signature_cache)
+                    .with_crls(self.crls)
+                    .map_err(|e| Error::usage(format!("certificate revocation list: {e}")))?,
+            ),
             (None, None) => {
                 return Err(Error::usage(
                     "no trust anchors: use with_ca_file, with_root_store or with_system_roots",

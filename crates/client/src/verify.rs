@@ -6,7 +6,9 @@ use overture_handshake::{
     CertVerifier, CertificateError, Error as HsError, ServerCertVerified, SignatureVerified,
 };
 use overture_types::pki::alg_id;
-use overture_types::{CertificateDer, ServerName, SignatureScheme, UnixTime};
+use overture_types::{
+    CertificateDer, CertificateRevocationListDer, ServerName, SignatureScheme, UnixTime,
+};
 use overture_x509_verify::{Certificate, RootStore, SignatureCache, Verifier};
 use std::sync::Arc;
 
@@ -29,6 +31,19 @@ impl X509Verifier {
             verifier: Some(verifier),
             provider,
         }
+    }
+
+    /// Checks every certificate of a path against `crls` (revoked, or a CRL that is expired,
+    /// from the wrong issuer or has unknown critical extensions: refused). A malformed CRL is
+    /// an error here, not at connect time.
+    pub fn with_crls(
+        mut self,
+        crls: Vec<CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, overture_x509_verify::Error> {
+        if let Some(v) = self.verifier.take() {
+            self.verifier = Some(v.with_crls(crls)?);
+        }
+        Ok(self)
     }
 
     /// Accepts any chain for any name, but still checks the handshake signature against the
