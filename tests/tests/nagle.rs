@@ -80,10 +80,12 @@ struct Run {
 fn run(pki: &Pki, policy: FinalFlight, nodelay: bool) -> Run {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = server(
-        rustls_server_config(pki, &[&rustls::version::TLS13], &[], &[]),
-        listener,
-    );
+    // No tickets: the server sends nothing after our Finished, so nothing carries its ACK
+    // back early — the case where Nagle makes a lone request wait for a delayed ACK.
+    let mut server_config =
+        (*rustls_server_config(pki, &[&rustls::version::TLS13], &[], &[])).clone();
+    server_config.send_tls13_tickets = 0;
+    let server = server(Arc::new(server_config), listener);
     let config = ClientConfig::builder()
         .with_ca_file(&pki.ca_pem)
         .unwrap()
