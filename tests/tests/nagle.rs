@@ -163,3 +163,43 @@ fn time_to_first_response_byte_by_policy() {
         );
     }
 }
+
+/// TLS 1.2 resumption is the other handshake where the client speaks last (its CCS and
+/// Finished): they too wait for the first request and leave with it in one write.
+#[test]
+fn tls12_resumed_final_flight_leaves_with_the_first_request() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server_config = rustls_server_config(&pki, &[&rustls::version::TLS12], &[], &[]);
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_protocol_versions(&[overture::types::ProtocolVersion::TLSv1_2])
+        .build()
+        .unwrap();
+    let mut writes = vec![];
+    let mut seen = vec![];
+    for _ in 0..2 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = server(server_config.clone(), listener);
+        let mut ssl = Ssl::new(&config, "localhost").unwrap();
+        let socket = SocketBio::connect(addr).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        ssl.set_socket(socket).unwrap();
+        let resumed = ssl.connect().unwrap().resumed();
+        ssl.write(b"ping").unwrap();
+        ssl.flush().unwrap();
+        writes.push((resumed, ssl.stats().writes));
+        let mut reply = [0u8; 16];
+        let n = ssl.read(&mut reply).unwrap();
+        assert_eq!(&reply[..n], b"pong");
+        seen.push(server.join().unwrap());
+    }
+    // Full: ClientHello, then our key exchange + CCS + Finished, then the request.
+    assert_eq!(writes[0], (false, 3));
+    // Resumed: ClientHello, then CCS + Finished + request in one write, seen in one read.
+    assert_eq!(writes[1], (true, 2));
+    assert!(seen[1].finished_and_request_in_one_read, "{:?}", seen[1]);
+}
