@@ -673,7 +673,12 @@ impl HandshakeMessage {
 
     /// Encodes the whole message with its 4-byte header.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // One allocation for the messages a client sends: a ClientHello (with a ticket, a
+        // few hundred bytes more), a Finished, a KeyUpdate.
+        let mut out = Vec::with_capacity(match self {
+            Self::ClientHello(_) => 512,
+            _ => 68,
+        });
         self.typ().encode(&mut out);
         encode_prefixed(&mut out, LengthWidth::U24, |out| match self {
             Self::ClientHello(m) => m.encode(out),
