@@ -3,8 +3,6 @@
 //! values are returned as sub-slices of the input (zero-copy).
 
 use crate::Error;
-use der::Decode;
-use der::asn1::{GeneralizedTime, UtcTime};
 
 pub(crate) const BOOLEAN: u8 = 0x01;
 pub(crate) const INTEGER: u8 = 0x02;
@@ -157,19 +155,84 @@ pub(crate) fn small_unsigned(value: &[u8], what: &'static str) -> Result<u8, Err
     }
 }
 
-/// A UTCTime or GeneralizedTime TLV as seconds since the Unix epoch (RFC 5280: `Z`, seconds
-/// present, no fractions).
+/// A UTCTime or GeneralizedTime TLV as seconds since the Unix epoch, by the RFC 5280
+/// §4.1.2.5 rules: `YYMMDDHHMMSSZ` (UTCTime, YY ≥ 50 is 19YY, else 20YY) or
+/// `YYYYMMDDHHMMSSZ` (GeneralizedTime); `Z` and the seconds required, no fractions, every
+/// field in range (a real day of its month, hour ≤ 23, minute and second ≤ 59). Years before
+/// 1970 are refused, as the `der` crate this replaces refused them (a `u64` count of seconds
+/// since 1970 cannot hold them).
 pub(crate) fn time(tlv: &Tlv<'_>, what: &'static str) -> Result<u64, Error> {
-    let d = match tlv.tag {
-        UTC_TIME => UtcTime::from_der(tlv.raw)
-            .map_err(|_| Error::bad(what))?
-            .to_unix_duration(),
-        GENERALIZED_TIME => GeneralizedTime::from_der(tlv.raw)
-            .map_err(|_| Error::bad(what))?
-            .to_unix_duration(),
-        _ => return Err(Error::bad(what)),
+    let bad = || Error::bad(what);
+    let (year, rest) = match (tlv.tag, tlv.value) {
+        (UTC_TIME, [y1, y2, rest @ ..]) => {
+            let yy = u64::from(decimal2(*y1, *y2).ok_or_else(bad)?);
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, rest)
+        }
+        (GENERALIZED_TIME, [y1, y2, y3, y4, rest @ ..]) => {
+            let hi = u64::from(decimal2(*y1, *y2).ok_or_else(bad)?);
+            let lo = u64::from(decimal2(*y3, *y4).ok_or_else(bad)?);
+            (hi * 100 + lo, rest)
+        }
+        _ => return Err(bad()),
     };
-    Ok(d.as_secs())
+    let [mo1, mo2, d1, d2, h1, h2, mi1, mi2, s1, s2, b'Z'] = rest else {
+        return Err(bad());
+    };
+    let month = decimal2(*mo1, *mo2).ok_or_else(bad)?;
+    let day = decimal2(*d1, *d2).ok_or_else(bad)?;
+    let hour = decimal2(*h1, *h2).ok_or_else(bad)?;
+    let minute = decimal2(*mi1, *mi2).ok_or_else(bad)?;
+    let second = decimal2(*s1, *s2).ok_or_else(bad)?;
+    if year < 1970
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return Err(bad());
+    }
+    let days = days_since_epoch(year, month, day);
+    Ok(days * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
+}
+
+/// Two ASCII decimal digits as a number.
+fn decimal2(hi: u8, lo: u8) -> Option<u8> {
+    if hi.is_ascii_digit() && lo.is_ascii_digit() {
+        Some((hi - b'0') * 10 + (lo - b'0'))
+    } else {
+        None
+    }
+}
+
+fn is_leap(year: u64) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+/// Days in `month` (1–12) of `year`.
+fn days_in_month(year: u64, month: u8) -> u8 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to `year`-`month`-`day` (proleptic Gregorian; `year` ≥ 1970,
+/// `month` 1–12, `day` valid for the month): Howard Hinnant's `days_from_civil`, in
+/// unsigned arithmetic (years counted from March, so the leap day ends a year).
+fn days_since_epoch(year: u64, month: u8, day: u8) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let m = u64::from(month);
+    let mp = if m > 2 { m - 3 } else { m + 9 }; // March = 0
+    let doy = (153 * mp + 2) / 5 + u64::from(day) - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    // 719_468: days from 0000-03-01 to 1970-01-01.
+    era * 146_097 + doe - 719_468
 }
 
 /// A BIT STRING's contents with no unused bits: the bytes.
@@ -266,6 +329,114 @@ mod tests {
         assert_eq!(unsigned(&[0x00, 0x80], "t").unwrap(), &[0x80]);
         assert!(boolean(&[0x01], "t").is_err());
         assert!(boolean(&[0xff], "t").unwrap());
+    }
+
+    /// `time` over `value` with `tag`, and what the `der` crate (the previous implementation)
+    /// makes of the same TLV.
+    fn both(tag: u8, value: &[u8]) -> (Option<u64>, Option<u64>) {
+        use der::Decode;
+        use der::asn1::{GeneralizedTime, UtcTime};
+        let mut raw = vec![tag, u8::try_from(value.len()).unwrap()];
+        raw.extend_from_slice(value);
+        let tlv = Tlv {
+            tag,
+            value,
+            raw: &raw,
+        };
+        let ours = time(&tlv, "t").ok();
+        let theirs = if tag == UTC_TIME {
+            UtcTime::from_der(&raw)
+                .ok()
+                .map(|t| t.to_unix_duration().as_secs())
+        } else {
+            GeneralizedTime::from_der(&raw)
+                .ok()
+                .map(|t| t.to_unix_duration().as_secs())
+        };
+        (ours, theirs)
+    }
+
+    #[test]
+    fn times_known_answers() {
+        let t = |tag, s: &str| both(tag, s.as_bytes()).0;
+        assert_eq!(t(UTC_TIME, "700101000000Z"), Some(0));
+        assert_eq!(t(GENERALIZED_TIME, "19700101000000Z"), Some(0));
+        // 2000-02-29 12:34:56 UTC = 951827696 (date -u -d @951827696)
+        assert_eq!(t(UTC_TIME, "000229123456Z"), Some(951_827_696));
+        assert_eq!(t(GENERALIZED_TIME, "20000229123456Z"), Some(951_827_696));
+        // 2049-12-31 23:59:59 and 2050-01-01 00:00:00 (the UTCTime / GeneralizedTime switch)
+        assert_eq!(t(UTC_TIME, "491231235959Z"), Some(2_524_607_999));
+        assert_eq!(t(GENERALIZED_TIME, "20500101000000Z"), Some(2_524_608_000));
+        assert_eq!(
+            t(GENERALIZED_TIME, "99991231235959Z"),
+            Some(253_402_300_799)
+        );
+        // YY >= 50 is 19YY: 1950-1969 are before the epoch, refused (as `der` refused them).
+        assert_eq!(t(UTC_TIME, "500101000000Z"), None);
+        assert_eq!(t(UTC_TIME, "691231235959Z"), None);
+        assert_eq!(t(UTC_TIME, "991231235959Z"), Some(946_684_799));
+        for bad in [
+            "700101000000", // no Z
+            "7001010000Z",  // no seconds
+            "700101000000+0000",
+            "700101000060Z", // second 60
+            "700101006000Z", // minute 60
+            "700101240000Z", // hour 24
+            "700100000000Z", // day 0
+            "700132000000Z", // day 32
+            "700001000000Z", // month 0
+            "701301000000Z", // month 13
+            "010229000000Z", // 2001 is not a leap year
+            "700431000000Z", // April has 30 days
+            "7001010000 0Z",
+            "-70101000000Z",
+            "",
+        ] {
+            assert_eq!(t(UTC_TIME, bad), None, "{bad}");
+        }
+        assert_eq!(
+            t(GENERALIZED_TIME, "21000229000000Z"),
+            None,
+            "2100 not leap"
+        );
+        assert_eq!(t(GENERALIZED_TIME, "24000229000000Z"), Some(13_574_563_200));
+        assert_eq!(t(GENERALIZED_TIME, "20000101000000.5Z"), None, "fraction");
+        assert_eq!(t(GENERALIZED_TIME, "200001010000Z"), None, "no seconds");
+        assert_eq!(t(GENERALIZED_TIME, "19691231235959Z"), None);
+        assert_eq!(t(0x04, "700101000000Z"), None, "not a time tag");
+    }
+
+    /// Every day of 1970-2100 and 2390-2410 at a few times, plus every invalid month/day/hour
+    /// /minute/second value: the result is the `der` crate's, to the second.
+    #[test]
+    fn times_agree_with_the_der_crate() {
+        let mut checked = 0;
+        let years = (1950..=2100).chain(2390..=2410).chain([9999]);
+        for year in years {
+            for month in 0..=13u32 {
+                for day in 0..=32u32 {
+                    for (h, mi, s) in [
+                        (0, 0, 0),
+                        (23, 59, 59),
+                        (12, 30, 7),
+                        (24, 0, 0),
+                        (0, 60, 0),
+                        (0, 0, 60),
+                    ] {
+                        let g = format!("{year:04}{month:02}{day:02}{h:02}{mi:02}{s:02}Z");
+                        let (ours, theirs) = both(GENERALIZED_TIME, g.as_bytes());
+                        assert_eq!(ours, theirs, "{g}");
+                        if (1950..2050).contains(&year) {
+                            let u = g.get(2..).unwrap();
+                            let (ours, theirs) = both(UTC_TIME, u.as_bytes());
+                            assert_eq!(ours, theirs, "{u}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000);
     }
 
     #[test]
