@@ -1069,7 +1069,8 @@ fn tls13_signing_scheme(scheme: SignatureScheme) -> bool {
 
 /// The content a TLS 1.3 CertificateVerify signs (RFC 8446 §4.4.3).
 fn signed_content(context: &[u8], transcript_hash: &[u8]) -> Vec<u8> {
-    let mut m = vec![0x20u8; 64];
+    let mut m = Vec::with_capacity(64 + context.len() + 1 + transcript_hash.len());
+    m.resize(64, 0x20);
     m.extend_from_slice(context);
     m.push(0);
     m.extend_from_slice(transcript_hash);
