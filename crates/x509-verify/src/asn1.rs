@@ -37,6 +37,11 @@ impl<'a> Der<'a> {
         Ok(Self { bytes })
     }
 
+    /// A cursor with nothing left to read.
+    pub(crate) fn empty() -> Self {
+        Self { bytes: &[] }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }

@@ -166,28 +166,45 @@ pub(crate) fn check_name(contents: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The commonName values of a Name (string-typed ones), borrowed.
-pub(crate) fn common_names(contents: &[u8]) -> Vec<Tlv<'_>> {
-    let mut out = Vec::new();
-    let Ok(mut rdns) = Der::new(contents, "Name") else {
-        return out;
-    };
-    while let Ok(set) = rdns.expect(asn1::SET, "RDN") {
-        let Ok(mut atvs) = Der::new(set, "RDN") else {
-            break;
-        };
-        while let Ok(atv) = atvs.expect(asn1::SEQUENCE, "ATV") {
+/// The commonName values of a Name (any string type), borrowed, in order; an iterator, so
+/// that nothing is allocated. Stops at a malformed part (parsed Names were checked already).
+pub(crate) fn common_names(contents: &[u8]) -> CommonNames<'_> {
+    CommonNames {
+        rdns: Der::new(contents, "Name").unwrap_or_else(|_| Der::empty()),
+        atvs: Der::empty(),
+    }
+}
+
+/// See [`common_names`].
+pub(crate) struct CommonNames<'a> {
+    rdns: Der<'a>,
+    atvs: Der<'a>,
+}
+
+impl<'a> Iterator for CommonNames<'a> {
+    type Item = Tlv<'a>;
+    fn next(&mut self) -> Option<Tlv<'a>> {
+        loop {
+            if self.atvs.is_empty() {
+                let set = self.rdns.expect(asn1::SET, "RDN").ok()?;
+                self.atvs = Der::new(set, "RDN").ok()?;
+                continue;
+            }
+            let Ok(atv) = self.atvs.expect(asn1::SEQUENCE, "ATV") else {
+                self.atvs = Der::empty();
+                continue;
+            };
             let Ok(mut d) = Der::new(atv, "ATV") else {
-                break;
+                self.atvs = Der::empty();
+                continue;
             };
             if let (Ok(t), Ok(v)) = (d.expect(asn1::OID, "type"), d.next("value"))
                 && t == oid::COMMON_NAME
             {
-                out.push(v);
+                return Some(v);
             }
         }
     }
-    out
 }
 
 /// A parsed certificate borrowing from its DER.
@@ -444,12 +461,45 @@ pub(crate) fn validate_spki(raw: &[u8]) -> Result<(), Error> {
         .map_err(|_| Error::bad("subjectPublicKeyInfo"))
 }
 
+/// Extensions one certificate may carry (real ones carry about ten).
+const MAX_EXTENSIONS: usize = 64;
+
+/// A bit of its own for each extension OID this crate knows (for the duplicate check).
+fn known_extension_bit(id: &[u8]) -> Option<u32> {
+    let i = match id {
+        // id-ce 14-19 (SKI, keyUsage, privateKeyUsagePeriod, SAN, IAN, basicConstraints):
+        // bits 0-5; id-ce 30-37 (nameConstraints ... extKeyUsage): bits 6-13.
+        [0x55, 0x1d, n @ 0x0e..=0x13] => u32::from(*n - 0x0e),
+        [0x55, 0x1d, n @ 0x1e..=0x25] => u32::from(*n - 0x1e) + 6,
+        oid::INHIBIT_ANY_POLICY => 14,
+        oid::AIA => 15,
+        oid::SCT_LIST => 16,
+        _ => return None,
+    };
+    Some(1 << i)
+}
+
+/// The extnIDs of the first `n` extensions of an Extensions SEQUENCE's contents (already
+/// read once, so well formed).
+fn earlier_extension_ids(contents: &[u8], n: usize) -> impl Iterator<Item = &[u8]> {
+    let mut d = Der::new(contents, "Extensions").unwrap_or_else(|_| Der::empty());
+    core::iter::from_fn(move || {
+        let e = d.expect(asn1::SEQUENCE, "Extension").ok()?;
+        Der::new(e, "Extension")
+            .ok()?
+            .expect(asn1::OID, "extnID")
+            .ok()
+    })
+    .take(n)
+}
+
 fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
     let mut out = Extensions::default();
-    // Real certificates carry about ten extensions; 64 bounds the duplicate check (and the
-    // work a hostile certificate can ask for) without a heap allocation.
-    let mut seen: [&[u8]; 64] = [&[]; 64];
-    let mut count = 0;
+    // Duplicates: the extensions this crate knows are one bit each in `known`; an unknown
+    // OID is compared with the earlier extensions' OIDs by reading them again (real
+    // certificates carry zero to two unknown ones). 64 extensions at most bounds that work.
+    let mut known: u32 = 0;
+    let mut count = 0usize;
     let mut d = Der::new(contents, "Extensions")?;
     if d.is_empty() {
         return Err(Error::bad("empty Extensions"));
@@ -470,13 +520,22 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
         };
         let value = x.expect(asn1::OCTET_STRING, "extnValue")?;
         x.finish("Extension")?;
-        let earlier = seen.get(..count).unwrap_or(&[]);
-        if earlier.contains(&id) {
+        let duplicate = match known_extension_bit(id) {
+            Some(bit) => {
+                let dup = known & bit != 0;
+                known |= bit;
+                dup
+            }
+            None => earlier_extension_ids(contents, count).any(|earlier| earlier == id),
+        };
+        if duplicate {
             return Err(Error::invalid("duplicate extension"));
         }
-        *seen.get_mut(count).ok_or(Error::BadEncoding {
-            what: "more than 64 extensions",
-        })? = id;
+        if count >= MAX_EXTENSIONS {
+            return Err(Error::BadEncoding {
+                what: "more than 64 extensions",
+            });
+        }
         count += 1;
         let ext = Ext { critical, value };
         match id {
@@ -604,4 +663,133 @@ fn aki(ext: Ext<'_>) -> Result<Aki<'_>, Error> {
         key_id,
         has_issuer_or_serial: issuer.is_some() || serial.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DER TLV with a short or one-octet long length.
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = value.len();
+        if len >= 0x80 {
+            out.push(0x81);
+        }
+        out.push(u8::try_from(len).unwrap());
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// One Extension SEQUENCE (non-critical) with `oid` and an OCTET STRING `value`.
+    fn ext(oid: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut body = tlv(asn1::OID, oid);
+        body.extend(tlv(asn1::OCTET_STRING, value));
+        tlv(asn1::SEQUENCE, &body)
+    }
+
+    fn parse(exts: &[Vec<u8>]) -> Result<(), Error> {
+        let contents: Vec<u8> = exts.concat();
+        parse_extensions(&contents).map(|_| ())
+    }
+
+    /// An unknown private OID 1.3.6.1.4.1.99999.n (distinct for every n < 128).
+    fn private_oid(n: u8) -> Vec<u8> {
+        vec![0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, n]
+    }
+
+    #[test]
+    fn every_known_extension_has_its_own_duplicate_bit() {
+        let known = [
+            oid::SKI,
+            oid::KEY_USAGE,
+            oid::SAN,
+            oid::IAN,
+            oid::BASIC_CONSTRAINTS,
+            oid::NAME_CONSTRAINTS,
+            oid::CRL_DP,
+            oid::CERT_POLICIES,
+            oid::POLICY_MAPPINGS,
+            oid::AKI,
+            oid::POLICY_CONSTRAINTS,
+            oid::EKU,
+            oid::INHIBIT_ANY_POLICY,
+            oid::AIA,
+            oid::SCT_LIST,
+        ];
+        let mut all = 0u32;
+        for id in known {
+            let bit = known_extension_bit(id).unwrap();
+            assert_eq!(bit.count_ones(), 1);
+            assert_eq!(all & bit, 0, "{}", asn1::oid_text(id));
+            all |= bit;
+        }
+        assert_eq!(known_extension_bit(&private_oid(1)), None);
+        assert_eq!(known_extension_bit(&[0x55, 0x1d, 0x0e, 0x01]), None);
+        assert_eq!(known_extension_bit(&[0x55, 0x1d]), None);
+    }
+
+    #[test]
+    fn duplicates_are_refused_known_or_not() {
+        let ski = ext(oid::SKI, &tlv(asn1::OCTET_STRING, &[1, 2, 3]));
+        let private = ext(&private_oid(7), &[0x05, 0x00]);
+        assert!(parse(&[ski.clone(), private.clone()]).is_ok());
+        let dup = |e: Result<(), Error>| {
+            matches!(
+                e,
+                Err(Error::InvalidCertificate {
+                    what: "duplicate extension"
+                })
+            )
+        };
+        assert!(dup(parse(&[ski.clone(), private.clone(), ski.clone()])));
+        assert!(dup(parse(&[private.clone(), ski.clone(), private.clone()])));
+        // the same first bytes, another OID: not a duplicate
+        let other = ext(&private_oid(8), &[0x05, 0x00]);
+        assert!(parse(&[private, ski, other]).is_ok());
+    }
+
+    #[test]
+    fn at_most_64_extensions() {
+        let many: Vec<Vec<u8>> = (0..64).map(|n| ext(&private_oid(n), &[])).collect();
+        assert!(parse(&many).is_ok());
+        let mut too_many = many.clone();
+        too_many.push(ext(&private_oid(64), &[]));
+        assert!(matches!(
+            parse(&too_many),
+            Err(Error::BadEncoding {
+                what: "more than 64 extensions"
+            })
+        ));
+        // a 65th that repeats an earlier one is reported as the duplicate
+        let mut dup = many;
+        dup.push(ext(&private_oid(3), &[]));
+        assert!(matches!(
+            parse(&dup),
+            Err(Error::InvalidCertificate {
+                what: "duplicate extension"
+            })
+        ));
+    }
+
+    #[test]
+    fn common_names_in_order() {
+        let atv = |oid: &[u8], tag: u8, v: &[u8]| {
+            let mut b = tlv(asn1::OID, oid);
+            b.extend(tlv(tag, v));
+            tlv(asn1::SEQUENCE, &b)
+        };
+        let mut name = tlv(asn1::SET, &atv(oid::COMMON_NAME, 0x0c, b"a"));
+        name.extend(tlv(asn1::SET, &atv(&[0x55, 0x04, 0x0a], 0x0c, b"org")));
+        let mut two = atv(oid::COMMON_NAME, 0x13, b"b");
+        two.extend(atv(oid::COMMON_NAME, 0x16, b"c"));
+        name.extend(tlv(asn1::SET, &two));
+        check_name(&name).unwrap();
+        let cns: Vec<(u8, &[u8])> = common_names(&name).map(|t| (t.tag, t.value)).collect();
+        assert_eq!(
+            cns,
+            [(0x0c, &b"a"[..]), (0x13, &b"b"[..]), (0x16, &b"c"[..])]
+        );
+        assert_eq!(common_names(&[]).count(), 0);
+    }
 }

@@ -291,12 +291,8 @@ impl Verifier {
         name: &ServerName<'_>,
         now: UnixTime,
     ) -> Result<VerifiedPath, Error> {
-        let owned;
         let peer = match name {
-            ServerName::DnsName(d) => {
-                owned = d.as_ref().to_owned();
-                PeerName::Dns(&owned)
-            }
+            ServerName::DnsName(d) => PeerName::Dns(d.as_ref()),
             ServerName::IpAddress(ip) => PeerName::Ip(std::net::IpAddr::from(*ip)),
             _ => {
                 return Err(Error::NotValidForName {
@@ -393,6 +389,7 @@ impl Verifier {
             let mut found = false;
             let mut any = false;
             for p in ekus(eku.value)? {
+                let p = p?;
                 found |= p == purpose.oid();
                 any |= p == oid::ANY_EKU;
             }
@@ -625,6 +622,7 @@ impl<'a> Ctx<'a, '_> {
                 }
                 let mut ok = false;
                 for p in ekus(eku.value)? {
+                    let p = p?;
                     ok |= p == self.purpose.oid() || p == oid::ANY_EKU;
                 }
                 if !ok {
@@ -664,8 +662,13 @@ impl<'a> Ctx<'a, '_> {
         if let Some(nc) = issuer.name_constraints {
             // Applies to the end entity and every non-self-issued intermediate below.
             // The end entity is checked through `child` when the path is empty.
-            for cert in self.subjects_below(path) {
-                names::check_constraints(nc, &cert, &mut self.nc_work, issuer.lenient_constraints)?;
+            let inters = &self.inters;
+            let below = path
+                .iter()
+                .filter_map(|&i| inters.get(i).and_then(|r| r.as_ref().ok()))
+                .filter(|c| !c.self_issued());
+            for cert in core::iter::once(&self.ee).chain(below) {
+                names::check_constraints(nc, cert, &mut self.nc_work, issuer.lenient_constraints)?;
             }
         }
         Ok(())
@@ -677,32 +680,23 @@ impl<'a> Ctx<'a, '_> {
             .filter(|c| !c.self_issued())
             .count()
     }
-
-    /// The certificates name constraints of the next issuer apply to: the end entity (the
-    /// first certificate, reached as `child` when `path` is empty) and the non-self-issued
-    /// intermediates.
-    fn subjects_below(&self, path: &[usize]) -> Vec<Certificate<'a>> {
-        let mut out = vec![self.ee.clone()];
-        for &i in path {
-            if let Some(c) = self.cert_at(i)
-                && !c.self_issued()
-            {
-                out.push(c.clone());
-            }
-        }
-        out
-    }
 }
 
-/// The purposes of an extKeyUsage value.
-fn ekus(value: &[u8]) -> Result<Vec<&[u8]>, Error> {
+/// The purposes of an extKeyUsage value, as an iterator (no allocation): the value was
+/// checked when the certificate was parsed, but a malformed purpose is still an error here.
+fn ekus(value: &[u8]) -> Result<impl Iterator<Item = Result<&[u8], Error>>, Error> {
     let seq = asn1::single(value, asn1::SEQUENCE, "extKeyUsage")?;
     let mut d = Der::new(seq, "extKeyUsage")?;
-    let mut out = Vec::new();
-    while !d.is_empty() {
-        out.push(d.expect(asn1::OID, "KeyPurposeId")?);
-    }
-    Ok(out)
+    Ok(core::iter::from_fn(move || {
+        if d.is_empty() {
+            return None;
+        }
+        let p = d.expect(asn1::OID, "KeyPurposeId");
+        if p.is_err() {
+            d = Der::empty(); // one error ends the list
+        }
+        Some(p)
+    }))
 }
 
 fn check_time(cert: &Certificate<'_>, now: u64) -> Result<(), Error> {
@@ -957,52 +951,57 @@ fn profile(
 /// CA/B Forum name rules for a server certificate: subjectAltName present and well formed,
 /// every commonName a verbatim copy of one of its entries.
 fn check_server_names(ee: &Certificate<'_>, policy: CommonNamePolicy) -> Result<(), Error> {
-    let cns = crate::cert::common_names(ee.subject);
     let Some(san) = ee.san() else {
-        return Err(match cns.first() {
+        return Err(match crate::cert::common_names(ee.subject).next() {
             Some(cn) => Error::CommonNameOnly {
                 common_name: String::from_utf8_lossy(cn.value).into_owned(),
             },
             None => Error::invalid("server certificate without subjectAltName"),
         });
     };
-    let mut dns = Vec::new();
-    let mut ips = Vec::new();
+    // First the SAN entries alone, then each commonName against them (a second walk over
+    // the SAN per commonName, usually none or one, instead of collected lists).
     for n in san {
         match n? {
-            GeneralName::Dns(d) => {
-                if !names::valid_presented_dns(d) {
-                    return Err(Error::invalid("malformed dNSName in subjectAltName"));
-                }
-                dns.push(d);
+            GeneralName::Dns(d) if !names::valid_presented_dns(d) => {
+                return Err(Error::invalid("malformed dNSName in subjectAltName"));
             }
-            GeneralName::Ip(a) => {
-                if a.len() != 4 && a.len() != 16 {
-                    return Err(Error::invalid("malformed iPAddress in subjectAltName"));
-                }
-                ips.push(names::ip_text(a));
+            GeneralName::Ip(a) if a.len() != 4 && a.len() != 16 => {
+                return Err(Error::invalid("malformed iPAddress in subjectAltName"));
             }
             _ => {}
         }
     }
-    for cn in cns {
+    if policy == CommonNamePolicy::Ignore {
+        return Ok(());
+    }
+    for cn in crate::cert::common_names(ee.subject) {
         // PrintableString, UTF8String, IA5String
         let text_type = matches!(cn.tag, 0x13 | 0x0c | 0x16);
         let v = cn.value;
-        let listed = text_type && (dns.contains(&v) || ips.iter().any(|i| i.as_bytes() == v));
+        let entries = || ee.san().into_iter().flatten().filter_map(Result::ok);
+        let listed = text_type
+            && entries().any(|n| match n {
+                GeneralName::Dns(d) => d == v,
+                GeneralName::Ip(a) => names::ip_text(a).as_bytes() == v,
+                _ => false,
+            });
         let inconsistent = match policy {
             CommonNamePolicy::Ignore => false,
             CommonNamePolicy::InSan => !listed,
             CommonNamePolicy::Consistent => {
                 // The A-label spelling of a UTF8String commonName, to catch a U-label copy.
                 let a_labels = core::str::from_utf8(v).ok().and_then(names::to_a_labels);
-                let names_a_san = |d: &&[u8]| {
-                    d.eq_ignore_ascii_case(v)
-                        || a_labels
-                            .as_deref()
-                            .is_some_and(|a| d.eq_ignore_ascii_case(a.as_bytes()))
+                let names_a_san = |n: GeneralName<'_>| match n {
+                    GeneralName::Dns(d) => {
+                        d.eq_ignore_ascii_case(v)
+                            || a_labels
+                                .as_deref()
+                                .is_some_and(|a| d.eq_ignore_ascii_case(a.as_bytes()))
+                    }
+                    _ => false,
                 };
-                !listed && (dns.iter().any(names_a_san) || looks_like_ip(v))
+                !listed && (entries().any(names_a_san) || looks_like_ip(v))
             }
         };
         if inconsistent {
@@ -1031,7 +1030,7 @@ fn looks_like_ip(v: &[u8]) -> bool {
 fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
     let mut presented = Vec::new();
     let Some(san) = ee.san() else {
-        return Err(match crate::cert::common_names(ee.subject).first() {
+        return Err(match crate::cert::common_names(ee.subject).next() {
             Some(cn) => Error::CommonNameOnly {
                 common_name: String::from_utf8_lossy(cn.value).into_owned(),
             },
