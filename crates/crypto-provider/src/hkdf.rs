@@ -38,17 +38,24 @@ pub fn expand_label(
     let length = u16::try_from(out.len()).map_err(|_| Error::OutputLength)?;
     let label_len = u8::try_from(PREFIX.len() + label.len()).map_err(|_| Error::OutputLength)?;
     let context_len = u8::try_from(context.len()).map_err(|_| Error::OutputLength)?;
-    expander.expand(
-        &[
-            &length.to_be_bytes(),
-            &[label_len],
-            PREFIX,
-            label,
-            &[context_len],
-            context,
-        ],
-        out,
-    )
+    let length = length.to_be_bytes();
+    if context.is_empty() {
+        // Most labels ("key", "iv", "finished", "traffic upd") have no context: one HMAC update less
+        // per block.
+        expander.expand(&[&length, &[label_len], PREFIX, label, &[0]], out)
+    } else {
+        expander.expand(
+            &[
+                &length,
+                &[label_len],
+                PREFIX,
+                label,
+                &[context_len],
+                context,
+            ],
+            out,
+        )
+    }
 }
 
 /// [`expand_label`] into a new [`Secret`] of `len` bytes (at most 64).
