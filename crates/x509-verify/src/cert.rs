@@ -437,6 +437,112 @@ impl<'a> Certificate<'a> {
     }
 }
 
+/// Most borrowed fields a [`Certificate`] has: ten always, seven in extensions.
+const MAX_SPANS: usize = 17;
+
+/// A certificate parsed once, kept beside its owned DER (a trust anchor in a
+/// [`crate::RootStore`]) as its non-borrowed fields plus the offsets of its borrowed ones, so
+/// that every verification gets the [`Certificate`] back with a few bounds checks instead of
+/// a parse.
+#[derive(Clone, Debug)]
+pub(crate) struct Shape {
+    /// The parsed certificate with every borrowed field empty.
+    template: Certificate<'static>,
+    /// (offset, length) in the DER of each borrowed field, in [`Certificate::map_slices`] order.
+    spans: [(usize, usize); MAX_SPANS],
+}
+
+impl Shape {
+    /// The certificate `der` (the DER this shape was taken from) parses to; `None` if `der`
+    /// is too short for a field (then parse it instead).
+    pub(crate) fn certificate<'b>(&self, der: &'b [u8]) -> Option<Certificate<'b>> {
+        let mut spans = self.spans.iter();
+        self.template.map_slices(&mut |_| {
+            let &(off, len) = spans.next()?;
+            der.get(off..off.checked_add(len)?)
+        })
+    }
+}
+
+fn map_ext<'a, 'b>(
+    x: Option<Ext<'a>>,
+    f: &mut impl FnMut(&'a [u8]) -> Option<&'b [u8]>,
+) -> Result<Option<Ext<'b>>, ()> {
+    match x {
+        None => Ok(None),
+        Some(x) => Ok(Some(Ext {
+            critical: x.critical,
+            value: f(x.value).ok_or(())?,
+        })),
+    }
+}
+
+impl<'a> Certificate<'a> {
+    /// The same certificate with every borrowed field replaced by `f` of it, in a fixed
+    /// order; `None` if `f` fails.
+    fn map_slices<'b>(
+        &self,
+        f: &mut impl FnMut(&'a [u8]) -> Option<&'b [u8]>,
+    ) -> Option<Certificate<'b>> {
+        let e = &self.ext;
+        let aki = match e.aki {
+            None => None,
+            Some(a) => Some(Aki {
+                critical: a.critical,
+                key_id: match a.key_id {
+                    Some(k) => Some(f(k)?),
+                    None => None,
+                },
+                has_issuer_or_serial: a.has_issuer_or_serial,
+            }),
+        };
+        Some(Certificate {
+            der: f(self.der)?,
+            tbs: f(self.tbs)?,
+            sig_alg: f(self.sig_alg)?,
+            signature: f(self.signature)?,
+            version: self.version,
+            serial: f(self.serial)?,
+            issuer: f(self.issuer)?,
+            subject: f(self.subject)?,
+            not_before: self.not_before,
+            not_after: self.not_after,
+            spki: f(self.spki)?,
+            spki_alg: f(self.spki_alg)?,
+            public_key: f(self.public_key)?,
+            ext: Extensions {
+                basic_constraints: e.basic_constraints,
+                key_usage: e.key_usage,
+                eku: map_ext(e.eku, f).ok()?,
+                san: map_ext(e.san, f).ok()?,
+                name_constraints: map_ext(e.name_constraints, f).ok()?,
+                ski: map_ext(e.ski, f).ok()?,
+                aki,
+                aia: map_ext(e.aia, f).ok()?,
+                policy_constraints: map_ext(e.policy_constraints, f).ok()?,
+            },
+        })
+    }
+
+    /// This certificate as a [`Shape`] of its DER; `None` if a field is not inside it.
+    pub(crate) fn shape(&self) -> Option<Shape> {
+        let base = self.der;
+        let start = base.as_ptr().addr();
+        let mut spans = [(0usize, 0usize); MAX_SPANS];
+        let mut n = 0usize;
+        let template = self.map_slices(&mut |s: &'a [u8]| -> Option<&'static [u8]> {
+            let off = s.as_ptr().addr().checked_sub(start)?;
+            if off.checked_add(s.len())? > base.len() {
+                return None;
+            }
+            *spans.get_mut(n)? = (off, s.len());
+            n += 1;
+            Some(&[])
+        })?;
+        Some(Shape { template, spans })
+    }
+}
+
 /// Splits an SPKI TLV into (algorithm contents, key bytes), strictly (one SEQUENCE of an
 /// AlgorithmIdentifier SEQUENCE and a BIT STRING without unused bits). The algorithm is
 /// later matched byte for byte against the provider's known identifiers, so a malformed one
@@ -770,6 +876,35 @@ mod tests {
                 what: "duplicate extension"
             })
         ));
+    }
+
+    /// A shape gives back exactly what parsing gives, for certificates with and without the
+    /// optional fields.
+    #[test]
+    fn shape_round_trips() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(2));
+        ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        ca.name_constraints = Some(rcgen::NameConstraints {
+            permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("example.com".into())],
+            excluded_subtrees: vec![],
+        });
+        let ca_der = ca.self_signed(&key).unwrap().der().to_vec();
+        let mut ee = rcgen::CertificateParams::new(vec!["a.example.com".into()]).unwrap();
+        ee.use_authority_key_identifier_extension = true;
+        ee.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let issuer = rcgen::Issuer::from_params(&ca, &key);
+        let ee_der = ee.signed_by(&key, &issuer).unwrap().der().to_vec();
+        for der in [ca_der, ee_der] {
+            let parsed = Certificate::from_der(&der).unwrap();
+            let shape = parsed.shape().unwrap();
+            // The shape outlives the parse; a copy of the DER elsewhere in memory works too.
+            let copy = der.clone();
+            let back = shape.certificate(&copy).unwrap();
+            assert_eq!(format!("{parsed:?}"), format!("{back:?}"));
+            assert!(shape.certificate(copy.get(..10).unwrap()).is_none());
+        }
     }
 
     #[test]

@@ -11,8 +11,11 @@ use std::path::Path;
 #[derive(Clone, Debug)]
 pub(crate) enum Anchor {
     /// A whole certificate (DER): checked like any CA certificate (validity, constraints,
-    /// profile).
-    Cert(Vec<u8>),
+    /// profile). `shape` is its parse, kept so that verifications do not parse it again.
+    Cert {
+        der: Vec<u8>,
+        shape: Option<Box<crate::cert::Shape>>,
+    },
     /// Only subject, SubjectPublicKeyInfo (whole TLV) and name constraints (the extension
     /// value), as `webpki-roots` ships them.
     Bare {
@@ -136,13 +139,20 @@ impl RootStore {
         let subject = cert.subject.to_vec();
         if let Some(existing) = self.by_subject.get(&subject) {
             for &i in existing {
-                if matches!(self.anchors.get(i), Some(Anchor::Cert(d)) if d.as_slice() == der.as_ref())
+                if matches!(self.anchors.get(i), Some(Anchor::Cert { der: d, .. }) if d.as_slice() == der.as_ref())
                 {
                     return Ok(());
                 }
             }
         }
-        self.push(subject, Anchor::Cert(der.as_ref().to_vec()));
+        let shape = cert.shape().map(Box::new);
+        self.push(
+            subject,
+            Anchor::Cert {
+                der: der.as_ref().to_vec(),
+                shape,
+            },
+        );
         Ok(())
     }
 

@@ -173,7 +173,12 @@ impl<'a> Issuer<'a> {
 
     fn from_anchor(anchor: &'a Anchor) -> Result<Self, Error> {
         match anchor {
-            Anchor::Cert(der) => Certificate::from_der(der).map(Self::from_cert),
+            Anchor::Cert { der, shape } => {
+                match shape.as_deref().and_then(|s| s.certificate(der)) {
+                    Some(cert) => Ok(Self::from_cert(cert)),
+                    None => Certificate::from_der(der).map(Self::from_cert),
+                }
+            }
             Anchor::Bare {
                 spki,
                 name_constraints,
