@@ -168,6 +168,8 @@ pub struct KeySchedule {
     /// Derive-Secret calls (`None` if the provider refused the key: each derive then makes
     /// its own and reports that error).
     expander: Option<Box<dyn HkdfExpander>>,
+    /// `Hash("")`, the context of both "derived" secrets (kept from the first advance).
+    empty_hash: Option<Output>,
 }
 
 impl KeySchedule {
@@ -181,6 +183,7 @@ impl KeySchedule {
             suite,
             secret,
             expander,
+            empty_hash: None,
         }
     }
 
@@ -217,7 +220,15 @@ impl KeySchedule {
     /// `ikm` is the (EC)DHE secret for the handshake secret, `None` (HashLen zeros) for the
     /// master secret.
     pub fn advance(&mut self, ikm: Option<&[u8]>) -> Result<(), Error> {
-        let salt = self.derived_for_next()?;
+        let salt = match &self.empty_hash {
+            Some(empty) => self.derive(b"derived", empty.as_bytes())?,
+            None => {
+                let empty = self.suite.hash.hash(&[]);
+                let salt = self.derive(b"derived", empty.as_bytes())?;
+                self.empty_hash = Some(empty);
+                salt
+            }
+        };
         let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
         let ikm = ikm.unwrap_or_else(|| {
             zeros
