@@ -33,24 +33,29 @@ pub(crate) struct Der<'a> {
 }
 
 impl<'a> Der<'a> {
+    #[inline]
     pub(crate) fn new(bytes: &'a [u8], _what: &'static str) -> Result<Self, Error> {
         Ok(Self { bytes })
     }
 
     /// A cursor with nothing left to read.
+    #[inline]
     pub(crate) fn empty() -> Self {
         Self { bytes: &[] }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
+    #[inline]
     pub(crate) fn peek_tag(&self) -> Option<u8> {
         self.bytes.first().copied()
     }
 
     /// The next TLV, whatever its tag.
+    #[inline]
     pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, Error> {
         let bad = || Error::bad(what);
         let (&tag, rest) = self.bytes.split_first().ok_or_else(bad)?;
@@ -87,6 +92,7 @@ impl<'a> Der<'a> {
     }
 
     /// The next TLV, which must carry `tag`; returns its contents.
+    #[inline]
     pub(crate) fn expect(&mut self, tag: u8, what: &'static str) -> Result<&'a [u8], Error> {
         let tlv = self.next(what)?;
         if tlv.tag != tag {
@@ -96,6 +102,7 @@ impl<'a> Der<'a> {
     }
 
     /// The next TLV's contents if it carries `tag`.
+    #[inline]
     pub(crate) fn optional(
         &mut self,
         tag: u8,
@@ -109,6 +116,7 @@ impl<'a> Der<'a> {
     }
 
     /// Fails unless every byte was read.
+    #[inline]
     pub(crate) fn finish(self, what: &'static str) -> Result<(), Error> {
         if self.is_empty() {
             Ok(())
@@ -119,6 +127,7 @@ impl<'a> Der<'a> {
 }
 
 /// Parses `bytes` as exactly one TLV with `tag`, returning its contents.
+#[inline]
 pub(crate) fn single<'a>(bytes: &'a [u8], tag: u8, what: &'static str) -> Result<&'a [u8], Error> {
     let mut d = Der::new(bytes, what)?;
     let v = d.expect(tag, what)?;

@@ -30,14 +30,19 @@ pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
     if rest.is_empty() || rest.len() > 253 {
         return false;
     }
-    let labels: Vec<&[u8]> = rest.split(|b| *b == b'.').collect();
-    if wildcard && labels.len() < 2 {
-        return false;
+    let mut labels = 0usize;
+    let mut last: &[u8] = &[];
+    for label in rest.split(|b| *b == b'.') {
+        if !valid_label(label) {
+            return false;
+        }
+        labels += 1;
+        last = label;
     }
-    labels.iter().all(|l| valid_label(l))
-        && labels
-            .last()
-            .is_some_and(|l| !l.iter().all(u8::is_ascii_digit))
+    // `*.tld` is refused; an all-numeric last label would be an IPv4 address.
+    let wildcard_on_one_label = wildcard && labels < 2;
+    let numeric_last = last.iter().all(u8::is_ascii_digit);
+    !wildcard_on_one_label && !numeric_last
 }
 
 /// A DNS name constraint: empty (matches everything) or LDH labels (no wildcard, no leading

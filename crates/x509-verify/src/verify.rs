@@ -150,18 +150,28 @@ impl core::fmt::Debug for Verifier {
 }
 
 /// An issuer candidate: a presented intermediate or a trust anchor.
+#[derive(Clone, Copy)]
 struct Issuer<'a> {
     spki_alg: &'a [u8],
     public_key: &'a [u8],
     /// The certificate, unless a bare anchor.
-    cert: Option<Certificate<'a>>,
+    cert: Option<&'a Certificate<'a>>,
     name_constraints: Option<&'a [u8]>,
     /// Constraints from a root program (bare anchor): `.suffix` DNS form allowed.
     lenient_constraints: bool,
 }
 
+/// A trust anchor made ready to be an [`Issuer`]: its certificate (which the issuer borrows)
+/// or, for a bare anchor, the issuer itself. A short-lived local: boxing the certificate
+/// would cost an allocation per anchor tried.
+#[allow(clippy::large_enum_variant)]
+enum Anchored<'a> {
+    Cert(Certificate<'a>),
+    Bare(Issuer<'a>),
+}
+
 impl<'a> Issuer<'a> {
-    fn from_cert(cert: Certificate<'a>) -> Self {
+    fn from_cert(cert: &'a Certificate<'a>) -> Self {
         Self {
             spki_alg: cert.spki_alg,
             public_key: cert.public_key,
@@ -171,12 +181,13 @@ impl<'a> Issuer<'a> {
         }
     }
 
-    fn from_anchor(anchor: &'a Anchor) -> Result<Self, Error> {
+    /// The anchor's certificate from its kept parse (parsed again only if that is missing).
+    fn anchored(anchor: &'a Anchor) -> Result<Anchored<'a>, Error> {
         match anchor {
             Anchor::Cert { der, shape } => {
                 match shape.as_deref().and_then(|s| s.certificate(der)) {
-                    Some(cert) => Ok(Self::from_cert(cert)),
-                    None => Certificate::from_der(der).map(Self::from_cert),
+                    Some(cert) => Ok(Anchored::Cert(cert)),
+                    None => Certificate::from_der(der).map(Anchored::Cert),
                 }
             }
             Anchor::Bare {
@@ -184,13 +195,13 @@ impl<'a> Issuer<'a> {
                 name_constraints,
             } => {
                 let (spki_alg, public_key) = crate::cert::parse_spki(spki)?;
-                Ok(Self {
+                Ok(Anchored::Bare(Self {
                     spki_alg,
                     public_key,
                     cert: None,
                     name_constraints: name_constraints.as_deref(),
                     lenient_constraints: true,
-                })
+                }))
             }
         }
     }
@@ -199,8 +210,9 @@ impl<'a> Issuer<'a> {
 /// Per-verification state.
 struct Ctx<'a, 'v> {
     v: &'v Verifier,
-    ee: Certificate<'a>,
-    inters: Vec<Result<Certificate<'a>, Error>>,
+    ee: &'a Certificate<'a>,
+    /// The presented intermediates, each parsed once for the whole verification.
+    inters: &'a [Result<Certificate<'a>, Error>],
     purpose: KeyPurpose,
     now: u64,
     signatures: usize,
@@ -353,10 +365,11 @@ impl Verifier {
         let ee = Certificate::parse(end_entity)?;
         self.check_end_entity(&ee, purpose, names)?;
         check_time(&ee, now)?;
+        let inters: Vec<_> = intermediates.iter().map(Certificate::parse).collect();
         let mut ctx = Ctx {
             v: self,
-            ee: ee.clone(),
-            inters: intermediates.iter().map(Certificate::parse).collect(),
+            ee: &ee,
+            inters: &inters,
             purpose,
             now,
             signatures: 0,
@@ -365,8 +378,11 @@ impl Verifier {
             best: None,
         };
         let mut path = Vec::new();
-        if let Some(p) = ctx.build(&ee, &mut path)? {
-            return Ok(p);
+        if let Some(anchor) = ctx.build(&ee, &mut path)? {
+            return Ok(VerifiedPath {
+                intermediates: path,
+                anchor,
+            });
         }
         // No candidate got anywhere: a presented certificate that does not parse may have been
         // the issuer, and says more than "unknown issuer".
@@ -492,21 +508,26 @@ pub(crate) fn cache_key(
 
 impl<'a> Ctx<'a, '_> {
     /// Depth-first search for an issuer of `child`. `path` holds the intermediates (indices)
-    /// between the end entity and `child` inclusive; `Err` only for budget exhaustion.
+    /// between the end entity and `child` inclusive, and on success (the anchor's index) the
+    /// whole path; `Err` only for budget exhaustion.
     fn build(
         &mut self,
         child: &Certificate<'a>,
         path: &mut Vec<usize>,
-    ) -> Result<Option<VerifiedPath>, Error> {
+    ) -> Result<Option<usize>, Error> {
         let roots = Arc::clone(&self.v.roots);
         for (ai, anchor) in roots.by_subject(child.issuer) {
             self.step()?;
-            let issuer = match Issuer::from_anchor(anchor) {
-                Ok(i) => i,
+            let anchored = match Issuer::anchored(anchor) {
+                Ok(a) => a,
                 Err(e) => {
                     Error::most_specific(&mut self.best, e);
                     continue;
                 }
+            };
+            let issuer = match &anchored {
+                Anchored::Cert(cert) => Issuer::from_cert(cert),
+                Anchored::Bare(issuer) => *issuer,
             };
             match self.try_issuer(
                 child,
@@ -517,12 +538,7 @@ impl<'a> Ctx<'a, '_> {
                 },
             ) {
                 Ok(()) => match self.check_revocation(&issuer, path) {
-                    Ok(()) => {
-                        return Ok(Some(VerifiedPath {
-                            intermediates: path.clone(),
-                            anchor: ai,
-                        }));
-                    }
+                    Ok(()) => return Ok(Some(ai)),
                     Err(e) => self.record(e)?,
                 },
                 Err(e) => self.record(e)?,
@@ -536,28 +552,29 @@ impl<'a> Ctx<'a, '_> {
             Error::most_specific(&mut self.best, e);
             return Ok(None);
         }
-        for i in 0..self.inters.len() {
-            let cand = match self.inters.get(i) {
-                Some(Ok(c)) if c.subject == child.issuer => c.clone(),
+        let inters = self.inters;
+        for (i, cand) in inters.iter().enumerate() {
+            let cand = match cand {
+                Ok(c) if c.subject == child.issuer => c,
                 // Unparseable certificates are reported only if no path got anywhere (see
                 // `verify`): their subject is unknown, so they may be unrelated.
                 _ => continue,
             };
-            if path.contains(&i) || self.repeats_key(&cand, child, path) {
+            if path.contains(&i) || self.repeats_key(cand, child, path) {
                 continue; // a loop, or the same CA again through a cross-signature
             }
             self.step()?;
-            let issuer = Issuer::from_cert(cand.clone());
+            let issuer = Issuer::from_cert(cand);
             if let Err(e) = self.try_issuer(child, &issuer, path, &Role::Intermediate) {
                 self.record(e)?;
                 continue;
             }
             path.push(i);
-            let found = self.build(&cand, path)?;
-            path.pop();
+            let found = self.build(cand, path)?;
             if found.is_some() {
-                return Ok(found);
+                return Ok(found); // `path` is the verified path
             }
+            path.pop();
         }
         Ok(None)
     }
@@ -672,7 +689,7 @@ impl<'a> Ctx<'a, '_> {
                 .iter()
                 .filter_map(|&i| inters.get(i).and_then(|r| r.as_ref().ok()))
                 .filter(|c| !c.self_issued());
-            for cert in core::iter::once(&self.ee).chain(below) {
+            for cert in core::iter::once(self.ee).chain(below) {
                 names::check_constraints(nc, cert, &mut self.nc_work, issuer.lenient_constraints)?;
             }
         }
@@ -770,12 +787,16 @@ impl Ctx<'_, '_> {
         if self.v.crls.is_empty() {
             return Ok(());
         }
-        let mut certs = vec![self.ee.clone()];
-        certs.extend(path.iter().filter_map(|&i| self.cert_at(i)).cloned());
+        let inters = self.inters;
+        let mut certs = vec![self.ee];
+        certs.extend(
+            path.iter()
+                .filter_map(|&i| inters.get(i).and_then(|r| r.as_ref().ok())),
+        );
         for (k, cert) in certs.iter().enumerate() {
             match certs.get(k + 1) {
                 Some(next) => {
-                    let issuer = Issuer::from_cert(next.clone());
+                    let issuer = Issuer::from_cert(next);
                     self.check_crls(cert, &issuer)?;
                 }
                 None => self.check_crls(cert, anchor)?,
