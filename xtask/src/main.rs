@@ -11,6 +11,8 @@
 //! cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]
 //!                                build fuzz/ with coverage instrumentation (stable rustc),
 //!                                replay fuzz/regressions, fuzz each target S seconds (30)
+//! cargo xtask fuzz <target|all> --minimize
+//!                                shrink fuzz/corpus/<target> to what keeps its coverage
 //! ```
 //!
 //! It keeps no dependencies: it only runs cargo (and a few system tools) with the right flags.
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize]>",
         LAYERS.join("|")
     );
 }
@@ -267,7 +269,7 @@ struct FuzzRun {
     crash: Option<String>,
 }
 
-/// `cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]`: builds fuzz/ with coverage
+/// `cargo xtask fuzz <target|all> [--time S | --minimize] [-- libFuzzer flags]`: builds fuzz/ with coverage
 /// instrumentation, replays `fuzz/regressions/<target>/`, then fuzzes each target for S seconds
 /// (default 30) with the persistent corpus `fuzz/corpus/<target>` plus the committed seeds
 /// `fuzz/seeds/<target>`; crashes land in `fuzz/artifacts/<target>/`.
@@ -283,10 +285,12 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         return Err(format!("fuzz {target}: no fuzz/Cargo.toml in this tree"));
     }
     let mut seconds: u64 = 30;
+    let mut minimize = false;
     let mut extra: Vec<String> = Vec::new();
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--minimize" => minimize = true,
             "--time" => {
                 seconds = it
                     .next()
@@ -308,6 +312,12 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         ));
     };
     let bin_dir = fuzz_build(&fuzz_dir)?;
+    if minimize {
+        for t in targets {
+            fuzz_minimize(&fuzz_dir, &bin_dir, t)?;
+        }
+        return Ok(());
+    }
     let mut runs = Vec::new();
     for t in targets {
         runs.push(fuzz_run(&fuzz_dir, &bin_dir, t, seconds, &extra)?);
@@ -508,6 +518,42 @@ fn fuzz_run(
         ));
     }
     Ok(stats)
+}
+
+/// Replaces fuzz/corpus/<target> by the smallest subset of it and the seeds that keeps the
+/// coverage (libFuzzer `-merge=1`): a long-lived corpus keeps every input that was once new.
+fn fuzz_minimize(fuzz_dir: &Path, bin_dir: &Path, target: &str) -> Result<(), String> {
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let merged = fuzz_dir.join("corpus").join(format!("{target}.merging"));
+    let _ = std::fs::remove_dir_all(&merged);
+    std::fs::create_dir_all(&merged)
+        .map_err(|e| format!("cannot create {}: {e}", merged.display()))?;
+    let before = files_in(&corpus).len();
+    let mut cmd = Command::new(bin_dir.join(target));
+    cmd.args([
+        "-merge=1",
+        "-timeout=10",
+        "-rss_limit_mb=2048",
+        "-max_len=65536",
+    ])
+    .arg(&merged)
+    .arg(&corpus);
+    let seeds = fuzz_dir.join("seeds").join(target);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    run(&mut cmd)?;
+    let after = files_in(&merged).len();
+    let _ = std::fs::remove_dir_all(&corpus);
+    std::fs::rename(&merged, &corpus).map_err(|e| {
+        format!(
+            "cannot move {} to {}: {e}",
+            merged.display(),
+            corpus.display()
+        )
+    })?;
+    println!("fuzz {target}: corpus minimized, {before} files -> {after} files");
+    Ok(())
 }
 
 /// Picks the figures out of one line of libFuzzer's output.
