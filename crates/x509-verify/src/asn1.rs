@@ -176,27 +176,31 @@ pub(crate) fn small_unsigned(value: &[u8], what: &'static str) -> Result<u8, Err
 /// 1970 are refused, as the `der` crate this replaces refused them (a `u64` count of seconds
 /// since 1970 cannot hold them).
 pub(crate) fn time(tlv: &Tlv<'_>, what: &'static str) -> Result<u64, Error> {
-    let bad = || Error::bad(what);
-    let (year, rest) = match (tlv.tag, tlv.value) {
+    time_secs(tlv.tag, tlv.value).ok_or_else(|| Error::bad(what))
+}
+
+/// [`time`] without the error value (so that the whole conversion stays in registers).
+fn time_secs(tag: u8, value: &[u8]) -> Option<u64> {
+    let (year, rest) = match (tag, value) {
         (UTC_TIME, [y1, y2, rest @ ..]) => {
-            let yy = u64::from(decimal2(*y1, *y2).ok_or_else(bad)?);
+            let yy = u64::from(decimal2(*y1, *y2)?);
             (if yy >= 50 { 1900 + yy } else { 2000 + yy }, rest)
         }
         (GENERALIZED_TIME, [y1, y2, y3, y4, rest @ ..]) => {
-            let hi = u64::from(decimal2(*y1, *y2).ok_or_else(bad)?);
-            let lo = u64::from(decimal2(*y3, *y4).ok_or_else(bad)?);
+            let hi = u64::from(decimal2(*y1, *y2)?);
+            let lo = u64::from(decimal2(*y3, *y4)?);
             (hi * 100 + lo, rest)
         }
-        _ => return Err(bad()),
+        _ => return None,
     };
     let [mo1, mo2, d1, d2, h1, h2, mi1, mi2, s1, s2, b'Z'] = rest else {
-        return Err(bad());
+        return None;
     };
-    let month = decimal2(*mo1, *mo2).ok_or_else(bad)?;
-    let day = decimal2(*d1, *d2).ok_or_else(bad)?;
-    let hour = decimal2(*h1, *h2).ok_or_else(bad)?;
-    let minute = decimal2(*mi1, *mi2).ok_or_else(bad)?;
-    let second = decimal2(*s1, *s2).ok_or_else(bad)?;
+    let month = decimal2(*mo1, *mo2)?;
+    let day = decimal2(*d1, *d2)?;
+    let hour = decimal2(*h1, *h2)?;
+    let minute = decimal2(*mi1, *mi2)?;
+    let second = decimal2(*s1, *s2)?;
     if year < 1970
         || !(1..=12).contains(&month)
         || day == 0
@@ -205,13 +209,14 @@ pub(crate) fn time(tlv: &Tlv<'_>, what: &'static str) -> Result<u64, Error> {
         || minute > 59
         || second > 59
     {
-        return Err(bad());
+        return None;
     }
     let days = days_since_epoch(year, month, day);
-    Ok(days * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
+    Some(days * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
 }
 
 /// Two ASCII decimal digits as a number.
+#[inline]
 fn decimal2(hi: u8, lo: u8) -> Option<u8> {
     if hi.is_ascii_digit() && lo.is_ascii_digit() {
         Some((hi - b'0') * 10 + (lo - b'0'))

@@ -570,19 +570,47 @@ pub(crate) fn validate_spki(raw: &[u8]) -> Result<(), Error> {
 /// Extensions one certificate may carry (real ones carry about ten).
 const MAX_EXTENSIONS: usize = 64;
 
-/// A bit of its own for each extension OID this crate knows (for the duplicate check).
-fn known_extension_bit(id: &[u8]) -> Option<u32> {
-    let i = match id {
-        // id-ce 14-19 (SKI, keyUsage, privateKeyUsagePeriod, SAN, IAN, basicConstraints):
-        // bits 0-5; id-ce 30-37 (nameConstraints ... extKeyUsage): bits 6-13.
-        [0x55, 0x1d, n @ 0x0e..=0x13] => u32::from(*n - 0x0e),
-        [0x55, 0x1d, n @ 0x1e..=0x25] => u32::from(*n - 0x1e) + 6,
-        oid::INHIBIT_ANY_POLICY => 14,
-        oid::AIA => 15,
-        oid::SCT_LIST => 16,
+/// Indices of the extension OIDs this crate knows ([`known_extension`]).
+mod ext_index {
+    pub(super) const SKI: u32 = 0;
+    pub(super) const KEY_USAGE: u32 = 1;
+    pub(super) const SAN: u32 = 3;
+    pub(super) const IAN: u32 = 4;
+    pub(super) const BASIC_CONSTRAINTS: u32 = 5;
+    pub(super) const NAME_CONSTRAINTS: u32 = 6;
+    pub(super) const CRL_DP: u32 = 7;
+    pub(super) const CERT_POLICIES: u32 = 8;
+    pub(super) const POLICY_MAPPINGS: u32 = 9;
+    pub(super) const AKI: u32 = 11;
+    pub(super) const POLICY_CONSTRAINTS: u32 = 12;
+    pub(super) const EKU: u32 = 13;
+    pub(super) const INHIBIT_ANY_POLICY: u32 = 14;
+    pub(super) const AIA: u32 = 15;
+    pub(super) const SCT_LIST: u32 = 16;
+}
+
+/// An index of its own (below 32) for each extension OID this crate knows, for the duplicate
+/// check (one bit each) and the dispatch; `None` for the others (a byte-pattern match: the
+/// compiler turns it into a few comparisons).
+fn known_extension(id: &[u8]) -> Option<u32> {
+    Some(match id {
+        oid::SKI => ext_index::SKI,
+        oid::KEY_USAGE => ext_index::KEY_USAGE,
+        oid::SAN => ext_index::SAN,
+        oid::IAN => ext_index::IAN,
+        oid::BASIC_CONSTRAINTS => ext_index::BASIC_CONSTRAINTS,
+        oid::NAME_CONSTRAINTS => ext_index::NAME_CONSTRAINTS,
+        oid::CRL_DP => ext_index::CRL_DP,
+        oid::CERT_POLICIES => ext_index::CERT_POLICIES,
+        oid::POLICY_MAPPINGS => ext_index::POLICY_MAPPINGS,
+        oid::AKI => ext_index::AKI,
+        oid::POLICY_CONSTRAINTS => ext_index::POLICY_CONSTRAINTS,
+        oid::EKU => ext_index::EKU,
+        oid::INHIBIT_ANY_POLICY => ext_index::INHIBIT_ANY_POLICY,
+        oid::AIA => ext_index::AIA,
+        oid::SCT_LIST => ext_index::SCT_LIST,
         _ => return None,
-    };
-    Some(1 << i)
+    })
 }
 
 /// The extnIDs of the first `n` extensions of an Extensions SEQUENCE's contents (already
@@ -626,8 +654,10 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
         };
         let value = x.expect(asn1::OCTET_STRING, "extnValue")?;
         x.finish("Extension")?;
-        let duplicate = match known_extension_bit(id) {
-            Some(bit) => {
+        let index = known_extension(id);
+        let duplicate = match index {
+            Some(i) => {
+                let bit = 1u32 << i;
                 let dup = known & bit != 0;
                 known |= bit;
                 dup
@@ -644,10 +674,12 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
         }
         count += 1;
         let ext = Ext { critical, value };
-        match id {
-            oid::BASIC_CONSTRAINTS => out.basic_constraints = Some(basic_constraints(ext)?),
-            oid::KEY_USAGE => out.key_usage = Some((critical, key_usage(value)?)),
-            oid::EKU => {
+        match index {
+            Some(ext_index::BASIC_CONSTRAINTS) => {
+                out.basic_constraints = Some(basic_constraints(ext)?)
+            }
+            Some(ext_index::KEY_USAGE) => out.key_usage = Some((critical, key_usage(value)?)),
+            Some(ext_index::EKU) => {
                 let seq = asn1::single(value, asn1::SEQUENCE, "extKeyUsage")?;
                 let mut p = Der::new(seq, "extKeyUsage")?;
                 if p.is_empty() {
@@ -658,7 +690,7 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
                 }
                 out.eku = Some(ext);
             }
-            oid::SAN => {
+            Some(ext_index::SAN) => {
                 let seq = asn1::single(value, asn1::SEQUENCE, "subjectAltName")?;
                 let mut names = GeneralNames::new(seq)?.peekable();
                 if names.peek().is_none() {
@@ -669,13 +701,13 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
                 }
                 out.san = Some(ext);
             }
-            oid::NAME_CONSTRAINTS => out.name_constraints = Some(ext),
-            oid::SKI => {
+            Some(ext_index::NAME_CONSTRAINTS) => out.name_constraints = Some(ext),
+            Some(ext_index::SKI) => {
                 asn1::single(value, asn1::OCTET_STRING, "subjectKeyIdentifier")?;
                 out.ski = Some(ext);
             }
-            oid::AKI => out.aki = Some(aki(ext)?),
-            oid::AIA => {
+            Some(ext_index::AKI) => out.aki = Some(aki(ext)?),
+            Some(ext_index::AIA) => {
                 let seq = asn1::single(value, asn1::SEQUENCE, "authorityInfoAccess")?;
                 let mut p = Der::new(seq, "authorityInfoAccess")?;
                 if p.is_empty() {
@@ -690,15 +722,17 @@ fn parse_extensions(contents: &[u8]) -> Result<Extensions<'_>, Error> {
                 }
                 out.aia = Some(ext);
             }
-            oid::POLICY_CONSTRAINTS => out.policy_constraints = Some(ext),
+            Some(ext_index::POLICY_CONSTRAINTS) => out.policy_constraints = Some(ext),
             // Understood well enough to accept when critical: policies are not processed
             // (no policy is required by any caller, as in web PKI clients).
-            oid::CERT_POLICIES | oid::POLICY_MAPPINGS | oid::INHIBIT_ANY_POLICY => {}
-            oid::CRL_DP | oid::IAN | oid::SCT_LIST => {}
-            other => {
+            Some(ext_index::CERT_POLICIES)
+            | Some(ext_index::POLICY_MAPPINGS)
+            | Some(ext_index::INHIBIT_ANY_POLICY) => {}
+            Some(ext_index::CRL_DP) | Some(ext_index::IAN) | Some(ext_index::SCT_LIST) => {}
+            _ => {
                 if critical {
                     return Err(Error::UnknownCriticalExtension {
-                        oid: asn1::oid_text(other),
+                        oid: asn1::oid_text(id),
                     });
                 }
             }
@@ -825,14 +859,48 @@ mod tests {
         ];
         let mut all = 0u32;
         for id in known {
-            let bit = known_extension_bit(id).unwrap();
+            let bit = 1u32 << known_extension(id).unwrap();
             assert_eq!(bit.count_ones(), 1);
             assert_eq!(all & bit, 0, "{}", asn1::oid_text(id));
             all |= bit;
         }
-        assert_eq!(known_extension_bit(&private_oid(1)), None);
-        assert_eq!(known_extension_bit(&[0x55, 0x1d, 0x0e, 0x01]), None);
-        assert_eq!(known_extension_bit(&[0x55, 0x1d]), None);
+        assert_eq!(known_extension(&private_oid(1)), None);
+        assert_eq!(known_extension(&[0x55, 0x1d, 0x0e, 0x01]), None);
+        assert_eq!(known_extension(&[0x55, 0x1d]), None);
+        // each index names its own OID
+        for (id, i) in [
+            (oid::SKI, ext_index::SKI),
+            (oid::KEY_USAGE, ext_index::KEY_USAGE),
+            (oid::SAN, ext_index::SAN),
+            (oid::IAN, ext_index::IAN),
+            (oid::BASIC_CONSTRAINTS, ext_index::BASIC_CONSTRAINTS),
+            (oid::NAME_CONSTRAINTS, ext_index::NAME_CONSTRAINTS),
+            (oid::CRL_DP, ext_index::CRL_DP),
+            (oid::CERT_POLICIES, ext_index::CERT_POLICIES),
+            (oid::POLICY_MAPPINGS, ext_index::POLICY_MAPPINGS),
+            (oid::AKI, ext_index::AKI),
+            (oid::POLICY_CONSTRAINTS, ext_index::POLICY_CONSTRAINTS),
+            (oid::EKU, ext_index::EKU),
+            (oid::INHIBIT_ANY_POLICY, ext_index::INHIBIT_ANY_POLICY),
+            (oid::AIA, ext_index::AIA),
+            (oid::SCT_LIST, ext_index::SCT_LIST),
+        ] {
+            assert_eq!(known_extension(id), Some(i), "{}", asn1::oid_text(id));
+        }
+        // privateKeyUsagePeriod (2.5.29.16) and 2.5.29.34 are not known: critical, they are
+        // unknown critical extensions
+        for id in [&[0x55u8, 0x1d, 0x10][..], &[0x55, 0x1d, 0x22]] {
+            let e = {
+                let mut body = tlv(asn1::OID, id);
+                body.extend(tlv(asn1::BOOLEAN, &[0xff]));
+                body.extend(tlv(asn1::OCTET_STRING, &[0x05, 0x00]));
+                tlv(asn1::SEQUENCE, &body)
+            };
+            assert!(matches!(
+                parse(&[e]),
+                Err(Error::UnknownCriticalExtension { .. })
+            ));
+        }
     }
 
     #[test]
