@@ -64,7 +64,8 @@ pub(crate) fn dns_matches(pattern: &[u8], reference: &[u8]) -> bool {
             }
             None => false,
         },
-        None => pattern.eq_ignore_ascii_case(reference),
+        // Byte-equal (the usual case, both lower case) is one memcmp; else fold case.
+        None => pattern == reference || pattern.eq_ignore_ascii_case(reference),
     }
 }
 

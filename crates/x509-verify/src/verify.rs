@@ -9,7 +9,7 @@ use crate::names;
 use crate::roots::{Anchor, RootStore};
 use overture_crypto_provider::{CryptoProvider, Hash, HashAlgorithm, SignatureVerifier};
 use rustls_pki_types::{
-    CertificateDer, CertificateRevocationListDer, ServerName, UnixTime, alg_id,
+    AlgorithmIdentifier, CertificateDer, CertificateRevocationListDer, ServerName, UnixTime, alg_id,
 };
 use std::sync::Arc;
 
@@ -126,7 +126,7 @@ pub struct VerifiedPath {
 #[derive(Clone)]
 pub struct Verifier {
     roots: Arc<RootStore>,
-    verifiers: Vec<&'static dyn SignatureVerifier>,
+    algs: Vec<Alg>,
     sha256: Option<&'static dyn Hash>,
     cache: Option<Arc<SignatureCache>>,
     crls: Vec<OwnedCrl>,
@@ -139,7 +139,7 @@ impl core::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Verifier")
             .field("roots", &self.roots)
-            .field("signature_algorithms", &self.verifiers.len())
+            .field("signature_algorithms", &self.algs.len())
             .field("cache", &self.cache)
             .field("crls", &self.crls.len())
             .field("max_intermediates", &self.max_intermediates)
@@ -147,6 +147,16 @@ impl core::fmt::Debug for Verifier {
             .field("common_name", &self.common_name)
             .finish()
     }
+}
+
+/// A provider's signature verifier with its two algorithm identifiers read once, so that the
+/// lookups of every verification compare bytes instead of making two dynamic calls per
+/// verifier.
+#[derive(Clone, Copy)]
+struct Alg {
+    key: AlgorithmIdentifier,
+    sig: AlgorithmIdentifier,
+    verifier: &'static dyn SignatureVerifier,
 }
 
 /// An issuer candidate: a presented intermediate or a trust anchor.
@@ -237,7 +247,15 @@ impl Verifier {
     pub fn new(roots: Arc<RootStore>, provider: &CryptoProvider) -> Self {
         Self {
             roots,
-            verifiers: provider.signature_verifiers.clone(),
+            algs: provider
+                .signature_verifiers
+                .iter()
+                .map(|&verifier| Alg {
+                    key: verifier.public_key_alg_id(),
+                    sig: verifier.signature_alg_id(),
+                    verifier,
+                })
+                .collect(),
             sha256: provider.hash(HashAlgorithm::Sha256),
             cache: None,
             crls: Vec::new(),
@@ -401,7 +419,7 @@ impl Verifier {
         purpose: KeyPurpose,
         names: &[PeerName<'_>],
     ) -> Result<(), Error> {
-        profile(ee, &Role::EndEntity, &self.verifiers)?;
+        profile(ee, &Role::EndEntity, &self.algs)?;
         if ee.is_ca() {
             return Err(Error::CaUsedAsEndEntity);
         }
@@ -451,15 +469,14 @@ impl Verifier {
                 what: "signature checks",
             });
         }
-        check_key(spki_alg, key, &self.verifiers)?;
-        let verifier = self.verifiers.iter().copied().find(|v| {
-            v.public_key_alg_id().as_ref() == spki_alg && v.signature_alg_id().as_ref() == sig_alg
-        });
+        check_key(spki_alg, key, &self.algs)?;
+        let verifier = self
+            .algs
+            .iter()
+            .find(|a| a.key.as_ref() == spki_alg && a.sig.as_ref() == sig_alg)
+            .map(|a| a.verifier);
         let Some(verifier) = verifier else {
-            let known = self
-                .verifiers
-                .iter()
-                .any(|v| v.signature_alg_id().as_ref() == sig_alg);
+            let known = self.algs.iter().any(|a| a.sig.as_ref() == sig_alg);
             return Err(if known {
                 Error::SignatureAlgorithmMismatch
             } else {
@@ -631,7 +648,7 @@ impl<'a> Ctx<'a, '_> {
             });
         }
         if let Some(cert) = &issuer.cert {
-            profile(cert, role, &self.v.verifiers)?;
+            profile(cert, role, &self.v.algs)?;
             if !cert.is_ca() {
                 return Err(Error::EndEntityUsedAsCa);
             }
@@ -741,15 +758,8 @@ fn check_time(cert: &Certificate<'_>, now: u64) -> Result<(), Error> {
 
 /// The key must be one the provider can use, and RSA keys at least 2048 bits, a multiple of
 /// 8 (CA/B Forum 6.1.5).
-fn check_key(
-    spki_alg: &[u8],
-    key: &[u8],
-    verifiers: &[&'static dyn SignatureVerifier],
-) -> Result<(), Error> {
-    if !verifiers
-        .iter()
-        .any(|v| v.public_key_alg_id().as_ref() == spki_alg)
-    {
+fn check_key(spki_alg: &[u8], key: &[u8], algs: &[Alg]) -> Result<(), Error> {
+    if !algs.iter().any(|a| a.key.as_ref() == spki_alg) {
         return Err(Error::UnsupportedKey {
             what: "key algorithm or curve not supported (DSA, P-192 and explicit curves never are)",
         });
@@ -857,11 +867,7 @@ impl Ctx<'_, '_> {
 }
 
 /// The RFC 5280 / CA/B Forum profile rules a certificate must meet in its `role`.
-fn profile(
-    cert: &Certificate<'_>,
-    role: &Role,
-    verifiers: &[&'static dyn SignatureVerifier],
-) -> Result<(), Error> {
+fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Error> {
     if cert.version != 2 {
         return Err(Error::invalid("not an X.509 v3 certificate"));
     }
@@ -971,7 +977,7 @@ fn profile(
             ));
         }
     }
-    check_key(cert.spki_alg, cert.public_key, verifiers)
+    check_key(cert.spki_alg, cert.public_key, algs)
 }
 
 /// CA/B Forum name rules for a server certificate: subjectAltName present and well formed,
