@@ -341,6 +341,40 @@ impl<'a> Certificate<'a> {
         })
     }
 
+    /// `(public_key_alg_id, public_key)` of a certificate that was already parsed and verified
+    /// (the end entity after [`crate::Verifier::verify_server`], for the handshake signature),
+    /// reading only the TBSCertificate's framing up to the SubjectPublicKeyInfo: DER framing
+    /// and the SPKI structure are checked, the other fields' contents are not (nine TLV
+    /// headers instead of a whole [`Certificate::from_der`]); use that for anything not
+    /// verified yet.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let key = rcgen::KeyPair::generate()?;
+    /// # let der = rcgen::CertificateParams::new(vec!["example.com".into()])?.self_signed(&key)?.der().clone();
+    /// use overture_x509_verify::Certificate;
+    /// let cert = Certificate::parse(&der)?;
+    /// let (alg, key) = Certificate::public_key_of(&der)?;
+    /// assert_eq!((alg, key), (cert.public_key_alg_id(), cert.public_key()));
+    /// # Ok(()) }
+    /// ```
+    pub fn public_key_of(der: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), Error> {
+        let cert = asn1::single(der, asn1::SEQUENCE, "Certificate")?;
+        let tbs = Der::new(cert, "Certificate")?.expect(asn1::SEQUENCE, "TBSCertificate")?;
+        let mut tbs = Der::new(tbs, "TBSCertificate")?;
+        tbs.optional(0xa0, "version")?;
+        tbs.expect(asn1::INTEGER, "serialNumber")?;
+        tbs.expect(asn1::SEQUENCE, "signature")?;
+        tbs.expect(asn1::SEQUENCE, "issuer")?;
+        tbs.expect(asn1::SEQUENCE, "validity")?;
+        tbs.expect(asn1::SEQUENCE, "subject")?;
+        let spki = tbs.next("subjectPublicKeyInfo")?;
+        if spki.tag != asn1::SEQUENCE {
+            return Err(Error::bad("subjectPublicKeyInfo"));
+        }
+        parse_spki(spki.raw)
+    }
+
     /// Contents of the SubjectPublicKeyInfo AlgorithmIdentifier SEQUENCE (comparable to
     /// `SignatureVerifier::public_key_alg_id().as_ref()`).
     pub fn public_key_alg_id(&self) -> &'a [u8] {
@@ -973,6 +1007,26 @@ mod tests {
             assert_eq!(format!("{parsed:?}"), format!("{back:?}"));
             assert!(shape.certificate(copy.get(..10).unwrap()).is_none());
         }
+    }
+
+    #[test]
+    fn public_key_of_is_the_parsed_key() {
+        for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519] {
+            let key = rcgen::KeyPair::generate_for(alg).unwrap();
+            let params = rcgen::CertificateParams::new(vec!["a.example".into()]).unwrap();
+            let der = params.self_signed(&key).unwrap().der().to_vec();
+            let cert = Certificate::from_der(&der).unwrap();
+            assert_eq!(
+                Certificate::public_key_of(&der).unwrap(),
+                (cert.public_key_alg_id(), cert.public_key())
+            );
+            // framing is still checked
+            assert!(Certificate::public_key_of(der.get(..der.len() - 1).unwrap()).is_err());
+            let mut trailing = der.clone();
+            trailing.push(0);
+            assert!(Certificate::public_key_of(&trailing).is_err());
+        }
+        assert!(Certificate::public_key_of(&[0x30, 0x00]).is_err());
     }
 
     #[test]
