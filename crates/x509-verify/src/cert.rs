@@ -309,10 +309,13 @@ impl<'a> Certificate<'a> {
             return Err(Error::bad("subjectPublicKeyInfo"));
         }
         let (spki_alg, public_key) = parse_spki(spki_tlv.raw)?;
-        // issuerUniqueID [1] / subjectUniqueID [2]: v2/v3 only, ignored.
-        for tag in [0x81, 0xa1, 0x82, 0xa2] {
-            if tbs.optional(tag, "uniqueID")?.is_some() && version == 0 {
-                return Err(Error::bad("uniqueID in a v1 certificate"));
+        // issuerUniqueID [1] / subjectUniqueID [2]: v2/v3 only, ignored. (Almost always
+        // absent: extensions or the end come next, and the four probes are skipped.)
+        if !matches!(tbs.peek_tag(), None | Some(0xa3)) {
+            for tag in [0x81, 0xa1, 0x82, 0xa2] {
+                if tbs.optional(tag, "uniqueID")?.is_some() && version == 0 {
+                    return Err(Error::bad("uniqueID in a v1 certificate"));
+                }
             }
         }
         let mut ext = Extensions::default();
