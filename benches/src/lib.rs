@@ -401,8 +401,13 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-/// `target/bench` at the workspace root (or `$CARGO_TARGET_DIR/bench`).
+/// `target/bench` at the workspace root (or `$CARGO_TARGET_DIR/bench`, or
+/// `$OVERTURE_BENCH_DIR` when set: a private directory, so that a run in a checkout shared with
+/// others is not mixed with their runs).
 pub fn bench_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("OVERTURE_BENCH_DIR") {
+        return PathBuf::from(d);
+    }
     if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
         return PathBuf::from(t).join("bench");
     }
