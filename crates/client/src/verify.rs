@@ -99,6 +99,14 @@ impl CertVerifier for X509Verifier {
     }
 }
 
+/// The end entity's key algorithm and key. The chain was verified before any handshake
+/// signature is checked (the state machine demands that proof first), so only the framing up
+/// to the SubjectPublicKeyInfo is read again — still bounded, never trusted blindly.
+fn end_entity_key<'a>(end_entity: &'a CertificateDer<'_>) -> Result<(&'a [u8], &'a [u8]), HsError> {
+    Certificate::public_key_of(end_entity.as_ref())
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))
+}
+
 /// Checks a handshake signature with the end-entity certificate's key.
 fn verify_signature(
     provider: &CryptoProvider,
@@ -107,20 +115,19 @@ fn verify_signature(
     scheme: SignatureScheme,
     signature: &[u8],
 ) -> Result<SignatureVerified, HsError> {
-    let cert = Certificate::parse(end_entity)
-        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
+    let (key_alg_id, public_key) = end_entity_key(end_entity)?;
     let verifier = provider.verifier_for_scheme(scheme).ok_or_else(|| {
         HsError::InvalidCertificate(CertificateError::Other(format!(
             "no verifier for signature scheme {scheme}"
         )))
     })?;
-    if verifier.public_key_alg_id().as_ref() != cert.public_key_alg_id() {
+    if verifier.public_key_alg_id().as_ref() != key_alg_id {
         return Err(HsError::InvalidCertificate(CertificateError::Other(
             format!("the certificate's key does not fit signature scheme {scheme}"),
         )));
     }
     verifier
-        .verify(cert.public_key(), message, signature)
+        .verify(public_key, message, signature)
         .map(|()| SignatureVerified::assertion())
         .map_err(|_| HsError::InvalidCertificate(CertificateError::BadSignature))
 }
@@ -142,10 +149,9 @@ fn verify_tls12_signature(
         SignatureScheme::ECDSA_NISTP521_SHA512 => alg_id::ECDSA_SHA512,
         _ => return verify_signature(provider, message, end_entity, scheme, signature),
     };
-    let cert = Certificate::parse(end_entity)
-        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
+    let (key_alg_id, public_key) = end_entity_key(end_entity)?;
     let verifier = provider
-        .verifiers_for_alg_ids(cert.public_key_alg_id(), ecdsa_with.as_ref())
+        .verifiers_for_alg_ids(key_alg_id, ecdsa_with.as_ref())
         .next()
         .ok_or_else(|| {
             HsError::InvalidCertificate(CertificateError::Other(format!(
@@ -153,7 +159,7 @@ fn verify_tls12_signature(
             )))
         })?;
     verifier
-        .verify(cert.public_key(), message, signature)
+        .verify(public_key, message, signature)
         .map(|()| SignatureVerified::assertion())
         .map_err(|_| HsError::InvalidCertificate(CertificateError::BadSignature))
 }
