@@ -520,7 +520,7 @@ fn fuzz_run(
     Ok(stats)
 }
 
-/// Replaces fuzz/corpus/<target> by the smallest subset of it and the seeds that keeps the
+/// Replaces `fuzz/corpus/<target>` by the smallest subset of it and the seeds that keeps the
 /// coverage (libFuzzer `-merge=1`): a long-lived corpus keeps every input that was once new.
 fn fuzz_minimize(fuzz_dir: &Path, bin_dir: &Path, target: &str) -> Result<(), String> {
     let corpus = fuzz_dir.join("corpus").join(target);
