@@ -1,7 +1,9 @@
 //! `cargo xtask` — project automation without shell scripts (rust-analyzer style).
 //!
 //! ```text
-//! cargo xtask ci                 fmt --check, clippy -D warnings, tests (+ corpora), cargo deny, docs
+//! cargo xtask ci [--no-deny] [--no-fuzz]
+//!                                fmt --check, clippy -D warnings, tests (+ corpora), cargo deny,
+//!                                docs, a 30 s fuzz smoke run of every target
 //! cargo xtask demo               a real handshake against an in-process server: blocking,
 //!                                non-blocking and BIO-pair
 //! cargo xtask bench <layer|all> [--quick] [--reps N] [--filter S]
@@ -590,11 +592,16 @@ fn parse_libfuzzer_line(line: &str, stats: &mut FuzzRun) {
 /// Installs what the tests need and a fresh machine lacks: the interop peers (`openssl`,
 /// `gnutls-serv`) through apt when we are root, and cargo-deny through cargo.
 fn ensure_tools(skip_deny: bool) -> Result<(), String> {
-    let missing: Vec<&str> = [("openssl", "openssl"), ("gnutls-serv", "gnutls-bin")]
-        .into_iter()
-        .filter(|(tool, _)| !on_path(tool))
-        .map(|(_, pkg)| pkg)
-        .collect();
+    // g++: libfuzzer-sys compiles libFuzzer's C++ for the fuzz smoke run.
+    let missing: Vec<&str> = [
+        ("openssl", "openssl"),
+        ("gnutls-serv", "gnutls-bin"),
+        ("g++", "g++"),
+    ]
+    .into_iter()
+    .filter(|(tool, _)| !on_path(tool))
+    .map(|(_, pkg)| pkg)
+    .collect();
     if !missing.is_empty() {
         let root_user = Command::new("id")
             .arg("-u")
@@ -683,7 +690,14 @@ fn ci(args: &[String]) -> Result<(), String> {
     let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo_bin)
         .args(["doc", "--workspace", "--no-deps", "--all-features"])
-        .env("RUSTDOCFLAGS", "-D warnings"))
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    if args.iter().any(|a| a == "--no-fuzz") {
+        eprintln!("xtask ci: fuzz smoke run skipped (--no-fuzz)");
+        Ok(())
+    } else {
+        // A smoke run (issue #11): every target replays its regressions and fuzzes 30 s.
+        fuzz(&["all".into(), "--time".into(), "30".into()])
+    }
 }
 
 fn have_cargo_sub(sub: &str) -> bool {
