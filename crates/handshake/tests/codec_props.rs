@@ -1,0 +1,189 @@
+//! Property tests of the message codec: every message built from random field values encodes
+//! to bytes that decode to the same message, every strict prefix of those bytes is an error
+//! (never a panic), and so is a trailing byte. The fixed examples in `msgs.rs` pin the exact
+//! bytes; these cover the value space.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+use overture_handshake::msgs::*;
+use overture_types::{
+    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16,
+    PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme, VecU8, VecU16, VecU24,
+};
+use proptest::prelude::*;
+
+fn bytes(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), min..=max)
+}
+
+/// Raw extensions of types the parser keeps raw in the messages that carry `Extension`s.
+fn raw_extensions() -> impl Strategy<Value = VecU16<Extension>> {
+    prop::collection::vec(
+        (any::<u16>(), bytes(0, 40)).prop_map(|(t, d)| Extension {
+            typ: ExtensionType::from(t),
+            data: PayloadU16(d),
+        }),
+        0..5,
+    )
+    .prop_map(VecU16)
+}
+
+fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
+    let wire = m.encode();
+    prop_assert_eq!(&HandshakeMessage::decode(&wire).unwrap(), m);
+    for cut in 0..wire.len() {
+        prop_assert!(
+            HandshakeMessage::decode(&wire[..cut]).is_err(),
+            "cut at {}",
+            cut
+        );
+    }
+    let mut long = wire.clone();
+    long.push(0);
+    prop_assert!(HandshakeMessage::decode(&long).is_err());
+    Ok(())
+}
+
+fn client_extension() -> impl Strategy<Value = ClientExtension> {
+    prop_oneof![
+        prop::collection::vec(any::<u16>(), 1..6).prop_map(|v| ClientExtension::SupportedVersions(
+            VecU8(v.into_iter().map(ProtocolVersion::from).collect())
+        )),
+        prop::collection::vec(any::<u16>(), 1..6).prop_map(|v| ClientExtension::SupportedGroups(
+            VecU16(v.into_iter().map(NamedGroup::from).collect())
+        )),
+        prop::collection::vec((any::<u16>(), bytes(1, 97)), 0..3).prop_map(|v| {
+            ClientExtension::KeyShare(VecU16(
+                v.into_iter()
+                    .map(|(g, k)| KeyShareEntry {
+                        group: NamedGroup::from(g),
+                        key_exchange: PayloadU16(k),
+                    })
+                    .collect(),
+            ))
+        }),
+        prop::collection::vec(any::<u16>(), 1..8).prop_map(|v| {
+            ClientExtension::SignatureAlgorithms(VecU16(
+                v.into_iter().map(SignatureScheme::from).collect(),
+            ))
+        }),
+        prop::collection::vec(bytes(1, 12), 1..4)
+            .prop_map(|v| ClientExtension::Alpn(VecU16(v.into_iter().map(PayloadU8).collect()))),
+        prop::collection::vec(any::<u8>(), 1..3).prop_map(|v| {
+            ClientExtension::PskKeyExchangeModes(VecU8(
+                v.into_iter().map(PskKeyExchangeMode::from).collect(),
+            ))
+        }),
+        bytes(1, 40).prop_map(|c| ClientExtension::Cookie(PayloadU16(c))),
+        // Types the parser does not interpret (GREASE-like values) stay raw.
+        (0u16..16, bytes(0, 20)).prop_map(|(i, d)| ClientExtension::Other(Extension {
+            typ: ExtensionType::from(0x0a0a + 0x1010 * i),
+            data: PayloadU16(d),
+        })),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn client_hello(
+        random in any::<[u8; 32]>(),
+        session_id in bytes(0, 32),
+        suites in prop::collection::vec(any::<u16>(), 1..10),
+        // The extension block is at least 8 bytes (two empty extensions) in our codec.
+        extensions in prop::collection::vec(client_extension(), 2..6),
+    ) {
+        round_trip(&HandshakeMessage::ClientHello(ClientHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random,
+            session_id: PayloadU8(session_id),
+            cipher_suites: VecU16(suites.into_iter().map(CipherSuite::from).collect()),
+            compression_methods: VecU8(vec![Compression::Null]),
+            extensions: VecU16(extensions),
+        }))?;
+    }
+
+    #[test]
+    fn server_hello(
+        random in any::<[u8; 32]>(),
+        session_id in bytes(0, 32),
+        suite in any::<u16>(),
+        extensions in raw_extensions(),
+    ) {
+        round_trip(&HandshakeMessage::ServerHello(ServerHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random,
+            session_id: PayloadU8(session_id),
+            cipher_suite: CipherSuite::from(suite),
+            compression_method: Compression::Null,
+            extensions,
+        }))?;
+    }
+
+    #[test]
+    fn encrypted_extensions(extensions in raw_extensions()) {
+        round_trip(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }))?;
+    }
+
+    #[test]
+    fn certificate(
+        context in bytes(0, 8),
+        entries in prop::collection::vec((bytes(1, 300), raw_extensions()), 0..4),
+    ) {
+        round_trip(&HandshakeMessage::Certificate(Certificate {
+            context: PayloadU8(context),
+            entries: VecU24(
+                entries
+                    .into_iter()
+                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c), extensions: e })
+                    .collect(),
+            ),
+        }))?;
+    }
+
+    #[test]
+    fn certificate_verify(scheme in any::<u16>(), signature in bytes(0, 300)) {
+        round_trip(&HandshakeMessage::CertificateVerify(CertificateVerify {
+            scheme: SignatureScheme::from(scheme),
+            signature: PayloadU16(signature),
+        }))?;
+    }
+
+    #[test]
+    fn finished(verify_data in bytes(1, 64)) {
+        round_trip(&HandshakeMessage::Finished(verify_data))?;
+    }
+
+    #[test]
+    fn new_session_ticket(
+        lifetime in any::<u32>(),
+        age_add in any::<u32>(),
+        nonce in bytes(0, 16),
+        ticket in bytes(1, 200),
+        extensions in raw_extensions(),
+    ) {
+        round_trip(&HandshakeMessage::NewSessionTicket(NewSessionTicket {
+            lifetime,
+            age_add,
+            nonce: PayloadU8(nonce),
+            ticket: PayloadU16(ticket),
+            extensions,
+        }))?;
+    }
+
+    #[test]
+    fn key_update(requested in any::<bool>()) {
+        round_trip(&HandshakeMessage::KeyUpdate(if requested {
+            KeyUpdateRequest::UpdateRequested
+        } else {
+            KeyUpdateRequest::UpdateNotRequested
+        }))?;
+    }
+}
