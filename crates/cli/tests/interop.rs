@@ -166,8 +166,9 @@ fn report(peer_name: &str, results: &[(Version, KeyKind, usize, usize)], failure
     );
 }
 
-#[test]
-fn openssl_s_server_matrix() {
+/// The whole matrix against one kind of peer: every version × certificate type in scope, a
+/// fresh peer for each, started by `start` (`None`: the peer is not installed, skip).
+fn peer_matrix(peer_name: &str, start: impl Fn(&Pki, Version) -> Option<Peer>) {
     let mut results = vec![];
     let mut failures = vec![];
     for version in [Version::Tls13, Version::Tls12] {
@@ -176,42 +177,36 @@ fn openssl_s_server_matrix() {
                 continue;
             }
             let pki = Pki::new(kind);
-            let flag = match version {
-                Version::Tls13 => "-tls1_3",
-                Version::Tls12 => "-tls1_2",
-            };
-            let Some(peer) = openssl_s_server(&pki, &[flag]) else {
+            let Some(peer) = start(&pki, version) else {
                 return;
             };
             let (run, passed) = matrix(&peer, &pki, version, &mut failures);
             results.push((version, kind, run, passed));
         }
     }
-    report("openssl-s_server", &results, &failures);
+    report(peer_name, &results, &failures);
+}
+
+#[test]
+fn openssl_s_server_matrix() {
+    peer_matrix("openssl-s_server", |pki, version| {
+        let flag = match version {
+            Version::Tls13 => "-tls1_3",
+            Version::Tls12 => "-tls1_2",
+        };
+        openssl_s_server(pki, &[flag])
+    });
 }
 
 #[test]
 fn gnutls_serv_matrix() {
-    let mut results = vec![];
-    let mut failures = vec![];
-    for version in [Version::Tls13, Version::Tls12] {
-        for kind in KeyKind::ALL {
-            if version.suites(kind).is_empty() {
-                continue;
-            }
-            let pki = Pki::new(kind);
-            let priority = match version {
-                Version::Tls13 => "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CHACHA20-POLY1305:+GROUP-ALL",
-                Version::Tls12 => "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CHACHA20-POLY1305:+GROUP-ALL",
-            };
-            let Some(peer) = gnutls_serv(&pki, priority, "--echo") else {
-                return;
-            };
-            let (run, passed) = matrix(&peer, &pki, version, &mut failures);
-            results.push((version, kind, run, passed));
-        }
-    }
-    report("gnutls-serv", &results, &failures);
+    peer_matrix("gnutls-serv", |pki, version| {
+        let priority = match version {
+            Version::Tls13 => "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CHACHA20-POLY1305:+GROUP-ALL",
+            Version::Tls12 => "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CHACHA20-POLY1305:+GROUP-ALL",
+        };
+        gnutls_serv(pki, priority, "--echo")
+    });
 }
 
 /// `--reconnect 3` resumes connections 2 to 4 (`"resumed":true`).
