@@ -82,11 +82,26 @@ fn overture(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
     )
 }
 
+/// `overture connect <peer> --server-name localhost --ca-file <ca> --json <extra…>`: the
+/// arguments every case shares, then the case's own.
+fn connect_json(peer: &Peer, ca: &Pki, extra: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
+    let addr = peer.addr.to_string();
+    let mut args = vec![
+        "connect",
+        &addr,
+        "--server-name",
+        "localhost",
+        "--ca-file",
+        ca.ca_pem.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    overture(&args)
+}
+
 /// Runs the suite × group × transport matrix of `version` against `peer`; returns (run,
 /// passed).
 fn matrix(peer: &Peer, pki: &Pki, version: Version, failures: &mut Vec<String>) -> (usize, usize) {
-    let addr = peer.addr.to_string();
-    let ca = pki.ca_pem.to_str().unwrap();
     let (mut run, mut passed) = (0, 0);
     for suite in version.suites(pki.kind) {
         for group in GROUPS {
@@ -106,23 +121,16 @@ fn matrix(peer: &Peer, pki: &Pki, version: Version, failures: &mut Vec<String>) 
             for transport in TRANSPORTS {
                 run += 1;
                 let mut args = vec![
-                    "connect",
-                    &addr,
-                    "--server-name",
-                    "localhost",
-                    "--ca-file",
-                    ca,
                     version.flag(),
                     "--cipher-suites",
                     suite,
                     "--groups",
                     &groups,
-                    "--json",
                     "--timeout",
                     "10",
                 ];
                 args.extend_from_slice(transport);
-                let (code, json, text) = overture(&args);
+                let (code, json, text) = connect_json(peer, pki, &args);
                 let ok = code == 0
                     && json.len() == 1
                     && json[0]["ok"] == true
@@ -211,19 +219,7 @@ fn gnutls_serv_matrix() {
 
 /// `--reconnect 3` resumes connections 2 to 4 (`"resumed":true`).
 fn assert_resumes(peer: &Peer, pki: &Pki, version: Version, what: &str) {
-    let addr = peer.addr.to_string();
-    let (code, json, text) = overture(&[
-        "connect",
-        &addr,
-        "--server-name",
-        "localhost",
-        "--ca-file",
-        pki.ca_pem.to_str().unwrap(),
-        version.flag(),
-        "--reconnect",
-        "3",
-        "--json",
-    ]);
+    let (code, json, text) = connect_json(peer, pki, &[version.flag(), "--reconnect", "3"]);
     assert_eq!(code, 0, "{what}: {text}");
     assert_eq!(json.len(), 4, "{what}: {text}");
     assert!(
@@ -285,21 +281,10 @@ fn request_reads_the_reply() {
     let Some(peer) = openssl_s_server(&pki, &["-tls1_3", "-www"]) else {
         return;
     };
-    let addr = peer.addr.to_string();
     for transport in TRANSPORTS {
-        let mut args = vec![
-            "connect",
-            &addr,
-            "--server-name",
-            "localhost",
-            "--ca-file",
-            pki.ca_pem.to_str().unwrap(),
-            "--request",
-            "GET / HTTP/1.0\\r\\n\\r\\n",
-            "--json",
-        ];
+        let mut args = vec!["--request", "GET / HTTP/1.0\\r\\n\\r\\n"];
         args.extend_from_slice(transport);
-        let (code, json, text) = overture(&args);
+        let (code, json, text) = connect_json(&peer, &pki, &args);
         assert_eq!(code, 0, "{text}");
         assert!(json[0]["response_bytes"].as_u64().unwrap() > 100, "{text}");
     }
@@ -312,21 +297,13 @@ fn failures_report_the_alert_and_exit_1() {
     let Some(peer) = openssl_s_server(&pki, &["-tls1_3"]) else {
         return;
     };
-    let addr = peer.addr.to_string();
-    let (code, json, text) = overture(&[
-        "connect",
-        &addr,
-        "--server-name",
-        "localhost",
-        "--ca-file",
-        other.ca_pem.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, json, text) = connect_json(&peer, &other, &[]);
     assert_eq!(code, 1, "{text}");
     assert_eq!(json[0]["ok"], false);
     assert_eq!(json[0]["error_kind"], "Ssl");
     assert_eq!(json[0]["alert"], "unknown_ca", "{text}");
     // Usage errors exit 2.
+    let addr = peer.addr.to_string();
     let (code, _, _) = overture(&["connect", &addr, "--tls1.2", "--tls1.3"]);
     assert_eq!(code, 2);
 }
@@ -337,18 +314,7 @@ fn reconnect_prints_one_object_per_connection() {
     let Some(peer) = openssl_s_server(&pki, &["-tls1_3"]) else {
         return;
     };
-    let addr = peer.addr.to_string();
-    let (code, json, text) = overture(&[
-        "connect",
-        &addr,
-        "--server-name",
-        "localhost",
-        "--ca-file",
-        pki.ca_pem.to_str().unwrap(),
-        "--reconnect",
-        "2",
-        "--json",
-    ]);
+    let (code, json, text) = connect_json(&peer, &pki, &["--reconnect", "2"]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(json.len(), 3, "{text}");
     assert!(json.iter().all(|j| j["ok"] == true));
