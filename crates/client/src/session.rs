@@ -26,33 +26,15 @@ const TLS12_DEFAULT_LIFETIME: u64 = 2 * 60 * 60;
 /// Cloning copies the secret. A TLS 1.3 ticket is meant to be used once (a server may refuse a
 /// second use, and two uses link the connections): the config's store hands each out once, and
 /// a clone you keep from [`Ssl::session`](crate::Ssl::session) should be offered once too.
+#[derive(Clone)]
 pub struct Session {
     inner: Inner,
 }
 
+#[derive(Clone)]
 enum Inner {
     Tls13(Tls13Ticket),
     Tls12(Tls12Session),
-}
-
-impl Clone for Session {
-    fn clone(&self) -> Self {
-        let inner = match &self.inner {
-            Inner::Tls13(t) => Inner::Tls13(Tls13Ticket {
-                suite: t.suite,
-                ticket: t.ticket.clone(),
-                psk: t.psk.clone(),
-                lifetime: t.lifetime,
-                age_add: t.age_add,
-                max_early_data: t.max_early_data,
-                received_at: t.received_at,
-                server_name: t.server_name.clone(),
-                alpn: t.alpn.clone(),
-            }),
-            Inner::Tls12(s) => Inner::Tls12(s.clone()),
-        };
-        Self { inner }
-    }
 }
 
 impl Session {

@@ -148,6 +148,10 @@ pub enum Level {
 }
 
 /// A TLS 1.3 session ticket with the PSK derived for it (RFC 8446 §4.6.1), for resumption.
+///
+/// A ticket is meant to be offered once (RFC 8446 §C.4): `StartOptions` takes it by value.
+/// Cloning copies the PSK; whoever keeps copies (a session store) hands each out once.
+#[derive(Clone)]
 pub struct Tls13Ticket {
     /// The suite of the connection that received it (resumption needs the same hash).
     pub suite: CipherSuite,
