@@ -274,16 +274,19 @@ fn certificate_failures_send_the_right_alert() {
     );
 }
 
+/// Issue 18 (g): like OpenSSL 3 ("unexpected eof while reading"), an EOF in the handshake is
+/// `SSL_ERROR_SSL`, not `SSL_ERROR_SYSCALL`; the I/O kind still says what happened.
 #[test]
-fn server_that_closes_mid_handshake_is_an_io_error() {
+fn server_that_closes_mid_handshake_is_an_ssl_error_like_openssl_3() {
     let server = ScriptedServer::start(|mut tcp| {
         let _ = read_record(&mut tcp); // the ClientHello
         // and hang up without a word
     });
     let pki = Pki::new(KeyKind::EcdsaP256);
     let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
-    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Ssl, "{e}");
     assert_eq!(e.io_kind(), Some(std::io::ErrorKind::UnexpectedEof), "{e}");
+    assert_eq!(e.alert_sent(), None, "{e}");
 }
 
 #[test]

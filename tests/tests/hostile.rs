@@ -22,7 +22,7 @@
 
 use overture::bio::SocketBio;
 use overture::types::AlertDescription as A;
-use overture::{ClientConfig, Error, ErrorKind, Ssl};
+use overture::{ClientConfig, Error, ErrorKind, ShutdownState, Ssl};
 use overture_tests::hostile::{
     Conn, Fixture, GREETING, HostileServer, Script, ServerHelloSpec, ct, ext, ext_block, hs,
     hs_msg, key_share_ext, plain, plain_v, supported_versions_ext, u16b, u24,
@@ -119,6 +119,31 @@ const fn io_err(kind: io::ErrorKind) -> Expect {
     }
 }
 
+/// `connect()` runs into the user's timeout: on a blocking socket its `SO_RCVTIMEO`, which is
+/// `WantRead` (kind `TimedOut`) as in OpenSSL — calling again would go on waiting; on a
+/// non-blocking one the driver's deadline (`Io`, `TimedOut`).
+const fn timed_out() -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::WantRead),
+        sent: None,
+        received: None,
+        io: Some(io::ErrorKind::TimedOut),
+    }
+}
+
+/// `connect()` fails with `Ssl` (no alert sent) because the transport closed during the
+/// handshake: OpenSSL 3's "unexpected eof while reading".
+const fn eof_in_handshake() -> Expect {
+    Expect {
+        phase: Phase::Connect,
+        kind: Some(ErrorKind::Ssl),
+        sent: None,
+        received: None,
+        io: Some(io::ErrorKind::UnexpectedEof),
+    }
+}
+
 /// `connect()` fails with `ZeroReturn`.
 const fn zero_return() -> Expect {
     Expect {
@@ -151,6 +176,37 @@ struct Scenario {
     /// A first connection that must complete (with the same config) before the scenario's
     /// own, e.g. to have the client hold a ticket.
     prelude: Option<Script>,
+    /// What the client does once connected.
+    flow: Flow,
+    /// The peak heap this scenario's connection must stay under: [`PEAK_HEAP_BOUND`], or a
+    /// tighter bound where the scenario proves that a flood leaves the heap flat.
+    peak_bound: u64,
+}
+
+/// What the client does after `connect()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// `read()` until an error (the greeting, then `ZeroReturn` for a scenario that completes).
+    Read,
+    /// `shutdown()` until it reports `Complete` (our close_notify sent, the peer's received);
+    /// the scenario completes when it does.
+    Shutdown,
+}
+
+/// The bound the flood scenarios assert, proving that their megabytes are not buffered: a
+/// normal handshake peaks at ~24 KiB (see [`PEAK_HEAP_BOUND`]); records of 2^14 bytes grow
+/// the input buffer to one maximal record (~18 KiB) and the plaintext buffer up to one more
+/// (measured, debug build, ring: 52 KiB for 8 MiB of records and for 100,000 KeyUpdates).
+/// 64 KiB leaves a margin for allocator and library changes; anything that kept a share of a
+/// flood would go far past it.
+const FLAT_HEAP_BOUND: u64 = 64 * 1024;
+
+/// `s`, whose peak heap must stay under [`FLAT_HEAP_BOUND`].
+fn flat(s: Scenario) -> Scenario {
+    Scenario {
+        peak_bound: FLAT_HEAP_BOUND,
+        ..s
+    }
 }
 
 fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) -> Scenario {
@@ -161,6 +217,8 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         expect,
         timeout: USER_TIMEOUT,
         prelude: None,
+        flow: Flow::Read,
+        peak_bound: PEAK_HEAP_BOUND,
     }
 }
 
@@ -289,10 +347,29 @@ fn hrr_then_continue(c: &mut Conn, group: NamedGroup) -> R {
     c.hello_and_close()
 }
 
-/// After the handshake, `n` KeyUpdate(update_requested); the server then waits for the
-/// client's KeyUpdate(update_not_requested) — decrypted under the client's keys as it rotates
-/// them — and only then sends the greeting (else a fatal alert, so the run fails).
-fn key_update_requests(c: &mut Conn, n: usize) -> R {
+/// KeyUpdates in a row the client accepts without application data (`MAX_KEY_UPDATES`).
+const MAX_KEY_UPDATES_IN_A_ROW: usize = 32;
+
+/// After the handshake, `n` KeyUpdate(update_not_requested) in one burst (the server rotates its
+/// key after each), then the greeting.
+fn key_updates(c: &mut Conn, n: usize) -> R {
+    handshake(c)?;
+    let mut burst = Vec::new();
+    for _ in 0..n {
+        burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[0])));
+        c.rotate_write_key();
+    }
+    c.send(&burst)?;
+    c.hello_and_close()
+}
+
+/// After the handshake, `n` KeyUpdate(update_requested) in one burst; the server then waits for
+/// the client's KeyUpdate(update_not_requested) — decrypted under the client's keys as it
+/// rotates them — and only then sends the greeting (else a fatal alert, so the run fails).
+/// With `answers`, the client must have sent exactly that many KeyUpdates: requests that
+/// arrive while its answer has not left are answered by that answer (RFC 8446 §4.6.3 asks for
+/// one KeyUpdate before our next application data; BoGo's KeyUpdate-Requested).
+fn key_update_requests(c: &mut Conn, n: usize, answers: Option<usize>) -> R {
     handshake(c)?;
     let mut burst = Vec::new();
     for _ in 0..n {
@@ -300,16 +377,20 @@ fn key_update_requests(c: &mut Conn, n: usize) -> R {
         c.rotate_write_key();
     }
     c.send(&burst)?;
-    let answered = c.wait_client(Duration::from_secs(5), |recs| {
-        recs.iter()
-            .any(|(t, p)| *t == ct::HANDSHAKE && p.as_slice() == [hs::KEY_UPDATE, 0, 0, 1, 0])
-    });
-    if !answered {
+    let is_answer = |(t, p): &(u8, Vec<u8>)| {
+        *t == ct::HANDSHAKE && p.as_slice() == [hs::KEY_UPDATE, 0, 0, 1, 0]
+    };
+    let count = |recs: &[(u8, Vec<u8>)]| recs.iter().filter(|r| is_answer(r)).count();
+    let answered = c.wait_client(Duration::from_secs(5), |recs| count(recs) > 0);
+    // A second answer would follow the first at once: give it a moment to show.
+    let _ = c.wait_client(Duration::from_millis(200), |recs| count(recs) > 1);
+    let got = count(&c.client_application_records());
+    if !answered || answers.is_some_and(|a| a != got) {
         let rec = c.enc(ct::ALERT, &[2, 80]);
         c.send(&rec)?;
-        return Err(io::Error::other(
-            "the client never answered the KeyUpdate request",
-        ));
+        return Err(io::Error::other(format!(
+            "the client sent {got} KeyUpdate answers to {n} requests, expected {answers:?}"
+        )));
     }
     c.hello_and_close()
 }
@@ -499,7 +580,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "handshake length says more than the record, then silence",
-            io_err(io::ErrorKind::TimedOut),
+            timed_out(),
             |c| {
                 sh_bytes(c, |m| {
                     let l = u24(m.len() - 4 + 10);
@@ -1601,7 +1682,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "close",
             "TCP FIN after ServerHello",
-            io_err(io::ErrorKind::UnexpectedEof),
+            eof_in_handshake(),
             |c| {
                 to_sh(c)?;
                 c.hang_up()
@@ -1715,30 +1796,88 @@ fn scenarios() -> Vec<Scenario> {
         // Post-handshake messages.
         sc(
             "post-handshake",
-            "10,000 KeyUpdates (update_not_requested) (completes)",
+            "32 KeyUpdates (update_not_requested) in a row: the limit (completes)",
+            ok(),
+            |c| key_updates(c, MAX_KEY_UPDATES_IN_A_ROW),
+        ),
+        sc(
+            "post-handshake",
+            "33 KeyUpdates in a row without application data: unexpected_message",
+            read_bad(A::UnexpectedMessage),
+            |c| key_updates(c, MAX_KEY_UPDATES_IN_A_ROW + 1),
+        ),
+        sc(
+            "post-handshake",
+            "32 KeyUpdate requests in one burst: one answer (completes)",
+            ok(),
+            |c| key_update_requests(c, 32, Some(1)),
+        ),
+        flat(sc(
+            "bounds",
+            "100,000 KeyUpdate requests (20 between empty application data records): answers \
+             coalesce, heap flat (completes)",
             ok(),
             |c| {
                 handshake(c)?;
                 let mut burst = Vec::new();
-                for _ in 0..10_000 {
-                    burst.extend_from_slice(&c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[0])));
-                    c.rotate_write_key();
+                for _ in 0..5_000 {
+                    for _ in 0..20 {
+                        burst.extend_from_slice(
+                            &c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1])),
+                        );
+                        c.rotate_write_key();
+                    }
+                    burst.extend_from_slice(&c.enc(ct::APPDATA, &[]));
                 }
                 c.send(&burst)?;
+                let answers = |recs: &[(u8, Vec<u8>)]| {
+                    recs.iter()
+                        .filter(|(t, p)| *t == ct::HANDSHAKE && p.first() == Some(&hs::KEY_UPDATE))
+                        .count()
+                };
+                if !c.wait_client(Duration::from_secs(10), |r| answers(r) > 0) {
+                    return Err(io::Error::other("the client never answered"));
+                }
+                // One answer per batch of requests the client read at once, never one per
+                // request (the client reads ~16 KiB, ~600 requests, per transport read).
+                let n = answers(&c.client_application_records());
+                if n > 5_000 {
+                    return Err(io::Error::other(format!("{n} KeyUpdate answers")));
+                }
                 c.hello_and_close()
             },
-        ),
-        sc(
-            "post-handshake",
-            "1,000 KeyUpdates (update_requested): the client answers under its keys (completes)",
-            ok(),
-            |c| key_update_requests(c, 1000),
-        ),
+        )),
+        Scenario {
+            flow: Flow::Shutdown,
+            ..flat(sc(
+                "bounds",
+                "8 MiB of application data after our close_notify: discarded, heap flat",
+                ok(),
+                |c| {
+                    handshake(c)?;
+                    let closed = c.wait_client(Duration::from_secs(10), |recs| {
+                        recs.iter()
+                            .any(|(t, p)| *t == ct::ALERT && p.as_slice() == [1, 0])
+                    });
+                    if !closed {
+                        return Err(io::Error::other("no close_notify from the client"));
+                    }
+                    let chunk = vec![0x5a; 16 * 1024];
+                    for _ in 0..32 {
+                        let burst: Vec<u8> =
+                            (0..16).flat_map(|_| c.enc(ct::APPDATA, &chunk)).collect();
+                        c.send(&burst)?;
+                    }
+                    let rec = c.enc(ct::ALERT, &[1, 0]);
+                    c.send(&rec)
+                },
+            ))
+        },
         sc(
             "post-handshake",
             "one KeyUpdate (update_requested): the client answers under its keys (completes)",
             ok(),
-            |c| key_update_requests(c, 1),
+            |c| key_update_requests(c, 1, Some(1)),
         ),
         sc(
             "post-handshake",
@@ -2446,6 +2585,21 @@ fn scenarios() -> Vec<Scenario> {
                 })
             },
         ),
+        flat(sc(
+            "bounds",
+            "100,000 TLS 1.2 HelloRequests: one no_renegotiation warning pending at a time, \
+             heap flat (completes)",
+            ok(),
+            |c| {
+                tls12_post(c, |c| {
+                    let requests = hs_msg(hs::HELLO_REQUEST, &[]).repeat(100_000);
+                    requests
+                        .chunks(16 * 1024)
+                        .flat_map(|r| c.enc12(ct::HANDSHAKE, r))
+                        .collect()
+                })
+            },
+        )),
         sc(
             "tls12",
             "HelloRequest after the handshake (no renegotiation; completes)",
@@ -2569,9 +2723,11 @@ fn scenarios() -> Vec<Scenario> {
             area: "timing",
             name,
             script,
-            expect: io_err(io::ErrorKind::TimedOut),
+            expect: timed_out(),
             timeout: STALL_TIMEOUT,
             prelude: None,
+            flow: Flow::Read,
+            peak_bound: PEAK_HEAP_BOUND,
         });
     }
     // The over-long handshake length waits for bytes that never come: it times out too.
@@ -2628,6 +2784,8 @@ struct ClientRun {
     connect: Result<(), Error>,
     again: Option<Error>,
     read: Option<(Vec<u8>, Error)>,
+    /// [`Flow::Shutdown`]: what the second `shutdown()` returned.
+    shutdown: Option<Result<ShutdownState, Error>>,
     peak: u64,
 }
 
@@ -2661,7 +2819,10 @@ fn drive<T>(
     loop {
         match call(ssl) {
             Err(e) if e.kind().is_retry() => {
-                let tcp = poller.expect("a blocking BIO never wants");
+                // A blocking socket wants only when its timeout passed: the user's deadline.
+                let Some(tcp) = poller else {
+                    return Err(e);
+                };
                 let flags = if e.kind() == ErrorKind::WantRead {
                     PollFlags::IN
                 } else {
@@ -2679,11 +2840,18 @@ fn drive<T>(
     }
 }
 
-fn client(config: &ClientConfig, addr: SocketAddr, mode: Mode, timeout: Duration) -> ClientRun {
+fn client(
+    config: &ClientConfig,
+    addr: SocketAddr,
+    mode: Mode,
+    timeout: Duration,
+    flow: Flow,
+) -> ClientRun {
     let mut run = ClientRun {
         connect: Ok(()),
         again: None,
         read: None,
+        shutdown: None,
         peak: 0,
     };
     let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
@@ -2707,6 +2875,14 @@ fn client(config: &ClientConfig, addr: SocketAddr, mode: Mode, timeout: Duration
         run.connect = drive(&mut ssl, poller, deadline, |s| s.connect()).map(|_| ());
         if run.connect.is_err() {
             run.again = ssl.connect().err();
+            return;
+        }
+        if flow == Flow::Shutdown {
+            let deadline = Instant::now() + timeout;
+            run.shutdown = Some(
+                drive(&mut ssl, poller, deadline, |s| s.shutdown())
+                    .and_then(|_| drive(&mut ssl, poller, deadline, |s| s.shutdown())),
+            );
             return;
         }
         let mut data = Vec::new();
@@ -2743,8 +2919,11 @@ fn describe(e: &Error) -> String {
     )
 }
 
-fn matches(e: &Error, x: &Expect) -> bool {
-    Some(e.kind()) == x.kind
+fn matches(e: &Error, x: &Expect, mode: Mode) -> bool {
+    let driver_deadline = mode == Mode::NonBlocking
+        && x.kind == Some(ErrorKind::WantRead)
+        && e.kind() == ErrorKind::Io;
+    (Some(e.kind()) == x.kind || driver_deadline)
         && e.alert_sent() == x.sent
         && e.alert_received() == x.received
         && (x.io.is_none() || e.io_kind() == x.io)
@@ -2770,7 +2949,13 @@ fn run_one(
         let (tx, rx) = std::sync::mpsc::channel();
         let (config, addr) = (config.clone(), server.addr);
         std::thread::spawn(move || {
-            let _ = tx.send(client(&config, addr, Mode::Blocking, USER_TIMEOUT));
+            let _ = tx.send(client(
+                &config,
+                addr,
+                Mode::Blocking,
+                USER_TIMEOUT,
+                Flow::Read,
+            ));
         });
         let run = rx
             .recv_timeout(WATCHDOG)
@@ -2783,9 +2968,9 @@ fn run_one(
     }
     let server = HostileServer::start(fixture.clone(), s.script);
     let (tx, rx) = std::sync::mpsc::channel();
-    let (config, addr, timeout) = (config.clone(), server.addr, s.timeout);
+    let (config, addr, timeout, flow) = (config.clone(), server.addr, s.timeout, s.flow);
     std::thread::spawn(move || {
-        let _ = tx.send(client(&config, addr, mode, timeout));
+        let _ = tx.send(client(&config, addr, mode, timeout, flow));
     });
     let run = rx
         .recv_timeout(WATCHDOG)
@@ -2794,7 +2979,7 @@ fn run_one(
     let x = &s.expect;
     match (x.phase, &run.connect, &run.read) {
         (Phase::Connect, Err(e), _) => {
-            if !matches(e, x) {
+            if !matches(e, x, mode) {
                 return Err(format!("connect(): {}; expected {x:?}", describe(e)));
             }
             let again = run.again.as_ref().ok_or("a second connect() succeeded")?;
@@ -2826,12 +3011,17 @@ fn run_one(
                 }
             }
             Some(_) => {
-                if !matches(e, x) {
+                if !matches(e, x, mode) {
                     return Err(format!("read(): {}; expected {x:?}", describe(e)));
                 }
             }
         },
-        (Phase::Read, Ok(()), None) => return Err("read() did not run".into()),
+        (Phase::Read, Ok(()), None) => match &run.shutdown {
+            Some(Ok(ShutdownState::Complete)) => {}
+            Some(Ok(state)) => return Err(format!("the second shutdown() returned {state:?}")),
+            Some(Err(e)) => return Err(format!("shutdown(): {}", describe(e))),
+            None => return Err("read() did not run".into()),
+        },
     }
     if let Some(alert) = x.sent {
         match report.alert {
@@ -2845,10 +3035,10 @@ fn run_one(
             }
         }
     }
-    if run.peak > PEAK_HEAP_BOUND {
+    if run.peak > s.peak_bound {
         return Err(format!(
-            "peak heap {} bytes exceeds the bound of {PEAK_HEAP_BOUND}",
-            run.peak
+            "peak heap {} bytes exceeds the bound of {}",
+            run.peak, s.peak_bound
         ));
     }
     let detail = match (&run.connect, &run.read) {

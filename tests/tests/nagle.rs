@@ -1,10 +1,12 @@
-//! The Nagle-proof first write (issue #9): over a real loopback TCP socket with Nagle's
-//! algorithm on, a TLS 1.3 client that connects and at once sends a small request must send its
-//! final flight (Finished) and that request in **one transport write**, so the server sees both
-//! in one `read` — and does not wait for the ACK of a lone Finished segment first.
+//! The Nagle-proof first write (issue #9, reshaped by issue 18): over a real loopback TCP
+//! socket with Nagle's algorithm on, a TLS 1.3 client that connects and at once sends a small
+//! request must not wait for the ACK of its lone Finished segment (the delayed-ACK stall).
+//! By default `connect()` sends the final flight (SSL_connect's contract) and the first write
+//! leaves with TCP_NODELAY on, then the user's setting is restored; `FinalFlight::Hold` (opt-in)
+//! holds the Finished and sends it with the request in **one transport write**.
 //!
-//! The assertions count transport writes and server reads, never time. The time to the first
-//! response byte is measured for each policy and printed (`--nocapture`) for the record.
+//! The assertions count transport writes, server reads and socket options, never time. The
+//! time to the first response byte is measured for each policy and printed (`--nocapture`).
 
 #![allow(
     clippy::unwrap_used,
@@ -75,6 +77,8 @@ struct Run {
     writes: u64,
     /// From the start of `connect()` to the first response byte.
     first_byte: Duration,
+    /// TCP_NODELAY as the kernel reports it after the first write (the user's setting).
+    nodelay_after: bool,
 }
 
 fn run(pki: &Pki, policy: FinalFlight, nodelay: bool) -> Run {
@@ -98,12 +102,15 @@ fn run(pki: &Pki, policy: FinalFlight, nodelay: bool) -> Run {
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    // The same socket, to read its TCP_NODELAY back from the kernel.
+    let probe = socket.as_tcp().unwrap().try_clone().unwrap();
     ssl.set_socket(socket).unwrap();
     let start = Instant::now();
     ssl.connect().unwrap();
     assert_eq!(ssl.write(b"ping").unwrap(), 4);
     ssl.flush().unwrap();
     let writes = ssl.stats().writes;
+    let nodelay_after = probe.nodelay().unwrap();
     let mut reply = [0u8; 16];
     let n = ssl.read(&mut reply).unwrap();
     let first_byte = start.elapsed();
@@ -112,15 +119,23 @@ fn run(pki: &Pki, policy: FinalFlight, nodelay: bool) -> Run {
         seen: server.join().unwrap(),
         writes,
         first_byte,
+        nodelay_after,
     }
 }
 
 #[test]
-fn final_flight_and_first_request_leave_in_one_write() {
+fn final_flight_is_sent_by_connect_and_the_first_request_is_not_stalled() {
     let pki = Pki::new(KeyKind::EcdsaP256);
 
-    // Nagle on, default policy: the Finished is held and leaves with the request.
-    let held = run(&pki, FinalFlight::Auto, false);
+    // Nagle on, default policy: connect() sends the Finished (SSL_connect's contract); the
+    // first request leaves with TCP_NODELAY on (no wait for the Finished's ACK), and the
+    // user's setting (Nagle on) is back afterwards.
+    let auto = run(&pki, FinalFlight::Auto, false);
+    assert_eq!(auto.writes, 3, "ClientHello, Finished, request");
+    assert!(!auto.nodelay_after, "TCP_NODELAY must be restored (off)");
+
+    // The explicit opt-in: the Finished is held and leaves with the request in one write.
+    let held = run(&pki, FinalFlight::Hold, false);
     assert_eq!(
         held.writes, 2,
         "ClientHello, then Finished + request in one write"
@@ -131,13 +146,75 @@ fn final_flight_and_first_request_leave_in_one_write() {
         held.seen
     );
 
-    // Sent at once (OpenSSL's behaviour): one more transport write.
+    // Sent at once, Nagle left alone: one more transport write.
     let sent = run(&pki, FinalFlight::Send, false);
     assert_eq!(sent.writes, 3, "ClientHello, Finished, request");
+    assert!(!sent.nodelay_after);
 
-    // With TCP_NODELAY the default policy does not hold (there is no Nagle to beat).
+    // With TCP_NODELAY configured it stays on.
     let nodelay = run(&pki, FinalFlight::Auto, true);
     assert_eq!(nodelay.writes, 3, "ClientHello, Finished, request");
+    assert!(nodelay.nodelay_after);
+}
+
+/// Issue 18 (a): a server-speaks-first protocol (SMTP, IMAP, ...) — the server greets once it
+/// has our Finished. With the default policy on a socket with Nagle on, the greeting must
+/// arrive while the program polls the raw socket right after `connect()` returned, without
+/// any other call on the connection.
+#[test]
+fn server_speaks_first_greeting_arrives_on_the_raw_socket_after_connect() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server_config = rustls_server_config(&pki, &[&rustls::version::TLS13], &[], &[]);
+    let server = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut conn = rustls::ServerConnection::new(server_config).unwrap();
+        while conn.is_handshaking() {
+            while conn.wants_write() {
+                conn.write_tls(&mut tcp).unwrap();
+            }
+            if conn.read_tls(&mut tcp).unwrap() == 0 {
+                return false;
+            }
+            conn.process_new_packets().unwrap();
+        }
+        conn.writer().write_all(b"220 ready\r\n").unwrap();
+        while conn.wants_write() {
+            conn.write_tls(&mut tcp).unwrap();
+        }
+        // Wait for the client to hang up.
+        let mut sink = [0u8; 1024];
+        while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
+        true
+    });
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+    let socket = SocketBio::connect(addr).unwrap();
+    let probe = socket.as_tcp().unwrap().try_clone().unwrap();
+    ssl.set_socket(socket).unwrap();
+    ssl.connect().unwrap();
+    // Poll the raw socket as a ported program would (no read/write/flush on `ssl`).
+    probe
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let peeked = probe.peek(&mut byte);
+    assert!(
+        matches!(peeked, Ok(1)),
+        "no greeting on the raw socket after connect(): {peeked:?}"
+    );
+    let mut greeting = [0u8; 64];
+    let n = ssl.read(&mut greeting).unwrap();
+    assert_eq!(&greeting[..n], b"220 ready\r\n");
+    drop(ssl);
+    drop(probe);
+    assert!(server.join().unwrap());
 }
 
 #[test]
@@ -145,7 +222,12 @@ fn time_to_first_response_byte_by_policy() {
     // Not an assertion on time (benchmarks are not tests): the distributions, for the record.
     let pki = Pki::new(KeyKind::EcdsaP256);
     let cases = [
-        ("coalesced (Nagle on, Auto)", FinalFlight::Auto, false),
+        (
+            "default (Nagle on, Auto: TCP_NODELAY for the first write)",
+            FinalFlight::Auto,
+            false,
+        ),
+        ("held (Nagle on, Hold: one write)", FinalFlight::Hold, false),
         ("not coalesced (Nagle on, Send)", FinalFlight::Send, false),
         ("TCP_NODELAY (Send)", FinalFlight::Send, true),
     ];
@@ -165,7 +247,8 @@ fn time_to_first_response_byte_by_policy() {
 }
 
 /// TLS 1.2 resumption is the other handshake where the client speaks last (its CCS and
-/// Finished): they too wait for the first request and leave with it in one write.
+/// Finished): with `FinalFlight::Hold` they too wait for the first request and leave with it
+/// in one write.
 #[test]
 fn tls12_resumed_final_flight_leaves_with_the_first_request() {
     let pki = Pki::new(KeyKind::EcdsaP256);
@@ -174,6 +257,7 @@ fn tls12_resumed_final_flight_leaves_with_the_first_request() {
         .with_ca_file(&pki.ca_pem)
         .unwrap()
         .with_protocol_versions(&[overture::types::ProtocolVersion::TLSv1_2])
+        .with_final_flight(FinalFlight::Hold)
         .build()
         .unwrap();
     let mut writes = vec![];

@@ -31,12 +31,12 @@ pub const SSL_ERROR_SYSCALL: i32 = 5;
 pub const SSL_ERROR_ZERO_RETURN: i32 = 6;
 
 /// `SSL_connect()`: 1 when the handshake completed; 0 when it was shut down in a controlled
-/// way (the peer's close_notify or alert); -1 for a fatal error or a retry (*want read/write*).
+/// way (the peer's close_notify); -1 for a fatal error (a fatal alert from the peer included,
+/// with `SSL_ERROR_SSL`, as OpenSSL) or a retry (*want read/write*).
 pub fn connect(ssl: &mut Ssl) -> i32 {
     match ssl.connect() {
         Ok(_) => 1,
         Err(e) if e.kind() == ErrorKind::ZeroReturn => 0,
-        Err(e) if e.kind() == ErrorKind::Ssl && e.alert_received().is_some() => 0,
         Err(_) => -1,
     }
 }

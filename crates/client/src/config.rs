@@ -28,28 +28,30 @@ pub const DEFAULT_SIGNATURE_CACHE: usize = 1024;
 ///
 /// With Nagle's algorithm on, a client that writes its first request right after the
 /// handshake sends two small segments back to back: the second waits for the ACK of the
-/// first, which the server may delay (the delayed-ACK stall, often 40 ms). Holding the final
-/// flight and sending it in the **same transport write** as the first application record
-/// avoids that without turning Nagle off.
+/// first, which the server may delay (the delayed-ACK stall, often 40 ms).
 ///
-/// A held flight leaves with the next call that does I/O on the connection: the first
-/// `write()` (in the same transport write as its first record), an explicit `flush()`, a
-/// `read()`, `shutdown()` or another `connect()`. There is no timer: Overture runs no thread
-/// and reads no clock behind the caller's back. So an application that, right after
-/// `connect()`, polls the raw socket for readability without calling any of these must call
-/// `flush()` first (or choose [`FinalFlight::Send`]): a server that waits for our Finished
-/// before it speaks would otherwise wait for us. `SSL_read`-first and `SSL_write`-first code —
-/// what the OpenSSL man pages show — needs no change.
+/// By default (`Auto`) `connect()` returns only once the final flight is handed to the
+/// transport — `SSL_connect()` returning 1 means the handshake is done on the wire, which a
+/// server-speaks-first protocol (SMTP, IMAP, POP3, XMPP, FTP after AUTH TLS) depends on — and
+/// the stall is avoided differently: on a TCP socket given through `Ssl::set_socket` with Nagle
+/// on, TCP_NODELAY is switched on for the final flight and the first application write (or
+/// read), then switched off again (two `setsockopt` calls per connection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FinalFlight {
-    /// Hold it when the transport is a TCP socket given through `Ssl::set_socket` with Nagle
-    /// on (TCP_NODELAY off); send it at once otherwise (BIO pairs, custom BIOs).
+    /// Send it before `connect()` returns; on a TCP socket with Nagle on, with TCP_NODELAY on
+    /// until the first write is out, then the socket's own setting back.
     #[default]
     Auto,
-    /// Always hold it until the first write, flush, read or the deadline.
+    /// Hold it until the first `write()` and send both in **one transport write** (one segment,
+    /// without touching the socket's options). **Risk:** `connect()` then returns while the
+    /// server still waits for our Finished; it leaves with the next call that does I/O on the
+    /// connection (`write`, `flush`, `read`, `shutdown`, `connect`) and there is no timer.
+    /// A program that, after `connect()`, waits on the raw socket for the server to speak
+    /// first would wait forever: call `flush()` before, or do not use `Hold`.
     Hold,
-    /// Always send it before `connect()` returns (OpenSSL's behaviour).
+    /// Send it before `connect()` returns and leave the socket's options alone (OpenSSL's
+    /// behaviour, Nagle stall included).
     Send,
 }
 
@@ -171,12 +173,24 @@ pub struct ConfigBuilder {
 }
 
 impl ConfigBuilder {
-    /// Trusts the certificates in a PEM file (`SSL_CTX_load_verify_locations` with a file).
+    /// Also trusts the certificates in a PEM file (`SSL_CTX_load_verify_locations` with a
+    /// file): they are added to the roots chosen so far (another CA file, the system store, a
+    /// root store), as OpenSSL adds to its store.
     pub fn with_ca_file(mut self, path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let store = RootStore::from_pem_file(path)
+        let file = RootStore::from_pem_file(path)
             .map_err(|e| Error::usage(format!("CA file {}: {e}", path.display())))?;
-        self.roots = Some(store);
+        match self.roots.as_mut() {
+            Some(roots) => {
+                // Anchors from a CA bundle are checked leniently, as `from_pem_file` does.
+                let strict = roots.strict_anchors();
+                roots.set_strict_anchors(false);
+                let added = roots.add_pem_file(path);
+                roots.set_strict_anchors(strict);
+                added.map_err(|e| Error::usage(format!("CA file {}: {e}", path.display())))?;
+            }
+            None => self.roots = Some(file),
+        }
         Ok(self)
     }
 
@@ -313,7 +327,8 @@ impl ConfigBuilder {
     }
 
     /// What to do with the client's final flight when `connect()` produced it last (default
-    /// [`FinalFlight::Auto`]: hold it for the first write on a socket with Nagle on).
+    /// [`FinalFlight::Auto`]: send it, with TCP_NODELAY on for it and the first write on a socket
+    /// with Nagle on).
     pub fn with_final_flight(mut self, policy: FinalFlight) -> Self {
         self.final_flight = policy;
         self

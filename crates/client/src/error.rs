@@ -2,8 +2,17 @@
 //! onto OpenSSL's `SSL_get_error()` codes, plus the alert we sent or received and why.
 
 use core::fmt;
+use overture_handshake::CertificateError;
 use overture_types::AlertDescription;
 use std::sync::Arc;
+
+/// What an [`Error`] came from, kept for [`std::error::Error::source`] and the typed accessors.
+#[derive(Clone, Debug)]
+enum Cause {
+    Handshake(overture_handshake::Error),
+    Record(overture_record_layer::Error),
+    Io(Arc<std::io::Error>),
+}
 
 /// The kind of an [`Error`]: the counterpart of `SSL_get_error()`'s result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,6 +73,7 @@ pub struct Error {
     alert_received: Option<AlertDescription>,
     io_kind: Option<std::io::ErrorKind>,
     reason: Arc<str>,
+    cause: Option<Cause>,
 }
 
 impl Error {
@@ -74,6 +84,7 @@ impl Error {
             alert_received: None,
             io_kind: None,
             reason: reason.into(),
+            cause: None,
         }
     }
 
@@ -99,7 +110,36 @@ impl Error {
     pub(crate) fn io(e: &std::io::Error, doing: &str) -> Self {
         let mut err = Self::new(ErrorKind::Io, format!("{doing}: {e}"));
         err.io_kind = Some(e.kind());
+        // `io::Error` is not `Clone`: keep an equivalent one (kind and message) as the cause.
+        err.cause = Some(Cause::Io(Arc::new(std::io::Error::new(
+            e.kind(),
+            e.to_string(),
+        ))));
         err
+    }
+
+    /// A fatal error the handshake reported; we send `alert` (if any) for it.
+    pub(crate) fn from_handshake(e: overture_handshake::Error) -> Self {
+        let alert = e.alert();
+        let mut err = Self::new(ErrorKind::Ssl, format!("handshake: {e}")).with_alert_sent(alert);
+        err.cause = Some(Cause::Handshake(e));
+        err
+    }
+
+    /// A fatal error the record layer reported; we send its alert.
+    pub(crate) fn from_record(e: overture_record_layer::Error) -> Self {
+        let alert = e.alert();
+        let mut err =
+            Self::new(ErrorKind::Ssl, format!("record layer: {e}")).with_alert_sent(Some(alert));
+        err.cause = Some(Cause::Record(e));
+        err
+    }
+
+    /// The same error with another kind (e.g. a blocking socket's timeout, reported as a
+    /// retry).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub(crate) fn with_alert_sent(mut self, alert: Option<AlertDescription>) -> Self {
@@ -137,9 +177,35 @@ impl Error {
         self.io_kind
     }
 
-    /// Why, in words.
+    /// Why, in words (for people: decide on [`Error::kind`], the alerts and the typed
+    /// causes, never on this text).
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The handshake error this came from, if the handshake failed (typed: `matches!` on it).
+    pub fn handshake_error(&self) -> Option<&overture_handshake::Error> {
+        match &self.cause {
+            Some(Cause::Handshake(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The record-layer error this came from, if a record was refused (or could not be sealed).
+    pub fn record_error(&self) -> Option<&overture_record_layer::Error> {
+        match &self.cause {
+            Some(Cause::Record(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Why the server's certificate was refused, if that is what failed: the verifier's
+    /// verdict without its details (`CertificateError::Expired`, `UnknownIssuer`, ...).
+    pub fn certificate_error(&self) -> Option<&CertificateError> {
+        match self.handshake_error() {
+            Some(overture_handshake::Error::InvalidCertificate(c)) => Some(c.kind()),
+            _ => None,
+        }
     }
 }
 
@@ -159,7 +225,16 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Some(Cause::Handshake(e)) => Some(e),
+            Some(Cause::Record(e)) => Some(e),
+            Some(Cause::Io(e)) => Some(e.as_ref()),
+            None => None,
+        }
+    }
+}
 
 impl From<Error> for std::io::Error {
     fn from(e: Error) -> Self {

@@ -1,16 +1,21 @@
 //! `overture`: a TLS client with the contract of OpenSSL's `SSL_connect()` over any BIO.
 //!
 //! ```text
-//!  application ── connect / read / write / shutdown ──► Ssl ──► Stream (io::Read + Write)
-//!                                                        │
-//!        ┌──────────── handshake messages ◄── joiner ◄───┤◄── records ◄── RecordLayer ◄── BIO
-//!        ▼                                               │
-//!  ClientHandshake (sans-IO) ── events: Send, InstallReadKey/WriteKey, ServerHello, Alpn,
-//!        │                      PeerCertificates, Complete
-//!        └─ CertVerifier = X509Verifier (x509-verify + provider signatures)
-//!                                                        │
-//!                     sealed records ──────────────────► out ──► BIO (socket, pair, memory)
+//!  application ── connect / read / write / shutdown ──► Ssl (BIO + SSL_get_error) ──► Stream
+//!                                    StreamOwned<T: Read + Write> ─┐   │
+//!                                                                  ▼   ▼
+//!  Connection (sans-IO, time as an argument): bytes in ──► RecordLayer ──► records
+//!        │        ┌──────────── handshake messages ◄── joiner ◄──────────┤
+//!        │        ▼                                                      ▼
+//!        │  ClientHandshake ── events: Send, Install*Key, ServerHello,  plaintext (bounded)
+//!        │        │            Alpn, PeerCertificates, Complete, ...
+//!        │        └─ CertVerifier = X509Verifier (x509-verify + provider signatures)
+//!        └─ sealed records ──► output queue (bounded) ──► bytes out ──► BIO / transport
 //! ```
+//!
+//! [`Connection`] is the engine: feed it transport bytes, call `process(now)`, take its output
+//! and plaintext; it never touches a socket or a clock. [`Ssl`] runs it over a BIO with
+//! OpenSSL's contract.
 //!
 //! `Ssl::connect()` over a blocking BIO returns when the handshake is done or failed; over a
 //! non-blocking BIO or a BIO pair it may also return [`ErrorKind::WantRead`] /
@@ -44,6 +49,7 @@
 
 pub mod compat;
 mod config;
+mod connection;
 mod error;
 mod keylog;
 mod session;
@@ -51,15 +57,19 @@ mod ssl;
 mod stream;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{
     ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SESSION_CACHE,
     DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, FinalFlight,
 };
+pub use connection::{Connection, MAX_KEY_UPDATES, MAX_OUTPUT, MAX_PLAINTEXT, Negotiated};
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;
 pub use session::{MemorySessionStore, Session, SessionStore};
-pub use ssl::{Negotiated, ShutdownState, Ssl, Stats};
-pub use stream::Stream;
+pub use ssl::{ShutdownState, Ssl, Stats};
+pub use stream::{Stream, StreamOwned};
 pub use verify::X509Verifier;
 
 /// The BIO layer (`overture-bio`).

@@ -1,6 +1,8 @@
-//! `Stream`: `std::io::Read + Write` over an [`Ssl`], for code that wants plain I/O traits.
+//! `Stream`: `std::io::Read + Write` over an [`Ssl`]; `StreamOwned`: the same over a
+//! [`Connection`] and any `Read + Write` transport.
 
-use crate::{ErrorKind, Ssl};
+use crate::{Connection, ErrorKind, Ssl};
+use overture_types::UnixTime;
 use std::io;
 
 /// An [`Ssl`] as `std::io::Read + Write`. It connects on first use if needed; a close_notify
@@ -65,5 +67,114 @@ impl io::Write for Stream {
 
     fn flush(&mut self) -> io::Result<()> {
         self.ssl.flush().map_err(Into::into)
+    }
+}
+
+/// A [`Connection`] and the transport it runs over, owned together, as `std::io::Read +
+/// Write` (rustls's `StreamOwned` shape): for a transport that is not a BIO — any blocking
+/// `Read + Write` (a `TcpStream`, a TLS-in-TLS tunnel, a pipe). It starts and completes the
+/// handshake on first use; a close_notify from the peer reads as end of file (`Ok(0)`); the
+/// transport's own errors (e.g. `WouldBlock` from a non-blocking one) come back as they are
+/// and the call can be repeated.
+///
+/// ```no_run
+/// use std::io::{Read, Write};
+/// use std::net::TcpStream;
+/// use overture::{ClientConfig, Connection, StreamOwned};
+///
+/// let config = ClientConfig::builder().with_ca_file("ca.pem")?.build()?;
+/// let conn = Connection::new(&config, "localhost")?;
+/// let mut stream = StreamOwned::new(conn, TcpStream::connect("127.0.0.1:4433")?);
+/// stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+/// let mut reply = Vec::new();
+/// stream.read_to_end(&mut reply)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamOwned<T: io::Read + io::Write> {
+    /// The connection.
+    pub conn: Connection,
+    /// The transport.
+    pub sock: T,
+}
+
+impl<T: io::Read + io::Write> StreamOwned<T> {
+    /// Wraps `conn` (started or not) and its transport.
+    pub fn new(conn: Connection, sock: T) -> Self {
+        Self { conn, sock }
+    }
+
+    /// Unwraps the connection and the transport.
+    pub fn into_parts(self) -> (Connection, T) {
+        (self.conn, self.sock)
+    }
+
+    /// Writes all queued output to the transport.
+    fn send(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            if self.conn.write_tls(&mut self.sock)? == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+        }
+        self.sock.flush()
+    }
+
+    /// Reads the transport once into the connection and processes what came.
+    fn recv(&mut self) -> io::Result<()> {
+        self.conn.read_tls(&mut self.sock)?;
+        self.conn.process(UnixTime::now())?;
+        Ok(())
+    }
+
+    /// Runs the handshake to completion (our flights sent).
+    fn complete_handshake(&mut self) -> io::Result<()> {
+        self.conn.start(UnixTime::now())?;
+        while !self.conn.is_established() {
+            self.send()?;
+            self.conn.process(UnixTime::now())?;
+            if self.conn.is_established() {
+                break;
+            }
+            if self.conn.peer_closed() {
+                return Err(io::ErrorKind::ConnectionAborted.into());
+            }
+            self.recv()?;
+        }
+        self.send()
+    }
+}
+
+impl<T: io::Read + io::Write> io::Read for StreamOwned<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.complete_handshake()?;
+        loop {
+            match self.conn.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == ErrorKind::ZeroReturn => return Ok(0),
+                Err(e) if e.kind() == ErrorKind::WantRead => {
+                    self.send()?;
+                    self.recv()?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl<T: io::Read + io::Write> io::Write for StreamOwned<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.complete_handshake()?;
+        let n = loop {
+            match self.conn.write(buf) {
+                Err(e) if e.kind() == ErrorKind::WantWrite => self.send()?,
+                other => break other?,
+            }
+        };
+        self.send()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
     }
 }

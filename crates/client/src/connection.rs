@@ -1,0 +1,1048 @@
+//! `Connection`: the client's protocol engine, sans-IO and deterministic.
+//!
+//! ```text
+//!  transport bytes ──► receive_buffer()/received(n), feed(&[u8]), read_tls(&mut Read)
+//!                          │
+//!                          ▼
+//!   process(now) ── RecordLayer ──► records ──► HandshakeJoiner ──► ClientHandshake
+//!                          │                                          │ events
+//!                          ▼                                          ▼
+//!                   plaintext (bounded) ◄─ application data    apply_events: keys, flights,
+//!                          │                                   alerts, sessions, negotiated
+//!                          ▼                                          │
+//!              read(&mut [u8]) / process_into(now, buf)               ▼
+//!  write(&[u8]) ─────────────────────────────► seal ──► output queue (bounded)
+//!                                                              │
+//!  transport ◄── pending_output()/consume_output(n), write_tls(&mut Write)
+//! ```
+//!
+//! A `Connection` never touches a socket, a BIO or a clock: bytes come in through
+//! [`Connection::feed`] (or the lent [`Connection::receive_buffer`], or
+//! [`Connection::read_tls`]), are processed by [`Connection::process`] with the time as an
+//! argument, and leave through [`Connection::pending_output`] / [`Connection::consume_output`]
+//! (or [`Connection::write_tls`]). Its answers to "would block" are explicit:
+//! [`ErrorKind::WantRead`] means "give me transport bytes", [`ErrorKind::WantWrite`] means "take
+//! my output first". [`crate::Ssl`] (a BIO), [`crate::Stream`] and [`crate::StreamOwned`] (any
+//! `Read + Write`) are thin fronts over it; an async adapter is another.
+//!
+//! Every buffer is bounded: the output queue by [`MAX_OUTPUT`] (past it the connection stops
+//! processing input until the queue drains, and [`Connection::write`] takes nothing), the
+//! plaintext by [`MAX_PLAINTEXT`] (past it no record is opened), the input by the record layer
+//! (one maximal record) and the joiner (the handshake-message limit). What a peer can make us
+//! queue is coalesced: at most one KeyUpdate of ours and one warning alert wait in the queue.
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind};
+use crate::session::Session;
+use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
+use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
+use overture_types::{
+    AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
+    ProtocolVersion, ServerName, UnixTime,
+};
+use std::io;
+use std::sync::Arc;
+
+/// The output queue's bound: [`Connection::write`] takes data only while fewer bytes than this
+/// wait to be sent, and [`Connection::process`] opens no record while more do (so a peer that
+/// never reads cannot make us buffer its answers without limit). The queue never holds more
+/// than this plus one call's sealing overhead and one alert.
+pub const MAX_OUTPUT: usize = 256 * 1024;
+/// The plaintext buffer's bound: no record is opened while this many decrypted bytes wait
+/// for [`Connection::read`], so the buffer holds less than this plus one record (2^14 bytes).
+pub const MAX_PLAINTEXT: usize = 16 * 1024;
+/// KeyUpdates in a row without application data between them that we accept; the next one is
+/// refused with `unexpected_message`. Each costs a key derivation (and, if requested, an answer):
+/// a peer has no reason to send more than a few, and 32 is BoringSSL's limit
+/// (`kMaxKeyUpdates`), which its test suite expects (`TooManyKeyUpdates`).
+pub const MAX_KEY_UPDATES: u32 = 32;
+/// Warning alerts in a row we tolerate before calling it an alert flood: TLS 1.2 warnings, and
+/// user_canceled in either version (TLS 1.3 has no other warnings besides close_notify).
+const MAX_WARNING_ALERTS: u32 = 4;
+/// A KeyUpdate(update_requested) message as it arrives (type 24, length 1, value 1).
+const KEY_UPDATE_REQUESTED: [u8; 5] = [24, 0, 0, 1, 1];
+/// The same message with `update_not_requested`.
+const KEY_UPDATE_NOT_REQUESTED: [u8; 5] = [24, 0, 0, 1, 0];
+
+/// What a completed handshake negotiated. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Negotiated {
+    version: ProtocolVersion,
+    cipher_suite: CipherSuite,
+    group: Option<NamedGroup>,
+    alpn: Option<Vec<u8>>,
+    resumed: bool,
+    sni: Option<String>,
+    peer_chain: Arc<[CertificateDer<'static>]>,
+}
+
+impl Negotiated {
+    /// The protocol version.
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The cipher suite.
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.cipher_suite
+    }
+
+    /// The key-exchange group (`None` for a PSK-only resumption).
+    pub fn group(&self) -> Option<NamedGroup> {
+        self.group
+    }
+
+    /// The application protocol the server chose, if ALPN was offered and accepted.
+    pub fn alpn(&self) -> Option<&[u8]> {
+        self.alpn.as_deref()
+    }
+
+    /// Whether the session was resumed.
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// The server name sent in the SNI extension (none for IP addresses or with SNI off).
+    pub fn sni(&self) -> Option<&str> {
+        self.sni.as_deref()
+    }
+
+    /// The certificates the server presented, end entity first, as verified.
+    pub fn peer_chain(&self) -> &[CertificateDer<'static>] {
+        &self.peer_chain
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    New,
+    Handshaking,
+    Established,
+}
+
+/// Sealed records waiting for the transport, with the running count of bytes taken so that a
+/// queued record can be asked "has it left yet?" by its end offset.
+#[derive(Default)]
+struct OutQueue {
+    buf: Vec<u8>,
+    pos: usize,
+    /// Bytes taken by the transport since the connection began.
+    taken: u64,
+}
+
+impl OutQueue {
+    fn queued(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.pos..).unwrap_or_default()
+    }
+
+    /// The stream offset just after the last queued byte.
+    fn end(&self) -> u64 {
+        self.taken + u64::try_from(self.queued()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the byte before stream offset `end` is still queued.
+    fn holds(&self, end: u64) -> bool {
+        self.taken < end
+    }
+
+    /// The buffer to append sealed records to (taken bytes dropped first).
+    fn tail(&mut self) -> &mut Vec<u8> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        &mut self.buf
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.queued());
+        self.pos += n;
+        self.taken += u64::try_from(n).unwrap_or(u64::MAX);
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+    }
+}
+
+/// One step the handshake state machine takes: the only inputs it has after its start.
+enum Step<'a> {
+    /// A whole handshake message from the server, at this time.
+    Message(&'a [u8], UnixTime),
+    /// TLS 1.2: the server's ChangeCipherSpec.
+    Ccs,
+    /// Our write key is near its usage limit: send a KeyUpdate.
+    UpdateKey,
+}
+
+/// One TLS client connection as a deterministic state machine: bytes and time in, bytes and
+/// plaintext out (see the [module docs](self)).
+///
+/// ```
+/// use overture::{ClientConfig, Connection, ErrorKind};
+/// use overture::types::UnixTime;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let config = ClientConfig::builder().dangerous().with_no_certificate_verification().build()?;
+/// let mut conn = Connection::new(&config, "example.com")?;
+/// conn.start(UnixTime::now())?;
+/// // The ClientHello waits in the output queue: hand it to the transport.
+/// let hello = conn.pending_output().to_vec();
+/// conn.consume_output(hello.len());
+/// assert_eq!(hello[0], 0x16); // a handshake record
+/// // Until the server answers, there is nothing to read.
+/// let mut buf = [0u8; 1024];
+/// assert_eq!(conn.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+/// assert!(conn.is_handshaking() && conn.wants_read() && !conn.wants_write());
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    config: ClientConfig,
+    server_name: ServerName<'static>,
+    handshake: Option<ClientHandshake>,
+    record: RecordLayer,
+    joiner: HandshakeJoiner,
+    /// The event list the handshake fills, kept to reuse its allocation.
+    events: Vec<Event>,
+    out: OutQueue,
+    /// Decrypted application data not yet read.
+    plain: Vec<u8>,
+    plain_pos: usize,
+    phase: Phase,
+    failure: Option<Error>,
+    /// The transport has no more bytes (end of file was fed).
+    eof: bool,
+    peer_closed: bool,
+    close_queued: bool,
+    warnings_in_a_row: u32,
+    key_updates_in_a_row: u32,
+    /// What the handshake told us so far; public once the handshake is complete.
+    negotiated: Negotiated,
+    offered: Option<Session>,
+    session: Option<Session>,
+    /// TLS 1.2: the handshake waits for the server's ChangeCipherSpec.
+    expect_ccs: bool,
+    records_in: u64,
+    /// Stream offsets (see [`OutQueue::end`]) just after our last handshake flight, our last
+    /// KeyUpdate and our last warning alert (with its description).
+    flight_end: u64,
+    key_update_end: u64,
+    warning_end: (u64, Option<AlertDescription>),
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("server_name", &self.server_name)
+            .field("phase", &self.phase)
+            .field("failure", &self.failure)
+            .field("queued", &self.out.queued())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A new connection to `server_name` (a DNS name or an IP address), not yet started.
+    pub fn new(config: &ClientConfig, server_name: &str) -> Result<Self, Error> {
+        let server_name = ServerName::try_from(server_name)
+            .map_err(|_| Error::usage(format!("`{server_name}` is not a valid server name")))?
+            .to_owned();
+        Ok(Self {
+            record: RecordLayer::new(),
+            joiner: HandshakeJoiner::new(config.max_handshake_message()),
+            config: config.clone(),
+            server_name,
+            handshake: None,
+            events: Vec::new(),
+            out: OutQueue::default(),
+            plain: Vec::new(),
+            plain_pos: 0,
+            phase: Phase::New,
+            failure: None,
+            eof: false,
+            peer_closed: false,
+            close_queued: false,
+            warnings_in_a_row: 0,
+            key_updates_in_a_row: 0,
+            negotiated: Negotiated {
+                version: ProtocolVersion::Unknown(0),
+                cipher_suite: CipherSuite::Unknown(0),
+                group: None,
+                alpn: None,
+                resumed: false,
+                sni: None,
+                peer_chain: Arc::from(Vec::new()),
+            },
+            offered: None,
+            session: None,
+            expect_ccs: false,
+            records_in: 0,
+            flight_end: 0,
+            key_update_end: 0,
+            warning_end: (0, None),
+        })
+    }
+
+    /// Offers `session` for resumption when the handshake starts, instead of one from the
+    /// config's session store.
+    pub fn set_session(&mut self, session: &Session) {
+        self.offered = Some(session.clone());
+    }
+
+    /// Starts the handshake: the ClientHello is queued for sending. Does nothing once started.
+    pub fn start(&mut self, now: UnixTime) -> Result<(), Error> {
+        if self.phase != Phase::New {
+            return self.check();
+        }
+        self.phase = Phase::Handshaking;
+        // The session to offer: the one set by hand, else one from the config's store.
+        let offered = self.offered.take().or_else(|| {
+            self.config
+                .session_store()
+                .and_then(|store| store.take(&self.server_name, now))
+        });
+        let (tls13_ticket, tls12_session) = offered.map(Session::into_parts).unwrap_or_default();
+        let options = StartOptions {
+            tls13_ticket,
+            tls12_session,
+            allow_tls12_without_ems: self.config.allow_tls12_without_ems(),
+            offer_psk_ke: self.config.offer_psk_ke(),
+        };
+        // RFC 8446 §5: a compatibility ChangeCipherSpec may arrive at any time after our first
+        // ClientHello (e.g. right after a HelloRetryRequest, RFC 8446 D.4).
+        let hs_config = self.config.handshake_config();
+        self.record
+            .allow_ccs(hs_config.versions.contains(&ProtocolVersion::TLSv1_3));
+        let mut events = std::mem::take(&mut self.events);
+        let started = ClientHandshake::start_with(
+            hs_config,
+            self.server_name.clone(),
+            now,
+            options,
+            &mut events,
+        );
+        let result = started.map(|hs| self.handshake = Some(hs));
+        self.finish_step(result, events)
+    }
+
+    // ---- input ----------------------------------------------------------------------------
+
+    /// Free space to receive transport bytes into (then call [`Connection::received`]); empty
+    /// when the connection takes no input now (see [`Connection::wants_read`]).
+    pub fn receive_buffer(&mut self) -> &mut [u8] {
+        if self.wants_read() {
+            self.record.spare()
+        } else {
+            &mut []
+        }
+    }
+
+    /// `n` bytes were written at the start of [`Connection::receive_buffer`].
+    pub fn received(&mut self, n: usize) {
+        self.record.advance(n);
+    }
+
+    /// Copies transport bytes in; returns how many were taken (fewer than `data.len()` when
+    /// the input buffer is full or the connection takes no input now: process, drain the
+    /// output or read plaintext, then feed the rest).
+    pub fn feed(&mut self, data: &[u8]) -> usize {
+        let mut taken = 0;
+        while let Some(rest) = data.get(taken..).filter(|r| !r.is_empty()) {
+            let spare = self.receive_buffer();
+            let n = spare.len().min(rest.len());
+            if n == 0 {
+                break;
+            }
+            if let (Some(dst), Some(src)) = (spare.get_mut(..n), rest.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            self.received(n);
+            taken += n;
+        }
+        taken
+    }
+
+    /// The transport reached end of file: no more bytes will come.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Reads transport bytes from `rd` once (rustls's `read_tls`). `Ok(0)` is end of file (and
+    /// is remembered as [`Connection::feed_eof`]); an error from `rd` (e.g. `WouldBlock`) is
+    /// returned as is. When the connection takes no input now, returns an error of kind
+    /// `Other` without reading: call [`Connection::process`], drain the output or read the
+    /// plaintext first.
+    pub fn read_tls(&mut self, rd: &mut dyn io::Read) -> io::Result<usize> {
+        let spare = self.receive_buffer();
+        if spare.is_empty() {
+            return Err(io::Error::other(
+                "the connection takes no input now: process it, take its output or read its plaintext",
+            ));
+        }
+        let n = rd.read(spare)?;
+        if n == 0 {
+            self.feed_eof();
+        }
+        self.received(n);
+        Ok(n)
+    }
+
+    /// Processes every complete record buffered, as far as the bounds allow and up to the end of
+    /// the handshake (the record that completes it ends the call; call again for what follows
+    /// it): handshake
+    /// messages go to the state machine (which may queue output), application data to the
+    /// plaintext buffer, alerts end or close the connection. `now` is the time the handshake
+    /// checks certificates and tickets against. After a fatal error, our alert (if any) is
+    /// queued: send it, then drop the connection; every later call returns the same error.
+    pub fn process(&mut self, now: UnixTime) -> Result<(), Error> {
+        self.process_into(now, &mut []).map(|_| ())
+    }
+
+    /// [`Connection::process`], and while no plaintext is buffered the first application data
+    /// record's plaintext is copied straight into `buf` (as much as fits; the rest is
+    /// buffered): returns how many bytes went into `buf`. One copy less than through
+    /// [`Connection::read`].
+    pub fn process_into(&mut self, now: UnixTime, buf: &mut [u8]) -> Result<usize, Error> {
+        self.check()?;
+        let mut direct = 0;
+        while self.may_open_record() {
+            let handshaking = self.phase != Phase::Established;
+            let Some(progress) = self.next_record(now, buf, &mut direct)? else {
+                break;
+            };
+            // The record that completes the handshake ends the call: what follows is
+            // post-handshake traffic, for the caller's next call (a post-handshake record never
+            // makes the handshake fail).
+            if progress && direct > 0 || handshaking && self.phase == Phase::Established {
+                break;
+            }
+        }
+        if self.eof && self.phase != Phase::Established && !self.peer_closed {
+            let e = Error::new(
+                ErrorKind::Ssl,
+                "unexpected eof while reading: the server closed the connection during the handshake",
+            )
+            .with_io_kind(io::ErrorKind::UnexpectedEof);
+            return Err(self.die(e));
+        }
+        Ok(direct)
+    }
+
+    // ---- output ---------------------------------------------------------------------------
+
+    /// The bytes waiting to be sent, oldest first (lent: call
+    /// [`Connection::consume_output`] with how many the transport took).
+    pub fn pending_output(&self) -> &[u8] {
+        self.out.pending()
+    }
+
+    /// The transport took the first `n` bytes of [`Connection::pending_output`].
+    pub fn consume_output(&mut self, n: usize) {
+        self.out.consume(n);
+        if self.out.queued() == 0 && self.phase == Phase::Established && self.flight_end > 0 {
+            // The handshake's flights are out: give back what they took (a write reserves
+            // what it needs).
+            self.out.buf = Vec::new();
+            self.flight_end = 0;
+        }
+    }
+
+    /// Writes pending output to `wr` once (rustls's `write_tls`); returns how many bytes it
+    /// took. Errors from `wr` (e.g. `WouldBlock`) are returned as is.
+    pub fn write_tls(&mut self, wr: &mut dyn io::Write) -> io::Result<usize> {
+        let n = wr.write(self.out.pending())?;
+        self.consume_output(n);
+        Ok(n)
+    }
+
+    // ---- plaintext ------------------------------------------------------------------------
+
+    /// Copies buffered plaintext into `buf` (`SSL_read` without the transport): at least one
+    /// byte, or `Ok(0)` for an empty `buf`; else [`ErrorKind::ZeroReturn`] once the peer has
+    /// closed, the fatal error, [`ErrorKind::Io`] (`UnexpectedEof`) when the transport ended
+    /// without close_notify, or [`ErrorKind::WantRead`]: feed bytes and process. Call
+    /// [`Connection::process`] first: only processed records count.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if self.plain_pos < self.plain.len() {
+            let avail = self.plain.get(self.plain_pos..).unwrap_or_default();
+            let n = avail.len().min(buf.len());
+            if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            self.plain_pos += n;
+            if self.plain_pos == self.plain.len() {
+                self.plain.clear();
+                self.plain_pos = 0;
+            }
+            return Ok(n);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.peer_closed {
+            return Err(Error::new(
+                ErrorKind::ZeroReturn,
+                "the peer sent close_notify",
+            ));
+        }
+        self.check()?;
+        if self.eof && self.may_open_record() {
+            let e = Error::new(
+                ErrorKind::Io,
+                "the peer closed the connection without close_notify",
+            )
+            .with_io_kind(io::ErrorKind::UnexpectedEof);
+            return Err(self.die(e));
+        }
+        Err(Error::want_read())
+    }
+
+    /// Seals application data into the output queue (`SSL_write` without the transport):
+    /// returns how many bytes of `data` were taken — all of it if the queue has room, else
+    /// what fits; [`ErrorKind::WantWrite`] when the queue is full (take its output first).
+    /// Only once the handshake is complete, and not after [`Connection::send_close_notify`].
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.check()?;
+        if self.phase != Phase::Established {
+            return Err(Error::usage("write before the handshake is complete"));
+        }
+        if self.close_queued {
+            return Err(Error::usage("write after close_notify"));
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let room = MAX_OUTPUT.saturating_sub(self.out.queued());
+        if room == 0 {
+            return Err(Error::want_write());
+        }
+        let n = data.len().min(room);
+        if self.record.write_needs_key_update() {
+            self.step(Step::UpdateKey)?;
+        }
+        let chunk = data.get(..n).unwrap_or_default();
+        if let Err(e) = self
+            .record
+            .seal(ContentType::ApplicationData, chunk, self.out.tail())
+        {
+            return Err(self.die(Error::from_record(e)));
+        }
+        Ok(n)
+    }
+
+    /// Queues our close_notify (once). Application data that arrives after it is discarded
+    /// (as OpenSSL does while `SSL_shutdown` waits for the peer's close_notify), so a peer that
+    /// keeps sending cannot grow our buffers; already buffered plaintext is dropped too.
+    pub fn send_close_notify(&mut self) {
+        if !self.close_queued {
+            self.close_queued = true;
+            self.plain = Vec::new();
+            self.plain_pos = 0;
+            self.queue_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+        }
+    }
+
+    // ---- state ----------------------------------------------------------------------------
+
+    /// Whether the connection takes transport bytes now: it is alive, the peer has not
+    /// closed, and neither the output queue nor the plaintext buffer is over its bound.
+    pub fn wants_read(&self) -> bool {
+        self.failure.is_none()
+            && !self.peer_closed
+            && !self.eof
+            && !self.output_full()
+            && self.plain.len() - self.plain_pos < MAX_PLAINTEXT
+    }
+
+    /// Whether the output queue is at its bound ([`MAX_OUTPUT`]): no input is processed and no
+    /// application data taken until the transport takes some of it.
+    pub fn output_full(&self) -> bool {
+        self.out.queued() >= MAX_OUTPUT
+    }
+
+    /// Whether output waits to be sent.
+    pub fn wants_write(&self) -> bool {
+        self.out.queued() > 0
+    }
+
+    /// Whether the handshake is under way (started, neither complete nor failed).
+    pub fn is_handshaking(&self) -> bool {
+        self.phase == Phase::Handshaking && self.failure.is_none()
+    }
+
+    /// Whether the handshake is complete and the connection has not failed.
+    pub fn is_established(&self) -> bool {
+        self.phase == Phase::Established && self.failure.is_none()
+    }
+
+    /// Whether the handshake has been started.
+    pub fn is_started(&self) -> bool {
+        self.phase != Phase::New
+    }
+
+    /// Whether some of our handshake flight (the final flight included) is still queued: until
+    /// it is sent the server cannot go on, so nothing should wait for the server before it.
+    pub fn flight_pending(&self) -> bool {
+        self.out.holds(self.flight_end)
+    }
+
+    /// Whether the transport's end of file was fed.
+    pub fn received_eof(&self) -> bool {
+        self.eof
+    }
+
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Whether the peer has sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Whether our close_notify has been queued ([`Connection::send_close_notify`]).
+    pub fn close_queued(&self) -> bool {
+        self.close_queued
+    }
+
+    /// Decrypted application bytes ready for [`Connection::read`].
+    pub fn plaintext_pending(&self) -> usize {
+        self.plain.len() - self.plain_pos
+    }
+
+    /// The fatal error the connection died of, if any.
+    pub fn failure(&self) -> Option<&Error> {
+        self.failure.as_ref()
+    }
+
+    /// What the handshake negotiated; `None` until it is complete.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        (self.phase == Phase::Established).then_some(&self.negotiated)
+    }
+
+    /// The peer's certificates (end entity first) as received, also after a failed
+    /// verification for inspection.
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        &self.negotiated.peer_chain
+    }
+
+    /// The newest resumable session the server gave this connection.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The server name this connection verifies (and sends as SNI unless it is an IP address).
+    pub fn server_name(&self) -> &ServerName<'static> {
+        &self.server_name
+    }
+
+    /// Records received and processed.
+    pub fn records_in(&self) -> u64 {
+        self.records_in
+    }
+
+    /// Keying material exported from the session (RFC 8446 §7.5 TLS-Exporter, RFC 5705 in
+    /// TLS 1.2): fills `out` for `label` and `context`. Only once the handshake is complete.
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        match (&self.handshake, self.is_established()) {
+            (Some(hs), true) => hs
+                .export_keying_material(out, label, context)
+                .map_err(|e| Error::usage(format!("export_keying_material: {e}"))),
+            _ => Err(Error::usage(
+                "keying material can be exported once the handshake is complete",
+            )),
+        }
+    }
+
+    // ---- records --------------------------------------------------------------------------
+
+    fn check(&self) -> Result<(), Error> {
+        match &self.failure {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether another record may be opened now: the peer has not closed, the output queue
+    /// and the plaintext buffer are within their bounds.
+    fn may_open_record(&self) -> bool {
+        !self.peer_closed
+            && !self.output_full()
+            && self.plain.len() - self.plain_pos < MAX_PLAINTEXT
+    }
+
+    /// Opens and handles one record. `None` when no complete record is buffered; `Some(true)`
+    /// when it produced plaintext (into `direct` or the buffer) or closed the connection.
+    fn next_record(
+        &mut self,
+        now: UnixTime,
+        direct: &mut [u8],
+        direct_len: &mut usize,
+    ) -> Result<Option<bool>, Error> {
+        let record = match self.record.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(self.die(Error::from_record(e))),
+        };
+        self.records_in += 1;
+        let typ = record.typ;
+        // RFC 8446 §5.1, RFC 5246 §6.2.1: no other record between the fragments of a
+        // handshake message. (A fatal alert still ends the connection as the peer's alert.)
+        let fatal_alert = typ == ContentType::Alert && record.payload.first() == Some(&2);
+        if typ != ContentType::Handshake && !self.joiner.is_empty() && !fatal_alert {
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                format!("a {typ} record between the fragments of a handshake message"),
+            ));
+        }
+        match typ {
+            ContentType::Handshake => {
+                if let Err(e) = self.joiner.push(record.payload) {
+                    return Err(self.die(Error::from_record(e)));
+                }
+                self.warnings_in_a_row = 0;
+                self.handle_handshake_messages(now)?;
+                Ok(Some(false))
+            }
+            ContentType::ApplicationData => {
+                if self.phase != Phase::Established {
+                    return Err(self.fatal(
+                        AlertDescription::UnexpectedMessage,
+                        "application data before the handshake completed".into(),
+                    ));
+                }
+                self.warnings_in_a_row = 0;
+                self.key_updates_in_a_row = 0;
+                let payload = record.payload;
+                if self.close_queued || payload.is_empty() {
+                    // After our close_notify, application data is discarded.
+                    return Ok(Some(false));
+                }
+                if self.plain.is_empty() && !direct.is_empty() {
+                    let n = payload.len().min(direct.len());
+                    if let (Some(dst), Some(src), Some(rest)) =
+                        (direct.get_mut(..n), payload.get(..n), payload.get(n..))
+                    {
+                        dst.copy_from_slice(src);
+                        self.plain.extend_from_slice(rest);
+                        *direct_len = n;
+                        return Ok(Some(true));
+                    }
+                }
+                self.plain.extend_from_slice(payload);
+                Ok(Some(true))
+            }
+            ContentType::Alert => {
+                let payload: [u8; 2] = match record.payload.try_into() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        return Err(self.fatal(
+                            AlertDescription::DecodeError,
+                            "an alert record must hold exactly two bytes".into(),
+                        ));
+                    }
+                };
+                self.handle_alert(payload)?;
+                Ok(Some(self.peer_closed))
+            }
+            ContentType::ChangeCipherSpec if self.expect_ccs => {
+                // TLS 1.2: the server's CCS switches the read key, before the next record is
+                // opened (the record layer opens one record per call).
+                self.expect_ccs = false;
+                self.step(Step::Ccs)?;
+                Ok(Some(false))
+            }
+            other => Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                format!("unexpected {other} record"),
+            )),
+        }
+    }
+
+    fn handle_alert(&mut self, [level, desc]: [u8; 2]) -> Result<(), Error> {
+        let level = AlertLevel::from(level);
+        let desc = AlertDescription::from(desc);
+        if desc == AlertDescription::CloseNotify {
+            self.peer_closed = true;
+            return Ok(());
+        }
+        // Until the ServerHello names the version, TLS 1.2's rules apply (RFC 8446 §6 has no
+        // warnings, but a TLS 1.2 server may send one — e.g. unrecognized_name for an SNI it
+        // has no host for — before the version is known; OpenSSL ignores it).
+        let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3;
+        // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going, but count it
+        // with the warnings, so that a flood of them cannot spin the reader forever.
+        if desc == AlertDescription::UserCanceled || level == AlertLevel::Warning && !tls13 {
+            self.warnings_in_a_row += 1;
+            if self.warnings_in_a_row > MAX_WARNING_ALERTS {
+                return Err(self.fatal(
+                    AlertDescription::UnexpectedMessage,
+                    format!("too many warning alerts in a row (last: {desc})"),
+                ));
+            }
+            return Ok(());
+        }
+        let err = Error::new(
+            ErrorKind::Ssl,
+            format!("the peer sent a fatal {desc} alert"),
+        )
+        .with_alert_received(desc);
+        // No alert goes back in answer to a fatal alert.
+        self.failure = Some(err.clone());
+        Err(err)
+    }
+
+    fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
+        loop {
+            let message = match self.joiner.next_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.die(Error::from_record(e))),
+            };
+            let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
+                self.key_updates_in_a_row += 1;
+                if self.key_updates_in_a_row > MAX_KEY_UPDATES {
+                    return Err(self.fatal(
+                        AlertDescription::UnexpectedMessage,
+                        format!("more than {MAX_KEY_UPDATES} KeyUpdates without application data"),
+                    ));
+                }
+                // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
+                // data: while the one we queued has not left, it answers this request too.
+                if message == KEY_UPDATE_REQUESTED && self.out.holds(self.key_update_end) {
+                    &KEY_UPDATE_NOT_REQUESTED[..]
+                } else {
+                    message
+                }
+            } else {
+                message
+            };
+            let result = match self.handshake.as_mut() {
+                Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
+                None => Err(overture_handshake::Error::Usage(
+                    "the handshake never started",
+                )),
+            };
+            self.joiner.consume();
+            let events = std::mem::take(&mut self.events);
+            self.finish_step(result, events)?;
+        }
+    }
+
+    // ---- the handshake: every call into it, and every event out of it ---------------------
+
+    /// Takes one step of the handshake and applies what it says.
+    fn step(&mut self, step: Step<'_>) -> Result<(), Error> {
+        let result = match self.handshake.as_mut() {
+            Some(hs) => Self::call(hs, step, &mut self.events),
+            None => Err(overture_handshake::Error::Usage(
+                "the handshake never started",
+            )),
+        };
+        let events = std::mem::take(&mut self.events);
+        self.finish_step(result, events)
+    }
+
+    /// The one place that calls the handshake state machine after its start.
+    fn call(
+        hs: &mut ClientHandshake,
+        step: Step<'_>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), overture_handshake::Error> {
+        match step {
+            Step::Message(message, now) => hs.handle(message, now, events),
+            Step::Ccs => hs.handle_ccs(events),
+            Step::UpdateKey => hs.update_write_key(false, events),
+        }
+    }
+
+    /// Applies the events of a handshake step, or turns its error into ours (the server's
+    /// chain stays inspectable after a verification failure).
+    fn finish_step(
+        &mut self,
+        result: Result<(), overture_handshake::Error>,
+        mut events: Vec<Event>,
+    ) -> Result<(), Error> {
+        let was_handshaking = self.phase != Phase::Established;
+        let applied = match result {
+            Ok(()) => self.apply_events(&mut events),
+            Err(e) => {
+                for ev in events.drain(..) {
+                    if let Event::PeerCertificates(chain) = ev {
+                        self.negotiated.peer_chain = Arc::from(chain);
+                    }
+                }
+                Err(self.die(Error::from_handshake(e)))
+            }
+        };
+        events.clear();
+        if was_handshaking && self.phase == Phase::Established {
+            // The flights, chain and keys of the handshake are applied: give their memory
+            // back (post-handshake messages are small and rare; the buffers grow again if
+            // needed). The joiner is replaced only when no message is pending in it.
+            events = Vec::new();
+            if self.joiner.is_empty() {
+                self.joiner = HandshakeJoiner::new(self.joiner.max_message());
+            }
+        }
+        self.events = events;
+        applied
+    }
+
+    fn apply_events(&mut self, events: &mut Vec<Event>) -> Result<(), Error> {
+        for event in events.drain(..) {
+            match event {
+                Event::Send { bytes, level } => {
+                    self.set_retry_version();
+                    let sealed = self
+                        .record
+                        .seal(ContentType::Handshake, &bytes, self.out.tail());
+                    if let Err(e) = sealed {
+                        return Err(self.die(Error::from_record(e)));
+                    }
+                    if level == Level::Application && self.phase == Phase::Established {
+                        self.key_update_end = self.out.end();
+                    } else {
+                        self.flight_end = self.out.end();
+                    }
+                }
+                Event::SendCcs => {
+                    self.set_retry_version();
+                    let sealed =
+                        self.record
+                            .seal(ContentType::ChangeCipherSpec, &[1], self.out.tail());
+                    if let Err(e) = sealed {
+                        return Err(self.die(Error::from_record(e)));
+                    }
+                    self.flight_end = self.out.end();
+                }
+                Event::InstallReadKey(key) => {
+                    // A handshake message must not span a key change.
+                    if let Err(e) = self.joiner.check_key_change() {
+                        return Err(self.die(Error::from_record(e)));
+                    }
+                    match record_key(&key) {
+                        Ok(k) => self.record.set_read_key(k),
+                        Err(e) => return Err(self.die(Error::from_record(e))),
+                    }
+                }
+                Event::InstallWriteKey(key) => match record_key(&key) {
+                    Ok(k) => self.record.set_write_key(k),
+                    Err(e) => return Err(self.die(Error::from_record(e))),
+                },
+                Event::ServerHello {
+                    version,
+                    suite,
+                    group,
+                } => {
+                    self.negotiated.version = version;
+                    self.negotiated.cipher_suite = suite;
+                    self.negotiated.group = group;
+                    self.record.set_version(version);
+                    // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
+                    // server's Finished. It was allowed since the ClientHello; allowing it again
+                    // here would accept a second one after an early one was swallowed.
+                    if version != ProtocolVersion::TLSv1_3 {
+                        self.record.allow_ccs(false);
+                    }
+                }
+                Event::Alpn(p) => self.negotiated.alpn = p,
+                Event::KeyExchangeGroup(g) => self.negotiated.group = Some(g),
+                Event::Resumed => self.negotiated.resumed = true,
+                Event::ExpectCcs => self.expect_ccs = true,
+                Event::SendWarningAlert(desc) => {
+                    // A flood of requests (TLS 1.2 HelloRequests) gets one answer while the
+                    // previous identical one has not left.
+                    let (end, last) = self.warning_end;
+                    if !(last == Some(desc) && self.out.holds(end)) {
+                        self.queue_alert(AlertLevel::Warning, desc);
+                        self.warning_end = (self.out.end(), Some(desc));
+                    }
+                }
+                Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
+                Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
+                Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
+                Event::Complete => {
+                    self.record.allow_ccs(false);
+                    self.negotiated.sni = match &self.server_name {
+                        ServerName::DnsName(d) if self.config.sni() => Some(d.as_ref().to_string()),
+                        _ => None,
+                    };
+                    self.phase = Phase::Established;
+                    // The handshake's input buffer may have grown to its largest record (a
+                    // certificate chain); an idle connection needs none until data comes.
+                    self.record.release_input();
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A record we send before any ServerHello but after the server spoke is part of the
+    /// answer to a HelloRetryRequest: TLS 1.3, whose records say 0x0303 from then on
+    /// (RFC 8446 §5.1: only the initial ClientHello may say 0x0301) — the compatibility
+    /// ChangeCipherSpec and the second ClientHello alike.
+    fn set_retry_version(&mut self) {
+        if self.record.version().is_none() && self.records_in > 0 {
+            self.record.set_version(ProtocolVersion::TLSv1_3);
+        }
+    }
+
+    fn keep_session(&mut self, session: Session) {
+        if let Some(store) = self.config.session_store() {
+            store.put(&self.server_name, session.clone());
+        }
+        self.session = Some(session);
+    }
+
+    // ---- failures -------------------------------------------------------------------------
+
+    fn fatal(&mut self, alert: AlertDescription, reason: String) -> Error {
+        let err = Error::new(ErrorKind::Ssl, reason).with_alert_sent(Some(alert));
+        self.die(err)
+    }
+
+    /// Records a fatal error: queues our alert (if any) and remembers the error so that every
+    /// later call returns it.
+    fn die(&mut self, err: Error) -> Error {
+        if self.failure.is_none() {
+            if let Some(alert) = err.alert_sent() {
+                self.queue_alert(AlertLevel::Fatal, alert);
+            }
+            self.failure = Some(err.clone());
+        }
+        self.failure.clone().unwrap_or(err)
+    }
+
+    /// Marks the connection failed by a transport error from its front (the error is kept and
+    /// returned by every later call).
+    pub(crate) fn fail(&mut self, err: Error) -> Error {
+        self.die(err)
+    }
+
+    fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        let payload = [level.get(), desc.get()];
+        // Sealing an alert can only fail when the write sequence is exhausted; then the
+        // connection is dead anyway and the peer will see the transport close.
+        let _ = self
+            .record
+            .seal(ContentType::Alert, &payload, self.out.tail());
+    }
+}
+
+fn record_key(key: &TrafficKey) -> Result<RecordKey, overture_record_layer::Error> {
+    match key.tls12 {
+        None => RecordKey::tls13(key.aead, key.key.as_bytes(), &key.iv),
+        Some(suite) => RecordKey::tls12(suite, key.key.as_bytes(), key.fixed_iv()),
+    }
+}

@@ -1,0 +1,267 @@
+//! Unit tests of `Ssl` and `Connection` against an in-memory rustls server.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::{ClientConfig, Ssl};
+use overture_bio::Bio as _;
+use overture_bio::Transfer;
+use overture_bio::{BioPair, BioPairEnd};
+use overture_tests::{KeyKind, Pki, rustls_server_config};
+use std::io::{Read as _, Write as _};
+
+/// Moves every byte between the client's pair end and the in-memory rustls server.
+fn pump(far: &mut BioPairEnd, server: &mut rustls::ServerConnection) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Transfer::Bytes(n) = far.read(&mut buf).unwrap() {
+        let mut input = &buf[..n];
+        while !input.is_empty() {
+            server.read_tls(&mut input).unwrap();
+        }
+        server.process_new_packets().unwrap();
+    }
+    let mut out = Vec::new();
+    while server.wants_write() {
+        server.write_tls(&mut out).unwrap();
+    }
+    if !out.is_empty() {
+        assert!(matches!(far.write(&out).unwrap(), Transfer::Bytes(n) if n == out.len()));
+    }
+}
+
+/// Reads of every size give the server's bytes in order: straight into the caller's buffer
+/// when nothing is pending, the rest of a record kept for the next reads (`pending`).
+#[test]
+fn reads_of_any_size_get_every_byte_in_order() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let mut server =
+        rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+    let (near, mut far) = BioPair::new(256 * 1024).unwrap();
+    ssl.set_bio(Box::new(near));
+    loop {
+        match ssl.connect() {
+            Ok(_) => break,
+            Err(e) if e.kind().is_retry() => pump(&mut far, &mut server),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    pump(&mut far, &mut server);
+    let sent: Vec<u8> = (0..50_000u32)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    server.writer().write_all(&sent).unwrap();
+    pump(&mut far, &mut server);
+    let mut got = Vec::new();
+    let sizes = [1usize, 7, 16 * 1024, 20_000, 3, 4096, 40_000];
+    let mut buf = vec![0u8; 40_000];
+    for size in sizes.iter().cycle() {
+        if got.len() == sent.len() {
+            break;
+        }
+        let n = ssl.read(&mut buf[..*size]).unwrap();
+        assert!(n > 0 && n <= *size);
+        got.extend_from_slice(&buf[..n]);
+        assert!(ssl.pending() <= 16 * 1024);
+    }
+    assert_eq!(got, sent);
+    assert_eq!(ssl.pending(), 0);
+    // And the other way, after reads that left nothing pending.
+    assert_eq!(ssl.write(b"ping").unwrap(), 4);
+    pump(&mut far, &mut server);
+    let mut echo = [0u8; 4];
+    server.reader().read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"ping");
+}
+
+// ---- Connection, sans-IO -------------------------------------------------------------------
+
+use crate::{Connection, ErrorKind, MAX_OUTPUT, MAX_PLAINTEXT};
+use overture_types::UnixTime;
+
+fn client_config(pki: &Pki) -> ClientConfig {
+    ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// Moves the client's whole output to the server and processes it.
+fn to_server(conn: &mut Connection, server: &mut rustls::ServerConnection) {
+    let out = conn.pending_output().to_vec();
+    conn.consume_output(out.len());
+    let mut input = &out[..];
+    while !input.is_empty() {
+        server.read_tls(&mut input).unwrap();
+        server.process_new_packets().unwrap();
+    }
+}
+
+/// The server's whole output, as the transport would deliver it.
+fn from_server(server: &mut rustls::ServerConnection) -> Vec<u8> {
+    let mut out = Vec::new();
+    while server.wants_write() {
+        server.write_tls(&mut out).unwrap();
+    }
+    out
+}
+
+fn handshake(pki: &Pki) -> (Connection, rustls::ServerConnection) {
+    let mut server =
+        rustls::ServerConnection::new(rustls_server_config(pki, &[], &[], &[])).unwrap();
+    let mut conn = Connection::new(&client_config(pki), "localhost").unwrap();
+    assert!(conn.negotiated().is_none());
+    conn.start(UnixTime::now()).unwrap();
+    while conn.is_handshaking() {
+        to_server(&mut conn, &mut server);
+        let bytes = from_server(&mut server);
+        assert_eq!(conn.feed(&bytes), bytes.len());
+        conn.process(UnixTime::now()).unwrap();
+    }
+    to_server(&mut conn, &mut server);
+    assert!(conn.is_established() && !conn.flight_pending());
+    (conn, server)
+}
+
+/// A whole connection driven by hand, with no transport at all: handshake, data both ways,
+/// the exporter agreeing with the server's, close_notify both ways.
+#[test]
+fn connection_runs_without_any_transport() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    let negotiated = conn.negotiated().unwrap();
+    assert_eq!(
+        negotiated.version(),
+        overture_types::ProtocolVersion::TLSv1_3
+    );
+
+    assert_eq!(conn.write(b"ping").unwrap(), 4);
+    to_server(&mut conn, &mut server);
+    let mut got = [0u8; 4];
+    server.reader().read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ping");
+
+    server.writer().write_all(b"pong").unwrap();
+    let mut from = &from_server(&mut server)[..];
+    while !from.is_empty() {
+        conn.read_tls(&mut from).unwrap();
+    }
+    conn.process(UnixTime::now()).unwrap();
+    let mut buf = [0u8; 16];
+    let n = conn.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"pong");
+    assert_eq!(conn.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+
+    let mut ours = [0u8; 32];
+    conn.export_keying_material(&mut ours, b"EXPORTER-test", Some(b"ctx"))
+        .unwrap();
+    let theirs = server
+        .export_keying_material([0u8; 32], b"EXPORTER-test", Some(b"ctx"))
+        .unwrap();
+    assert_eq!(ours, theirs);
+
+    conn.send_close_notify();
+    to_server(&mut conn, &mut server);
+    server.send_close_notify();
+    let bytes = from_server(&mut server);
+    conn.feed(&bytes);
+    conn.process(UnixTime::now()).unwrap();
+    assert_eq!(
+        conn.read(&mut buf).unwrap_err().kind(),
+        ErrorKind::ZeroReturn
+    );
+}
+
+/// The output queue's bound: `write` takes nothing once it is full, and while it is full the
+/// connection takes no input (a peer that never reads cannot make us buffer more); once the
+/// transport takes the output, input flows again.
+#[test]
+fn a_full_output_queue_stops_input_until_it_drains() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    let data = vec![7u8; 64 * 1024];
+    let mut written = 0;
+    loop {
+        match conn.write(&data) {
+            Ok(n) => written += n,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::WantWrite);
+                break;
+            }
+        }
+    }
+    // Everything up to the bound was taken (the queue holds the sealed form).
+    assert!(written > MAX_OUTPUT - 1024, "{written}");
+    // Sealing overhead only: 22 bytes per record of 2^14.
+    assert!(conn.pending_output().len() <= MAX_OUTPUT + MAX_OUTPUT / 16_384 * 22 + 64);
+    assert!(conn.output_full() && !conn.wants_read());
+
+    server.writer().write_all(b"hello").unwrap();
+    let bytes = from_server(&mut server);
+    assert_eq!(conn.feed(&bytes), 0, "no input while the output is full");
+    assert!(conn.receive_buffer().is_empty());
+    conn.process(UnixTime::now()).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(conn.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+
+    // The transport takes the queue (the server reads it all, in record-sized steps).
+    let out = conn.pending_output().to_vec();
+    conn.consume_output(out.len());
+    let (mut input, mut sink, mut received) = (&out[..], vec![0u8; 1 << 16], 0);
+    while !input.is_empty() {
+        server.read_tls(&mut input).unwrap();
+        server.process_new_packets().unwrap();
+        while let Ok(n @ 1..) = server.reader().read(&mut sink) {
+            received += n;
+        }
+    }
+    assert_eq!(received, written);
+    assert!(conn.wants_read());
+    assert_eq!(conn.feed(&bytes), bytes.len());
+    conn.process(UnixTime::now()).unwrap();
+    let n = conn.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello");
+}
+
+/// The plaintext buffer's bound: records are opened only while less than `MAX_PLAINTEXT`
+/// bytes wait to be read; the rest stays in the transport until the application reads.
+#[test]
+fn the_plaintext_buffer_is_bounded() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    let sent: Vec<u8> = (0..200_000u32)
+        .map(|i| u8::try_from(i % 253).unwrap())
+        .collect();
+    server.set_buffer_limit(None);
+    server.writer().write_all(&sent).unwrap();
+    let bytes = from_server(&mut server);
+    let mut at = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1000];
+    while got.len() < sent.len() {
+        // Feed and process as far as the connection takes input, without reading.
+        loop {
+            let n = conn.feed(&bytes[at..]);
+            at += n;
+            conn.process(UnixTime::now()).unwrap();
+            assert!(conn.plaintext_pending() < MAX_PLAINTEXT + 16_384);
+            if n == 0 {
+                break;
+            }
+        }
+        assert!(at == bytes.len() || conn.plaintext_pending() >= MAX_PLAINTEXT);
+        let n = conn.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, sent);
+}
