@@ -574,7 +574,17 @@ impl Conn {
         loop {
             let rec = self.read_record()?;
             match rec[0] {
-                ct::CCS => continue,
+                // RFC 8446 §5.1: only the initial ClientHello's record may say 0x0301; the
+                // compatibility CCS before a second ClientHello must say 0x0303 (BoGo's runner
+                // refuses anything else, and so does this server).
+                ct::CCS if rec[1..3] == [3, 3] => continue,
+                ct::CCS => {
+                    let _ = self.send(&plain(ct::ALERT, &[2, 10]));
+                    return Err(io::Error::other(format!(
+                        "ChangeCipherSpec in a record of version {:#06x}",
+                        u16::from_be_bytes([rec[1], rec[2]])
+                    )));
+                }
                 ct::HANDSHAKE => {
                     if msg.is_empty() {
                         self.ch_record_version = u16::from_be_bytes([rec[1], rec[2]]);

@@ -224,6 +224,15 @@ fn certificate_failures_send_the_right_alert() {
         (ErrorKind::Ssl, Some(AlertDescription::CertificateExpired)),
         "{e}"
     );
+    // The cause stays typed and reachable (no matching on the text).
+    assert!(
+        matches!(
+            e.certificate_error(),
+            Some(overture::handshake::CertificateError::Expired)
+        ),
+        "{e}"
+    );
+    assert!(std::error::Error::source(&e).is_some());
 
     // Wrong name.
     let pki = Pki::build(KeyKind::EcdsaP256, Validity::Current, &["example.com"]);
@@ -304,6 +313,225 @@ fn fatal_alert_from_the_server_is_named() {
         "{e}"
     );
     assert_eq!(e.alert_sent(), None);
+}
+
+/// Issue 18 (c): OpenSSL's `SSL_connect` returns -1 with `SSL_ERROR_SSL` for a fatal alert
+/// from the peer (0 would read as a controlled shutdown).
+#[test]
+fn compat_connect_returns_minus_one_and_ssl_error_on_a_fatal_alert() {
+    let server = ScriptedServer::start(|mut tcp| {
+        let _ = read_record(&mut tcp);
+        let _ = tcp.write_all(&[21, 3, 3, 0, 2, 2, 40]); // fatal handshake_failure
+    });
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let mut ssl = Ssl::new(&config(&pki, None, None), "localhost").unwrap();
+    ssl.set_socket(SocketBio::connect(server.addr).unwrap())
+        .unwrap();
+    let ret = overture::compat::connect(&mut ssl);
+    assert_eq!(ret, -1);
+    assert_eq!(
+        overture::compat::get_error(&ssl, ret),
+        overture::compat::SSL_ERROR_SSL
+    );
+}
+
+/// Issue 18 (d): a blocking socket's receive timeout (`SO_RCVTIMEO`) is a retry, as OpenSSL's
+/// socket BIO reports it: `connect()` wants read, and calling it again continues the handshake
+/// (the connect-with-timeout idiom).
+#[test]
+fn socket_receive_timeout_wants_read_and_connect_continues() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server_config = rustls_server_config(&pki, &[], &[], &[]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        // Slower than the client's timeout, several times over.
+        std::thread::sleep(Duration::from_millis(500));
+        let conn = rustls::ServerConnection::new(server_config).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        tls.write_all(b"hello").unwrap();
+        tls.flush().unwrap();
+        tls.conn.send_close_notify();
+        tls.flush().unwrap();
+    });
+    let mut ssl = Ssl::new(&config(&pki, None, None), "localhost").unwrap();
+    let socket = SocketBio::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    ssl.set_socket(socket).unwrap();
+    let mut timeouts = 0;
+    loop {
+        match ssl.connect() {
+            Ok(_) => break,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::WantRead, "{e}");
+                assert_eq!(e.io_kind(), Some(std::io::ErrorKind::TimedOut), "{e}");
+                assert_eq!(
+                    overture::compat::get_error(&ssl, -1),
+                    overture::compat::SSL_ERROR_WANT_READ
+                );
+                timeouts += 1;
+                assert!(timeouts < 100, "no progress");
+            }
+        }
+    }
+    assert!(timeouts >= 2, "{timeouts} timeouts");
+    let mut buf = [0u8; 16];
+    let n = loop {
+        match ssl.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WantRead => continue,
+            other => break other.unwrap(),
+        }
+    };
+    assert_eq!(&buf[..n], b"hello");
+    server.join().unwrap();
+}
+
+/// An in-memory transport to a rustls server whose client side takes at most `budget` bytes:
+/// a non-blocking BIO that can be made to refuse writes at any point.
+#[derive(Default)]
+struct Wire {
+    to_server: Vec<u8>,
+    to_client: Vec<u8>,
+    budget: usize,
+}
+
+#[derive(Clone)]
+struct WireBio(Arc<std::sync::Mutex<Wire>>);
+
+impl Bio for WireBio {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<Transfer> {
+        let mut w = self.0.lock().unwrap();
+        if w.to_client.is_empty() {
+            return Ok(Transfer::WouldBlock);
+        }
+        let n = buf.len().min(w.to_client.len());
+        buf[..n].copy_from_slice(&w.to_client[..n]);
+        w.to_client.drain(..n);
+        Ok(Transfer::Bytes(n))
+    }
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<Transfer> {
+        let mut w = self.0.lock().unwrap();
+        let n = buf.len().min(w.budget);
+        if n == 0 {
+            return Ok(Transfer::WouldBlock);
+        }
+        w.budget -= n;
+        w.to_server.extend_from_slice(&buf[..n]);
+        Ok(Transfer::Bytes(n))
+    }
+    fn flush(&mut self) -> std::io::Result<Transfer> {
+        Ok(Transfer::Bytes(0))
+    }
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl WireBio {
+    fn budget(&self, n: usize) {
+        self.0.lock().unwrap().budget = n;
+    }
+
+    /// Moves the bytes both ways through the server.
+    fn pump(&self, server: &mut rustls::ServerConnection) {
+        let mut w = self.0.lock().unwrap();
+        let input = std::mem::take(&mut w.to_server);
+        let mut input = &input[..];
+        while !input.is_empty() {
+            server.read_tls(&mut input).unwrap();
+            server.process_new_packets().unwrap();
+        }
+        while server.wants_write() {
+            server.write_tls(&mut w.to_client).unwrap();
+        }
+    }
+}
+
+/// An `Ssl` over a [`WireBio`] (taking any number of bytes for now) to an in-memory rustls
+/// server.
+fn wired_ssl() -> (Ssl, WireBio, rustls::ServerConnection) {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server = rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+    let wire = WireBio(Arc::default());
+    wire.budget(usize::MAX);
+    let mut ssl = Ssl::new(&config(&pki, None, None), "localhost").unwrap();
+    ssl.set_bio(Box::new(wire.clone()));
+    (ssl, wire, server)
+}
+
+/// Issue 18 (e): after `connect()` wrote only part of the final flight (want write), `read()`
+/// and `write()` keep wanting write until it is out — not want read, which would deadlock (the
+/// server waits for our Finished, the application for data). Found by BoGo
+/// (Basic-Client-TLS-Async-ImplicitHandshake).
+#[test]
+fn read_and_write_want_write_while_the_final_flight_is_partly_sent() {
+    let (mut ssl, wire, mut server) = wired_ssl();
+    assert_eq!(ssl.connect().unwrap_err().kind(), ErrorKind::WantRead);
+    wire.pump(&mut server);
+    wire.budget(10);
+    assert_eq!(ssl.connect().unwrap_err().kind(), ErrorKind::WantWrite);
+    let mut buf = [0u8; 16];
+    for _ in 0..3 {
+        assert_eq!(ssl.read(&mut buf).unwrap_err().kind(), ErrorKind::WantWrite);
+        assert_eq!(ssl.write(b"x").unwrap_err().kind(), ErrorKind::WantWrite);
+    }
+    wire.budget(usize::MAX);
+    assert_eq!(ssl.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+    wire.pump(&mut server);
+    assert!(!server.is_handshaking());
+    server.writer().write_all(b"hi").unwrap();
+    wire.pump(&mut server);
+    let n = ssl.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hi");
+}
+
+/// Issue 18 (e), implicit handshake: `read()` on a connection that never called `connect()`
+/// drives the handshake (as `SSL_read` does) and wants write while its final flight is cut.
+#[test]
+fn read_driving_the_handshake_wants_write_while_the_final_flight_is_partly_sent() {
+    let (mut ssl, wire, mut server) = wired_ssl();
+    let mut buf = [0u8; 16];
+    assert_eq!(ssl.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+    wire.pump(&mut server);
+    wire.budget(10);
+    for _ in 0..3 {
+        assert_eq!(ssl.read(&mut buf).unwrap_err().kind(), ErrorKind::WantWrite);
+    }
+    wire.budget(usize::MAX);
+    assert_eq!(ssl.read(&mut buf).unwrap_err().kind(), ErrorKind::WantRead);
+    wire.pump(&mut server);
+    server.writer().write_all(b"hi").unwrap();
+    wire.pump(&mut server);
+    let n = ssl.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hi");
+}
+
+/// Issue 18 (f): over a non-blocking BIO, `SSL_shutdown` returns -1/want-write while our
+/// close_notify cannot leave, 0 ("sent") on the retry that sends it, then 1 once the peer's
+/// arrived. Found by BoGo (Shutdown-Shim-TLS-Async).
+#[test]
+fn nonblocking_shutdown_reports_sent_then_complete() {
+    use overture::compat::{self, SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE};
+    let (mut ssl, wire, mut server) = wired_ssl();
+    while let Err(e) = ssl.connect() {
+        assert!(e.kind().is_retry(), "{e}");
+        wire.pump(&mut server);
+    }
+    wire.pump(&mut server);
+    wire.budget(0);
+    assert_eq!(compat::shutdown(&mut ssl), -1);
+    assert_eq!(compat::get_error(&ssl, -1), SSL_ERROR_WANT_WRITE);
+    wire.budget(usize::MAX);
+    assert_eq!(compat::shutdown(&mut ssl), 0, "our close_notify is sent");
+    assert_eq!(compat::shutdown(&mut ssl), -1);
+    assert_eq!(compat::get_error(&ssl, -1), SSL_ERROR_WANT_READ);
+    wire.pump(&mut server);
+    server.send_close_notify();
+    wire.pump(&mut server);
+    assert_eq!(compat::shutdown(&mut ssl), 1, "both close_notify exchanged");
 }
 
 #[test]

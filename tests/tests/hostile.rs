@@ -1618,6 +1618,24 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "alerts",
+            "warning unrecognized_name before the ServerHello is ignored (completes)",
+            ok(),
+            |c| {
+                // Some TLS 1.2 servers send it when the SNI names no virtual host; until the
+                // ServerHello names the version, TLS 1.2's rules apply (issue 18, as OpenSSL).
+                c.send(&plain(ct::ALERT, &[1, 112]))?;
+                handshake(c)?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "alerts",
+            "five warning alerts before the ServerHello: a flood",
+            bad(A::UnexpectedMessage),
+            |c| c.send(&plain(ct::ALERT, &[1, 112]).repeat(5)),
+        ),
+        sc(
+            "alerts",
             "fatal handshake_failure from the server",
             peer_alert(A::HandshakeFailure),
             |c| c.send(&plain(ct::ALERT, &[2, 40])),
