@@ -34,8 +34,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const SKIP_TLS12: &str = "TLS 1.2 not yet in the client";
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
     Accept,
@@ -243,9 +241,6 @@ fn connect(config: &ClientConfig, addr: SocketAddr, host: &str, http: bool) -> O
     ssl.set_bio(Box::new(bio));
     let negotiated = match ssl.connect() {
         Ok(n) => format!("{} {}", n.version(), n.cipher_suite()),
-        Err(e) if e.reason().contains("TLS 1.2") && e.reason().contains("not implement") => {
-            return Outcome::Skipped(format!("{SKIP_TLS12} ({})", e.reason()));
-        }
         Err(e) => {
             return match e.kind() {
                 ErrorKind::Ssl => Outcome::Rejected(describe(&e)),

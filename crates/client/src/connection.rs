@@ -1,35 +1,4 @@
 //! `Connection`: the client's protocol engine, sans-IO and deterministic.
-//!
-//! ```text
-//!  transport bytes ──► receive_buffer()/received(n), feed(&[u8]), read_tls(&mut Read)
-//!                          │
-//!                          ▼
-//!   process(now) ── RecordLayer ──► records ──► HandshakeJoiner ──► ClientHandshake
-//!                          │                                          │ events
-//!                          ▼                                          ▼
-//!                   plaintext (bounded) ◄─ application data    apply_events: keys, flights,
-//!                          │                                   alerts, sessions, negotiated
-//!                          ▼                                          │
-//!              read(&mut [u8]) / process_into(now, buf)               ▼
-//!  write(&[u8]) ─────────────────────────────► seal ──► output queue (bounded)
-//!                                                              │
-//!  transport ◄── pending_output()/consume_output(n), write_tls(&mut Write)
-//! ```
-//!
-//! A `Connection` never touches a socket, a BIO or a clock: bytes come in through
-//! [`Connection::feed`] (or the lent [`Connection::receive_buffer`], or
-//! [`Connection::read_tls`]), are processed by [`Connection::process`] with the time as an
-//! argument, and leave through [`Connection::pending_output`] / [`Connection::consume_output`]
-//! (or [`Connection::write_tls`]). Its answers to "would block" are explicit:
-//! [`ErrorKind::WantRead`] means "give me transport bytes", [`ErrorKind::WantWrite`] means "take
-//! my output first". [`crate::Ssl`] (a BIO), [`crate::Stream`] and [`crate::StreamOwned`] (any
-//! `Read + Write`) are thin fronts over it; an async adapter is another.
-//!
-//! Every buffer is bounded: the output queue by [`MAX_OUTPUT`] (past it the connection stops
-//! processing input until the queue drains, and [`Connection::write`] takes nothing), the
-//! plaintext by [`MAX_PLAINTEXT`] (past it no record is opened), the input by the record layer
-//! (one maximal record) and the joiner (the handshake-message limit). What a peer can make us
-//! queue is coalesced: at most one KeyUpdate of ours and one warning alert wait in the queue.
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind};
@@ -180,7 +149,38 @@ enum Step<'a> {
 }
 
 /// One TLS client connection as a deterministic state machine: bytes and time in, bytes and
-/// plaintext out (see the [module docs](self)).
+/// plaintext out.
+///
+/// ```text
+///  transport bytes ──► receive_buffer()/received(n), feed(&[u8]), read_tls(&mut Read)
+///                          │
+///                          ▼
+///   process(now) ── RecordLayer ──► records ──► HandshakeJoiner ──► ClientHandshake
+///                          │                                          │ events
+///                          ▼                                          ▼
+///                   plaintext (bounded) ◄─ application data    apply_events: keys, flights,
+///                          │                                   alerts, sessions, negotiated
+///                          ▼                                          │
+///              read(&mut [u8]) / process_into(now, buf)               ▼
+///  write(&[u8]) ─────────────────────────────► seal ──► output queue (bounded)
+///                                                              │
+///  transport ◄── pending_output()/consume_output(n), write_tls(&mut Write)
+/// ```
+///
+/// A `Connection` never touches a socket, a BIO or a clock: bytes come in through
+/// [`Connection::feed`] (or the lent [`Connection::receive_buffer`], or
+/// [`Connection::read_tls`]), are processed by [`Connection::process`] with the time as an
+/// argument, and leave through [`Connection::pending_output`] / [`Connection::consume_output`]
+/// (or [`Connection::write_tls`]). Its answers to "would block" are explicit:
+/// [`ErrorKind::WantRead`] means "give me transport bytes", [`ErrorKind::WantWrite`] means "take
+/// my output first". [`crate::Ssl`] (a BIO), [`crate::Stream`] and [`crate::StreamOwned`] (any
+/// `Read + Write`) are thin fronts over it; an async adapter is another.
+///
+/// Every buffer is bounded: the output queue by [`MAX_OUTPUT`] (past it the connection stops
+/// processing input until the queue drains, and [`Connection::write`] takes nothing), the
+/// plaintext by [`MAX_PLAINTEXT`] (past it no record is opened), the input by the record layer
+/// (one maximal record) and the joiner (the handshake-message limit). What a peer can make us
+/// queue is coalesced: at most one KeyUpdate of ours and one warning alert wait in the queue.
 ///
 /// ```
 /// use overture::{ClientConfig, Connection, ErrorKind};

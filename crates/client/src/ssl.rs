@@ -1,11 +1,12 @@
-//! `Ssl`: a [`Connection`] over a BIO, with `SSL_connect()`'s contract — the one place that
-//! moves bytes between a BIO and the connection, and maps what happens to `SSL_get_error()`.
+//! `Ssl`: a [`Connection`] over a BIO ([`Transport`] moves the bytes), with `SSL_connect()`'s
+//! contract: when to send, when to wait, and how each outcome maps to `SSL_get_error()`.
 
 use crate::config::{ClientConfig, FinalFlight};
 use crate::connection::{Connection, Negotiated};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
-use overture_bio::{Bio, SocketBio, Transfer};
+use crate::transport::Transport;
+use overture_bio::{Bio, SocketBio};
 use overture_types::{CertificateDer, ServerName, UnixTime};
 
 /// Counters a caller (or a test) can read: how often the connection had to wait.
@@ -29,21 +30,6 @@ pub enum ShutdownState {
     Sent,
     /// Both close_notify alerts have been exchanged.
     Complete,
-}
-
-/// The transport: a socket kept as such (its TCP_NODELAY can be switched), or any BIO.
-enum Transport {
-    Socket(SocketBio),
-    Other(Box<dyn Bio + Send>),
-}
-
-impl Transport {
-    fn bio(&mut self) -> &mut (dyn Bio + Send + 'static) {
-        match self {
-            Self::Socket(s) => s,
-            Self::Other(b) => b.as_mut(),
-        }
-    }
 }
 
 /// One TLS client connection over a BIO: the counterpart of OpenSSL's `SSL` object.
@@ -173,7 +159,8 @@ impl Ssl {
                 if self.config().final_flight() == FinalFlight::Hold && self.conn.flight_pending() {
                     return Ok(());
                 }
-                if self.nagle && self.conn.flight_pending() && !self.nodelay_to_restore {
+                let auto = self.config().final_flight() == FinalFlight::Auto;
+                if auto && self.nagle && self.conn.flight_pending() && !self.nodelay_to_restore {
                     self.set_nodelay(true)?;
                     self.nodelay_to_restore = true;
                 }
@@ -414,75 +401,23 @@ impl Ssl {
         r
     }
 
-    /// Hands every queued byte to the BIO and flushes it; [`ErrorKind::WantWrite`] when the BIO
-    /// cannot take them now (a blocking socket's send timeout included).
+    /// Hands every queued byte to the BIO (see [`Transport::send`]).
     fn send(&mut self) -> Result<(), Error> {
-        let Some(t) = self.transport.as_mut() else {
-            return Err(Error::usage("no BIO set"));
-        };
-        let bio = t.bio();
-        while self.conn.wants_write() {
-            let e = match bio.write(self.conn.pending_output()) {
-                Ok(Transfer::Bytes(n)) => {
-                    self.stats.writes += 1;
-                    self.conn.consume_output(n);
-                    continue;
-                }
-                Ok(Transfer::WouldBlock) => return Err(Error::want_write()),
-                Err(e) if is_timeout(&e) => {
-                    return Err(
-                        Error::io(&e, "writing to the transport").with_kind(ErrorKind::WantWrite)
-                    );
-                }
-                Ok(Transfer::Eof) => {
-                    Error::new(ErrorKind::Io, "the transport is closed for writing")
-                        .with_io_kind(std::io::ErrorKind::BrokenPipe)
-                }
-                Err(e) => Error::io(&e, "writing to the transport"),
-            };
-            return Err(self.conn.fail(e));
-        }
-        match bio.flush() {
-            Ok(Transfer::WouldBlock) => Err(Error::want_write()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.conn.fail(Error::io(&e, "flushing the transport"))),
-        }
+        let t = self.transport.as_mut().ok_or_else(no_bio)?;
+        t.send(&mut self.conn, &mut self.stats.writes)
     }
 
-    /// Reads the BIO once into the connection; [`ErrorKind::WantRead`] when there is nothing
-    /// yet (a blocking socket's receive timeout included), [`ErrorKind::WantWrite`] when the
-    /// connection takes no input before its output is sent.
+    /// Reads the BIO once into the connection (see [`Transport::recv`]).
     fn recv(&mut self) -> Result<(), Error> {
-        let Some(t) = self.transport.as_mut() else {
-            return Err(Error::usage("no BIO set"));
-        };
-        let spare = self.conn.receive_buffer();
-        if spare.is_empty() {
-            return Err(Error::want_write());
-        }
-        match t.bio().read(spare) {
-            Ok(Transfer::Bytes(n)) => {
-                self.conn.received(n);
-                Ok(())
-            }
-            Ok(Transfer::WouldBlock) => Err(Error::want_read()),
-            Ok(Transfer::Eof) => {
-                self.conn.feed_eof();
-                Ok(())
-            }
-            Err(e) if is_timeout(&e) => {
-                Err(Error::io(&e, "reading from the transport").with_kind(ErrorKind::WantRead))
-            }
-            Err(e) => Err(self.conn.fail(Error::io(&e, "reading from the transport"))),
-        }
+        let t = self.transport.as_mut().ok_or_else(no_bio)?;
+        t.recv(&mut self.conn)
     }
 
     fn set_nodelay(&mut self, on: bool) -> Result<(), Error> {
-        if let Some(Transport::Socket(s)) = &self.transport {
-            s.set_tcp_nodelay(on)
-                .map_err(|e| Error::io(&e, "setting TCP_NODELAY"))?;
+        match &self.transport {
+            Some(t) => t.set_nodelay(on),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether queued output must leave before we wait for the peer: our handshake flight
@@ -500,11 +435,6 @@ impl Ssl {
     }
 }
 
-/// A blocking socket's timeout (`SO_RCVTIMEO` / `SO_SNDTIMEO`): a retry, as OpenSSL's socket
-/// BIO reports it, not a failure of the connection.
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    )
+fn no_bio() -> Error {
+    Error::usage("no BIO set")
 }
