@@ -296,6 +296,24 @@ fn server_that_closes_mid_handshake_is_an_ssl_error_like_openssl_3() {
     assert_eq!(e.kind(), ErrorKind::Ssl, "{e}");
     assert_eq!(e.io_kind(), Some(std::io::ErrorKind::UnexpectedEof), "{e}");
     assert_eq!(e.alert_sent(), None, "{e}");
+
+    // The OpenSSL 1.1.1 behaviour, on request: SSL_ERROR_SYSCALL.
+    let server = ScriptedServer::start(|mut tcp| {
+        let _ = read_record(&mut tcp);
+    });
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_unexpected_eof(overture::UnexpectedEof::Syscall)
+        .build()
+        .unwrap();
+    let (e, ssl) = handshake_error(&config, server.addr, "localhost");
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert_eq!(e.io_kind(), Some(std::io::ErrorKind::UnexpectedEof), "{e}");
+    assert_eq!(
+        overture::compat::get_error(&ssl, -1),
+        overture::compat::SSL_ERROR_SYSCALL
+    );
 }
 
 #[test]

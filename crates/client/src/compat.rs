@@ -1,5 +1,23 @@
 //! OpenSSL-shaped calls for code being ported from OpenSSL: integer returns and
-//! `SSL_get_error()` codes, on top of the Rust API (never instead of it).
+//! `SSL_get_error()` codes, on top of the Rust API (never instead of it). Every behaviour below
+//! comes from [`Ssl`] itself; this module only turns its results into integers.
+//!
+//! Overture follows **OpenSSL 3** (the 1.1.1 differences are named):
+//!
+//! | situation | OpenSSL 3 | Overture |
+//! |---|---|---|
+//! | handshake completes | `SSL_connect` 1, `SSL_ERROR_NONE`; our Finished is on the wire | same (with [`FinalFlight::Hold`](crate::FinalFlight) the Finished waits for the first write) |
+//! | non-blocking BIO, nothing to read / cannot write | -1, `WANT_READ` / `WANT_WRITE`; call again | same |
+//! | blocking socket, `SO_RCVTIMEO` passes | -1, `WANT_READ`; calling again continues | same ([`Error::io_kind`](crate::Error::io_kind) is `TimedOut`) |
+//! | fatal alert from the peer | -1, `SSL_ERROR_SSL` | same; [`Error::alert_received`](crate::Error::alert_received) names it |
+//! | we refuse the peer (bad certificate, bad message) | -1, `SSL_ERROR_SSL`, our alert sent | same; [`Error::alert_sent`](crate::Error::alert_sent) names it |
+//! | warning alert before the ServerHello (`unrecognized_name`) | ignored | ignored (more than 4 in a row: `unexpected_message`) |
+//! | transport EOF during the handshake | -1, `SSL_ERROR_SSL` ("unexpected eof while reading"); 1.1.1: `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
+//! | `SSL_connect` again after success / after a failure | 1 / -1 with the same error | same |
+//! | `SSL_read`/`SSL_write` while our final flight is partly written | -1, `WANT_WRITE` until it is out | same, also when they drive the handshake themselves |
+//! | `SSL_shutdown` over a non-blocking BIO | -1 `WANT_WRITE` until our close_notify leaves, then 0, then 1 once the peer's arrived | same; application data meanwhile is discarded |
+//! | `SSL_read` after the peer's close_notify | 0, `SSL_ERROR_ZERO_RETURN` | same |
+//! | `SSL_read`, transport EOF without close_notify | ≤ 0, `SSL_ERROR_SSL`; 1.1.1: `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
 //!
 //! ```no_run
 //! # fn demo(ssl: &mut overture::Ssl) {

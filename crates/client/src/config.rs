@@ -55,6 +55,20 @@ pub enum FinalFlight {
     Send,
 }
 
+/// How the transport closing without close_notify is reported (OpenSSL changed it in 3.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnexpectedEof {
+    /// As OpenSSL 3: [`ErrorKind::Ssl`](crate::ErrorKind::Ssl) (`SSL_ERROR_SSL`, "unexpected
+    /// eof while reading"), during the handshake and after it. The error's `io_kind` is
+    /// `UnexpectedEof` either way.
+    #[default]
+    Ssl,
+    /// As OpenSSL 1.1.1: [`ErrorKind::Io`](crate::ErrorKind::Io) (`SSL_ERROR_SYSCALL` with no
+    /// error queued).
+    Syscall,
+}
+
 /// Settings shared by connections. Clone it freely: clones share one allocation.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -71,6 +85,7 @@ struct Inner {
     session_store: Option<Arc<dyn SessionStore>>,
     allow_tls12_without_ems: bool,
     offer_psk_ke: bool,
+    unexpected_eof: UnexpectedEof,
 }
 
 impl ClientConfig {
@@ -102,6 +117,7 @@ impl ClientConfig {
             signature_cache: DEFAULT_SIGNATURE_CACHE,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
+            unexpected_eof: UnexpectedEof::Ssl,
         }
     }
 
@@ -137,6 +153,11 @@ impl ClientConfig {
         self.inner.offer_psk_ke
     }
 
+    /// How the transport closing without close_notify is reported (see [`UnexpectedEof`]).
+    pub fn unexpected_eof(&self) -> UnexpectedEof {
+        self.inner.unexpected_eof
+    }
+
     /// Whether SNI is sent.
     pub fn sni(&self) -> bool {
         self.inner.sni
@@ -170,6 +191,7 @@ pub struct ConfigBuilder {
     signature_cache: usize,
     max_handshake_message: usize,
     middlebox_compat: bool,
+    unexpected_eof: UnexpectedEof,
 }
 
 impl ConfigBuilder {
@@ -326,6 +348,13 @@ impl ConfigBuilder {
         self
     }
 
+    /// How the transport closing without close_notify is reported (default
+    /// [`UnexpectedEof::Ssl`], as OpenSSL 3; [`UnexpectedEof::Syscall`] as OpenSSL 1.1.1).
+    pub fn with_unexpected_eof(mut self, policy: UnexpectedEof) -> Self {
+        self.unexpected_eof = policy;
+        self
+    }
+
     /// What to do with the client's final flight when `connect()` produced it last (default
     /// [`FinalFlight::Auto`]: send it, with TCP_NODELAY on for it and the first write on a socket
     /// with Nagle on).
@@ -431,6 +460,7 @@ impl ConfigBuilder {
                 offer_psk_ke: self.offer_psk_ke,
                 max_handshake_message: self.max_handshake_message,
                 sni: self.sni,
+                unexpected_eof: self.unexpected_eof,
             }),
         })
     }

@@ -1,6 +1,6 @@
 //! `Connection`: the client's protocol engine, sans-IO and deterministic.
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
@@ -422,12 +422,9 @@ impl Connection {
             }
         }
         if self.eof && self.phase != Phase::Established && !self.peer_closed {
-            let e = Error::new(
-                ErrorKind::Ssl,
-                "unexpected eof while reading: the server closed the connection during the handshake",
-            )
-            .with_io_kind(io::ErrorKind::UnexpectedEof);
-            return Err(self.die(e));
+            return Err(
+                self.unexpected_eof("the server closed the connection during the handshake")
+            );
         }
         Ok(direct)
     }
@@ -491,12 +488,7 @@ impl Connection {
         }
         self.check()?;
         if self.eof && self.may_open_record() {
-            let e = Error::new(
-                ErrorKind::Io,
-                "the peer closed the connection without close_notify",
-            )
-            .with_io_kind(io::ErrorKind::UnexpectedEof);
-            return Err(self.die(e));
+            return Err(self.unexpected_eof("the peer closed the connection without close_notify"));
         }
         Err(Error::want_read())
     }
@@ -1006,6 +998,18 @@ impl Connection {
     }
 
     // ---- failures -------------------------------------------------------------------------
+
+    /// The transport ended without close_notify: fatal, reported as the config says
+    /// ([`UnexpectedEof`]: OpenSSL 3's `SSL_ERROR_SSL` by default).
+    pub(crate) fn unexpected_eof(&mut self, what: &str) -> Error {
+        let kind = match self.config.unexpected_eof() {
+            UnexpectedEof::Syscall => ErrorKind::Io,
+            _ => ErrorKind::Ssl,
+        };
+        let e = Error::new(kind, format!("unexpected eof while reading: {what}"))
+            .with_io_kind(io::ErrorKind::UnexpectedEof);
+        self.die(e)
+    }
 
     fn fatal(&mut self, alert: AlertDescription, reason: String) -> Error {
         let err = Error::new(ErrorKind::Ssl, reason).with_alert_sent(Some(alert));

@@ -242,7 +242,8 @@ impl From<Error> for std::io::Error {
             ErrorKind::WantRead | ErrorKind::WantWrite => std::io::ErrorKind::WouldBlock,
             ErrorKind::ZeroReturn => std::io::ErrorKind::UnexpectedEof,
             ErrorKind::Io => e.io_kind.unwrap_or(std::io::ErrorKind::Other),
-            ErrorKind::Ssl => std::io::ErrorKind::InvalidData,
+            // The transport ending without close_notify stays `UnexpectedEof` for `io` users.
+            ErrorKind::Ssl => e.io_kind.unwrap_or(std::io::ErrorKind::InvalidData),
             ErrorKind::Usage => std::io::ErrorKind::InvalidInput,
         };
         std::io::Error::new(kind, e)

@@ -63,7 +63,7 @@ mod tests;
 
 pub use config::{
     ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SESSION_CACHE,
-    DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, FinalFlight,
+    DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, FinalFlight, UnexpectedEof,
 };
 pub use connection::{Connection, MAX_KEY_UPDATES, MAX_OUTPUT, MAX_PLAINTEXT, Negotiated};
 pub use error::{Error, ErrorKind};

@@ -286,9 +286,9 @@ impl Ssl {
                 return Ok(ShutdownState::Complete);
             }
             if self.conn.received_eof() {
-                let e = Error::new(ErrorKind::Io, "the peer closed without close_notify")
-                    .with_io_kind(std::io::ErrorKind::UnexpectedEof);
-                return Err(self.conn.fail(e));
+                return Err(self
+                    .conn
+                    .unexpected_eof("the peer closed without close_notify"));
             }
             self.recv()?;
         }
