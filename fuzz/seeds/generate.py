@@ -166,7 +166,8 @@ def lp(*items):
 def main():
     if "--new-pki" in sys.argv:
         new_pki()
-    for t in ["deframer", "handshake_messages", "certificate", "path_building", "client_state_machine"]:
+    for t in ["deframer", "handshake_messages", "certificate", "path_building", "client_state_machine",
+              "connection"]:
         shutil.rmtree(os.path.join(HERE, t), ignore_errors=True)
     with open(RFC8448) as f:
         rfc = json.load(f)
@@ -281,6 +282,43 @@ def main():
     for tn, tr in traces.items():
         server = b"".join(bytes.fromhex(m["data"]) for m in tr["handshake_messages"] if m["sender"] == "server")
         write("client_state_machine", f"rfc8448-{tn}", bytes([0]) + server)
+
+    # connection: whole server byte streams (records) for `null_record_provider` ([flags, split
+    # seed] first): TLS 1.3 with and without compatibility mode, after a HelloRetryRequest, and
+    # TLS 1.2 through its ChangeCipherSpec, each with application data, post-handshake
+    # messages and close_notify.
+    def rec(typ, body):
+        return bytes([typ]) + b"\x03\x03" + vec16(body)
+
+    ccs = rec(20, b"\x01")
+    flight13 = ee(0) + cert_msg + cv + fin32
+    post13 = (null13(22, nst) + null13(23, b"hello") + null13(22, ku) + null13(23, b"world")
+              + null13(21, b"\x01\x00"))
+    for flags in [1 | 16 | 32, 16, 2 | 16]:
+        compat = flags & 1
+        for split in [0, 7]:
+            write("connection", f"tls13-{flags}-split{split}",
+                  bytes([flags, split]) + rec(22, server_hello(compat)) + (ccs if compat else b"")
+                  + null13(22, flight13) + post13)
+    write("connection", "tls13-alpn", bytes([8 | 16, 3]) + rec(22, server_hello(0))
+          + null13(22, ee(2) + cert_msg + cv + fin32) + post13)
+    write("connection", "tls13-hrr-p256", bytes([1 | 16, 1])
+          + rec(22, server_hello(1, group=0x0017, hrr=True)) + ccs
+          + rec(22, server_hello(1, group=0x0017, share_len=65)) + null13(22, flight13) + post13)
+
+    def null12(typ, content):
+        return rec(typ, bytes(8) + content + bytes(16))
+
+    sh12 = msg(2, b"\x03\x03" + bytes(32) + vec8(b"") + u16(0xC02F) + b"\x00"
+               + vec16(ext(0xFF01, b"\x00") + ext(23, b"") + ext(11, b"\x01\x00")))
+    cert12 = msg(11, vec24(vec24(server_cert)))
+    ske = msg(12, b"\x03" + u16(0x001D) + vec8(bytes([7] * 32)) + u16(0x0804) + vec16(bytes(256)))
+    shd = msg(14, b"")
+    fin12 = msg(20, bytes(12))
+    for flags in [4 | 16 | 32, 16]:
+        write("connection", f"tls12-{flags}", bytes([flags, 0]) + rec(22, sh12 + cert12 + ske + shd)
+              + ccs + null12(22, fin12) + null12(23, b"hello") + null12(22, msg(0, b""))
+              + null12(23, b"world") + null12(21, b"\x01\x00"))
 
 
 if __name__ == "__main__":

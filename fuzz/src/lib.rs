@@ -21,7 +21,8 @@
 use overture_crypto_provider::{
     ActiveKeyExchange, Aead, AeadAlgorithm, BoundAead, CryptoProvider, Error as CryptoError,
     HashAlgorithm, Hmac, HmacKey, KeyExchange, Nonce, Output, Secret, SecureRandom,
-    SignatureVerifier, Signer, SupportedCipherSuite, TAG_LEN, Tag, Tls13CipherSuite, ring,
+    SignatureVerifier, Signer, SupportedCipherSuite, TAG_LEN, Tag, Tls12CipherSuite,
+    Tls12KxSignature, Tls12NonceStyle, Tls13CipherSuite, ring,
 };
 use overture_handshake::{
     CertVerifier, ClientCertResolver, Error as HsError, HandshakeConfig, KeyLog,
@@ -153,6 +154,39 @@ pub static TEST_CHACHA20_POLY1305_SHA256: Tls13CipherSuite = Tls13CipherSuite {
     hkdf: &ring::HKDF_SHA256,
     aead: &ring::CHACHA20_POLY1305,
 };
+
+/// TLS_AES_128_GCM_SHA256 with a zero HMAC and the [`NULL_AEAD`]: records the fuzzer writes in
+/// the clear (inner plaintext ‖ content type ‖ padding ‖ any 16-byte tag) open as if protected.
+pub static NULL13_AES_128_GCM_SHA256: Tls13CipherSuite = Tls13CipherSuite {
+    aead: &NULL_AEAD,
+    ..TEST_AES_128_GCM_SHA256
+};
+
+/// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 with a zero HMAC (the PRF yields zeros: Finished
+/// verify_data is 12 zero bytes) and the [`NULL_AEAD`] (a record is explicit nonce ‖ plaintext
+/// ‖ any 16-byte tag).
+pub static NULL12_ECDHE_RSA_AES_128_GCM_SHA256: Tls12CipherSuite = Tls12CipherSuite {
+    suite: overture_types::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    hash: &ring::SHA256,
+    hmac: &ZERO_HMAC_SHA256,
+    aead: &NULL_AEAD,
+    kx_signature: Tls12KxSignature::Rsa,
+    nonce: Tls12NonceStyle::ExplicitGcm,
+    fixed_iv_len: 4,
+    explicit_nonce_len: 8,
+};
+
+/// [`test_provider`] whose suites protect records with the [`NULL_AEAD`]: one TLS 1.3 and one
+/// TLS 1.2 suite, so that a fuzzer can drive a whole connection (records included) in both
+/// versions, past the TLS 1.2 ChangeCipherSpec.
+pub fn null_record_provider() -> CryptoProvider {
+    let mut p = test_provider();
+    p.cipher_suites = vec![
+        SupportedCipherSuite::Tls13(&NULL13_AES_128_GCM_SHA256),
+        SupportedCipherSuite::Tls12(&NULL12_ECDHE_RSA_AES_128_GCM_SHA256),
+    ];
+    p
+}
 
 /// Random bytes that are all 0x5a.
 #[derive(Debug)]

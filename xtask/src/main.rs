@@ -67,7 +67,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|connection|all> [--time S | --minimize]>",
         LAYERS.join("|")
     );
 }
@@ -244,6 +244,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "certificate",
     "path_building",
     "client_state_machine",
+    "connection",
 ];
 
 /// Coverage instrumentation for libFuzzer on *stable* rustc: the SanitizerCoverage pass with
