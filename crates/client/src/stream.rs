@@ -119,28 +119,25 @@ impl<T: io::Read + io::Write> StreamOwned<T> {
         self.sock.flush()
     }
 
-    /// Reads the transport once into the connection and processes what came.
+    /// Reads the transport once into the connection (end of file included).
     fn recv(&mut self) -> io::Result<()> {
-        self.conn.read_tls(&mut self.sock)?;
-        self.conn.process(UnixTime::now())?;
-        Ok(())
+        self.conn.read_tls(&mut self.sock).map(|_| ())
     }
 
     /// Runs the handshake to completion (our flights sent).
     fn complete_handshake(&mut self) -> io::Result<()> {
         self.conn.start(UnixTime::now())?;
-        while !self.conn.is_established() {
-            self.send()?;
+        loop {
             self.conn.process(UnixTime::now())?;
+            self.send()?;
             if self.conn.is_established() {
-                break;
+                return Ok(());
             }
             if self.conn.peer_closed() {
                 return Err(io::ErrorKind::ConnectionAborted.into());
             }
             self.recv()?;
         }
-        self.send()
     }
 }
 
@@ -148,10 +145,16 @@ impl<T: io::Read + io::Write> io::Read for StreamOwned<T> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.complete_handshake()?;
         loop {
+            // Records already received (e.g. behind the server's Finished) come first.
+            let n = self.conn.process_into(UnixTime::now(), buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
             match self.conn.read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == ErrorKind::ZeroReturn => return Ok(0),
                 Err(e) if e.kind() == ErrorKind::WantRead => {
+                    // Answers (a KeyUpdate) leave before we wait for the peer.
                     self.send()?;
                     self.recv()?;
                 }

@@ -265,3 +265,24 @@ fn the_plaintext_buffer_is_bounded() {
     }
     assert_eq!(got, sent);
 }
+
+/// `StreamOwned` over a plain `TcpStream` (no BIO): the handshake on first use, a request,
+/// its echo, and a clean close.
+#[test]
+fn stream_owned_runs_over_a_tcp_stream() {
+    use crate::StreamOwned;
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server = overture_tests::RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let tcp = std::net::TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let conn = Connection::new(&client_config(&pki), "localhost").unwrap();
+    let mut stream = StreamOwned::new(conn, tcp);
+    stream.write_all(b"hello, echo").unwrap();
+    let mut got = [0u8; 11];
+    stream.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello, echo");
+    assert!(stream.conn.negotiated().is_some());
+    stream.conn.send_close_notify();
+    stream.flush().unwrap();
+}
