@@ -223,12 +223,10 @@ impl Ssl {
     }
 
     fn write_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
-        let held = self.config().final_flight() == FinalFlight::Hold
-            && self.conn.is_established()
-            && self.conn.flight_pending();
         if !self.conn.is_established() {
             self.handshake()?;
         }
+        let held = self.config().final_flight() == FinalFlight::Hold && self.conn.flight_pending();
         // Only queue more when the BIO has taken what we queued before — except a held final
         // flight, which leaves together with this first record in one transport write.
         if !held {
