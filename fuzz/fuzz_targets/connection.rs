@@ -111,9 +111,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(conn.write(b"GET / HTTP/1.1\r\n\r\n").ok(), Some(18));
                 drain(&mut conn);
             }
-            if n == 0 && !rest.is_empty() {
-                // The connection takes no more input (the peer closed, or its buffers are
-                // full and already drained): the rest of the stream is not for it.
+            if n == 0 && !conn.wants_read() {
+                // The connection takes no more input (the peer closed, the stream ended):
+                // the rest of the stream is not for it.
                 break;
             }
         }

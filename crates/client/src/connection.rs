@@ -393,9 +393,8 @@ impl Connection {
 
     /// Processes every complete record buffered, as far as the bounds allow and up to the end of
     /// the handshake (the record that completes it ends the call; call again for what follows
-    /// it): handshake
-    /// messages go to the state machine (which may queue output), application data to the
-    /// plaintext buffer, alerts end or close the connection. `now` is the time the handshake
+    /// it): handshake messages go to the state machine (which may queue output), application
+    /// data to the plaintext buffer, alerts end or close the connection. `now` is the time the handshake
     /// checks certificates and tickets against. After a fatal error, our alert (if any) is
     /// queued: send it, then drop the connection; every later call returns the same error.
     pub fn process(&mut self, now: UnixTime) -> Result<(), Error> {
