@@ -492,6 +492,16 @@ impl Connection {
         Err(Error::want_read())
     }
 
+    /// Whether [`Connection::read`] would return [`ErrorKind::WantRead`] now: no plaintext
+    /// buffered, the peer has not closed, the connection has not failed and the transport has
+    /// not ended (lets a front wait without building the error).
+    pub fn read_would_block(&self) -> bool {
+        self.plain_pos == self.plain.len()
+            && !self.peer_closed
+            && self.failure.is_none()
+            && !(self.eof && self.may_open_record())
+    }
+
     /// Seals application data into the output queue (`SSL_write` without the transport):
     /// returns how many bytes of `data` were taken — all of it if the queue has room, else
     /// what fits; [`ErrorKind::WantWrite`] when the queue is full (take its output first).
