@@ -6,8 +6,8 @@
 //! next state's constructor demands, so a path that skips a check does not compile.
 
 use crate::config::{
-    Event, HandshakeConfig, Level, ServerCertVerified, SignatureVerified, StartOptions,
-    Tls12Session, Tls13Ticket,
+    Event, HandshakeConfig, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified,
+    StartOptions, Tls12Session, Tls13Ticket,
 };
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{self, KeySchedule, Transcript};
@@ -35,6 +35,15 @@ pub struct TestHooks {
     pub client_hello: Option<ClientHelloHook>,
     /// Called with each secret and transcript hash, named as RFC 8448's JSON names them.
     pub observe: Option<ObserveHook>,
+}
+
+impl core::fmt::Debug for TestHooks {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TestHooks")
+            .field("client_hello", &self.client_hello.is_some())
+            .field("observe", &self.observe.is_some())
+            .finish()
+    }
 }
 
 /// See [`TestHooks::client_hello`].
@@ -167,66 +176,20 @@ fn unexpected(expected: &'static str, got: &HandshakeMessage) -> Error {
 
 impl ClientHandshake {
     /// Starts a handshake: pushes the ClientHello onto `events` and returns the state that
-    /// waits for the ServerHello. Same as [`ClientHandshake::start_with`] with
-    /// `StartOptions::default()` (no resumption).
+    /// waits for the ServerHello. `options` are the per-connection choices (a TLS 1.3 ticket
+    /// and/or a TLS 1.2 session to offer, two policy switches; `StartOptions::default()`:
+    /// none). `now` dates a ticket's age (RFC 8446 §4.2.11.1) and checks its lifetime.
+    ///
+    /// This is the one constructor; a configuration that cannot make a ClientHello is an
+    /// [`Error::Config`] and nothing is pushed.
     pub fn start(
         config: Arc<HandshakeConfig>,
         server_name: ServerName<'static>,
         now: UnixTime,
-        events: &mut Vec<Event>,
-    ) -> Result<Self, Error> {
-        Self::start_with(config, server_name, now, StartOptions::default(), events)
-    }
-
-    /// Starts a handshake with per-connection [`StartOptions`]: a TLS 1.3 ticket and/or a
-    /// TLS 1.2 session to offer, and the two policy switches. `now` dates the ticket's age
-    /// (RFC 8446 §4.2.11.1) and checks its lifetime.
-    pub fn start_with(
-        config: Arc<HandshakeConfig>,
-        server_name: ServerName<'static>,
-        now: UnixTime,
         options: StartOptions,
         events: &mut Vec<Event>,
     ) -> Result<Self, Error> {
-        Self::start_with_hooks_and_options(
-            config,
-            server_name,
-            now,
-            options,
-            TestHooks::default(),
-            events,
-        )
-    }
-
-    /// [`ClientHandshake::start`] with test hooks. Not part of the API.
-    #[doc(hidden)]
-    pub fn start_with_hooks(
-        config: Arc<HandshakeConfig>,
-        server_name: ServerName<'static>,
-        now: UnixTime,
-        hooks: TestHooks,
-        events: &mut Vec<Event>,
-    ) -> Result<Self, Error> {
-        Self::start_with_hooks_and_options(
-            config,
-            server_name,
-            now,
-            StartOptions::default(),
-            hooks,
-            events,
-        )
-    }
-
-    /// [`ClientHandshake::start_with`] with test hooks. Not part of the API.
-    #[doc(hidden)]
-    pub fn start_with_hooks_and_options(
-        config: Arc<HandshakeConfig>,
-        server_name: ServerName<'static>,
-        now: UnixTime,
-        options: StartOptions,
-        hooks: TestHooks,
-        events: &mut Vec<Event>,
-    ) -> Result<Self, Error> {
+        let hooks = options.hooks.clone();
         let tls13 = config.versions.contains(&ProtocolVersion::TLSv1_3);
         let tls12 = config.versions.contains(&ProtocolVersion::TLSv1_2);
         if !tls13 && !tls12 {
@@ -263,7 +226,11 @@ impl ClientHandshake {
         // TLS 1.3 ticket: offered only when usable (else a full handshake).
         let psk = options.tls13_ticket.filter(|_| tls13).and_then(|t| {
             let age = now.as_secs().checked_sub(t.received_at.as_secs())?;
-            if t.server_name != server_name || age > u64::from(t.lifetime) {
+            if t.server_name != server_name
+                || age > u64::from(t.lifetime)
+                || t.ticket.is_empty()
+                || t.ticket.len() > MAX_TICKET_LEN
+            {
                 return None;
             }
             let suite = provider.tls13_suites().find(|s| s.suite == t.suite)?;
@@ -284,6 +251,7 @@ impl ClientHandshake {
                 && (s.extended_master_secret || options.allow_tls12_without_ems)
                 && (!s.session_id.is_empty() || s.ticket.is_some())
                 && s.session_id.len() <= 32
+                && s.ticket.as_ref().is_none_or(|t| t.len() <= MAX_TICKET_LEN)
         });
         let mut session_id = Vec::new();
         match &tls12_offer {
@@ -364,7 +332,7 @@ impl ClientHandshake {
             State::EncryptedExtensions(s) => s.handle(cx, msg, message, events)?,
             State::CertificateOrCertReq(s) => s.handle(cx, msg, message, now, events)?,
             State::Certificate(s) => s.handle(cx, msg, message, now, events)?,
-            State::CertificateVerify(s) => s.handle(cx, msg, message)?,
+            State::CertificateVerify(s) => s.handle(cx, msg, message, events)?,
             State::Finished(s) => s.handle(cx, msg, message, events)?,
             State::Traffic(s) => s.handle(cx, msg, now, events)?,
             State::Tls12(_) => return Err(Error::Internal("unreachable state")),
@@ -586,7 +554,7 @@ fn client_hello(
         compression_methods: VecU8(vec![Compression::Null]),
         extensions: VecU16(exts),
     };
-    let mut bytes = HandshakeMessage::ClientHello(ch).encode();
+    let mut bytes = HandshakeMessage::ClientHello(ch).encode()?;
     if let (Some(p), Some(len)) = (psk, binder_len) {
         // The binders list (u16 length, u8 length, binder) ends the message.
         let cut = bytes
@@ -858,6 +826,7 @@ impl ExpectServerHello {
         {
             self.psk = None;
         }
+        events.push(Event::HelloRetryRequest { group });
         self.transcript.roll_up_for_retry(suite.hash);
         self.transcript.add(raw);
         let ch2 = client_hello(
@@ -1097,6 +1066,7 @@ impl ExpectCertificateVerify {
         cx: &mut Common,
         msg: HandshakeMessage,
         raw: &[u8],
+        events: &mut Vec<Event>,
     ) -> Result<State, Error> {
         let HandshakeMessage::CertificateVerify(cv) = msg else {
             return Err(unexpected("CertificateVerify", &msg));
@@ -1112,6 +1082,7 @@ impl ExpectCertificateVerify {
             cv.scheme,
             cv.signature.as_slice(),
         )?;
+        events.push(Event::PeerSignatureScheme(cv.scheme));
         self.hs.transcript.add(raw);
         Ok(State::Finished(ExpectFinished::new(
             self.hs,
@@ -1220,7 +1191,7 @@ impl ExpectFinished {
             cx.observe("client_early_write_key", early_key.key.as_bytes());
             cx.observe("client_early_write_iv", &early_key.iv);
             events.push(Event::InstallWriteKey(early_key));
-            let eoed = HandshakeMessage::EndOfEarlyData.encode();
+            let eoed = HandshakeMessage::EndOfEarlyData.encode()?;
             hs.transcript.add(&eoed);
             events.push(Event::Send {
                 level: Level::Early,
@@ -1240,7 +1211,7 @@ impl ExpectFinished {
         let hash = hs.transcript.current_hash()?;
         let ours = key_schedule::verify_data(suite, &client_key, hash.as_bytes());
         cx.observe("client_finished_verify_data", ours.as_bytes());
-        let fin = HandshakeMessage::Finished(ours.as_bytes().to_vec()).encode();
+        let fin = HandshakeMessage::Finished(ours.as_bytes().to_vec()).encode()?;
         hs.transcript.add(&fin);
         flight.extend_from_slice(&fin);
         let hash = hs.transcript.current_hash()?;
@@ -1305,7 +1276,7 @@ fn client_certificate(
         context: PayloadU8(req.context.clone()),
         entries: VecU24(entries),
     })
-    .encode();
+    .encode()?;
     transcript.add(&cert);
     flight.extend_from_slice(&cert);
     if let Some(signer) = signer {
@@ -1317,7 +1288,7 @@ fn client_certificate(
             signature: PayloadU16::new(signature)
                 .map_err(|_| Error::Internal("signature longer than 65535 bytes"))?,
         })
-        .encode();
+        .encode()?;
         transcript.add(&cv);
         flight.extend_from_slice(&cv);
     }
@@ -1370,6 +1341,15 @@ impl ExpectTraffic {
                 let max_early_data = msgs::find_extension(exts, ExtensionType::EarlyData)
                     .map(u32::read_bytes)
                     .transpose()?;
+                let kept = nst.ticket.0.len() <= MAX_TICKET_LEN;
+                events.push(Event::TicketReceived {
+                    version: ProtocolVersion::TLSv1_3,
+                    len: nst.ticket.0.len(),
+                    kept,
+                });
+                if !kept {
+                    return Ok(State::Traffic(self));
+                }
                 let psk = key_schedule::ticket_psk(
                     self.suite,
                     &self.resumption_secret,
@@ -1421,7 +1401,7 @@ impl ExpectTraffic {
         };
         events.push(Event::Send {
             level: Level::Application,
-            bytes: HandshakeMessage::KeyUpdate(req).encode(),
+            bytes: HandshakeMessage::KeyUpdate(req).encode()?,
         });
         self.client_secret = key_schedule::next_traffic_secret(self.suite, &self.client_secret)?;
         events.push(Event::InstallWriteKey(key_schedule::traffic_key(

@@ -109,6 +109,7 @@
 //!     config.clone(),
 //!     ServerName::try_from("example.com").unwrap(),
 //!     UnixTime::now(),
+//!     StartOptions::default(),
 //!     &mut events,
 //! )
 //! .unwrap();
@@ -131,7 +132,7 @@
 //!     ..(*config).clone()
 //! });
 //! let mut events = Vec::new();
-//! ClientHandshake::start_with(
+//! ClientHandshake::start(
 //!     tls12,
 //!     ServerName::try_from("example.com").unwrap(),
 //!     UnixTime::now(),
@@ -162,8 +163,8 @@ mod tls12;
 
 pub use client::{ClientHandshake, ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
-    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, ServerCertVerified,
-    SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, MAX_TICKET_LEN,
+    ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;

@@ -11,7 +11,9 @@
 //! ```
 
 use crate::client::{Common, FinishedVerified, parse_alpn};
-use crate::config::{Event, Level, ServerCertVerified, SignatureVerified, Tls12Session};
+use crate::config::{
+    Event, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, Tls12Session,
+};
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{TrafficKey, Transcript};
 use crate::msgs::{
@@ -24,7 +26,8 @@ use overture_crypto_provider::{
 };
 use overture_types::{
     AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, PayloadU8,
-    PayloadU16, PayloadU24, SignatureScheme, UnixTime, VecU8, VecU24, encode_prefixed,
+    PayloadU16, PayloadU24, ProtocolVersion, SignatureScheme, UnixTime, VecU8, VecU24,
+    encode_prefixed,
 };
 use zeroize::Zeroizing;
 
@@ -147,13 +150,8 @@ fn verify_data(suite: &Tls12CipherSuite, ms: &Secret, label: &[u8], hash: &Outpu
     out
 }
 
-fn finished_message(verify_data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    HandshakeType::Finished.encode(&mut out);
-    encode_prefixed(&mut out, LengthWidth::U24, |o| {
-        o.extend_from_slice(verify_data)
-    });
-    out
+fn finished_message(verify_data: Vec<u8>) -> Result<Vec<u8>, Error> {
+    Ok(HandshakeMessage::Finished(verify_data).encode()?)
 }
 
 /// Whether `scheme` may sign a TLS 1.2 ServerKeyExchange of a suite with `kx` (RFC 8422 §5.4,
@@ -331,7 +329,7 @@ impl Tls12State {
         if let Some(c) = context {
             let len = u16::try_from(c.len())
                 .map_err(|_| Error::Usage("exporter context longer than 65535 bytes"))?;
-            len.encode(&mut ctx);
+            len.encode(&mut ctx)?;
             ctx.extend_from_slice(c);
         }
         prf(
@@ -424,7 +422,7 @@ pub(crate) fn server_hello(
         ));
     }
     events.push(Event::ServerHello {
-        version: overture_types::ProtocolVersion::TLSv1_2,
+        version: ProtocolVersion::TLSv1_2,
         suite: suite.suite,
         group: None,
     });
@@ -553,13 +551,14 @@ impl ExpectServerKeyExchange {
         let mut signed = Vec::with_capacity(64 + 4 + public.as_slice().len());
         signed.extend_from_slice(&cx.random);
         signed.extend_from_slice(&self.hs.server_random);
-        signed.extend_from_slice(&ske.params());
+        signed.extend_from_slice(&ske.params()?);
         let sig_verified = cx.config.verifier.verify_tls12_signature(
             &signed,
             &self.end_entity,
             scheme,
             signature.as_slice(),
         )?;
+        events.push(Event::PeerSignatureScheme(scheme));
         let ours = kx.start()?;
         let our_public = ours.public_key().to_vec();
         let pms = ours.complete(public.as_slice())?;
@@ -628,15 +627,15 @@ impl ExpectCertReqOrDone {
                 .map(|c| PayloadU24::<1>::new(c.as_ref().to_vec()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| Error::Internal("a client certificate is empty or too long"))?;
-            let cert = Tls12Message::Certificate(VecU24(list)).encode();
+            let cert = Tls12Message::Certificate(VecU24(list)).encode()?;
             hs.add(&cert);
             flight.extend_from_slice(&cert);
         }
         let mut cke = Vec::new();
-        HandshakeType::ClientKeyExchange.encode(&mut cke);
+        HandshakeType::ClientKeyExchange.encode(&mut cke)?;
         let point = PayloadU8::<1>::new(our_public)
             .map_err(|_| Error::Internal("our key share does not fit a ClientKeyExchange"))?;
-        encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o));
+        encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o))?;
         hs.add(&cke);
         flight.extend_from_slice(&cke);
         // RFC 7627 §3: the session hash covers the messages up to ClientKeyExchange.
@@ -651,7 +650,7 @@ impl ExpectCertReqOrDone {
                 signature: PayloadU16::new(signer.sign(messages)?)
                     .map_err(|_| Error::Internal("signature longer than 65535 bytes"))?,
             })
-            .encode();
+            .encode()?;
             hs.add(&cv);
             flight.extend_from_slice(&cv);
         }
@@ -669,7 +668,7 @@ impl ExpectCertReqOrDone {
             bytes: flight,
         });
         let hash = hs.transcript.current_hash()?;
-        let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+        let fin = finished_message(verify_data(hs.suite, &ms, b"client finished", &hash))?;
         hs.add(&fin);
         events.push(Event::SendCcs);
         events.push(Event::InstallWriteKey(client_key));
@@ -708,7 +707,15 @@ impl ExpectNewTicket {
         };
         self.next.hs.add(raw);
         if !ticket.0.is_empty() {
-            self.next.hs.ticket = Some((ticket.0, lifetime_hint));
+            let kept = ticket.0.len() <= MAX_TICKET_LEN;
+            events.push(Event::TicketReceived {
+                version: ProtocolVersion::TLSv1_2,
+                len: ticket.0.len(),
+                kept,
+            });
+            // A new ticket replaces the resumed session's; one too long to send back leaves
+            // the session resumable by id only (or not at all).
+            self.next.hs.ticket = kept.then_some((ticket.0, lifetime_hint));
         }
         events.push(Event::ExpectCcs);
         Ok(Tls12State::Ccs(ExpectCcs {
@@ -761,7 +768,7 @@ impl ExpectFinished {
         if let Some(client_key) = client_key {
             // Abbreviated: our CCS and Finished come last.
             let hash = hs.transcript.current_hash()?;
-            let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+            let fin = finished_message(verify_data(hs.suite, &ms, b"client finished", &hash))?;
             hs.add(&fin);
             events.push(Event::SendCcs);
             events.push(Event::InstallWriteKey(client_key));
