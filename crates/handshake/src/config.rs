@@ -30,6 +30,15 @@ pub struct HandshakeConfig {
     pub middlebox_compat: bool,
     /// Verifies the server's certificate chain and handshake signature.
     pub verifier: Arc<dyn CertVerifier>,
+    /// The signature schemes to offer for the server's signatures (signature_algorithms), in
+    /// preference order; `None`: the verifier's [`CertVerifier::supported_schemes`]. Schemes
+    /// the verifier does not support are left out (the server could pick one we cannot
+    /// check); none left is a configuration error.
+    pub verify_schemes: Option<Vec<SignatureScheme>>,
+    /// The signature schemes we sign a client CertificateVerify with, in preference order;
+    /// `None`: any the server offers (in its order) that the version allows. The resolver
+    /// sees only schemes in both lists, in this order.
+    pub signing_schemes: Option<Vec<SignatureScheme>>,
     /// Chooses a client certificate when the server asks for one (`None`: send none).
     pub client_auth: Option<Arc<dyn ClientCertResolver>>,
     /// Receives the secrets in NSS key log format (for Wireshark), if set.
@@ -261,7 +270,7 @@ pub struct StartOptions {
     /// Test hooks (reproducing another implementation's ClientHello, observing secrets).
     /// Not part of the API.
     #[doc(hidden)]
-    pub hooks: crate::client::TestHooks,
+    pub hooks: crate::common::TestHooks,
 }
 
 /// What the handshake asks of the client, in order: the client applies them strictly in

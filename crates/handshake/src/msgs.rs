@@ -125,9 +125,13 @@ impl ExtensionContext {
             ),
             Self::Certificate => matches!(typ, E::StatusRequest | E::SignedCertificateTimestamp),
             Self::NewSessionTicket => matches!(typ, E::EarlyData),
+            // supported_groups is not a TLS 1.2 ServerHello extension (RFC 8422 §5.2 has the
+            // client send it), but servers send it (BoringSSL tolerates it, BoGo
+            // SupportedCurves-ServerHello-TLS12): offered by us, it is accepted and ignored.
             Self::Tls12ServerHello => matches!(
                 typ,
-                E::ServerName
+                E::SupportedGroups
+                    | E::ServerName
                     | E::EcPointFormats
                     | E::ExtendedMasterSecret
                     | E::SessionTicket

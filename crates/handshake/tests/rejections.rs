@@ -82,6 +82,8 @@ fn start(opts: Opts) -> T {
             provider,
         }),
         client_auth: None,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: None,
     });
     let mut events = Vec::new();
@@ -871,6 +873,22 @@ fn certificate_request_without_a_certificate_sends_an_empty_one() {
 
 // ---- Post-handshake ---------------------------------------------------------------------------
 
+/// The scheme of the server's CertificateVerify is reported once it verified, and only then.
+#[test]
+fn peer_signature_scheme_is_reported_after_certificate_verify() {
+    let mut t = start(Opts::default());
+    t.up_to_finished();
+    let reported: Vec<SignatureScheme> = t
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerSignatureScheme(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, [SignatureScheme::ECDSA_NISTP256_SHA256]);
+}
+
 /// A NewSessionTicket with 16,000 empty unknown extensions (ignored there, RFC 8446 §4.6.1, so
 /// nothing ends the check early) is processed correctly, and the duplicate check does one set
 /// insertion per extension: 16,000 probes where the old pairwise scan made ~1.3 × 10^8
@@ -1120,6 +1138,8 @@ fn configuration_errors_send_no_alert() {
             provider: provider.clone(),
         }),
         client_auth: None,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: None,
     };
     let bad_alpn = HandshakeConfig {

@@ -340,6 +340,8 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
         middlebox_compat: compat,
         verifier,
         client_auth,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: Some(log.clone()),
     });
 

@@ -463,6 +463,8 @@ fn client_config_versions(
             provider,
         }),
         client_auth,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: None,
     })
 }
@@ -1076,6 +1078,8 @@ fn tls12_rsa_signature_schemes() {
                 provider,
             }),
             client_auth: None,
+            verify_schemes: None,
+            signing_schemes: None,
             key_log: None,
         });
         let sc = server_config(

@@ -15,7 +15,7 @@ mod common;
 use common::Log;
 
 use common::{PinnedVerifier, ecdsa_identity, split_messages};
-use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, SigningKey, ring};
+use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, Signer, SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
 use overture_handshake::msgs::{
     self, ClientExtension, ClientHello, EcdheServerKeyExchange, EncryptedExtensions, Extension,
@@ -23,8 +23,8 @@ use overture_handshake::msgs::{
     Tls12NewSessionTicket,
 };
 use overture_handshake::{
-    ClientHandshake, Error, Event, HandshakeConfig, Level, StartOptions, Tls12Session, Tls13Ticket,
-    tls12_prf,
+    ClientCertResolver, ClientHandshake, Error, Event, HandshakeConfig, Level, StartOptions,
+    Tls12Session, Tls13Ticket, tls12_prf,
 };
 use overture_types::{
     AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
@@ -54,6 +54,9 @@ fn good_extensions() -> Vec<Extension> {
 struct Opts {
     versions: Vec<ProtocolVersion>,
     options: StartOptions,
+    client_auth: Option<Arc<dyn ClientCertResolver>>,
+    signing_schemes: Option<Vec<SignatureScheme>>,
+    verify_schemes: Option<Vec<SignatureScheme>>,
 }
 
 impl Default for Opts {
@@ -61,6 +64,9 @@ impl Default for Opts {
         Self {
             versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
             options: StartOptions::default(),
+            client_auth: None,
+            signing_schemes: None,
+            verify_schemes: None,
         }
     }
 }
@@ -120,7 +126,9 @@ fn start(opts: Opts) -> S {
             schemes: provider.supported_schemes(),
             provider,
         }),
-        client_auth: None,
+        client_auth: opts.client_auth,
+        verify_schemes: opts.verify_schemes,
+        signing_schemes: opts.signing_schemes,
         key_log: Some(log.clone()),
     });
     let mut events = Vec::new();
@@ -1027,6 +1035,7 @@ fn start13(psk_ke: bool) -> S {
             offer_psk_ke: psk_ke,
             ..StartOptions::default()
         },
+        ..Opts::default()
     })
 }
 
@@ -1211,6 +1220,7 @@ fn tls13_tickets_that_cannot_be_used_are_not_offered() {
                 tls13_ticket: Some(t),
                 ..StartOptions::default()
             },
+            ..Opts::default()
         });
         assert!(s.ch_has(ExtensionType::PreSharedKey).is_none());
     }
@@ -1273,4 +1283,250 @@ fn corrupted_tls12_messages_never_panic() {
         u.accept(&c);
         assert!(u.feed(&ske[..cut]).is_err());
     }
+}
+
+/// A client certificate resolver that records the schemes it is offered and answers with a
+/// one-certificate chain and a signer of `scheme` (its signature is junk: the scripted server
+/// does not check it).
+#[derive(Debug)]
+struct Recording {
+    scheme: SignatureScheme,
+    offered: std::sync::Mutex<Vec<Vec<SignatureScheme>>>,
+}
+
+#[derive(Debug)]
+struct JunkSigner(SignatureScheme);
+
+impl Signer for JunkSigner {
+    fn scheme(&self) -> SignatureScheme {
+        self.0
+    }
+    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, overture_crypto_provider::Error> {
+        Ok(vec![1; 64])
+    }
+}
+
+impl ClientCertResolver for Recording {
+    fn resolve(
+        &self,
+        offered: &[SignatureScheme],
+    ) -> Option<(Vec<CertificateDer<'static>>, Box<dyn Signer>)> {
+        self.offered.lock().unwrap().push(offered.to_vec());
+        Some((
+            vec![CertificateDer::from(vec![0x30, 0])],
+            Box::new(JunkSigner(self.scheme)),
+        ))
+    }
+}
+
+/// RFC 5246 §7.4.6: the client certificate must be of a type in CertificateRequest's
+/// `certificate_types` (BoGo CheckClientCertificateTypes). A server asking for `ecdsa_sign`
+/// only never gets an RSA certificate, whatever schemes it lists: the resolver is offered only
+/// the schemes of the requested types, and a signer of another type gets an empty Certificate.
+/// Our signing preferences (`HandshakeConfig::signing_schemes`) order and restrict the offer.
+#[test]
+fn certificate_types_are_honoured() {
+    use SignatureScheme as S;
+    let server_schemes = vec![
+        S::RSA_PKCS1_SHA256,
+        S::ECDSA_NISTP256_SHA256,
+        S::RSA_PSS_SHA256,
+    ];
+    /// certificate_types, our signer's scheme, our signing preferences, what the resolver
+    /// must be offered, whether a certificate goes out.
+    type Case = (Vec<u8>, S, Option<Vec<S>>, Vec<S>, bool);
+    let cases: Vec<Case> = vec![
+        // ecdsa_sign only: an RSA key is not sent.
+        (
+            vec![64],
+            S::RSA_PSS_SHA256,
+            None,
+            vec![S::ECDSA_NISTP256_SHA256],
+            false,
+        ),
+        // ecdsa_sign only: an ECDSA key is.
+        (
+            vec![64],
+            S::ECDSA_NISTP256_SHA256,
+            None,
+            vec![S::ECDSA_NISTP256_SHA256],
+            true,
+        ),
+        // rsa_sign only.
+        (
+            vec![1],
+            S::RSA_PSS_SHA256,
+            None,
+            vec![S::RSA_PKCS1_SHA256, S::RSA_PSS_SHA256],
+            true,
+        ),
+        (
+            vec![1],
+            S::ECDSA_NISTP256_SHA256,
+            None,
+            vec![S::RSA_PKCS1_SHA256, S::RSA_PSS_SHA256],
+            false,
+        ),
+        // Both, in the server's order.
+        (
+            vec![1, 64],
+            S::RSA_PKCS1_SHA256,
+            None,
+            server_schemes.clone(),
+            true,
+        ),
+        // Both, restricted and ordered by our signing preferences.
+        (
+            vec![1, 64],
+            S::RSA_PSS_SHA256,
+            Some(vec![
+                S::RSA_PSS_SHA256,
+                S::ED25519,
+                S::ECDSA_NISTP256_SHA256,
+            ]),
+            vec![S::RSA_PSS_SHA256, S::ECDSA_NISTP256_SHA256],
+            true,
+        ),
+        // Only types we have no key for (dss_sign): the resolver is not asked.
+        (vec![2], S::RSA_PSS_SHA256, None, vec![], false),
+    ];
+    for (types, scheme, prefs, want_offered, sends_cert) in cases {
+        let what = format!("types {types:?}, signer {scheme:?}, prefs {prefs:?}");
+        let resolver = Arc::new(Recording {
+            scheme,
+            offered: Default::default(),
+        });
+        let mut s = start(Opts {
+            client_auth: Some(resolver.clone()),
+            signing_schemes: prefs,
+            ..Opts::default()
+        });
+        s.up_to_done(|_| {});
+        let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
+            certificate_types: VecU8(types),
+            schemes: VecU16(server_schemes.clone()),
+            authorities: VecU16(vec![]),
+        })
+        .encode()
+        .unwrap();
+        s.accept(&cr);
+        s.accept(&Tls12Message::ServerHelloDone.encode().unwrap());
+        let offered = resolver.offered.lock().unwrap().clone();
+        if want_offered.is_empty() {
+            assert!(
+                offered.is_empty(),
+                "{what}: resolver asked with {offered:?}"
+            );
+        } else {
+            assert_eq!(offered, vec![want_offered], "{what}");
+        }
+        let (msgs, _) = drain(&mut s.events);
+        let types: Vec<u8> = msgs.iter().map(|m| m[0]).collect();
+        if sends_cert {
+            assert_eq!(msgs[0], [11, 0, 0, 8, 0, 0, 5, 0, 0, 2, 0x30, 0], "{what}");
+            assert_eq!(
+                types,
+                [11, 16, 15, 20],
+                "{what}: Certificate, ClientKeyExchange, CertificateVerify"
+            );
+            assert_eq!(&msgs[2][4..6], &scheme.get().to_be_bytes(), "{what}");
+        } else {
+            assert_eq!(msgs[0], [11, 0, 0, 3, 0, 0, 0], "{what}: empty Certificate");
+            assert_eq!(types, [11, 16, 20], "{what}: no CertificateVerify");
+        }
+    }
+}
+
+/// A TLS 1.2 ServerHello with supported_groups (not a ServerHello extension, but real servers
+/// send it and BoringSSL tolerates it: BoGo SupportedCurves-ServerHello-TLS12) completes; the
+/// extension is still refused twice, and when we did not offer it (we always do).
+#[test]
+fn supported_groups_in_a_tls12_server_hello_is_tolerated() {
+    let mut s = start(Opts::default());
+    s.complete(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]))
+    });
+    assert!(s.hs.is_complete());
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|sh| {
+        for _ in 0..2 {
+            sh.extensions
+                .0
+                .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]));
+        }
+    });
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+}
+
+/// `HandshakeConfig::verify_schemes` orders and restricts signature_algorithms (schemes the
+/// verifier cannot check are left out; none left is a configuration error), and the scheme
+/// the server signed its ServerKeyExchange with is reported once it verified.
+#[test]
+fn verification_preferences_and_the_peer_signature_scheme() {
+    use SignatureScheme as S;
+    let mut s = start(Opts {
+        verify_schemes: Some(vec![
+            S::ECDSA_NISTP256_SHA256,
+            S::Unknown(0x0a0a),
+            S::ED25519,
+        ]),
+        ..Opts::default()
+    });
+    let offered = s.ch_has(ExtensionType::SignatureAlgorithms).unwrap();
+    assert_eq!(offered, [0, 4, 0x04, 0x03, 0x08, 0x07]);
+    s.up_to_done(|_| {});
+    let reported: Vec<S> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerSignatureScheme(p) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, [S::ECDSA_NISTP256_SHA256]);
+
+    // A ServerKeyExchange signed with a scheme left out by the preferences is refused.
+    let mut s = start(Opts {
+        verify_schemes: Some(vec![S::ED25519]),
+        ..Opts::default()
+    });
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    let ske = s.ske(NamedGroup::X25519, |_| {});
+    assert_eq!(s.reject(&ske), Some(A::IllegalParameter));
+
+    let provider = Arc::new(ring::default_provider());
+    let (cert, _) = ecdsa_identity("example.com");
+    let config = HandshakeConfig {
+        provider: provider.clone(),
+        versions: vec![ProtocolVersion::TLSv1_2],
+        alpn_protocols: vec![],
+        enable_sni: true,
+        middlebox_compat: false,
+        verifier: Arc::new(PinnedVerifier {
+            cert: cert.to_vec(),
+            name: "example.com".into(),
+            schemes: provider.supported_schemes(),
+            provider,
+        }),
+        client_auth: None,
+        verify_schemes: Some(vec![S::Unknown(0x0a0a)]),
+        signing_schemes: None,
+        key_log: None,
+    };
+    let mut events = Vec::new();
+    let e = ClientHandshake::start(
+        Arc::new(config),
+        ServerName::try_from("example.com").unwrap(),
+        UnixTime::now(),
+        StartOptions::default(),
+        &mut events,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e}");
+    assert!(events.is_empty());
 }
