@@ -476,6 +476,39 @@ pub(crate) fn choose_client_cert(
         .map_or((Vec::new(), None), |(chain, signer)| (chain, Some(signer)))
 }
 
+/// The key a signature scheme signs with, for the schemes we accept at all (no SHA-1, no
+/// scheme we do not know): each version's rules are a filter over this one table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SchemeKey {
+    /// RSASSA-PKCS1-v1_5 (TLS 1.2 only, RFC 8446 §4.2.3).
+    RsaPkcs1,
+    /// RSASSA-PSS with an rsaEncryption key.
+    RsaPssRsae,
+    /// RSASSA-PSS with an RSASSA-PSS key (TLS 1.3 here).
+    RsaPssPss,
+    /// ECDSA (`ecdsa_sign` in TLS 1.2).
+    Ecdsa,
+    /// Ed25519 / Ed448 (`ecdsa_sign` in TLS 1.2, RFC 8422 §5.5).
+    EdDsa,
+}
+
+/// The [`SchemeKey`] of `scheme`, `None` for a scheme we never accept.
+pub(crate) fn scheme_key(scheme: SignatureScheme) -> Option<SchemeKey> {
+    use SignatureScheme as S;
+    Some(match scheme {
+        S::RSA_PKCS1_SHA256 | S::RSA_PKCS1_SHA384 | S::RSA_PKCS1_SHA512 => SchemeKey::RsaPkcs1,
+        S::RSA_PSS_SHA256 | S::RSA_PSS_SHA384 | S::RSA_PSS_SHA512 => SchemeKey::RsaPssRsae,
+        S::RSA_PSS_PSS_SHA256 | S::RSA_PSS_PSS_SHA384 | S::RSA_PSS_PSS_SHA512 => {
+            SchemeKey::RsaPssPss
+        }
+        S::ECDSA_NISTP256_SHA256 | S::ECDSA_NISTP384_SHA384 | S::ECDSA_NISTP521_SHA512 => {
+            SchemeKey::Ecdsa
+        }
+        S::ED25519 | S::ED448 => SchemeKey::EdDsa,
+        _ => return None,
+    })
+}
+
 /// Our certificate chain as the `opaque ASN.1Cert<1..2^24-1>` list both versions send.
 pub(crate) fn cert_list(chain: &[CertificateDer<'_>]) -> Result<Vec<PayloadU24<1>>, Error> {
     chain

@@ -10,7 +10,7 @@
 //!              ─► (send CCS, Finished) ─► Traffic
 //! ```
 
-use crate::common::{self, Common, FinishedVerified, unexpected};
+use crate::common::{self, Common, FinishedVerified, SchemeKey, unexpected};
 use crate::config::{
     Event, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, Tls12Session,
 };
@@ -155,25 +155,10 @@ fn finished_message(verify_data: Vec<u8>) -> Result<Vec<u8>, Error> {
 /// Whether `scheme` may sign a TLS 1.2 ServerKeyExchange of a suite with `kx` (RFC 8422 §5.4,
 /// RFC 5246 §7.4.3, RFC 8446 §4.2.3 for RSASSA-PSS in TLS 1.2). No SHA-1.
 fn fits_tls12_suite(kx: Tls12KxSignature, scheme: SignatureScheme) -> bool {
-    use SignatureScheme as S;
+    let key = common::scheme_key(scheme);
     match kx {
-        Tls12KxSignature::Ecdsa => matches!(
-            scheme,
-            S::ECDSA_NISTP256_SHA256
-                | S::ECDSA_NISTP384_SHA384
-                | S::ECDSA_NISTP521_SHA512
-                | S::ED25519
-                | S::ED448
-        ),
-        Tls12KxSignature::Rsa => matches!(
-            scheme,
-            S::RSA_PKCS1_SHA256
-                | S::RSA_PKCS1_SHA384
-                | S::RSA_PKCS1_SHA512
-                | S::RSA_PSS_SHA256
-                | S::RSA_PSS_SHA384
-                | S::RSA_PSS_SHA512
-        ),
+        Tls12KxSignature::Ecdsa => matches!(key, Some(SchemeKey::Ecdsa | SchemeKey::EdDsa)),
+        Tls12KxSignature::Rsa => matches!(key, Some(SchemeKey::RsaPkcs1 | SchemeKey::RsaPssRsae)),
     }
 }
 

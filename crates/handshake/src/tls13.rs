@@ -12,7 +12,8 @@
 //! ```
 
 use crate::common::{
-    self, Common, ExpectServerHello, FinishedVerified, client_hello, unexpected, verify_chain,
+    self, Common, ExpectServerHello, FinishedVerified, SchemeKey, client_hello, unexpected,
+    verify_chain,
 };
 use crate::config::{
     Event, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, Tls13Ticket,
@@ -458,21 +459,7 @@ pub(crate) struct ExpectCertificateVerify {
 /// Whether TLS 1.3 allows `scheme` in a CertificateVerify (RFC 8446 §4.2.3: no PKCS#1 v1.5,
 /// no SHA-1).
 fn tls13_signing_scheme(scheme: SignatureScheme) -> bool {
-    use SignatureScheme as S;
-    matches!(
-        scheme,
-        S::ECDSA_NISTP256_SHA256
-            | S::ECDSA_NISTP384_SHA384
-            | S::ECDSA_NISTP521_SHA512
-            | S::RSA_PSS_SHA256
-            | S::RSA_PSS_SHA384
-            | S::RSA_PSS_SHA512
-            | S::ED25519
-            | S::ED448
-            | S::RSA_PSS_PSS_SHA256
-            | S::RSA_PSS_PSS_SHA384
-            | S::RSA_PSS_PSS_SHA512
-    )
+    common::scheme_key(scheme).is_some_and(|k| k != SchemeKey::RsaPkcs1)
 }
 
 /// The content a TLS 1.3 CertificateVerify signs (RFC 8446 §4.4.3).
