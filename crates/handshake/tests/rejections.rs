@@ -1164,7 +1164,13 @@ fn configuration_errors_send_no_alert() {
         alpn_protocols: vec![vec![]],
         ..base.clone()
     };
-    for config in [base, bad_alpn] {
+    // Signature preferences the verifier supports none of.
+    let no_schemes = HandshakeConfig {
+        versions: vec![ProtocolVersion::TLSv1_3],
+        verify_schemes: Some(vec![SignatureScheme::Unknown(0x0a0a)]),
+        ..base.clone()
+    };
+    for config in [base, bad_alpn, no_schemes] {
         let mut ev = Vec::new();
         let e = ClientHandshake::start(
             Arc::new(config),
@@ -1174,6 +1180,7 @@ fn configuration_errors_send_no_alert() {
             &mut ev,
         )
         .unwrap_err();
+        println!("{e}");
         assert!(matches!(e, Error::Config(_)), "{e}");
         assert_eq!(e.alert(), None);
         assert!(ev.is_empty());

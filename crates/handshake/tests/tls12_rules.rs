@@ -1461,7 +1461,8 @@ fn supported_groups_in_a_tls12_server_hello_is_tolerated() {
 }
 
 /// `HandshakeConfig::verify_schemes` orders and restricts signature_algorithms (schemes the
-/// verifier cannot check are left out; none left is a configuration error), and the scheme
+/// verifier cannot check are left out; none left is a configuration error, in
+/// `rejections.rs`), and the scheme
 /// the server signed its ServerKeyExchange with is reported once it verified.
 #[test]
 fn verification_preferences_and_the_peer_signature_scheme() {
@@ -1498,35 +1499,4 @@ fn verification_preferences_and_the_peer_signature_scheme() {
     s.accept(&c);
     let ske = s.ske(NamedGroup::X25519, |_| {});
     assert_eq!(s.reject(&ske), Some(A::IllegalParameter));
-
-    let provider = Arc::new(ring::default_provider());
-    let (cert, _) = ecdsa_identity("example.com");
-    let config = HandshakeConfig {
-        provider: provider.clone(),
-        versions: vec![ProtocolVersion::TLSv1_2],
-        alpn_protocols: vec![],
-        enable_sni: true,
-        middlebox_compat: false,
-        verifier: Arc::new(PinnedVerifier {
-            cert: cert.to_vec(),
-            name: "example.com".into(),
-            schemes: provider.supported_schemes(),
-            provider,
-        }),
-        client_auth: None,
-        verify_schemes: Some(vec![S::Unknown(0x0a0a)]),
-        signing_schemes: None,
-        key_log: None,
-    };
-    let mut events = Vec::new();
-    let e = ClientHandshake::start(
-        Arc::new(config),
-        ServerName::try_from("example.com").unwrap(),
-        UnixTime::now(),
-        StartOptions::default(),
-        &mut events,
-    )
-    .unwrap_err();
-    assert!(matches!(e, Error::Config(_)), "{e}");
-    assert!(events.is_empty());
 }
