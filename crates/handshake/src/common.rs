@@ -59,7 +59,8 @@ pub type ClientHelloHook = Arc<dyn Fn(&mut Vec<ClientExtension>) + Send + Sync>;
 #[doc(hidden)]
 pub type ObserveHook = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
 
-/// Proof that the server's Finished verified. Only [`check_finished`] makes one.
+/// Proof that the server's Finished verified (compared in constant time). Only this crate's
+/// Finished comparison makes one.
 #[derive(Debug)]
 pub struct FinishedVerified(());
 

@@ -116,9 +116,12 @@ pub trait CertVerifier: Send + Sync + fmt::Debug {
 /// Chooses a client certificate when a server sends a CertificateRequest.
 pub trait ClientCertResolver: Send + Sync + fmt::Debug {
     /// The chain (end entity first) and a signer for one of `offered_schemes` (the server's,
-    /// in its preference order, restricted to schemes the negotiated version allows in a
-    /// CertificateVerify: TLS 1.3 has no RSA PKCS#1; neither has SHA-1), or `None` to send an
-    /// empty Certificate.
+    /// in its preference order — or in [`HandshakeConfig::signing_schemes`] order and only
+    /// those, when set — restricted to schemes the negotiated version allows in a
+    /// CertificateVerify: TLS 1.3 has no RSA PKCS#1; neither has SHA-1; in TLS 1.2 only keys
+    /// of the CertificateRequest's `certificate_types`), or `None` to send an empty
+    /// Certificate. Not called when no scheme is left. A signer whose scheme is not in
+    /// `offered_schemes` is not used (an empty Certificate goes out instead).
     fn resolve(
         &self,
         offered_schemes: &[SignatureScheme],
