@@ -913,14 +913,23 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
     let mut t = start(Opts::default());
     t.complete();
     let message = nst(exts.clone());
-    let started = std::time::Instant::now();
     t.feed(&message).unwrap();
-    let elapsed = started.elapsed();
     let Some(Event::NewSessionTicket(ticket)) = t.events.pop() else {
         panic!("the ticket was not delivered")
     };
     assert_eq!(ticket.ticket, vec![9; 16]);
     assert_eq!(ticket.max_early_data, None);
+    // The state stays ready for more tickets: the best of 10 (informative, below).
+    let elapsed = (0..10)
+        .map(|_| {
+            t.events.clear();
+            let started = std::time::Instant::now();
+            t.feed(&message).unwrap();
+            started.elapsed()
+        })
+        .min()
+        .unwrap();
+    assert!(matches!(t.events.last(), Some(Event::NewSessionTicket(_))));
     // The work, counted: one probe per extension.
     let mut seen = msgs::ExtensionSet::new();
     msgs::check_extensions_in(
@@ -946,8 +955,8 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
     );
     assert_eq!(seen.probes(), usize::from(N) + 1);
     assert_eq!(t.reject(&nst(dup.clone())), Some(A::IllegalParameter));
-    // Informative only (never asserted): the whole message (decode, checks, PSK derivation),
-    // and the best of 10 runs of the extension check alone.
+    // Informative only (never asserted): the whole message (decode, checks, PSK derivation)
+    // and the extension check alone, each the best of 10 runs.
     let check = (0..10)
         .map(|_| {
             let t0 = std::time::Instant::now();
