@@ -344,7 +344,8 @@ pub enum Event {
         group: Option<NamedGroup>,
     },
     /// A NewSessionTicket arrived (TLS 1.3 after the handshake, TLS 1.2 during it). `kept`
-    /// is `false` when the ticket is longer than [`MAX_TICKET_LEN`] and was dropped; a kept
+    /// is `false` when the ticket is longer than [`MAX_TICKET_LEN`] (or, in TLS 1.3, has a
+    /// lifetime of zero: "discard immediately", RFC 8446 §4.6.1) and was dropped; a kept
     /// TLS 1.3 ticket follows as [`Event::NewSessionTicket`], a TLS 1.2 one goes into the
     /// [`Event::Tls12Session`] at the end of the handshake.
     TicketReceived {

@@ -737,7 +737,8 @@ impl ExpectTraffic {
                 let max_early_data = msgs::find_extension(exts, ExtensionType::EarlyData)
                     .map(u32::read_bytes)
                     .transpose()?;
-                let kept = nst.ticket.0.len() <= MAX_TICKET_LEN;
+                // RFC 8446 §4.6.1: a lifetime of zero means "discard immediately".
+                let kept = nst.ticket.0.len() <= MAX_TICKET_LEN && nst.lifetime > 0;
                 events.push(Event::TicketReceived {
                     version: ProtocolVersion::TLSv1_3,
                     len: nst.ticket.0.len(),

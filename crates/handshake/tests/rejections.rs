@@ -1004,6 +1004,17 @@ fn new_session_ticket_rules() {
     assert_eq!(ticket.max_early_data, Some(0x4000));
     assert_eq!(ticket.ticket, vec![9; 16]);
     assert_eq!(ticket.psk.len(), 32);
+    // A lifetime of zero: "discard immediately" (RFC 8446 §4.6.1), announced, not kept.
+    t.events.clear();
+    t.feed(&nst(0, vec![])).unwrap();
+    assert!(matches!(
+        t.events.as_slice(),
+        [Event::TicketReceived {
+            len: 16,
+            kept: false,
+            ..
+        }]
+    ));
     assert_eq!(t.reject(&nst(604_801, vec![])), Some(A::IllegalParameter));
 
     let mut t = start(Opts::default());
