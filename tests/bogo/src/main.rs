@@ -594,6 +594,9 @@ fn connection(
         ssl.set_session(s);
     }
     let tcp = connect_socket(args)?;
+    let raw = tcp
+        .try_clone()
+        .map_err(|e| Stop::Check(format!("cloning the socket: {e}")))?;
     let socket = SocketBio::new(tcp);
     let poller = Poller {
         socket: socket
@@ -606,18 +609,49 @@ fn connection(
             .map_err(|e| Stop::Check(format!("non-blocking socket: {e}")))?;
     }
     ssl.set_socket(socket)?;
+    let result = exchange(&mut ssl, &poller, opts, is_resume);
+    if let Err(Stop::Tls(_)) = &result {
+        orderly_close(&raw);
+    }
+    result
+}
 
+/// After a fatal error: stop writing and read what the runner still sends until it closes,
+/// so that closing with unread bytes does not make the kernel answer with a reset, which can
+/// destroy the alert we sent before the runner reads it (rustls's shim does the same).
+fn orderly_close(tcp: &TcpStream) {
+    use std::io::Read as _;
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let _ = tcp.set_nonblocking(false);
+    let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut buf = [0u8; 4096];
+    let mut left: usize = 16 << 20;
+    while let Ok(n @ 1..) = (&*tcp).read(&mut buf) {
+        left = left.saturating_sub(n);
+        if left == 0 {
+            break;
+        }
+    }
+}
+
+/// The TLS part of one connection: handshake, checks, echo, shutdown.
+fn exchange(
+    ssl: &mut Ssl,
+    poller: &Poller,
+    opts: &Opts,
+    is_resume: bool,
+) -> Result<Option<Session>, Stop> {
     if !opts.implicit_handshake {
-        poller.drive(&mut ssl, Ssl::connect)?;
-        check_negotiated(&ssl, opts, is_resume)?;
+        poller.drive(ssl, Ssl::connect)?;
+        check_negotiated(ssl, opts, is_resume)?;
     }
     if opts.shim_writes_first {
-        poller.write_all(&mut ssl, INITIAL_WRITE)?;
+        poller.write_all(ssl, INITIAL_WRITE)?;
     }
     if !opts.shim_shuts_down {
         let mut buf = vec![0u8; opts.read_size.unwrap_or(512).clamp(1, 1 << 16)];
         loop {
-            match poller.drive(&mut ssl, |s| s.read(&mut buf)) {
+            match poller.drive(ssl, |s| s.read(&mut buf)) {
                 Ok(n) => {
                     check(ssl.is_established(), || {
                         "handshake was not completed after read".into()
@@ -626,7 +660,7 @@ fn connection(
                     for b in data.iter_mut() {
                         *b ^= 0xff;
                     }
-                    poller.write_all(&mut ssl, data)?;
+                    poller.write_all(ssl, data)?;
                 }
                 // The runner closed, cleanly or not: the exchange is over (as in BoringSSL's
                 // shim, which stops on SSL_ERROR_ZERO_RETURN and on EOF alike).
@@ -656,22 +690,21 @@ fn connection(
 
     // Without -check-close-notify BoringSSL's shim shuts down quietly (no close_notify).
     if opts.check_close_notify {
-        let first = poller.drive(&mut ssl, Ssl::shutdown)?;
+        let first = poller.drive(ssl, Ssl::shutdown)?;
         let last = if opts.shim_shuts_down {
             check(first == ShutdownState::Sent, || {
                 format!("unexpected shutdown result {first:?}, wanted Sent")
             })?;
-            poller.drive(&mut ssl, Ssl::shutdown)?
+            poller.drive(ssl, Ssl::shutdown)?
         } else {
             first
         };
         check(last == ShutdownState::Complete, || {
             format!("unexpected shutdown result {last:?}, wanted Complete")
         })?;
-    } else if opts.shim_shuts_down {
-        // A quiet shutdown: close the transport without a close_notify.
-        drop(ssl);
     }
+    // Otherwise a quiet shutdown: the transport closes without a close_notify when the
+    // connection is dropped.
     Ok(new_session)
 }
 
