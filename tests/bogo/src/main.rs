@@ -740,3 +740,84 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn alpn_wire_form() {
+        assert_eq!(
+            alpn_list("\x03foo\x02h2").ok().unwrap(),
+            [b"foo".to_vec(), b"h2".to_vec()]
+        );
+        assert!(alpn_list("\x05foo").is_err(), "a length past the end");
+        assert!(alpn_list("").ok().unwrap().is_empty());
+    }
+
+    #[test]
+    fn versions_follow_min_max_and_no_flags() {
+        let mut o = Opts::default();
+        assert_eq!(
+            o.versions(),
+            [ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2]
+        );
+        o.max_version = Some(0x0303);
+        assert_eq!(o.versions(), [ProtocolVersion::TLSv1_2]);
+        o.max_version = Some(0x0302);
+        assert!(
+            o.versions().is_empty(),
+            "TLS 1.1 and older are never offered"
+        );
+        let o = Opts {
+            no_tls12: true,
+            min_version: Some(0x0301),
+            ..Opts::default()
+        };
+        assert_eq!(o.versions(), [ProtocolVersion::TLSv1_3]);
+    }
+
+    #[test]
+    fn scoped_flags_apply_to_their_connection() {
+        let args = parse(&strings(&[
+            "-port",
+            "1",
+            "-resume-count",
+            "1",
+            "-curves",
+            "29",
+            "-on-resume-curves",
+            "23",
+            "-on-initial-expect-alpn",
+            "foo",
+        ]))
+        .ok()
+        .unwrap();
+        let first = args.opts(0).ok().unwrap();
+        let second = args.opts(1).ok().unwrap();
+        assert_eq!(first.curves, [29]);
+        assert_eq!(second.curves, [29, 23]);
+        assert_eq!(first.expect_alpn, b"foo");
+        assert!(second.expect_alpn.is_empty());
+    }
+
+    #[test]
+    fn unknown_flags_are_unimplemented_never_guessed() {
+        for flag in ["-enable-early-data", "-on-resume-psk", "-frobnicate"] {
+            match parse(&strings(&["-port", "1", flag])) {
+                Err(Stop::Unimplemented(why)) => assert!(why.contains(flag), "{why}"),
+                _ => panic!("{flag} must be unimplemented"),
+            }
+        }
+        assert!(matches!(
+            parse(&strings(&["-port", "1", "-resume-count", "99"])),
+            Err(Stop::Check(_))
+        ));
+    }
+}
