@@ -24,11 +24,15 @@
 #![forbid(unsafe_code)]
 
 use overture::bio::SocketBio;
+use overture::crypto::{Signer, SigningKey};
 use overture::handshake::{
-    CertVerifier, CertificateError, Error as HsError, ServerCertVerified, SignatureVerified,
+    CertVerifier, CertificateError, ClientCertResolver, Error as HsError, ServerCertVerified,
+    SignatureVerified,
 };
+use overture::types::pki::pem::PemObject;
 use overture::types::{
-    CertificateDer, NamedGroup, ProtocolVersion, ServerName, SignatureScheme, UnixTime,
+    CertificateDer, NamedGroup, PrivateKeyDer, ProtocolVersion, ServerName, SignatureScheme,
+    UnixTime,
 };
 use overture::x509::RootStore;
 use overture::{ClientConfig, Error, ErrorKind, Session, ShutdownState, Ssl, X509Verifier};
@@ -37,7 +41,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The runner's exit code for "this shim does not implement the test".
 const UNIMPLEMENTED: u8 = 89;
@@ -120,6 +124,8 @@ const BOOL_FLAGS: &[&str] = &[
     // BoringSSL's custom-verify callback accepts unless `-verify-fail`: the same decision as
     // this shim's verifier (see `-verify-peer`).
     "-use-custom-verify-callback",
+    // Starts another X.509 credential: the -cert-file / -key-file after it are its own.
+    "-new-x509-credential",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -138,6 +144,7 @@ const VALUE_FLAGS: &[&str] = &[
     "-max-cert-list",
     "-read-size",
     "-expect-peer-cert-file",
+    "-expect-selected-credential",
 ];
 
 /// One connection's settings.
@@ -159,6 +166,10 @@ struct Opts {
     trust_cert: Option<String>,
     cert_file: Option<String>,
     key_file: Option<String>,
+    /// `-new-x509-credential` lists (certificate file, key file), in preference order; the
+    /// default credential (`cert_file` / `key_file`) comes after them.
+    credentials: Vec<(Option<String>, Option<String>)>,
+    expect_selected_credential: Option<i64>,
     curves: Vec<u16>,
     advertise_alpn: Vec<Vec<u8>>,
     expect_alpn: Vec<u8>,
@@ -227,8 +238,18 @@ impl Opts {
             }
             "-use-custom-verify-callback" => {}
             "-trust-cert" => self.trust_cert = Some(v.to_owned()),
-            "-cert-file" => self.cert_file = Some(v.to_owned()),
-            "-key-file" => self.key_file = Some(v.to_owned()),
+            "-new-x509-credential" => self.credentials.push((None, None)),
+            "-cert-file" => match self.credentials.last_mut() {
+                Some(c) => c.0 = Some(v.to_owned()),
+                None => self.cert_file = Some(v.to_owned()),
+            },
+            "-key-file" => match self.credentials.last_mut() {
+                Some(c) => c.1 = Some(v.to_owned()),
+                None => self.key_file = Some(v.to_owned()),
+            },
+            "-expect-selected-credential" => {
+                self.expect_selected_credential = Some(int(flag, v)?);
+            }
             "-curves" => self.curves.push(int(flag, v)?),
             "-advertise-alpn" => self.advertise_alpn = alpn_list(v)?,
             "-expect-alpn" => self.expect_alpn = v.as_bytes().to_vec(),
@@ -262,8 +283,40 @@ impl Opts {
         out
     }
 
-    /// The config for one connection, through the public builder.
-    fn config(&self) -> Result<ClientConfig, Stop> {
+    /// The credential list: every `-new-x509-credential` in order, then the default one.
+    fn credential_list(&self, selected: &Selected) -> Result<CredentialList, Stop> {
+        let provider = overture::crypto::ring::default_provider();
+        let default = (self.cert_file.clone(), self.key_file.clone());
+        let mut creds = Vec::new();
+        let listed = self.credentials.iter().zip(0i64..);
+        for (files, index) in listed.chain(std::iter::once((&default, -1))) {
+            let (cert, key) = match files {
+                (Some(cert), Some(key)) => (cert, key),
+                (None, None) if index == -1 => continue,
+                _ => {
+                    return Err(Stop::Unimplemented(
+                        "a credential without both -cert-file and -key-file".into(),
+                    ));
+                }
+            };
+            let chain = pem_certs(cert)?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| Stop::Check(format!("{key}: {e}")))?;
+            let key = provider
+                .key_provider
+                .load_private_key(key)
+                .map_err(|e| Stop::Unimplemented(format!("client credential: {e}")))?;
+            creds.push((chain, key, index));
+        }
+        Ok(CredentialList {
+            creds,
+            selected: selected.clone(),
+        })
+    }
+
+    /// The config for one connection, through the public builder. `selected` records which
+    /// credential of a list was sent.
+    fn config(&self, selected: &Selected) -> Result<ClientConfig, Stop> {
         let mut b = ClientConfig::builder()
             .with_protocol_versions(&self.versions())
             .with_alpn(self.advertise_alpn.clone())
@@ -281,15 +334,19 @@ impl Opts {
         if let Some(n) = self.max_cert_list {
             b = b.with_max_handshake_message(n);
         }
-        match (&self.cert_file, &self.key_file) {
-            (Some(cert), Some(key)) => {
-                // A key type Overture cannot sign with is a missing feature, not a failure.
-                b = b
-                    .with_client_cert_files(cert, key)
-                    .map_err(|e| Stop::Unimplemented(format!("client credential: {e}")))?;
+        if self.credentials.is_empty() {
+            match (&self.cert_file, &self.key_file) {
+                (Some(cert), Some(key)) => {
+                    // A key type Overture cannot sign with is a missing feature, not a failure.
+                    b = b
+                        .with_client_cert_files(cert, key)
+                        .map_err(|e| Stop::Unimplemented(format!("client credential: {e}")))?;
+                }
+                (None, None) => {}
+                _ => return Err(Stop::Unimplemented("-cert-file without -key-file".into())),
             }
-            (None, None) => {}
-            _ => return Err(Stop::Unimplemented("-cert-file without -key-file".into())),
+        } else {
+            b = b.with_client_cert_resolver(Arc::new(self.credential_list(selected)?));
         }
         // BoringSSL's shim verifies the chain only with -verify-peer (SSL_VERIFY_NONE
         // otherwise); the handshake signature is always checked against the presented key.
@@ -315,6 +372,33 @@ impl Opts {
             b.dangerous().with_no_certificate_verification()
         };
         Ok(b.build()?)
+    }
+}
+
+/// Which credential of a list was sent (`-expect-selected-credential`; -1 is the default).
+type Selected = Arc<Mutex<Option<i64>>>;
+
+/// BoringSSL's credential list: the first credential whose key can sign with a scheme the
+/// server offered, in list order.
+#[derive(Debug)]
+struct CredentialList {
+    creds: Vec<(Vec<CertificateDer<'static>>, Arc<dyn SigningKey>, i64)>,
+    selected: Selected,
+}
+
+impl ClientCertResolver for CredentialList {
+    fn resolve(
+        &self,
+        offered_schemes: &[SignatureScheme],
+    ) -> Option<(Vec<CertificateDer<'static>>, Box<dyn Signer>)> {
+        let (chain, signer, index) = self.creds.iter().find_map(|(chain, key, index)| {
+            key.choose_scheme(offered_schemes)
+                .map(|signer| (chain.clone(), signer, *index))
+        })?;
+        if let Ok(mut s) = self.selected.lock() {
+            *s = Some(index);
+        }
+        Some((chain, signer))
     }
 }
 
@@ -526,7 +610,6 @@ fn connect_socket(args: &Args) -> Result<TcpStream, Stop> {
 
 /// Certificates of a PEM file, in order.
 fn pem_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, Stop> {
-    use overture::types::pki::pem::PemObject;
     CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| Stop::Check(format!("{path}: {e}")))
@@ -587,7 +670,8 @@ fn connection(
     offer: Option<&Session>,
     is_resume: bool,
 ) -> Result<Option<Session>, Stop> {
-    let config = opts.config()?;
+    let selected = Selected::default();
+    let config = opts.config(&selected)?;
     let name = opts.host_name.as_deref().unwrap_or(DEFAULT_NAME);
     let mut ssl = Ssl::new(&config, name)?;
     if let Some(s) = offer {
@@ -609,7 +693,7 @@ fn connection(
             .map_err(|e| Stop::Check(format!("non-blocking socket: {e}")))?;
     }
     ssl.set_socket(socket)?;
-    let result = exchange(&mut ssl, &poller, opts, is_resume);
+    let result = exchange(&mut ssl, &poller, opts, is_resume, &selected);
     if let Err(Stop::Tls(_)) = &result {
         orderly_close(&raw);
     }
@@ -640,10 +724,17 @@ fn exchange(
     poller: &Poller,
     opts: &Opts,
     is_resume: bool,
+    selected: &Selected,
 ) -> Result<Option<Session>, Stop> {
     if !opts.implicit_handshake {
         poller.drive(ssl, Ssl::connect)?;
         check_negotiated(ssl, opts, is_resume)?;
+        if let Some(want) = opts.expect_selected_credential {
+            let got = selected.lock().ok().and_then(|s| *s);
+            check(got == Some(want), || {
+                format!("selected credential {got:?}, wanted {want}")
+            })?;
+        }
     }
     if opts.shim_writes_first {
         poller.write_all(ssl, INITIAL_WRITE)?;
@@ -805,6 +896,35 @@ mod tests {
         assert_eq!(second.curves, [29, 23]);
         assert_eq!(first.expect_alpn, b"foo");
         assert!(second.expect_alpn.is_empty());
+    }
+
+    #[test]
+    fn credential_list_picks_the_first_that_can_sign_in_order() {
+        use overture_tests::{KeyKind, Pki};
+        let ec = Pki::new(KeyKind::EcdsaP256);
+        let rsa = Pki::new(KeyKind::Rsa2048);
+        let path = |p: &std::path::Path| Some(p.to_string_lossy().into_owned());
+        let opts = Opts {
+            credentials: vec![(path(&ec.chain_pem), path(&ec.key_pem))],
+            cert_file: path(&rsa.chain_pem),
+            key_file: path(&rsa.key_pem),
+            ..Opts::default()
+        };
+        let selected = Selected::default();
+        let list = opts.credential_list(&selected).ok().unwrap();
+        let pick = |offered: &[SignatureScheme]| {
+            *selected.lock().unwrap() = None;
+            let chain = list.resolve(offered).map(|(chain, _)| chain);
+            (chain, *selected.lock().unwrap())
+        };
+        let (chain, index) = pick(&[
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+        ]);
+        assert_eq!((chain.unwrap(), index), (ec.chain.clone(), Some(0)));
+        let (chain, index) = pick(&[SignatureScheme::RSA_PSS_SHA256]);
+        assert_eq!((chain.unwrap(), index), (rsa.chain.clone(), Some(-1)));
+        assert_eq!(pick(&[SignatureScheme::ED25519]), (None, None));
     }
 
     #[test]
