@@ -126,6 +126,9 @@ const BOOL_FLAGS: &[&str] = &[
     "-use-custom-verify-callback",
     // Starts another X.509 credential: the -cert-file / -key-file after it are its own.
     "-new-x509-credential",
+    // BoringSSL's client-certificate callback: the certificate comes from a callback when the
+    // server asks; Overture's is a `ClientCertResolver`, which the shim then uses.
+    "-use-old-client-cert-callback",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -169,6 +172,7 @@ struct Opts {
     /// `-new-x509-credential` lists (certificate file, key file), in preference order; the
     /// default credential (`cert_file` / `key_file`) comes after them.
     credentials: Vec<(Option<String>, Option<String>)>,
+    cert_callback: bool,
     expect_selected_credential: Option<i64>,
     curves: Vec<u16>,
     advertise_alpn: Vec<Vec<u8>>,
@@ -239,6 +243,7 @@ impl Opts {
             "-use-custom-verify-callback" => {}
             "-trust-cert" => self.trust_cert = Some(v.to_owned()),
             "-new-x509-credential" => self.credentials.push((None, None)),
+            "-use-old-client-cert-callback" => self.cert_callback = true,
             "-cert-file" => match self.credentials.last_mut() {
                 Some(c) => c.0 = Some(v.to_owned()),
                 None => self.cert_file = Some(v.to_owned()),
@@ -334,7 +339,7 @@ impl Opts {
         if let Some(n) = self.max_cert_list {
             b = b.with_max_handshake_message(n);
         }
-        if self.credentials.is_empty() {
+        if self.credentials.is_empty() && !self.cert_callback {
             match (&self.cert_file, &self.key_file) {
                 (Some(cert), Some(key)) => {
                     // A key type Overture cannot sign with is a missing feature, not a failure.
