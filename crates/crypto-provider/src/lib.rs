@@ -54,6 +54,7 @@ mod error;
 mod hash;
 mod hkdf;
 mod hmac;
+pub mod hpke;
 pub mod hybrid;
 mod kem;
 mod kx;
