@@ -6,6 +6,8 @@
 //!                    Hmac (Finished, TLS 1.2 PRF), KeyExchange (ECDHE), SignatureVerifier,
 //!                    KeyProvider/Signer (client certificates), SecureRandom
 //!   x509-verify  ──► SignatureVerifier (certificate signatures), Hash (cache keys)
+//!   ECH          ──► hpke::Hpke (RFC 9180 on the provider's X25519, HKDF and AEAD)
+//!   KeyExchange groups: (EC)DH, and hybrid::Hybrid = (EC)DH + Kem (X25519MLKEM768, …)
 //!                        │
 //!        CryptoProvider { cipher_suites, kx_groups, signature_verifiers, secure_random, … }
 //!                        │  a struct of `&'static dyn` pieces: swap one, keep the rest
