@@ -1,9 +1,13 @@
-//! Smoke tests of the post-quantum / ECH interop peers (`tests/peers/`, issue #16) with what
-//! the client negotiates today, before the handshake offers X25519MLKEM768: our client, whose
-//! first key share is x25519, against Node's OpenSSL 3.5 and Go's crypto/tls (both of which
-//! prefer X25519MLKEM768) gets x25519 without a HelloRetryRequest, and both servers report the
-//! handshake they saw. The Go server also writes a well-formed ECHConfigList, which our HPKE
-//! can seal to.
+//! The post-quantum / ECH interop peers (`tests/peers/`, issue #16) against what the client
+//! can do before the handshake integration:
+//! - with the default groups (first key share x25519), Node's OpenSSL 3.5 and Go's crypto/tls
+//!   (both of which prefer X25519MLKEM768) give x25519 without a HelloRetryRequest;
+//! - with a provider whose groups are the hybrids (`X25519MLKEM768`, `SecP256r1MLKEM768` from
+//!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
+//!   handshakes agree with both servers, which proves the share layout and secret order of
+//!   draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go also answers an
+//!   x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, which completes;
+//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,17 +20,24 @@ use overture::bio::SocketBio;
 use overture::types::{NamedGroup, ProtocolVersion};
 use overture::{ClientConfig, Negotiated, Ssl};
 use overture_crypto_provider::hpke::Hpke;
+use overture_crypto_provider::{CryptoProvider, KeyExchange, ring, rustcrypto};
 use overture_tests::pq_peers::{ReportingPeer, go_tls_server, node_tls_server};
 use overture_tests::{KeyKind, Pki, Validity};
 use std::time::Duration;
 
-fn connect_echo(pki: &Pki, peer: &ReportingPeer) -> Negotiated {
-    let config = ClientConfig::builder()
-        .with_ca_file(&pki.ca_pem)
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+fn config(pki: &Pki, kx_groups: Option<Vec<&'static dyn KeyExchange>>) -> ClientConfig {
+    let builder = match kx_groups {
+        Some(kx_groups) => ClientConfig::builder_with_provider(CryptoProvider {
+            kx_groups,
+            ..ring::default_provider()
+        }),
+        None => ClientConfig::builder(),
+    };
+    builder.with_ca_file(&pki.ca_pem).unwrap().build().unwrap()
+}
+
+fn connect_echo(config: &ClientConfig, peer: &ReportingPeer) -> Negotiated {
+    let mut ssl = Ssl::new(config, "localhost").unwrap();
     let socket = SocketBio::connect(peer.peer.addr).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -48,8 +59,34 @@ fn connect_echo(pki: &Pki, peer: &ReportingPeer) -> Negotiated {
     negotiated
 }
 
+/// Every hybrid group of both providers against `peer`; `index` is the index of the next
+/// handshake the server reports. Returns the index after the last.
+fn check_hybrids(pki: &Pki, peer: &ReportingPeer, mut index: usize) -> usize {
+    let groups: [(&'static dyn KeyExchange, &str); 4] = [
+        (&ring::X25519MLKEM768, "ring"),
+        (&ring::SECP256R1MLKEM768, "ring"),
+        (&rustcrypto::X25519MLKEM768, "rustcrypto"),
+        (&rustcrypto::SECP256R1MLKEM768, "rustcrypto"),
+    ];
+    for (kx, provider) in groups {
+        let negotiated = connect_echo(&config(pki, Some(vec![kx])), peer);
+        assert_eq!(
+            negotiated.group(),
+            Some(kx.group()),
+            "{} with {provider}'s {}",
+            peer.peer.name,
+            kx.group()
+        );
+        let seen = peer.handshake(index);
+        assert_eq!(seen.group, kx.group().to_string(), "{} saw", peer.peer.name);
+        assert_eq!(seen.version, "TLS1.3");
+        index += 1;
+    }
+    index
+}
+
 fn check_x25519(pki: &Pki, peer: &ReportingPeer) {
-    let negotiated = connect_echo(pki, peer);
+    let negotiated = connect_echo(&config(pki, None), peer);
     assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
     assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
     let seen = peer.handshake(0);
@@ -69,6 +106,36 @@ fn x25519_today_against_node_openssl_3_5() {
         return;
     };
     check_x25519(&pki, &peer);
+}
+
+#[test]
+fn hybrids_of_both_providers_against_node_openssl_3_5() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    // OpenSSL 3.5's default list has X25519MLKEM768 but not SecP256r1MLKEM768.
+    let Some(peer) = node_tls_server(
+        &pki,
+        &["--groups", "X25519MLKEM768:SecP256r1MLKEM768:X25519:P-256"],
+    ) else {
+        return;
+    };
+    check_hybrids(&pki, &peer, 0);
+}
+
+#[test]
+fn hybrids_of_both_providers_against_go_crypto_tls_and_a_retry_to_mlkem() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let Some(peer) = go_tls_server(&pki, None, &[]) else {
+        return;
+    };
+    let next = check_hybrids(&pki, &peer, 0);
+    // An x25519 share first, X25519MLKEM768 also supported: Go (which prefers the hybrid)
+    // asks for it with a HelloRetryRequest, and the retry completes.
+    let negotiated = connect_echo(
+        &config(&pki, Some(vec![&ring::X25519, &ring::X25519MLKEM768])),
+        &peer,
+    );
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519MLKEM768));
+    assert_eq!(peer.handshake(next).group, "X25519MLKEM768");
 }
 
 #[test]
