@@ -4,7 +4,7 @@
 //!   (both of which prefer X25519MLKEM768) give x25519 without a HelloRetryRequest;
 //! - with a provider whose groups are the hybrids (`X25519MLKEM768`, `SecP256r1MLKEM768` from
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
-//!   handshakes agree with both servers, which proves the share layout and secret order of
+//!   handshakes (full and resumed) agree with both servers, which proves the share layout and secret order of
 //!   draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go also answers an
 //!   x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, which completes;
 //! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
@@ -59,7 +59,8 @@ fn connect_echo(config: &ClientConfig, peer: &ReportingPeer) -> Negotiated {
     negotiated
 }
 
-/// Every hybrid group of both providers against `peer`; `index` is the index of the next
+/// Every hybrid group of both providers against `peer`, then a full and a resumed
+/// X25519MLKEM768 handshake; `index` is the index of the next
 /// handshake the server reports. Returns the index after the last.
 fn check_hybrids(pki: &Pki, peer: &ReportingPeer, mut index: usize) -> usize {
     let groups: [(&'static dyn KeyExchange, &str); 4] = [
@@ -82,7 +83,21 @@ fn check_hybrids(pki: &Pki, peer: &ReportingPeer, mut index: usize) -> usize {
         assert_eq!(seen.version, "TLS1.3");
         index += 1;
     }
-    index
+    // Resumption with the same config (its session store keeps the ticket): psk_dhe_ke with
+    // a fresh X25519MLKEM768 exchange.
+    let config = config(pki, Some(vec![&ring::X25519MLKEM768]));
+    let full = connect_echo(&config, peer);
+    let resumed = connect_echo(&config, peer);
+    assert!(
+        !full.resumed() && resumed.resumed(),
+        "{} resumes",
+        peer.peer.name
+    );
+    assert_eq!(resumed.group(), Some(NamedGroup::X25519MLKEM768));
+    let seen = peer.handshake(index + 1);
+    assert!(seen.resumed, "{} saw a resumption", peer.peer.name);
+    assert_eq!(seen.group, "X25519MLKEM768");
+    index + 2
 }
 
 fn check_x25519(pki: &Pki, peer: &ReportingPeer) {
