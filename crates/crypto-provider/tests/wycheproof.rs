@@ -28,6 +28,12 @@
 //!   (`InvalidAsn`, `UnnamedCurve`, `UnusedParam`, `Modified*`, `WrongOrder`, …): skipped, since a
 //!   TLS key share is a bare point and carries no SPKI (see [`skip::SPKI_ENCODING`]).
 //!
+//! - ML-KEM-768 (`mlkem_768_*`: decapsulation from a seed-generated key, encapsulation with a
+//!   given message, key generation from a seed) has no `acceptable` case: through each
+//!   provider's `Kem` (`CryptoProvider::find_kem`), `valid` must give Wycheproof's exact keys,
+//!   ciphertext and secret, and `invalid` (seed, ciphertext or key of the wrong length, a key
+//!   failing the modulus check) must be an error.
+//!
 //! Run alone: `cargo xtask corpus wycheproof`
 //! (= `cargo test -p overture-crypto-provider --features ring,rustcrypto --test wycheproof -- --nocapture`).
 
