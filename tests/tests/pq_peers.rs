@@ -6,7 +6,8 @@
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
 //!   handshakes (full and resumed) agree with both servers, which proves the share layout and secret order of
 //!   draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go also answers an
-//!   x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, which completes;
+//!   x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, and a Go server
+//!   without ML-KEM one with X25519MLKEM768 first for x25519, both of which complete;
 //! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
 
 #![allow(
@@ -137,7 +138,7 @@ fn hybrids_of_both_providers_against_node_openssl_3_5() {
 }
 
 #[test]
-fn hybrids_of_both_providers_against_go_crypto_tls_and_a_retry_to_mlkem() {
+fn hybrids_of_both_providers_against_go_crypto_tls_and_retries_both_ways() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     let Some(peer) = go_tls_server(&pki, None, &[]) else {
         return;
@@ -151,6 +152,18 @@ fn hybrids_of_both_providers_against_go_crypto_tls_and_a_retry_to_mlkem() {
     );
     assert_eq!(negotiated.group(), Some(NamedGroup::X25519MLKEM768));
     assert_eq!(peer.handshake(next).group, "X25519MLKEM768");
+
+    // The other way: an X25519MLKEM768 share first, and a server without ML-KEM asks for
+    // x25519 with a HelloRetryRequest (the cost that sending both shares will save).
+    let Some(classic) = go_tls_server(&pki, None, &["-groups", "x25519,secp256r1"]) else {
+        return;
+    };
+    let negotiated = connect_echo(
+        &config(&pki, Some(vec![&ring::X25519MLKEM768, &ring::X25519])),
+        &classic,
+    );
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
+    assert_eq!(classic.handshake(0).group, "x25519");
 }
 
 #[test]
