@@ -4,10 +4,11 @@
 //!   (both of which prefer X25519MLKEM768) give x25519 without a HelloRetryRequest;
 //! - with a provider whose groups are the hybrids (`X25519MLKEM768`, `SecP256r1MLKEM768` from
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
-//!   handshakes (full and resumed) agree with both servers, which proves the share layout and secret order of
-//!   draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go also answers an
-//!   x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, and a Go server
-//!   without ML-KEM one with X25519MLKEM768 first for x25519, both of which complete;
+//!   handshakes (full and resumed) agree with both servers, which proves the share layout and
+//!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go
+//!   also answers an x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, and
+//!   a Go server without ML-KEM one with X25519MLKEM768 first for x25519, both of which
+//!   complete;
 //! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
 
 #![allow(
