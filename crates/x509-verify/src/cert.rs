@@ -55,6 +55,9 @@ pub(crate) struct Aki<'a> {
     pub(crate) critical: bool,
     pub(crate) key_id: Option<&'a [u8]>,
     pub(crate) has_issuer_or_serial: bool,
+    /// authorityCertIssuer and authorityCertSerialNumber both present or both absent (X.509
+    /// requires the pair; only [`crate::Profile::Strict`] enforces it).
+    pub(crate) issuer_serial_paired: bool,
 }
 
 /// One GeneralName (RFC 5280 §4.2.1.6), borrowed.
@@ -531,6 +534,7 @@ impl<'a> Certificate<'a> {
                     None => None,
                 },
                 has_issuer_or_serial: a.has_issuer_or_serial,
+                issuer_serial_paired: a.issuer_serial_paired,
             }),
         };
         Some(Certificate {
@@ -830,15 +834,11 @@ fn aki(ext: Ext<'_>) -> Result<Aki<'_>, Error> {
     let issuer = d.optional(0xa1, "authorityCertIssuer")?;
     let serial = d.optional(0x82, "authorityCertSerialNumber")?;
     d.finish("authorityKeyIdentifier")?;
-    if issuer.is_some() != serial.is_some() {
-        return Err(Error::invalid(
-            "authorityCertIssuer and authorityCertSerialNumber must come together",
-        ));
-    }
     Ok(Aki {
         critical: ext.critical,
         key_id,
         has_issuer_or_serial: issuer.is_some() || serial.is_some(),
+        issuer_serial_paired: issuer.is_some() == serial.is_some(),
     })
 }
 

@@ -71,6 +71,6 @@ pub use cert::Certificate;
 pub use error::Error;
 pub use roots::RootStore;
 pub use verify::{
-    Budget, CommonNamePolicy, KeyPurpose, MAX_PRESENTED_INTERMEDIATES, PeerName, VerifiedPath,
-    Verifier,
+    Budget, CommonNamePolicy, KeyPurpose, MAX_PRESENTED_INTERMEDIATES, PeerName, Profile,
+    VerifiedPath, Verifier,
 };

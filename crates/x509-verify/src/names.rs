@@ -12,19 +12,25 @@ use crate::cert::{Certificate, GeneralName, general_name};
 pub(crate) const MAX_NAME_CONSTRAINT_CHECKS: usize = 1 << 16;
 
 fn valid_label(label: &[u8]) -> bool {
+    valid_label_with(label, false)
+}
+
+/// An LDH label, with `_` too if `underscore` (names outside the web PKI: SRV-style
+/// `_service` labels, Windows host names).
+fn valid_label_with(label: &[u8], underscore: bool) -> bool {
     !label.is_empty()
         && label.len() <= 63
         && label
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || (underscore && *b == b'_'))
         && label.first() != Some(&b'-')
         && label.last() != Some(&b'-')
 }
 
 /// A DNS name as a certificate may present it: LDH labels, optionally `*.` followed by at
 /// least two labels; no empty labels, no trailing dot, last label not all-numeric (which
-/// would make it an IP address written as a DNS name).
-pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
+/// would make it an IP address written as a DNS name). `underscore`: `_` allowed in labels.
+pub(crate) fn valid_presented_dns(name: &[u8], underscore: bool) -> bool {
     let rest = name.strip_prefix(b"*.").unwrap_or(name);
     let wildcard = rest.len() != name.len();
     if rest.is_empty() || rest.len() > 253 {
@@ -33,7 +39,7 @@ pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
     let mut labels = 0usize;
     let mut last: &[u8] = &[];
     for label in rest.split(|b| *b == b'.') {
-        if !valid_label(label) {
+        if !valid_label_with(label, underscore) {
             return false;
         }
         labels += 1;
@@ -470,15 +476,17 @@ mod tests {
 
     #[test]
     fn presented_dns_syntax() {
-        assert!(valid_presented_dns(b"example.com"));
-        assert!(valid_presented_dns(b"*.example.com"));
-        assert!(!valid_presented_dns(b"*.com"));
-        assert!(!valid_presented_dns(b"*"));
-        assert!(!valid_presented_dns(b"foo.*.example.com"));
-        assert!(!valid_presented_dns(b"ba*.example.com"));
-        assert!(!valid_presented_dns(b".example.com"));
-        assert!(!valid_presented_dns(b"under_score.example.com"));
-        assert!(!valid_presented_dns(b"8.8.8.8"));
+        assert!(valid_presented_dns(b"example.com", false));
+        assert!(valid_presented_dns(b"*.example.com", false));
+        assert!(!valid_presented_dns(b"*.com", false));
+        assert!(!valid_presented_dns(b"*", false));
+        assert!(!valid_presented_dns(b"foo.*.example.com", false));
+        assert!(!valid_presented_dns(b"ba*.example.com", false));
+        assert!(!valid_presented_dns(b".example.com", false));
+        assert!(!valid_presented_dns(b"under_score.example.com", false));
+        assert!(valid_presented_dns(b"under_score.example.com", true));
+        assert!(!valid_presented_dns(b"*.under_score", true));
+        assert!(!valid_presented_dns(b"8.8.8.8", false));
     }
 
     #[test]
