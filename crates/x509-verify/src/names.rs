@@ -51,6 +51,30 @@ pub(crate) fn valid_presented_dns(name: &[u8], underscore: bool) -> bool {
     !wildcard_on_one_label && !numeric_last
 }
 
+/// Whether a presented wildcard `*.rest` spans a public suffix: `rest` is itself a suffix of
+/// the Public Suffix List (A-labels) — of its ICANN section (`*.co.uk`: registrants of
+/// `co.uk` are unrelated, no one may hold such a wildcard), or, if `private` is set, of its
+/// private section too (`*.s3.amazonaws.com`, `*.github.io`: there the suffix's owner runs
+/// the wildcard itself, so this is the CA/B Forum 3.2.2.6 reading, not a security rule).
+/// Unknown top-level domains (the list's implicit `*` rule) are not counted: `*.tld` has
+/// fewer than two labels after the wildcard and is refused by [`valid_presented_dns`].
+pub(crate) fn wildcard_over_public_suffix(name: &[u8], private: bool) -> bool {
+    use psl::Psl;
+    let Some(rest) = name.strip_prefix(b"*.") else {
+        return false;
+    };
+    // The list is lower case; a presented name is at most 253 octets (checked before).
+    let lower = rest.to_ascii_lowercase();
+    psl::List.suffix(&lower).is_some_and(|s| {
+        s.as_bytes().len() == lower.len()
+            && match s.typ() {
+                Some(psl::Type::Icann) => true,
+                Some(psl::Type::Private) => private,
+                None => false,
+            }
+    })
+}
+
 /// A DNS name constraint: empty (matches everything) or LDH labels (no wildcard, no leading
 /// or trailing period).
 fn valid_dns_constraint(name: &[u8]) -> bool {
@@ -487,6 +511,35 @@ mod tests {
         assert!(valid_presented_dns(b"under_score.example.com", true));
         assert!(!valid_presented_dns(b"*.under_score", true));
         assert!(!valid_presented_dns(b"8.8.8.8", false));
+    }
+
+    #[test]
+    fn wildcards_over_public_suffixes() {
+        for over in [
+            &b"*.co.uk"[..],
+            b"*.CO.UK",
+            b"*.anything.ck",   // `*.ck` rule: every label under ck is a suffix
+            b"*.xn--55qx5d.cn", // 公司.cn, A-label
+        ] {
+            assert!(wildcard_over_public_suffix(over, false), "{over:?}");
+            assert!(wildcard_over_public_suffix(over, true), "{over:?}");
+        }
+        // The private section only when asked.
+        for private in [&b"*.s3.amazonaws.com"[..], b"*.github.io"] {
+            assert!(!wildcard_over_public_suffix(private, false), "{private:?}");
+            assert!(wildcard_over_public_suffix(private, true), "{private:?}");
+        }
+        for fine in [
+            &b"*.example.com"[..],
+            b"*.example.co.uk",
+            b"*.bucket.s3.amazonaws.com",
+            b"*.www.ck", // the list's exception `!www.ck`
+            b"*.example.unknowntld",
+            b"co.uk",
+            b"example.com",
+        ] {
+            assert!(!wildcard_over_public_suffix(fine, true), "{fine:?}");
+        }
     }
 
     #[test]

@@ -517,7 +517,7 @@ impl Verifier {
             check_server_names(ee, self.common_name_policy(), strict)?;
         }
         for name in names {
-            check_name(ee, name)?;
+            check_name(ee, name, strict)?;
         }
         Ok(())
     }
@@ -1144,8 +1144,11 @@ fn looks_like_ip(v: &[u8]) -> bool {
     !v.is_empty() && charset && digit && (sep || hex_number)
 }
 
-/// Is `ee` valid for `name` (subjectAltName only, never the commonName)?
-fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
+/// Is `ee` valid for `name` (subjectAltName only, never the commonName)? A wildcard over a
+/// public suffix matches nothing (as in Chrome): over the list's ICANN section always, over
+/// its private section too when `strict` ([`Profile`]). The certificate's other names still
+/// count (the real `s3.amazonaws.com` certificate carries `*.s3.amazonaws.com`).
+fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>, strict: bool) -> Result<(), Error> {
     let mut presented = Vec::new();
     let Some(san) = ee.san() else {
         return Err(match crate::cert::common_names(ee.subject).next() {
@@ -1160,6 +1163,15 @@ fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
     };
     for n in san {
         let n = n?;
+        if let GeneralName::Dns(p) = n
+            && names::wildcard_over_public_suffix(p, strict)
+        {
+            presented.push(format!(
+                "{} (a wildcard over a public suffix: never matched)",
+                n.text()
+            ));
+            continue;
+        }
         let hit = match (name, &n) {
             (PeerName::Dns(r), GeneralName::Dns(p)) => names::dns_matches(p, r.as_bytes()),
             (PeerName::Ip(std::net::IpAddr::V4(r)), GeneralName::Ip(p)) => *p == r.octets(),

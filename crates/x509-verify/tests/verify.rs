@@ -853,3 +853,35 @@ fn rcgen_default_chain_passes_the_default_profile_only() {
         "strict: {err}"
     );
 }
+
+/// A wildcard over a public suffix matches nothing: ICANN-section suffixes in both profiles,
+/// private-section ones (where the suffix's owner holds the wildcard, as GitHub Pages does)
+/// in Profile::Strict only. The certificate's other names still count.
+#[test]
+fn wildcards_over_public_suffixes_never_match() {
+    let r = root("Root");
+    let v = verifier(&[&r]);
+    let strict = verifier(&[&r]).with_profile(Profile::Strict);
+    let c = ee(&["*.co.uk", "example.co.uk"], &r);
+    for v in [&v, &strict] {
+        server(v, &c, &[], "example.co.uk").unwrap();
+        match server(v, &c, &[], "victim.co.uk") {
+            Err(Error::NotValidForName { presented, .. }) => {
+                assert!(
+                    presented
+                        .iter()
+                        .any(|p| p.starts_with("*.co.uk") && p.contains("public suffix")),
+                    "{presented:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let pages = ee(&["*.github.io", "github.io"], &r);
+    server(&v, &pages, &[], "user.github.io").unwrap();
+    assert!(matches!(
+        server(&strict, &pages, &[], "user.github.io"),
+        Err(Error::NotValidForName { .. })
+    ));
+    server(&strict, &pages, &[], "github.io").unwrap();
+}
