@@ -121,6 +121,10 @@ fn verify_signature(
             "no verifier for signature scheme {scheme}"
         )))
     })?;
+    // An RSASSA-PSS key (`rsa_pss_pss_*`) is looked up under its bare algorithm once its
+    // parameters allow the scheme's signature algorithm.
+    let key_alg_id = Certificate::key_alg_for(key_alg_id, verifier.signature_alg_id().as_ref())
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
     if verifier.public_key_alg_id().as_ref() != key_alg_id {
         return Err(HsError::InvalidCertificate(CertificateError::Other(
             format!("the certificate's key does not fit signature scheme {scheme}"),

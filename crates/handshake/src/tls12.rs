@@ -177,6 +177,9 @@ fn fits_tls12_suite(kx: Tls12KxSignature, scheme: SignatureScheme) -> bool {
                 | S::RSA_PSS_SHA256
                 | S::RSA_PSS_SHA384
                 | S::RSA_PSS_SHA512
+                | S::RSA_PSS_PSS_SHA256
+                | S::RSA_PSS_PSS_SHA384
+                | S::RSA_PSS_PSS_SHA512
         ),
     }
 }

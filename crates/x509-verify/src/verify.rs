@@ -539,10 +539,13 @@ impl Verifier {
             });
         }
         check_key(spki_alg, key, &self.algs, self.profile.strict())?;
+        // An RSASSA-PSS key is looked up under its bare algorithm, with its parameters' one
+        // signature algorithm if it has parameters.
+        let lookup = Certificate::key_alg_for(spki_alg, sig_alg)?;
         let verifier = self
             .algs
             .iter()
-            .find(|a| a.key.as_ref() == spki_alg && a.sig.as_ref() == sig_alg)
+            .find(|a| a.key.as_ref() == lookup && a.sig.as_ref() == sig_alg)
             .map(|a| a.verifier);
         let Some(verifier) = verifier else {
             let known = self.algs.iter().any(|a| a.sig.as_ref() == sig_alg);
@@ -830,12 +833,15 @@ fn check_time(cert: &Certificate<'_>, now: u64) -> Result<(), Error> {
 /// The key must be one the provider can use, and RSA keys at least 2048 bits, a multiple of
 /// 8 (CA/B Forum 6.1.5; the multiple only when `strict`).
 fn check_key(spki_alg: &[u8], key: &[u8], algs: &[Alg], strict: bool) -> Result<(), Error> {
-    if !algs.iter().any(|a| a.key.as_ref() == spki_alg) {
+    let lookup = crate::cert::key_alg(spki_alg)?.lookup;
+    if !algs.iter().any(|a| a.key.as_ref() == lookup) {
         return Err(Error::UnsupportedKey {
             what: "key algorithm or curve not supported (DSA, P-192 and explicit curves never are)",
         });
     }
-    if spki_alg == alg_id::RSA_ENCRYPTION.as_ref() {
+    if lookup == alg_id::RSA_ENCRYPTION.as_ref()
+        || lookup == overture_crypto_provider::RSA_PSS_KEY_ALG_ID.as_ref()
+    {
         let seq = asn1::single(key, asn1::SEQUENCE, "RSAPublicKey")?;
         let mut d = Der::new(seq, "RSAPublicKey")?;
         let n = asn1::unsigned(d.expect(asn1::INTEGER, "modulus")?, "modulus")?;
