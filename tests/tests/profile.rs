@@ -1,7 +1,8 @@
 //! End to end through `Ssl::connect` (issue 19's X.509 half):
 //! - a chain `rcgen` made with its defaults (no authorityKeyIdentifier, no extKeyUsage, a
 //!   commonName) served by an in-process rustls server connects with the default verification
-//!   profile, in TLS 1.3 and TLS 1.2, as rustls, OpenSSL 3 and Go clients do;
+//!   profile, in TLS 1.3 and TLS 1.2, as rustls, OpenSSL 3 and Go clients do, and is refused
+//!   with `with_verification_profile(Profile::Strict)`;
 //! - `openssl s_server` with an RSASSA-PSS-keyed chain (`openssl req -newkey rsa-pss`) connects
 //!   in TLS 1.3 and TLS 1.2 (the client offers `rsa_pss_pss_*`, verifies the chain's PSS
 //!   signatures and the server's signature by the PSS key).
@@ -15,6 +16,7 @@
 )]
 
 use overture::bio::SocketBio;
+use overture::x509::Profile;
 use overture::{ClientConfig, Ssl};
 use overture_tests::{KeyKind, Pki, RustlsServer, openssl_s_server, peer_available, temp_dir};
 use overture_types::ProtocolVersion;
@@ -107,6 +109,12 @@ fn rcgen_default_chain_connects_to_rustls() {
         .unwrap()
         .build()
         .unwrap();
+    let strict = ClientConfig::builder()
+        .with_ca_file(ca_file(&root))
+        .unwrap()
+        .with_verification_profile(Profile::Strict)
+        .build()
+        .unwrap();
     for (version, rustls_versions) in [
         (ProtocolVersion::TLSv1_3, &[&rustls::version::TLS13]),
         (ProtocolVersion::TLSv1_2, &[&rustls::version::TLS12]),
@@ -127,6 +135,9 @@ fn rcgen_default_chain_connects_to_rustls() {
         // The name is still checked.
         let err = round_trip(&config, server.addr, "example.com", false).unwrap_err();
         assert!(err.contains("example.com"), "{err}");
+        // The strict profile (RFC 5280 / CA/B Forum) is one option away, and refuses it.
+        let err = round_trip(&strict, server.addr, "localhost", false).unwrap_err();
+        assert!(err.contains("authorityKeyIdentifier"), "{version:?}: {err}");
     }
 }
 

@@ -46,6 +46,12 @@ impl X509Verifier {
         Ok(self)
     }
 
+    /// Holds chains to `profile` (default [`overture_x509_verify::Profile::Default`]).
+    pub fn with_profile(mut self, profile: overture_x509_verify::Profile) -> Self {
+        self.verifier = self.verifier.take().map(|v| v.with_profile(profile));
+        self
+    }
+
     /// Accepts any chain for any name, but still checks the handshake signature against the
     /// presented end-entity key, so the server must hold the certificate's key. For tests
     /// against throwaway servers only (`dangerous().with_no_certificate_verification()`).
