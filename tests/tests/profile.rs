@@ -18,14 +18,14 @@
 use overture::bio::SocketBio;
 use overture::x509::Profile;
 use overture::{ClientConfig, Ssl};
-use overture_tests::{KeyKind, Pki, RustlsServer, openssl_s_server, peer_available, temp_dir};
+use overture_tests::{
+    KeyKind, Pki, RustlsServer, openssl_cli, openssl_s_server, peer_available, temp_dir,
+};
 use overture_types::ProtocolVersion;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,24 +141,11 @@ fn rcgen_default_chain_connects_to_rustls() {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// An RSASSA-PSS root (key tied to SHA-256), intermediate and `localhost` leaf (unrestricted
 /// PSS keys), made by the openssl CLI, as a [`Pki`] for `openssl_s_server`.
 fn pss_pki() -> Pki {
     let dir = temp_dir("pss-pki");
-    openssl(
+    openssl_cli(
         &dir,
         &[
             "req",
@@ -217,7 +204,7 @@ fn pss_pki() -> Pki {
             format!("{name}.pem"),
         );
         let (ca_pem, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
-        openssl(
+        openssl_cli(
             &dir,
             &[
                 "req",
@@ -235,7 +222,7 @@ fn pss_pki() -> Pki {
                 cn,
             ],
         );
-        openssl(
+        openssl_cli(
             &dir,
             &[
                 "x509",
