@@ -8,6 +8,9 @@
 //! `default` and `strict` for those of one profile only (so `default` gives the reason for
 //! every case the default profile accepts beyond the strict one). Any other failing case
 //! fails the test, and so does a listed case that now passes (so the lists stay exact).
+//! `refused_although_the_baselines_accept` records, with the reason, each case OpenSSL 3's
+//! default verification and rustls-webpki accept that we still refuse under both profiles
+//! (checked: it exists, expects FAILURE, and Profile::Default refuses it).
 //! `LIMBO_VERBOSE=1` prints every case's verdict and error.
 
 #![allow(
@@ -145,6 +148,10 @@ struct Expectations {
     default: BTreeMap<String, String>,
     /// Divergences of the strict profile only.
     strict: BTreeMap<String, String>,
+    /// Cases that OpenSSL 3 (default flags) and rustls-webpki accept and both our profiles
+    /// refuse, with the reason (each must exist, expect FAILURE, and be refused by
+    /// Profile::Default).
+    refused_although_the_baselines_accept: BTreeMap<String, String>,
 }
 
 #[test]
@@ -176,6 +183,21 @@ fn x509_limbo() {
         let mut expected = exp.both.clone();
         expected.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
         problems.extend(run_corpus(&limbo, name, profile, &expected));
+    }
+    let provider = overture_crypto_provider::ring::default_provider();
+    for (id, reason) in &exp.refused_although_the_baselines_accept {
+        match limbo.testcases.iter().find(|c| &c.id == id) {
+            None => problems.push(format!("{id}: no such case")),
+            Some(c) if c.expected_result != "FAILURE" => {
+                problems.push(format!("{id}: listed as refused but expects SUCCESS"))
+            }
+            Some(c) => match run(c, &provider, Profile::Default) {
+                Ok(()) => problems.push(format!("{id}: listed as refused but accepted")),
+                Err(e) => {
+                    println!("[default] refused ({e}) although the baselines accept {id}: {reason}")
+                }
+            },
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
