@@ -540,6 +540,23 @@ mod tests {
         ] {
             assert!(!wildcard_over_public_suffix(fine, true), "{fine:?}");
         }
+        // Hostile shapes (client-auth SANs reach it without the LDH check): no panic.
+        let long = [b"*.".as_slice(), &[b'a'; 10_000], b".co.uk"].concat();
+        for odd in [
+            &b"*."[..],
+            b"*..",
+            b"*...",
+            b"*.co..uk",
+            b"*..co.uk",
+            b"*.co.uk.",
+            b"*.co.uk..",
+            b"*.-.uk",
+            b"*.*.co.uk",
+            &long,
+        ] {
+            let _ = wildcard_over_public_suffix(odd, true);
+            let _ = wildcard_over_public_suffix(odd, false);
+        }
     }
 
     #[test]
