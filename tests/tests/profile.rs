@@ -3,8 +3,8 @@
 //!   commonName) served by an in-process rustls server connects with the default verification
 //!   profile, in TLS 1.3 and TLS 1.2, as rustls, OpenSSL 3 and Go clients do, and is refused
 //!   with `with_verification_profile(Profile::Strict)`;
-//! - `openssl s_server` with an RSASSA-PSS-keyed chain (`openssl req -newkey rsa-pss`) connects
-//!   in TLS 1.3 and TLS 1.2 (the client offers `rsa_pss_pss_*`, verifies the chain's PSS
+//! - `openssl s_server` and `gnutls-serv` with an RSASSA-PSS-keyed chain (`openssl req -newkey
+//!   rsa-pss`) connect in TLS 1.3 and TLS 1.2 (the client offers `rsa_pss_pss_*`, verifies the chain's PSS
 //!   signatures and the server's signature by the PSS key).
 
 #![forbid(unsafe_code)]
@@ -19,7 +19,8 @@ use overture::bio::SocketBio;
 use overture::x509::Profile;
 use overture::{ClientConfig, Ssl};
 use overture_tests::{
-    KeyKind, Pki, RustlsServer, openssl_cli, openssl_s_server, peer_available, temp_dir,
+    KeyKind, Pki, RustlsServer, gnutls_serv, openssl_cli, openssl_s_server, peer_available,
+    temp_dir,
 };
 use overture_types::ProtocolVersion;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -29,8 +30,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Connects to `addr` as `host`, writes `ping` (or, to an `-www` server, an HTTP request) and
-/// returns the negotiated version and the first bytes that came back, or the error text.
+/// Connects to `addr` as `host`, writes `ping\n` (or, to an `-www` server, an HTTP request)
+/// and returns the negotiated version and the first bytes that came back, or the error text.
 fn round_trip(
     config: &ClientConfig,
     addr: SocketAddr,
@@ -48,14 +49,14 @@ fn round_trip(
     let request: &[u8] = if http {
         b"GET / HTTP/1.0\r\n\r\n"
     } else {
-        b"ping"
+        b"ping\n"
     };
     ssl.write(request)
         .and_then(|_| ssl.flush())
         .map_err(|e| e.reason().to_string())?;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    while got.len() < 4 {
+    while got.len() < 5 {
         match ssl.read(&mut buf) {
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) => return Err(format!("read: {}", e.reason())),
@@ -131,7 +132,7 @@ fn rcgen_default_chain_connects_to_rustls() {
         let (got_version, echo) = round_trip(&config, server.addr, "localhost", false)
             .unwrap_or_else(|e| panic!("{version:?}: {e}"));
         assert_eq!(got_version, version);
-        assert_eq!(echo, b"ping");
+        assert_eq!(echo, b"ping\n");
         // The name is still checked.
         let err = round_trip(&config, server.addr, "example.com", false).unwrap_err();
         assert!(err.contains("example.com"), "{err}");
@@ -267,7 +268,7 @@ fn pss_pki() -> Pki {
 }
 
 #[test]
-fn rsa_pss_keyed_chain_connects_to_openssl_s_server() {
+fn rsa_pss_keyed_chain_connects_to_openssl_and_gnutls() {
     if !peer_available("openssl") {
         return;
     }
@@ -288,5 +289,18 @@ fn rsa_pss_keyed_chain_connects_to_openssl_s_server() {
             .unwrap_or_else(|e| panic!("{}: {e}", server.name));
         assert_eq!(got, version, "{}", server.name);
         assert!(answer.starts_with(b"HTTP/1.0 200"), "{}", server.name);
+    }
+    // GnuTLS signs with the same key (its RSA-PSS support), TLS 1.3 and TLS 1.2.
+    for (priority, version) in [
+        ("NORMAL:-VERS-ALL:+VERS-TLS1.3", ProtocolVersion::TLSv1_3),
+        ("NORMAL:-VERS-ALL:+VERS-TLS1.2", ProtocolVersion::TLSv1_2),
+    ] {
+        let Some(server) = gnutls_serv(&pki, priority, "--echo") else {
+            return;
+        };
+        let (got, echo) = round_trip(&config, server.addr, "localhost", false)
+            .unwrap_or_else(|e| panic!("{}: {e}", server.name));
+        assert_eq!(got, version, "{}", server.name);
+        assert_eq!(echo, b"ping\n", "{}", server.name);
     }
 }
