@@ -506,8 +506,9 @@ impl Verifier {
                      (CA/B Forum 7.1.2.7.10)",
                 ));
             }
-            // RFC 5280 4.2.1.12: anyExtendedKeyUsage allows any purpose.
-            if !found && !any {
+            // RFC 5280 4.2.1.12: anyExtendedKeyUsage allows any purpose (Profile::Strict wants
+            // the purpose itself named).
+            if !found && (strict || !any) {
                 return Err(Error::RequiredEkuNotFound {
                     needed: purpose.name(),
                 });

@@ -885,3 +885,38 @@ fn wildcards_over_public_suffixes_never_match() {
     ));
     server(&strict, &pages, &[], "github.io").unwrap();
 }
+
+/// anyExtendedKeyUsage alone means any purpose in Profile::Default (RFC 5280 4.2.1.12, as
+/// OpenSSL, rustls-webpki and Go read it); Profile::Strict wants the purpose named. A present
+/// EKU without either still fails in both.
+#[test]
+fn any_extended_key_usage_by_profile() {
+    let r = root("Root");
+    let mut p = ee_params(&["example.com"]);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Any];
+    let any = ee_with(p, &r);
+    let mut p = ee_params(&["example.com"]);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    let code = ee_with(p, &r);
+    let v = verifier(&[&r]);
+    let strict = verifier(&[&r]).with_profile(Profile::Strict);
+    let name = [PeerName::Dns("example.com")];
+    for purpose in [KeyPurpose::ServerAuth, KeyPurpose::ClientAuth] {
+        let names: &[PeerName<'_>] = if purpose == KeyPurpose::ServerAuth {
+            &name
+        } else {
+            &[]
+        };
+        v.verify(&any, &[], purpose, names, now()).unwrap();
+        assert!(
+            strict.verify(&any, &[], purpose, names, now()).is_err(),
+            "{purpose:?}"
+        );
+        for v in [&v, &strict] {
+            assert!(matches!(
+                v.verify(&code, &[], purpose, names, now()),
+                Err(Error::RequiredEkuNotFound { .. })
+            ));
+        }
+    }
+}
