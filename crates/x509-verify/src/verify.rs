@@ -63,7 +63,9 @@ pub enum Profile {
     /// (Default.) What OpenSSL 3 (default flags), rustls-webpki and Go all accept where the
     /// difference carries no security weight. Against [`Profile::Strict`] it accepts:
     /// a missing authorityKeyIdentifier or subjectKeyIdentifier (path-building hints; rcgen's
-    /// default certificates have neither); a subjectAltName whose criticality does not follow
+    /// default certificates have neither), and an AKI with only one of authorityCertIssuer and
+    /// authorityCertSerialNumber (never used); a CA's basicConstraints not marked critical (it
+    /// is read and enforced all the same); a subjectAltName whose criticality does not follow
     /// the subject's emptiness (RFC 5280 §4.2.1.6 is a rule for the issuing CA; BoringSSL's
     /// test certificates); a zero or over-long (> 20 octets) serial number; a non-critical
     /// policyConstraints (policies are not processed); nameConstraints in a non-CA
@@ -74,8 +76,10 @@ pub enum Profile {
     /// `.example.com` (read as "subdomains only", as OpenSSL and Go do); RSA moduli whose
     /// size is not a multiple of 8 bits (still ≥ 2048); trust anchors outside the CA/B root
     /// profile (their AKI, SKI, extKeyUsage presence, basicConstraints criticality: an anchor
-    /// is trusted by configuration; its extKeyUsage still restricts the path); and it ignores
-    /// the commonName ([`CommonNamePolicy::Ignore`]; names never come from it).
+    /// is trusted by configuration; its extKeyUsage still restricts the path); a wildcard over a
+    /// suffix of the Public Suffix List's private section (`*.github.io`, held by the suffix's
+    /// owner; ICANN-section ones such as `*.co.uk` never match in either profile); and it
+    /// ignores the commonName ([`CommonNamePolicy::Ignore`]; names never come from it).
     #[default]
     Default,
     /// RFC 5280 and the CA/B Forum Baseline Requirements as x509-limbo reads them: everything
