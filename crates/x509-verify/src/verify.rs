@@ -102,7 +102,8 @@ impl Profile {
 pub enum CommonNamePolicy {
     /// Ignore the commonName (default of [`Profile::Default`]).
     Ignore,
-    /// (Default of [`Profile::Strict`].) A commonName that names one of the subjectAltName identities must be its
+    /// (Default of [`Profile::Strict`], and `CommonNamePolicy::default()`.) A commonName that
+    /// names one of the subjectAltName identities must be its
     /// exact text (same case; an IP address in canonical form, CA/B Forum BR 7.1.4.3
     /// encoding rules), and a commonName that looks like an IP address must be one of the
     /// iPAddress entries in canonical form. A commonName naming nothing in the SAN (a label
