@@ -84,8 +84,8 @@ macro_rules! enum_builder {
         }
 
         impl Codec<'_> for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                self.get().encode(out);
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), $crate::codec::EncodeError> {
+                self.get().encode(out)
             }
             fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
                 <$ty>::read(r)
@@ -390,7 +390,10 @@ mod tests {
             assert_eq!(SignatureScheme::from(v.get()), *v);
         }
         for v in ExtensionType::ALL {
-            assert_eq!(ExtensionType::read_bytes(&v.get_encoding()).unwrap(), *v);
+            assert_eq!(
+                ExtensionType::read_bytes(&v.get_encoding().unwrap()).unwrap(),
+                *v
+            );
         }
     }
 
