@@ -7,8 +7,8 @@ use crate::key_schedule::TrafficKey;
 use core::fmt;
 use overture_crypto_provider::{CryptoProvider, Secret, Signer};
 use overture_types::{
-    AlertDescription, CertificateDer, CipherSuite, NamedGroup, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime,
+    AlertDescription, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, NamedGroup,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
 
@@ -43,6 +43,40 @@ pub struct HandshakeConfig {
     pub client_auth: Option<Arc<dyn ClientCertResolver>>,
     /// Receives the secrets in NSS key log format (for Wireshark), if set.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// Optional extensions: certificate compression, record_size_limit, 0-RTT
+    /// (`ExtensionOptions::default()`: compression offered, the others off).
+    pub extensions: ExtensionOptions,
+}
+
+/// The optional TLS extensions a client offers ([`HandshakeConfig::extensions`]).
+#[derive(Debug, Clone)]
+pub struct ExtensionOptions {
+    /// Certificate compression algorithms to offer (RFC 8879, TLS 1.3 only), in preference
+    /// order; empty: `compress_certificate` is not sent. Algorithms this build cannot
+    /// decompress are left out. Default: brotli, zlib.
+    pub cert_compression: Vec<CertificateCompressionAlgorithm>,
+    /// Our largest handshake message: bounds a compressed certificate's declared
+    /// `uncompressed_length` (checked before inflating). Default 64 KiB, the client's default
+    /// handshake message limit; set it to the client's own limit.
+    pub max_handshake_message: usize,
+    /// The record_size_limit to offer (RFC 8449): the largest record plaintext we accept
+    /// (TLS 1.3: including the content type byte), 64..=16385. `None` (default): not sent.
+    pub record_size_limit: Option<u16>,
+    /// Offer 0-RTT early data (RFC 8446 §4.2.10) when the resumed ticket allows it
+    /// (`max_early_data` set). Off by default: early data can be replayed by an attacker;
+    /// only send idempotent requests in it.
+    pub early_data: bool,
+}
+
+impl Default for ExtensionOptions {
+    fn default() -> Self {
+        Self {
+            cert_compression: crate::compress::SUPPORTED_ALGORITHMS.to_vec(),
+            max_handshake_message: 64 * 1024,
+            record_size_limit: None,
+            early_data: false,
+        }
+    }
 }
 
 /// Proof that the server's certificate chain was verified. Only a [`CertVerifier`] makes one.
@@ -360,4 +394,36 @@ pub enum Event {
     /// TLS 1.2 ServerKeyExchange; none in a resumed handshake). Comes right after the
     /// verification, before the server's Finished.
     PeerSignatureScheme(SignatureScheme),
+    /// The server's record_size_limit (RFC 8449), 64 or more: the largest record plaintext
+    /// it accepts. Cap every protected record we send from now on: TLS 1.3 at `limit − 1`
+    /// bytes of content (the limit counts the inner content type and padding; the protocol
+    /// maximum 2^14 still applies), TLS 1.2 at `limit` (and 2^14). Plaintext records
+    /// (ClientHello, alerts before keys) are not bound by it. TLS 1.3: right after
+    /// [`Event::Alpn`] (EncryptedExtensions); TLS 1.2: right after [`Event::Alpn`] (ServerHello).
+    /// Only comes when we offered one ([`crate::ExtensionOptions::record_size_limit`]); then
+    /// our own limit applies to the server's protected records from the same point:
+    /// refuse a larger one with `record_overflow`.
+    PeerRecordSizeLimit(u16),
+    /// TLS 1.3 0-RTT: the write key for early data (`client_early_traffic_secret`). Comes
+    /// right after the first ClientHello's [`Event::Send`] (and the compatibility
+    /// [`Event::SendCcs`]) when the ClientHello offered early_data. Application data written
+    /// under it is early data: at most `max_early_data` bytes of it (the ticket's
+    /// `max_early_data_size`). Keep it installed until the next [`Event::InstallWriteKey`]
+    /// (the handshake sends EndOfEarlyData under it first, when the server accepted); stop
+    /// writing early data once [`Event::EarlyData`] arrives.
+    InstallEarlyWriteKey {
+        /// The early traffic key.
+        key: TrafficKey,
+        /// How many bytes of early application data the server accepts at most.
+        max_early_data: u32,
+    },
+    /// TLS 1.3 0-RTT: whether the server accepted the early data we offered (comes once, after
+    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest, a TLS 1.2 ServerHello, or the
+    /// EncryptedExtensions). Rejected: the server skipped every early record; write nothing
+    /// more under the early key, and resend the data after [`Event::Complete`] if the
+    /// application wants it delivered.
+    EarlyData {
+        /// `true`: the server read the early data.
+        accepted: bool,
+    },
 }

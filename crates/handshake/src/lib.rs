@@ -119,6 +119,7 @@
 //!     verify_schemes: None,
 //!     signing_schemes: None,
 //!     key_log: None,
+//!     extensions: ExtensionOptions::default(),
 //! });
 //! let mut events = Vec::new();
 //! let mut hs = ClientHandshake::start(
@@ -171,6 +172,7 @@
 
 mod client;
 mod common;
+pub mod compress;
 mod config;
 pub mod error;
 pub mod key_schedule;
@@ -182,8 +184,8 @@ mod tls13;
 pub use client::ClientHandshake;
 pub use common::{ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
-    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, MAX_TICKET_LEN,
-    ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    CertVerifier, ClientCertResolver, Event, ExtensionOptions, HandshakeConfig, KeyLog, Level,
+    MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;

@@ -85,6 +85,7 @@ fn start(opts: Opts) -> T {
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: overture_handshake::ExtensionOptions::default(),
     });
     let mut events = Vec::new();
     let hs = ClientHandshake::start(
@@ -1178,6 +1179,7 @@ fn configuration_errors_send_no_alert() {
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: overture_handshake::ExtensionOptions::default(),
     };
     let bad_alpn = HandshakeConfig {
         versions: vec![ProtocolVersion::TLSv1_3],

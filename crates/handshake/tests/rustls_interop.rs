@@ -270,12 +270,31 @@ struct Seen {
     /// `TicketReceived` events: version, length, kept.
     received: Vec<(ProtocolVersion, usize, bool)>,
     hrr: usize,
+    /// The type of every handshake message the server sent.
+    msg_types: Vec<u8>,
+    /// `InstallEarlyWriteKey`'s max_early_data, when it came.
+    early_key: Option<u32>,
+    /// `EarlyData { accepted }`, each time it came.
+    early_outcome: Vec<bool>,
+    /// Level of each handshake flight we sent.
+    levels: Vec<overture_handshake::Level>,
 }
 
 fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut Seen) {
     for ev in events.drain(..) {
         match ev {
-            Event::Send { bytes, .. } => f.seal(ContentType::Handshake, &bytes, out),
+            Event::Send { bytes, level } => {
+                seen.levels.push(level);
+                f.seal(ContentType::Handshake, &bytes, out)
+            }
+            Event::InstallEarlyWriteKey {
+                key,
+                max_early_data,
+            } => {
+                seen.early_key = Some(max_early_data);
+                f.write = Some(Dir::new(&key));
+            }
+            Event::EarlyData { accepted } => seen.early_outcome.push(accepted),
             Event::SendCcs => {
                 seen.ccs += 1;
                 f.seal(ContentType::ChangeCipherSpec, &[1], out);
@@ -371,6 +390,7 @@ impl Pair {
                     Opened::Ccs => {}
                 }
                 while let Some(m) = self.framing.next_message() {
+                    self.seen.msg_types.push(m[0]);
                     let mut events = Vec::new();
                     self.hs
                         .handle(&m, now, &mut events)
@@ -466,6 +486,7 @@ fn client_config_versions(
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: overture_handshake::ExtensionOptions::default(),
     })
 }
 
@@ -1081,6 +1102,7 @@ fn tls12_rsa_signature_schemes() {
             verify_schemes: None,
             signing_schemes: None,
             key_log: None,
+            extensions: overture_handshake::ExtensionOptions::default(),
         });
         let sc = server_config(
             CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -1225,4 +1247,155 @@ fn tickets_too_long_to_send_back_are_not_stored() {
     );
     assert!(!p.seen.resumed);
     check_agreement12(&mut p);
+}
+
+/// RFC 8879 against rustls's own compressors (brotli, then zlib): the server sends a
+/// CompressedCertificate (type 25, never a Certificate), we decompress it, and the
+/// transcript agrees (the server's Finished and both directions' data check it).
+#[test]
+fn compressed_certificates_from_rustls() {
+    let (cert, key) = cert(KeyKind::Rsa2048, "localhost");
+    for compressor in [
+        rustls::compress::BROTLI_COMPRESSOR,
+        rustls::compress::ZLIB_COMPRESSOR,
+    ] {
+        let mut sc = server_config(
+            CipherSuite::TLS13_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            vec![cert.clone()],
+            key.clone_key(),
+            false,
+        );
+        Arc::get_mut(&mut sc).unwrap().cert_compressors = vec![compressor];
+        let mut p = connect(client_config(&cert, None), sc.clone());
+        assert!(p.seen.msg_types.contains(&25), "{:?}", p.seen.msg_types);
+        assert!(!p.seen.msg_types.contains(&11), "{:?}", p.seen.msg_types);
+        check_agreement(&mut p);
+
+        // Not offered: the plain Certificate.
+        let plain = Arc::new(HandshakeConfig {
+            extensions: overture_handshake::ExtensionOptions {
+                cert_compression: vec![],
+                ..Default::default()
+            },
+            ..(*client_config(&cert, None)).clone()
+        });
+        let mut p = connect(plain, sc);
+        assert!(p.seen.msg_types.contains(&11));
+        assert!(!p.seen.msg_types.contains(&25));
+        check_agreement(&mut p);
+    }
+}
+
+fn early_data_client(cert: &CertificateDer<'static>) -> Arc<HandshakeConfig> {
+    Arc::new(HandshakeConfig {
+        extensions: overture_handshake::ExtensionOptions {
+            early_data: true,
+            ..Default::default()
+        },
+        ..(*client_config(cert, None)).clone()
+    })
+}
+
+/// 0-RTT against rustls with `max_early_data_size`: the ticket carries the limit, the second
+/// ClientHello offers early_data, data sealed under the early key right after it reaches
+/// rustls's early-data reader, EndOfEarlyData goes out under that key before our Finished,
+/// and the handshake completes. A server that then refuses early data (same session store,
+/// `max_early_data_size` 0) skips the early record: rejected, the handshake still completes.
+#[test]
+fn early_data_with_rustls() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let config = early_data_client(&cert);
+    let mut sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().max_early_data_size = 1024;
+    let mut first = connect(config.clone(), sc.clone());
+    check_agreement(&mut first);
+    assert!(first.seen.early_key.is_none(), "no ticket, no early data");
+    let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+    assert_eq!(ticket.max_early_data, Some(1024));
+
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut second = start_pair_with(config.clone(), sc.clone(), options, TestHooks::default());
+    assert_eq!(second.seen.early_key, Some(1024));
+    assert_eq!(
+        second.seen.ccs, 1,
+        "the compatibility CCS precedes early data"
+    );
+    second.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut second.to_server,
+    );
+    second.pump();
+    assert!(second.seen.resumed);
+    assert_eq!(second.seen.early_outcome, [true]);
+    assert_eq!(
+        second.seen.levels,
+        [
+            overture_handshake::Level::Initial,
+            overture_handshake::Level::Early,
+            overture_handshake::Level::Handshake
+        ]
+    );
+    let mut early = Vec::new();
+    second
+        .server
+        .early_data()
+        .expect("rustls took no early data")
+        .read_to_end(&mut early)
+        .unwrap();
+    assert_eq!(early, b"GET / 0-RTT");
+    assert_eq!(second.seen.ccs, 1);
+    check_agreement(&mut second);
+
+    // Rejected: the same sessions, no early data accepted.
+    let mut refusing = (*sc).clone();
+    refusing.max_early_data_size = 0;
+    let refusing = Arc::new(refusing);
+    let ticket = second.seen.tls13_ticket.take().expect("no second ticket");
+    assert_eq!(ticket.max_early_data, Some(1024));
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut third = start_pair_with(config, refusing, options, TestHooks::default());
+    assert_eq!(third.seen.early_key, Some(1024));
+    third.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut third.to_server,
+    );
+    third.pump();
+    assert!(third.seen.resumed);
+    assert_eq!(third.seen.early_outcome, [false]);
+    assert!(
+        !third
+            .seen
+            .levels
+            .contains(&overture_handshake::Level::Early)
+    );
+    assert!(third.server.early_data().is_none());
+    check_agreement(&mut third);
+}
+
+/// Offered without early data in the ticket (or without the opt-in): no early_data.
+#[test]
+fn early_data_needs_the_ticket_and_the_opt_in() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
+    let mut first = connect(early_data_client(&cert), sc.clone());
+    check_agreement(&mut first);
+    let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+    assert_eq!(ticket.max_early_data, None, "rustls's default allows none");
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut second = resume(&early_data_client(&cert), &sc, options);
+    assert!(second.seen.resumed);
+    assert!(second.seen.early_key.is_none() && second.seen.early_outcome.is_empty());
+    check_agreement(&mut second);
 }

@@ -130,6 +130,7 @@ fn start(opts: Opts) -> S {
         verify_schemes: opts.verify_schemes,
         signing_schemes: opts.signing_schemes,
         key_log: Some(log.clone()),
+        extensions: overture_handshake::ExtensionOptions::default(),
     });
     let mut events = Vec::new();
     let hs = ClientHandshake::start(
