@@ -419,9 +419,12 @@ pub enum Event {
     },
     /// TLS 1.3 0-RTT: whether the server accepted the early data we offered (comes once, after
     /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest, a TLS 1.2 ServerHello, or the
-    /// EncryptedExtensions). Rejected: the server skipped every early record; write nothing
-    /// more under the early key, and resend the data after [`Event::Complete`] if the
-    /// application wants it delivered.
+    /// EncryptedExtensions). Accepted: keep the early write key installed (EndOfEarlyData
+    /// goes out under it). Rejected: the server skipped or will skip every early record;
+    /// remove the early write key, so that writes are plaintext again until the next
+    /// [`Event::InstallWriteKey`] (after a HelloRetryRequest the second ClientHello follows
+    /// in plaintext), write no more early data, and resend it after [`Event::Complete`] if
+    /// the application wants it delivered.
     EarlyData {
         /// `true`: the server read the early data.
         accepted: bool,

@@ -294,7 +294,13 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
                 seen.early_key = Some(max_early_data);
                 f.write = Some(Dir::new(&key));
             }
-            Event::EarlyData { accepted } => seen.early_outcome.push(accepted),
+            Event::EarlyData { accepted } => {
+                seen.early_outcome.push(accepted);
+                if !accepted {
+                    // Back to plaintext (a HelloRetryRequest's second ClientHello).
+                    f.write = None;
+                }
+            }
             Event::SendCcs => {
                 seen.ccs += 1;
                 f.seal(ContentType::ChangeCipherSpec, &[1], out);
@@ -1361,7 +1367,7 @@ fn early_data_with_rustls() {
         tls13_ticket: Some(ticket),
         ..StartOptions::default()
     };
-    let mut third = start_pair_with(config, refusing, options, TestHooks::default());
+    let mut third = start_pair_with(config.clone(), refusing, options, TestHooks::default());
     assert_eq!(third.seen.early_key, Some(1024));
     third.framing.seal(
         ContentType::ApplicationData,
@@ -1379,6 +1385,30 @@ fn early_data_with_rustls() {
     );
     assert!(third.server.early_data().is_none());
     check_agreement(&mut third);
+
+    // A HelloRetryRequest (the server only has secp384r1): rejected at the retry, and the
+    // second ClientHello goes out in plaintext without early_data.
+    let mut sc = tls13_server(false, NamedGroup::secp384r1, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().max_early_data_size = 1024;
+    let mut first = connect(config.clone(), sc.clone());
+    check_agreement(&mut first);
+    let options = StartOptions {
+        tls13_ticket: first.seen.tls13_ticket.take(),
+        ..StartOptions::default()
+    };
+    let mut retried = start_pair_with(config, sc, options, TestHooks::default());
+    assert_eq!(retried.seen.early_key, Some(1024));
+    retried.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut retried.to_server,
+    );
+    retried.pump();
+    assert_eq!(retried.seen.hrr, 1);
+    assert!(retried.seen.resumed);
+    assert_eq!(retried.seen.early_outcome, [false]);
+    assert!(retried.server.early_data().is_none());
+    check_agreement(&mut retried);
 }
 
 /// Offered without early data in the ticket (or without the opt-in): no early_data.
