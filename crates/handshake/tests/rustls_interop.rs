@@ -1,9 +1,10 @@
-//! The state machine against a real rustls 0.23 server (ring), in memory, with a minimal
-//! record framing written here (TLS 1.3, and TLS 1.2 with its GCM explicit nonce and
+//! The state machine against a real rustls 0.23 server (ring), in memory, with the minimal
+//! record framing of `common::framing` (TLS 1.3, and TLS 1.2 with its GCM explicit nonce and
 //! ChaCha20-Poly1305 nonces): every suite × group × certificate type of both versions, then
 //! both sides exchange application data and compare exporter output (TLS 1.3 also goes
 //! through a KeyUpdate); resumption with TLS 1.3 tickets, TLS 1.2 session ids and TLS 1.2
-//! tickets, checked on both sides.
+//! tickets, checked on both sides; RFC 8879 compressed chains from rustls's brotli and zlib
+//! compressors; 0-RTT accepted, refused, and lost to a HelloRetryRequest.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
