@@ -388,6 +388,34 @@ mod tests {
         assert_eq!(alert(e), Some(AlertDescription::DecodeError));
     }
 
+    /// Every single-bit change and every truncation of a valid stream of each algorithm is
+    /// refused or decodes to exactly the declared length: never a panic, never more output.
+    #[test]
+    fn mutated_streams_never_panic() {
+        let body = certificate_body(300);
+        let n = body.len() as u32;
+        for (alg, stream) in [
+            (Alg::Zlib, zlib(&body)),
+            (Alg::Brotli, brotli_enc(&body, 22, 2)),
+        ] {
+            for cut in 0..stream.len() {
+                assert!(
+                    decompress(alg, &stream[..cut], n, MAX).is_err(),
+                    "{alg:?} {cut}"
+                );
+            }
+            for i in 0..stream.len() {
+                for bit in 0..8 {
+                    let mut m = stream.clone();
+                    m[i] ^= 1 << bit;
+                    if let Ok(out) = decompress(alg, &m, n, MAX) {
+                        assert_eq!(out.len(), body.len());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_extension_lists_the_algorithms() {
         assert_eq!(extension_body(&[Alg::Brotli, Alg::Zlib]), [4, 0, 2, 0, 1]);
