@@ -68,6 +68,24 @@ pub struct ExtensionOptions {
     pub early_data: bool,
 }
 
+/// The most content bytes one protected record may carry under a record_size_limit `limit`
+/// (RFC 8449 §4) in `version`: TLS 1.3 counts the inner content type byte in the limit
+/// (`limit − 1`), TLS 1.2 does not (`limit`); never more than the protocol's 2^14. Use it
+/// for both directions: the server's [`Event::PeerRecordSizeLimit`] caps the records we
+/// seal, our [`ExtensionOptions::record_size_limit`] bounds the records we open (a larger
+/// one is `record_overflow`). `limit` below 64 is raised to 64 (the handshake refuses a
+/// server's smaller value; ours is the configuration's).
+pub fn record_content_limit(version: ProtocolVersion, limit: u16) -> usize {
+    const MAX_FRAGMENT: usize = 1 << 14;
+    let limit = usize::from(limit.max(64));
+    let content = if version == ProtocolVersion::TLSv1_3 {
+        limit.saturating_sub(1)
+    } else {
+        limit
+    };
+    content.min(MAX_FRAGMENT)
+}
+
 impl Default for ExtensionOptions {
     fn default() -> Self {
         Self {
@@ -397,7 +415,8 @@ pub enum Event {
     /// The server's record_size_limit (RFC 8449), 64 or more: the largest record plaintext
     /// it accepts. Cap every protected record we send from now on: TLS 1.3 at `limit − 1`
     /// bytes of content (the limit counts the inner content type and padding; the protocol
-    /// maximum 2^14 still applies), TLS 1.2 at `limit` (and 2^14). Plaintext records
+    /// maximum 2^14 still applies), TLS 1.2 at `limit` (and 2^14): [`record_content_limit`].
+    /// Plaintext records
     /// (ClientHello, alerts before keys) are not bound by it. TLS 1.3: right after
     /// [`Event::Alpn`] (EncryptedExtensions); TLS 1.2: right after [`Event::Alpn`] (ServerHello).
     /// Only comes when we offered one ([`crate::ExtensionOptions::record_size_limit`]); then
@@ -429,4 +448,22 @@ pub enum Event {
         /// `true`: the server read the early data.
         accepted: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_content_limits_follow_rfc_8449() {
+        let v13 = ProtocolVersion::TLSv1_3;
+        let v12 = ProtocolVersion::TLSv1_2;
+        assert_eq!(record_content_limit(v13, 513), 512);
+        assert_eq!(record_content_limit(v12, 512), 512);
+        assert_eq!(record_content_limit(v13, 16385), 16384);
+        assert_eq!(record_content_limit(v13, u16::MAX), 16384);
+        assert_eq!(record_content_limit(v12, 16385), 16384);
+        assert_eq!(record_content_limit(v13, 64), 63);
+        assert_eq!(record_content_limit(v13, 10), 63);
+    }
 }

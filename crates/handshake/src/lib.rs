@@ -197,6 +197,7 @@ pub use common::{ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
     CertVerifier, ClientCertResolver, Event, ExtensionOptions, HandshakeConfig, KeyLog, Level,
     MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    record_content_limit,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;

@@ -229,9 +229,9 @@ impl Conn {
     /// Sends `data` as application data in records of at most the server's limit (TLS 1.3:
     /// limit − 1 bytes of content) and 2^14.
     fn send(&mut self, data: &[u8]) {
-        let max = self
-            .peer_limit
-            .map_or(16384, |l| usize::from(l).saturating_sub(1).min(16384));
+        let max = self.peer_limit.map_or(16384, |l| {
+            overture_handshake::record_content_limit(ProtocolVersion::TLSv1_3, l)
+        });
         let mut out = Vec::new();
         for chunk in data.chunks(max) {
             self.framing
