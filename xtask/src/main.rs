@@ -678,6 +678,21 @@ fn ci(args: &[String]) -> Result<(), String> {
             &[],
         )?;
     }
+    // The client suite once more on the other provider (`ClientConfig::builder()` follows
+    // overture's features): rebuilds only overture, overture-tests and this one test binary.
+    cargo(
+        &[
+            "test",
+            "-p",
+            "overture-tests",
+            "--no-default-features",
+            "--features",
+            "rustcrypto",
+            "--test",
+            "client",
+        ],
+        &[],
+    )?;
     if skip_deny {
         eprintln!("xtask ci: cargo deny skipped (--no-deny)");
     } else if have_cargo_sub("deny") {
