@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! cargo xtask ci [--no-deny] [--no-fuzz]
-//!                                fmt --check, clippy -D warnings, tests (+ corpora), cargo deny,
+//!                                fmt --check, tidy, clippy -D warnings, tests (+ corpora, the
+//!                                client suite again on rustcrypto), cargo deny,
 //!                                docs, a 30 s fuzz smoke run of every target
+//! cargo xtask tidy               the dependency rules of ARCHITECTURE.md's invariants
+//!                                (xtask/src/tidy.rs LAYERS), from cargo metadata
 //! cargo xtask demo               a real handshake against an in-process server: blocking,
 //!                                non-blocking and BIO-pair
 //! cargo xtask bench <layer|all> [--quick] [--reps N] [--filter S]
@@ -18,6 +21,8 @@
 //! ```
 //!
 //! It keeps no dependencies: it only runs cargo (and a few system tools) with the right flags.
+
+mod tidy;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -43,6 +48,7 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match cmd.as_str() {
         "ci" => ci(rest),
+        "tidy" => tidy::tidy(),
         "demo" => cargo(
             &["run", "--quiet", "-p", "overture", "--example", "demo"],
             &[],
@@ -67,7 +73,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize]>",
+        "usage: cargo xtask <ci | tidy | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize]>",
         LAYERS.join("|")
     );
 }
@@ -635,6 +641,7 @@ fn ci(args: &[String]) -> Result<(), String> {
     let skip_deny = args.iter().any(|a| a == "--no-deny");
     ensure_tools(skip_deny)?;
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    tidy::tidy()?;
     cargo(
         &[
             "clippy",
