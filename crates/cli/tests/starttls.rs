@@ -167,6 +167,22 @@ fn overture(args: &[&str]) -> (i32, serde_json::Value) {
     )
 }
 
+/// `overture connect localhost:PORT --ca-file CA --starttls PROTO --json EXTRA...`.
+fn connect_starttls(proto: &str, pki: &Pki, port: u16, extra: &[&str]) -> (i32, serde_json::Value) {
+    let target = format!("localhost:{port}");
+    let mut args = vec![
+        "connect",
+        &target,
+        "--ca-file",
+        pki.ca_pem.to_str().unwrap(),
+        "--starttls",
+        proto,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    overture(&args)
+}
+
 #[test]
 fn every_protocol_then_tls_on_the_same_socket_with_showcerts() {
     let pki = Pki::new(KeyKind::EcdsaP256);
@@ -190,21 +206,12 @@ fn every_protocol_then_tls_on_the_same_socket_with_showcerts() {
     ];
     for (proto, expected) in cases {
         let server = start(proto, &pki, false);
-        let target = format!("localhost:{}", server.port);
-        let (code, json) = overture(&[
-            "connect",
-            &target,
-            "--ca-file",
-            pki.ca_pem.to_str().unwrap(),
-            "--starttls",
+        let (code, json) = connect_starttls(
             proto,
-            "--request",
-            "PING\\r\\n",
-            "--showcerts",
-            "--timeout",
-            "10",
-            "--json",
-        ]);
+            &pki,
+            server.port,
+            &["--request", "PING\\r\\n", "--showcerts", "--timeout", "10"],
+        );
         let said = server.thread.join().unwrap();
         assert_eq!(said, expected, "{proto}: what the client said");
         assert_eq!(
@@ -232,16 +239,7 @@ fn every_protocol_then_tls_on_the_same_socket_with_showcerts() {
 fn a_refused_starttls_fails_with_the_servers_reply() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     let server = start("smtp", &pki, true);
-    let target = format!("127.0.0.1:{}", server.port);
-    let (code, json) = overture(&[
-        "connect",
-        &target,
-        "--ca-file",
-        pki.ca_pem.to_str().unwrap(),
-        "--starttls",
-        "smtp",
-        "--json",
-    ]);
+    let (code, json) = connect_starttls("smtp", &pki, server.port, &[]);
     server.thread.join().unwrap();
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["ok"], false);
@@ -289,19 +287,12 @@ fn starttls_over_the_other_transports() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     for transport in ["--non-blocking", "--bio-pair"] {
         let server = start("pop3", &pki, false);
-        let target = format!("localhost:{}", server.port);
-        let (code, json) = overture(&[
-            "connect",
-            &target,
-            "--ca-file",
-            pki.ca_pem.to_str().unwrap(),
-            "--starttls",
+        let (code, json) = connect_starttls(
             "pop3",
-            "--request",
-            "PING\\r\\n",
-            transport,
-            "--json",
-        ]);
+            &pki,
+            server.port,
+            &["--request", "PING\\r\\n", transport],
+        );
         assert_eq!(server.thread.join().unwrap(), ["STLS"]);
         assert_eq!(code, 0, "{transport}: {json}");
         assert_eq!(json["response_bytes"], 6, "{transport}: {json}");
