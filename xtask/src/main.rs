@@ -690,7 +690,8 @@ fn ci(args: &[String]) -> Result<(), String> {
         )?;
     }
     // The client suite once more on the other provider (`ClientConfig::builder()` follows
-    // overture's features): rebuilds only overture, overture-tests and this one test binary.
+    // overture's features): rebuilds only overture, overture-tests and this one test binary
+    // (measured: about 15 s of build and 4 s of tests on 2 cores).
     cargo(
         &[
             "test",
