@@ -77,9 +77,10 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | tidy | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
         LAYERS.join("|")
     );
+    eprintln!("       cargo xtask tidy   (dependency rules, xtask/src/tidy.rs)");
 }
 
 fn root() -> PathBuf {
