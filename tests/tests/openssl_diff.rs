@@ -21,7 +21,8 @@
 //! The test fails on a difference the expectations file does not list (or lists with other
 //! sequences) and on a listed difference that is gone. `OVERTURE_DIFF_PRINT=1` prints the
 //! observed differences in the file's format (reasons kept from the file where the entry is
-//! unchanged; new ones say `TODO`), to re-derive the file after a behaviour change.
+//! unchanged; new ones say `TODO`), to re-derive the file after a behaviour change;
+//! `OVERTURE_DIFF_VERBOSE=1` prints both sequences of every case.
 
 #![allow(
     clippy::unwrap_used,
@@ -749,6 +750,8 @@ fn openssl_diff() {
     let exp_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openssl-diff-expectations.json");
     let expected = load_expectations(&exp_path);
 
+    // OVERTURE_DIFF_VERBOSE=1: both sequences of every case, not only the differences.
+    let verbose = std::env::var_os("OVERTURE_DIFF_VERBOSE").is_some();
     let (mut run_n, mut same) = (0usize, 0usize);
     let mut observed: BTreeMap<String, (String, String, Vec<String>, Vec<String>)> =
         BTreeMap::new();
@@ -806,6 +809,11 @@ fn openssl_diff() {
             run_n += 1;
             let overture = results.pop().unwrap();
             let openssl = results.pop().unwrap();
+            if verbose {
+                println!("{} / {}", scenario.name, transport.name());
+                println!("  openssl:  {}", openssl.join(" | "));
+                println!("  overture: {}", overture.join(" | "));
+            }
             if openssl == overture {
                 same += 1;
             } else {
