@@ -3,6 +3,7 @@
  * SSL_shutdown, printing the raw return value and SSL_get_error() code of every call.
  *
  *   driver <block|nonblock|pair> <port> <ca.pem> <rcvtimeo_ms> <wait_ms> <pair_capacity> OP...
+ *   driver version                 the libssl it runs on (the expectations are for OpenSSL 3.0)
  *   OP: connect | read | drain | write | shutdown | poll
  *
  * Output, one line per OP (the Rust driver prints exactly the same language):
@@ -141,6 +142,10 @@ static int call(SSL *ssl, const char *op) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "version")) {
+        printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+        return 0;
+    }
     if (argc < 7) {
         fprintf(stderr, "usage: driver <block|nonblock|pair> <port> <ca.pem> <rcvtimeo_ms> "
                         "<wait_ms> <pair_capacity> OP...\n");

@@ -741,6 +741,12 @@ fn openssl_diff() {
     let Some(driver) = build_driver() else {
         return;
     };
+    let version = Command::new(&driver).arg("version").output().unwrap();
+    // The expectations were measured with OpenSSL 3.0; another version may answer otherwise.
+    println!(
+        "openssl-diff: against {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
     let pkis = Pkis {
         good: Pki::new(KeyKind::EcdsaP256),
         other: Pki::new(KeyKind::EcdsaP256),
