@@ -297,6 +297,18 @@ fn scenarios() -> Vec<Scenario> {
             &["connect", "poll", "read"],
             ALL,
         ),
+        sc(
+            "shutdown-instead-of-connect",
+            ok,
+            &["shutdown", "connect", "read"],
+            SOCKETS_AND_PAIR,
+        ),
+        sc(
+            "write-after-close-notify",
+            ok,
+            &["connect", "read", "read", "write", "shutdown"],
+            SOCKETS_AND_PAIR,
+        ),
         sc("implicit-handshake-read", sss, &["read", "read"], ALL),
         sc(
             "implicit-handshake-write",
