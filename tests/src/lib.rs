@@ -15,6 +15,7 @@
 )]
 
 pub mod hostile;
+pub mod pq_peers;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -876,7 +876,9 @@ fn scenarios() -> Vec<Scenario> {
             |c| {
                 // The client's own (well-formed) ClientHello, echoed back.
                 let ch = c.client_hello.clone().unwrap();
-                let msg = overture_handshake::msgs::HandshakeMessage::ClientHello(ch).encode();
+                let msg = overture_handshake::msgs::HandshakeMessage::ClientHello(ch)
+                    .encode()
+                    .unwrap();
                 c.send(&plain(ct::HANDSHAKE, &msg))
             },
         ),

@@ -404,6 +404,8 @@ impl ConfigBuilder {
             middlebox_compat: self.middlebox_compat,
             verifier,
             client_auth: self.client_auth,
+            verify_schemes: None,
+            signing_schemes: None,
             key_log: self.key_log,
         };
         Ok(ClientConfig {

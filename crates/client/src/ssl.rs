@@ -8,7 +8,7 @@ use overture_handshake::{ClientHandshake, Event, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
     AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
-    ProtocolVersion, ServerName, UnixTime,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ pub struct Negotiated {
     resumed: bool,
     sni: Option<String>,
     peer_chain: Arc<[CertificateDer<'static>]>,
+    hello_retry: bool,
+    peer_signature_scheme: Option<SignatureScheme>,
 }
 
 impl Negotiated {
@@ -34,7 +36,20 @@ impl Negotiated {
             resumed: false,
             sni: None,
             peer_chain: Arc::from(Vec::new()),
+            hello_retry: false,
+            peer_signature_scheme: None,
         }
+    }
+
+    /// Whether the server sent a HelloRetryRequest (TLS 1.3).
+    pub fn hello_retry_request(&self) -> bool {
+        self.hello_retry
+    }
+
+    /// The scheme of the server's handshake signature (TLS 1.3 CertificateVerify, TLS 1.2
+    /// ServerKeyExchange); `None` for a resumed handshake.
+    pub fn peer_signature_scheme(&self) -> Option<SignatureScheme> {
+        self.peer_signature_scheme
     }
 
     /// The protocol version.
@@ -304,8 +319,9 @@ impl Ssl {
             tls12_session,
             allow_tls12_without_ems: self.config.allow_tls12_without_ems(),
             offer_psk_ke: self.config.offer_psk_ke(),
+            ..StartOptions::default()
         };
-        let started = ClientHandshake::start_with(
+        let started = ClientHandshake::start(
             self.config.handshake_config(),
             self.server_name.clone(),
             now,
@@ -838,12 +854,6 @@ impl Ssl {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, .. } => {
-                    // A second flight before any ServerHello is the ClientHello that answers a
-                    // HelloRetryRequest: TLS 1.3, whose records say 0x0303 from then on
-                    // (RFC 8446 §5.1: only the initial ClientHello may say 0x0301).
-                    if self.record.version().is_none() && self.stats.records_in > 0 {
-                        self.record.set_version(ProtocolVersion::TLSv1_3);
-                    }
                     self.record
                         .seal(ContentType::Handshake, &bytes, &mut self.out)
                         .map_err(|e| self.record_error(e))?;
@@ -881,6 +891,17 @@ impl Ssl {
                         self.record.allow_ccs(false);
                     }
                 }
+                Event::HelloRetryRequest { .. } => {
+                    // TLS 1.3 from here on: the compat CCS and the second ClientHello go out in
+                    // 0x0303 records (RFC 8446 §5.1: only the initial ClientHello may say
+                    // 0x0301).
+                    self.record.set_version(ProtocolVersion::TLSv1_3);
+                    self.negotiated.hello_retry = true;
+                }
+                Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
+                // nothing.
+                Event::TicketReceived { .. } => {}
                 Event::Alpn(p) => self.negotiated.alpn = p,
                 Event::KeyExchangeGroup(g) => self.negotiated.group = Some(g),
                 Event::Resumed => self.negotiated.resumed = true,
@@ -906,7 +927,6 @@ impl Ssl {
                             FinalFlight::Send => false,
                         };
                 }
-                _ => {}
             }
         }
         Ok(())

@@ -371,6 +371,11 @@ impl crate::ActiveKeyExchange for RingActiveKx {
     }
 }
 
+/// ML-KEM-768 (FIPS 203) from `libcrux-ml-kem` (ring has no ML-KEM), with ring's random
+/// source. The hybrid groups [`X25519MLKEM768`] and [`SECP256R1MLKEM768`] combine it with
+/// ring's ECDH.
+pub static MLKEM768: crate::LibcruxMlKem768 = crate::LibcruxMlKem768::new(&RANDOM);
+
 // ---------------------------------------------------------------------------------------------
 // Signature verification
 
