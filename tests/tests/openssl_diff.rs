@@ -35,7 +35,9 @@
 use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
 use overture::compat::{self, SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE};
 use overture::{ClientConfig, Ssl};
-use overture_tests::hostile::{Conn, Fixture, HostileServer, Script, ct, plain};
+use overture_tests::hostile::{
+    Conn, Fixture, HostileServer, Script, ServerHelloSpec, TLS12, ct, ext, plain,
+};
 use overture_tests::{KeyKind, Peer, Pki, Validity, openssl_s_server, peers_required};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use serde_json::{Value, json};
@@ -275,6 +277,34 @@ fn s_close_on_request(c: &mut Conn) -> io::Result<()> {
     c.send(&rec)
 }
 
+/// A TLS 1.2 ServerHello: ECDHE-ECDSA-AES128-GCM-SHA256 with renegotiation_info, the extended
+/// master secret and uncompressed points (what `Conn::tls12_*` implements).
+fn server_hello_12() -> ServerHelloSpec {
+    ServerHelloSpec {
+        legacy_version: TLS12,
+        random: [7; 32],
+        session_id: vec![],
+        suite: 0xc02b,
+        compression: 0,
+        extensions: vec![ext(0xff01, &[0]), ext(23, &[]), ext(11, &[1, 0])],
+    }
+}
+
+fn s_ok_12(c: &mut Conn) -> io::Result<()> {
+    c.tls12_handshake(&server_hello_12())?;
+    c.tls12_hello_and_close()
+}
+
+fn s_warning_alert_first_12(c: &mut Conn) -> io::Result<()> {
+    c.send(&plain(ct::ALERT, &[1, 112]))?;
+    s_ok_12(c)
+}
+
+fn s_fin_after_server_hello_done_12(c: &mut Conn) -> io::Result<()> {
+    c.tls12_to_server_hello_done(&server_hello_12())?;
+    c.hang_up()
+}
+
 fn scenarios() -> Vec<Scenario> {
     use Server::{SServer, Scripted};
     let ok = Scripted(s_ok, Cert::Good);
@@ -297,6 +327,24 @@ fn scenarios() -> Vec<Scenario> {
             sss,
             &["connect", "poll", "read"],
             ALL,
+        ),
+        sc(
+            "tls12-handshake-read-close",
+            Scripted(s_ok_12, Cert::Good),
+            &["connect", "read", "read", "shutdown"],
+            ALL,
+        ),
+        sc(
+            "tls12-warning-alert-before-server-hello",
+            Scripted(s_warning_alert_first_12, Cert::Good),
+            &["connect", "read"],
+            SOCKETS_AND_PAIR,
+        ),
+        sc(
+            "tls12-fin-after-server-hello-done",
+            Scripted(s_fin_after_server_hello_done_12, Cert::Good),
+            &["connect"],
+            SOCKETS_AND_PAIR,
         ),
         sc(
             "shutdown-instead-of-connect",
