@@ -34,6 +34,7 @@
 
 use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
 use overture::compat::{self, SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE};
+use overture::types::NamedGroup;
 use overture::{ClientConfig, Ssl};
 use overture_tests::hostile::{
     Conn, Fixture, HostileServer, Script, ServerHelloSpec, TLS12, ct, ext, plain,
@@ -277,6 +278,20 @@ fn s_close_on_request(c: &mut Conn) -> io::Result<()> {
     c.send(&rec)
 }
 
+fn s_hello_retry(c: &mut Conn) -> io::Result<()> {
+    let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+    c.send_hrr(&hrr)?;
+    s_ok(c)
+}
+
+/// A HelloRetryRequest for the group the client already sent a share for (RFC 8446 §4.1.4: the
+/// client aborts with illegal_parameter).
+fn s_hello_retry_for_sent_share(c: &mut Conn) -> io::Result<()> {
+    let group = c.client_shares()[0].0;
+    let hrr = c.default_hrr(Some(group), None);
+    c.send_hrr(&hrr)
+}
+
 /// A TLS 1.2 ServerHello: ECDHE-ECDSA-AES128-GCM-SHA256 with renegotiation_info, the extended
 /// master secret and uncompressed points (what `Conn::tls12_*` implements).
 fn server_hello_12() -> ServerHelloSpec {
@@ -344,6 +359,18 @@ fn scenarios() -> Vec<Scenario> {
             "tls12-fin-after-server-hello-done",
             Scripted(s_fin_after_server_hello_done_12, Cert::Good),
             &["connect"],
+            SOCKETS_AND_PAIR,
+        ),
+        sc(
+            "hello-retry-request",
+            Scripted(s_hello_retry, Cert::Good),
+            &["connect", "read"],
+            SOCKETS_AND_PAIR,
+        ),
+        sc(
+            "hello-retry-request-for-sent-share",
+            Scripted(s_hello_retry_for_sent_share, Cert::Good),
+            &["connect", "connect"],
             SOCKETS_AND_PAIR,
         ),
         sc(
