@@ -17,6 +17,11 @@
 //! retried the same way on both sides (at once on a blocking socket, where only `SO_RCVTIMEO`
 //! makes one; after `poll(2)` on a non-blocking one; after moving bytes on a pair), so how many
 //! retries a run took — a matter of scheduling — never shows, only what the library finally said.
+//! A scripted server adds the final outcome as seen from the wire: `peer got alert 2 unknown_ca`
+//! (the alert the client sent, decoded under whatever key it used) or `peer got no alert`.
+//!
+//! Needs a C compiler and the libssl headers (`.ci/run` installs `libssl-dev`); without them the
+//! test skips with a message, or fails under `OVERTURE_REQUIRE_PEERS=1` as CI runs it.
 //!
 //! The test fails on a difference the expectations file does not list (or lists with other
 //! sequences) and on a listed difference that is gone. `OVERTURE_DIFF_PRINT=1` prints the
