@@ -317,6 +317,22 @@ pub fn peer_available(tool: &str) -> bool {
     found
 }
 
+/// Runs the `openssl` CLI in `dir` with `args` (making keys and certificates); panics with its
+/// stderr if it fails.
+pub fn openssl_cli(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// An external server process, killed on drop.
 pub struct Peer {
     child: Child,
