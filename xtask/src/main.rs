@@ -12,7 +12,8 @@
 //! cargo xtask bench <layer|all> [--quick] [--reps N] [--filter S]
 //!                                per-layer benchmarks → target/bench/<layer>.json
 //! cargo xtask corpus <name>      one conformance corpus: wycheproof, rfc8448, x509-limbo,
-//!                                hostile, badssl
+//!                                hostile, badssl, openssl-diff (the differential suite against
+//!                                OpenSSL's real SSL_connect; needs gcc and libssl-dev)
 //! cargo xtask fuzz <target|all> [--time S] [-- libFuzzer flags]
 //!                                build fuzz/ with coverage instrumentation (stable rustc),
 //!                                replay fuzz/regressions, fuzz each target S seconds (30)
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl|openssl-diff> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
         LAYERS.join("|")
     );
     eprintln!("       cargo xtask tidy   (dependency rules, xtask/src/tidy.rs)");
@@ -135,6 +136,7 @@ fn corpus_command(name: &str) -> Option<Vec<&'static str>> {
         "x509-limbo" => vec!["test", "-p", "overture-x509-verify", "--test", "limbo"],
         "hostile" => vec!["test", "-p", "overture-tests", "--test", "hostile"],
         "badssl" => vec!["test", "-p", "overture-tests", "--test", "badssl"],
+        "openssl-diff" => vec!["test", "-p", "overture-tests", "--test", "openssl_diff"],
         _ => return None,
     })
 }
