@@ -672,11 +672,13 @@ fn pem_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, Stop> {
         .map_err(|e| Stop::Check(format!("{path}: {e}")))
 }
 
-/// A session to offer, with the scheme of the server's signature in the full handshake that
-/// made it (BoringSSL keeps that scheme in the session and reports it again on resumption).
+/// A session to offer, with the scheme of the server's signature and the key-exchange group
+/// of the full handshake that made it (BoringSSL keeps both in the session and reports them
+/// again on a resumption that does no signature or key exchange).
 struct Offer {
     session: Session,
     peer_scheme: Option<SignatureScheme>,
+    group: Option<NamedGroup>,
 }
 
 /// The server's signature scheme as BoringSSL's `SSL_get_peer_signature_algorithm` reports
@@ -687,6 +689,16 @@ fn peer_scheme(ssl: &Ssl, offer: Option<&Offer>) -> Option<SignatureScheme> {
         offer.and_then(|o| o.peer_scheme)
     } else {
         n.peer_signature_scheme()
+    }
+}
+
+/// The group as BoringSSL's `SSL_get_curve_id` reports it: this handshake's, or on a
+/// resumption without a key exchange (TLS 1.2, TLS 1.3 psk_ke) the session's.
+fn group(ssl: &Ssl, offer: Option<&Offer>) -> Option<NamedGroup> {
+    let n = ssl.negotiated();
+    match n.group() {
+        None if n.resumed() => offer.and_then(|o| o.group),
+        g => g,
     }
 }
 
@@ -720,7 +732,7 @@ fn check_negotiated(
         )
     })?;
     if let Some(want) = opts.expect_curve_id {
-        let got = n.group().map(u16::from);
+        let got = group(ssl, offer).map(u16::from);
         check(got == Some(want), || {
             format!("curve_id was {got:04x?}, wanted {want:04x}")
         })?;
@@ -795,6 +807,7 @@ fn connection(
     Ok(result?.map(|session| Offer {
         session,
         peer_scheme: peer_scheme(&ssl, offer),
+        group: group(&ssl, offer),
     }))
 }
 

@@ -153,8 +153,11 @@ fn resumption_through_the_session_api() {
 fn signature_scheme_and_hrr_expectations() {
     // The server's key is ECDSA P-256: it signs with ecdsa_secp256r1_sha256 (1027), and
     // rustls sends no HelloRetryRequest when our first key share fits. The resumed
-    // connection reports the scheme of the session's full handshake, as BoringSSL does.
+    // connection reports the scheme (and, in TLS 1.2, the group) of the session's full
+    // handshake, as BoringSSL does.
     let flags = [
+        "-expect-curve-id",
+        "29",
         "-verify-prefs",
         "1027",
         "-expect-peer-signature-algorithm",
