@@ -485,7 +485,7 @@ pub(crate) enum SchemeKey {
     RsaPkcs1,
     /// RSASSA-PSS with an rsaEncryption key.
     RsaPssRsae,
-    /// RSASSA-PSS with an RSASSA-PSS key (TLS 1.3 here).
+    /// RSASSA-PSS with an RSASSA-PSS key (`rsa_pss_pss_*`; TLS 1.2 too, RFC 8446 §4.2.3).
     RsaPssPss,
     /// ECDSA (`ecdsa_sign` in TLS 1.2).
     Ecdsa,

@@ -238,6 +238,7 @@ enum_builder! {
         FFDHE2048 => 0x0100 "ffdhe2048",
         FFDHE3072 => 0x0101 "ffdhe3072",
         FFDHE4096 => 0x0102 "ffdhe4096",
+        SecP256r1MLKEM768 => 0x11eb "SecP256r1MLKEM768",
         X25519MLKEM768 => 0x11ec "X25519MLKEM768",
     }
 }
