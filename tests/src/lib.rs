@@ -14,6 +14,11 @@
     clippy::as_conversions
 )]
 
+#[cfg(not(any(feature = "ring", feature = "rustcrypto")))]
+compile_error!(
+    "overture-tests needs a provider feature for `ClientConfig::builder()`: `ring` (default) or `rustcrypto`"
+);
+
 pub mod hostile;
 pub mod pq_peers;
 
@@ -315,6 +320,22 @@ pub fn peer_available(tool: &str) -> bool {
         eprintln!("SKIP: {tool} is not installed");
     }
     found
+}
+
+/// Runs the `openssl` CLI in `dir` with `args` (making keys and certificates); panics with its
+/// stderr if it fails.
+pub fn openssl_cli(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An external server process, killed on drop.

@@ -14,6 +14,7 @@
 //! }
 //! # }
 //! ```
+#![doc = include_str!("../compat-table.md")]
 
 use crate::{ErrorKind, Ssl};
 

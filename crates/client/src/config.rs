@@ -72,10 +72,20 @@ struct Inner {
 }
 
 impl ClientConfig {
-    /// A builder with the `ring` provider and everything in scope enabled: TLS 1.3 and 1.2,
+    /// A builder with the default provider and everything in scope enabled: TLS 1.3 and 1.2,
     /// every AEAD suite, X25519/P-256/P-384. Trust anchors must still be chosen.
+    ///
+    /// The provider follows this crate's features: `ring` (the default, and the one chosen
+    /// when both are on), else `rustcrypto`. With neither (a provider of your own: a FIPS
+    /// module, an HSM), there is no default to pick and this function does not exist; use
+    /// [`builder_with_provider`](Self::builder_with_provider).
+    #[cfg(any(feature = "ring", feature = "rustcrypto"))]
     pub fn builder() -> ConfigBuilder {
-        Self::builder_with_provider(overture_crypto_provider::ring::default_provider())
+        #[cfg(feature = "ring")]
+        let provider = overture_crypto_provider::ring::default_provider();
+        #[cfg(not(feature = "ring"))]
+        let provider = overture_crypto_provider::rustcrypto::default_provider();
+        Self::builder_with_provider(provider)
     }
 
     /// A builder over `provider` (or a provider with some pieces replaced).
@@ -89,6 +99,7 @@ impl ClientConfig {
             sni: true,
             roots: None,
             crls: Vec::new(),
+            profile: overture_x509_verify::Profile::Default,
             verifier: None,
             client_auth: None,
             key_log: None,
@@ -157,6 +168,7 @@ pub struct ConfigBuilder {
     sni: bool,
     roots: Option<RootStore>,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    profile: overture_x509_verify::Profile,
     verifier: Option<Arc<dyn CertVerifier>>,
     client_auth: Option<Arc<dyn ClientCertResolver>>,
     key_log: Option<Arc<dyn KeyLog>>,
@@ -187,6 +199,15 @@ impl ConfigBuilder {
     /// given CRL covers pass (there is no OCSP or CRL fetching).
     pub fn with_crls(mut self, crls: Vec<CertificateRevocationListDer<'static>>) -> Self {
         self.crls = crls;
+        self
+    }
+
+    /// The certificate profile server chains are held to: [`overture_x509_verify::Profile`]'s
+    /// `Default` (what OpenSSL 3, rustls and Go all accept where the difference carries no
+    /// security weight; the default) or `Strict` (RFC 5280 and the CA/B Forum Baseline
+    /// Requirements, as x509-limbo reads them).
+    pub fn with_verification_profile(mut self, profile: overture_x509_verify::Profile) -> Self {
+        self.profile = profile;
         self
     }
 
@@ -391,6 +412,7 @@ impl ConfigBuilder {
             (Some(v), _) => v,
             (None, Some(roots)) => Arc::new(
                 X509Verifier::new(Arc::new(roots), provider.clone(), self.signature_cache)
+                    .with_profile(self.profile)
                     .with_crls(self.crls)
                     .map_err(|e| Error::usage(format!("certificate revocation list: {e}")))?,
             ),
@@ -411,6 +433,10 @@ impl ConfigBuilder {
             verify_schemes: None,
             signing_schemes: None,
             key_log: self.key_log,
+            extensions: overture_handshake::ExtensionOptions {
+                max_handshake_message: self.max_handshake_message,
+                ..Default::default()
+            },
         };
         Ok(ClientConfig {
             inner: Arc::new(Inner {

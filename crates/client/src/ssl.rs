@@ -871,10 +871,13 @@ impl Ssl {
                     let key = record_key(&key).map_err(|e| self.record_error(e))?;
                     self.record.set_read_key(key);
                 }
-                Event::InstallWriteKey(key) => {
+                Event::InstallWriteKey(key) | Event::InstallEarlyWriteKey { key, .. } => {
                     let key = record_key(&key).map_err(|e| self.record_error(e))?;
                     self.record.set_write_key(key);
                 }
+                // This client offers neither record_size_limit nor early data yet
+                // (ExtensionOptions default), so neither outcome can arrive.
+                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
                 Event::ServerHello {
                     version,
                     suite,

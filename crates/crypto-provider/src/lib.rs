@@ -90,7 +90,7 @@ pub use sign::{KeyProvider, SecureRandom, Signer, SigningKey};
 pub use suites::{
     SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature, Tls12NonceStyle, Tls13CipherSuite,
 };
-pub use verify::SignatureVerifier;
+pub use verify::{RSA_PSS_KEY_ALG_ID, SignatureVerifier};
 
 use overture_types::pki::AlgorithmIdentifier;
 use overture_types::{CipherSuite, NamedGroup, SignatureScheme};

@@ -478,6 +478,21 @@ verifier!(
     alg_id::RSA_PSS_SHA512, &signature::RSA_PSS_2048_8192_SHA512
 );
 verifier!(
+    /// RSA-PSS with SHA-256, MGF1-SHA-256, salt 32, by an RSASSA-PSS key (`rsa_pss_pss_sha256`).
+    RSA_PSS_PSS_SHA256, Some(SignatureScheme::RSA_PSS_PSS_SHA256), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA256, &signature::RSA_PSS_2048_8192_SHA256
+);
+verifier!(
+    /// RSA-PSS with SHA-384, MGF1-SHA-384, salt 48, by an RSASSA-PSS key (`rsa_pss_pss_sha384`).
+    RSA_PSS_PSS_SHA384, Some(SignatureScheme::RSA_PSS_PSS_SHA384), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA384, &signature::RSA_PSS_2048_8192_SHA384
+);
+verifier!(
+    /// RSA-PSS with SHA-512, MGF1-SHA-512, salt 64, by an RSASSA-PSS key (`rsa_pss_pss_sha512`).
+    RSA_PSS_PSS_SHA512, Some(SignatureScheme::RSA_PSS_PSS_SHA512), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA512, &signature::RSA_PSS_2048_8192_SHA512
+);
+verifier!(
     /// Ed25519.
     ED25519, Some(SignatureScheme::ED25519), alg_id::ED25519, alg_id::ED25519,
     &signature::ED25519

@@ -158,7 +158,10 @@ fn fits_tls12_suite(kx: Tls12KxSignature, scheme: SignatureScheme) -> bool {
     let key = common::scheme_key(scheme);
     match kx {
         Tls12KxSignature::Ecdsa => matches!(key, Some(SchemeKey::Ecdsa | SchemeKey::EdDsa)),
-        Tls12KxSignature::Rsa => matches!(key, Some(SchemeKey::RsaPkcs1 | SchemeKey::RsaPssRsae)),
+        Tls12KxSignature::Rsa => matches!(
+            key,
+            Some(SchemeKey::RsaPkcs1 | SchemeKey::RsaPssRsae | SchemeKey::RsaPssPss)
+        ),
     }
 }
 
@@ -404,6 +407,7 @@ pub(crate) fn server_hello(
     });
     cx.alpn.clone_from(&alpn);
     events.push(Event::Alpn(alpn));
+    common::peer_record_size_limit(exts, events)?;
     let hs = Hs12 {
         suite,
         transcript,
