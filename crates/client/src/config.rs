@@ -111,6 +111,8 @@ impl ClientConfig {
             signature_cache: DEFAULT_SIGNATURE_CACHE,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
+            verify_schemes: None,
+            signing_schemes: None,
         }
     }
 
@@ -180,6 +182,8 @@ pub struct ConfigBuilder {
     signature_cache: usize,
     max_handshake_message: usize,
     middlebox_compat: bool,
+    verify_schemes: Option<Vec<SignatureScheme>>,
+    signing_schemes: Option<Vec<SignatureScheme>>,
 }
 
 impl ConfigBuilder {
@@ -378,6 +382,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// The signature schemes to accept from the server (offered in signature_algorithms), in
+    /// preference order (default: every scheme the verifier supports). Schemes the verifier
+    /// cannot check are left out; `build` fails when none is left.
+    pub fn with_verify_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        self.verify_schemes = Some(schemes.to_vec());
+        self
+    }
+
+    /// The signature schemes to sign a client CertificateVerify with, in preference order
+    /// (default: any the server offers, in its order). Only these are used, and only when the
+    /// server offered them and the negotiated version allows them.
+    pub fn with_signing_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        self.signing_schemes = Some(schemes.to_vec());
+        self
+    }
+
     /// Options that weaken security, named so nobody uses them by accident.
     pub fn dangerous(self) -> DangerousConfigBuilder {
         DangerousConfigBuilder(self)
@@ -422,6 +442,14 @@ impl ConfigBuilder {
                 ));
             }
         };
+        if let Some(wanted) = &self.verify_schemes {
+            let supported = verifier.supported_schemes();
+            if !wanted.iter().any(|s| supported.contains(s)) {
+                return Err(Error::usage(
+                    "no signature scheme to accept: the verifier supports none of with_verify_schemes",
+                ));
+            }
+        }
         let handshake = HandshakeConfig {
             provider,
             versions: self.versions,
@@ -430,8 +458,8 @@ impl ConfigBuilder {
             middlebox_compat: self.middlebox_compat,
             verifier,
             client_auth: self.client_auth,
-            verify_schemes: None,
-            signing_schemes: None,
+            verify_schemes: self.verify_schemes,
+            signing_schemes: self.signing_schemes,
             key_log: self.key_log,
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,

@@ -667,6 +667,8 @@ impl ExpectServerHello {
         let HandshakeMessage::ServerHello(sh) = msg else {
             return Err(unexpected("ServerHello", msg.typ()));
         };
+        // RFC 8446 §4.1.3 / RFC 5246 §7.4.1.3: only the null method was offered. (No RFC
+        // names the alert: illegal_parameter, as for any choice we did not offer.)
         if sh.compression_method != Compression::Null {
             return Err(PeerMisbehaved::NonNullCompression.into());
         }
@@ -674,13 +676,22 @@ impl ExpectServerHello {
         let Some(sv) = msgs::find_extension(exts, ExtensionType::SupportedVersions) else {
             return self.legacy_version(cx, &sh, raw, events);
         };
+        // The version first: what the other fields must hold depends on it (a TLS 1.2 server
+        // that wrongly sends supported_versions is refused for that, not for its session id).
+        let version = ProtocolVersion::read_bytes(sv)?;
+        if version.get() < ProtocolVersion::TLSv1_3.get() {
+            // RFC 8446 §4.2.1: a pre-1.3 version in supported_versions is illegal_parameter.
+            return Err(PeerMisbehaved::SupportedVersionsBeforeTls13.into());
+        }
+        if self.retry_suite.is_some() && version != ProtocolVersion::TLSv1_3 {
+            // RFC 8446 §4.1.4: the HelloRetryRequest's selected_version must be retained.
+            return Err(PeerMisbehaved::VersionChangedAfterRetry.into());
+        }
+        if version != ProtocolVersion::TLSv1_3 || !cx.offers(ProtocolVersion::TLSv1_3) {
+            return Err(PeerMisbehaved::UnofferedVersion.into());
+        }
         if sh.session_id.as_slice() != cx.session_id.as_slice() {
             return Err(PeerMisbehaved::SessionIdMismatch.into());
-        }
-        let version = ProtocolVersion::read_bytes(sv)?;
-        if version != ProtocolVersion::TLSv1_3 || !cx.offers(ProtocolVersion::TLSv1_3) {
-            // RFC 8446 §4.1.3: a pre-1.3 version in supported_versions is illegal_parameter.
-            return Err(PeerMisbehaved::UnofferedVersion.into());
         }
         if sh.legacy_version != ProtocolVersion::TLSv1_2 {
             return Err(PeerMisbehaved::BadLegacyVersion.into());

@@ -60,6 +60,11 @@ pub enum PeerMisbehaved {
     /// ServerHello selected a version we did not offer (or a pre-1.3 version through
     /// supported_versions).
     UnofferedVersion,
+    /// ServerHello's supported_versions named TLS 1.2 or older (RFC 8446 §4.2.1: the
+    /// extension only selects TLS 1.3 and later).
+    SupportedVersionsBeforeTls13,
+    /// ServerHello's version differs from the HelloRetryRequest's (RFC 8446 §4.1.4).
+    VersionChangedAfterRetry,
     /// ServerHello.legacy_version was not 0x0303 with TLS 1.3.
     BadLegacyVersion,
     /// ServerHello's legacy_session_id_echo differs from ours.
@@ -218,7 +223,10 @@ impl Error {
                 M::BadFinished => A::DecryptError,
                 M::SecondHelloRetryRequest => A::UnexpectedMessage,
                 M::BadAlpn => A::IllegalParameter,
-                M::UnofferedVersion | M::BadLegacyVersion => A::IllegalParameter,
+                M::UnofferedVersion
+                | M::BadLegacyVersion
+                | M::SupportedVersionsBeforeTls13
+                | M::VersionChangedAfterRetry => A::IllegalParameter,
                 M::DuplicateExtension(_)
                 | M::ExtensionNotAllowedHere(_)
                 | M::UnofferedCipherSuite
@@ -333,6 +341,12 @@ impl fmt::Display for PeerMisbehaved {
             M::MissingKeyShare => f.write_str("ServerHello carried no key_share"),
             M::UnofferedVersion => f.write_str("it selected a version we did not offer"),
             M::BadLegacyVersion => f.write_str("ServerHello.legacy_version is not TLS 1.2"),
+            M::SupportedVersionsBeforeTls13 => {
+                f.write_str("its supported_versions names a version before TLS 1.3")
+            }
+            M::VersionChangedAfterRetry => {
+                f.write_str("ServerHello's version differs from the HelloRetryRequest's")
+            }
             M::SessionIdMismatch => f.write_str("legacy_session_id_echo differs from ours"),
             M::NonNullCompression => f.write_str("it chose a compression method"),
             M::DowngradeSentinel => {

@@ -21,7 +21,8 @@ use overture_handshake::msgs::{
     ServerHello,
 };
 use overture_handshake::{
-    ClientHandshake, Error, Event, ExtensionOptions, HandshakeConfig, StartOptions, Tls13Ticket,
+    ClientHandshake, Error, Event, ExtensionOptions, HandshakeConfig, PeerMisbehaved, StartOptions,
+    Tls13Ticket,
 };
 use overture_types::{
     AlertDescription as A, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, Codec,
@@ -503,6 +504,75 @@ fn downgrade_sentinel_then_tls12() {
     assert!(e.to_string().contains("renegotiation"), "{e}");
 }
 
+/// Feeds `msg` and returns the error it must cause (BoGo pins the reason, not only the alert).
+fn rejection(t: &mut T, msg: &[u8]) -> Error {
+    t.feed(msg).expect_err("must be refused")
+}
+
+/// The version decides first: a TLS 1.2 server that wrongly sends supported_versions (and,
+/// being TLS 1.2, its own session id) is refused for the version (BoGo
+/// SupportedVersionSelection-TLS12).
+#[test]
+fn supported_versions_is_checked_before_the_session_id_echo() {
+    let mut t = start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+        compat: true,
+        ..Opts::default()
+    });
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions
+            .0
+            .retain(|e| e.typ != ExtensionType::SupportedVersions);
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::SupportedVersions, &[3, 3]));
+        sh.session_id = PayloadU8(vec![7; 32]);
+        sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    });
+    let e = rejection(&mut t, &sh);
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::SupportedVersionsBeforeTls13)
+    );
+    assert_eq!(e.alert(), Some(A::IllegalParameter), "RFC 8446 §4.2.1");
+}
+
+/// A TLS 1.2 ServerHello "resuming" our compat session id (never a TLS 1.2 session) with a
+/// TLS 1.3 suite is refused as the resumption it claims, before its suite is looked at (BoGo
+/// Resume-Client-Mismatch-TLS13-TLS12-TLS).
+#[test]
+fn tls12_resumption_of_a_non_tls12_session_is_refused_before_the_suite() {
+    let mut t = start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+        compat: true,
+        ..Opts::default()
+    });
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions.0.clear();
+        // The suite a TLS 1.3 session was made with: not a TLS 1.2 suite at all.
+        sh.cipher_suite = CipherSuite::TLS13_AES_128_GCM_SHA256;
+    });
+    let e = rejection(&mut t, &sh);
+    assert_eq!(e, Error::PeerMisbehaved(PeerMisbehaved::BadResumption));
+    assert_eq!(e.alert(), Some(A::IllegalParameter));
+}
+
+/// A duplicated extension is reported as a duplicate even when the extension is one we never
+/// offered (BoGo DuplicateExtensionClient sends an unknown type twice).
+#[test]
+fn duplicate_unknown_extension_is_a_duplicate() {
+    let mut t = start(Opts::default());
+    let (sh, _) = t.server_hello(|sh| {
+        let unknown = ext(ExtensionType::Unknown(0xffff), &[]);
+        sh.extensions.0.insert(0, unknown.clone());
+        sh.extensions.0.push(unknown);
+    });
+    assert_eq!(
+        rejection(&mut t, &sh),
+        Error::PeerMisbehaved(PeerMisbehaved::DuplicateExtension(0xffff))
+    );
+}
+
 #[test]
 fn session_id_echo_in_compat_mode() {
     let mut t = start(Opts {
@@ -599,6 +669,34 @@ fn hello_retry_request_rules() {
         let h = hrr(&t, exts);
         assert_eq!(t.reject(&h), Some(alert), "{what}");
     }
+}
+
+/// RFC 8446 §4.1.4: the HelloRetryRequest's selected_version must be kept (BoGo
+/// SecondServerHelloWrongVersion-TLS13).
+#[test]
+fn server_hello_after_retry_must_keep_the_version() {
+    let mut t = start(Opts::default());
+    let h = hrr(&t, vec![sv13(), group_ext(NamedGroup::secp256r1)]);
+    t.feed(&h).unwrap();
+    let ch2 = sent(&mut t.events).pop().unwrap();
+    let HandshakeMessage::ClientHello(ch2) = HandshakeMessage::decode(&ch2).unwrap() else {
+        panic!()
+    };
+    t.ch = ch2;
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions
+            .0
+            .retain(|e| e.typ != ExtensionType::SupportedVersions);
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::SupportedVersions, &[0x12, 0x34]));
+    });
+    let e = rejection(&mut t, &sh);
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::VersionChangedAfterRetry)
+    );
+    assert_eq!(e.alert(), Some(A::IllegalParameter), "RFC 8446 §4.1.4");
 }
 
 #[test]
