@@ -283,7 +283,11 @@ impl ConfigBuilder {
         Ok(self)
     }
 
-    /// The key-exchange groups to offer, in preference order (the first gets a key share).
+    /// The key-exchange groups to offer, in preference order: any of the provider's
+    /// `kx_groups` (default: X25519MLKEM768, x25519, secp256r1, secp384r1) or
+    /// `extra_kx_groups` (SecP256r1MLKEM768). The first gets a key share; a hybrid first also
+    /// shares its classical group from the same key when that group is listed too, so
+    /// `[X25519MLKEM768, X25519]` sends two shares and `[X25519, X25519MLKEM768]` one.
     pub fn with_groups(mut self, groups: &[NamedGroup]) -> Result<Self, Error> {
         for g in groups {
             if self.provider.find_kx(*g).is_none() {

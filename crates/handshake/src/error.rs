@@ -111,6 +111,9 @@ pub enum PeerMisbehaved {
     BadEcPointFormats,
     /// ServerKeyExchange chose a group we did not offer.
     UnofferedGroup,
+    /// ServerKeyExchange chose a group that exists only in TLS 1.3 (a hybrid post-quantum
+    /// group, offered in supported_groups for TLS 1.3).
+    Tls13OnlyGroupInTls12,
     /// ServerKeyExchange was signed with a scheme we did not offer or that does not fit the
     /// suite's key exchange.
     UnofferedTls12SignatureScheme,
@@ -245,6 +248,7 @@ impl Error {
                 | M::Tls12AfterRetry
                 | M::BadEcPointFormats
                 | M::UnofferedGroup
+                | M::Tls13OnlyGroupInTls12
                 | M::UnofferedTls12SignatureScheme
                 | M::BadResumption => A::IllegalParameter,
                 M::BadRenegotiationInfo | M::ResumptionEmsMismatch => A::HandshakeFailure,
@@ -385,6 +389,9 @@ impl fmt::Display for PeerMisbehaved {
                 f.write_str("ec_point_formats lacks the uncompressed point format")
             }
             M::UnofferedGroup => f.write_str("ServerKeyExchange chose a group we did not offer"),
+            M::Tls13OnlyGroupInTls12 => {
+                f.write_str("ServerKeyExchange chose a group that exists only in TLS 1.3")
+            }
             M::UnofferedTls12SignatureScheme => f.write_str(
                 "ServerKeyExchange is signed with a scheme we did not offer or that does not \
                  fit the cipher suite",

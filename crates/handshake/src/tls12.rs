@@ -519,6 +519,9 @@ impl ExpectServerKeyExchange {
             ref signature,
         } = ske;
         let kx = cx.offered_kx(group).ok_or(PeerMisbehaved::UnofferedGroup)?;
+        if kx.tls13_only() {
+            return Err(PeerMisbehaved::Tls13OnlyGroupInTls12.into());
+        }
         if !cx.offered_schemes.contains(&scheme)
             || !fits_tls12_suite(self.hs.suite.kx_signature, scheme)
         {
