@@ -32,6 +32,7 @@ const LAYERS: &[&str] = &[
     "bulk",
     "memory",
     "tcp",
+    "tokio",
 ];
 
 fn main() -> ExitCode {
