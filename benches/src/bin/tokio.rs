@@ -1,14 +1,14 @@
 //! `cargo xtask bench tokio`: the async adapter on a current-thread tokio runtime, Overture
-//! (`overture-tokio`) beside tokio-rustls, interleaved, over loopback TCP against the
-//! in-process rustls echo server of the interop tests (TLS 1.3, X25519, ECDSA P-256 chain
-//! verified, TLS_AES_128_GCM_SHA256 by both clients' preference).
+//! (`overture-tokio`) beside tokio-rustls, interleaved, over loopback TCP (TCP_NODELAY both
+//! ends) against an in-process tokio-rustls echo server on its own thread (TLS 1.3, X25519,
+//! ECDSA P-256 chain verified, TLS_AES_128_GCM_SHA256 by both clients' preference).
 //!
 //! - `tokio-echo-16k`: on one connection, 256 KiB echoed per operation in 16 KiB writes while
 //!   the echo is read concurrently (`tokio::io::split`); MiB/s of payload sent.
 //! - `tokio-connects`: TCP connect, full handshake, our last flight flushed, drop (no
 //!   close_notify); connects per second.
 //!
-//! The whole process, echo server threads included, is pinned to one core (the harness pins
+//! The whole process, the server's thread included, is pinned to one core (the harness pins
 //! every thread of the process): the server's work is in both figures alike, so ratios are
 //! diluted toward 1 rather than flattered.
 
@@ -25,7 +25,7 @@ fn main() {
 #[cfg(feature = "tokio")]
 mod bench {
     use overture_benches::Suite;
-    use overture_tests::{KeyKind, Pki, RustlsServer};
+    use overture_tests::{KeyKind, Pki};
     use std::net::SocketAddr;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -75,6 +75,39 @@ mod bench {
                 rustls: Arc::new(rl).into(),
             })
         }
+    }
+
+    /// A tokio-rustls echo server on its own thread and current-thread runtime (TCP_NODELAY,
+    /// so no Nagle/delayed-ACK stall enters either client's figure). Lives as long as the
+    /// process.
+    fn echo_server(config: Arc<rustls::ServerConfig>) -> R<SocketAddr> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(s)?;
+        listener.set_nonblocking(true).map_err(s)?;
+        let addr = listener.local_addr().map_err(s)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(s)?;
+        std::thread::spawn(move || {
+            rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let _ = tcp.set_nodelay(true);
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let (mut r, mut w) = tokio::io::split(tls);
+                        let _ = tokio::io::copy(&mut r, &mut w).await;
+                    });
+                }
+            });
+        });
+        Ok(addr)
     }
 
     async fn tcp(addr: SocketAddr) -> R<TcpStream> {
@@ -199,18 +232,18 @@ mod bench {
         let mut suite = Suite::from_args("tokio");
         let result = (|| -> R<Rows> {
             let pki = Pki::new(KeyKind::EcdsaP256);
-            let server = RustlsServer::start(overture_tests::rustls_server_config(
+            let addr = echo_server(overture_tests::rustls_server_config(
                 &pki,
                 &[&rustls::version::TLS13],
                 &[],
                 &[],
-            ));
+            ))?;
             let clients = Clients::new(&pki)?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(s)?;
-            measure(&suite, &rt, server.addr, &clients)
+            measure(&suite, &rt, addr, &clients)
         })();
         match result {
             Ok(([e_ov, e_rl], [c_ov, c_rl])) => {
