@@ -10,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use overture_fuzz::{debug, test_handshake_config};
 use overture_handshake::msgs::HandshakeMessage;
-use overture_handshake::{ClientHandshake, Event};
+use overture_handshake::{ClientHandshake, Event, StartOptions};
 use overture_types::{ServerName, UnixTime};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,8 +56,8 @@ fuzz_target!(|data: &[u8]| {
     let name = ServerName::try_from("example.com").expect("a valid name");
     let now = UnixTime::since_unix_epoch(Duration::from_secs(NOW));
     let mut events = Vec::new();
-    let mut hs =
-        ClientHandshake::start(config, name, now, &mut events).expect("our config is valid");
+    let mut hs = ClientHandshake::start(config, name, now, StartOptions::default(), &mut events)
+        .expect("our config is valid");
     check_events(&mut events);
     for m in messages(server) {
         let result = hs.handle(m, now, &mut events);

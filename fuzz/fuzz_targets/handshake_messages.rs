@@ -18,7 +18,7 @@ use overture_types::{
 /// `T::read_bytes`, then the round trip.
 fn round_trip<T: for<'a> Codec<'a> + PartialEq + Debug>(bytes: &[u8]) -> Option<T> {
     let v = T::read_bytes(bytes).ok()?;
-    let again = v.get_encoding();
+    let again = v.get_encoding().expect("what decoded re-encodes");
     assert_eq!(again, bytes, "{v:?} re-encodes differently");
     assert_eq!(T::read_bytes(&again).as_ref().ok(), Some(&v));
     Some(v)
@@ -27,7 +27,7 @@ fn round_trip<T: for<'a> Codec<'a> + PartialEq + Debug>(bytes: &[u8]) -> Option<
 /// A ServerHello re-encodes to its input, or to its input plus an empty extension block when
 /// the input had none.
 fn server_hello_canonical(sh: &ServerHello, body: &[u8]) {
-    let again = sh.get_encoding();
+    let again = sh.get_encoding().expect("what decoded re-encodes");
     let same =
         again == body || (sh.extensions.0.is_empty() && again.strip_suffix(&[0, 0]) == Some(body));
     assert!(same, "{sh:?} re-encodes differently");
@@ -39,7 +39,7 @@ fn whole_message(bytes: &[u8]) {
         return;
     };
     assert_eq!(bytes.first().copied(), Some(u8::from(m.typ())));
-    let again = m.encode();
+    let again = m.encode().expect("what decoded re-encodes");
     assert_eq!(HandshakeMessage::decode(&again).as_ref(), Ok(&m), "{m:?}");
     // Non-canonical but accepted: a ServerHello without an extension block (TLS 1.2) and the
     // body of a type we do not handle (kept as its type only).

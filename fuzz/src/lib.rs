@@ -367,6 +367,8 @@ pub fn test_handshake_config(flags: u8) -> HandshakeConfig {
         } else {
             None
         },
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: if flags & 16 != 0 {
             Some(Arc::new(NullKeyLog))
         } else {

@@ -15,6 +15,7 @@
 )]
 
 pub mod hostile;
+pub mod pq_peers;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -314,6 +315,22 @@ pub fn peer_available(tool: &str) -> bool {
         eprintln!("SKIP: {tool} is not installed");
     }
     found
+}
+
+/// Runs the `openssl` CLI in `dir` with `args` (making keys and certificates); panics with its
+/// stderr if it fails.
+pub fn openssl_cli(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An external server process, killed on drop.

@@ -182,7 +182,7 @@ fn a_session_survives_bytes_and_resumes_by_hand() {
         let session = session.expect("the server gave a session");
         assert_eq!(session.version(), version);
         assert_eq!(session.cipher_suite(), first.cipher_suite());
-        let bytes = session.to_bytes();
+        let bytes = session.to_bytes().unwrap();
         let back = Session::from_bytes(&bytes).unwrap();
         let (again, _) = connect_echo(&config, server.addr, Some(&back));
         assert!(again.resumed(), "{version}: set_session must resume");

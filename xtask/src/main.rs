@@ -15,6 +15,9 @@
 //!                                replay fuzz/regressions, fuzz each target S seconds (30)
 //! cargo xtask fuzz <target|all> --minimize
 //!                                shrink fuzz/corpus/<target> to what keeps its coverage
+//! cargo xtask bogo --runner PATH [-- runner flags]
+//!                                BoringSSL's BoGo suite: runs a runner binary built elsewhere
+//!                                against tests/bogo (shim + config.json) in the client role
 //! ```
 //!
 //! It keeps no dependencies: it only runs cargo (and a few system tools) with the right flags.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "corpus" => corpus(rest),
         "fuzz" => fuzz(rest),
+        "bogo" => bogo(rest),
         "help" | "--help" | "-h" => {
             usage();
             Ok(())
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|connection|all> [--time S | --minimize]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|connection|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
         LAYERS.join("|")
     );
 }
@@ -710,4 +714,135 @@ fn have_cargo_sub(sub: &str) -> bool {
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The BoGo summary line (a convention scripts read): `bogo: P passed, F failed, U
+/// unimplemented, D disabled`.
+fn bogo_summary(passed: usize, failed: usize, unimplemented: usize, disabled: usize) -> String {
+    format!(
+        "bogo: {passed} passed, {failed} failed, {unimplemented} unimplemented, {disabled} disabled"
+    )
+}
+
+/// How many results of each kind a runner `-json-output` file holds (`"actual": "PASS"`, ...).
+/// The file is the runner's own (util/testresult), one `"actual"` per test; counting the
+/// strings keeps xtask free of a JSON dependency.
+fn bogo_count(json: &str, actual: &str) -> usize {
+    json.matches(&format!("\"actual\": \"{actual}\"")).count()
+}
+
+/// `cargo xtask bogo --runner PATH [-- extra runner flags]`: builds the shim (tests/bogo) and
+/// runs the given BoGo runner binary (BoringSSL's `ssl/test/runner`, built by the caller —
+/// nothing of BoringSSL is in this repository) with our shim and `tests/bogo/config.json`,
+/// then prints the summary line. The full results are in `target/bogo/results.json` and the
+/// runner's log in `target/bogo/runner.log`. Without `--runner` it says what it needs and
+/// succeeds: CI does not run BoGo.
+fn bogo(args: &[String]) -> Result<(), String> {
+    let (ours, extra) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let mut runner = None;
+    let mut it = ours.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runner" => runner = Some(PathBuf::from(it.next().ok_or("--runner needs a path")?)),
+            other => return Err(format!("bogo: unknown argument `{other}`")),
+        }
+    }
+    let Some(runner) = runner else {
+        println!(
+            "bogo: a BoGo runner binary is needed (BoringSSL's ssl/test/runner, built outside \
+             this repository): cargo xtask bogo --runner PATH"
+        );
+        return Ok(());
+    };
+    let runner = runner
+        .canonicalize()
+        .map_err(|e| format!("runner {}: {e}", runner.display()))?;
+    cargo(&["build", "--quiet", "-p", "overture-bogo-shim"], &[])?;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let shim = target.join("debug").join("bogo-shim");
+    let config = root().join("tests/bogo/config.json");
+    let out_dir = target.join("bogo");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let results = out_dir.join("results.json");
+    let all = out_dir.join("all-tests.json");
+    let log = out_dir.join("runner.log");
+    let _ = std::fs::remove_file(&results);
+    let _ = std::fs::remove_file(&all);
+
+    // The runner resolves nothing relative to its working directory that we use; run it from
+    // its own directory all the same, as its documentation does.
+    let runner_dir = runner.parent().map(Path::to_path_buf).unwrap_or_else(root);
+    let run_runner = |args: &[&std::ffi::OsStr], log_to: &Path| -> Result<(), String> {
+        let log_file =
+            std::fs::File::create(log_to).map_err(|e| format!("{}: {e}", log_to.display()))?;
+        let err_file = log_file
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", log_to.display()))?;
+        eprintln!("$ {} {:?} > {}", runner.display(), args, log_to.display());
+        // The runner exits non-zero when a test failed: the counts tell, not the status.
+        Command::new(&runner)
+            .args(args)
+            .current_dir(&runner_dir)
+            .stdout(log_file)
+            .stderr(err_file)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", runner.display()))?;
+        Ok(())
+    };
+    let mut main_args: Vec<&std::ffi::OsStr> = vec![
+        "-shim-path".as_ref(),
+        shim.as_os_str(),
+        "-shim-config".as_ref(),
+        config.as_os_str(),
+        "-allow-unimplemented".as_ref(),
+        "-num-workers".as_ref(),
+        "2".as_ref(),
+        "-json-output".as_ref(),
+        results.as_os_str(),
+    ];
+    main_args.extend(extra.iter().map(std::ffi::OsStr::new));
+    run_runner(&main_args, &log)?;
+    let json = std::fs::read_to_string(&results)
+        .map_err(|e| format!("the runner wrote no results ({e}); see {}", log.display()))?;
+    let (passed, failed, unimplemented) = (
+        bogo_count(&json, "PASS"),
+        bogo_count(&json, "FAIL"),
+        bogo_count(&json, "SKIP"),
+    );
+
+    // The runner does not report disabled tests: count every test once more with the
+    // disabled ones included and the shim answering "unimplemented" at once (`-server` as
+    // the first flag), and take the difference.
+    let mut all_args: Vec<&std::ffi::OsStr> = vec![
+        "-shim-path".as_ref(),
+        shim.as_os_str(),
+        "-shim-config".as_ref(),
+        config.as_os_str(),
+        "-include-disabled".as_ref(),
+        "-allow-unimplemented".as_ref(),
+        "-shim-extra-flags".as_ref(),
+        "-server".as_ref(),
+        "-num-workers".as_ref(),
+        "2".as_ref(),
+        "-json-output".as_ref(),
+        all.as_os_str(),
+    ];
+    all_args.extend(extra.iter().map(std::ffi::OsStr::new));
+    run_runner(&all_args, &out_dir.join("all-tests.log"))?;
+    let total = std::fs::read_to_string(&all)
+        .map(|j| bogo_count(&j, "PASS") + bogo_count(&j, "FAIL") + bogo_count(&j, "SKIP"))
+        .map_err(|e| format!("counting all tests: {e}"))?;
+    let disabled = total.saturating_sub(passed + failed + unimplemented);
+    println!("{}", bogo_summary(passed, failed, unimplemented, disabled));
+    eprintln!(
+        "xtask: results in {}, runner log in {}",
+        results.display(),
+        log.display()
+    );
+    Ok(())
 }

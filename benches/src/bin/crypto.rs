@@ -16,6 +16,13 @@
 //!   `expand_label("key", 16)` and `expand_label("iv", 12)` — as on every key change;
 //!   `hkdf-expander+expand-label` also builds the expander from the 32-byte secret (on our side
 //!   that is one heap allocation: `Hkdf::expander` returns a `Box<dyn HkdfExpander>`).
+//! - `mlkem768-keygen`, `mlkem768-encapsulate`, `mlkem768-decapsulate`: the two ML-KEM-768
+//!   crates, `libcrux-ml-kem` (the ring provider's) vs `ml-kem` (the rustcrypto provider's),
+//!   each through the same `Kem` wrapper with fixed seed / randomness (key generation from a
+//!   64-byte seed, encapsulation with a 32-byte message, decapsulation of a valid ciphertext);
+//! - `x25519mlkem768-client [ring]` / `[rustcrypto]`: the client's whole hybrid exchange
+//!   (ML-KEM keygen + X25519 keygen, share, decapsulate + agree) vs the same provider's plain
+//!   `x25519` exchange.
 
 #[cfg(feature = "crypto")]
 fn main() {
@@ -304,6 +311,118 @@ fn main() {
                 ("raw-ring", &mut || {
                     let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, black_box(&secret));
                     black_box(raw_key_and_iv(&prk));
+                }),
+            ],
+        );
+    }
+
+    // --- ML-KEM-768: the two candidate crates side by side -------------------------------
+    // Both behind the same `Kem` wrapper (ring provider: libcrux-ml-kem, rustcrypto provider:
+    // ml-kem), with fixed seeds and randomness so both do exactly the same work.
+    let kems: [(&str, &dyn overture_crypto_provider::Kem); 2] = [
+        ("libcrux-ml-kem", &ring_provider::MLKEM768),
+        ("ml-kem", &rustcrypto::MLKEM768),
+    ];
+    let seed = [0x5au8; 64];
+    let m = [0xa5u8; 32];
+    let keys: Vec<_> = kems
+        .iter()
+        .map(|(_, k)| k.generate_from_seed(&seed).expect("keygen"))
+        .collect();
+    let ek = keys[0].encapsulation_key().to_vec();
+    assert_eq!(
+        ek,
+        keys[1].encapsulation_key(),
+        "the crates agree on keygen"
+    );
+    let (ct, ss) = kems[0]
+        .1
+        .encapsulate_deterministic(&ek, &m)
+        .expect("encaps");
+    assert_eq!(
+        (ct.clone(), ss.clone()),
+        kems[1]
+            .1
+            .encapsulate_deterministic(&ek, &m)
+            .expect("encaps"),
+        "the crates agree on encapsulation"
+    );
+    {
+        let [(a_name, a), (b_name, b)] = kems;
+        suite.time(
+            "mlkem768-keygen",
+            &mut [
+                (a_name, &mut || {
+                    black_box(a.generate_from_seed(black_box(&seed)).expect("keygen"));
+                }),
+                (b_name, &mut || {
+                    black_box(b.generate_from_seed(black_box(&seed)).expect("keygen"));
+                }),
+            ],
+        );
+        suite.time(
+            "mlkem768-encapsulate",
+            &mut [
+                (a_name, &mut || {
+                    black_box(
+                        a.encapsulate_deterministic(black_box(&ek), &m)
+                            .expect("encaps"),
+                    );
+                }),
+                (b_name, &mut || {
+                    black_box(
+                        b.encapsulate_deterministic(black_box(&ek), &m)
+                            .expect("encaps"),
+                    );
+                }),
+            ],
+        );
+        let (ka, kb) = (&keys[0], &keys[1]);
+        suite.time(
+            "mlkem768-decapsulate",
+            &mut [
+                (a_name, &mut || {
+                    black_box(ka.decapsulate(black_box(&ct)).expect("decaps"));
+                }),
+                (b_name, &mut || {
+                    black_box(kb.decapsulate(black_box(&ct)).expect("decaps"));
+                }),
+            ],
+        );
+    }
+
+    // --- X25519MLKEM768, the client's side: generate, share, complete ---------------------
+    // Against the same provider's plain x25519 exchange: the ratio is what post-quantum costs.
+    for (name, provider, hybrid) in [
+        (
+            "overture-ring",
+            &providers[0].1,
+            &ring_provider::X25519MLKEM768 as &dyn overture_crypto_provider::KeyExchange,
+        ),
+        (
+            "overture-rustcrypto",
+            &providers[1].1,
+            &rustcrypto::X25519MLKEM768,
+        ),
+    ] {
+        let x25519 = provider.find_kx(NamedGroup::X25519).expect("x25519");
+        let server = hybrid
+            .start_and_complete(hybrid.start().expect("start").public_key())
+            .expect("server share");
+        suite.time(
+            &format!("x25519mlkem768-client [{}]", &name["overture-".len()..]),
+            &mut [
+                (name, &mut || {
+                    let ours = hybrid.start().expect("start");
+                    black_box(ours.public_key());
+                    // Decapsulating another key's ciphertext costs the same (implicit
+                    // rejection runs the full re-encryption either way).
+                    black_box(ours.complete(black_box(&server.share)).expect("complete"));
+                }),
+                ("x25519", &mut || {
+                    let ours = x25519.start().expect("start");
+                    black_box(ours.public_key());
+                    black_box(ours.complete(black_box(&peer_share)).expect("agree"));
                 }),
             ],
         );

@@ -106,6 +106,7 @@ impl ClientConfig {
             sni: true,
             roots: None,
             crls: Vec::new(),
+            profile: overture_x509_verify::Profile::Default,
             verifier: None,
             client_auth: None,
             key_log: None,
@@ -180,6 +181,7 @@ pub struct ConfigBuilder {
     sni: bool,
     roots: Option<RootStore>,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    profile: overture_x509_verify::Profile,
     verifier: Option<Arc<dyn CertVerifier>>,
     client_auth: Option<Arc<dyn ClientCertResolver>>,
     key_log: Option<Arc<dyn KeyLog>>,
@@ -223,6 +225,15 @@ impl ConfigBuilder {
     /// given CRL covers pass (there is no OCSP or CRL fetching).
     pub fn with_crls(mut self, crls: Vec<CertificateRevocationListDer<'static>>) -> Self {
         self.crls = crls;
+        self
+    }
+
+    /// The certificate profile server chains are held to: [`overture_x509_verify::Profile`]'s
+    /// `Default` (what OpenSSL 3, rustls and Go all accept where the difference carries no
+    /// security weight; the default) or `Strict` (RFC 5280 and the CA/B Forum Baseline
+    /// Requirements, as x509-limbo reads them).
+    pub fn with_verification_profile(mut self, profile: overture_x509_verify::Profile) -> Self {
+        self.profile = profile;
         self
     }
 
@@ -431,6 +442,7 @@ impl ConfigBuilder {
             (Some(v), _) => v,
             (None, Some(roots)) => Arc::new(
                 X509Verifier::new(Arc::new(roots), provider.clone(), self.signature_cache)
+                    .with_profile(self.profile)
                     .with_crls(self.crls)
                     .map_err(|e| Error::usage(format!("certificate revocation list: {e}")))?,
             ),
@@ -448,6 +460,8 @@ impl ConfigBuilder {
             middlebox_compat: self.middlebox_compat,
             verifier,
             client_auth: self.client_auth,
+            verify_schemes: None,
+            signing_schemes: None,
             key_log: self.key_log,
         };
         Ok(ClientConfig {

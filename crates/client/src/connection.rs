@@ -7,7 +7,7 @@ use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
     AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
-    ProtocolVersion, ServerName, UnixTime,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime,
 };
 use std::io;
 use std::sync::Arc;
@@ -43,9 +43,22 @@ pub struct Negotiated {
     resumed: bool,
     sni: Option<String>,
     peer_chain: Arc<[CertificateDer<'static>]>,
+    hello_retry: bool,
+    peer_signature_scheme: Option<SignatureScheme>,
 }
 
 impl Negotiated {
+    /// Whether the server sent a HelloRetryRequest (TLS 1.3).
+    pub fn hello_retry_request(&self) -> bool {
+        self.hello_retry
+    }
+
+    /// The scheme of the server's handshake signature (TLS 1.3 CertificateVerify, TLS 1.2
+    /// ServerKeyExchange); `None` for a resumed handshake.
+    pub fn peer_signature_scheme(&self) -> Option<SignatureScheme> {
+        self.peer_signature_scheme
+    }
+
     /// The protocol version.
     pub fn version(&self) -> ProtocolVersion {
         self.version
@@ -276,6 +289,8 @@ impl Connection {
                 resumed: false,
                 sni: None,
                 peer_chain: Arc::from(Vec::new()),
+                hello_retry: false,
+                peer_signature_scheme: None,
             },
             offered: None,
             session: None,
@@ -311,6 +326,7 @@ impl Connection {
             tls12_session,
             allow_tls12_without_ems: self.config.allow_tls12_without_ems(),
             offer_psk_ke: self.config.offer_psk_ke(),
+            ..StartOptions::default()
         };
         // RFC 8446 §5: a compatibility ChangeCipherSpec may arrive at any time after our first
         // ClientHello (e.g. right after a HelloRetryRequest, RFC 8446 D.4).
@@ -318,7 +334,7 @@ impl Connection {
         self.record
             .allow_ccs(hs_config.versions.contains(&ProtocolVersion::TLSv1_3));
         let mut events = std::mem::take(&mut self.events);
-        let started = ClientHandshake::start_with(
+        let started = ClientHandshake::start(
             hs_config,
             self.server_name.clone(),
             now,
@@ -490,6 +506,16 @@ impl Connection {
             return Err(self.unexpected_eof("the peer closed the connection without close_notify"));
         }
         Err(Error::want_read())
+    }
+
+    /// Whether [`Connection::read`] would return [`ErrorKind::WantRead`] now: no plaintext
+    /// buffered, the peer has not closed, the connection has not failed and the transport has
+    /// not ended (lets a front wait without building the error).
+    pub fn read_would_block(&self) -> bool {
+        self.plain_pos == self.plain.len()
+            && !self.peer_closed
+            && self.failure.is_none()
+            && !(self.eof && self.may_open_record())
     }
 
     /// Seals application data into the output queue (`SSL_write` without the transport):
@@ -893,7 +919,6 @@ impl Connection {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, level } => {
-                    self.set_retry_version();
                     let sealed = self
                         .record
                         .seal(ContentType::Handshake, &bytes, self.out.tail());
@@ -907,7 +932,6 @@ impl Connection {
                     }
                 }
                 Event::SendCcs => {
-                    self.set_retry_version();
                     let sealed =
                         self.record
                             .seal(ContentType::ChangeCipherSpec, &[1], self.out.tail());
@@ -946,6 +970,17 @@ impl Connection {
                         self.record.allow_ccs(false);
                     }
                 }
+                Event::HelloRetryRequest { .. } => {
+                    // TLS 1.3 from here on: the compatibility CCS and the second ClientHello go
+                    // out in 0x0303 records (RFC 8446 §5.1: only the initial ClientHello may
+                    // say 0x0301).
+                    self.record.set_version(ProtocolVersion::TLSv1_3);
+                    self.negotiated.hello_retry = true;
+                }
+                Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
+                // nothing.
+                Event::TicketReceived { .. } => {}
                 Event::Alpn(p) => self.negotiated.alpn = p,
                 Event::KeyExchangeGroup(g) => self.negotiated.group = Some(g),
                 Event::Resumed => self.negotiated.resumed = true,
@@ -973,20 +1008,9 @@ impl Connection {
                     // certificate chain); an idle connection needs none until data comes.
                     self.record.release_input();
                 }
-                _ => {}
             }
         }
         Ok(())
-    }
-
-    /// A record we send before any ServerHello but after the server spoke is part of the
-    /// answer to a HelloRetryRequest: TLS 1.3, whose records say 0x0303 from then on
-    /// (RFC 8446 §5.1: only the initial ClientHello may say 0x0301) — the compatibility
-    /// ChangeCipherSpec and the second ClientHello alike.
-    fn set_retry_version(&mut self) {
-        if self.record.version().is_none() && self.records_in > 0 {
-            self.record.set_version(ProtocolVersion::TLSv1_3);
-        }
     }
 
     fn keep_session(&mut self, session: Session) {

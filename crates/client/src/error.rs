@@ -7,11 +7,11 @@ use overture_types::AlertDescription;
 use std::sync::Arc;
 
 /// What an [`Error`] came from, kept for [`std::error::Error::source`] and the typed accessors.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum Cause {
     Handshake(overture_handshake::Error),
     Record(overture_record_layer::Error),
-    Io(Arc<std::io::Error>),
+    Io(std::io::Error),
 }
 
 /// The kind of an [`Error`]: the counterpart of `SSL_get_error()`'s result.
@@ -72,8 +72,25 @@ pub struct Error {
     alert_sent: Option<AlertDescription>,
     alert_received: Option<AlertDescription>,
     io_kind: Option<std::io::ErrorKind>,
-    reason: Arc<str>,
-    cause: Option<Cause>,
+    reason: Reason,
+    /// Boxed: an `Error` stays small in the `Result`s of the hot paths.
+    cause: Option<Arc<Cause>>,
+}
+
+/// Why, in words: fixed text (no allocation: the would-block errors are frequent) or built.
+#[derive(Clone)]
+enum Reason {
+    Fixed(&'static str),
+    Built(Arc<str>),
+}
+
+impl Reason {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Fixed(s) => s,
+            Self::Built(s) => s,
+        }
+    }
 }
 
 impl Error {
@@ -83,8 +100,16 @@ impl Error {
             alert_sent: None,
             alert_received: None,
             io_kind: None,
-            reason: reason.into(),
+            reason: Reason::Built(reason.into()),
             cause: None,
+        }
+    }
+
+    /// An error with fixed text: no allocation.
+    fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
+        Self {
+            reason: Reason::Fixed(reason),
+            ..Self::new(kind, "")
         }
     }
 
@@ -100,18 +125,18 @@ impl Error {
     }
 
     pub(crate) fn want_read() -> Self {
-        Self::new(ErrorKind::WantRead, "the BIO has no data to read yet")
+        Self::fixed(ErrorKind::WantRead, "the BIO has no data to read yet")
     }
 
     pub(crate) fn want_write() -> Self {
-        Self::new(ErrorKind::WantWrite, "the BIO cannot take more data yet")
+        Self::fixed(ErrorKind::WantWrite, "the BIO cannot take more data yet")
     }
 
     pub(crate) fn io(e: &std::io::Error, doing: &str) -> Self {
         let mut err = Self::new(ErrorKind::Io, format!("{doing}: {e}"));
         err.io_kind = Some(e.kind());
         // `io::Error` is not `Clone`: keep an equivalent one (kind and message) as the cause.
-        err.cause = Some(Cause::Io(Arc::new(std::io::Error::new(
+        err.cause = Some(Arc::new(Cause::Io(std::io::Error::new(
             e.kind(),
             e.to_string(),
         ))));
@@ -122,7 +147,7 @@ impl Error {
     pub(crate) fn from_handshake(e: overture_handshake::Error) -> Self {
         let alert = e.alert();
         let mut err = Self::new(ErrorKind::Ssl, format!("handshake: {e}")).with_alert_sent(alert);
-        err.cause = Some(Cause::Handshake(e));
+        err.cause = Some(Arc::new(Cause::Handshake(e)));
         err
     }
 
@@ -131,7 +156,7 @@ impl Error {
         let alert = e.alert();
         let mut err =
             Self::new(ErrorKind::Ssl, format!("record layer: {e}")).with_alert_sent(Some(alert));
-        err.cause = Some(Cause::Record(e));
+        err.cause = Some(Arc::new(Cause::Record(e)));
         err
     }
 
@@ -180,12 +205,12 @@ impl Error {
     /// Why, in words (for people: decide on [`Error::kind`], the alerts and the typed
     /// causes, never on this text).
     pub fn reason(&self) -> &str {
-        &self.reason
+        self.reason.as_str()
     }
 
     /// The handshake error this came from, if the handshake failed (typed: `matches!` on it).
     pub fn handshake_error(&self) -> Option<&overture_handshake::Error> {
-        match &self.cause {
+        match self.cause.as_deref() {
             Some(Cause::Handshake(e)) => Some(e),
             _ => None,
         }
@@ -193,7 +218,7 @@ impl Error {
 
     /// The record-layer error this came from, if a record was refused (or could not be sealed).
     pub fn record_error(&self) -> Option<&overture_record_layer::Error> {
-        match &self.cause {
+        match self.cause.as_deref() {
             Some(Cause::Record(e)) => Some(e),
             _ => None,
         }
@@ -212,9 +237,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.alert_sent, self.alert_received) {
-            (Some(a), _) => write!(f, "{} (we sent alert {a}): {}", self.kind, self.reason),
-            (None, Some(a)) => write!(f, "{} (peer sent alert {a}): {}", self.kind, self.reason),
-            (None, None) => write!(f, "{}: {}", self.kind, self.reason),
+            (Some(a), _) => write!(f, "{} (we sent alert {a}): {}", self.kind, self.reason()),
+            (None, Some(a)) => write!(f, "{} (peer sent alert {a}): {}", self.kind, self.reason()),
+            (None, None) => write!(f, "{}: {}", self.kind, self.reason()),
         }
     }
 }
@@ -227,10 +252,10 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.cause {
+        match self.cause.as_deref() {
             Some(Cause::Handshake(e)) => Some(e),
             Some(Cause::Record(e)) => Some(e),
-            Some(Cause::Io(e)) => Some(e.as_ref()),
+            Some(Cause::Io(e)) => Some(e),
             None => None,
         }
     }

@@ -112,11 +112,15 @@ impl Session {
 
     /// The session as bytes, to keep it across processes ([`Session::from_bytes`] reads them).
     /// **The bytes contain the session's secret**: store them like a private key.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    ///
+    /// Fails only if a field is too long for the format, which a session made by a handshake
+    /// or read by [`Session::from_bytes`] never is (tickets are bounded when they arrive).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, crate::Error> {
         match &self.inner {
             Inner::Tls13(t) => t.to_bytes(),
             Inner::Tls12(s) => s.to_bytes(),
         }
+        .map_err(|e| crate::Error::usage(format!("cannot encode the session: {e}")))
     }
 
     /// A session from [`Session::to_bytes`]. The bytes are parsed as untrusted input.
@@ -263,13 +267,13 @@ mod tests {
         store.put(&name("b.example"), ticket("b.example", 100, 600, 3));
         let first = store.take(&name("a.example"), at(200)).unwrap();
         assert_eq!(
-            first.to_bytes(),
-            ticket("a.example", 100, 600, 2).to_bytes()
+            first.to_bytes().unwrap(),
+            ticket("a.example", 100, 600, 2).to_bytes().unwrap()
         );
         let second = store.take(&name("a.example"), at(200)).unwrap();
         assert_eq!(
-            second.to_bytes(),
-            ticket("a.example", 100, 600, 1).to_bytes()
+            second.to_bytes().unwrap(),
+            ticket("a.example", 100, 600, 1).to_bytes().unwrap()
         );
         assert!(store.take(&name("a.example"), at(200)).is_none());
         assert_eq!(store.len(), 1);
@@ -303,11 +307,11 @@ mod tests {
     #[test]
     fn bytes_round_trip_and_garbage_is_an_error() {
         let t = ticket("a.example", 100, 600, 9);
-        let back = Session::from_bytes(&t.to_bytes()).unwrap();
-        assert_eq!(back.to_bytes(), t.to_bytes());
+        let back = Session::from_bytes(&t.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.to_bytes().unwrap(), t.to_bytes().unwrap());
         assert_eq!(back.version(), ProtocolVersion::TLSv1_3);
         assert_eq!(back.expires_at().as_secs(), 700);
         assert!(Session::from_bytes(b"not a session").is_err());
-        assert!(Session::from_bytes(&t.to_bytes()[..10]).is_err());
+        assert!(Session::from_bytes(&t.to_bytes().unwrap()[..10]).is_err());
     }
 }

@@ -198,9 +198,8 @@ impl Ssl {
             if n > 0 {
                 return Ok(n);
             }
-            match self.conn.read(buf) {
-                Err(e) if e.kind() == ErrorKind::WantRead => {}
-                other => return other,
+            if buf.is_empty() || !self.conn.read_would_block() {
+                return self.conn.read(buf);
             }
             // Post-handshake answers (a KeyUpdate) go out as soon as the BIO takes them; what
             // must be sent first (our flight, a full queue) makes the call want write.

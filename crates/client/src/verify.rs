@@ -46,6 +46,12 @@ impl X509Verifier {
         Ok(self)
     }
 
+    /// Holds chains to `profile` (default [`overture_x509_verify::Profile::Default`]).
+    pub fn with_profile(mut self, profile: overture_x509_verify::Profile) -> Self {
+        self.verifier = self.verifier.take().map(|v| v.with_profile(profile));
+        self
+    }
+
     /// Accepts any chain for any name, but still checks the handshake signature against the
     /// presented end-entity key, so the server must hold the certificate's key. For tests
     /// against throwaway servers only (`dangerous().with_no_certificate_verification()`).
@@ -121,6 +127,10 @@ fn verify_signature(
             "no verifier for signature scheme {scheme}"
         )))
     })?;
+    // An RSASSA-PSS key (`rsa_pss_pss_*`) is looked up under its bare algorithm once its
+    // parameters allow the scheme's signature algorithm.
+    let key_alg_id = Certificate::key_alg_for(key_alg_id, verifier.signature_alg_id().as_ref())
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
     if verifier.public_key_alg_id().as_ref() != key_alg_id {
         return Err(HsError::InvalidCertificate(CertificateError::Other(
             format!("the certificate's key does not fit signature scheme {scheme}"),

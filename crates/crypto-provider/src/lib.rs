@@ -6,6 +6,8 @@
 //!                    Hmac (Finished, TLS 1.2 PRF), KeyExchange (ECDHE), SignatureVerifier,
 //!                    KeyProvider/Signer (client certificates), SecureRandom
 //!   x509-verify  ──► SignatureVerifier (certificate signatures), Hash (cache keys)
+//!   ECH          ──► hpke::Hpke (RFC 9180 on the provider's X25519, HKDF and AEAD)
+//!   KeyExchange groups: (EC)DH, and hybrid::Hybrid = (EC)DH + Kem (X25519MLKEM768, …)
 //!                        │
 //!        CryptoProvider { cipher_suites, kx_groups, signature_verifiers, secure_random, … }
 //!                        │  a struct of `&'static dyn` pieces: swap one, keep the rest
@@ -54,6 +56,9 @@ mod error;
 mod hash;
 mod hkdf;
 mod hmac;
+pub mod hpke;
+pub mod hybrid;
+mod kem;
 mod kx;
 mod secret;
 mod sign;
@@ -70,13 +75,22 @@ pub use error::Error;
 pub use hash::{Hash, HashAlgorithm, HashContext};
 pub use hkdf::{Hkdf, HkdfExpander, expand_label, expand_label_secret};
 pub use hmac::{Hmac, HmacKey};
-pub use kx::{ActiveKeyExchange, KeyExchange};
+#[cfg(feature = "ring")]
+pub use kem::LibcruxMlKem768;
+#[cfg(feature = "rustcrypto")]
+pub use kem::RustCryptoMlKem768;
+pub use kem::{
+    Kem, KemAlgorithm, KemDecapsulator, MLKEM_ENCAPS_RANDOMNESS_LEN, MLKEM_SEED_LEN,
+    MLKEM_SHARED_SECRET_LEN, MLKEM768_CIPHERTEXT_LEN, MLKEM768_DECAPSULATION_KEY_LEN,
+    MLKEM768_ENCAPSULATION_KEY_LEN,
+};
+pub use kx::{ActiveKeyExchange, CompletedKeyExchange, KeyExchange};
 pub use secret::{MAX_OUTPUT_LEN, Output, Secret};
 pub use sign::{KeyProvider, SecureRandom, Signer, SigningKey};
 pub use suites::{
     SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature, Tls12NonceStyle, Tls13CipherSuite,
 };
-pub use verify::SignatureVerifier;
+pub use verify::{RSA_PSS_KEY_ALG_ID, SignatureVerifier};
 
 use overture_types::pki::AlgorithmIdentifier;
 use overture_types::{CipherSuite, NamedGroup, SignatureScheme};
@@ -109,6 +123,9 @@ pub struct CryptoProvider {
     pub signature_verifiers: Vec<&'static dyn SignatureVerifier>,
     /// Hash functions by algorithm (for users outside a cipher suite, e.g. cache keys).
     pub hashes: Vec<&'static dyn Hash>,
+    /// Key-encapsulation mechanisms (ML-KEM-768), for users outside a key-exchange group
+    /// (known-answer tests); the hybrid groups in `kx_groups` carry their own.
+    pub kems: Vec<&'static dyn Kem>,
     /// The random source.
     pub secure_random: &'static dyn SecureRandom,
     /// Loads client-certificate private keys.
@@ -178,6 +195,11 @@ impl CryptoProvider {
             }
         }
         out
+    }
+
+    /// The KEM for `alg`.
+    pub fn find_kem(&self, alg: KemAlgorithm) -> Option<&'static dyn Kem> {
+        self.kems.iter().copied().find(|k| k.algorithm() == alg)
     }
 
     /// The hash for `alg`.

@@ -371,6 +371,11 @@ impl crate::ActiveKeyExchange for RingActiveKx {
     }
 }
 
+/// ML-KEM-768 (FIPS 203) from `libcrux-ml-kem` (ring has no ML-KEM), with ring's random
+/// source. The hybrid groups [`X25519MLKEM768`] and [`SECP256R1MLKEM768`] combine it with
+/// ring's ECDH.
+pub static MLKEM768: crate::LibcruxMlKem768 = crate::LibcruxMlKem768::new(&RANDOM);
+
 // ---------------------------------------------------------------------------------------------
 // Signature verification
 
@@ -470,6 +475,21 @@ verifier!(
 verifier!(
     /// RSA-PSS (rsaEncryption key) with SHA-512, MGF1-SHA-512, salt 64.
     RSA_PSS_SHA512, Some(SignatureScheme::RSA_PSS_SHA512), alg_id::RSA_ENCRYPTION,
+    alg_id::RSA_PSS_SHA512, &signature::RSA_PSS_2048_8192_SHA512
+);
+verifier!(
+    /// RSA-PSS with SHA-256, MGF1-SHA-256, salt 32, by an RSASSA-PSS key (`rsa_pss_pss_sha256`).
+    RSA_PSS_PSS_SHA256, Some(SignatureScheme::RSA_PSS_PSS_SHA256), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA256, &signature::RSA_PSS_2048_8192_SHA256
+);
+verifier!(
+    /// RSA-PSS with SHA-384, MGF1-SHA-384, salt 48, by an RSASSA-PSS key (`rsa_pss_pss_sha384`).
+    RSA_PSS_PSS_SHA384, Some(SignatureScheme::RSA_PSS_PSS_SHA384), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA384, &signature::RSA_PSS_2048_8192_SHA384
+);
+verifier!(
+    /// RSA-PSS with SHA-512, MGF1-SHA-512, salt 64, by an RSASSA-PSS key (`rsa_pss_pss_sha512`).
+    RSA_PSS_PSS_SHA512, Some(SignatureScheme::RSA_PSS_PSS_SHA512), crate::RSA_PSS_KEY_ALG_ID,
     alg_id::RSA_PSS_SHA512, &signature::RSA_PSS_2048_8192_SHA512
 );
 verifier!(

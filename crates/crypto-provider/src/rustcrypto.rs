@@ -545,6 +545,11 @@ impl ActiveKeyExchange for RustCryptoActiveKx {
     }
 }
 
+/// ML-KEM-768 (FIPS 203) from RustCrypto's `ml-kem`, with this provider's random source. The
+/// hybrid groups [`X25519MLKEM768`] and [`SECP256R1MLKEM768`] combine it with `x25519-dalek`
+/// and `p256`.
+pub static MLKEM768: crate::RustCryptoMlKem768 = crate::RustCryptoMlKem768::new(&RANDOM);
+
 // ---------------------------------------------------------------------------------------------
 // Signature verification
 
@@ -761,6 +766,21 @@ verifier!(
     alg_id::RSA_PSS_SHA512, VerifyAlg::RsaPss(HashAlgorithm::Sha512)
 );
 verifier!(
+    /// RSA-PSS with SHA-256, MGF1-SHA-256, salt 32, by an RSASSA-PSS key (`rsa_pss_pss_sha256`).
+    RSA_PSS_PSS_SHA256, Some(SignatureScheme::RSA_PSS_PSS_SHA256), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA256, VerifyAlg::RsaPss(HashAlgorithm::Sha256)
+);
+verifier!(
+    /// RSA-PSS with SHA-384, MGF1-SHA-384, salt 48, by an RSASSA-PSS key (`rsa_pss_pss_sha384`).
+    RSA_PSS_PSS_SHA384, Some(SignatureScheme::RSA_PSS_PSS_SHA384), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA384, VerifyAlg::RsaPss(HashAlgorithm::Sha384)
+);
+verifier!(
+    /// RSA-PSS with SHA-512, MGF1-SHA-512, salt 64, by an RSASSA-PSS key (`rsa_pss_pss_sha512`).
+    RSA_PSS_PSS_SHA512, Some(SignatureScheme::RSA_PSS_PSS_SHA512), crate::RSA_PSS_KEY_ALG_ID,
+    alg_id::RSA_PSS_SHA512, VerifyAlg::RsaPss(HashAlgorithm::Sha512)
+);
+verifier!(
     /// Ed25519 (strict: canonical `S`, and no small-order `R` or key).
     ED25519, Some(SignatureScheme::ED25519), alg_id::ED25519, alg_id::ED25519,
     VerifyAlg::Ed25519
@@ -958,7 +978,8 @@ mod tests {
 
     #[test]
     fn fresh_keys_agree_and_reject_bad_shares() {
-        for kx in ALL_KX_GROUPS {
+        // The (EC)DH groups, whose two sides are alike (the hybrids: tests/hybrid.rs).
+        for kx in DEFAULT_KX_GROUPS {
             let a = kx.start().unwrap();
             let b = kx.start().unwrap();
             assert_eq!(a.group(), kx.group());
@@ -1239,7 +1260,8 @@ mod tests {
         assert!(RSA_PKCS1_SHA256.verify(&public, b"m", &der).is_err());
         assert!(ED25519.verify(&[0u8; 31], b"m", &[0u8; 64]).is_err());
         let provider = default_provider();
-        assert_eq!(provider.supported_schemes().len(), 9);
+        // ECDSA ×2, Ed25519, rsa_pss_rsae ×3, rsa_pss_pss ×3, PKCS#1 ×3.
+        assert_eq!(provider.supported_schemes().len(), 12);
         assert_eq!(
             provider
                 .verifiers_for_alg_ids(alg_id::ECDSA_P256.as_ref(), alg_id::ECDSA_SHA384.as_ref())

@@ -177,8 +177,37 @@ macro_rules! provider_tables {
             $crate::SupportedCipherSuite::Tls12(&TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
         ];
 
-        /// Every key-exchange group, in preference order.
-        pub static ALL_KX_GROUPS: &[&dyn $crate::KeyExchange] = &[&X25519, &SECP256R1, &SECP384R1];
+        /// X25519MLKEM768 (0x11EC): this provider's ML-KEM-768 and X25519, ML-KEM first
+        /// (draft-ietf-tls-ecdhe-mlkem). TLS 1.3 only.
+        pub static X25519MLKEM768: $crate::hybrid::Hybrid = $crate::hybrid::Hybrid::new(
+            overture_types::NamedGroup::X25519MLKEM768,
+            &X25519,
+            &MLKEM768,
+            $crate::hybrid::HybridOrder::KemFirst,
+        );
+        /// SecP256r1MLKEM768 (0x11EB): P-256 ECDH and this provider's ML-KEM-768, ECDH first
+        /// (draft-ietf-tls-ecdhe-mlkem). TLS 1.3 only.
+        pub static SECP256R1MLKEM768: $crate::hybrid::Hybrid = $crate::hybrid::Hybrid::new(
+            overture_types::NamedGroup::SecP256r1MLKEM768,
+            &SECP256R1,
+            &MLKEM768,
+            $crate::hybrid::HybridOrder::ClassicalFirst,
+        );
+
+        /// Every key-exchange group this provider has, in preference order: the classical
+        /// groups, then the hybrid post-quantum ones.
+        pub static ALL_KX_GROUPS: &[&dyn $crate::KeyExchange] = &[
+            &X25519,
+            &SECP256R1,
+            &SECP384R1,
+            &X25519MLKEM768,
+            &SECP256R1MLKEM768,
+        ];
+
+        /// The groups [`default_provider`] offers, in preference order (the hybrids join when
+        /// the handshake sends them: see ARCHITECTURE.md).
+        pub static DEFAULT_KX_GROUPS: &[&dyn $crate::KeyExchange] =
+            &[&X25519, &SECP256R1, &SECP384R1];
 
         /// Every verifier, in preference order.
         pub static ALL_VERIFIERS: &[&dyn $crate::SignatureVerifier] = &[
@@ -188,6 +217,9 @@ macro_rules! provider_tables {
             &RSA_PSS_SHA256,
             &RSA_PSS_SHA384,
             &RSA_PSS_SHA512,
+            &RSA_PSS_PSS_SHA256,
+            &RSA_PSS_PSS_SHA384,
+            &RSA_PSS_PSS_SHA512,
             &RSA_PKCS1_SHA256,
             &RSA_PKCS1_SHA384,
             &RSA_PKCS1_SHA512,
@@ -199,9 +231,10 @@ macro_rules! provider_tables {
         pub fn default_provider() -> $crate::CryptoProvider {
             $crate::CryptoProvider {
                 cipher_suites: ALL_CIPHER_SUITES.to_vec(),
-                kx_groups: ALL_KX_GROUPS.to_vec(),
+                kx_groups: DEFAULT_KX_GROUPS.to_vec(),
                 signature_verifiers: ALL_VERIFIERS.to_vec(),
                 hashes: vec![&SHA256, &SHA384, &SHA512],
+                kems: vec![&MLKEM768],
                 secure_random: &RANDOM,
                 key_provider: &KEY_PROVIDER,
             }

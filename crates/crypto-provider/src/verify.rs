@@ -3,6 +3,14 @@ use core::fmt;
 use overture_types::SignatureScheme;
 use overture_types::pki::AlgorithmIdentifier;
 
+/// The SubjectPublicKeyInfo algorithm of an RSASSA-PSS key (`id-RSASSA-PSS`, RFC 4055 §1.2)
+/// without parameters: the `public_key_alg_id` of the `RSA_PSS_PSS_*` verifiers (TLS
+/// `rsa_pss_pss_*`). A certificate's key may carry RSASSA-PSS-params that tie it to one hash;
+/// x509-verify checks those and then looks verifiers up under this identifier.
+pub const RSA_PSS_KEY_ALG_ID: AlgorithmIdentifier = AlgorithmIdentifier::from_slice(&[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+]);
+
 /// One signature algorithm, usable both for TLS handshake signatures (by [`SignatureScheme`])
 /// and for X.509 certificate signatures (by AlgorithmIdentifier pair), as webpki's
 /// `SignatureVerificationAlgorithm` is.

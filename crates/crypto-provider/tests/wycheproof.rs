@@ -28,6 +28,12 @@
 //!   (`InvalidAsn`, `UnnamedCurve`, `UnusedParam`, `Modified*`, `WrongOrder`, …): skipped, since a
 //!   TLS key share is a bare point and carries no SPKI (see [`skip::SPKI_ENCODING`]).
 //!
+//! - ML-KEM-768 (`mlkem_768_*`: decapsulation from a seed-generated key, encapsulation with a
+//!   given message, key generation from a seed) has no `acceptable` case: through each
+//!   provider's `Kem` (`CryptoProvider::find_kem`), `valid` must give Wycheproof's exact keys,
+//!   ciphertext and secret, and `invalid` (seed, ciphertext or key of the wrong length, a key
+//!   failing the modulus check) must be an error.
+//!
 //! Run alone: `cargo xtask corpus wycheproof`
 //! (= `cargo test -p overture-crypto-provider --features ring,rustcrypto --test wycheproof -- --nocapture`).
 
@@ -40,7 +46,8 @@
 )]
 
 use overture_crypto_provider::{
-    Aead, AeadAlgorithm, CryptoProvider, Error, Hkdf, Hmac, Nonce, SignatureVerifier,
+    Aead, AeadAlgorithm, CryptoProvider, Error, Hkdf, Hmac, Kem, KemAlgorithm, Nonce,
+    SignatureVerifier,
 };
 use overture_types::{NamedGroup, SignatureScheme};
 use serde_json::Value;
@@ -427,6 +434,56 @@ fn sha_bits(name: &str) -> Option<u32> {
     }
 }
 
+/// One ML-KEM-768 case (FIPS 203): decapsulation from a key generated from `seed`
+/// (`mlkem_test_schema`), encapsulation with the message `m` (`mlkem_encaps_test_schema`), or
+/// key generation from `seed` (`mlkem_keygen_seed_test_schema`). Every `invalid` case must
+/// fail with an error: a seed or ciphertext of the wrong length, an encapsulation key of the
+/// wrong length or failing the modulus check.
+fn mlkem_case(kem: &dyn Kem, schema: &str, test: &Value) -> Outcome {
+    let expect = match plain_expectation(test) {
+        Some(e) => e,
+        None => return Fail("an `acceptable` ML-KEM case (no policy for one)".into()),
+    };
+    let result: Result<(), String> = (|| {
+        match schema {
+            "mlkem_encaps_test_schema.json" => {
+                let (c, k) = kem
+                    .encapsulate_deterministic(&hex_field(test, "ek"), &hex_field(test, "m"))
+                    .map_err(|e| format!("encapsulate: {e}"))?;
+                if c != hex_field(test, "c") || k.as_bytes() != hex_field(test, "K") {
+                    return Err("ciphertext or shared secret differs".into());
+                }
+            }
+            _ => {
+                let dk = kem
+                    .generate_from_seed(&hex_field(test, "seed"))
+                    .map_err(|e| format!("keygen: {e}"))?;
+                if dk.encapsulation_key() != hex_field(test, "ek") {
+                    return Err("encapsulation key differs".into());
+                }
+                if schema == "mlkem_keygen_seed_test_schema.json" {
+                    if *dk.expanded_decapsulation_key() != hex_field(test, "dk") {
+                        return Err("decapsulation key differs".into());
+                    }
+                } else {
+                    let k = dk
+                        .decapsulate(&hex_field(test, "c"))
+                        .map_err(|e| format!("decapsulate: {e}"))?;
+                    if k.as_bytes() != hex_field(test, "K") {
+                        return Err("shared secret differs".into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    match (expect, result) {
+        (Expect::Accept, Ok(())) | (Expect::Reject, Err(_)) => Pass,
+        (Expect::Accept, Err(why)) => Fail(format!("valid case failed: {why}")),
+        (Expect::Reject, Ok(())) => Fail("invalid case accepted".into()),
+    }
+}
+
 /// Runs every case of one file against one provider.
 fn run_file(p: &CryptoProvider, file: &str, doc: &Value, tally: &mut Tally) {
     let schema = str_field(doc, "schema");
@@ -512,6 +569,15 @@ fn run_file(p: &CryptoProvider, file: &str, doc: &Value, tally: &mut Tally) {
                         Some(None) => Skip(skip::MISSING_PIECE),
                     }
                 }
+                "mlkem_test_schema.json"
+                | "mlkem_encaps_test_schema.json"
+                | "mlkem_keygen_seed_test_schema.json" => {
+                    assert_eq!(str_field(group, "parameterSet"), "ML-KEM-768", "{file}");
+                    match p.find_kem(KemAlgorithm::MlKem768) {
+                        Some(kem) => mlkem_case(kem, schema, test),
+                        None => Skip(skip::MISSING_PIECE),
+                    }
+                }
                 other => panic!("{file}: no runner for schema {other}"),
             };
             tally.record(file, tc_id, outcome);
@@ -572,6 +638,13 @@ fn wycheproof() {
             "corpus wycheproof [{name}]: {} run, {} passed, {} failed, {} skipped",
             tally.run, tally.passed, tally.failed, tally.skipped
         );
+        let mlkem_run: usize = tally
+            .run_by_file
+            .iter()
+            .filter(|(f, _)| f.starts_with("mlkem_768_"))
+            .map(|(_, n)| n)
+            .sum();
+        println!("  of which ML-KEM-768: {mlkem_run} run");
         for (reason, n) in &tally.skip_reasons {
             println!("  skipped {n:>5}: {reason}");
         }

@@ -30,6 +30,15 @@ pub struct HandshakeConfig {
     pub middlebox_compat: bool,
     /// Verifies the server's certificate chain and handshake signature.
     pub verifier: Arc<dyn CertVerifier>,
+    /// The signature schemes to offer for the server's signatures (signature_algorithms), in
+    /// preference order; `None`: the verifier's [`CertVerifier::supported_schemes`]. Schemes
+    /// the verifier does not support are left out (the server could pick one we cannot
+    /// check); none left is a configuration error.
+    pub verify_schemes: Option<Vec<SignatureScheme>>,
+    /// The signature schemes we sign a client CertificateVerify with, in preference order;
+    /// `None`: any the server offers (in its order) that the version allows. The resolver
+    /// sees only schemes in both lists, in this order.
+    pub signing_schemes: Option<Vec<SignatureScheme>>,
     /// Chooses a client certificate when the server asks for one (`None`: send none).
     pub client_auth: Option<Arc<dyn ClientCertResolver>>,
     /// Receives the secrets in NSS key log format (for Wireshark), if set.
@@ -107,9 +116,12 @@ pub trait CertVerifier: Send + Sync + fmt::Debug {
 /// Chooses a client certificate when a server sends a CertificateRequest.
 pub trait ClientCertResolver: Send + Sync + fmt::Debug {
     /// The chain (end entity first) and a signer for one of `offered_schemes` (the server's,
-    /// in its preference order, restricted to schemes the negotiated version allows in a
-    /// CertificateVerify: TLS 1.3 has no RSA PKCS#1; neither has SHA-1), or `None` to send an
-    /// empty Certificate.
+    /// in its preference order — or in [`HandshakeConfig::signing_schemes`] order and only
+    /// those, when set — restricted to schemes the negotiated version allows in a
+    /// CertificateVerify: TLS 1.3 has no RSA PKCS#1; neither has SHA-1; in TLS 1.2 only keys
+    /// of the CertificateRequest's `certificate_types`), or `None` to send an empty
+    /// Certificate. Not called when no scheme is left. A signer whose scheme is not in
+    /// `offered_schemes` is not used (an empty Certificate goes out instead).
     fn resolve(
         &self,
         offered_schemes: &[SignatureScheme],
@@ -146,6 +158,20 @@ pub enum Level {
     /// Application traffic keys (post-handshake messages such as KeyUpdate).
     Application,
 }
+
+/// The longest session ticket the handshake keeps, in bytes (TLS 1.3 and TLS 1.2 alike).
+///
+/// A server may send a ticket of up to 65,535 bytes (RFC 8446 §4.6.1, RFC 5077 §3.3), but a
+/// ticket goes back in the next ClientHello, whose whole extension block has a 16-bit length
+/// too: the PSK identity (with the binder list, ~60 bytes) or the session_ticket extension
+/// shares those 65,535 bytes with SNI, ALPN, the groups, signature schemes and key shares (a
+/// hybrid ML-KEM share alone is 1,216 bytes). A ticket longer than this bound is therefore not
+/// stored ([`Event::TicketReceived`] with `kept: false`), not read back from bytes and not
+/// offered, so a server cannot make every later ClientHello to it unencodable. 16 KiB is 16×
+/// the largest tickets common servers issue (OpenSSL, BoringSSL, rustls: 100–1,000 bytes; a
+/// stateless ticket holding a client's certificate chain a few KiB) and keeps a session store
+/// of N entries within N × 16 KiB.
+pub const MAX_TICKET_LEN: usize = 16_384;
 
 /// A TLS 1.3 session ticket with the PSK derived for it (RFC 8446 §4.6.1), for resumption.
 ///
@@ -223,9 +249,8 @@ impl fmt::Debug for Tls12Session {
     }
 }
 
-/// Per-connection options of [`crate::ClientHandshake::start_with`]: sessions to offer and
-/// two policy switches. `StartOptions::default()` is what [`crate::ClientHandshake::start`]
-/// uses: no resumption, EMS required, `psk_dhe_ke` only.
+/// Per-connection options of [`crate::ClientHandshake::start`]: sessions to offer and two
+/// policy switches. `StartOptions::default()`: no resumption, EMS required, `psk_dhe_ke` only.
 #[derive(Debug, Default)]
 pub struct StartOptions {
     /// A TLS 1.3 ticket to offer (RFC 8446 §4.2.11), consumed: each ticket is used once. It is
@@ -245,12 +270,18 @@ pub struct StartOptions {
     /// Also offer `psk_ke` (resumption without a fresh (EC)DHE, so without forward secrecy
     /// for that connection). Off by default: only `psk_dhe_ke` is offered.
     pub offer_psk_ke: bool,
+    /// Test hooks (reproducing another implementation's ClientHello, observing secrets).
+    /// Not part of the API.
+    #[doc(hidden)]
+    pub hooks: crate::common::TestHooks,
 }
 
 /// What the handshake asks of the client, in order: the client applies them strictly in
 /// sequence (a `Send` is sealed with the write key installed by the events before it).
+///
+/// Deliberately not `#[non_exhaustive]`: a client matches every event, so an event added
+/// later fails to compile where it would otherwise be dropped by a `_ => {}`.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Event {
     /// Handshake message(s) to send.
     Send {
@@ -304,4 +335,29 @@ pub enum Event {
     /// Send a warning alert with this description and go on: `no_renegotiation` in answer
     /// to a TLS 1.2 HelloRequest (we never renegotiate).
     SendWarningAlert(AlertDescription),
+    /// TLS 1.3: the server sent a HelloRetryRequest (RFC 8446 §4.1.4), asking for a share of
+    /// `group` (`None`: only a cookie). Comes before the events of our answer (the
+    /// compatibility [`Event::SendCcs`], then the second ClientHello): from here on the
+    /// version is TLS 1.3, so records go out as 0x0303 (RFC 8446 §5.1).
+    HelloRetryRequest {
+        /// The group the server asked for.
+        group: Option<NamedGroup>,
+    },
+    /// A NewSessionTicket arrived (TLS 1.3 after the handshake, TLS 1.2 during it). `kept`
+    /// is `false` when the ticket is longer than [`MAX_TICKET_LEN`] (or, in TLS 1.3, has a
+    /// lifetime of zero: "discard immediately", RFC 8446 §4.6.1) and was dropped; a kept
+    /// TLS 1.3 ticket follows as [`Event::NewSessionTicket`], a TLS 1.2 one goes into the
+    /// [`Event::Tls12Session`] at the end of the handshake.
+    TicketReceived {
+        /// The version of the ticket.
+        version: ProtocolVersion,
+        /// The ticket's length in bytes.
+        len: usize,
+        /// Whether it was kept.
+        kept: bool,
+    },
+    /// The server's handshake signature verified with this scheme (TLS 1.3 CertificateVerify,
+    /// TLS 1.2 ServerKeyExchange; none in a resumed handshake). Comes right after the
+    /// verification, before the server's Finished.
+    PeerSignatureScheme(SignatureScheme),
 }

@@ -2,7 +2,7 @@
 //! send ([`Error::alert`]).
 
 use core::fmt;
-use overture_types::{AlertDescription, HandshakeType, InvalidMessage};
+use overture_types::{AlertDescription, EncodeError, HandshakeType, InvalidMessage};
 
 /// Everything that can end a handshake.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,10 @@ pub enum Error {
     /// A method was called in a state where it makes no sense (e.g. a key update before the
     /// handshake completed, or any call after a fatal error). No alert: our caller's mistake.
     Usage(&'static str),
+    /// A message we were about to send has a field longer than its length prefix can
+    /// express (never clamped). What the peer sends is bounded when it arrives, so this
+    /// names a value from the configuration or the caller (e.g. a hand-built ticket).
+    Encode(EncodeError),
     /// An internal invariant failed; the handshake cannot continue.
     Internal(&'static str),
 }
@@ -237,7 +241,7 @@ impl Error {
             },
             Self::InvalidCertificate(c) => c.alert(),
             Self::Crypto(overture_crypto_provider::Error::InvalidPeerShare) => A::IllegalParameter,
-            Self::Crypto(_) | Self::Internal(_) => A::InternalError,
+            Self::Crypto(_) | Self::Encode(_) | Self::Internal(_) => A::InternalError,
             Self::Config(_) | Self::Usage(_) => return None,
         })
     }
@@ -246,6 +250,12 @@ impl Error {
 impl From<InvalidMessage> for Error {
     fn from(e: InvalidMessage) -> Self {
         Self::InvalidMessage(e)
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        Self::Encode(e)
     }
 }
 
@@ -274,6 +284,7 @@ impl fmt::Display for Error {
             Self::Crypto(e) => write!(f, "cryptographic failure: {e}"),
             Self::Config(s) => write!(f, "configuration error: {s}"),
             Self::Usage(s) => write!(f, "usage error: {s}"),
+            Self::Encode(e) => write!(f, "cannot encode our message: {e}"),
             Self::Internal(s) => write!(f, "internal error: {s}"),
         }
     }

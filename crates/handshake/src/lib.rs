@@ -6,36 +6,47 @@
 //! ```text
 //!  client crate                         overture-handshake
 //!  ───────────                          ──────────────────
-//!  ClientHandshake::start(config, name, now) ──► ExpectServerHello ─► events: Send(ClientHello)
+//!  ClientHandshake::start(config, name, now, options) ─► ExpectServerHello ─► Send(ClientHello)
 //!  record layer ─► joiner ─► message ──► hs.handle(message, now, &mut events)
-//!                                          │  ExpectServerHello ─(HRR)─► Send(ClientHello2)
+//!                                          │  ExpectServerHello ─(HRR)─► HelloRetryRequest,
+//!                                          │        │ [SendCcs], Send(ClientHello2)
 //!                                          │        │ ServerHello: ServerHello{..}, InstallReadKey
 //!                                          │  ExpectEncryptedExtensions ─► Alpn
 //!                                          │  ExpectCertificateOrCertReq ─► (CertificateRequest)
 //!                                          │  ExpectCertificate ─► PeerCertificates
 //!                                          │        │ CertVerifier::verify_server_cert ─► ServerCertVerified
 //!                                          │  ExpectCertificateVerify
-//!                                          │        │ CertVerifier::verify_tls13_signature ─► SignatureVerified
+//!                                          │        │ CertVerifier::verify_tls13_signature ─► SignatureVerified,
+//!                                          │        │ PeerSignatureScheme
 //!                                          │  ExpectFinished (constant-time) ─► FinishedVerified
 //!                                          │        │ InstallReadKey, [SendCcs], InstallWriteKey,
 //!                                          │        │ Send(Certificate, CertificateVerify, Finished),
 //!                                          │        │ InstallWriteKey, Complete
-//!                                          ▼  ExpectTraffic ─► NewSessionTicket, KeyUpdate
+//!                                          ▼  ExpectTraffic ─► TicketReceived, [NewSessionTicket], KeyUpdate
 //!  events ◄─────────────────────────────── Send / SendCcs / Install*Key / ServerHello / Alpn / ...
 //!           key_schedule (RFC 8446 §7) and the transcript run through overture-crypto-provider
 //! ```
 //!
-//! TLS 1.2 (RFC 5246 with ECDHE and AEAD suites) runs its own states behind the same API
-//! (`tls12` module):
+//! The code has the rustls layout: `common` holds what both versions share (the context, the
+//! ClientHello, the ServerHello with the version dispatch, chain verification, the
+//! client-certificate choice, the CertificateVerify and certificate-list encodings, the
+//! Finished comparison, `unexpected`), `tls13` the TLS 1.3 states, `tls12` the TLS 1.2 ones,
+//! and `client` the [`ClientHandshake`] front that dispatches to them.
+//!
+//! TLS 1.2 (RFC 5246 with ECDHE and AEAD suites) runs its own states behind the same API,
+//! with the same proof values: a full handshake's `ExpectFinished` and `Traffic` hold the
+//! chain's `ServerCertVerified` and the ServerKeyExchange's `SignatureVerified`, a resumed
+//! one the proof that the server accepted our session; neither can be built without them:
 //!
 //! ```text
 //!  ExpectServerHello ─(legacy_version 1.2, no supported_versions)─► downgrade sentinel check
 //!     │ full: ServerHello{1.2, group None}, Alpn ─► Certificate ─► PeerCertificates
-//!     │        ─► ServerKeyExchange (CertVerifier::verify_tls12_signature) ─► KeyExchangeGroup
+//!     │        ─► ServerKeyExchange (CertVerifier::verify_tls12_signature)
+//!     │           ─► PeerSignatureScheme, KeyExchangeGroup
 //!     │        ─► [CertificateRequest] ─► ServerHelloDone
 //!     │        ─► Send(Initial: [Certificate], ClientKeyExchange, [CertificateVerify]),
 //!     │           SendCcs, InstallWriteKey, Send(Handshake: Finished)
-//!     │        ─► [NewSessionTicket] ─► ExpectCcs
+//!     │        ─► [NewSessionTicket: TicketReceived] ─► ExpectCcs
 //!     │        ─► handle_ccs ─► InstallReadKey ─► Finished ─► [Tls12Session], Complete
 //!     │ abbreviated: ServerHello{1.2}, Alpn, Resumed ─► [NewSessionTicket] ─► ExpectCcs
 //!     │        ─► handle_ccs ─► InstallReadKey ─► Finished
@@ -49,7 +60,10 @@
 //! installed by the events before it (plaintext before the first `InstallWriteKey`).
 //!
 //! * **TLS 1.3**: as in the first picture; a resumed handshake (a [`Tls13Ticket`] given in
-//!   [`StartOptions`]) emits `Resumed` after `ServerHello` and no `PeerCertificates`.
+//!   [`StartOptions`]) emits `Resumed` after `ServerHello` and no `PeerCertificates`. After a
+//!   HelloRetryRequest, `HelloRetryRequest` comes first: from then on records say 0x0303.
+//! * **Tickets**: every NewSessionTicket gives `TicketReceived { kept }`; a ticket longer than
+//!   [`MAX_TICKET_LEN`] is not kept (it could never be sent back).
 //! * **TLS 1.2 full**: `ServerHello { version: TLSv1_2, group: None }` → switch the record
 //!   layer to TLS 1.2 → `Alpn` → `PeerCertificates` → `KeyExchangeGroup(g)` → (after
 //!   ServerHelloDone) `Send` (plaintext) → `SendCcs` (plaintext CCS) → `InstallWriteKey` →
@@ -102,6 +116,8 @@
 //!     middlebox_compat: true,
 //!     verifier: Arc::new(RefuseAll),
 //!     client_auth: None,
+//!     verify_schemes: None,
+//!     signing_schemes: None,
 //!     key_log: None,
 //! });
 //! let mut events = Vec::new();
@@ -109,6 +125,7 @@
 //!     config.clone(),
 //!     ServerName::try_from("example.com").unwrap(),
 //!     UnixTime::now(),
+//!     StartOptions::default(),
 //!     &mut events,
 //! )
 //! .unwrap();
@@ -131,7 +148,7 @@
 //!     ..(*config).clone()
 //! });
 //! let mut events = Vec::new();
-//! ClientHandshake::start_with(
+//! ClientHandshake::start(
 //!     tls12,
 //!     ServerName::try_from("example.com").unwrap(),
 //!     UnixTime::now(),
@@ -153,17 +170,20 @@
 #![warn(missing_docs)]
 
 mod client;
+mod common;
 mod config;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
 mod session;
 mod tls12;
+mod tls13;
 
-pub use client::{ClientHandshake, ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
+pub use client::ClientHandshake;
+pub use common::{ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
-    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, ServerCertVerified,
-    SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, MAX_TICKET_LEN,
+    ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;

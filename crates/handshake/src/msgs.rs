@@ -8,10 +8,10 @@
 
 use crate::error::{Error, PeerMisbehaved};
 use overture_types::{
-    CipherSuite, Codec, Compression, EcCurveType, ExtensionType, HandshakeType, InvalidMessage,
-    KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion,
-    PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16, VecU24,
-    encode_prefixed,
+    CipherSuite, Codec, Compression, EcCurveType, EncodeError, ExtensionType, HandshakeType,
+    InvalidMessage, KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
+    ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16,
+    VecU24, encode_bytes, encode_prefixed,
 };
 
 /// `ServerHello.random` of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
@@ -36,21 +36,33 @@ pub struct Extension {
 }
 
 impl Extension {
-    /// An extension of `typ` whose body is the encoding of `body`.
-    pub fn new(typ: ExtensionType, body: impl FnOnce(&mut Vec<u8>)) -> Self {
+    /// An extension of `typ` whose body is the encoding of `body`; fails when that encoding
+    /// fails or is longer than an extension can be.
+    pub fn new(
+        typ: ExtensionType,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<Self, EncodeError> {
         let mut data = Vec::new();
-        body(&mut data);
-        Self {
+        body(&mut data)?;
+        let max = LengthWidth::U16.max_len();
+        if data.len() > max {
+            return Err(EncodeError {
+                len: data.len(),
+                max,
+            });
+        }
+        Ok(Self {
             typ,
             data: PayloadU16(data),
-        }
+        })
     }
 }
 
 impl Codec<'_> for Extension {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.typ.encode(out);
-        self.data.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.typ.encode(out)?;
+        self.data.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -113,9 +125,13 @@ impl ExtensionContext {
             ),
             Self::Certificate => matches!(typ, E::StatusRequest | E::SignedCertificateTimestamp),
             Self::NewSessionTicket => matches!(typ, E::EarlyData),
+            // supported_groups is not a TLS 1.2 ServerHello extension (RFC 8422 §5.2 has the
+            // client send it), but servers send it (BoringSSL tolerates it, BoGo
+            // SupportedCurves-ServerHello-TLS12): offered by us, it is accepted and ignored.
             Self::Tls12ServerHello => matches!(
                 typ,
-                E::ServerName
+                E::SupportedGroups
+                    | E::ServerName
                     | E::EcPointFormats
                     | E::ExtendedMasterSecret
                     | E::SessionTicket
@@ -132,17 +148,74 @@ impl ExtensionContext {
     }
 }
 
+/// The extension types seen in one block, for the duplicate check: one bit per type, so the
+/// check is linear in the block's length (a quadratic scan let ~16,000 ignored extensions in
+/// one NewSessionTicket cost ~10^8 comparisons). Types below 128 (nearly all the registered
+/// ones) live in a `u128`; any other type switches on a bit set over all 2^16 types, made
+/// once per block that has one.
+#[derive(Debug, Default)]
+pub struct ExtensionSet {
+    low: u128,
+    high: Option<Vec<u64>>,
+    probes: usize,
+}
+
+impl ExtensionSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `typ`; `false` if it was already there.
+    pub fn insert(&mut self, typ: ExtensionType) -> bool {
+        self.probes = self.probes.saturating_add(1);
+        let v = typ.get();
+        if let Some(bit) = 1u128.checked_shl(u32::from(v)).filter(|_| v < 128) {
+            let fresh = self.low & bit == 0;
+            self.low |= bit;
+            return fresh;
+        }
+        let words = self.high.get_or_insert_with(|| vec![0u64; 1024]);
+        let (word, bit) = (usize::from(v / 64), 1u64 << (v % 64));
+        match words.get_mut(word) {
+            Some(w) => {
+                let fresh = *w & bit == 0;
+                *w |= bit;
+                fresh
+            }
+            None => false,
+        }
+    }
+
+    /// How many times [`ExtensionSet::insert`] ran: the work of a check, which tests compare
+    /// against the block's length.
+    pub fn probes(&self) -> usize {
+        self.probes
+    }
+}
+
 /// Checks a server extension block (RFC 8446 §4.2): no duplicates (`illegal_parameter`), nothing
 /// we did not offer (`unsupported_extension`), nothing the message may not carry
 /// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
-/// ignored instead, as the RFC says.
+/// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
+/// extension, and `offered` is our own ClientHello's short list.
 pub fn check_extensions(
     exts: &[Extension],
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
-    for (i, e) in exts.iter().enumerate() {
-        if exts.iter().skip(i + 1).any(|o| o.typ == e.typ) {
+    check_extensions_in(&mut ExtensionSet::new(), exts, offered, context)
+}
+
+/// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
+pub fn check_extensions_in(
+    seen: &mut ExtensionSet,
+    exts: &[Extension],
+    offered: &[ExtensionType],
+    context: ExtensionContext,
+) -> Result<(), Error> {
+    for e in exts {
+        if !seen.insert(e.typ) {
             return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
         }
         if context.ignores_unknown() {
@@ -183,9 +256,10 @@ pub struct KeyShareEntry {
 }
 
 impl Codec<'_> for KeyShareEntry {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.group.encode(out);
-        self.key_exchange.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.group.encode(out)?;
+        self.key_exchange.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -205,9 +279,10 @@ pub struct PskIdentity {
 }
 
 impl Codec<'_> for PskIdentity {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.identity.encode(out);
-        self.obfuscated_ticket_age.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.identity.encode(out)?;
+        self.obfuscated_ticket_age.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -227,9 +302,10 @@ pub struct OfferedPsks {
 }
 
 impl Codec<'_> for OfferedPsks {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.identities.encode(out);
-        self.binders.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.identities.encode(out)?;
+        self.binders.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -286,11 +362,11 @@ impl ClientExtension {
         }
     }
 
-    fn encode_body(&self, out: &mut Vec<u8>) {
+    fn encode_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Self::ServerName(name) => encode_prefixed(out, LengthWidth::U16, |out| {
-                ServerNameType::HostName.encode(out);
-                encode_prefixed(out, LengthWidth::U16, |out| out.extend_from_slice(name));
+                ServerNameType::HostName.encode(out)?;
+                encode_bytes(out, LengthWidth::U16, name)
             }),
             Self::SupportedVersions(v) => v.encode(out),
             Self::SupportedGroups(v) => v.encode(out),
@@ -300,7 +376,10 @@ impl ClientExtension {
             Self::PskKeyExchangeModes(v) => v.encode(out),
             Self::Cookie(v) => v.encode(out),
             Self::PreSharedKey(v) => v.encode(out),
-            Self::Other(e) => out.extend_from_slice(e.data.as_slice()),
+            Self::Other(e) => {
+                out.extend_from_slice(e.data.as_slice());
+                Ok(())
+            }
         }
     }
 
@@ -337,9 +416,10 @@ impl ClientExtension {
 }
 
 impl Codec<'_> for ClientExtension {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.typ().encode(out);
-        encode_prefixed(out, LengthWidth::U16, |out| self.encode_body(out));
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.typ().encode(out)?;
+        encode_prefixed(out, LengthWidth::U16, |out| self.encode_body(out))?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         let raw = Extension::read(r)?;
@@ -365,13 +445,14 @@ pub struct ClientHello {
 }
 
 impl Codec<'_> for ClientHello {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.legacy_version.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.legacy_version.encode(out)?;
         out.extend_from_slice(&self.random);
-        self.session_id.encode(out);
-        self.cipher_suites.encode(out);
-        self.compression_methods.encode(out);
-        self.extensions.encode(out);
+        self.session_id.encode(out)?;
+        self.cipher_suites.encode(out)?;
+        self.compression_methods.encode(out)?;
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -410,13 +491,14 @@ impl ServerHello {
 }
 
 impl Codec<'_> for ServerHello {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.legacy_version.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.legacy_version.encode(out)?;
         out.extend_from_slice(&self.random);
-        self.session_id.encode(out);
-        self.cipher_suite.encode(out);
-        self.compression_method.encode(out);
-        self.extensions.encode(out);
+        self.session_id.encode(out)?;
+        self.cipher_suite.encode(out)?;
+        self.compression_method.encode(out)?;
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         let legacy_version = ProtocolVersion::read(r)?;
@@ -448,8 +530,9 @@ pub struct EncryptedExtensions {
 }
 
 impl Codec<'_> for EncryptedExtensions {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.extensions.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -468,9 +551,10 @@ pub struct CertificateRequest {
 }
 
 impl Codec<'_> for CertificateRequest {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.context.encode(out);
-        self.extensions.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.context.encode(out)?;
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -490,9 +574,10 @@ pub struct CertificateEntry {
 }
 
 impl Codec<'_> for CertificateEntry {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.cert_data.encode(out);
-        self.extensions.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.cert_data.encode(out)?;
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -512,9 +597,10 @@ pub struct Certificate {
 }
 
 impl Codec<'_> for Certificate {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.context.encode(out);
-        self.entries.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.context.encode(out)?;
+        self.entries.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -534,9 +620,10 @@ pub struct CertificateVerify {
 }
 
 impl Codec<'_> for CertificateVerify {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.scheme.encode(out);
-        self.signature.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.scheme.encode(out)?;
+        self.signature.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -562,12 +649,13 @@ pub struct NewSessionTicket {
 }
 
 impl Codec<'_> for NewSessionTicket {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.lifetime.encode(out);
-        self.age_add.encode(out);
-        self.nonce.encode(out);
-        self.ticket.encode(out);
-        self.extensions.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.lifetime.encode(out)?;
+        self.age_add.encode(out)?;
+        self.nonce.encode(out)?;
+        self.ticket.encode(out)?;
+        self.extensions.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -671,15 +759,16 @@ impl HandshakeMessage {
         })
     }
 
-    /// Encodes the whole message with its 4-byte header.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the whole message with its 4-byte header; fails when a field is longer than
+    /// its length prefix can express.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         // One allocation for the messages a client sends: a ClientHello (with a ticket, a
         // few hundred bytes more), a Finished, a KeyUpdate.
         let mut out = Vec::with_capacity(match self {
             Self::ClientHello(_) => 512,
             _ => 68,
         });
-        self.typ().encode(&mut out);
+        self.typ().encode(&mut out)?;
         encode_prefixed(&mut out, LengthWidth::U24, |out| match self {
             Self::ClientHello(m) => m.encode(out),
             Self::ServerHello(m) => m.encode(out),
@@ -687,12 +776,15 @@ impl HandshakeMessage {
             Self::CertificateRequest(m) => m.encode(out),
             Self::Certificate(m) => m.encode(out),
             Self::CertificateVerify(m) => m.encode(out),
-            Self::Finished(v) => out.extend_from_slice(v),
+            Self::Finished(v) => {
+                out.extend_from_slice(v);
+                Ok(())
+            }
             Self::NewSessionTicket(m) => m.encode(out),
             Self::KeyUpdate(m) => m.encode(out),
-            Self::EndOfEarlyData | Self::Other(_) => {}
-        });
-        out
+            Self::EndOfEarlyData | Self::Other(_) => Ok(()),
+        })?;
+        Ok(out)
     }
 }
 
@@ -712,20 +804,21 @@ pub struct EcdheServerKeyExchange {
 
 impl EcdheServerKeyExchange {
     /// The signed `ServerECDHParams` bytes.
-    pub fn params(&self) -> Vec<u8> {
+    pub fn params(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        EcCurveType::NamedCurve.encode(&mut out);
-        self.group.encode(&mut out);
-        self.public.encode(&mut out);
-        out
+        EcCurveType::NamedCurve.encode(&mut out)?;
+        self.group.encode(&mut out)?;
+        self.public.encode(&mut out)?;
+        Ok(out)
     }
 }
 
 impl Codec<'_> for EcdheServerKeyExchange {
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.params());
-        self.scheme.encode(out);
-        self.signature.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.params()?);
+        self.scheme.encode(out)?;
+        self.signature.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         if EcCurveType::read(r)? != EcCurveType::NamedCurve {
@@ -754,10 +847,11 @@ pub struct Tls12CertificateRequest {
 }
 
 impl Codec<'_> for Tls12CertificateRequest {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.certificate_types.encode(out);
-        self.schemes.encode(out);
-        self.authorities.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.certificate_types.encode(out)?;
+        self.schemes.encode(out)?;
+        self.authorities.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -778,9 +872,10 @@ pub struct Tls12NewSessionTicket {
 }
 
 impl Codec<'_> for Tls12NewSessionTicket {
-    fn encode(&self, out: &mut Vec<u8>) {
-        self.lifetime_hint.encode(out);
-        self.ticket.encode(out);
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.lifetime_hint.encode(out)?;
+        self.ticket.encode(out)?;
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         Ok(Self {
@@ -864,20 +959,24 @@ impl Tls12Message {
         })
     }
 
-    /// Encodes the whole message with its 4-byte header.
-    pub fn encode(&self) -> Vec<u8> {
+    /// Encodes the whole message with its 4-byte header; fails when a field is longer than
+    /// its length prefix can express.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.typ().encode(&mut out);
+        self.typ().encode(&mut out)?;
         encode_prefixed(&mut out, LengthWidth::U24, |out| match self {
             Self::ServerHello(m) => m.encode(out),
             Self::Certificate(m) => m.encode(out),
             Self::ServerKeyExchange(m) => m.encode(out),
             Self::CertificateRequest(m) => m.encode(out),
             Self::NewSessionTicket(m) => m.encode(out),
-            Self::Finished(v) => out.extend_from_slice(v),
-            Self::HelloRequest | Self::ServerHelloDone | Self::Other(_) => {}
-        });
-        out
+            Self::Finished(v) => {
+                out.extend_from_slice(v);
+                Ok(())
+            }
+            Self::HelloRequest | Self::ServerHelloDone | Self::Other(_) => Ok(()),
+        })?;
+        Ok(out)
     }
 }
 
@@ -886,7 +985,7 @@ mod tests {
     use super::*;
 
     fn round_trip(m: HandshakeMessage) {
-        let bytes = m.encode();
+        let bytes = m.encode().unwrap();
         assert_eq!(HandshakeMessage::decode(&bytes).unwrap(), m, "{m:?}");
         // Every strict prefix is an error, never a panic.
         for cut in 0..bytes.len() {
@@ -1002,7 +1101,7 @@ mod tests {
             Tls12Message::Finished(vec![1; 12]),
         ];
         for m in msgs {
-            let bytes = m.encode();
+            let bytes = m.encode().unwrap();
             assert_eq!(Tls12Message::decode(&bytes).unwrap(), m);
             for cut in 0..bytes.len() {
                 assert!(Tls12Message::decode(&bytes[..cut]).is_err(), "{m:?} {cut}");
@@ -1096,7 +1195,7 @@ mod rfc8448_codec {
                 let bytes = hex::decode(m["data"].as_str().unwrap()).unwrap();
                 let msg = HandshakeMessage::decode(&bytes)
                     .unwrap_or_else(|e| panic!("{name} {}: {e}", m["type"]));
-                assert_eq!(msg.encode(), bytes, "{name} {}", m["type"]);
+                assert_eq!(msg.encode().unwrap(), bytes, "{name} {}", m["type"]);
                 n += 1;
             }
         }

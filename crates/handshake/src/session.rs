@@ -5,10 +5,11 @@
 //!
 //! The bytes hold the resumption secret: store them as you would a private key.
 
-use crate::config::{Tls12Session, Tls13Ticket};
+use crate::config::{MAX_TICKET_LEN, Tls12Session, Tls13Ticket};
 use overture_crypto_provider::Secret;
 use overture_types::{
-    CipherSuite, Codec, InvalidMessage, LengthWidth, Reader, ServerName, UnixTime, encode_prefixed,
+    CipherSuite, Codec, EncodeError, InvalidMessage, LengthWidth, Reader, ServerName, UnixTime,
+    encode_bytes,
 };
 use std::time::Duration;
 
@@ -16,22 +17,19 @@ const TLS13_TICKET: u8 = 0x13;
 const TLS12_SESSION: u8 = 0x12;
 const FORMAT: u8 = 1;
 
-fn put_bytes(out: &mut Vec<u8>, width: LengthWidth, bytes: &[u8]) {
-    encode_prefixed(out, width, |o| o.extend_from_slice(bytes));
-}
-
-fn put_opt(out: &mut Vec<u8>, width: LengthWidth, bytes: Option<&[u8]>) {
+fn put_opt(out: &mut Vec<u8>, width: LengthWidth, bytes: Option<&[u8]>) -> Result<(), EncodeError> {
     match bytes {
         None => out.push(0),
         Some(b) => {
             out.push(1);
-            put_bytes(out, width, b);
+            encode_bytes(out, width, b)?;
         }
     }
+    Ok(())
 }
 
-fn put_name(out: &mut Vec<u8>, name: &ServerName<'_>) {
-    put_bytes(out, LengthWidth::U16, name.to_str().as_bytes());
+fn put_name(out: &mut Vec<u8>, name: &ServerName<'_>) -> Result<(), EncodeError> {
+    encode_bytes(out, LengthWidth::U16, name.to_str().as_bytes())
 }
 
 fn get_bytes<'a>(
@@ -52,6 +50,19 @@ fn get_opt<'a>(
         1 => Ok(Some(get_bytes(r, width, what)?)),
         _ => Err(InvalidMessage::IllegalValue(what)),
     }
+}
+
+/// A stored ticket is as bounded as one that arrives ([`MAX_TICKET_LEN`]).
+fn get_ticket(ticket: &[u8]) -> Result<&[u8], InvalidMessage> {
+    if ticket.len() > MAX_TICKET_LEN {
+        return Err(InvalidMessage::LengthOutOfRange {
+            what: "ticket",
+            len: ticket.len(),
+            min: 0,
+            max: MAX_TICKET_LEN,
+        });
+    }
+    Ok(ticket)
 }
 
 fn get_secret(r: &mut Reader<'_>, what: &'static str) -> Result<Secret, InvalidMessage> {
@@ -80,25 +91,27 @@ fn header(r: &mut Reader<'_>, tag: u8) -> Result<(), InvalidMessage> {
 }
 
 impl Tls13Ticket {
-    /// The ticket as bytes (secret included), for [`Tls13Ticket::from_bytes`].
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// The ticket as bytes (secret included), for [`Tls13Ticket::from_bytes`]. Fails only for a
+    /// hand-built value with a field too long for the format (a ticket over 65,535 bytes, an
+    /// ALPN protocol over 255): what the handshake emits is bounded when it arrives.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = vec![TLS13_TICKET, FORMAT];
-        self.suite.encode(&mut out);
-        put_bytes(&mut out, LengthWidth::U16, &self.ticket);
-        put_bytes(&mut out, LengthWidth::U8, self.psk.as_bytes());
-        self.lifetime.encode(&mut out);
-        self.age_add.encode(&mut out);
+        self.suite.encode(&mut out)?;
+        encode_bytes(&mut out, LengthWidth::U16, &self.ticket)?;
+        encode_bytes(&mut out, LengthWidth::U8, self.psk.as_bytes())?;
+        self.lifetime.encode(&mut out)?;
+        self.age_add.encode(&mut out)?;
         match self.max_early_data {
             None => out.push(0),
             Some(n) => {
                 out.push(1);
-                n.encode(&mut out);
+                n.encode(&mut out)?;
             }
         }
-        self.received_at.as_secs().encode(&mut out);
-        put_name(&mut out, &self.server_name);
-        put_opt(&mut out, LengthWidth::U8, self.alpn.as_deref());
-        out
+        self.received_at.as_secs().encode(&mut out)?;
+        put_name(&mut out, &self.server_name)?;
+        put_opt(&mut out, LengthWidth::U8, self.alpn.as_deref())?;
+        Ok(out)
     }
 
     /// Reads what [`Tls13Ticket::to_bytes`] wrote; anything else is an error.
@@ -106,7 +119,7 @@ impl Tls13Ticket {
         let mut r = Reader::new(bytes);
         header(&mut r, TLS13_TICKET)?;
         let suite = CipherSuite::read(&mut r)?;
-        let ticket = get_bytes(&mut r, LengthWidth::U16, "ticket")?.to_vec();
+        let ticket = get_ticket(get_bytes(&mut r, LengthWidth::U16, "ticket")?)?.to_vec();
         let psk = get_secret(&mut r, "psk")?;
         let lifetime = r.u32("lifetime")?;
         let age_add = r.u32("age_add")?;
@@ -134,19 +147,20 @@ impl Tls13Ticket {
 }
 
 impl Tls12Session {
-    /// The session as bytes (master secret included), for [`Tls12Session::from_bytes`].
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// The session as bytes (master secret included), for [`Tls12Session::from_bytes`]. Fails
+    /// only for a hand-built value with a field too long for the format.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = vec![TLS12_SESSION, FORMAT];
-        self.suite.encode(&mut out);
-        put_bytes(&mut out, LengthWidth::U8, self.master_secret.as_bytes());
-        put_bytes(&mut out, LengthWidth::U8, &self.session_id);
-        put_opt(&mut out, LengthWidth::U16, self.ticket.as_deref());
-        self.ticket_lifetime_hint.encode(&mut out);
+        self.suite.encode(&mut out)?;
+        encode_bytes(&mut out, LengthWidth::U8, self.master_secret.as_bytes())?;
+        encode_bytes(&mut out, LengthWidth::U8, &self.session_id)?;
+        put_opt(&mut out, LengthWidth::U16, self.ticket.as_deref())?;
+        self.ticket_lifetime_hint.encode(&mut out)?;
         out.push(u8::from(self.extended_master_secret));
-        put_name(&mut out, &self.server_name);
-        self.created_at.as_secs().encode(&mut out);
-        put_opt(&mut out, LengthWidth::U8, self.alpn.as_deref());
-        out
+        put_name(&mut out, &self.server_name)?;
+        self.created_at.as_secs().encode(&mut out)?;
+        put_opt(&mut out, LengthWidth::U8, self.alpn.as_deref())?;
+        Ok(out)
     }
 
     /// Reads what [`Tls12Session::to_bytes`] wrote; anything else is an error.
@@ -162,7 +176,10 @@ impl Tls12Session {
             ));
         }
         let session_id = session_id.to_vec();
-        let ticket = get_opt(&mut r, LengthWidth::U16, "ticket")?.map(<[u8]>::to_vec);
+        let ticket = get_opt(&mut r, LengthWidth::U16, "ticket")?
+            .map(get_ticket)
+            .transpose()?
+            .map(<[u8]>::to_vec);
         let ticket_lifetime_hint = r.u32("ticket lifetime hint")?;
         let extended_master_secret = match r.u8("extended_master_secret")? {
             0 => false,
@@ -264,24 +281,24 @@ mod tests {
     #[test]
     fn tls13_ticket_round_trips() {
         let t = ticket();
-        let bytes = t.to_bytes();
+        let bytes = t.to_bytes().unwrap();
         assert!(same13(&t, &Tls13Ticket::from_bytes(&bytes).unwrap()));
         let mut plain = ticket();
         plain.max_early_data = None;
         plain.alpn = None;
         assert!(same13(
             &plain,
-            &Tls13Ticket::from_bytes(&plain.to_bytes()).unwrap()
+            &Tls13Ticket::from_bytes(&plain.to_bytes().unwrap()).unwrap()
         ));
         hostile(&bytes, |b| Tls13Ticket::from_bytes(b).is_ok());
         // A TLS 1.2 session is not a ticket.
-        assert!(Tls13Ticket::from_bytes(&session().to_bytes()).is_err());
+        assert!(Tls13Ticket::from_bytes(&session().to_bytes().unwrap()).is_err());
     }
 
     #[test]
     fn tls12_session_round_trips() {
         let s = session();
-        let bytes = s.to_bytes();
+        let bytes = s.to_bytes().unwrap();
         assert!(same12(&s, &Tls12Session::from_bytes(&bytes).unwrap()));
         let mut with_ticket = session();
         with_ticket.ticket = Some(vec![5; 1000]);
@@ -290,9 +307,9 @@ mod tests {
         with_ticket.extended_master_secret = false;
         assert!(same12(
             &with_ticket,
-            &Tls12Session::from_bytes(&with_ticket.to_bytes()).unwrap()
+            &Tls12Session::from_bytes(&with_ticket.to_bytes().unwrap()).unwrap()
         ));
         hostile(&bytes, |b| Tls12Session::from_bytes(b).is_ok());
-        assert!(Tls12Session::from_bytes(&ticket().to_bytes()).is_err());
+        assert!(Tls12Session::from_bytes(&ticket().to_bytes().unwrap()).is_err());
     }
 }

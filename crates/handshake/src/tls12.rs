@@ -10,21 +10,22 @@
 //!              ─► (send CCS, Finished) ─► Traffic
 //! ```
 
-use crate::client::{Common, FinishedVerified, parse_alpn};
-use crate::config::{Event, Level, ServerCertVerified, SignatureVerified, Tls12Session};
+use crate::common::{self, Common, FinishedVerified, SchemeKey, unexpected};
+use crate::config::{
+    Event, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, Tls12Session,
+};
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{TrafficKey, Transcript};
 use crate::msgs::{
-    self, CertificateVerify, EcdheServerKeyExchange, ExtensionContext, HandshakeMessage,
-    ServerHello, Tls12Message, Tls12NewSessionTicket,
+    self, EcdheServerKeyExchange, ExtensionContext, HandshakeMessage, ServerHello, Tls12Message,
+    Tls12NewSessionTicket,
 };
 use overture_crypto_provider::{
-    Hmac, NONCE_LEN, Output, Secret, Signer, SupportedCipherSuite, Tls12CipherSuite,
-    Tls12KxSignature,
+    Hmac, NONCE_LEN, Output, Secret, SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature,
 };
 use overture_types::{
     AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, PayloadU8,
-    PayloadU16, PayloadU24, SignatureScheme, UnixTime, VecU8, VecU24, encode_prefixed,
+    ProtocolVersion, SignatureScheme, UnixTime, VecU8, VecU24, encode_prefixed,
 };
 use zeroize::Zeroizing;
 
@@ -147,44 +148,20 @@ fn verify_data(suite: &Tls12CipherSuite, ms: &Secret, label: &[u8], hash: &Outpu
     out
 }
 
-fn finished_message(verify_data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    HandshakeType::Finished.encode(&mut out);
-    encode_prefixed(&mut out, LengthWidth::U24, |o| {
-        o.extend_from_slice(verify_data)
-    });
-    out
+fn finished_message(verify_data: Vec<u8>) -> Result<Vec<u8>, Error> {
+    Ok(HandshakeMessage::Finished(verify_data).encode()?)
 }
 
 /// Whether `scheme` may sign a TLS 1.2 ServerKeyExchange of a suite with `kx` (RFC 8422 §5.4,
 /// RFC 5246 §7.4.3, RFC 8446 §4.2.3 for RSASSA-PSS in TLS 1.2). No SHA-1.
 fn fits_tls12_suite(kx: Tls12KxSignature, scheme: SignatureScheme) -> bool {
-    use SignatureScheme as S;
+    let key = common::scheme_key(scheme);
     match kx {
-        Tls12KxSignature::Ecdsa => matches!(
-            scheme,
-            S::ECDSA_NISTP256_SHA256
-                | S::ECDSA_NISTP384_SHA384
-                | S::ECDSA_NISTP521_SHA512
-                | S::ED25519
-                | S::ED448
-        ),
+        Tls12KxSignature::Ecdsa => matches!(key, Some(SchemeKey::Ecdsa | SchemeKey::EdDsa)),
         Tls12KxSignature::Rsa => matches!(
-            scheme,
-            S::RSA_PKCS1_SHA256
-                | S::RSA_PKCS1_SHA384
-                | S::RSA_PKCS1_SHA512
-                | S::RSA_PSS_SHA256
-                | S::RSA_PSS_SHA384
-                | S::RSA_PSS_SHA512
+            key,
+            Some(SchemeKey::RsaPkcs1 | SchemeKey::RsaPssRsae | SchemeKey::RsaPssPss)
         ),
-    }
-}
-
-fn unexpected(expected: &'static str, got: &Tls12Message) -> Error {
-    Error::UnexpectedMessage {
-        expected,
-        got: got.typ(),
     }
 }
 
@@ -194,23 +171,19 @@ fn tls12_client_scheme(scheme: SignatureScheme) -> bool {
         || fits_tls12_suite(Tls12KxSignature::Rsa, scheme)
 }
 
-/// The resolver's chain and signer for the server's `schemes` (restricted to TLS 1.2 ones),
-/// or an empty chain without a signer.
-fn resolve_client_cert(
-    cx: &Common,
-    schemes: &[SignatureScheme],
-) -> (Vec<CertificateDer<'static>>, Option<Box<dyn Signer>>) {
-    let usable: Vec<SignatureScheme> = schemes
-        .iter()
-        .copied()
-        .filter(|s| tls12_client_scheme(*s))
-        .collect();
-    cx.config
-        .client_auth
-        .as_ref()
-        .and_then(|r| r.resolve(&usable))
-        .filter(|(chain, signer)| !chain.is_empty() && usable.contains(&signer.scheme()))
-        .map_or((Vec::new(), None), |(chain, signer)| (chain, Some(signer)))
+/// `certificate_types` values of a TLS 1.2 CertificateRequest (RFC 5246 §7.4.4, RFC 8422
+/// §5.5: `ecdsa_sign` covers ECDSA and EdDSA keys).
+const RSA_SIGN: u8 = 1;
+const ECDSA_SIGN: u8 = 64;
+
+/// Whether a client key signing with `scheme` is of a certificate type the server asked for
+/// (RFC 5246 §7.4.6: the certificate must match one of `certificate_types`).
+fn fits_certificate_types(types: &[u8], scheme: SignatureScheme) -> bool {
+    if fits_tls12_suite(Tls12KxSignature::Rsa, scheme) {
+        types.contains(&RSA_SIGN)
+    } else {
+        fits_tls12_suite(Tls12KxSignature::Ecdsa, scheme) && types.contains(&ECDSA_SIGN)
+    }
 }
 
 /// What a TLS 1.2 handshake carries from ServerHello to the end.
@@ -263,8 +236,12 @@ impl Tls12State {
         }
     }
 
-    pub(crate) fn is_complete(&self) -> bool {
-        matches!(self, Self::Traffic(_))
+    /// The completed handshake, if it is.
+    pub(crate) fn traffic(&self) -> Option<&Traffic> {
+        match self {
+            Self::Traffic(t) => Some(t),
+            _ => None,
+        }
     }
 
     pub(crate) fn handle(
@@ -287,7 +264,7 @@ impl Tls12State {
             Self::ServerKeyExchange(s) => s.handle(cx, msg, raw, events),
             Self::CertReqOrDone(s) => s.handle(cx, msg, raw, events),
             Self::NewTicket(s) => s.handle(msg, raw, events),
-            Self::Ccs(_) => Err(unexpected("ChangeCipherSpec", &msg)),
+            Self::Ccs(_) => Err(unexpected("ChangeCipherSpec", msg.typ())),
             Self::Finished(s) => s.handle(cx, msg, raw, now, events),
             Self::Traffic(_) => Err(Error::Internal("unreachable TLS 1.2 state")),
         }
@@ -303,7 +280,11 @@ impl Tls12State {
             _ => Err(PeerMisbehaved::UnexpectedChangeCipherSpec.into()),
         }
     }
+}
 
+impl Traffic {
+    /// TLS-Exporter (RFC 5705): an absent context and an empty one differ, the PRF's own
+    /// labels are refused, and a session without EMS has none (RFC 7627 §5.4).
     pub(crate) fn export(
         &self,
         cx: &Common,
@@ -311,11 +292,7 @@ impl Tls12State {
         label: &[u8],
         context: Option<&[u8]>,
     ) -> Result<(), Error> {
-        let Self::Traffic(t) = self else {
-            return Err(Error::Usage(
-                "keying material can be exported after the handshake",
-            ));
-        };
+        let t = self;
         // RFC 7627 §5.4: without EMS the exporter's output can be shared with an attacker.
         if !t.ems {
             return Err(Error::Usage(
@@ -331,7 +308,7 @@ impl Tls12State {
         if let Some(c) = context {
             let len = u16::try_from(c.len())
                 .map_err(|_| Error::Usage("exporter context longer than 65535 bytes"))?;
-            len.encode(&mut ctx);
+            len.encode(&mut ctx)?;
             ctx.extend_from_slice(c);
         }
         prf(
@@ -388,7 +365,7 @@ pub(crate) fn server_hello(
     let ems = empty_ext(ExtensionType::ExtendedMasterSecret)?;
     let ticket_promised = empty_ext(ExtensionType::SessionTicket)?;
     let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
-        .map(|b| parse_alpn(cx, b))
+        .map(|b| common::parse_alpn(cx, b))
         .transpose()?;
 
     let mut messages = cx
@@ -413,7 +390,7 @@ pub(crate) fn server_hello(
             if session.extended_master_secret != ems {
                 return Err(PeerMisbehaved::ResumptionEmsMismatch.into());
             }
-            Some(session)
+            Some((session, SessionAccepted(())))
         }
         // Our middlebox-compatibility session id was never a TLS 1.2 session.
         (true, None) => return Err(PeerMisbehaved::BadResumption.into()),
@@ -424,7 +401,7 @@ pub(crate) fn server_hello(
         ));
     }
     events.push(Event::ServerHello {
-        version: overture_types::ProtocolVersion::TLSv1_2,
+        version: ProtocolVersion::TLSv1_2,
         suite: suite.suite,
         group: None,
     });
@@ -440,7 +417,7 @@ pub(crate) fn server_hello(
         ticket: None,
         messages,
     };
-    let Some(session) = resumed else {
+    let Some((session, accepted)) = resumed else {
         return Ok(Tls12State::Certificate(ExpectCertificate { hs }));
     };
     events.push(Event::Resumed);
@@ -452,12 +429,16 @@ pub(crate) fn server_hello(
         .ticket
         .clone()
         .map(|t| (t, session.ticket_lifetime_hint));
-    let finished = ExpectFinished {
+    let created_at = session.created_at;
+    let finished = ExpectFinished::new(
         hs,
         ms,
-        client_key: Some(client_key),
-        created_at: Some(session.created_at),
-    };
+        ServerAuth::Resumed(accepted),
+        Some(Abbreviated {
+            client_key,
+            created_at,
+        }),
+    );
     Ok(ccs_or_ticket(finished, server_key, events))
 }
 
@@ -490,27 +471,18 @@ impl ExpectCertificate {
         events: &mut Vec<Event>,
     ) -> Result<Tls12State, Error> {
         let Tls12Message::Certificate(list) = msg else {
-            return Err(unexpected("Certificate", &msg));
+            return Err(unexpected("Certificate", msg.typ()));
         };
-        let chain: Vec<CertificateDer<'static>> = list
+        let chain = list
             .0
             .into_iter()
             .map(|c| CertificateDer::from(c.0))
             .collect();
-        let Some((end_entity, intermediates)) = chain.split_first() else {
-            return Err(PeerMisbehaved::EmptyCertificate.into());
-        };
+        let (end_entity, cert_verified) = common::verify_chain(cx, chain, now, events)?;
         self.hs.add(raw);
-        events.push(Event::PeerCertificates(chain.clone()));
-        let cert_verified = cx.config.verifier.verify_server_cert(
-            end_entity,
-            intermediates,
-            &cx.server_name,
-            now,
-        )?;
         Ok(Tls12State::ServerKeyExchange(ExpectServerKeyExchange {
             hs: self.hs,
-            end_entity: end_entity.clone(),
+            end_entity,
             cert_verified,
         }))
     }
@@ -531,7 +503,7 @@ impl ExpectServerKeyExchange {
         events: &mut Vec<Event>,
     ) -> Result<Tls12State, Error> {
         let Tls12Message::ServerKeyExchange(ske) = msg else {
-            return Err(unexpected("ServerKeyExchange", &msg));
+            return Err(unexpected("ServerKeyExchange", msg.typ()));
         };
         let EcdheServerKeyExchange {
             group,
@@ -539,12 +511,7 @@ impl ExpectServerKeyExchange {
             scheme,
             ref signature,
         } = ske;
-        let kx = cx
-            .offered_groups
-            .contains(&group)
-            .then(|| cx.config.provider.find_kx(group))
-            .flatten()
-            .ok_or(PeerMisbehaved::UnofferedGroup)?;
+        let kx = cx.offered_kx(group).ok_or(PeerMisbehaved::UnofferedGroup)?;
         if !cx.offered_schemes.contains(&scheme)
             || !fits_tls12_suite(self.hs.suite.kx_signature, scheme)
         {
@@ -553,13 +520,14 @@ impl ExpectServerKeyExchange {
         let mut signed = Vec::with_capacity(64 + 4 + public.as_slice().len());
         signed.extend_from_slice(&cx.random);
         signed.extend_from_slice(&self.hs.server_random);
-        signed.extend_from_slice(&ske.params());
+        signed.extend_from_slice(&ske.params()?);
         let sig_verified = cx.config.verifier.verify_tls12_signature(
             &signed,
             &self.end_entity,
             scheme,
             signature.as_slice(),
         )?;
+        events.push(Event::PeerSignatureScheme(scheme));
         let ours = kx.start()?;
         let our_public = ours.public_key().to_vec();
         let pms = ours.complete(public.as_slice())?;
@@ -570,10 +538,18 @@ impl ExpectServerKeyExchange {
             pms,
             our_public,
             cert_request: None,
-            _cert_verified: self.cert_verified,
-            _sig_verified: sig_verified,
+            cert_verified: self.cert_verified,
+            kx_verified: sig_verified,
         }))
     }
+}
+
+/// What the server's CertificateRequest asked for.
+struct CertRequest {
+    /// `supported_signature_algorithms`.
+    schemes: Vec<SignatureScheme>,
+    /// `certificate_types`.
+    types: Vec<u8>,
 }
 
 pub(crate) struct ExpectCertReqOrDone {
@@ -581,9 +557,9 @@ pub(crate) struct ExpectCertReqOrDone {
     pms: Secret,
     our_public: Vec<u8>,
     /// The schemes of the server's CertificateRequest, once one came.
-    cert_request: Option<Vec<SignatureScheme>>,
-    _cert_verified: ServerCertVerified,
-    _sig_verified: SignatureVerified,
+    cert_request: Option<CertRequest>,
+    cert_verified: ServerCertVerified,
+    kx_verified: SignatureVerified,
 }
 
 impl ExpectCertReqOrDone {
@@ -597,14 +573,20 @@ impl ExpectCertReqOrDone {
         match msg {
             Tls12Message::CertificateRequest(cr) if self.cert_request.is_none() => {
                 self.hs.add(raw);
-                self.cert_request = Some(cr.schemes.0);
+                self.cert_request = Some(CertRequest {
+                    schemes: cr.schemes.0,
+                    types: cr.certificate_types.0,
+                });
                 Ok(Tls12State::CertReqOrDone(self))
             }
             Tls12Message::ServerHelloDone => {
                 self.hs.add(raw);
                 self.client_flight(cx, events)
             }
-            other => Err(unexpected("CertificateRequest or ServerHelloDone", &other)),
+            other => Err(unexpected(
+                "CertificateRequest or ServerHelloDone",
+                other.typ(),
+            )),
         }
     }
 
@@ -615,28 +597,27 @@ impl ExpectCertReqOrDone {
             pms,
             our_public,
             cert_request,
-            ..
+            cert_verified,
+            kx_verified,
         } = self;
         let mut flight = Vec::new();
         let mut signer = None;
-        if let Some(schemes) = cert_request {
-            // RFC 5246 §7.4.6: our chain, or an empty one (the server decides).
+        if let Some(req) = cert_request {
+            // RFC 5246 §7.4.6: a chain of a type the server asked for (certificate_types),
+            // signing with a scheme it offered, or an empty one (the server decides).
             let chain;
-            (chain, signer) = resolve_client_cert(cx, &schemes);
-            let list = chain
-                .iter()
-                .map(|c| PayloadU24::<1>::new(c.as_ref().to_vec()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| Error::Internal("a client certificate is empty or too long"))?;
-            let cert = Tls12Message::Certificate(VecU24(list)).encode();
+            (chain, signer) = common::choose_client_cert(cx, &req.schemes, |s| {
+                tls12_client_scheme(s) && fits_certificate_types(&req.types, s)
+            });
+            let cert = Tls12Message::Certificate(VecU24(common::cert_list(&chain)?)).encode()?;
             hs.add(&cert);
             flight.extend_from_slice(&cert);
         }
         let mut cke = Vec::new();
-        HandshakeType::ClientKeyExchange.encode(&mut cke);
+        HandshakeType::ClientKeyExchange.encode(&mut cke)?;
         let point = PayloadU8::<1>::new(our_public)
             .map_err(|_| Error::Internal("our key share does not fit a ClientKeyExchange"))?;
-        encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o));
+        encode_prefixed(&mut cke, LengthWidth::U24, |o| point.encode(o))?;
         hs.add(&cke);
         flight.extend_from_slice(&cke);
         // RFC 7627 §3: the session hash covers the messages up to ClientKeyExchange.
@@ -646,12 +627,7 @@ impl ExpectCertReqOrDone {
                 .messages
                 .as_deref()
                 .ok_or(Error::Internal("handshake messages were not kept"))?;
-            let cv = HandshakeMessage::CertificateVerify(CertificateVerify {
-                scheme: signer.scheme(),
-                signature: PayloadU16::new(signer.sign(messages)?)
-                    .map_err(|_| Error::Internal("signature longer than 65535 bytes"))?,
-            })
-            .encode();
+            let cv = common::certificate_verify(signer.as_ref(), messages)?;
             hs.add(&cv);
             flight.extend_from_slice(&cv);
         }
@@ -669,7 +645,7 @@ impl ExpectCertReqOrDone {
             bytes: flight,
         });
         let hash = hs.transcript.current_hash()?;
-        let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+        let fin = finished_message(verify_data(hs.suite, &ms, b"client finished", &hash))?;
         hs.add(&fin);
         events.push(Event::SendCcs);
         events.push(Event::InstallWriteKey(client_key));
@@ -677,12 +653,7 @@ impl ExpectCertReqOrDone {
             level: Level::Handshake,
             bytes: fin,
         });
-        let next = ExpectFinished {
-            hs,
-            ms,
-            client_key: None,
-            created_at: None,
-        };
+        let next = ExpectFinished::new(hs, ms, ServerAuth::Full(cert_verified, kx_verified), None);
         Ok(ccs_or_ticket(next, server_key, events))
     }
 }
@@ -704,11 +675,19 @@ impl ExpectNewTicket {
             ticket,
         }) = msg
         else {
-            return Err(unexpected("NewSessionTicket", &msg));
+            return Err(unexpected("NewSessionTicket", msg.typ()));
         };
         self.next.hs.add(raw);
         if !ticket.0.is_empty() {
-            self.next.hs.ticket = Some((ticket.0, lifetime_hint));
+            let kept = ticket.0.len() <= MAX_TICKET_LEN;
+            events.push(Event::TicketReceived {
+                version: ProtocolVersion::TLSv1_2,
+                len: ticket.0.len(),
+                kept,
+            });
+            // A new ticket replaces the resumed session's; one too long to send back leaves
+            // the session resumable by id only (or not at all).
+            self.next.hs.ticket = kept.then_some((ticket.0, lifetime_hint));
         }
         events.push(Event::ExpectCcs);
         Ok(Tls12State::Ccs(ExpectCcs {
@@ -723,16 +702,47 @@ pub(crate) struct ExpectCcs {
     server_key: TrafficKey,
 }
 
+/// Proof that the server accepted the session we offered: it echoed our session id, with the
+/// session's suite and EMS use. Only [`server_hello`] makes one; the server's Finished, keyed
+/// by the session's master secret, then authenticates it.
+#[derive(Debug)]
+struct SessionAccepted(());
+
+/// How the server authenticated itself before its Finished.
+#[derive(Debug)]
+enum ServerAuth {
+    /// Full handshake: its chain verified, and its ServerKeyExchange signature.
+    Full(ServerCertVerified, SignatureVerified),
+    /// Abbreviated handshake: it accepted our session.
+    Resumed(SessionAccepted),
+}
+
+/// What an abbreviated handshake does after the server's Finished.
+struct Abbreviated {
+    /// Our write key, installed after the server's Finished.
+    client_key: TrafficKey,
+    /// When the resumed session was made.
+    created_at: UnixTime,
+}
+
 pub(crate) struct ExpectFinished {
     hs: Hs12,
     ms: Secret,
-    /// Abbreviated handshake: our write key, installed after the server's Finished.
-    client_key: Option<TrafficKey>,
-    /// Abbreviated handshake: when the resumed session was made.
-    created_at: Option<UnixTime>,
+    auth: ServerAuth,
+    abbreviated: Option<Abbreviated>,
 }
 
 impl ExpectFinished {
+    /// The only way to the server's Finished: with the proof of how it authenticated.
+    fn new(hs: Hs12, ms: Secret, auth: ServerAuth, abbreviated: Option<Abbreviated>) -> Self {
+        Self {
+            hs,
+            ms,
+            auth,
+            abbreviated,
+        }
+    }
+
     fn handle(
         self,
         cx: &mut Common,
@@ -742,26 +752,28 @@ impl ExpectFinished {
         events: &mut Vec<Event>,
     ) -> Result<Tls12State, Error> {
         let Tls12Message::Finished(theirs) = msg else {
-            return Err(unexpected("Finished", &msg));
+            return Err(unexpected("Finished", msg.typ()));
         };
         let Self {
             mut hs,
             ms,
-            client_key,
-            created_at,
+            auth,
+            abbreviated,
         } = self;
         let hash = hs.transcript.current_hash()?;
         let expected = verify_data(hs.suite, &ms, b"server finished", &hash);
-        let ok: bool = subtle::ConstantTimeEq::ct_eq(expected.as_slice(), theirs.as_slice()).into();
-        if !ok {
-            return Err(PeerMisbehaved::BadFinished.into());
-        }
-        let finished = FinishedVerified::new();
+        let finished = common::check_finished(&expected, &theirs)?;
         hs.add(raw);
-        if let Some(client_key) = client_key {
+        let mut created_at = None;
+        if let Some(Abbreviated {
+            client_key,
+            created_at: made,
+        }) = abbreviated
+        {
+            created_at = Some(made);
             // Abbreviated: our CCS and Finished come last.
             let hash = hs.transcript.current_hash()?;
-            let fin = finished_message(&verify_data(hs.suite, &ms, b"client finished", &hash));
+            let fin = finished_message(verify_data(hs.suite, &ms, b"client finished", &hash))?;
             hs.add(&fin);
             events.push(Event::SendCcs);
             events.push(Event::InstallWriteKey(client_key));
@@ -788,13 +800,14 @@ impl ExpectFinished {
             }));
         }
         events.push(Event::Complete);
-        Ok(Tls12State::Traffic(Traffic {
-            suite: hs.suite,
-            master_secret: ms,
-            server_random: hs.server_random,
-            ems: hs.ems,
-            _finished: finished,
-        }))
+        Ok(Tls12State::Traffic(Traffic::new(
+            hs.suite,
+            ms,
+            hs.server_random,
+            hs.ems,
+            auth,
+            finished,
+        )))
     }
 }
 
@@ -804,7 +817,30 @@ pub(crate) struct Traffic {
     master_secret: Secret,
     server_random: [u8; 32],
     ems: bool,
+    _auth: ServerAuth,
     _finished: FinishedVerified,
+}
+
+impl Traffic {
+    /// The only way to a completed TLS 1.2 handshake: with the server's authentication and
+    /// its verified Finished.
+    fn new(
+        suite: &'static Tls12CipherSuite,
+        master_secret: Secret,
+        server_random: [u8; 32],
+        ems: bool,
+        auth: ServerAuth,
+        finished: FinishedVerified,
+    ) -> Self {
+        Self {
+            suite,
+            master_secret,
+            server_random,
+            ems,
+            _auth: auth,
+            _finished: finished,
+        }
+    }
 }
 
 impl Traffic {
@@ -815,7 +851,10 @@ impl Traffic {
                 events.push(Event::SendWarningAlert(AlertDescription::NoRenegotiation));
                 Ok(Tls12State::Traffic(self))
             }
-            other => Err(unexpected("HelloRequest (or application data)", &other)),
+            other => Err(unexpected(
+                "HelloRequest (or application data)",
+                other.typ(),
+            )),
         }
     }
 }

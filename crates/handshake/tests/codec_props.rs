@@ -35,7 +35,7 @@ fn raw_extensions() -> impl Strategy<Value = VecU16<Extension>> {
 }
 
 fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
-    let wire = m.encode();
+    let wire = m.encode().unwrap();
     prop_assert_eq!(&HandshakeMessage::decode(&wire).unwrap(), m);
     for cut in 0..wire.len() {
         prop_assert!(
@@ -176,6 +176,85 @@ proptest! {
             ticket: PayloadU16(ticket),
             extensions,
         }))?;
+    }
+
+    /// The encoder under hostile lengths: a ticket, extension or certificate of any length up
+    /// to well past its prefix's maximum (the sizes a peer could make us store and send back)
+    /// either encodes to bytes that decode to the same message, or is an `EncodeError` exactly
+    /// when a field exceeds its prefix; never a panic, never a clamped length.
+    #[test]
+    fn encoder_refuses_what_its_prefix_cannot_say(
+        // A ticket (and a PSK identity) is at least one byte: its type's minimum, which decoding
+        // checks and encoding does not (only the prefix bounds what can be encoded).
+        ticket_len in prop_oneof![1usize..300, 65_400usize..65_700],
+        ext_len in prop_oneof![0usize..100, 65_400usize..65_700],
+        cert_len in prop_oneof![1usize..100, 16_777_000usize..16_777_300],
+        which in 0u8..3,
+    ) {
+        let (msg, overflow) = match which {
+            0 => (
+                HandshakeMessage::NewSessionTicket(NewSessionTicket {
+                    lifetime: 1,
+                    age_add: 2,
+                    nonce: PayloadU8(vec![]),
+                    ticket: PayloadU16(vec![7; ticket_len]),
+                    extensions: VecU16(vec![]),
+                }),
+                ticket_len > 0xffff,
+            ),
+            1 => {
+                // A PSK identity inside the pre_shared_key extension inside the block: each
+                // level has its own 16-bit prefix.
+                let ch = ClientHello {
+                    legacy_version: ProtocolVersion::TLSv1_2,
+                    random: [1; 32],
+                    session_id: PayloadU8(vec![]),
+                    cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
+                    compression_methods: VecU8(vec![Compression::Null]),
+                    extensions: VecU16(vec![
+                        ClientExtension::Other(Extension {
+                            typ: ExtensionType::Padding,
+                            data: PayloadU16(vec![0; ext_len]),
+                        }),
+                        ClientExtension::PreSharedKey(OfferedPsks {
+                            identities: VecU16(vec![PskIdentity {
+                                identity: PayloadU16(vec![5; ticket_len]),
+                                obfuscated_ticket_age: 0,
+                            }]),
+                            binders: VecU16(vec![PayloadU8(vec![0; 32])]),
+                        }),
+                    ]),
+                };
+                // padding ext (4 + len) + psk ext (4 + 2 + 2 + len + 4 + 2 + 33)
+                let block = 4 + ext_len + 4 + 2 + 2 + ticket_len + 4 + 2 + 33;
+                let overflow = ext_len > 0xffff
+                    || ticket_len > 0xffff
+                    || 2 + 2 + ticket_len + 4 + 2 + 33 > 0xffff
+                    || block > 0xffff;
+                (HandshakeMessage::ClientHello(ch), overflow)
+            }
+            _ => (
+                HandshakeMessage::Certificate(Certificate {
+                    context: PayloadU8(vec![]),
+                    entries: VecU24(vec![CertificateEntry {
+                        cert_data: PayloadU24(vec![0x30; cert_len]),
+                        extensions: VecU16(vec![]),
+                    }]),
+                }),
+                // entry: 3 + len + 2; list: 3 + entry; message: 4 + 1 + list (u24 body)
+                1 + 3 + 3 + cert_len + 2 > 0xff_ffff,
+            ),
+        };
+        match msg.encode() {
+            Ok(wire) => {
+                prop_assert!(!overflow, "encoded a message whose field overflows");
+                prop_assert_eq!(&HandshakeMessage::decode(&wire).unwrap(), &msg);
+            }
+            Err(e) => {
+                prop_assert!(overflow, "refused a message that fits: {:?}", e);
+                prop_assert!(e.len > e.max);
+            }
+        }
     }
 
     #[test]

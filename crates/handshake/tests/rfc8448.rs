@@ -145,7 +145,7 @@ fn ch_key_share(msg: &[u8]) -> Vec<u8> {
 }
 
 fn raw(e: &ClientExtension) -> Extension {
-    let enc = e.get_encoding();
+    let enc = e.get_encoding().unwrap();
     Extension::read_bytes(&enc).unwrap()
 }
 
@@ -340,6 +340,8 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
         middlebox_compat: compat,
         verifier,
         client_auth,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: Some(log.clone()),
     });
 
@@ -410,14 +412,14 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
     let mut events = Vec::new();
     let options = StartOptions {
         tls13_ticket: resumed.then(|| simple_trace_ticket(simple, now)),
+        hooks,
         ..StartOptions::default()
     };
-    let mut hs = match ClientHandshake::start_with_hooks_and_options(
+    let mut hs = match ClientHandshake::start(
         config,
         ServerName::try_from("server").unwrap(),
         now,
         options,
-        hooks,
         &mut events,
     ) {
         Ok(hs) => hs,

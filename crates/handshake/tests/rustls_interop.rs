@@ -267,6 +267,9 @@ struct Seen {
     alpn: Option<Vec<u8>>,
     ccs: usize,
     read_keys: usize,
+    /// `TicketReceived` events: version, length, kept.
+    received: Vec<(ProtocolVersion, usize, bool)>,
+    hrr: usize,
 }
 
 fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut Seen) {
@@ -305,6 +308,10 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
                 seen.tickets += 1;
                 seen.tls13_ticket = Some(t);
             }
+            Event::TicketReceived { version, len, kept } => {
+                seen.received.push((version, len, kept))
+            }
+            Event::HelloRetryRequest { .. } => seen.hrr += 1,
             _ => {}
         }
     }
@@ -456,6 +463,8 @@ fn client_config_versions(
             provider,
         }),
         client_auth,
+        verify_schemes: None,
+        signing_schemes: None,
         key_log: None,
     })
 }
@@ -483,12 +492,11 @@ fn start_pair_with(
     hooks: TestHooks,
 ) -> Pair {
     let mut events = Vec::new();
-    let hs = ClientHandshake::start_with_hooks_and_options(
+    let hs = ClientHandshake::start(
         config,
         ServerName::try_from("localhost").unwrap(),
         UnixTime::now(),
-        options,
-        hooks,
+        StartOptions { hooks, ..options },
         &mut events,
     )
     .unwrap();
@@ -895,7 +903,7 @@ fn tls13_ticket_resumption() {
         assert_eq!(first.server.handshake_kind(), Some(full));
         let ticket = first.seen.tls13_ticket.take().expect("no ticket");
         // Through its byte form, as a session store outside the process would keep it.
-        let ticket = Tls13Ticket::from_bytes(&ticket.to_bytes()).unwrap();
+        let ticket = Tls13Ticket::from_bytes(&ticket.to_bytes().unwrap()).unwrap();
 
         let options = StartOptions {
             tls13_ticket: Some(ticket),
@@ -978,7 +986,7 @@ fn tls12_session_id_and_ticket_resumption() {
         check_agreement12(&mut first);
         assert_eq!(first.server.handshake_kind(), Some(HandshakeKind::Full));
         let session = first.seen.tls12_session.take().expect("no TLS 1.2 session");
-        let session = Tls12Session::from_bytes(&session.to_bytes()).unwrap();
+        let session = Tls12Session::from_bytes(&session.to_bytes().unwrap()).unwrap();
         assert!(session.extended_master_secret);
         assert_eq!(session.ticket.is_some(), ticketer, "{session:?}");
         if !ticketer {
@@ -1070,6 +1078,8 @@ fn tls12_rsa_signature_schemes() {
                 provider,
             }),
             client_auth: None,
+            verify_schemes: None,
+            signing_schemes: None,
             key_log: None,
         });
         let sc = server_config(
@@ -1082,4 +1092,137 @@ fn tls12_rsa_signature_schemes() {
         let mut p = connect(config, sc);
         check_agreement12(&mut p);
     }
+}
+
+/// A server whose tickets are 65,000 bytes: the plaintext, zero padding, and its length (not
+/// encrypted: a test server). rustls sends them as they are (the wire allows 65,535).
+#[derive(Debug)]
+struct HugeTickets;
+
+const HUGE_TICKET: usize = 65_000;
+
+impl rustls::server::ProducesTickets for HugeTickets {
+    fn enabled(&self) -> bool {
+        true
+    }
+    fn lifetime(&self) -> u32 {
+        3600
+    }
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        let mut t = plain.to_vec();
+        t.resize(HUGE_TICKET - 4, 0);
+        t.extend_from_slice(&u32::try_from(plain.len()).ok()?.to_be_bytes());
+        Some(t)
+    }
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let (body, len) = cipher.split_at(cipher.len().checked_sub(4)?);
+        let len = usize::try_from(u32::from_be_bytes(len.try_into().ok()?)).ok()?;
+        body.get(..len).map(<[u8]>::to_vec)
+    }
+}
+
+/// A 65,000-byte ticket (TLS 1.3 and TLS 1.2) could never be sent back inside a ClientHello's
+/// 16-bit extension block: it is announced as not kept, no session carries it, and the next
+/// connection to that server (which then has nothing to offer) completes. A ticket that long
+/// built by hand is not offered either.
+#[test]
+fn tickets_too_long_to_send_back_are_not_stored() {
+    use overture_handshake::MAX_TICKET_LEN;
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    // TLS 1.3.
+    let config = client_config(&cert, None);
+    let mut sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().ticketer = Arc::new(HugeTickets);
+    Arc::get_mut(&mut sc).unwrap().send_tls13_tickets = 2;
+    for round in 0..2 {
+        let mut p = connect(config.clone(), sc.clone());
+        check_agreement(&mut p);
+        assert_eq!(
+            p.server.handshake_kind(),
+            Some(HandshakeKind::Full),
+            "{round}"
+        );
+        assert_eq!(
+            p.seen.received,
+            vec![(ProtocolVersion::TLSv1_3, HUGE_TICKET, false); 2],
+            "round {round}"
+        );
+        assert_eq!(p.seen.tickets, 0, "a ticket too long was stored");
+    }
+    let by_hand = Tls13Ticket {
+        suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        ticket: vec![1; MAX_TICKET_LEN + 1],
+        psk: overture_crypto_provider::Secret::new(&[7; 32]).unwrap(),
+        lifetime: 3600,
+        age_add: 0,
+        max_early_data: None,
+        received_at: UnixTime::now(),
+        server_name: ServerName::try_from("localhost").unwrap(),
+        alpn: None,
+    };
+    assert!(Tls13Ticket::from_bytes(&by_hand.to_bytes().unwrap()).is_err());
+    let options = StartOptions {
+        tls13_ticket: Some(by_hand),
+        ..StartOptions::default()
+    };
+    let mut p = resume(&config, &sc, options);
+    assert!(!p.seen.resumed);
+    check_agreement(&mut p);
+
+    // TLS 1.2: the session stays resumable by its id, without the ticket.
+    let config = client_config_versions(
+        &cert,
+        None,
+        vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+    );
+    let mut sc = tls12_server(false, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().ticketer = Arc::new(HugeTickets);
+    let mut p = connect(config.clone(), sc.clone());
+    check_agreement12(&mut p);
+    assert_eq!(
+        p.seen.received,
+        vec![(ProtocolVersion::TLSv1_2, HUGE_TICKET, false)]
+    );
+    let session = p.seen.tls12_session.take();
+    assert!(
+        session.as_ref().is_none_or(|s| s.ticket.is_none()),
+        "{session:?}"
+    );
+    let mut next = resume(
+        &config,
+        &sc,
+        StartOptions {
+            tls12_session: session,
+            ..StartOptions::default()
+        },
+    );
+    check_agreement12(&mut next);
+    let mut by_hand = Tls12Session::from_bytes(
+        &Tls12Session {
+            suite: CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            master_secret: overture_crypto_provider::Secret::new(&[3; 48]).unwrap(),
+            session_id: vec![],
+            ticket: Some(vec![1; 10]),
+            ticket_lifetime_hint: 0,
+            extended_master_secret: true,
+            server_name: ServerName::try_from("localhost").unwrap(),
+            created_at: UnixTime::now(),
+            alpn: None,
+        }
+        .to_bytes()
+        .unwrap(),
+    )
+    .unwrap();
+    by_hand.ticket = Some(vec![1; HUGE_TICKET]);
+    assert!(Tls12Session::from_bytes(&by_hand.to_bytes().unwrap()).is_err());
+    let mut p = resume(
+        &config,
+        &sc,
+        StartOptions {
+            tls12_session: Some(by_hand),
+            ..StartOptions::default()
+        },
+    );
+    assert!(!p.seen.resumed);
+    check_agreement12(&mut p);
 }

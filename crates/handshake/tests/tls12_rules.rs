@@ -15,7 +15,7 @@ mod common;
 use common::Log;
 
 use common::{PinnedVerifier, ecdsa_identity, split_messages};
-use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, SigningKey, ring};
+use overture_crypto_provider::{ActiveKeyExchange, Hash, Secret, Signer, SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
 use overture_handshake::msgs::{
     self, ClientExtension, ClientHello, EcdheServerKeyExchange, EncryptedExtensions, Extension,
@@ -23,8 +23,8 @@ use overture_handshake::msgs::{
     Tls12NewSessionTicket,
 };
 use overture_handshake::{
-    ClientHandshake, Error, Event, HandshakeConfig, Level, StartOptions, Tls12Session, Tls13Ticket,
-    tls12_prf,
+    ClientCertResolver, ClientHandshake, Error, Event, HandshakeConfig, Level, StartOptions,
+    Tls12Session, Tls13Ticket, tls12_prf,
 };
 use overture_types::{
     AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
@@ -54,6 +54,9 @@ fn good_extensions() -> Vec<Extension> {
 struct Opts {
     versions: Vec<ProtocolVersion>,
     options: StartOptions,
+    client_auth: Option<Arc<dyn ClientCertResolver>>,
+    signing_schemes: Option<Vec<SignatureScheme>>,
+    verify_schemes: Option<Vec<SignatureScheme>>,
 }
 
 impl Default for Opts {
@@ -61,6 +64,9 @@ impl Default for Opts {
         Self {
             versions: vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
             options: StartOptions::default(),
+            client_auth: None,
+            signing_schemes: None,
+            verify_schemes: None,
         }
     }
 }
@@ -120,11 +126,13 @@ fn start(opts: Opts) -> S {
             schemes: provider.supported_schemes(),
             provider,
         }),
-        client_auth: None,
+        client_auth: opts.client_auth,
+        verify_schemes: opts.verify_schemes,
+        signing_schemes: opts.signing_schemes,
         key_log: Some(log.clone()),
     });
     let mut events = Vec::new();
-    let hs = ClientHandshake::start_with(
+    let hs = ClientHandshake::start(
         config,
         ServerName::try_from("example.com").unwrap(),
         UnixTime::now(),
@@ -178,7 +186,7 @@ impl S {
     fn ch_has(&self, typ: ExtensionType) -> Option<Vec<u8>> {
         self.ch.extensions.0.iter().find_map(|e| {
             (e.typ() == typ).then(|| {
-                let enc = e.get_encoding();
+                let enc = e.get_encoding().unwrap();
                 enc[4..].to_vec()
             })
         })
@@ -201,11 +209,13 @@ impl S {
             .0
             .iter()
             .any(|e| e.typ == ExtensionType::ExtendedMasterSecret);
-        HandshakeMessage::ServerHello(sh).encode()
+        HandshakeMessage::ServerHello(sh).encode().unwrap()
     }
 
     fn certificate(&self) -> Vec<u8> {
-        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec())])).encode()
+        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec())]))
+            .encode()
+            .unwrap()
     }
 
     /// A ServerKeyExchange for `group`, signed with ECDSA P-256 SHA-256, then `tweak`ed.
@@ -241,7 +251,7 @@ impl S {
         before(&mut ske);
         let mut signed = self.ch.random.to_vec();
         signed.extend_from_slice(&self.server_random);
-        signed.extend_from_slice(&ske.params());
+        signed.extend_from_slice(&ske.params().unwrap());
         let signer = self
             .key
             .choose_scheme(&[SignatureScheme::ECDSA_NISTP256_SHA256])
@@ -249,7 +259,7 @@ impl S {
         ske.signature = PayloadU16(signer.sign(&signed).unwrap());
         after(&mut ske);
         self.kx = kx;
-        Tls12Message::ServerKeyExchange(ske).encode()
+        Tls12Message::ServerKeyExchange(ske).encode().unwrap()
     }
 
     /// ServerHello, Certificate, ServerKeyExchange (X25519), all accepted.
@@ -265,7 +275,7 @@ impl S {
     /// ServerHelloDone; checks the client's flight (ClientKeyExchange, CCS, write key,
     /// Finished, ExpectCcs unless a ticket was promised) and derives the master secret.
     fn done(&mut self) {
-        let done = Tls12Message::ServerHelloDone.encode();
+        let done = Tls12Message::ServerHelloDone.encode().unwrap();
         self.events.clear();
         self.accept(&done);
         let events: Vec<Event> = self.events.drain(..).collect();
@@ -331,7 +341,7 @@ impl S {
             &[&sha256(&self.transcript)],
             12,
         );
-        Tls12Message::Finished(vd).encode()
+        Tls12Message::Finished(vd).encode().unwrap()
     }
 
     fn expect_ccs_then_read_key(&mut self) {
@@ -339,6 +349,17 @@ impl S {
             matches!(self.events.pop(), Some(Event::ExpectCcs)),
             "no ExpectCcs"
         );
+        // A NewSessionTicket before the CCS is announced as it arrives.
+        self.events.retain(|e| {
+            !matches!(
+                e,
+                Event::TicketReceived {
+                    version: ProtocolVersion::TLSv1_2,
+                    kept: true,
+                    ..
+                }
+            )
+        });
         assert!(self.events.is_empty());
         self.hs.handle_ccs(&mut self.events).unwrap();
         let Some(Event::InstallReadKey(k)) = self.events.pop() else {
@@ -628,13 +649,15 @@ fn certificate_and_server_key_exchange_rules() {
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let empty = Tls12Message::Certificate(VecU24(vec![])).encode();
+    let empty = Tls12Message::Certificate(VecU24(vec![])).encode().unwrap();
     assert_eq!(s.reject(&empty), Some(A::DecodeError));
     // A certificate the verifier does not know.
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])])).encode();
+    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])]))
+        .encode()
+        .unwrap();
     assert_eq!(s.reject(&other), Some(A::UnknownCa));
 
     type SkeTweak = Box<dyn Fn(&mut EcdheServerKeyExchange)>;
@@ -714,7 +737,7 @@ fn out_of_order_messages_and_change_cipher_specs() {
     let c = s.certificate();
     s.accept(&c);
     assert_eq!(
-        s.reject(&Tls12Message::ServerHelloDone.encode()),
+        s.reject(&Tls12Message::ServerHelloDone.encode().unwrap()),
         Some(A::UnexpectedMessage)
     );
     // A CCS before the client's flight.
@@ -748,7 +771,8 @@ fn out_of_order_messages_and_change_cipher_specs() {
         schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
         authorities: VecU16(vec![]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     s.accept(&cr);
     assert_eq!(s.reject(&cr), Some(A::UnexpectedMessage));
 }
@@ -762,9 +786,10 @@ fn certificate_request_gets_an_empty_certificate() {
         schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
         authorities: VecU16(vec![]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     s.accept(&cr);
-    s.accept(&Tls12Message::ServerHelloDone.encode());
+    s.accept(&Tls12Message::ServerHelloDone.encode().unwrap());
     let (msgs, _) = drain(&mut s.events);
     assert_eq!(msgs[0], [11, 0, 0, 3, 0, 0, 0], "empty Certificate first");
     assert_eq!(msgs[1][0], 16, "then ClientKeyExchange");
@@ -784,7 +809,7 @@ fn bad_finished_is_decrypt_error() {
     s.up_to_done(|_| {});
     s.done();
     s.expect_ccs_then_read_key();
-    let f = Tls12Message::Finished(vec![0; 32]).encode();
+    let f = Tls12Message::Finished(vec![0; 32]).encode().unwrap();
     assert_eq!(s.reject(&f), Some(A::DecryptError));
 }
 
@@ -794,7 +819,8 @@ fn hello_request_is_ignored_during_and_refused_after_the_handshake() {
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
     // During the handshake: ignored, not in the transcript (the handshake still completes).
-    s.feed(&Tls12Message::HelloRequest.encode()).unwrap();
+    s.feed(&Tls12Message::HelloRequest.encode().unwrap())
+        .unwrap();
     let c = s.certificate();
     s.accept(&c);
     let ske = s.ske(NamedGroup::secp384r1, |_| {});
@@ -805,7 +831,8 @@ fn hello_request_is_ignored_during_and_refused_after_the_handshake() {
     s.accept(&f);
     s.events.clear();
     // After: answered with a no_renegotiation warning, the connection goes on.
-    s.feed(&Tls12Message::HelloRequest.encode()).unwrap();
+    s.feed(&Tls12Message::HelloRequest.encode().unwrap())
+        .unwrap();
     assert!(matches!(
         s.events.as_slice(),
         [Event::SendWarningAlert(A::NoRenegotiation)]
@@ -813,7 +840,7 @@ fn hello_request_is_ignored_during_and_refused_after_the_handshake() {
     assert!(s.hs.is_complete());
     // Anything else after the handshake is unexpected.
     assert_eq!(
-        s.reject(&Tls12Message::ServerHelloDone.encode()),
+        s.reject(&Tls12Message::ServerHelloDone.encode().unwrap()),
         Some(A::UnexpectedMessage)
     );
 }
@@ -860,7 +887,8 @@ fn session(ticket: bool, ems: bool) -> Tls12Session {
             lifetime_hint: 600,
             ticket: PayloadU16(vec![0xee; 80]),
         })
-        .encode();
+        .encode()
+        .unwrap();
         s.accept(&nst);
     }
     s.expect_ccs_then_read_key();
@@ -1007,6 +1035,7 @@ fn start13(psk_ke: bool) -> S {
             offer_psk_ke: psk_ke,
             ..StartOptions::default()
         },
+        ..Opts::default()
     })
 }
 
@@ -1032,16 +1061,19 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
             .unwrap()
             .start()
             .unwrap();
-        exts.push(Extension::new(ExtensionType::KeyShare, |o| {
-            KeyShareEntry {
-                group: theirs.group,
-                key_exchange: PayloadU16(kx.public_key().to_vec()),
-            }
-            .encode(o)
-        }));
+        exts.push(
+            Extension::new(ExtensionType::KeyShare, |o| {
+                KeyShareEntry {
+                    group: theirs.group,
+                    key_exchange: PayloadU16(kx.public_key().to_vec()),
+                }
+                .encode(o)
+            })
+            .unwrap(),
+        );
     }
     if let Some(i) = selected {
-        exts.push(Extension::new(ExtensionType::PreSharedKey, |o| i.encode(o)));
+        exts.push(Extension::new(ExtensionType::PreSharedKey, |o| i.encode(o)).unwrap());
     }
     HandshakeMessage::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::TLSv1_2,
@@ -1052,6 +1084,7 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
         extensions: VecU16(exts),
     })
     .encode()
+    .unwrap()
 }
 
 #[test]
@@ -1066,7 +1099,9 @@ fn tls13_offer_has_a_valid_binder_and_age() {
     let age = id.obfuscated_ticket_age.wrapping_sub(1000);
     assert!((10_000..=11_000).contains(&age), "{age}");
     // Recompute the binder as a server would.
-    let enc = HandshakeMessage::ClientHello(s.ch.clone()).encode();
+    let enc = HandshakeMessage::ClientHello(s.ch.clone())
+        .encode()
+        .unwrap();
     let truncated = &enc[..enc.len() - 35];
     let ks = KeySchedule::new(SUITE13, Some(&[5; 32]));
     let empty = SUITE13.hash.hash(&[]);
@@ -1124,13 +1159,15 @@ fn tls13_resumption_rules() {
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
         extensions: VecU16(vec![]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     s.accept(&ee);
     let cert = HandshakeMessage::Certificate(overture_handshake::msgs::Certificate {
         context: PayloadU8(vec![]),
         entries: VecU24(vec![]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     assert_eq!(s.reject(&cert), Some(A::UnexpectedMessage));
     // psk_ke offered: a ServerHello without a key share is a PSK-only handshake.
     let mut s = start13(true);
@@ -1156,7 +1193,8 @@ fn tls13_resumption_rules() {
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
         extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[])]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     assert_eq!(s.reject(&ee), Some(A::UnsupportedExtension));
 }
 
@@ -1182,6 +1220,7 @@ fn tls13_tickets_that_cannot_be_used_are_not_offered() {
                 tls13_ticket: Some(t),
                 ..StartOptions::default()
             },
+            ..Opts::default()
         });
         assert!(s.ch_has(ExtensionType::PreSharedKey).is_none());
     }
@@ -1203,7 +1242,8 @@ fn tls12_after_hello_retry_request_is_refused() {
             ext(ExtensionType::KeyShare, &[0, 23]),
         ]),
     })
-    .encode();
+    .encode()
+    .unwrap();
     s.feed(&hrr).unwrap();
     let sh = s.server_hello(|_| {});
     assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
@@ -1243,4 +1283,220 @@ fn corrupted_tls12_messages_never_panic() {
         u.accept(&c);
         assert!(u.feed(&ske[..cut]).is_err());
     }
+}
+
+/// A client certificate resolver that records the schemes it is offered and answers with a
+/// one-certificate chain and a signer of `scheme` (its signature is junk: the scripted server
+/// does not check it).
+#[derive(Debug)]
+struct Recording {
+    scheme: SignatureScheme,
+    offered: std::sync::Mutex<Vec<Vec<SignatureScheme>>>,
+}
+
+#[derive(Debug)]
+struct JunkSigner(SignatureScheme);
+
+impl Signer for JunkSigner {
+    fn scheme(&self) -> SignatureScheme {
+        self.0
+    }
+    fn sign(&self, _: &[u8]) -> Result<Vec<u8>, overture_crypto_provider::Error> {
+        Ok(vec![1; 64])
+    }
+}
+
+impl ClientCertResolver for Recording {
+    fn resolve(
+        &self,
+        offered: &[SignatureScheme],
+    ) -> Option<(Vec<CertificateDer<'static>>, Box<dyn Signer>)> {
+        self.offered.lock().unwrap().push(offered.to_vec());
+        Some((
+            vec![CertificateDer::from(vec![0x30, 0])],
+            Box::new(JunkSigner(self.scheme)),
+        ))
+    }
+}
+
+/// RFC 5246 §7.4.6: the client certificate must be of a type in CertificateRequest's
+/// `certificate_types` (BoGo CheckClientCertificateTypes). A server asking for `ecdsa_sign`
+/// only never gets an RSA certificate, whatever schemes it lists: the resolver is offered only
+/// the schemes of the requested types, and a signer of another type gets an empty Certificate.
+/// Our signing preferences (`HandshakeConfig::signing_schemes`) order and restrict the offer.
+#[test]
+fn certificate_types_are_honoured() {
+    use SignatureScheme as S;
+    let server_schemes = vec![
+        S::RSA_PKCS1_SHA256,
+        S::ECDSA_NISTP256_SHA256,
+        S::RSA_PSS_SHA256,
+    ];
+    /// certificate_types, our signer's scheme, our signing preferences, what the resolver
+    /// must be offered, whether a certificate goes out.
+    type Case = (Vec<u8>, S, Option<Vec<S>>, Vec<S>, bool);
+    let cases: Vec<Case> = vec![
+        // ecdsa_sign only: an RSA key is not sent.
+        (
+            vec![64],
+            S::RSA_PSS_SHA256,
+            None,
+            vec![S::ECDSA_NISTP256_SHA256],
+            false,
+        ),
+        // ecdsa_sign only: an ECDSA key is.
+        (
+            vec![64],
+            S::ECDSA_NISTP256_SHA256,
+            None,
+            vec![S::ECDSA_NISTP256_SHA256],
+            true,
+        ),
+        // rsa_sign only.
+        (
+            vec![1],
+            S::RSA_PSS_SHA256,
+            None,
+            vec![S::RSA_PKCS1_SHA256, S::RSA_PSS_SHA256],
+            true,
+        ),
+        (
+            vec![1],
+            S::ECDSA_NISTP256_SHA256,
+            None,
+            vec![S::RSA_PKCS1_SHA256, S::RSA_PSS_SHA256],
+            false,
+        ),
+        // Both, in the server's order.
+        (
+            vec![1, 64],
+            S::RSA_PKCS1_SHA256,
+            None,
+            server_schemes.clone(),
+            true,
+        ),
+        // Both, restricted and ordered by our signing preferences.
+        (
+            vec![1, 64],
+            S::RSA_PSS_SHA256,
+            Some(vec![
+                S::RSA_PSS_SHA256,
+                S::ED25519,
+                S::ECDSA_NISTP256_SHA256,
+            ]),
+            vec![S::RSA_PSS_SHA256, S::ECDSA_NISTP256_SHA256],
+            true,
+        ),
+        // Only types we have no key for (dss_sign): the resolver is not asked.
+        (vec![2], S::RSA_PSS_SHA256, None, vec![], false),
+    ];
+    for (types, scheme, prefs, want_offered, sends_cert) in cases {
+        let what = format!("types {types:?}, signer {scheme:?}, prefs {prefs:?}");
+        let resolver = Arc::new(Recording {
+            scheme,
+            offered: Default::default(),
+        });
+        let mut s = start(Opts {
+            client_auth: Some(resolver.clone()),
+            signing_schemes: prefs,
+            ..Opts::default()
+        });
+        s.up_to_done(|_| {});
+        let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
+            certificate_types: VecU8(types),
+            schemes: VecU16(server_schemes.clone()),
+            authorities: VecU16(vec![]),
+        })
+        .encode()
+        .unwrap();
+        s.accept(&cr);
+        s.accept(&Tls12Message::ServerHelloDone.encode().unwrap());
+        let offered = resolver.offered.lock().unwrap().clone();
+        if want_offered.is_empty() {
+            assert!(
+                offered.is_empty(),
+                "{what}: resolver asked with {offered:?}"
+            );
+        } else {
+            assert_eq!(offered, vec![want_offered], "{what}");
+        }
+        let (msgs, _) = drain(&mut s.events);
+        let types: Vec<u8> = msgs.iter().map(|m| m[0]).collect();
+        if sends_cert {
+            assert_eq!(msgs[0], [11, 0, 0, 8, 0, 0, 5, 0, 0, 2, 0x30, 0], "{what}");
+            assert_eq!(
+                types,
+                [11, 16, 15, 20],
+                "{what}: Certificate, ClientKeyExchange, CertificateVerify"
+            );
+            assert_eq!(&msgs[2][4..6], &scheme.get().to_be_bytes(), "{what}");
+        } else {
+            assert_eq!(msgs[0], [11, 0, 0, 3, 0, 0, 0], "{what}: empty Certificate");
+            assert_eq!(types, [11, 16, 20], "{what}: no CertificateVerify");
+        }
+    }
+}
+
+/// A TLS 1.2 ServerHello with supported_groups (not a ServerHello extension, but real servers
+/// send it and BoringSSL tolerates it: BoGo SupportedCurves-ServerHello-TLS12) completes; the
+/// extension is still refused twice, and when we did not offer it (we always do).
+#[test]
+fn supported_groups_in_a_tls12_server_hello_is_tolerated() {
+    let mut s = start(Opts::default());
+    s.complete(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]))
+    });
+    assert!(s.hs.is_complete());
+    let mut s = start(Opts::default());
+    let sh = s.server_hello(|sh| {
+        for _ in 0..2 {
+            sh.extensions
+                .0
+                .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]));
+        }
+    });
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+}
+
+/// `HandshakeConfig::verify_schemes` orders and restricts signature_algorithms (schemes the
+/// verifier cannot check are left out; none left is a configuration error, in
+/// `rejections.rs`), and the scheme
+/// the server signed its ServerKeyExchange with is reported once it verified.
+#[test]
+fn verification_preferences_and_the_peer_signature_scheme() {
+    use SignatureScheme as S;
+    let mut s = start(Opts {
+        verify_schemes: Some(vec![
+            S::ECDSA_NISTP256_SHA256,
+            S::Unknown(0x0a0a),
+            S::ED25519,
+        ]),
+        ..Opts::default()
+    });
+    let offered = s.ch_has(ExtensionType::SignatureAlgorithms).unwrap();
+    assert_eq!(offered, [0, 4, 0x04, 0x03, 0x08, 0x07]);
+    s.up_to_done(|_| {});
+    let reported: Vec<S> = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerSignatureScheme(p) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reported, [S::ECDSA_NISTP256_SHA256]);
+
+    // A ServerKeyExchange signed with a scheme left out by the preferences is refused.
+    let mut s = start(Opts {
+        verify_schemes: Some(vec![S::ED25519]),
+        ..Opts::default()
+    });
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    let ske = s.ske(NamedGroup::X25519, |_| {});
+    assert_eq!(s.reject(&ske), Some(A::IllegalParameter));
 }

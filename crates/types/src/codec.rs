@@ -48,6 +48,30 @@ impl fmt::Display for InvalidMessage {
 
 impl std::error::Error for InvalidMessage {}
 
+/// Why a value could not be encoded: a body longer than its length prefix can express.
+///
+/// Never a clamp, never a panic: the caller decides (a handshake refuses to send the
+/// message; a ticket that could never be sent back is not stored in the first place).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeError {
+    /// The body's length in bytes.
+    pub len: usize,
+    /// The largest length the prefix can express.
+    pub max: usize,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a field of {} bytes does not fit its length prefix (at most {})",
+            self.len, self.max
+        )
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
 /// A cursor over borrowed bytes that can only take what is there.
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
@@ -213,38 +237,60 @@ impl LengthWidth {
 
 /// Writes `body` behind a length prefix of `width` bytes, filling the prefix in afterwards.
 ///
-/// A body longer than the prefix can express is a bug in the caller (we only encode what we
-/// built); the length is then clamped, and the debug build asserts.
-pub fn encode_prefixed(out: &mut Vec<u8>, width: LengthWidth, body: impl FnOnce(&mut Vec<u8>)) {
+/// A body longer than the prefix can express is an [`EncodeError`], and `out` is left as it
+/// was: nothing half-written goes out.
+pub fn encode_prefixed(
+    out: &mut Vec<u8>,
+    width: LengthWidth,
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
     let at = out.len();
-    out.resize(at + width.bytes(), 0);
+    out.resize(at.saturating_add(width.bytes()), 0);
     let start = out.len();
-    body(out);
-    let len = out.len() - start;
-    debug_assert!(
-        len <= width.max_len(),
-        "encoded body too long for its prefix"
-    );
-    let len = u32::try_from(len.min(width.max_len())).unwrap_or(u32::MAX);
-    let be = len.to_be_bytes();
+    if let Err(e) = body(out) {
+        out.truncate(at);
+        return Err(e);
+    }
+    let len = out.len().saturating_sub(start);
+    let max = width.max_len();
+    let fits = u32::try_from(len).ok().filter(|_| len <= max);
+    let Some(len32) = fits else {
+        out.truncate(at);
+        return Err(EncodeError { len, max });
+    };
+    let be = len32.to_be_bytes();
     if let (Some(dst), Some(src)) = (out.get_mut(at..start), be.get(4 - width.bytes()..)) {
         dst.copy_from_slice(src);
     }
+    Ok(())
+}
+
+/// Writes `bytes` behind a length prefix of `width` bytes (see [`encode_prefixed`]).
+pub fn encode_bytes(
+    out: &mut Vec<u8>,
+    width: LengthWidth,
+    bytes: &[u8],
+) -> Result<(), EncodeError> {
+    encode_prefixed(out, width, |o| {
+        o.extend_from_slice(bytes);
+        Ok(())
+    })
 }
 
 /// A value with one encoding on the wire.
 pub trait Codec<'a>: Sized {
-    /// Appends the encoding of `self` to `out`.
-    fn encode(&self, out: &mut Vec<u8>);
+    /// Appends the encoding of `self` to `out`; fails (leaving what was appended so far) when
+    /// a length does not fit its prefix.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 
     /// Reads one value, taking exactly its bytes.
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage>;
 
     /// The encoding as a new vector.
-    fn get_encoding(&self) -> Vec<u8> {
+    fn get_encoding(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode(&mut out);
-        out
+        self.encode(&mut out)?;
+        Ok(out)
     }
 
     /// Reads one value that must span all of `bytes`.
@@ -257,8 +303,9 @@ pub trait Codec<'a>: Sized {
 }
 
 impl Codec<'_> for u8 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(*self);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         r.u8("u8")
@@ -266,8 +313,9 @@ impl Codec<'_> for u8 {
 }
 
 impl Codec<'_> for u16 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.to_be_bytes());
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         r.u16("u16")
@@ -275,8 +323,9 @@ impl Codec<'_> for u16 {
 }
 
 impl Codec<'_> for u32 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.to_be_bytes());
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         r.u32("u32")
@@ -284,8 +333,9 @@ impl Codec<'_> for u32 {
 }
 
 impl Codec<'_> for u64 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.to_be_bytes());
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         r.u64("u64")
@@ -312,9 +362,10 @@ impl U24 {
 }
 
 impl Codec<'_> for U24 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let [_, a, b, c] = self.0.to_be_bytes();
         out.extend_from_slice(&[a, b, c]);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         r.u24("u24").map(Self)
@@ -359,8 +410,8 @@ macro_rules! payload {
         }
 
         impl<const MIN: usize, const MAX: usize> Codec<'_> for $name<MIN, MAX> {
-            fn encode(&self, out: &mut Vec<u8>) {
-                encode_prefixed(out, $width, |out| out.extend_from_slice(&self.0));
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                encode_bytes(out, $width, &self.0)
             }
             fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
                 let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
@@ -405,12 +456,13 @@ macro_rules! list {
         }
 
         impl<'a, T: Codec<'a>, const MIN: usize, const MAX: usize> Codec<'a> for $name<T, MIN, MAX> {
-            fn encode(&self, out: &mut Vec<u8>) {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 encode_prefixed(out, $width, |out| {
                     for item in &self.0 {
-                        item.encode(out);
+                        item.encode(out)?;
                     }
-                });
+                    Ok(())
+                })
             }
             fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
                 let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
@@ -456,7 +508,7 @@ mod tests {
     #[test]
     fn u24_round_trips_and_bounds() {
         let v = U24::new(0x01_0203).unwrap();
-        assert_eq!(v.get_encoding(), vec![1, 2, 3]);
+        assert_eq!(v.get_encoding().unwrap(), vec![1, 2, 3]);
         assert_eq!(U24::read_bytes(&[1, 2, 3]).unwrap(), v);
         assert_eq!(U24::new(0x100_0000), None);
     }
@@ -489,7 +541,7 @@ mod tests {
     #[test]
     fn list_of_u16_round_trips() {
         let l: VecU16<u16, 2> = VecU16(vec![0x1301, 0x1302]);
-        let enc = l.get_encoding();
+        let enc = l.get_encoding().unwrap();
         assert_eq!(enc, vec![0, 4, 0x13, 0x01, 0x13, 0x02]);
         assert_eq!(VecU16::<u16, 2>::read_bytes(&enc).unwrap(), l);
         // An odd length cuts an element in half.
@@ -500,9 +552,44 @@ mod tests {
     fn prefixed_u24_encodes_length() {
         let mut out = vec![];
         encode_prefixed(&mut out, LengthWidth::U24, |o| {
-            o.extend_from_slice(&[7; 300])
-        });
+            o.extend_from_slice(&[7; 300]);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(&out[..3], &[0, 1, 44]);
         assert_eq!(PayloadU24::<0>::read_bytes(&out).unwrap().0.len(), 300);
+    }
+
+    /// A body one byte longer than its prefix can say is an error for every width, nothing of
+    /// it stays in the output, and the largest body that fits still encodes.
+    #[test]
+    fn too_long_for_the_prefix_is_an_error() {
+        for width in [LengthWidth::U8, LengthWidth::U16, LengthWidth::U24] {
+            let max = width.max_len();
+            let mut out = vec![9];
+            let e = encode_prefixed(&mut out, width, |o| {
+                o.resize(o.len() + max + 1, 0);
+                Ok(())
+            });
+            assert_eq!(e, Err(EncodeError { len: max + 1, max }));
+            assert_eq!(out, [9]);
+            encode_prefixed(&mut out, width, |o| {
+                o.resize(o.len() + max, 0);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(out.len(), 1 + width.bytes() + max);
+        }
+        // Nested: an inner field that fits inside an outer one that does not.
+        let ticket = PayloadU16::<0>(vec![1; 65_000]);
+        let outer: VecU16<PayloadU16> = VecU16(vec![ticket.clone(), ticket]);
+        assert_eq!(
+            outer.get_encoding(),
+            Err(EncodeError {
+                len: 130_004,
+                max: 0xffff
+            })
+        );
+        assert!(PayloadU16::<0>(vec![0; 65_536]).get_encoding().is_err());
     }
 }

@@ -84,8 +84,8 @@ macro_rules! enum_builder {
         }
 
         impl Codec<'_> for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                self.get().encode(out);
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), $crate::codec::EncodeError> {
+                self.get().encode(out)
             }
             fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
                 <$ty>::read(r)
@@ -238,6 +238,7 @@ enum_builder! {
         FFDHE2048 => 0x0100 "ffdhe2048",
         FFDHE3072 => 0x0101 "ffdhe3072",
         FFDHE4096 => 0x0102 "ffdhe4096",
+        SecP256r1MLKEM768 => 0x11eb "SecP256r1MLKEM768",
         X25519MLKEM768 => 0x11ec "X25519MLKEM768",
     }
 }
@@ -390,7 +391,10 @@ mod tests {
             assert_eq!(SignatureScheme::from(v.get()), *v);
         }
         for v in ExtensionType::ALL {
-            assert_eq!(ExtensionType::read_bytes(&v.get_encoding()).unwrap(), *v);
+            assert_eq!(
+                ExtensionType::read_bytes(&v.get_encoding().unwrap()).unwrap(),
+                *v
+            );
         }
     }
 

@@ -15,7 +15,7 @@
 //! // A cipher_suites list as a ClientHello carries it: <2..2^16-2>.
 //! let suites: VecU16<CipherSuite, 2, 0xfffe> =
 //!     VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256, CipherSuite::from(0x0a0a)]);
-//! let wire = suites.get_encoding();
+//! let wire = suites.get_encoding().unwrap();
 //! assert_eq!(wire, [0x00, 0x04, 0x13, 0x01, 0x0a, 0x0a]);
 //!
 //! let back = VecU16::<CipherSuite, 2, 0xfffe>::read_bytes(&wire).unwrap();
@@ -33,8 +33,8 @@ pub mod codec;
 pub mod enums;
 
 pub use codec::{
-    Codec, InvalidMessage, LengthWidth, PayloadU8, PayloadU16, PayloadU24, Reader, U24, VecU8,
-    VecU16, VecU24, encode_prefixed,
+    Codec, EncodeError, InvalidMessage, LengthWidth, PayloadU8, PayloadU16, PayloadU24, Reader,
+    U24, VecU8, VecU16, VecU24, encode_bytes, encode_prefixed,
 };
 pub use enums::{
     AlertDescription, AlertLevel, CipherSuite, Compression, ContentType, EcCurveType,

@@ -55,6 +55,9 @@ pub(crate) struct Aki<'a> {
     pub(crate) critical: bool,
     pub(crate) key_id: Option<&'a [u8]>,
     pub(crate) has_issuer_or_serial: bool,
+    /// authorityCertIssuer and authorityCertSerialNumber both present or both absent (X.509
+    /// requires the pair; only [`crate::Profile::Strict`] enforces it).
+    pub(crate) issuer_serial_paired: bool,
 }
 
 /// One GeneralName (RFC 5280 §4.2.1.6), borrowed.
@@ -309,6 +312,7 @@ impl<'a> Certificate<'a> {
             return Err(Error::bad("subjectPublicKeyInfo"));
         }
         let (spki_alg, public_key) = parse_spki(spki_tlv.raw)?;
+        key_alg(spki_alg)?; // RSASSA-PSS parameters checked here (other keys: a prefix test)
         // issuerUniqueID [1] / subjectUniqueID [2]: v2/v3 only, ignored. (Almost always
         // absent: extensions or the end come next, and the four probes are skipped.)
         if !matches!(tbs.peek_tag(), None | Some(0xa3)) {
@@ -378,8 +382,45 @@ impl<'a> Certificate<'a> {
         parse_spki(spki.raw)
     }
 
+    /// The provider public-key algorithm identifier (contents) under which a key whose SPKI
+    /// algorithm is `public_key_alg_id` (as [`Certificate::public_key_of`] returns it) verifies
+    /// signatures of `signature_alg_id` (a `SignatureVerifier::signature_alg_id()`): the
+    /// identifier itself, or for an RSASSA-PSS key
+    /// `overture_crypto_provider::RSA_PSS_KEY_ALG_ID`, once its parameters (RFC 4055 §3.1,
+    /// RFC 8446 §4.2.3: hash, MGF1 hash, salt length) are found to allow that signature
+    /// algorithm. Compare the result with the verifier's `public_key_alg_id()`.
+    ///
+    /// ```
+    /// use overture_crypto_provider::RSA_PSS_KEY_ALG_ID;
+    /// use overture_x509_verify::Certificate;
+    /// use rustls_pki_types::alg_id;
+    /// // An RSASSA-PSS key without parameters: any TLS RSASSA-PSS signature.
+    /// let pss_key = RSA_PSS_KEY_ALG_ID.as_ref();
+    /// let lookup = Certificate::key_alg_for(pss_key, alg_id::RSA_PSS_SHA384.as_ref())?;
+    /// assert_eq!(lookup, RSA_PSS_KEY_ALG_ID.as_ref());
+    /// // A key tied to SHA-256 (its parameters are those of the signature algorithm).
+    /// let tied = alg_id::RSA_PSS_SHA256.as_ref();
+    /// assert!(Certificate::key_alg_for(tied, alg_id::RSA_PSS_SHA256.as_ref()).is_ok());
+    /// assert!(Certificate::key_alg_for(tied, alg_id::RSA_PSS_SHA384.as_ref()).is_err());
+    /// // Other keys are looked up as they are.
+    /// let rsa = alg_id::RSA_ENCRYPTION.as_ref();
+    /// assert_eq!(Certificate::key_alg_for(rsa, alg_id::RSA_PSS_SHA256.as_ref())?, rsa);
+    /// # Ok::<(), overture_x509_verify::Error>(())
+    /// ```
+    pub fn key_alg_for<'k>(
+        public_key_alg_id: &'k [u8],
+        signature_alg_id: &[u8],
+    ) -> Result<&'k [u8], Error> {
+        let k = key_alg(public_key_alg_id)?;
+        match k.only_signature {
+            Some(only) if only != signature_alg_id => Err(Error::SignatureAlgorithmMismatch),
+            _ => Ok(k.lookup),
+        }
+    }
+
     /// Contents of the SubjectPublicKeyInfo AlgorithmIdentifier SEQUENCE (comparable to
-    /// `SignatureVerifier::public_key_alg_id().as_ref()`).
+    /// `SignatureVerifier::public_key_alg_id().as_ref()`, except for RSASSA-PSS keys with
+    /// parameters: see [`Certificate::key_alg_for`]).
     pub fn public_key_alg_id(&self) -> &'a [u8] {
         self.spki_alg
     }
@@ -531,6 +572,7 @@ impl<'a> Certificate<'a> {
                     None => None,
                 },
                 has_issuer_or_serial: a.has_issuer_or_serial,
+                issuer_serial_paired: a.issuer_serial_paired,
             }),
         };
         Some(Certificate {
@@ -591,6 +633,117 @@ pub(crate) fn parse_spki(raw: &[u8]) -> Result<(&[u8], &[u8]), Error> {
     let key = d.expect(asn1::BIT_STRING, "subjectPublicKey")?;
     d.finish("subjectPublicKeyInfo")?;
     Ok((alg, asn1::bit_string_bytes(key, "subjectPublicKey")?))
+}
+
+/// The DER of the `id-RSASSA-PSS` OID (RFC 4055 §1.2), as an AlgorithmIdentifier starts.
+const RSASSA_PSS_OID_TLV: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+];
+/// id-mgf1 (RFC 4055 §2.2), OID contents.
+const MGF1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08];
+
+/// How a certificate's key verifies signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KeyAlg<'a> {
+    /// The provider's public-key algorithm identifier to look verifiers up under (contents).
+    pub(crate) lookup: &'a [u8],
+    /// For an RSASSA-PSS key with parameters: the one signature algorithm they allow.
+    pub(crate) only_signature: Option<&'static [u8]>,
+}
+
+/// The [`KeyAlg`] of an SPKI algorithm (contents of its AlgorithmIdentifier). Any key but an
+/// RSASSA-PSS one is looked up as it is. An RSASSA-PSS key (RFC 4055 §1.2) without parameters
+/// may make any of the TLS RSASSA-PSS signatures; with parameters (RFC 4055 §3.1) they must be
+/// those of one TLS scheme, RFC 8446 §4.2.3 — hash SHA-256/384/512, MGF1 with the same hash,
+/// salt length equal to the hash length, the default trailer — and tie the key to it; any
+/// other parameters (SHA-1 defaults, mixed hashes, other salt lengths) are refused.
+pub(crate) fn key_alg(spki_alg: &[u8]) -> Result<KeyAlg<'_>, Error> {
+    use rustls_pki_types::alg_id;
+    let Some(rest) = spki_alg.strip_prefix(RSASSA_PSS_OID_TLV) else {
+        return Ok(KeyAlg {
+            lookup: spki_alg,
+            only_signature: None,
+        });
+    };
+    let lookup = overture_crypto_provider::RSA_PSS_KEY_ALG_ID.as_ref();
+    if rest.is_empty() {
+        return Ok(KeyAlg {
+            lookup,
+            only_signature: None,
+        });
+    }
+    let unsupported = |what| Error::UnsupportedKey { what };
+    let params = asn1::single(rest, asn1::SEQUENCE, "RSASSA-PSS-params")?;
+    let mut d = Der::new(params, "RSASSA-PSS-params")?;
+    let hash = d.optional(0xa0, "hashAlgorithm")?.ok_or(unsupported(
+        "RSASSA-PSS key with SHA-1 (the default hashAlgorithm)",
+    ))?;
+    let (only_signature, hash_len) = match pss_hash(hash)? {
+        256 => (alg_id::RSA_PSS_SHA256.as_ref(), 32u8),
+        384 => (alg_id::RSA_PSS_SHA384.as_ref(), 48),
+        512 => (alg_id::RSA_PSS_SHA512.as_ref(), 64),
+        _ => {
+            return Err(unsupported(
+                "RSASSA-PSS key hash other than SHA-256/384/512",
+            ));
+        }
+    };
+    let mgf = d
+        .optional(0xa1, "maskGenAlgorithm")?
+        .ok_or(unsupported("RSASSA-PSS key with MGF1-SHA-1 (the default)"))?;
+    let mgf = asn1::single(mgf, asn1::SEQUENCE, "maskGenAlgorithm")?;
+    let mut m = Der::new(mgf, "maskGenAlgorithm")?;
+    if m.expect(asn1::OID, "maskGenAlgorithm")? != MGF1 {
+        return Err(unsupported(
+            "RSASSA-PSS key mask generation other than MGF1",
+        ));
+    }
+    let mgf_hash = m.next("MGF1 hash")?;
+    m.finish("maskGenAlgorithm")?;
+    if mgf_hash.tag != asn1::SEQUENCE || pss_hash(mgf_hash.raw)? != u16::from(hash_len) * 8 {
+        return Err(unsupported(
+            "RSASSA-PSS key whose MGF1 hash is not its hash",
+        ));
+    }
+    let salt = d.optional(0xa2, "saltLength")?.ok_or(unsupported(
+        "RSASSA-PSS key with salt length 20 (the default)",
+    ))?;
+    let salt = asn1::small_unsigned(
+        asn1::single(salt, asn1::INTEGER, "saltLength")?,
+        "saltLength",
+    )?;
+    if salt != hash_len {
+        return Err(unsupported(
+            "RSASSA-PSS key whose salt length is not its hash length",
+        ));
+    }
+    // trailerField DEFAULT trailerFieldBC: DER omits it, and there is no other value.
+    d.finish("RSASSA-PSS-params (trailerField must be omitted)")?;
+    Ok(KeyAlg {
+        lookup,
+        only_signature: Some(only_signature),
+    })
+}
+
+/// The SHA-2 size (256/384/512) of a hash AlgorithmIdentifier TLV (parameters absent or NULL,
+/// RFC 5754 §2); 0 for any other hash.
+fn pss_hash(tlv: &[u8]) -> Result<u16, Error> {
+    const SHA2: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+    let seq = asn1::single(tlv, asn1::SEQUENCE, "hash AlgorithmIdentifier")?;
+    let mut d = Der::new(seq, "hash AlgorithmIdentifier")?;
+    let oid = d.expect(asn1::OID, "hash algorithm")?;
+    if d.optional(0x05, "hash parameters")?
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(Error::bad("hash parameters"));
+    }
+    d.finish("hash AlgorithmIdentifier")?;
+    Ok(match oid.strip_prefix(SHA2) {
+        Some([1]) => 256,
+        Some([2]) => 384,
+        Some([3]) => 512,
+        _ => 0,
+    })
 }
 
 /// Full validation of an SPKI by the `spki` crate (OID syntax, parameters), for trust anchors
@@ -830,15 +983,11 @@ fn aki(ext: Ext<'_>) -> Result<Aki<'_>, Error> {
     let issuer = d.optional(0xa1, "authorityCertIssuer")?;
     let serial = d.optional(0x82, "authorityCertSerialNumber")?;
     d.finish("authorityKeyIdentifier")?;
-    if issuer.is_some() != serial.is_some() {
-        return Err(Error::invalid(
-            "authorityCertIssuer and authorityCertSerialNumber must come together",
-        ));
-    }
     Ok(Aki {
         critical: ext.critical,
         key_id,
         has_issuer_or_serial: issuer.is_some() || serial.is_some(),
+        issuer_serial_paired: issuer.is_some() == serial.is_some(),
     })
 }
 
@@ -873,6 +1022,41 @@ mod tests {
     /// An unknown private OID 1.3.6.1.4.1.99999.n (distinct for every n < 128).
     fn private_oid(n: u8) -> Vec<u8> {
         vec![0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, n]
+    }
+
+    #[test]
+    fn rsassa_pss_key_parameters() {
+        use rustls_pki_types::alg_id;
+        let pss = overture_crypto_provider::RSA_PSS_KEY_ALG_ID.as_ref();
+        // No parameters: any TLS RSASSA-PSS signature.
+        assert_eq!(key_alg(pss).unwrap().only_signature, None);
+        assert_eq!(key_alg(pss).unwrap().lookup, pss);
+        // The parameters of each TLS scheme tie the key to it.
+        for sig in [
+            alg_id::RSA_PSS_SHA256,
+            alg_id::RSA_PSS_SHA384,
+            alg_id::RSA_PSS_SHA512,
+        ] {
+            let k = key_alg(sig.as_ref()).unwrap();
+            assert_eq!((k.lookup, k.only_signature), (pss, Some(sig.as_ref())));
+        }
+        let good = alg_id::RSA_PSS_SHA256.as_ref();
+        // Every truncation of the parameters is refused, never a panic.
+        for n in pss.len() + 1..good.len() {
+            assert!(key_alg(&good[..n]).is_err(), "{n}");
+        }
+        // Salt 20 instead of 32.
+        let mut salt = good.to_vec();
+        *salt.last_mut().unwrap() = 20;
+        assert!(matches!(key_alg(&salt), Err(Error::UnsupportedKey { .. })));
+        // An explicit trailerField (DER omits the default, and no other value exists).
+        let mut trailer = good.to_vec();
+        trailer[pss.len() + 1] += 5;
+        trailer.extend_from_slice(&[0xa3, 0x03, 0x02, 0x01, 0x01]);
+        assert!(key_alg(&trailer).is_err());
+        // Other keys pass through untouched.
+        let rsa = alg_id::RSA_ENCRYPTION.as_ref();
+        assert_eq!(key_alg(rsa).unwrap().lookup, rsa);
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //!
 //! ```text
 //!  end entity DER ─┐
-//!  intermediates ──┼─► Certificate::parse (der + spki, strict DER, borrowed)
-//!                  │        │
-//!                  │   end-entity checks: profile, EKU, SAN syntax, CN ⊆ SAN, name match
+//!  intermediates ──┼─► Certificate::parse (der + spki, strict DER, borrowed;
+//!                  │        │              RSASSA-PSS key parameters checked)
+//!                  │   end-entity checks: Profile (Default | Strict), EKU, SAN syntax,
+//!                  │        │  CN policy, name match (no wildcard over a public suffix: PSL)
 //!                  │        │
 //!  RootStore ──────┼─► path building (depth first, several issuers per step, back-tracking,
 //!  (PEM/DER/system/│    loop and cross-sign detection, Budget: signatures · steps · depth)
@@ -19,6 +20,12 @@
 //!                           ▼
 //!        Ok(VerifiedPath) or the most specific Error over every path tried
 //! ```
+//!
+//! [`Profile::Default`] accepts what OpenSSL 3 (default flags), rustls-webpki and Go all
+//! accept where the difference carries no security weight (a missing authorityKeyIdentifier,
+//! as in `rcgen`'s default certificates, is the common case); [`Profile::Strict`] holds chains
+//! to RFC 5280 and the CA/B Forum Baseline Requirements. Every rule with security weight is the
+//! same in both.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -71,6 +78,6 @@ pub use cert::Certificate;
 pub use error::Error;
 pub use roots::RootStore;
 pub use verify::{
-    Budget, CommonNamePolicy, KeyPurpose, MAX_PRESENTED_INTERMEDIATES, PeerName, VerifiedPath,
-    Verifier,
+    Budget, CommonNamePolicy, KeyPurpose, MAX_PRESENTED_INTERMEDIATES, PeerName, Profile,
+    VerifiedPath, Verifier,
 };

@@ -12,19 +12,25 @@ use crate::cert::{Certificate, GeneralName, general_name};
 pub(crate) const MAX_NAME_CONSTRAINT_CHECKS: usize = 1 << 16;
 
 fn valid_label(label: &[u8]) -> bool {
+    valid_label_with(label, false)
+}
+
+/// An LDH label, with `_` too if `underscore` (names outside the web PKI: SRV-style
+/// `_service` labels, Windows host names).
+fn valid_label_with(label: &[u8], underscore: bool) -> bool {
     !label.is_empty()
         && label.len() <= 63
         && label
             .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || (underscore && *b == b'_'))
         && label.first() != Some(&b'-')
         && label.last() != Some(&b'-')
 }
 
 /// A DNS name as a certificate may present it: LDH labels, optionally `*.` followed by at
 /// least two labels; no empty labels, no trailing dot, last label not all-numeric (which
-/// would make it an IP address written as a DNS name).
-pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
+/// would make it an IP address written as a DNS name). `underscore`: `_` allowed in labels.
+pub(crate) fn valid_presented_dns(name: &[u8], underscore: bool) -> bool {
     let rest = name.strip_prefix(b"*.").unwrap_or(name);
     let wildcard = rest.len() != name.len();
     if rest.is_empty() || rest.len() > 253 {
@@ -33,7 +39,7 @@ pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
     let mut labels = 0usize;
     let mut last: &[u8] = &[];
     for label in rest.split(|b| *b == b'.') {
-        if !valid_label(label) {
+        if !valid_label_with(label, underscore) {
             return false;
         }
         labels += 1;
@@ -43,6 +49,30 @@ pub(crate) fn valid_presented_dns(name: &[u8]) -> bool {
     let wildcard_on_one_label = wildcard && labels < 2;
     let numeric_last = last.iter().all(u8::is_ascii_digit);
     !wildcard_on_one_label && !numeric_last
+}
+
+/// Whether a presented wildcard `*.rest` spans a public suffix: `rest` is itself a suffix of
+/// the Public Suffix List (A-labels) — of its ICANN section (`*.co.uk`: registrants of
+/// `co.uk` are unrelated, no one may hold such a wildcard), or, if `private` is set, of its
+/// private section too (`*.s3.amazonaws.com`, `*.github.io`: there the suffix's owner runs
+/// the wildcard itself, so this is the CA/B Forum 3.2.2.6 reading, not a security rule).
+/// Unknown top-level domains (the list's implicit `*` rule) are not counted: `*.tld` has
+/// fewer than two labels after the wildcard and is refused by [`valid_presented_dns`].
+pub(crate) fn wildcard_over_public_suffix(name: &[u8], private: bool) -> bool {
+    use psl::Psl;
+    let Some(rest) = name.strip_prefix(b"*.") else {
+        return false;
+    };
+    // The list is lower case; a presented name is at most 253 octets (checked before).
+    let lower = rest.to_ascii_lowercase();
+    psl::List.suffix(&lower).is_some_and(|s| {
+        s.as_bytes().len() == lower.len()
+            && match s.typ() {
+                Some(psl::Type::Icann) => true,
+                Some(psl::Type::Private) => private,
+                None => false,
+            }
+    })
 }
 
 /// A DNS name constraint: empty (matches everything) or LDH labels (no wildcard, no leading
@@ -470,15 +500,63 @@ mod tests {
 
     #[test]
     fn presented_dns_syntax() {
-        assert!(valid_presented_dns(b"example.com"));
-        assert!(valid_presented_dns(b"*.example.com"));
-        assert!(!valid_presented_dns(b"*.com"));
-        assert!(!valid_presented_dns(b"*"));
-        assert!(!valid_presented_dns(b"foo.*.example.com"));
-        assert!(!valid_presented_dns(b"ba*.example.com"));
-        assert!(!valid_presented_dns(b".example.com"));
-        assert!(!valid_presented_dns(b"under_score.example.com"));
-        assert!(!valid_presented_dns(b"8.8.8.8"));
+        assert!(valid_presented_dns(b"example.com", false));
+        assert!(valid_presented_dns(b"*.example.com", false));
+        assert!(!valid_presented_dns(b"*.com", false));
+        assert!(!valid_presented_dns(b"*", false));
+        assert!(!valid_presented_dns(b"foo.*.example.com", false));
+        assert!(!valid_presented_dns(b"ba*.example.com", false));
+        assert!(!valid_presented_dns(b".example.com", false));
+        assert!(!valid_presented_dns(b"under_score.example.com", false));
+        assert!(valid_presented_dns(b"under_score.example.com", true));
+        assert!(!valid_presented_dns(b"*.under_score", true));
+        assert!(!valid_presented_dns(b"8.8.8.8", false));
+    }
+
+    #[test]
+    fn wildcards_over_public_suffixes() {
+        for over in [
+            &b"*.co.uk"[..],
+            b"*.CO.UK",
+            b"*.anything.ck",   // `*.ck` rule: every label under ck is a suffix
+            b"*.xn--55qx5d.cn", // 公司.cn, A-label
+        ] {
+            assert!(wildcard_over_public_suffix(over, false), "{over:?}");
+            assert!(wildcard_over_public_suffix(over, true), "{over:?}");
+        }
+        // The private section only when asked.
+        for private in [&b"*.s3.amazonaws.com"[..], b"*.github.io"] {
+            assert!(!wildcard_over_public_suffix(private, false), "{private:?}");
+            assert!(wildcard_over_public_suffix(private, true), "{private:?}");
+        }
+        for fine in [
+            &b"*.example.com"[..],
+            b"*.example.co.uk",
+            b"*.bucket.s3.amazonaws.com",
+            b"*.www.ck", // the list's exception `!www.ck`
+            b"*.example.unknowntld",
+            b"co.uk",
+            b"example.com",
+        ] {
+            assert!(!wildcard_over_public_suffix(fine, true), "{fine:?}");
+        }
+        // Hostile shapes (client-auth SANs reach it without the LDH check): no panic.
+        let long = [b"*.".as_slice(), &[b'a'; 10_000], b".co.uk"].concat();
+        for odd in [
+            &b"*."[..],
+            b"*..",
+            b"*...",
+            b"*.co..uk",
+            b"*..co.uk",
+            b"*.co.uk.",
+            b"*.co.uk..",
+            b"*.-.uk",
+            b"*.*.co.uk",
+            &long,
+        ] {
+            let _ = wildcard_over_public_suffix(odd, true);
+            let _ = wildcard_over_public_suffix(odd, false);
+        }
     }
 
     #[test]

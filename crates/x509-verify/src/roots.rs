@@ -148,9 +148,11 @@ impl RootStore {
         Self::default()
     }
 
-    /// Whether anchors must also meet the CA/B Forum root profile: an AKI, if present, holds
-    /// only a keyIdentifier equal to the SKI; an SKI is present; basicConstraints is critical;
-    /// no extKeyUsage. On for [`RootStore::new`] (anchors chosen by hand); off for the stores
+    /// Whether anchors must also meet the CA/B Forum root profile under
+    /// [`crate::Profile::Strict`] (the default profile never applies it: an anchor is trusted
+    /// by configuration): an AKI, if present, holds only a keyIdentifier equal to the SKI; an
+    /// SKI is present; basicConstraints is critical; no extKeyUsage. On for [`RootStore::new`]
+    /// (anchors chosen by hand); off for the stores
     /// built from CA bundles ([`RootStore::system`], [`RootStore::from_pem_file`],
     /// [`RootStore::from_pem_dir`], `webpki_roots`), whose root programs grandfather older
     /// encodings (8 of the 144 Debian/Mozilla roots, e.g. Go Daddy Class 2, break one of these

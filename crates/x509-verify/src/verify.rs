@@ -49,13 +49,61 @@ impl Default for Budget {
     }
 }
 
+/// Which certificate profile a [`Verifier`] holds chains to.
+///
+/// Both profiles check everything that carries security weight the same way: signatures,
+/// validity, the CA flag and pathLenConstraint, keyCertSign of issuers, EKU of the end entity
+/// and its nesting in CAs, name constraints, names, key sizes, CRLs, unknown critical
+/// extensions, well-formed DER. They differ only in encoding rules of RFC 5280 and the CA/B
+/// Forum Baseline Requirements that OpenSSL 3's default verification, rustls-webpki and Go
+/// all leave unchecked (see [`Profile::Default`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Profile {
+    /// (Default.) What OpenSSL 3 (default flags), rustls-webpki and Go all accept where the
+    /// difference carries no security weight. Against [`Profile::Strict`] it accepts:
+    /// a missing authorityKeyIdentifier or subjectKeyIdentifier (path-building hints; rcgen's
+    /// default certificates have neither), and an AKI with only one of authorityCertIssuer and
+    /// authorityCertSerialNumber (never used); a CA's basicConstraints not marked critical (it
+    /// is read and enforced all the same); a subjectAltName whose criticality does not follow
+    /// the subject's emptiness (RFC 5280 §4.2.1.6 is a rule for the issuing CA; BoringSSL's
+    /// test certificates); a zero or over-long (> 20 octets) serial number; a non-critical
+    /// policyConstraints (policies are not processed); nameConstraints in a non-CA
+    /// certificate (it has nothing below it to constrain) and keyCertSign in one (without
+    /// cA=TRUE it still cannot issue); anyExtendedKeyUsage or a critical extKeyUsage in the
+    /// end entity (anyExtendedKeyUsage means any purpose, RFC 5280 §4.2.1.12); `_` in a DNS
+    /// name (matched byte for byte, it cannot spoof another name); a DNS name constraint
+    /// `.example.com` (read as "subdomains only", as OpenSSL and Go do); RSA moduli whose
+    /// size is not a multiple of 8 bits (still ≥ 2048); trust anchors outside the CA/B root
+    /// profile (their AKI, SKI, extKeyUsage presence, basicConstraints criticality: an anchor
+    /// is trusted by configuration; its extKeyUsage still restricts the path); a wildcard over a
+    /// suffix of the Public Suffix List's private section (`*.github.io`, held by the suffix's
+    /// owner; ICANN-section ones such as `*.co.uk` never match in either profile); and it
+    /// ignores the commonName ([`CommonNamePolicy::Ignore`]; names never come from it).
+    #[default]
+    Default,
+    /// RFC 5280 and the CA/B Forum Baseline Requirements as x509-limbo reads them: everything
+    /// [`Profile::Default`] lets pass is refused, hand-added trust anchors
+    /// ([`RootStore::new`]) must meet the CA/B root profile
+    /// ([`RootStore::set_strict_anchors`]), and the commonName must be consistent with the
+    /// subjectAltNames ([`CommonNamePolicy::Consistent`]).
+    Strict,
+}
+
+impl Profile {
+    fn strict(self) -> bool {
+        self == Self::Strict
+    }
+}
+
 /// How a server certificate's subject commonName must relate to its subjectAltNames. Names
 /// are never *taken* from the commonName; this is only about rejecting inconsistent ones.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CommonNamePolicy {
-    /// Ignore the commonName.
+    /// Ignore the commonName (default of [`Profile::Default`]).
     Ignore,
-    /// (Default.) A commonName that names one of the subjectAltName identities must be its
+    /// (Default of [`Profile::Strict`], and `CommonNamePolicy::default()`.) A commonName that
+    /// names one of the subjectAltName identities must be its
     /// exact text (same case; an IP address in canonical form, CA/B Forum BR 7.1.4.3
     /// encoding rules), and a commonName that looks like an IP address must be one of the
     /// iPAddress entries in canonical form. A commonName naming nothing in the SAN (a label
@@ -132,7 +180,9 @@ pub struct Verifier {
     crls: Vec<OwnedCrl>,
     max_intermediates: Option<usize>,
     budget: Budget,
-    common_name: CommonNamePolicy,
+    profile: Profile,
+    /// `None`: the profile's default.
+    common_name: Option<CommonNamePolicy>,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -144,7 +194,8 @@ impl core::fmt::Debug for Verifier {
             .field("crls", &self.crls.len())
             .field("max_intermediates", &self.max_intermediates)
             .field("budget", &self.budget)
-            .field("common_name", &self.common_name)
+            .field("profile", &self.profile)
+            .field("common_name", &self.common_name_policy())
             .finish()
     }
 }
@@ -261,8 +312,28 @@ impl Verifier {
             crls: Vec::new(),
             max_intermediates: None,
             budget: Budget::default(),
-            common_name: CommonNamePolicy::default(),
+            profile: Profile::default(),
+            common_name: None,
         }
+    }
+
+    /// Holds chains to `profile` ([`Profile::Default`] unless set).
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// The profile chains are held to.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The commonName policy in force: the one set, else the profile's.
+    pub fn common_name_policy(&self) -> CommonNamePolicy {
+        self.common_name.unwrap_or(match self.profile {
+            Profile::Default => CommonNamePolicy::Ignore,
+            Profile::Strict => CommonNamePolicy::Consistent,
+        })
     }
 
     /// Memoises verified signatures in `cache` (share one cache between verifiers freely).
@@ -301,9 +372,10 @@ impl Verifier {
         self
     }
 
-    /// Sets how a server certificate's commonName must relate to its subjectAltNames.
+    /// Sets how a server certificate's commonName must relate to its subjectAltNames
+    /// (overrides the profile's choice).
     pub fn with_common_name_policy(mut self, policy: CommonNamePolicy) -> Self {
-        self.common_name = policy;
+        self.common_name = Some(policy);
         self
     }
 
@@ -419,7 +491,8 @@ impl Verifier {
         purpose: KeyPurpose,
         names: &[PeerName<'_>],
     ) -> Result<(), Error> {
-        profile(ee, &Role::EndEntity, &self.algs)?;
+        let strict = self.profile.strict();
+        profile(ee, &Role::EndEntity, &self.algs, strict)?;
         if ee.is_ca() {
             return Err(Error::CaUsedAsEndEntity);
         }
@@ -432,23 +505,25 @@ impl Verifier {
                 found |= p == purpose.oid();
                 any |= p == oid::ANY_EKU;
             }
-            if purpose == KeyPurpose::ServerAuth && (any || eku.critical) {
+            if strict && purpose == KeyPurpose::ServerAuth && (any || eku.critical) {
                 return Err(Error::invalid(
                     "server certificate with anyExtendedKeyUsage or a critical extKeyUsage \
                      (CA/B Forum 7.1.2.7.10)",
                 ));
             }
-            if !found {
+            // RFC 5280 4.2.1.12: anyExtendedKeyUsage allows any purpose (Profile::Strict wants
+            // the purpose itself named).
+            if !found && (strict || !any) {
                 return Err(Error::RequiredEkuNotFound {
                     needed: purpose.name(),
                 });
             }
         }
         if purpose == KeyPurpose::ServerAuth {
-            check_server_names(ee, self.common_name)?;
+            check_server_names(ee, self.common_name_policy(), strict)?;
         }
         for name in names {
-            check_name(ee, name)?;
+            check_name(ee, name, strict)?;
         }
         Ok(())
     }
@@ -469,11 +544,14 @@ impl Verifier {
                 what: "signature checks",
             });
         }
-        check_key(spki_alg, key, &self.algs)?;
+        check_key(spki_alg, key, &self.algs, self.profile.strict())?;
+        // An RSASSA-PSS key is looked up under its bare algorithm, with its parameters' one
+        // signature algorithm if it has parameters.
+        let lookup = Certificate::key_alg_for(spki_alg, sig_alg)?;
         let verifier = self
             .algs
             .iter()
-            .find(|a| a.key.as_ref() == spki_alg && a.sig.as_ref() == sig_alg)
+            .find(|a| a.key.as_ref() == lookup && a.sig.as_ref() == sig_alg)
             .map(|a| a.verifier);
         let Some(verifier) = verifier else {
             let known = self.algs.iter().any(|a| a.sig.as_ref() == sig_alg);
@@ -551,7 +629,7 @@ impl<'a> Ctx<'a, '_> {
                 &issuer,
                 path,
                 &Role::Anchor {
-                    strict: roots.strict_anchors(),
+                    strict: self.v.profile.strict() && roots.strict_anchors(),
                 },
             ) {
                 Ok(()) => match self.check_revocation(&issuer, path) {
@@ -647,8 +725,9 @@ impl<'a> Ctx<'a, '_> {
                 issuer: dn_text(child.issuer),
             });
         }
+        let strict = self.v.profile.strict();
         if let Some(cert) = &issuer.cert {
-            profile(cert, role, &self.v.algs)?;
+            profile(cert, role, &self.v.algs, strict)?;
             if !cert.is_ca() {
                 return Err(Error::EndEntityUsedAsCa);
             }
@@ -706,8 +785,9 @@ impl<'a> Ctx<'a, '_> {
                 .iter()
                 .filter_map(|&i| inters.get(i).and_then(|r| r.as_ref().ok()))
                 .filter(|c| !c.self_issued());
+            let lenient = issuer.lenient_constraints || !strict;
             for cert in core::iter::once(self.ee).chain(below) {
-                names::check_constraints(nc, cert, &mut self.nc_work, issuer.lenient_constraints)?;
+                names::check_constraints(nc, cert, &mut self.nc_work, lenient)?;
             }
         }
         Ok(())
@@ -757,14 +837,17 @@ fn check_time(cert: &Certificate<'_>, now: u64) -> Result<(), Error> {
 }
 
 /// The key must be one the provider can use, and RSA keys at least 2048 bits, a multiple of
-/// 8 (CA/B Forum 6.1.5).
-fn check_key(spki_alg: &[u8], key: &[u8], algs: &[Alg]) -> Result<(), Error> {
-    if !algs.iter().any(|a| a.key.as_ref() == spki_alg) {
+/// 8 (CA/B Forum 6.1.5; the multiple only when `strict`).
+fn check_key(spki_alg: &[u8], key: &[u8], algs: &[Alg], strict: bool) -> Result<(), Error> {
+    let lookup = crate::cert::key_alg(spki_alg)?.lookup;
+    if !algs.iter().any(|a| a.key.as_ref() == lookup) {
         return Err(Error::UnsupportedKey {
             what: "key algorithm or curve not supported (DSA, P-192 and explicit curves never are)",
         });
     }
-    if spki_alg == alg_id::RSA_ENCRYPTION.as_ref() {
+    if lookup == alg_id::RSA_ENCRYPTION.as_ref()
+        || lookup == overture_crypto_provider::RSA_PSS_KEY_ALG_ID.as_ref()
+    {
         let seq = asn1::single(key, asn1::SEQUENCE, "RSAPublicKey")?;
         let mut d = Der::new(seq, "RSAPublicKey")?;
         let n = asn1::unsigned(d.expect(asn1::INTEGER, "modulus")?, "modulus")?;
@@ -781,7 +864,7 @@ fn check_key(spki_alg: &[u8], key: &[u8], algs: &[Alg]) -> Result<(), Error> {
                 what: "RSA key shorter than 2048 bits",
             });
         }
-        if bits % 8 != 0 {
+        if strict && bits % 8 != 0 {
             return Err(Error::UnsupportedKey {
                 what: "RSA key size not a multiple of 8 bits",
             });
@@ -866,8 +949,9 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// The RFC 5280 / CA/B Forum profile rules a certificate must meet in its `role`.
-fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Error> {
+/// The RFC 5280 / CA/B Forum profile rules a certificate must meet in its `role`; the rules
+/// without security weight only when `strict` ([`Profile`]).
+fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg], strict: bool) -> Result<(), Error> {
     if cert.version != 2 {
         return Err(Error::invalid("not an X.509 v3 certificate"));
     }
@@ -875,16 +959,20 @@ fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Erro
     // (authorityKeyIdentifier) do not matter (real roots have serial 0, cross-signed anchors
     // lack AKIs).
     let anchor = matches!(role, Role::Anchor { .. });
-    let root_profile = !matches!(role, Role::Anchor { strict: false });
+    // `Role::Anchor { strict }` is only true under the strict profile.
+    let root_profile = match role {
+        Role::Anchor { strict } => *strict,
+        _ => strict,
+    };
     if !anchor {
         match cert.serial.first() {
             Some(b) if b & 0x80 != 0 => return Err(Error::invalid("negative serial number")),
             _ => {}
         }
-        if cert.serial.iter().all(|b| *b == 0) {
+        if strict && cert.serial.iter().all(|b| *b == 0) {
             return Err(Error::invalid("zero serial number"));
         }
-        if cert.serial.len() > 20 {
+        if strict && cert.serial.len() > 20 {
             return Err(Error::invalid("serial number longer than 20 octets"));
         }
     }
@@ -922,8 +1010,13 @@ fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Erro
                 ));
             }
         }
+        Some(a) if strict && !a.issuer_serial_paired => {
+            return Err(Error::invalid(
+                "authorityCertIssuer and authorityCertSerialNumber must come together",
+            ));
+        }
         Some(a) if a.key_id.is_some() => {}
-        _ if cert.self_issued() || anchor => {}
+        _ if cert.self_issued() || anchor || !strict => {}
         _ => {
             return Err(Error::invalid(
                 "authorityKeyIdentifier keyIdentifier missing (RFC 5280 4.2.1.1)",
@@ -945,27 +1038,27 @@ fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Erro
                 "CA certificate whose keyUsage lacks keyCertSign",
             ));
         }
-        if !cert.is_ca() && cert_sign {
+        if strict && !cert.is_ca() && cert_sign {
             return Err(Error::invalid(
                 "keyCertSign in a certificate that is not a CA",
             ));
         }
     }
     if let Some(nc) = cert.ext.name_constraints {
-        if !cert.is_ca() {
+        if strict && !cert.is_ca() {
             return Err(Error::invalid(
                 "nameConstraints in a certificate that is not a CA",
             ));
         }
-        names::validate_constraints(nc.value, false)?;
+        names::validate_constraints(nc.value, !strict)?;
     }
     if cert.ext.aia.is_some_and(|a| a.critical) {
         return Err(Error::invalid("critical authorityInfoAccess"));
     }
-    if cert.ext.policy_constraints.is_some_and(|p| !p.critical) {
+    if strict && cert.ext.policy_constraints.is_some_and(|p| !p.critical) {
         return Err(Error::invalid("policyConstraints not marked critical"));
     }
-    if let Some(san) = cert.ext.san {
+    if let Some(san) = cert.ext.san.filter(|_| strict) {
         if cert.subject.is_empty() && !san.critical {
             return Err(Error::invalid(
                 "subjectAltName must be critical when the subject is empty",
@@ -977,12 +1070,17 @@ fn profile(cert: &Certificate<'_>, role: &Role, algs: &[Alg]) -> Result<(), Erro
             ));
         }
     }
-    check_key(cert.spki_alg, cert.public_key, algs)
+    check_key(cert.spki_alg, cert.public_key, algs, strict)
 }
 
 /// CA/B Forum name rules for a server certificate: subjectAltName present and well formed,
 /// every commonName a verbatim copy of one of its entries.
-fn check_server_names(ee: &Certificate<'_>, policy: CommonNamePolicy) -> Result<(), Error> {
+/// `_` in a dNSName passes unless `strict`.
+fn check_server_names(
+    ee: &Certificate<'_>,
+    policy: CommonNamePolicy,
+    strict: bool,
+) -> Result<(), Error> {
     let Some(san) = ee.san() else {
         return Err(match crate::cert::common_names(ee.subject).next() {
             Some(cn) => Error::CommonNameOnly {
@@ -995,7 +1093,7 @@ fn check_server_names(ee: &Certificate<'_>, policy: CommonNamePolicy) -> Result<
     // the SAN per commonName, usually none or one, instead of collected lists).
     for n in san {
         match n? {
-            GeneralName::Dns(d) if !names::valid_presented_dns(d) => {
+            GeneralName::Dns(d) if !names::valid_presented_dns(d, !strict) => {
                 return Err(Error::invalid("malformed dNSName in subjectAltName"));
             }
             GeneralName::Ip(a) if a.len() != 4 && a.len() != 16 => {
@@ -1058,8 +1156,11 @@ fn looks_like_ip(v: &[u8]) -> bool {
     !v.is_empty() && charset && digit && (sep || hex_number)
 }
 
-/// Is `ee` valid for `name` (subjectAltName only, never the commonName)?
-fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
+/// Is `ee` valid for `name` (subjectAltName only, never the commonName)? A wildcard over a
+/// public suffix matches nothing (as in Chrome): over the list's ICANN section always, over
+/// its private section too when `strict` ([`Profile`]). The certificate's other names still
+/// count (the real `s3.amazonaws.com` certificate carries `*.s3.amazonaws.com`).
+fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>, strict: bool) -> Result<(), Error> {
     let mut presented = Vec::new();
     let Some(san) = ee.san() else {
         return Err(match crate::cert::common_names(ee.subject).next() {
@@ -1074,6 +1175,15 @@ fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>) -> Result<(), Error> {
     };
     for n in san {
         let n = n?;
+        if let GeneralName::Dns(p) = n
+            && names::wildcard_over_public_suffix(p, strict)
+        {
+            presented.push(format!(
+                "{} (a wildcard over a public suffix: never matched)",
+                n.text()
+            ));
+            continue;
+        }
         let hit = match (name, &n) {
             (PeerName::Dns(r), GeneralName::Dns(p)) => names::dns_matches(p, r.as_bytes()),
             (PeerName::Ip(std::net::IpAddr::V4(r)), GeneralName::Ip(p)) => *p == r.octets(),

@@ -1,10 +1,17 @@
 //! The x509-limbo corpus (C2SP): every testcase, SERVER and CLIENT kinds.
 //!
 //! `cargo test -p overture-x509-verify --test limbo -- --nocapture`
-//! (`cargo xtask corpus x509-limbo`). Cases we knowingly decide differently are listed, with
-//! the reason, in `tests/limbo-expectations.json`; any other failing case fails the test,
-//! and so does a listed case that now passes (so the list stays exact). `LIMBO_VERBOSE=1`
-//! prints every case's verdict and error.
+//! (`cargo xtask corpus x509-limbo`). Every case runs under both profiles, [`Profile::Default`]
+//! and [`Profile::Strict`], each with its summary line (`corpus x509-limbo [default]: ...`,
+//! `corpus x509-limbo [strict]: ...`). Cases we knowingly decide differently are listed, with
+//! the reason, in `tests/limbo-expectations.json`: `both` for divergences of both profiles,
+//! `default` and `strict` for those of one profile only (so `default` gives the reason for
+//! every case the default profile accepts beyond the strict one). Any other failing case
+//! fails the test, and so does a listed case that now passes (so the lists stay exact).
+//! `refused_although_the_baselines_accept` records, with the reason, each case OpenSSL 3's
+//! default verification and rustls-webpki accept that we still refuse under both profiles
+//! (checked: it exists, expects FAILURE, and Profile::Default refuses it).
+//! `LIMBO_VERBOSE=1` prints every case's verdict and error.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,7 +21,9 @@
     clippy::as_conversions
 )]
 
-use overture_x509_verify::{Certificate, Error, KeyPurpose, PeerName, RootStore, Verifier};
+use overture_x509_verify::{
+    Certificate, Error, KeyPurpose, PeerName, Profile, RootStore, Verifier,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
 use serde::Deserialize;
@@ -74,13 +83,17 @@ fn peer_name(n: &Name) -> PeerName<'_> {
 }
 
 /// Runs one case: Ok(()) if accepted, Err(why) if rejected.
-fn run(case: &Case, provider: &overture_crypto_provider::CryptoProvider) -> Result<(), Error> {
+fn run(
+    case: &Case,
+    provider: &overture_crypto_provider::CryptoProvider,
+    profile: Profile,
+) -> Result<(), Error> {
     let mut roots = RootStore::new();
     for pem in &case.trusted_certs {
         // An anchor we cannot parse (e.g. an unknown critical extension) is not an anchor.
         let _ = roots.add_der(&der(pem));
     }
-    let mut verifier = Verifier::new(Arc::new(roots), provider);
+    let mut verifier = Verifier::new(Arc::new(roots), provider).with_profile(profile);
     if !case.crls.is_empty() {
         let crls = case
             .crls
@@ -125,6 +138,22 @@ fn run(case: &Case, provider: &overture_crypto_provider::CryptoProvider) -> Resu
     Ok(())
 }
 
+/// The expectations file: known divergences, each with its reason.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expectations {
+    /// Divergences of both profiles.
+    both: BTreeMap<String, String>,
+    /// Divergences of the default profile only.
+    default: BTreeMap<String, String>,
+    /// Divergences of the strict profile only.
+    strict: BTreeMap<String, String>,
+    /// Cases that OpenSSL 3 (default flags) and rustls-webpki accept and both our profiles
+    /// refuse, with the reason (each must exist, expect FAILURE, and be refused by
+    /// Profile::Default).
+    refused_although_the_baselines_accept: BTreeMap<String, String>,
+}
+
 #[test]
 fn x509_limbo() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/x509-limbo");
@@ -137,9 +166,50 @@ fn x509_limbo() {
     });
     let limbo: Limbo = serde_json::from_str(&text).expect("limbo.json parses");
     let exp_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/limbo-expectations.json");
-    let expected: BTreeMap<String, String> =
+    let exp: Expectations =
         serde_json::from_str(&std::fs::read_to_string(&exp_path).expect("expectations file"))
-            .expect("expectations JSON: {id: reason}");
+            .expect("expectations JSON: {both, default, strict: {id: reason}}");
+    for id in exp.default.keys().chain(exp.strict.keys()) {
+        assert!(
+            !exp.both.contains_key(id),
+            "{id} is listed under `both` and under one profile"
+        );
+    }
+    let mut problems = Vec::new();
+    for (name, profile, own) in [
+        ("default", Profile::Default, &exp.default),
+        ("strict", Profile::Strict, &exp.strict),
+    ] {
+        let mut expected = exp.both.clone();
+        expected.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        problems.extend(run_corpus(&limbo, name, profile, &expected));
+    }
+    let provider = overture_crypto_provider::ring::default_provider();
+    for (id, reason) in &exp.refused_although_the_baselines_accept {
+        match limbo.testcases.iter().find(|c| &c.id == id) {
+            None => problems.push(format!("{id}: no such case")),
+            Some(c) if c.expected_result != "FAILURE" => {
+                problems.push(format!("{id}: listed as refused but expects SUCCESS"))
+            }
+            Some(c) => match run(c, &provider, Profile::Default) {
+                Ok(()) => problems.push(format!("{id}: listed as refused but accepted")),
+                Err(e) => {
+                    println!("[default] refused ({e}) although the baselines accept {id}: {reason}")
+                }
+            },
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Runs every case under `profile`, prints the summary lines, and returns what is wrong
+/// (failing cases not in `expected`, listed cases that pass or do not exist).
+fn run_corpus(
+    limbo: &Limbo,
+    name: &str,
+    profile: Profile,
+    expected: &BTreeMap<String, String>,
+) -> Vec<String> {
     let provider = overture_crypto_provider::ring::default_provider();
     // LIMBO_VERBOSE=1: every case's verdict and error, not only the failures.
     let verbose = std::env::var_os("LIMBO_VERBOSE").is_some();
@@ -152,24 +222,27 @@ fn x509_limbo() {
         if !case.signature_algorithms.is_empty() {
             skipped += 1;
             println!(
-                "skip {}: signature_algorithms restriction not supported",
+                "[{name}] skip {}: signature_algorithms restriction not supported",
                 case.id
             );
             continue;
         }
         run_n += 1;
         let start = std::time::Instant::now();
-        let result = run(case, &provider);
+        let result = run(case, &provider, profile);
         let took = start.elapsed();
         let want_success = case.expected_result == "SUCCESS";
         let ok = result.is_ok() == want_success;
         if took > Duration::from_millis(200) {
-            println!("slow {}: {took:?}", case.id);
+            println!("[{name}] slow {}: {took:?}", case.id);
         }
         if verbose {
             match &result {
-                Ok(()) => println!("{} {}: accepted", case.id, case.expected_result),
-                Err(e) => println!("{} {}: rejected: {e}", case.id, case.expected_result),
+                Ok(()) => println!("[{name}] {} {}: accepted", case.id, case.expected_result),
+                Err(e) => println!(
+                    "[{name}] {} {}: rejected: {e}",
+                    case.id, case.expected_result
+                ),
             }
         }
         if ok {
@@ -187,13 +260,15 @@ fn x509_limbo() {
                 Err(e) => format!("rejected: {e}"),
             };
             match expected.get(&case.id) {
-                Some(reason) => println!("known divergence {} ({why}): {reason}", case.id),
+                Some(reason) => {
+                    println!("[{name}] known divergence {} ({why}): {reason}", case.id)
+                }
                 None => {
                     if !want_success {
                         unexplained_accepts += 1;
                     }
                     println!(
-                        "FAIL {} expected {} but {why}",
+                        "[{name}] FAIL {} expected {} but {why}",
                         case.id, case.expected_result
                     );
                     unexplained.push(case.id.clone());
@@ -206,15 +281,24 @@ fn x509_limbo() {
             stale.push(format!("{id} (no such case)"));
         }
     }
-    println!("corpus x509-limbo: {run_n} run, {passed} passed, {failed} failed, {skipped} skipped");
-    println!("x509-limbo false accepts: {false_accepts} ({unexplained_accepts} not explained)");
-    assert!(
-        unexplained.is_empty(),
-        "{} cases fail that the expectations file does not list: {unexplained:?}",
-        unexplained.len()
+    println!(
+        "corpus x509-limbo [{name}]: {run_n} run, {passed} passed, {failed} failed, {skipped} skipped"
     );
-    assert!(
-        stale.is_empty(),
-        "cases listed in limbo-expectations.json now pass or do not exist (remove them): {stale:?}"
+    println!(
+        "x509-limbo [{name}] false accepts: {false_accepts} ({unexplained_accepts} not explained)"
     );
+    let mut problems = Vec::new();
+    if !unexplained.is_empty() {
+        problems.push(format!(
+            "[{name}] {} cases fail that the expectations file does not list: {unexplained:?}",
+            unexplained.len()
+        ));
+    }
+    if !stale.is_empty() {
+        problems.push(format!(
+            "[{name}] cases listed in limbo-expectations.json now pass or do not exist (remove \
+             them): {stale:?}"
+        ));
+    }
+    problems
 }

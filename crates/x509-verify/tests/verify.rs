@@ -9,7 +9,7 @@
 )]
 
 use overture_x509_verify::{
-    Budget, Certificate, Error, KeyPurpose, PeerName, RootStore, SignatureCache, Verifier,
+    Budget, Certificate, Error, KeyPurpose, PeerName, Profile, RootStore, SignatureCache, Verifier,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CidrSubnet,
@@ -625,14 +625,17 @@ fn common_name_policy() {
         p.distinguished_name.push(DnType::CommonName, cn);
         ee_with(p, &r)
     };
-    let v = verifier(&[&r]);
+    // Profile::Strict's policy is Consistent; Profile::Default's is Ignore.
+    let v = verifier(&[&r]).with_profile(Profile::Strict);
+    assert_eq!(v.common_name_policy(), CommonNamePolicy::Consistent);
     let strict = verifier(&[&r]).with_common_name_policy(CommonNamePolicy::InSan);
-    let ignore = verifier(&[&r]).with_common_name_policy(CommonNamePolicy::Ignore);
+    let ignore = verifier(&[&r]);
+    assert_eq!(ignore.common_name_policy(), CommonNamePolicy::Ignore);
     // A verbatim copy passes everywhere.
     let same = with_cn("example.com", "example.com");
     server(&v, &same, &[], "example.com").unwrap();
     server(&strict, &same, &[], "example.com").unwrap();
-    // A mis-spelt copy (case, U-label, IP-like) is rejected by the default.
+    // A mis-spelt copy (case, U-label, IP-like) is rejected by Consistent.
     for (cn, san) in [
         ("EXAMPLE.com", "example.com"),
         ("bücher.example", "xn--bcher-kva.example"),
@@ -655,7 +658,7 @@ fn common_name_policy() {
         server(&v, &ee_with(ip, &r), &[], "192.168.1.1"),
         Err(Error::CommonNameNotInSan { .. })
     ));
-    // A label naming nothing in the SAN: tolerated by default, rejected by InSan.
+    // A label naming nothing in the SAN: tolerated by Consistent, rejected by InSan.
     let label = with_cn("My Server", "host.example");
     server(&v, &label, &[], "host.example").unwrap();
     assert!(matches!(
@@ -781,4 +784,139 @@ fn too_many_presented_intermediates_are_refused_up_front() {
         server(&v, &leaf, &chain, "x.example"),
         Err(Error::BudgetExceeded { .. })
     ));
+}
+
+// ---- profiles --------------------------------------------------------------------------------
+
+/// A root → intermediate → leaf chain made with rcgen's defaults (no authorityKeyIdentifier
+/// anywhere, no extKeyUsage, a commonName in the leaf), as Rust test setups and private PKIs
+/// make them: OpenSSL 3, rustls and Go accept it, so Profile::Default does; Profile::Strict
+/// wants RFC 5280's AKI.
+#[test]
+fn rcgen_default_chain_passes_the_default_profile_only() {
+    let ca = |name: &str| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p
+    };
+    let root_params = ca("rcgen root");
+    let root_key = KeyPair::generate().unwrap();
+    let root_der = root_params.self_signed(&root_key).unwrap().der().clone();
+    let root_issuer = Issuer::from_params(&root_params, &root_key);
+    let inter_params = ca("rcgen intermediate");
+    let inter_key = KeyPair::generate().unwrap();
+    let inter_der = inter_params
+        .signed_by(&inter_key, &root_issuer)
+        .unwrap()
+        .der()
+        .clone();
+    let inter_issuer = Issuer::from_params(&inter_params, &inter_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["example.com".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &inter_issuer)
+        .unwrap()
+        .der()
+        .clone();
+    assert!(
+        Certificate::parse(&leaf).is_ok(),
+        "rcgen's default leaf parses"
+    );
+    let mut store = RootStore::new();
+    store.add_der(&root_der).unwrap();
+    let v = Verifier::new(
+        Arc::new(store),
+        &overture_crypto_provider::ring::default_provider(),
+    );
+    assert_eq!(v.profile(), Profile::Default);
+    let inters = [inter_der];
+    let name = ServerName::try_from("example.com").unwrap();
+    v.verify_server(&leaf, &inters, &name, UnixTime::now())
+        .unwrap();
+    // Still every check with weight: the wrong name, a missing intermediate.
+    let other = ServerName::try_from("example.org").unwrap();
+    assert!(matches!(
+        v.verify_server(&leaf, &inters, &other, UnixTime::now()),
+        Err(Error::NotValidForName { .. })
+    ));
+    assert!(matches!(
+        v.verify_server(&leaf, &[], &name, UnixTime::now()),
+        Err(Error::UnknownIssuer { .. })
+    ));
+    let strict = v.with_profile(Profile::Strict);
+    let err = strict
+        .verify_server(&leaf, &inters, &name, UnixTime::now())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("authorityKeyIdentifier"),
+        "strict: {err}"
+    );
+}
+
+/// A wildcard over a public suffix matches nothing: ICANN-section suffixes in both profiles,
+/// private-section ones (where the suffix's owner holds the wildcard, as GitHub Pages does)
+/// in Profile::Strict only. The certificate's other names still count.
+#[test]
+fn wildcards_over_public_suffixes_never_match() {
+    let r = root("Root");
+    let v = verifier(&[&r]);
+    let strict = verifier(&[&r]).with_profile(Profile::Strict);
+    let c = ee(&["*.co.uk", "example.co.uk"], &r);
+    for v in [&v, &strict] {
+        server(v, &c, &[], "example.co.uk").unwrap();
+        match server(v, &c, &[], "victim.co.uk") {
+            Err(Error::NotValidForName { presented, .. }) => {
+                assert!(
+                    presented
+                        .iter()
+                        .any(|p| p.starts_with("*.co.uk") && p.contains("public suffix")),
+                    "{presented:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let pages = ee(&["*.github.io", "github.io"], &r);
+    server(&v, &pages, &[], "user.github.io").unwrap();
+    assert!(matches!(
+        server(&strict, &pages, &[], "user.github.io"),
+        Err(Error::NotValidForName { .. })
+    ));
+    server(&strict, &pages, &[], "github.io").unwrap();
+}
+
+/// anyExtendedKeyUsage alone means any purpose in Profile::Default (RFC 5280 4.2.1.12, as
+/// OpenSSL, rustls-webpki and Go read it); Profile::Strict wants the purpose named. A present
+/// EKU without either still fails in both.
+#[test]
+fn any_extended_key_usage_by_profile() {
+    let r = root("Root");
+    let mut p = ee_params(&["example.com"]);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Any];
+    let any = ee_with(p, &r);
+    let mut p = ee_params(&["example.com"]);
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    let code = ee_with(p, &r);
+    let v = verifier(&[&r]);
+    let strict = verifier(&[&r]).with_profile(Profile::Strict);
+    let name = [PeerName::Dns("example.com")];
+    for purpose in [KeyPurpose::ServerAuth, KeyPurpose::ClientAuth] {
+        let names: &[PeerName<'_>] = if purpose == KeyPurpose::ServerAuth {
+            &name
+        } else {
+            &[]
+        };
+        v.verify(&any, &[], purpose, names, now()).unwrap();
+        assert!(
+            strict.verify(&any, &[], purpose, names, now()).is_err(),
+            "{purpose:?}"
+        );
+        for v in [&v, &strict] {
+            assert!(matches!(
+                v.verify(&code, &[], purpose, names, now()),
+                Err(Error::RequiredEkuNotFound { .. })
+            ));
+        }
+    }
 }

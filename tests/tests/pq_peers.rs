@@ -1,0 +1,218 @@
+//! The post-quantum / ECH interop peers (`tests/peers/`, issue #16) against what the client
+//! can do before the handshake integration:
+//! - with the default groups (first key share x25519), Node's OpenSSL 3.5 and Go's crypto/tls
+//!   (both of which prefer X25519MLKEM768) give x25519 without a HelloRetryRequest;
+//! - with a provider whose groups are the hybrids (`X25519MLKEM768`, `SecP256r1MLKEM768` from
+//!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
+//!   handshakes (full and resumed) agree with both servers, which proves the share layout and
+//!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go
+//!   also answers an x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, and
+//!   a Go server without ML-KEM one with X25519MLKEM768 first for x25519, both of which
+//!   complete;
+//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use overture::bio::SocketBio;
+use overture::types::{NamedGroup, ProtocolVersion};
+use overture::{ClientConfig, Negotiated, Ssl};
+use overture_crypto_provider::hpke::Hpke;
+use overture_crypto_provider::{CryptoProvider, KeyExchange, ring, rustcrypto};
+use overture_tests::pq_peers::{ReportingPeer, go_tls_server, node_tls_server};
+use overture_tests::{KeyKind, Pki, Validity};
+use std::time::Duration;
+
+fn config(pki: &Pki, kx_groups: Option<Vec<&'static dyn KeyExchange>>) -> ClientConfig {
+    let builder = match kx_groups {
+        Some(kx_groups) => ClientConfig::builder_with_provider(CryptoProvider {
+            kx_groups,
+            ..ring::default_provider()
+        }),
+        None => ClientConfig::builder(),
+    };
+    builder.with_ca_file(&pki.ca_pem).unwrap().build().unwrap()
+}
+
+fn connect_echo(config: &ClientConfig, peer: &ReportingPeer) -> Negotiated {
+    let mut ssl = Ssl::new(config, "localhost").unwrap();
+    let socket = SocketBio::connect(peer.peer.addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    ssl.set_socket(socket).unwrap();
+    let negotiated = ssl
+        .connect()
+        .unwrap_or_else(|e| panic!("{}: {e}; server said {:?}", peer.peer.name, peer.output()));
+    ssl.write(b"echo me\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < 8 {
+        let n = ssl.read(&mut buf).unwrap();
+        assert!(n > 0, "{}: EOF before the echo", peer.peer.name);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"echo me\n");
+    let _ = ssl.shutdown();
+    negotiated
+}
+
+/// Every hybrid group of both providers against `peer`, then a full and a resumed
+/// X25519MLKEM768 handshake; `index` is the index of the next
+/// handshake the server reports. Returns the index after the last.
+fn check_hybrids(pki: &Pki, peer: &ReportingPeer, mut index: usize) -> usize {
+    let groups: [(&'static dyn KeyExchange, &str); 4] = [
+        (&ring::X25519MLKEM768, "ring"),
+        (&ring::SECP256R1MLKEM768, "ring"),
+        (&rustcrypto::X25519MLKEM768, "rustcrypto"),
+        (&rustcrypto::SECP256R1MLKEM768, "rustcrypto"),
+    ];
+    for (kx, provider) in groups {
+        let negotiated = connect_echo(&config(pki, Some(vec![kx])), peer);
+        assert_eq!(
+            negotiated.group(),
+            Some(kx.group()),
+            "{} with {provider}'s {}",
+            peer.peer.name,
+            kx.group()
+        );
+        let seen = peer.handshake(index);
+        assert_eq!(seen.group, kx.group().to_string(), "{} saw", peer.peer.name);
+        assert_eq!(seen.version, "TLS1.3");
+        index += 1;
+    }
+    // Resumption with the same config (its session store keeps the ticket): psk_dhe_ke with
+    // a fresh X25519MLKEM768 exchange.
+    let config = config(pki, Some(vec![&ring::X25519MLKEM768]));
+    let full = connect_echo(&config, peer);
+    let resumed = connect_echo(&config, peer);
+    assert!(
+        !full.resumed() && resumed.resumed(),
+        "{} resumes",
+        peer.peer.name
+    );
+    assert_eq!(resumed.group(), Some(NamedGroup::X25519MLKEM768));
+    let seen = peer.handshake(index + 1);
+    assert!(seen.resumed, "{} saw a resumption", peer.peer.name);
+    assert_eq!(seen.group, "X25519MLKEM768");
+    index + 2
+}
+
+fn check_x25519(pki: &Pki, peer: &ReportingPeer) {
+    let negotiated = connect_echo(&config(pki, None), peer);
+    assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
+    let seen = peer.handshake(0);
+    assert_eq!(
+        (seen.group.as_str(), seen.version.as_str(), seen.ech),
+        ("x25519", "TLS1.3", false),
+        "{}",
+        peer.peer.name
+    );
+    assert_eq!(seen.server_name, "localhost");
+}
+
+#[test]
+fn x25519_today_against_node_openssl_3_5() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let Some(peer) = node_tls_server(&pki, &[]) else {
+        return;
+    };
+    check_x25519(&pki, &peer);
+}
+
+#[test]
+fn hybrids_of_both_providers_against_node_openssl_3_5() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    // OpenSSL 3.5's default list has X25519MLKEM768 but not SecP256r1MLKEM768.
+    let Some(peer) = node_tls_server(
+        &pki,
+        &["--groups", "X25519MLKEM768:SecP256r1MLKEM768:X25519:P-256"],
+    ) else {
+        return;
+    };
+    check_hybrids(&pki, &peer, 0);
+}
+
+#[test]
+fn hybrids_of_both_providers_against_go_crypto_tls_and_retries_both_ways() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let Some(peer) = go_tls_server(&pki, None, &[]) else {
+        return;
+    };
+    let next = check_hybrids(&pki, &peer, 0);
+    // An x25519 share first, X25519MLKEM768 also supported: Go (which prefers the hybrid)
+    // asks for it with a HelloRetryRequest, and the retry completes.
+    let negotiated = connect_echo(
+        &config(&pki, Some(vec![&ring::X25519, &ring::X25519MLKEM768])),
+        &peer,
+    );
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519MLKEM768));
+    assert_eq!(peer.handshake(next).group, "X25519MLKEM768");
+
+    // The other way: an X25519MLKEM768 share first, and a server without ML-KEM asks for
+    // x25519 with a HelloRetryRequest (the cost that sending both shares will save).
+    let Some(classic) = go_tls_server(&pki, None, &["-groups", "x25519,secp256r1"]) else {
+        return;
+    };
+    let negotiated = connect_echo(
+        &config(&pki, Some(vec![&ring::X25519MLKEM768, &ring::X25519])),
+        &classic,
+    );
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
+    assert_eq!(classic.handshake(0).group, "x25519");
+}
+
+#[test]
+fn x25519_today_against_go_crypto_tls_with_ech_on() {
+    let pki = Pki::build(
+        KeyKind::EcdsaP256,
+        Validity::Current,
+        &["localhost", "public.example"],
+    );
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    // A client that sends no ECH extension gets a plain handshake.
+    check_x25519(&pki, &peer);
+
+    // The ECHConfigList: one version-0xfe0d config for DHKEM(X25519, HKDF-SHA256) with the
+    // public name, whose key our HPKE seals to (RFC 9849 §4).
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        usize::from(u16::from_be_bytes([list[0], list[1]])),
+        list.len() - 2
+    );
+    let config = &list[2..];
+    assert_eq!(&config[..2], &[0xfe, 0x0d]);
+    assert_eq!(
+        usize::from(u16::from_be_bytes([config[2], config[3]])),
+        config.len() - 4
+    );
+    let (kem_id, pk_len) = (
+        u16::from_be_bytes([config[5], config[6]]),
+        usize::from(u16::from_be_bytes([config[7], config[8]])),
+    );
+    assert_eq!((kem_id, pk_len), (0x0020, 32));
+    let public_key = &config[9..9 + pk_len];
+    assert!(
+        config.windows(14).any(|w| w == b"public.example"),
+        "public_name in the config"
+    );
+    let hpke = Hpke::from_provider(
+        &overture_crypto_provider::ring::default_provider(),
+        0x0020,
+        0x0001,
+        0x0001,
+    )
+    .unwrap();
+    let (enc, mut ctx) = hpke.setup_base_sender(public_key, b"tls ech\0").unwrap();
+    assert_eq!(enc.len(), 32);
+    assert_eq!(ctx.seal(b"", b"inner").unwrap().len(), 5 + 16);
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    assert_ne!(stale, list, "the stale list holds another key");
+}
