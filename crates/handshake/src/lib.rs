@@ -11,9 +11,11 @@
 //!  record layer ─► joiner ─► message ──► hs.handle(message, now, &mut events)
 //!                                          │  ExpectServerHello ─(HRR)─► HelloRetryRequest,
 //!                                          │        │ [EarlyData{false}], [SendCcs], Send(ClientHello2)
-//!                                          │        │ ServerHello: ServerHello{..}, InstallReadKey
+//!                                          │        │ ServerHello: ServerHello{..}, [Resumed], InstallReadKey,
+//!                                          │        │ [SendCcs], InstallWriteKey (no early data offered)
 //!                                          │  ExpectEncryptedExtensions ─► Alpn,
 //!                                          │        │ [PeerRecordSizeLimit], [EarlyData{accepted}]
+//!                                          │        │ (offered, rejected: [SendCcs], InstallWriteKey)
 //!                                          │  ExpectCertificateOrCertReq ─► (CertificateRequest)
 //!                                          │  ExpectCertificate ─► PeerCertificates
 //!                                          │        │ (a CompressedCertificate: inflated, bounded)
@@ -22,8 +24,8 @@
 //!                                          │        │ CertVerifier::verify_tls13_signature ─► SignatureVerified,
 //!                                          │        │ PeerSignatureScheme
 //!                                          │  ExpectFinished (constant-time) ─► FinishedVerified
-//!                                          │        │ InstallReadKey, [SendCcs],
-//!                                          │        │ [Send(Early: EndOfEarlyData)], InstallWriteKey,
+//!                                          │        │ InstallReadKey, (early data accepted:
+//!                                          │        │ Send(Early: EndOfEarlyData), [SendCcs], InstallWriteKey),
 //!                                          │        │ Send(Certificate, CertificateVerify, Finished),
 //!                                          │        │ InstallWriteKey, Complete
 //!                                          ▼  ExpectTraffic ─► TicketReceived, [NewSessionTicket], KeyUpdate
@@ -63,7 +65,11 @@
 //! Apply the events of each call strictly in order. `Send` is sealed with the write key
 //! installed by the events before it (plaintext before the first `InstallWriteKey`).
 //!
-//! * **TLS 1.3**: as in the first picture; a resumed handshake (a [`Tls13Ticket`] given in
+//! * **TLS 1.3**: as in the first picture. The client handshake write key comes right after
+//!   the ServerHello's read key (RFC 8446 §6: from then on the server reads under it, so an
+//!   alert we send is protected), after the one compatibility `SendCcs` (a CCS is never
+//!   protected); with early data offered it comes after `EarlyData { accepted: false }` or,
+//!   accepted, after EndOfEarlyData, and never a second time. A resumed handshake (a [`Tls13Ticket`] given in
 //!   [`StartOptions`]) emits `Resumed` after `ServerHello` and no `PeerCertificates`. After a
 //!   HelloRetryRequest, `HelloRetryRequest` comes first: from then on records say 0x0303.
 //! * **Optional extensions** ([`ExtensionOptions`]): certificate compression is invisible in

@@ -215,17 +215,25 @@ pub(crate) fn server_hello(
         events.push(Event::Resumed);
     }
     events.push(Event::InstallReadKey(read_key));
+    let mut hs = HandshakeState {
+        suite,
+        transcript: st.transcript,
+        ks,
+        client_secret,
+        server_finished_key,
+        psk_accepted,
+        early,
+        early_data_accepted: false,
+        write_key_installed: false,
+    };
+    // RFC 8446 §6: from here on the server reads under our handshake key, so anything we
+    // send (an alert above all) is protected under it. With early data offered the early key
+    // stays until EncryptedExtensions says whether the server reads it.
+    if hs.early.is_none() {
+        hs.install_write_key(cx, events)?;
+    }
     Ok(Tls13State::EncryptedExtensions(ExpectEncryptedExtensions {
-        hs: HandshakeState {
-            suite,
-            transcript: st.transcript,
-            ks,
-            client_secret,
-            server_finished_key,
-            psk_accepted,
-            early,
-            early_data_accepted: false,
-        },
+        hs,
     }))
 }
 
@@ -345,6 +353,27 @@ struct HandshakeState {
     early: Option<(CipherSuite, Option<Vec<u8>>)>,
     /// EncryptedExtensions accepted early data: EndOfEarlyData precedes our Finished.
     early_data_accepted: bool,
+    /// `InstallWriteKey` for the client handshake key was emitted.
+    write_key_installed: bool,
+}
+
+impl HandshakeState {
+    /// The compatibility CCS (never protected, so before the key) and
+    /// [`Event::InstallWriteKey`] for the client handshake traffic key, once: after the
+    /// ServerHello, or with early data offered after EncryptedExtensions (rejected) or
+    /// EndOfEarlyData (accepted).
+    fn install_write_key(&mut self, cx: &mut Common, events: &mut Vec<Event>) -> Result<(), Error> {
+        if self.write_key_installed {
+            return Ok(());
+        }
+        cx.compat_ccs(events);
+        let hs_write = key_schedule::traffic_key(self.suite, &self.client_secret)?;
+        cx.observe("client_handshake_write_key", hs_write.key.as_bytes());
+        cx.observe("client_handshake_write_iv", &hs_write.iv);
+        events.push(Event::InstallWriteKey(hs_write));
+        self.write_key_installed = true;
+        Ok(())
+    }
 }
 
 pub(crate) struct ExpectEncryptedExtensions {
@@ -389,6 +418,10 @@ impl ExpectEncryptedExtensions {
             events.push(Event::EarlyData {
                 accepted: self.hs.early_data_accepted,
             });
+            // Rejected: the server skips our early records and reads the handshake key.
+            if !self.hs.early_data_accepted {
+                self.hs.install_write_key(cx, events)?;
+            }
         }
         self.hs.transcript.add(raw);
         match self.hs.psk_accepted.take() {
@@ -657,8 +690,8 @@ impl ExpectFinished {
         cx.observe("server_application_write_iv", &read_key.iv);
         events.push(Event::InstallReadKey(read_key));
 
-        // The client's second flight, under the client handshake key.
-        cx.compat_ccs(events);
+        // The client's second flight, under the client handshake key (installed after the
+        // ServerHello, or here after EndOfEarlyData).
         if hs.early_data_accepted {
             // RFC 8446 §4.5: EndOfEarlyData under the early traffic key (still installed
             // since Event::InstallEarlyWriteKey), before the handshake key.
@@ -669,11 +702,8 @@ impl ExpectFinished {
                 bytes: eoed,
             });
         }
-        let (hs_write, client_key) =
-            key_schedule::traffic_and_finished_keys(suite, &hs.client_secret)?;
-        cx.observe("client_handshake_write_key", hs_write.key.as_bytes());
-        cx.observe("client_handshake_write_iv", &hs_write.iv);
-        events.push(Event::InstallWriteKey(hs_write));
+        hs.install_write_key(cx, events)?;
+        let client_key = key_schedule::finished_key(suite, &hs.client_secret)?;
         let mut flight = Vec::new();
         if let Some(req) = client_auth {
             client_certificate(cx, &mut hs.transcript, &req, &mut flight)?;

@@ -1073,6 +1073,120 @@ fn early_data_rules() {
     assert_eq!(t.reject(&ee), Some(A::UnsupportedExtension));
 }
 
+/// What kind of event each is, for order assertions.
+fn kinds(events: &[Event]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::ServerHello { .. } => "sh",
+            Event::Resumed => "resumed",
+            Event::InstallReadKey(_) => "read",
+            Event::InstallWriteKey(_) => "write",
+            Event::SendCcs => "ccs",
+            Event::Send { .. } => "send",
+            Event::EarlyData { accepted: true } => "early-accepted",
+            Event::EarlyData { accepted: false } => "early-rejected",
+            Event::Alpn(_) => "alpn",
+            Event::Complete => "complete",
+            _ => "other",
+        })
+        .collect()
+}
+
+/// RFC 8446 §6: after the ServerHello the server reads under our handshake traffic key, so
+/// the client installs it right away (after the compat CCS, which is never protected) and an
+/// alert sent before our Finished is protected; the key is not installed a second time at
+/// the server's Finished. With early data offered it follows EncryptedExtensions (rejected)
+/// or EndOfEarlyData (accepted), since the server reads our early records until then.
+#[test]
+fn handshake_write_key_follows_the_server_hello() {
+    for compat in [true, false] {
+        let mut t = start(Opts {
+            compat,
+            ..Opts::default()
+        });
+        t.accept_server_hello();
+        let want: &[&str] = if compat {
+            &["sh", "read", "ccs", "write"]
+        } else {
+            &["sh", "read", "write"]
+        };
+        assert_eq!(kinds(&t.events), want, "compat {compat}");
+        // The key is client_handshake_traffic_secret's (RFC 8446 §7.3).
+        let h = t.transcript.current_hash().unwrap();
+        let chts =
+            t.ks.as_ref()
+                .unwrap()
+                .derive(b"c hs traffic", h.as_bytes())
+                .unwrap();
+        let want_key = key_schedule::traffic_key(SUITE, &chts).unwrap();
+        let Some(Event::InstallWriteKey(k)) = t.events.last() else {
+            panic!("no write key")
+        };
+        assert_eq!(k.key.as_bytes(), want_key.key.as_bytes());
+        assert_eq!(k.iv, want_key.iv);
+        t.events.clear();
+        let ee = t.ee(vec![]);
+        t.transcript.add(&ee);
+        t.feed(&ee).unwrap();
+        let c = t.certificate(&t.cert.clone(), vec![]);
+        let c = t.server_msg(c);
+        t.feed(&c).unwrap();
+        let cv = t.cert_verify();
+        let cv = t.server_msg(cv);
+        t.feed(&cv).unwrap();
+        t.events.clear();
+        let f = t.finished();
+        let f = t.server_msg(f);
+        t.feed(&f).unwrap();
+        // Only the application key at the Finished, and no second CCS.
+        assert_eq!(
+            kinds(&t.events),
+            ["read", "send", "write", "complete"],
+            "compat {compat}"
+        );
+    }
+
+    let psk = [9u8; 32];
+    let h2 = || {
+        Extension::new(ExtensionType::ApplicationLayerProtocolNegotiation, |o| {
+            VecU16::<PayloadU8<1>, 2>(vec![PayloadU8(b"h2".to_vec())]).encode(o)
+        })
+        .unwrap()
+    };
+    for accepted in [true, false] {
+        let mut t = start(early_opts(true, Some(1000)));
+        t.events.clear();
+        t.accept_server_hello_psk(Some(&psk));
+        assert_eq!(kinds(&t.events), ["sh", "resumed", "read"], "{accepted}");
+        t.events.clear();
+        let mut exts = vec![h2()];
+        if accepted {
+            exts.push(ext(ExtensionType::EarlyData, &[]));
+        }
+        let ee = t.ee(exts);
+        t.transcript.add(&ee);
+        t.feed(&ee).unwrap();
+        let want: &[&str] = if accepted {
+            &["alpn", "early-accepted"]
+        } else {
+            &["alpn", "early-rejected", "write"]
+        };
+        assert_eq!(kinds(&t.events), want);
+        t.events.clear();
+        let f = t.finished();
+        let f = t.server_msg(f);
+        t.feed(&f).unwrap();
+        let want: &[&str] = if accepted {
+            // EndOfEarlyData under the early key, then the handshake key for Finished.
+            &["read", "send", "write", "send", "write", "complete"]
+        } else {
+            &["read", "send", "write", "complete"]
+        };
+        assert_eq!(kinds(&t.events), want);
+    }
+}
+
 /// RFC 8449: offered only when configured; the server's value is reported, and one below 64
 /// is illegal_parameter.
 #[test]

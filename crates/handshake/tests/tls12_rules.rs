@@ -1238,7 +1238,9 @@ fn tls13_resumption_rules() {
         [
             Event::ServerHello { group: Some(_), .. },
             Event::Resumed,
-            Event::InstallReadKey(_)
+            Event::InstallReadKey(_),
+            Event::SendCcs,
+            Event::InstallWriteKey(_)
         ]
     ));
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
@@ -1263,7 +1265,9 @@ fn tls13_resumption_rules() {
         [
             Event::ServerHello { group: None, .. },
             Event::Resumed,
-            Event::InstallReadKey(_)
+            Event::InstallReadKey(_),
+            Event::SendCcs,
+            Event::InstallWriteKey(_)
         ]
     ));
     // The server declines the ticket: a full handshake (certificate expected).
