@@ -420,6 +420,9 @@ struct Secrets {
     s_hs: Secret,
     c_ap: Option<Secret>,
     s_ap: Option<Secret>,
+    /// The client's handshake key when the script keyed the handshake with another PSK than
+    /// the one the client holds (the client's alert is under its own key).
+    c_hs_client_psk: Option<Secret>,
 }
 
 /// The server side of one connection, as a script sees it.
@@ -452,6 +455,10 @@ pub struct Conn {
     ch_record_version: u16,
     /// TLS 1.2 state, once `tls12_to_server_hello_done` ran.
     tls12: Option<Tls12Server>,
+    /// How many client bytes were in when the TLS 1.3 ServerHello's keys were made: from
+    /// there on a real server reads under the client handshake key (RFC 8446 §6) and a
+    /// plaintext alert is a record it cannot open (bad_record_mac).
+    protected_from: Option<usize>,
 }
 
 /// The server side of a TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256 handshake with the extended
@@ -532,6 +539,7 @@ impl Conn {
             ch_raw: Vec::new(),
             ch_record_version: 0,
             tls12: None,
+            protected_from: None,
         }
     }
 
@@ -734,7 +742,17 @@ impl Conn {
         let c_hs = ks.derive(b"c hs traffic", hash.as_bytes()).unwrap();
         let s_hs = ks.derive(b"s hs traffic", hash.as_bytes()).unwrap();
         self.write = Some(Protect::new(self.suite, &s_hs));
+        self.protected_from = Some(self.inbox.wait_for(0, Duration::ZERO).0.len());
+        let c_hs_client_psk = match (self.psk.as_deref(), self.carried_psk()) {
+            (Some(ours), Some(theirs)) if ours != theirs.as_slice() => {
+                let mut theirs_ks = KeySchedule::new(self.suite, Some(&theirs));
+                theirs_ks.advance(Some(shared)).unwrap();
+                Some(theirs_ks.derive(b"c hs traffic", hash.as_bytes()).unwrap())
+            }
+            _ => None,
+        };
         self.secrets = Some(Secrets {
+            c_hs_client_psk,
             c_hs,
             s_hs,
             c_ap: None,
@@ -1219,12 +1237,16 @@ impl Conn {
     }
 
     /// The alert the client sent, decoded from everything it sent (plaintext, or under its
-    /// handshake or application key).
-    fn observed_alert(&self) -> Option<(u8, AlertDescription)> {
+    /// handshake or application key), and whether it was a plaintext alert after a TLS 1.3
+    /// ServerHello (see [`ServerReport::plaintext_after_server_hello`]).
+    fn observed_alert(&self) -> (Option<(u8, AlertDescription)>, bool) {
         let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
         let mut keys: Vec<Protect> = Vec::new();
         if let Some(s) = &self.secrets {
             keys.push(Protect::new(self.suite, &s.c_hs));
+            if let Some(c_hs) = &s.c_hs_client_psk {
+                keys.push(Protect::new(self.suite, c_hs));
+            }
             if let Some(c_ap) = &s.c_ap {
                 keys.push(Protect::new(self.suite, c_ap));
             }
@@ -1252,6 +1274,7 @@ impl Conn {
             let Some(rec) = bytes.get(at..at + len) else {
                 break;
             };
+            let start = at;
             at += len;
             if let (true, Some(rx)) = (after_ccs, rx12.as_mut()) {
                 let mut r = rec.to_vec();
@@ -1259,20 +1282,24 @@ impl Conn {
                     && o.typ == overture_types::ContentType::Alert
                     && o.payload.len() == 2
                 {
-                    return Some((o.payload[0], AlertDescription::from(o.payload[1])));
+                    return (
+                        Some((o.payload[0], AlertDescription::from(o.payload[1]))),
+                        false,
+                    );
                 }
                 continue;
             }
             match rec[0] {
                 ct::CCS => after_ccs = true,
                 ct::ALERT if rec.len() == 7 => {
-                    return Some((rec[5], AlertDescription::from(rec[6])));
+                    let after_hello = self.protected_from.is_some_and(|from| start >= from);
+                    return (Some((rec[5], AlertDescription::from(rec[6]))), after_hello);
                 }
                 ct::APPDATA => {
                     for k in keys.iter_mut() {
                         if let Some((typ, body)) = k.open(rec) {
                             if typ == ct::ALERT && body.len() == 2 {
-                                return Some((body[0], AlertDescription::from(body[1])));
+                                return (Some((body[0], AlertDescription::from(body[1]))), false);
                             }
                             break;
                         }
@@ -1281,7 +1308,7 @@ impl Conn {
                 _ => {}
             }
         }
-        None
+        (None, false)
     }
 }
 
@@ -1363,6 +1390,11 @@ pub const GREETING: &[u8] = b"hello from the hostile server";
 pub struct ServerReport {
     /// The alert the client sent (level, description), if any reached us.
     pub alert: Option<(u8, AlertDescription)>,
+    /// `alert` came in plaintext after a TLS 1.3 ServerHello. Right only when the client
+    /// refused that ServerHello: once it accepted one, a real server reads under the client
+    /// handshake key (RFC 8446 §6) and a plaintext alert is a record it cannot open
+    /// (bad_record_mac). The corpus fails every other scenario that sees one.
+    pub plaintext_after_server_hello: bool,
     /// The script's own error, if it stopped early (usually the client hanging up).
     pub script_error: Option<String>,
     /// Whether the client hung up within the wait.
@@ -1410,7 +1442,7 @@ impl HostileServer {
                 return report;
             }
             report.client_closed = conn.wait_for_client_close(Duration::from_secs(10));
-            report.alert = conn.observed_alert();
+            (report.alert, report.plaintext_after_server_hello) = conn.observed_alert();
             drop(conn);
             let _ = reader.join();
             report

@@ -76,6 +76,9 @@ struct Expect {
     sent: Option<A>,
     received: Option<A>,
     io: Option<io::ErrorKind>,
+    /// The client refuses the TLS 1.3 ServerHello itself, so it never has the handshake key
+    /// and its alert is plaintext; everywhere else after a ServerHello it must be protected.
+    hello_refused: bool,
 }
 
 /// `connect()` fails with `Ssl` and we send `alert`.
@@ -86,6 +89,16 @@ const fn bad(alert: A) -> Expect {
         sent: Some(alert),
         received: None,
         io: None,
+        hello_refused: false,
+    }
+}
+
+/// `connect()` fails with `Ssl` and we send `alert` in plaintext: the client refused the
+/// ServerHello (or the record carrying it), so it never installed the handshake key.
+const fn bad_hello(alert: A) -> Expect {
+    Expect {
+        hello_refused: true,
+        ..bad(alert)
     }
 }
 
@@ -105,6 +118,7 @@ const fn ok() -> Expect {
         sent: None,
         received: None,
         io: None,
+        hello_refused: false,
     }
 }
 
@@ -115,6 +129,7 @@ const fn io_err(kind: io::ErrorKind) -> Expect {
         kind: Some(ErrorKind::Io),
         sent: None,
         received: None,
+        hello_refused: false,
         io: Some(kind),
     }
 }
@@ -128,6 +143,7 @@ const fn timed_out() -> Expect {
         kind: Some(ErrorKind::WantRead),
         sent: None,
         received: None,
+        hello_refused: false,
         io: Some(io::ErrorKind::TimedOut),
     }
 }
@@ -141,6 +157,7 @@ const fn eof_in_handshake() -> Expect {
         kind: Some(ErrorKind::Ssl),
         sent: Some(A::DecodeError),
         received: None,
+        hello_refused: false,
         io: Some(io::ErrorKind::UnexpectedEof),
     }
 }
@@ -153,6 +170,7 @@ const fn zero_return() -> Expect {
         sent: None,
         received: None,
         io: None,
+        hello_refused: false,
     }
 }
 
@@ -164,6 +182,7 @@ const fn peer_alert(alert: A) -> Expect {
         sent: None,
         received: Some(alert),
         io: None,
+        hello_refused: false,
     }
 }
 
@@ -568,7 +587,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "key_share public key length over-long",
-            bad(A::DecodeError),
+            bad_hello(A::DecodeError),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
@@ -601,19 +620,19 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "suite not offered (TLS_AES_128_CCM_8_SHA256)",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.suite = 0x1305),
         ),
         sc(
             "server-hello",
             "TLS 1.2 suite with TLS 1.3",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.suite = 0xc02b),
         ),
         sc(
             "server-hello",
             "key share for a group not offered (secp521r1)",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
@@ -624,7 +643,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "key share for an offered group we sent no share for",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
@@ -635,7 +654,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "X25519 share of 31 bytes",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
@@ -646,7 +665,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "X25519 all-zero share",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
@@ -657,7 +676,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "supported_versions selects TLS 1.2",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::SUPPORTED_VERSIONS);
@@ -668,7 +687,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "supported_versions selects an unknown version",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::SUPPORTED_VERSIONS);
@@ -679,13 +698,13 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "legacy_version 0x0304 with TLS 1.3",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.legacy_version = 0x0304),
         ),
         sc(
             "server-hello",
             "TLS 1.1 without supported_versions",
-            bad(A::ProtocolVersion),
+            bad_hello(A::ProtocolVersion),
             |c| {
                 sh_with(c, |sh| {
                     sh.legacy_version = 0x0302;
@@ -696,7 +715,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "downgrade sentinel DOWNGRD01 in a TLS 1.2 ServerHello",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.extensions.clear();
@@ -707,7 +726,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "downgrade sentinel DOWNGRD00 in a TLS 1.2 ServerHello",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     sh.extensions.clear();
@@ -718,31 +737,31 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "wrong legacy_session_id echo",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.session_id[0] ^= 1),
         ),
         sc(
             "server-hello",
             "empty legacy_session_id echo",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.session_id.clear()),
         ),
         sc(
             "server-hello",
             "compression method 1",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.compression = 1),
         ),
         sc(
             "server-hello",
             "no key_share",
-            bad(A::MissingExtension),
+            bad_hello(A::MissingExtension),
             |c| sh_with(c, |sh| sh.without(ext::KEY_SHARE)),
         ),
         sc(
             "server-hello",
             "key_share twice",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 sh_with(c, |sh| {
                     let ks = sh.extensions[1].clone();
@@ -753,13 +772,13 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "unknown extension 0x1234",
-            bad(A::UnsupportedExtension),
+            bad_hello(A::UnsupportedExtension),
             |c| sh_with(c, |sh| sh.extensions.push(ext(0x1234, &[]))),
         ),
         sc(
             "server-hello",
             "pre_shared_key never offered",
-            bad(A::UnsupportedExtension),
+            bad_hello(A::UnsupportedExtension),
             |c| {
                 sh_with(c, |sh| {
                     sh.extensions.push(ext(ext::PRE_SHARED_KEY, &[0, 0]))
@@ -769,13 +788,13 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "server_name (offered, not allowed in ServerHello)",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| sh_with(c, |sh| sh.extensions.push(ext(ext::SERVER_NAME, &[]))),
         ),
         sc(
             "server-hello",
             "cookie in a ServerHello",
-            bad(A::UnsupportedExtension),
+            bad_hello(A::UnsupportedExtension),
             |c| sh_with(c, |sh| sh.extensions.push(ext(ext::COOKIE, &[0, 1, 7]))),
         ),
         // HelloRetryRequest.
@@ -858,7 +877,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "hello-retry",
             "ServerHello after HRR changes the suite",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
                 c.send_hrr(&hrr)?;
@@ -868,7 +887,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "hello-retry",
             "ServerHello after HRR uses the old group",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
                 c.send_hrr(&hrr)?;
@@ -1365,7 +1384,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "record",
             "plaintext EncryptedExtensions packed behind ServerHello (RUSTSEC-2026-0285)",
-            bad(A::UnexpectedMessage),
+            bad_hello(A::UnexpectedMessage),
             |c| {
                 let sh = c.default_server_hello();
                 let msg = sh.encode();
@@ -1377,7 +1396,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "record",
             "EncryptedExtensions header spanning the key change",
-            bad(A::UnexpectedMessage),
+            bad_hello(A::UnexpectedMessage),
             |c| {
                 let sh = c.default_server_hello();
                 let msg = sh.encode();
@@ -1612,6 +1631,35 @@ fn scenarios() -> Vec<Scenario> {
                 }
                 c.send(&burst)?;
                 c.hello_and_close()
+            },
+        ),
+        // RFC 8446 §6 (BoGo WrongMessageType-TLS13-*): once the client accepted the
+        // ServerHello its alert is protected under its handshake key; the server decodes it
+        // only under that key (a plaintext one fails the run, as for every scenario).
+        sc(
+            "alerts",
+            "our alert after the ServerHello is under the client handshake key",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)?;
+                let ee = c.encrypted_extensions(&[]);
+                c.send_hs(&ee)?;
+                // CertificateVerify where the Certificate belongs.
+                c.send_certificate_verify()
+            },
+        ),
+        sc(
+            "alerts",
+            "our alert after a HelloRetryRequest and ServerHello is under the handshake key",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)?;
+                // Finished where EncryptedExtensions belongs.
+                c.send_finished()
             },
         ),
         sc(
@@ -2369,7 +2417,7 @@ fn scenarios() -> Vec<Scenario> {
         sc(
             "server-hello",
             "supported_versions body of three bytes",
-            bad(A::DecodeError),
+            bad_hello(A::DecodeError),
             |c| {
                 sh_with(c, |sh| {
                     sh.without(ext::SUPPORTED_VERSIONS);
@@ -2686,7 +2734,7 @@ fn scenarios() -> Vec<Scenario> {
         resumed(
             "resumption",
             "selected_identity out of range",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 psk_server_hello(c, |sh| {
                     sh.without(ext::PRE_SHARED_KEY);
@@ -2697,7 +2745,7 @@ fn scenarios() -> Vec<Scenario> {
         resumed(
             "resumption",
             "PSK with a suite of another hash (SHA-384)",
-            bad(A::IllegalParameter),
+            bad_hello(A::IllegalParameter),
             |c| {
                 c.suite = &overture::crypto::ring::TLS13_AES_256_GCM_SHA384;
                 psk_server_hello(c, |_| {})
@@ -2706,7 +2754,7 @@ fn scenarios() -> Vec<Scenario> {
         resumed(
             "resumption",
             "pre_shared_key of three bytes",
-            bad(A::DecodeError),
+            bad_hello(A::DecodeError),
             |c| {
                 psk_server_hello(c, |sh| {
                     sh.without(ext::PRE_SHARED_KEY);
@@ -2717,7 +2765,7 @@ fn scenarios() -> Vec<Scenario> {
         resumed(
             "resumption",
             "PSK accepted without key_share (only psk_dhe_ke offered)",
-            bad(A::MissingExtension),
+            bad_hello(A::MissingExtension),
             |c| psk_server_hello(c, |sh| sh.without(ext::KEY_SHARE)),
         ),
         sc("baseline", "correct handshake (completes)", ok(), |c| {
@@ -3055,6 +3103,18 @@ fn run_one(
                     report.script_error
                 ));
             }
+        }
+        // RFC 8446 §6: after a ServerHello the client accepted, the server reads under the
+        // client handshake key; a plaintext alert there is a record it cannot open.
+        if report.plaintext_after_server_hello != x.hello_refused {
+            return Err(if x.hello_refused {
+                "the client refused the ServerHello, yet its alert was protected".into()
+            } else {
+                "the alert went out in plaintext after a TLS 1.3 ServerHello the client \
+                 accepted (a real server reads it under the client handshake key: \
+                 bad_record_mac)"
+                    .into()
+            });
         }
     }
     if run.peak > s.peak_bound {
