@@ -225,7 +225,8 @@ impl Error {
     }
 
     /// Why the server's certificate was refused, if that is what failed: the verifier's
-    /// verdict without its details (`CertificateError::Expired`, `UnknownIssuer`, ...).
+    /// verdict without a text wrapper (`CertificateError::Expired { not_after, now }` with
+    /// its times, `UnknownIssuer`, ...).
     pub fn certificate_error(&self) -> Option<&CertificateError> {
         match self.handshake_error() {
             Some(overture_handshake::Error::InvalidCertificate(c)) => Some(c.kind()),

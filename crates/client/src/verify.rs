@@ -177,8 +177,19 @@ fn verify_tls12_signature(
 fn map_x509_error(e: &overture_x509_verify::Error) -> CertificateError {
     use overture_x509_verify::Error as X;
     let kind = match e {
-        X::Expired { .. } => CertificateError::Expired,
-        X::NotValidYet { .. } => CertificateError::NotValidYet,
+        // The times are the details: typed fields, no text wrapper.
+        X::Expired { not_after, now } => {
+            return CertificateError::Expired {
+                not_after: *not_after,
+                now: *now,
+            };
+        }
+        X::NotValidYet { not_before, now } => {
+            return CertificateError::NotValidYet {
+                not_before: *not_before,
+                now: *now,
+            };
+        }
         X::UnknownIssuer { .. } => CertificateError::UnknownIssuer,
         X::Revoked { .. } => CertificateError::Revoked,
         X::NotValidForName { .. } => CertificateError::NotValidForName,

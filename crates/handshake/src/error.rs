@@ -2,7 +2,7 @@
 //! send ([`Error::alert`]).
 
 use core::fmt;
-use overture_types::{AlertDescription, EncodeError, HandshakeType, InvalidMessage};
+use overture_types::{AlertDescription, EncodeError, HandshakeType, InvalidMessage, UnixTime};
 
 /// Everything that can end a handshake.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,10 +160,20 @@ pub enum PeerIncompatible {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CertificateError {
-    /// The certificate has expired.
-    Expired,
-    /// The certificate is not valid yet.
-    NotValidYet,
+    /// The certificate has expired: its notAfter is before the time of the check.
+    Expired {
+        /// The certificate's notAfter (inclusive).
+        not_after: UnixTime,
+        /// The time the chain was checked at.
+        now: UnixTime,
+    },
+    /// The certificate is not valid yet: its notBefore is after the time of the check.
+    NotValidYet {
+        /// The certificate's notBefore.
+        not_before: UnixTime,
+        /// The time the chain was checked at.
+        now: UnixTime,
+    },
     /// No path to a trust anchor.
     UnknownIssuer,
     /// The certificate was revoked.
@@ -194,7 +204,7 @@ impl CertificateError {
     fn alert(&self) -> AlertDescription {
         use AlertDescription as A;
         match self {
-            Self::Expired | Self::NotValidYet => A::CertificateExpired,
+            Self::Expired { .. } | Self::NotValidYet { .. } => A::CertificateExpired,
             Self::UnknownIssuer => A::UnknownCa,
             Self::Revoked => A::CertificateRevoked,
             Self::BadEncoding => A::DecodeError,
@@ -459,8 +469,20 @@ impl fmt::Display for PeerIncompatible {
 impl fmt::Display for CertificateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Expired => f.write_str("expired"),
-            Self::NotValidYet => f.write_str("not valid yet"),
+            Self::Expired { not_after, now } => write!(
+                f,
+                "expired: notAfter {} (Unix time) is before the time of the check {}, {} s late",
+                not_after.as_secs(),
+                now.as_secs(),
+                now.as_secs().saturating_sub(not_after.as_secs())
+            ),
+            Self::NotValidYet { not_before, now } => write!(
+                f,
+                "not valid yet: notBefore {} (Unix time) is after the time of the check {}, {} s early",
+                not_before.as_secs(),
+                now.as_secs(),
+                not_before.as_secs().saturating_sub(now.as_secs())
+            ),
             Self::UnknownIssuer => f.write_str("unknown issuer"),
             Self::Revoked => f.write_str("revoked"),
             Self::NotValidForName => f.write_str("not valid for the server name"),
@@ -509,5 +531,34 @@ mod tests {
                 .to_string()
                 .contains("TLS 1.2")
         );
+    }
+
+    /// The validity errors carry their times as fields (matchable) and say them.
+    #[test]
+    fn validity_errors_are_typed_and_informative() {
+        let t = UnixTime::since_unix_epoch;
+        let expired = CertificateError::Expired {
+            not_after: t(core::time::Duration::from_secs(1_000)),
+            now: t(core::time::Duration::from_secs(1_600)),
+        };
+        let early = CertificateError::NotValidYet {
+            not_before: t(core::time::Duration::from_secs(2_000)),
+            now: t(core::time::Duration::from_secs(1_990)),
+        };
+        for (e, words) in [
+            (&expired, ["notAfter 1000", "check 1600", "600 s late"]),
+            (&early, ["notBefore 2000", "check 1990", "10 s early"]),
+        ] {
+            let err = Error::InvalidCertificate(e.clone());
+            assert_eq!(err.alert(), Some(AlertDescription::CertificateExpired));
+            let text = err.to_string();
+            for w in words {
+                assert!(text.contains(w), "{text}");
+            }
+        }
+        assert!(matches!(
+            expired.kind(),
+            CertificateError::Expired { now, .. } if now.as_secs() == 1_600
+        ));
     }
 }
