@@ -144,6 +144,8 @@ pub enum Validity {
     Current,
     /// Expired yesterday.
     Expired,
+    /// Valid from tomorrow.
+    NotYetValid,
 }
 
 /// A CA, an intermediate and a leaf for `localhost` / 127.0.0.1, written as PEM files.
@@ -224,6 +226,10 @@ impl Pki {
             Validity::Expired => {
                 leaf_params.not_before = now - day * 30;
                 leaf_params.not_after = now - day;
+            }
+            Validity::NotYetValid => {
+                leaf_params.not_before = now + day;
+                leaf_params.not_after = now + day * 365;
             }
         }
         let leaf_key = kind.key_pair(2);

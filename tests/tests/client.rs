@@ -238,6 +238,24 @@ fn certificate_failures_send_the_right_alert() {
         other => panic!("{other:?}: {e}"),
     }
     assert!(e.to_string().contains("notAfter"), "{e}");
+
+    // A leaf valid from tomorrow: the same alert, its own typed variant with the times.
+    let pki = Pki::build(KeyKind::EcdsaP256, Validity::NotYetValid, &["localhost"]);
+    let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
+    let (e, _) = handshake_error(&config(&pki, None, None), server.addr, "localhost");
+    assert_eq!(
+        e.alert_sent(),
+        Some(AlertDescription::CertificateExpired),
+        "{e}"
+    );
+    match e.certificate_error() {
+        Some(overture::handshake::CertificateError::NotValidYet { not_before, now }) => {
+            let early = not_before.as_secs() - now.as_secs();
+            assert!((1..=3 * 86_400).contains(&early), "{early} s early: {e}");
+        }
+        other => panic!("{other:?}: {e}"),
+    }
+    assert!(e.to_string().contains("notBefore"), "{e}");
     assert!(std::error::Error::source(&e).is_some());
 
     // Wrong name.
