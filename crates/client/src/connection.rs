@@ -3,6 +3,7 @@
 use crate::config::{ClientConfig, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
+use crate::trace::{Dir, Trace};
 use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
@@ -245,6 +246,8 @@ pub struct Connection {
     flight_end: u64,
     key_update_end: u64,
     warning_end: (u64, Option<AlertDescription>),
+    /// The `tracing` spans (nothing without the `tracing` feature).
+    trace: Trace,
 }
 
 impl core::fmt::Debug for Connection {
@@ -265,6 +268,7 @@ impl Connection {
             .map_err(|_| Error::usage(format!("`{server_name}` is not a valid server name")))?
             .to_owned();
         Ok(Self {
+            trace: Trace::new(&server_name),
             record: RecordLayer::new(),
             joiner: HandshakeJoiner::new(config.max_handshake_message()),
             config: config.clone(),
@@ -314,6 +318,7 @@ impl Connection {
             return self.check();
         }
         self.phase = Phase::Handshaking;
+        self.trace.handshake_started();
         // The session to offer: the one set by hand, else one from the config's store.
         let offered = self.offered.take().or_else(|| {
             self.config
@@ -788,6 +793,7 @@ impl Connection {
     fn handle_alert(&mut self, [level, desc]: [u8; 2]) -> Result<(), Error> {
         let level = AlertLevel::from(level);
         let desc = AlertDescription::from(desc);
+        self.trace.alert(Dir::Received, level, desc);
         if desc == AlertDescription::CloseNotify {
             self.peer_closed = true;
             return Ok(());
@@ -814,6 +820,7 @@ impl Connection {
         )
         .with_alert_received(desc);
         // No alert goes back in answer to a fatal alert.
+        self.trace.failure(&err, &self.negotiated.peer_chain);
         self.failure = Some(err.clone());
         Err(err)
     }
@@ -825,6 +832,8 @@ impl Connection {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.die(Error::from_record(e))),
             };
+            self.trace
+                .messages(Dir::Received, self.record.version(), message);
             let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
                 self.key_updates_in_a_row += 1;
                 if self.key_updates_in_a_row > MAX_KEY_UPDATES {
@@ -919,6 +928,9 @@ impl Connection {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, level } => {
+                    // Records we send say TLS 1.0 until the version is known (RFC 8446 §5.1).
+                    let version = self.record.version().or(Some(ProtocolVersion::TLSv1_0));
+                    self.trace.messages(Dir::Sent, version, &bytes);
                     let sealed = self
                         .record
                         .seal(ContentType::Handshake, &bytes, self.out.tail());
@@ -945,15 +957,19 @@ impl Connection {
                     if let Err(e) = self.joiner.check_key_change() {
                         return Err(self.die(Error::from_record(e)));
                     }
+                    self.trace.key_change(Dir::Received);
                     match record_key(&key) {
                         Ok(k) => self.record.set_read_key(k),
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
-                Event::InstallWriteKey(key) => match record_key(&key) {
-                    Ok(k) => self.record.set_write_key(k),
-                    Err(e) => return Err(self.die(Error::from_record(e))),
-                },
+                Event::InstallWriteKey(key) => {
+                    self.trace.key_change(Dir::Sent);
+                    match record_key(&key) {
+                        Ok(k) => self.record.set_write_key(k),
+                        Err(e) => return Err(self.die(Error::from_record(e))),
+                    }
+                }
                 Event::ServerHello {
                     version,
                     suite,
@@ -1004,6 +1020,7 @@ impl Connection {
                         _ => None,
                     };
                     self.phase = Phase::Established;
+                    self.trace.handshake_ended();
                     // The handshake's input buffer may have grown to its largest record (a
                     // certificate chain); an idle connection needs none until data comes.
                     self.record.release_input();
@@ -1046,6 +1063,7 @@ impl Connection {
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
+            self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
         }
         self.failure.clone().unwrap_or(err)
@@ -1058,6 +1076,7 @@ impl Connection {
     }
 
     fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        self.trace.alert(Dir::Sent, level, desc);
         let payload = [level.get(), desc.get()];
         // Sealing an alert can only fail when the write sequence is exhausted; then the
         // connection is dead anyway and the peer will see the transport close.
