@@ -14,6 +14,11 @@
     clippy::as_conversions
 )]
 
+#[cfg(not(any(feature = "ring", feature = "rustcrypto")))]
+compile_error!(
+    "overture-tests needs a provider feature for `ClientConfig::builder()`: `ring` (default) or `rustcrypto`"
+);
+
 pub mod hostile;
 pub mod pq_peers;
 

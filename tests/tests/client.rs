@@ -1,6 +1,10 @@
 //! The `overture` client against an in-process rustls server (every TLS 1.3 suite × group ×
 //! certificate type, over blocking, non-blocking and BIO-pair transports), the SSL_connect
 //! contract, negative cases, and the swappable pieces.
+//!
+//! The suite runs once per provider: `ClientConfig::builder()` follows this crate's `ring`
+//! (default) / `rustcrypto` feature, and `cargo xtask ci` runs this file a second time with
+//! `--no-default-features --features rustcrypto`.
 
 #![allow(
     clippy::unwrap_used,
@@ -667,7 +671,7 @@ struct CountingRandom(AtomicUsize);
 impl overture::crypto::SecureRandom for CountingRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<(), overture::crypto::Error> {
         self.0.fetch_add(1, Ordering::Relaxed);
-        overture::crypto::ring::RANDOM.fill(buf)
+        provider().secure_random.fill(buf)
     }
 }
 
@@ -677,7 +681,7 @@ static RANDOM: CountingRandom = CountingRandom(AtomicUsize::new(0));
 fn custom_bio_verifier_and_provider_piece_are_used() {
     let pki = Pki::new(KeyKind::EcdsaP384);
     let server = RustlsServer::start(rustls_server_config(&pki, &[], &[], &[]));
-    let base = overture::crypto::ring::default_provider();
+    let base = provider();
     let provider = overture::crypto::CryptoProvider {
         secure_random: &RANDOM,
         ..base
@@ -876,4 +880,95 @@ fn a_revoked_server_certificate_is_refused_with_the_configured_crl() {
         "{e}"
     );
     connect_and_echo(&config(7), server.addr, Mode::Blocking).unwrap();
+}
+
+/// The provider `ClientConfig::builder()` uses in this run (the crate's provider feature).
+fn provider() -> overture::crypto::CryptoProvider {
+    #[cfg(feature = "ring")]
+    return overture::crypto::ring::default_provider();
+    #[cfg(not(feature = "ring"))]
+    return overture::crypto::rustcrypto::default_provider();
+}
+
+/// Proves which provider `builder()` chose: RustCrypto refuses to sign with RSA
+/// (RUSTSEC-2023-0071), ring does not. With RustCrypto, an RSA client key loads once ring's key
+/// provider is mixed in, as the crypto-provider docs say; the mTLS handshake then works.
+#[test]
+fn builder_uses_the_feature_selected_provider_and_rsa_client_keys_follow_it() {
+    let pki = Pki::new(KeyKind::Rsa2048);
+    let loaded = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_client_cert(pki.chain.clone(), pki.private_key());
+    if cfg!(feature = "ring") {
+        assert!(loaded.is_ok(), "ring signs with RSA");
+    } else {
+        let e = loaded.err().expect("RustCrypto refuses RSA signing keys");
+        assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+    }
+    let mixed = overture::crypto::CryptoProvider {
+        key_provider: &overture::crypto::ring::KEY_PROVIDER,
+        ..provider()
+    };
+    let cfg = ClientConfig::builder_with_provider(mixed)
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_client_cert(pki.chain.clone(), pki.private_key())
+        .unwrap()
+        .with_session_store(None)
+        .build()
+        .unwrap();
+    let server = RustlsServer::start(mtls_server_config(&pki));
+    connect_and_echo(&cfg, server.addr, Mode::Blocking).unwrap();
+}
+
+/// A rustls server that requires a client certificate and checks its CertificateVerify
+/// signature (the chain itself is not what these tests are about: any chain is accepted).
+fn mtls_server_config(pki: &Pki) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(SignatureOnly(provider.signature_verification_algorithms));
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(pki.chain.clone(), pki.private_key())
+            .unwrap(),
+    )
+}
+
+#[derive(Debug)]
+struct SignatureOnly(rustls::crypto::WebPkiSupportedAlgorithms);
+
+impl rustls::server::danger::ClientCertVerifier for SignatureOnly {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        _: &rustls_pki_types::CertificateDer<'_>,
+        _: &[rustls_pki_types::CertificateDer<'_>],
+        _: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
 }

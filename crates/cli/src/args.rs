@@ -1,5 +1,6 @@
 //! Command-line parsing (by hand: the grammar is small and fixed by the client issue).
 
+use crate::starttls::Protocol;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,10 +9,14 @@ pub(crate) const USAGE: &str =
                         [--tls1.2 | --tls1.3] [--cipher-suites LIST] [--groups LIST]
                         [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
-                        [--timeout SECS] [--json]
+                        [--timeout SECS] [--showcerts] [--starttls PROTO] [--json]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
+  --showcerts prints the server's chain as PEM with subject, issuer and validity lines
+  (as openssl s_client -showcerts; with --json, a `peer_certificates` array).
+  --starttls PROTO (smtp|imap|pop3|ftp|xmpp|postgres) speaks the protocol's plaintext
+  preamble, then the TLS handshake on the same socket.
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -41,6 +46,8 @@ pub(crate) struct ConnectOpts {
     pub(crate) keylog: Option<PathBuf>,
     pub(crate) timeout: Duration,
     pub(crate) json: bool,
+    pub(crate) showcerts: bool,
+    pub(crate) starttls: Option<Protocol>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +85,8 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         keylog: None,
         timeout: Duration::from_secs(10),
         json: false,
+        showcerts: false,
+        starttls: None,
     };
     let mut transport_set = false;
     while let Some(arg) = it.next() {
@@ -136,6 +145,13 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 o.timeout = Duration::from_secs_f64(secs);
             }
             "--json" => o.json = true,
+            "--showcerts" => o.showcerts = true,
+            "--starttls" => {
+                let v = value(arg)?;
+                o.starttls = Some(Protocol::from_name(&v).ok_or_else(|| {
+                    format!("--starttls takes one of {}, not `{v}`", Protocol::NAMES)
+                })?);
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`")),
             target => {
                 if !o.target.is_empty() {
@@ -197,7 +213,8 @@ mod tests {
         let Command::Connect(o) = parse(&args(
             "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
              --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
-             --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json",
+             --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json \
+             --showcerts --starttls SMTP",
         ))
         .unwrap() else {
             panic!("not connect")
@@ -209,7 +226,8 @@ mod tests {
         assert_eq!(o.transport, Transport::BioPair);
         assert_eq!(o.reconnect, 3);
         assert_eq!(o.request.as_deref(), Some(&b"GET\r\n"[..]));
-        assert!(o.json && o.nodelay);
+        assert!(o.json && o.nodelay && o.showcerts);
+        assert_eq!(o.starttls, Some(Protocol::Smtp));
     }
 
     #[test]
@@ -220,6 +238,8 @@ mod tests {
         assert!(parse(&args("connect h:1 --frobnicate")).is_err());
         assert!(parse(&args("connect")).is_err());
         assert!(parse(&args("connect h:1 --reconnect x")).is_err());
+        assert!(parse(&args("connect h:1 --starttls lmtp")).is_err());
+        assert!(parse(&args("connect h:1 --starttls")).is_err());
         assert!(unescape("a\\q").is_err());
     }
 }

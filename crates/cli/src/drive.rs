@@ -3,8 +3,8 @@
 
 use crate::args::{ConnectOpts, Transport, Version};
 use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
-use overture::types::{CipherSuite, NamedGroup, ProtocolVersion};
-use overture::{ClientConfig, ErrorKind, Negotiated, Ssl};
+use overture::types::{CertificateDer, CipherSuite, NamedGroup, ProtocolVersion};
+use overture::{ClientConfig, ErrorKind, FinalFlight, Negotiated, Ssl};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -21,6 +21,8 @@ struct Report {
     want_write: u64,
     handshake: Duration,
     response: Vec<u8>,
+    /// The peer's chain, kept for `--showcerts` (also when the handshake failed).
+    chain: Vec<CertificateDer<'static>>,
 }
 
 pub(crate) fn run(o: &ConnectOpts) -> Result<bool, String> {
@@ -91,6 +93,11 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
         b = b.with_key_log_file(path);
     }
     b = b.with_tcp_nodelay(o.nodelay);
+    if o.starttls.is_some() {
+        // After a STARTTLS preamble the application protocol may wait for the server (and
+        // the server for our Finished): never hold the final flight for a first write.
+        b = b.with_final_flight(FinalFlight::Send);
+    }
     b.build().map_err(|e| e.to_string())
 }
 
@@ -115,6 +122,7 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         want_write: 0,
         handshake: Duration::ZERO,
         response: Vec::new(),
+        chain: Vec::new(),
     };
     let (mut ssl, mut link) = match setup(o, config, addr, name) {
         Ok(x) => x,
@@ -125,9 +133,9 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
     };
     let deadline = Instant::now() + o.timeout;
     let start = Instant::now();
-    let negotiated = loop {
+    let outcome = loop {
         match ssl.connect() {
-            Ok(n) => break n,
+            Ok(n) => break Ok(n),
             Err(e) if e.kind().is_retry() => {
                 if e.kind() == ErrorKind::WantRead {
                     report.want_read += 1;
@@ -135,14 +143,20 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
                     report.want_write += 1;
                 }
                 if let Err(e) = wait(&mut link, e.kind(), deadline) {
-                    report.outcome = Err(e);
-                    return report;
+                    break Err(e);
                 }
             }
-            Err(e) => {
-                report.outcome = Err(e);
-                return report;
-            }
+            Err(e) => break Err(e),
+        }
+    };
+    if o.showcerts {
+        report.chain = ssl.peer_certificates().to_vec();
+    }
+    let negotiated = match outcome {
+        Ok(n) => n,
+        Err(e) => {
+            report.outcome = Err(e);
+            return report;
         }
     };
     report.handshake = start.elapsed();
@@ -177,9 +191,19 @@ fn setup(
     name: &str,
 ) -> Result<(Ssl, Link), overture::Error> {
     let mut ssl = Ssl::new(config, name)?;
-    let tcp = TcpStream::connect_timeout(&addr, o.timeout)
+    let mut tcp = TcpStream::connect_timeout(&addr, o.timeout)
         .map_err(|e| overture::Error::from_io(&e, "TCP connect"))?;
     let io = |e: std::io::Error| overture::Error::from_io(&e, "socket setup");
+    if let Some(proto) = o.starttls {
+        tcp.set_read_timeout(Some(o.timeout)).map_err(io)?;
+        tcp.set_write_timeout(Some(o.timeout)).map_err(io)?;
+        let client = match tcp.local_addr().map_err(io)? {
+            SocketAddr::V4(a) => format!("[{}]", a.ip()),
+            SocketAddr::V6(a) => format!("[IPv6:{}]", a.ip()),
+        };
+        crate::starttls::preamble(proto, &mut tcp, name, &client)
+            .map_err(|e| overture::Error::from_io(&std::io::Error::other(e), proto.name()))?;
+    }
     match o.transport {
         Transport::Blocking | Transport::NonBlocking => {
             let peer = tcp.try_clone().map_err(io)?;
@@ -443,7 +467,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
                 "response_bytes": r.response.len(),
             });
-            println!("{v}");
+            println!("{}", with_certs(o, r, v));
         }
         (Err(e), true) => {
             let v = serde_json::json!({
@@ -452,7 +476,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "alert": e.alert_sent().or(e.alert_received()).and_then(|a| a.name()),
                 "reason": e.reason(),
             });
-            println!("{v}");
+            println!("{}", with_certs(o, r, v));
         }
         (Ok(n), false) => {
             println!("CONNECTED to {} ({name})", o.target);
@@ -472,6 +496,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 r.want_read,
                 r.want_write
             );
+            if o.showcerts {
+                println!("{}", crate::certs::chain_text(&r.chain));
+            }
             if !r.response.is_empty() {
                 println!("---");
                 let mut out = std::io::stdout();
@@ -483,6 +510,47 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
         (Err(e), false) => {
             println!("FAILED to connect to {} ({name})", o.target);
             println!("  {e}");
+            if o.showcerts && !r.chain.is_empty() {
+                println!("{}", crate::certs::chain_text(&r.chain));
+            }
         }
+    }
+}
+
+/// `--showcerts --json`: the report with a `peer_certificates` array added.
+fn with_certs(o: &ConnectOpts, r: &Report, mut v: serde_json::Value) -> serde_json::Value {
+    if o.showcerts
+        && let Some(map) = v.as_object_mut()
+    {
+        map.insert(
+            "peer_certificates".into(),
+            crate::certs::chain_json(&r.chain),
+        );
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a STARTTLS preamble the final flight leaves before `connect()` returns, whatever
+    /// the socket's Nagle setting (a held Finished would stall a server-speaks-first protocol).
+    #[test]
+    fn starttls_never_holds_the_final_flight() {
+        let pki = overture_tests::Pki::new(overture_tests::KeyKind::EcdsaP256);
+        let config = |extra: &str| {
+            let argv: Vec<String> =
+                format!("connect h:1 --ca-file {} {extra}", pki.ca_pem.display())
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect();
+            match crate::args::parse(&argv) {
+                Ok(crate::args::Command::Connect(o)) => build_config(&o).unwrap(),
+                _ => panic!("not a connect command"),
+            }
+        };
+        assert_eq!(config("--starttls imap").final_flight(), FinalFlight::Send);
+        assert_eq!(config("").final_flight(), FinalFlight::default());
     }
 }

@@ -4,7 +4,8 @@
 //! overture connect HOST:PORT [--server-name NAME] [--ca-file PEM] [--tls1.2 | --tls1.3]
 //!     [--cipher-suites LIST] [--groups LIST] [--alpn LIST] [--cert PEM --key PEM]
 //!     [--non-blocking] [--bio-pair] [--nodelay] [--reconnect N] [--request STRING]
-//!     [--keylog FILE] [--timeout SECS] [--json]
+//!     [--keylog FILE] [--timeout SECS] [--showcerts]
+//!     [--starttls smtp|imap|pop3|ftp|xmpp|postgres] [--json]
 //! ```
 //!
 //! With `--json`, one JSON object per connection, one per line. Exit status: 0 when every
@@ -13,7 +14,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod certs;
 mod drive;
+mod starttls;
 
 use std::process::ExitCode;
 

@@ -32,6 +32,7 @@
 //! }
 //! # }
 //! ```
+#![doc = include_str!("../compat-table.md")]
 
 use crate::{ErrorKind, Ssl};
 

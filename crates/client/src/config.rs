@@ -89,10 +89,20 @@ struct Inner {
 }
 
 impl ClientConfig {
-    /// A builder with the `ring` provider and everything in scope enabled: TLS 1.3 and 1.2,
+    /// A builder with the default provider and everything in scope enabled: TLS 1.3 and 1.2,
     /// every AEAD suite, X25519/P-256/P-384. Trust anchors must still be chosen.
+    ///
+    /// The provider follows this crate's features: `ring` (the default, and the one chosen
+    /// when both are on), else `rustcrypto`. With neither (a provider of your own: a FIPS
+    /// module, an HSM), there is no default to pick and this function does not exist; use
+    /// [`builder_with_provider`](Self::builder_with_provider).
+    #[cfg(any(feature = "ring", feature = "rustcrypto"))]
     pub fn builder() -> ConfigBuilder {
-        Self::builder_with_provider(overture_crypto_provider::ring::default_provider())
+        #[cfg(feature = "ring")]
+        let provider = overture_crypto_provider::ring::default_provider();
+        #[cfg(not(feature = "ring"))]
+        let provider = overture_crypto_provider::rustcrypto::default_provider();
+        Self::builder_with_provider(provider)
     }
 
     /// A builder over `provider` (or a provider with some pieces replaced).

@@ -1,0 +1,297 @@
+//! `--showcerts`: the peer's chain as `openssl s_client -showcerts` prints it — per
+//! certificate its subject, issuer and validity, then the PEM.
+//!
+//! ```text
+//!  0 s:CN = localhost
+//!    i:CN = Overture Test Intermediate CA
+//!    v:NotBefore: Dec  3 12:00:00 2026 GMT; NotAfter: Dec  3 12:00:00 2027 GMT
+//! -----BEGIN CERTIFICATE-----
+//! ```
+//!
+//! Names are rendered in OpenSSL's one-line form (`KEY = value`, in the certificate's RDN
+//! order). The certificate comes from the peer: it is parsed by x509-verify's strict parser
+//! and the Name walk below never indexes, so a malformed one prints as such.
+
+use overture::types::CertificateDer;
+use overture::x509::Certificate;
+
+/// What `--showcerts` shows of one certificate.
+pub(crate) struct Shown {
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+    pub(crate) not_before: String,
+    pub(crate) not_after: String,
+    pub(crate) pem: String,
+}
+
+pub(crate) fn show(der: &CertificateDer<'_>) -> Shown {
+    let pem = pem(der.as_ref());
+    match Certificate::from_der(der.as_ref()) {
+        Ok(c) => {
+            let (nb, na) = c.validity();
+            Shown {
+                subject: name_text(c.subject()),
+                issuer: name_text(c.issuer()),
+                not_before: openssl_time(nb),
+                not_after: openssl_time(na),
+                pem,
+            }
+        }
+        Err(e) => {
+            let bad = format!("<unparsable certificate: {e}>");
+            Shown {
+                subject: bad.clone(),
+                issuer: bad,
+                not_before: "-".into(),
+                not_after: "-".into(),
+                pem,
+            }
+        }
+    }
+}
+
+/// The chain in `s_client -showcerts` form.
+pub(crate) fn chain_text(chain: &[CertificateDer<'_>]) -> String {
+    let mut out = String::from("---\nCertificate chain\n");
+    for (i, der) in chain.iter().enumerate() {
+        let s = show(der);
+        out.push_str(&format!(
+            "{i:>2} s:{}\n   i:{}\n   v:NotBefore: {}; NotAfter: {}\n{}",
+            s.subject, s.issuer, s.not_before, s.not_after, s.pem
+        ));
+    }
+    out.push_str("---");
+    out
+}
+
+/// The chain as JSON objects (`--showcerts --json`).
+pub(crate) fn chain_json(chain: &[CertificateDer<'_>]) -> serde_json::Value {
+    chain
+        .iter()
+        .map(|der| {
+            let s = show(der);
+            serde_json::json!({
+                "subject": s.subject,
+                "issuer": s.issuer,
+                "not_before": s.not_before,
+                "not_after": s.not_after,
+                "pem": s.pem,
+            })
+        })
+        .collect()
+}
+
+/// One DER TLV: (tag, contents, rest), or `None` when it does not fit.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at_checked(n)?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, rest)
+    };
+    let (contents, rest) = rest.split_at_checked(len)?;
+    Some((tag, contents, rest))
+}
+
+/// A Name's contents (RDNSequence) as `KEY = value, KEY = value`, OpenSSL's one-line form.
+pub(crate) fn name_text(name: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let mut rdns = name;
+    while !rdns.is_empty() {
+        let Some((0x31, mut set, rest)) = tlv(rdns) else {
+            return "<malformed name>".into();
+        };
+        rdns = rest;
+        while !set.is_empty() {
+            let Some((0x30, atv, rest)) = tlv(set) else {
+                return "<malformed name>".into();
+            };
+            set = rest;
+            let Some((0x06, oid, after)) = tlv(atv) else {
+                return "<malformed name>".into();
+            };
+            let Some((tag, value, _)) = tlv(after) else {
+                return "<malformed name>".into();
+            };
+            parts.push(format!("{} = {}", attr_name(oid), value_text(tag, value)));
+        }
+    }
+    parts.join(", ")
+}
+
+fn attr_name(oid: &[u8]) -> String {
+    match oid {
+        [0x55, 0x04, 0x03] => "CN".into(),
+        [0x55, 0x04, 0x05] => "serialNumber".into(),
+        [0x55, 0x04, 0x06] => "C".into(),
+        [0x55, 0x04, 0x07] => "L".into(),
+        [0x55, 0x04, 0x08] => "ST".into(),
+        [0x55, 0x04, 0x09] => "street".into(),
+        [0x55, 0x04, 0x0a] => "O".into(),
+        [0x55, 0x04, 0x0b] => "OU".into(),
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => "emailAddress".into(),
+        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC".into(),
+        other => oid_text(other),
+    }
+}
+
+/// Dotted form of an OID's contents.
+fn oid_text(oid: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut acc: u64 = 0;
+    for &b in oid {
+        acc = acc.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (acc / 40).min(2);
+                arcs.push(first);
+                arcs.push(acc - first * 40);
+            } else {
+                arcs.push(acc);
+            }
+            acc = 0;
+        }
+    }
+    arcs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A string value as text (BMPString as UTF-16BE), control characters escaped.
+fn value_text(tag: u8, value: &[u8]) -> String {
+    let text = if tag == 0x1e {
+        let units: Vec<u16> = value
+            .chunks(2)
+            .map(|c| match c {
+                [a, b] => u16::from_be_bytes([*a, *b]),
+                _ => 0xfffd,
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(value).into_owned()
+    };
+    text.chars()
+        .flat_map(char::escape_default)
+        .collect::<String>()
+        .replace("\\'", "'")
+        .replace("\\\"", "\"")
+}
+
+/// Seconds since the epoch as OpenSSL prints them: `Dec  3 12:00:00 2026 GMT`.
+pub(crate) fn openssl_time(secs: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, for days >= 0).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let name = usize::try_from(month - 1)
+        .ok()
+        .and_then(|m| MONTHS.get(m))
+        .copied()
+        .unwrap_or("???");
+    format!(
+        "{name} {day:>2} {:02}:{:02}:{:02} {year} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `-----BEGIN CERTIFICATE-----`, base64 in 64-character lines, `-----END CERTIFICATE-----`.
+pub(crate) fn pem(der: &[u8]) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sym = |v: u32| {
+        char::from(
+            B64.get(usize::try_from(v & 63).unwrap_or(0))
+                .copied()
+                .unwrap_or(b'='),
+        )
+    };
+    let mut b64 = String::with_capacity(der.len().div_ceil(3) * 4);
+    for chunk in der.chunks(3) {
+        let [a, b, c] = [0, 1, 2].map(|i| chunk.get(i).map_or(0, |&x| u32::from(x)));
+        let n = (a << 16) | (b << 8) | c;
+        b64.push(sym(n >> 18));
+        b64.push(sym(n >> 12));
+        b64.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
+        b64.push(if chunk.len() > 2 { sym(n) } else { '=' });
+    }
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_as_openssl_prints_them() {
+        assert_eq!(openssl_time(0), "Jan  1 00:00:00 1970 GMT");
+        assert_eq!(openssl_time(951_782_400), "Feb 29 00:00:00 2000 GMT");
+        assert_eq!(openssl_time(1_796_300_000), "Dec  3 12:13:20 2026 GMT");
+        assert_eq!(openssl_time(253_402_300_799), "Dec 31 23:59:59 9999 GMT");
+    }
+
+    #[test]
+    fn pem_is_standard_base64() {
+        assert_eq!(
+            pem(b"foobar!"),
+            "-----BEGIN CERTIFICATE-----\nZm9vYmFyIQ==\n-----END CERTIFICATE-----\n"
+        );
+        let long = pem(&[0u8; 49]);
+        let lines: Vec<&str> = long.lines().collect();
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines[2], "AA==");
+    }
+
+    #[test]
+    fn names_in_certificate_order_and_malformed_ones_say_so() {
+        // C=US, O=Example, CN=a.example (DER contents of the RDNSequence).
+        let name = [
+            0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, b'U', b'S', //
+            0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07, b'E', b'x', b'a',
+            b'm', b'p', b'l', b'e', //
+            0x31, 0x12, 0x30, 0x10, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x09, b'a', b'.', b'e',
+            b'x', b'a', b'm', b'p', b'l', b'e',
+        ];
+        assert_eq!(name_text(&name), "C = US, O = Example, CN = a.example");
+        for cut in 1..name.len() {
+            if cut != 13 && cut != 31 {
+                assert_eq!(name_text(&name[..cut]), "<malformed name>", "cut {cut}");
+            }
+        }
+        assert_eq!(
+            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
+    }
+}
