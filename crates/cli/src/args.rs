@@ -9,7 +9,7 @@ pub(crate) const USAGE: &str =
                         [--tls1.2 | --tls1.3] [--cipher-suites LIST] [--groups LIST]
                         [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
-                        [--timeout SECS] [--showcerts] [--starttls PROTO] [--json]
+                        [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -17,6 +17,8 @@ pub(crate) const USAGE: &str =
   (as openssl s_client -showcerts; with --json, a `peer_certificates` array).
   --starttls PROTO (smtp|imap|pop3|ftp|xmpp|postgres) speaks the protocol's plaintext
   preamble, then the TLS handshake on the same socket.
+  --trace prints each handshake message and alert as openssl s_client -msg does
+  (>>> sent, <<< received; on stderr with --json).
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -47,6 +49,8 @@ pub(crate) struct ConnectOpts {
     pub(crate) timeout: Duration,
     pub(crate) json: bool,
     pub(crate) showcerts: bool,
+    /// `--trace`: each handshake message and alert as `s_client -msg` prints it.
+    pub(crate) trace: bool,
     pub(crate) starttls: Option<Protocol>,
 }
 
@@ -86,6 +90,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         timeout: Duration::from_secs(10),
         json: false,
         showcerts: false,
+        trace: false,
         starttls: None,
     };
     let mut transport_set = false;
@@ -146,6 +151,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
             }
             "--json" => o.json = true,
             "--showcerts" => o.showcerts = true,
+            "--trace" => o.trace = true,
             "--starttls" => {
                 let v = value(arg)?;
                 o.starttls = Some(Protocol::from_name(&v).ok_or_else(|| {

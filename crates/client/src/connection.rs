@@ -793,7 +793,8 @@ impl Connection {
     fn handle_alert(&mut self, [level, desc]: [u8; 2]) -> Result<(), Error> {
         let level = AlertLevel::from(level);
         let desc = AlertDescription::from(desc);
-        self.trace.alert(Dir::Received, level, desc);
+        self.trace
+            .alert(Dir::Received, self.record.version(), level, desc);
         if desc == AlertDescription::CloseNotify {
             self.peer_closed = true;
             return Ok(());
@@ -928,7 +929,6 @@ impl Connection {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, level } => {
-                    // Records we send say TLS 1.0 until the version is known (RFC 8446 §5.1).
                     let version = self.record.version().or(Some(ProtocolVersion::TLSv1_0));
                     self.trace.messages(Dir::Sent, version, &bytes);
                     let sealed = self
@@ -1076,7 +1076,9 @@ impl Connection {
     }
 
     fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
-        self.trace.alert(Dir::Sent, level, desc);
+        // Records we send say TLS 1.0 until the version is known (RFC 8446 §5.1).
+        let version = self.record.version().or(Some(ProtocolVersion::TLSv1_0));
+        self.trace.alert(Dir::Sent, version, level, desc);
         let payload = [level.get(), desc.get()];
         // Sealing an alert can only fail when the write sequence is exhausted; then the
         // connection is dead anyway and the peer will see the transport close.

@@ -6,7 +6,7 @@
 //!   └─ span "handshake"            from start() to Complete or failure
 //!       ├─ event "handshake message"  direction, msg_type, length, version   (each one)
 //!       ├─ event "key change"         direction, generation                  (never the key)
-//!       ├─ event "alert"              direction, level, description
+//!       ├─ event "alert"              direction, version, level, description
 //!       └─ event "failure"            reason, alert_sent, alert_received, peer_subjects
 //! ```
 //!
@@ -136,11 +136,18 @@ impl Trace {
         );
     }
 
-    pub(crate) fn alert(&self, dir: Dir, level: AlertLevel, description: AlertDescription) {
+    pub(crate) fn alert(
+        &self,
+        dir: Dir,
+        version: Option<ProtocolVersion>,
+        level: AlertLevel,
+        description: AlertDescription,
+    ) {
         tracing::debug!(
             target: "overture",
             parent: self.parent(),
             direction = dir.name(),
+            version = %VersionText(version),
             level = %AlertLevelText(level),
             description = %description,
             "alert"
@@ -178,7 +185,14 @@ impl Trace {
     #[inline(always)]
     pub(crate) fn key_change(&mut self, _: Dir) {}
     #[inline(always)]
-    pub(crate) fn alert(&self, _: Dir, _: AlertLevel, _: AlertDescription) {}
+    pub(crate) fn alert(
+        &self,
+        _: Dir,
+        _: Option<ProtocolVersion>,
+        _: AlertLevel,
+        _: AlertDescription,
+    ) {
+    }
     #[inline(always)]
     pub(crate) fn failure(&mut self, _: &Error, _: &[CertificateDer<'_>]) {}
 }
