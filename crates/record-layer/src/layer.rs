@@ -212,6 +212,14 @@ impl RecordLayer {
             .max(self.end.saturating_add(MIN_READ))
             .min(INPUT_BUFFER_LEN);
         if self.input.len() < want {
+            if self.input.capacity() < want {
+                // Grow by doubling as `Vec` would, but never past one maximal record: left to
+                // itself, `resize` could double 16 KiB into 32 KiB for an 18 KiB need.
+                let target = want
+                    .max(self.input.capacity().saturating_mul(2))
+                    .min(INPUT_BUFFER_LEN);
+                self.input.reserve_exact(target - self.input.len());
+            }
             self.input.resize(want, 0);
         }
         self.input.get_mut(self.end..).unwrap_or_default()
