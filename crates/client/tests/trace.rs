@@ -159,10 +159,16 @@ fn the_trace_shows_the_handshake_and_never_a_key_log_secret() {
             "direction=sent msg_type=finished",
             "key=read generation=1",
             "key=write generation=1",
-            "direction=sent level=warning description=close_notify",
         ] {
             assert!(trace.contains(needle), "no `{needle}` in:\n{trace}");
         }
+        let name = if version == &rustls::version::TLS13 {
+            "TLSv1.3"
+        } else {
+            "TLSv1.2"
+        };
+        let close = format!("direction=sent version={name} level=warning description=close_notify");
+        assert!(trace.contains(&close), "no `{close}` in:\n{trace}");
         if version == &rustls::version::TLS13 {
             // Handshake then application traffic keys; the server's tickets after the handshake.
             assert!(trace.contains("key=read generation=2"), "{trace}");
@@ -201,7 +207,9 @@ fn a_failure_is_traced_with_its_reason_alert_and_the_peer_subjects() {
     assert_eq!(err.kind(), ErrorKind::Ssl, "{err}");
     let alert = err.alert_sent().unwrap();
     assert!(
-        trace.contains(&format!("direction=sent level=fatal description={alert}")),
+        trace.contains(&format!(
+            "direction=sent version=TLSv1.3 level=fatal description={alert}"
+        )),
         "{trace}"
     );
     let failure = trace
