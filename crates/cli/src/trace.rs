@@ -2,16 +2,17 @@
 //! alert, from the `overture` library's `tracing` events (see its `trace` module).
 //!
 //! ```text
-//! >>> TLS 1.0, Handshake [length 00e7], ClientHello
-//! <<< ???, Handshake [length 007a], ServerHello
-//! <<< TLS 1.3, Handshake [length 000a], EncryptedExtensions
-//! >>> TLS 1.3, Alert [length 0002], fatal unknown_ca
+//! >>> TLS 1.3, Handshake [length 00e7], ClientHello
+//! <<< TLS 1.3, Handshake [length 0041], ServerHello
+//! <<< TLS 1.2, Handshake [length 018c], Certificate
+//! >>> TLS 1.2, ChangeCipherSpec [length 0001]
+//! >>> TLS 1.2, Alert [length 0002], fatal unknown_ca
 //! ```
 //!
 //! The length counts the 4-byte handshake header, as OpenSSL's message callback does; the
-//! version is the record version as far as the connection knows it (`???` for what the server
-//! sends before its ServerHello is processed, as OpenSSL prints an unknown version). The events
-//! carry no message bytes, so there is no hex dump. A hand-written `Subscriber` (two dozen lines;
+//! version is the protocol version as OpenSSL reports it (the highest offered until the
+//! ServerHello is processed, then the negotiated one). The events carry no message bytes, so
+//! there is neither a hex dump nor `RecordHeader` lines. A hand-written `Subscriber` (two dozen lines;
 //! `tracing-subscriber` would bring a formatting stack we do not use): it enables only the
 //! library's events, so spans cost nothing.
 
@@ -105,6 +106,10 @@ impl Fields {
                 version(&self.version),
                 self.length.saturating_add(4),
                 camel(&self.msg_type)
+            )),
+            "change cipher spec" => Some(format!(
+                "{arrow} {}, ChangeCipherSpec [length 0001]",
+                version(&self.version)
             )),
             "alert" => Some(format!(
                 "{arrow} {}, Alert [length 0002], {} {}",

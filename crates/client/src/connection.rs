@@ -318,7 +318,6 @@ impl Connection {
             return self.check();
         }
         self.phase = Phase::Handshaking;
-        self.trace.handshake_started();
         // The session to offer: the one set by hand, else one from the config's store.
         let offered = self.offered.take().or_else(|| {
             self.config
@@ -336,6 +335,7 @@ impl Connection {
         // RFC 8446 §5: a compatibility ChangeCipherSpec may arrive at any time after our first
         // ClientHello (e.g. right after a HelloRetryRequest, RFC 8446 D.4).
         let hs_config = self.config.handshake_config();
+        self.trace.handshake_started(&hs_config.versions);
         self.record
             .allow_ccs(hs_config.versions.contains(&ProtocolVersion::TLSv1_3));
         let mut events = std::mem::take(&mut self.events);
@@ -780,6 +780,7 @@ impl Connection {
                 // TLS 1.2: the server's CCS switches the read key, before the next record is
                 // opened (the record layer opens one record per call).
                 self.expect_ccs = false;
+                self.trace.ccs(Dir::Received, self.record.version());
                 self.step(Step::Ccs)?;
                 Ok(Some(false))
             }
@@ -929,8 +930,8 @@ impl Connection {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, level } => {
-                    let version = self.record.version().or(Some(ProtocolVersion::TLSv1_0));
-                    self.trace.messages(Dir::Sent, version, &bytes);
+                    self.trace
+                        .messages(Dir::Sent, self.record.version(), &bytes);
                     let sealed = self
                         .record
                         .seal(ContentType::Handshake, &bytes, self.out.tail());
@@ -944,6 +945,7 @@ impl Connection {
                     }
                 }
                 Event::SendCcs => {
+                    self.trace.ccs(Dir::Sent, self.record.version());
                     let sealed =
                         self.record
                             .seal(ContentType::ChangeCipherSpec, &[1], self.out.tail());
@@ -1076,9 +1078,8 @@ impl Connection {
     }
 
     fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
-        // Records we send say TLS 1.0 until the version is known (RFC 8446 §5.1).
-        let version = self.record.version().or(Some(ProtocolVersion::TLSv1_0));
-        self.trace.alert(Dir::Sent, version, level, desc);
+        self.trace
+            .alert(Dir::Sent, self.record.version(), level, desc);
         let payload = [level.get(), desc.get()];
         // Sealing an alert can only fail when the write sequence is exhausted; then the
         // connection is dead anyway and the peer will see the transport close.

@@ -4,13 +4,18 @@
 //! ```text
 //!  span "connection" (server_name)
 //!   └─ span "handshake"            from start() to Complete or failure
-//!       ├─ event "handshake message"  direction, msg_type, length, version   (each one)
-//!       ├─ event "key change"         direction, generation                  (never the key)
+//!       ├─ event "handshake message"  direction, msg_type, length, version, record_version
+//!       ├─ event "change cipher spec" direction, version
+//!       ├─ event "key change"         key (read | write), generation         (never the key)
 //!       ├─ event "alert"              direction, version, level, description
 //!       └─ event "failure"            reason, alert_sent, alert_received, peer_subjects
 //! ```
 //!
-//! Everything is at `DEBUG` level with target `overture`. Handshake messages are read from
+//! `version` is the protocol version as OpenSSL's message callback reports it: the negotiated
+//! one once the ServerHello (or HelloRetryRequest) named it, before that the highest we offer.
+//! `record_version` (messages we send) is what our record header carries: TLS 1.0 for the first
+//! ClientHello, TLS 1.2 after (RFC 8446 §5.1). Everything is at `DEBUG` level with target
+//! `overture`. Handshake messages are read from
 //! their 4-byte header only (type and length); keys are named by direction and generation,
 //! never shown: no secret, key, IV or message body reaches a subscriber. Field values are
 //! formatted only when a subscriber enabled the event (`tracing`'s callsite filtering), so a
@@ -50,6 +55,9 @@ pub(crate) struct Trace {
     handshake: tracing::Span,
     /// Keys installed so far, per direction (TLS 1.3: 1 = handshake traffic, 2 = application
     /// traffic 0, then one per KeyUpdate; TLS 1.2: 1 = the key block's key).
+    /// The highest version we offer: what `version` says until one is negotiated.
+    #[cfg(feature = "tracing")]
+    offered: ProtocolVersion,
     #[cfg(feature = "tracing")]
     read_keys: u32,
     #[cfg(feature = "tracing")]
@@ -67,12 +75,19 @@ impl Trace {
                 server_name = %ServerNameText(server_name)
             ),
             handshake: tracing::Span::none(),
+            offered: ProtocolVersion::TLSv1_3,
             read_keys: 0,
             write_keys: 0,
         }
     }
 
-    pub(crate) fn handshake_started(&mut self) {
+    /// The handshake starts, offering `versions`.
+    pub(crate) fn handshake_started(&mut self, versions: &[ProtocolVersion]) {
+        self.offered = versions
+            .iter()
+            .copied()
+            .max_by_key(|v| v.get())
+            .unwrap_or(ProtocolVersion::TLSv1_3);
         self.handshake =
             tracing::debug_span!(target: "overture", parent: &self.connection, "handshake");
     }
@@ -90,13 +105,26 @@ impl Trace {
         }
     }
 
+    /// The protocol version to report, given the record layer's (set once negotiated).
+    fn version(&self, negotiated: Option<ProtocolVersion>) -> VersionText {
+        VersionText(negotiated.unwrap_or(self.offered))
+    }
+
     /// One event per handshake message in `bytes` (whole messages: a flight we send, or one
-    /// message from the joiner), read from their headers.
-    pub(crate) fn messages(&self, dir: Dir, version: Option<ProtocolVersion>, bytes: &[u8]) {
+    /// message from the joiner), read from their headers. `negotiated`: the record layer's
+    /// version.
+    pub(crate) fn messages(&self, dir: Dir, negotiated: Option<ProtocolVersion>, bytes: &[u8]) {
         if !tracing::enabled!(target: "overture", tracing::Level::DEBUG) {
             return;
         }
-        let version = VersionText(version);
+        let version = self.version(negotiated);
+        // What our record header says (the server's is not kept by the record layer).
+        let record_version = (dir == Dir::Sent).then(|| {
+            tracing::field::display(VersionText(match negotiated {
+                None => ProtocolVersion::TLSv1_0,
+                Some(_) => ProtocolVersion::TLSv1_2,
+            }))
+        });
         let mut rest = bytes;
         while let Some(&[typ, a, b, c]) = rest.get(..4) {
             let length = u32::from_be_bytes([0, a, b, c]);
@@ -108,11 +136,23 @@ impl Trace {
                 msg_type = %typ,
                 length,
                 version = %version,
+                record_version,
                 "handshake message"
             );
             let next = usize::try_from(length).map_or(usize::MAX, |l| l.saturating_add(4));
             rest = rest.get(next..).unwrap_or_default();
         }
+    }
+
+    /// A ChangeCipherSpec we send, or the server's (TLS 1.2).
+    pub(crate) fn ccs(&self, dir: Dir, negotiated: Option<ProtocolVersion>) {
+        tracing::debug!(
+            target: "overture",
+            parent: self.parent(),
+            direction = dir.name(),
+            version = %self.version(negotiated),
+            "change cipher spec"
+        );
     }
 
     /// A new read or write key was installed (which one, never its bytes).
@@ -139,7 +179,7 @@ impl Trace {
     pub(crate) fn alert(
         &self,
         dir: Dir,
-        version: Option<ProtocolVersion>,
+        negotiated: Option<ProtocolVersion>,
         level: AlertLevel,
         description: AlertDescription,
     ) {
@@ -147,7 +187,7 @@ impl Trace {
             target: "overture",
             parent: self.parent(),
             direction = dir.name(),
-            version = %VersionText(version),
+            version = %self.version(negotiated),
             level = %AlertLevelText(level),
             description = %description,
             "alert"
@@ -177,11 +217,13 @@ impl Trace {
         Self {}
     }
     #[inline(always)]
-    pub(crate) fn handshake_started(&mut self) {}
+    pub(crate) fn handshake_started(&mut self, _: &[ProtocolVersion]) {}
     #[inline(always)]
     pub(crate) fn handshake_ended(&mut self) {}
     #[inline(always)]
     pub(crate) fn messages(&self, _: Dir, _: Option<ProtocolVersion>, _: &[u8]) {}
+    #[inline(always)]
+    pub(crate) fn ccs(&self, _: Dir, _: Option<ProtocolVersion>) {}
     #[inline(always)]
     pub(crate) fn key_change(&mut self, _: Dir) {}
     #[inline(always)]
@@ -213,17 +255,14 @@ impl core::fmt::Display for ServerNameText<'_> {
     }
 }
 
-/// The version as `TLSv1.3`; `???` (what OpenSSL's message callback prints) before it is known.
+/// The version as `TLSv1.3`.
 #[cfg(feature = "tracing")]
-struct VersionText(Option<ProtocolVersion>);
+struct VersionText(ProtocolVersion);
 
 #[cfg(feature = "tracing")]
 impl core::fmt::Display for VersionText {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0 {
-            Some(v) => write!(f, "{v}"),
-            None => f.write_str("???"),
-        }
+        write!(f, "{}", self.0)
     }
 }
 

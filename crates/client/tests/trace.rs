@@ -169,6 +169,27 @@ fn the_trace_shows_the_handshake_and_never_a_key_log_secret() {
         };
         let close = format!("direction=sent version={name} level=warning description=close_notify");
         assert!(trace.contains(&close), "no `{close}` in:\n{trace}");
+        // The first ClientHello in a TLS 1.0 record (RFC 8446 §5.1), later messages in TLS 1.2
+        // ones; `version` says the highest offered until the ServerHello is processed.
+        let hello = trace
+            .lines()
+            .find(|l| l.contains("msg_type=client_hello"))
+            .unwrap();
+        assert!(
+            hello.ends_with("version=TLSv1.3 record_version=TLSv1"),
+            "{hello}"
+        );
+        let server_hello = trace
+            .lines()
+            .find(|l| l.contains("msg_type=server_hello"))
+            .unwrap();
+        assert!(server_hello.ends_with("version=TLSv1.3"), "{server_hello}");
+        let finished = "direction=sent msg_type=finished length=";
+        let finished = trace.lines().find(|l| l.contains(finished)).unwrap();
+        assert!(
+            finished.ends_with(&format!("version={name} record_version=TLSv1.2")),
+            "{finished}"
+        );
         if version == &rustls::version::TLS13 {
             // Handshake then application traffic keys; the server's tickets after the handshake.
             assert!(trace.contains("key=read generation=2"), "{trace}");
@@ -176,6 +197,10 @@ fn the_trace_shows_the_handshake_and_never_a_key_log_secret() {
             assert!(trace.contains("msg_type=encrypted_extensions"), "{trace}");
         } else {
             assert!(trace.contains("msg_type=server_key_exchange"), "{trace}");
+            for dir in ["sent", "received"] {
+                let ccs = format!("message=change cipher spec direction={dir} version=TLSv1.2");
+                assert!(trace.contains(&ccs), "no `{ccs}` in:\n{trace}");
+            }
             assert!(trace.contains("version=TLSv1.2"), "{trace}");
         }
         // The check itself finds a secret that is there (hex in a field, or raw bytes).
