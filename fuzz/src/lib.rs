@@ -374,6 +374,7 @@ pub fn test_handshake_config(flags: u8) -> HandshakeConfig {
         } else {
             None
         },
+        extensions: overture_handshake::ExtensionOptions::default(),
     }
 }
 

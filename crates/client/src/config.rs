@@ -473,6 +473,10 @@ impl ConfigBuilder {
             verify_schemes: None,
             signing_schemes: None,
             key_log: self.key_log,
+            extensions: overture_handshake::ExtensionOptions {
+                max_handshake_message: self.max_handshake_message,
+                ..Default::default()
+            },
         };
         Ok(ClientConfig {
             inner: Arc::new(Inner {

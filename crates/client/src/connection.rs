@@ -965,7 +965,7 @@ impl Connection {
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
-                Event::InstallWriteKey(key) => {
+                Event::InstallWriteKey(key) | Event::InstallEarlyWriteKey { key, .. } => {
                     self.trace.key_change(Dir::Sent);
                     match record_key(&key) {
                         Ok(k) => self.record.set_write_key(k),
@@ -996,6 +996,9 @@ impl Connection {
                     self.negotiated.hello_retry = true;
                 }
                 Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                // This client offers neither record_size_limit nor early data yet
+                // (ExtensionOptions default), so neither outcome can arrive.
+                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
                 // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
                 // nothing.
                 Event::TicketReceived { .. } => {}

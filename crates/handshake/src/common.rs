@@ -22,7 +22,7 @@ use crate::msgs::{
     self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage,
     KeyShareEntry, OfferedPsks, PskIdentity, ServerHello,
 };
-use crate::{tls12, tls13};
+use crate::{compress, tls12, tls13};
 use overture_crypto_provider::{ActiveKeyExchange, KeyExchange, Secret, Signer, Tls13CipherSuite};
 use overture_types::{
     CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, NamedGroup,
@@ -71,6 +71,10 @@ pub(crate) struct PskOffer {
     pub(crate) psk: Secret,
     pub(crate) identity: Vec<u8>,
     pub(crate) obfuscated_age: u32,
+    /// The ticket's `max_early_data_size` (RFC 8446 §4.6.1), if it allows early data.
+    pub(crate) max_early_data: Option<u32>,
+    /// The ALPN protocol of the ticket's connection (early data assumes it).
+    pub(crate) alpn: Option<Vec<u8>>,
 }
 
 /// What stays the same for the whole connection.
@@ -93,6 +97,10 @@ pub(crate) struct Common {
     pub(crate) allow_no_ems: bool,
     /// [`StartOptions::offer_psk_ke`].
     pub(crate) offer_psk_ke: bool,
+    /// The certificate compression algorithms offered (empty: none).
+    pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
+    /// Whether the next ClientHello offers early_data (only the first one may).
+    pub(crate) offer_early_data: bool,
 }
 
 impl Common {
@@ -204,6 +212,8 @@ pub(crate) fn start(
             psk: t.psk,
             identity: t.ticket,
             obfuscated_age: age_ms.wrapping_add(t.age_add),
+            max_early_data: t.max_early_data.filter(|n| *n > 0),
+            alpn: t.alpn,
         })
     });
     // TLS 1.2 session: offered only when usable.
@@ -247,7 +257,21 @@ pub(crate) fn start(
         tls12_offer,
         allow_no_ems: options.allow_tls12_without_ems,
         offer_psk_ke: options.offer_psk_ke,
+        cert_compression: Vec::new(),
+        offer_early_data: false,
     };
+    if tls13 {
+        common.cert_compression = common
+            .config
+            .extensions
+            .cert_compression
+            .iter()
+            .copied()
+            .filter(|a| compress::SUPPORTED_ALGORITHMS.contains(a))
+            .collect();
+        common.offer_early_data = common.config.extensions.early_data
+            && psk.as_ref().is_some_and(|p| p.max_early_data.is_some());
+    }
     let mut transcript = Transcript::new();
     let ch = client_hello(
         &mut common,
@@ -261,6 +285,13 @@ pub(crate) fn start(
         level: Level::Initial,
         bytes: ch,
     });
+    let early_offered = match (&psk, common.offer_early_data) {
+        (Some(p), true) => {
+            tls13::early_data_key(&mut common, p, &transcript, events)?;
+            true
+        }
+        _ => false,
+    };
     Ok((
         common,
         ExpectServerHello {
@@ -268,6 +299,7 @@ pub(crate) fn start(
             key_share,
             retry_suite: None,
             psk,
+            early_offered,
         },
     ))
 }
@@ -293,6 +325,23 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
         return Err(PeerMisbehaved::BadAlpn.into());
     }
     Ok(one.0.clone())
+}
+
+/// The server's record_size_limit (RFC 8449 §4; TLS 1.3 EncryptedExtensions, TLS 1.2
+/// ServerHello), if it sent one: below 64 is `illegal_parameter`; otherwise emitted as
+/// [`Event::PeerRecordSizeLimit`].
+pub(crate) fn peer_record_size_limit(
+    exts: &[Extension],
+    events: &mut Vec<Event>,
+) -> Result<(), Error> {
+    if let Some(body) = msgs::find_extension(exts, ExtensionType::RecordSizeLimit) {
+        let limit = u16::read_bytes(body)?;
+        if limit < 64 {
+            return Err(PeerMisbehaved::RecordSizeLimitTooSmall(limit).into());
+        }
+        events.push(Event::PeerRecordSizeLimit(limit));
+    }
+    Ok(())
 }
 
 /// Emits the server's chain (before verifying it, so that a failure can still show it), then
@@ -359,6 +408,9 @@ pub(crate) fn client_hello(
             key_exchange: PayloadU16(key_share.public_key().to_vec()),
         }])));
     }
+    if cx.offer_early_data && psk.is_some() {
+        exts.push(raw_ext(ExtensionType::EarlyData, &[]));
+    }
     if tls13 {
         let mut versions = vec![ProtocolVersion::TLSv1_3];
         if tls12 {
@@ -369,6 +421,12 @@ pub(crate) fn client_hello(
     exts.push(ClientExtension::SignatureAlgorithms(VecU16(
         cx.offered_schemes.clone(),
     )));
+    if !cx.cert_compression.is_empty() {
+        exts.push(raw_ext(
+            ExtensionType::CompressCertificate,
+            &compress::extension_body(&cx.cert_compression),
+        ));
+    }
     if let Some(c) = cookie {
         exts.push(ClientExtension::Cookie(PayloadU16(c.to_vec())));
     }
@@ -390,6 +448,12 @@ pub(crate) fn client_hello(
             modes.push(PskKeyExchangeMode::PskKe);
         }
         exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
+    }
+    if let Some(limit) = config.extensions.record_size_limit {
+        exts.push(raw_ext(
+            ExtensionType::RecordSizeLimit,
+            &limit.to_be_bytes(),
+        ));
     }
     let binder_len = psk.map(|p| p.suite.hash.output_len());
     if let (Some(p), Some(len)) = (psk, binder_len) {
@@ -549,6 +613,8 @@ pub(crate) struct ExpectServerHello {
     pub(crate) retry_suite: Option<&'static Tls13CipherSuite>,
     /// The TLS 1.3 ticket offered, if any.
     pub(crate) psk: Option<PskOffer>,
+    /// The first ClientHello offered early data (its outcome is still to be reported).
+    pub(crate) early_offered: bool,
 }
 
 impl ExpectServerHello {
@@ -608,6 +674,10 @@ impl ExpectServerHello {
             }
             if self.retry_suite.is_some() {
                 return Err(PeerMisbehaved::Tls12AfterRetry.into());
+            }
+            if self.early_offered {
+                // A TLS 1.2 server ignores early_data: the early records were not read.
+                events.push(Event::EarlyData { accepted: false });
             }
             return tls12::server_hello(cx, sh, raw, self.transcript, events).map(State::Tls12);
         }

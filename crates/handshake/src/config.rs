@@ -7,8 +7,8 @@ use crate::key_schedule::TrafficKey;
 use core::fmt;
 use overture_crypto_provider::{CryptoProvider, Secret, Signer};
 use overture_types::{
-    AlertDescription, CertificateDer, CipherSuite, NamedGroup, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime,
+    AlertDescription, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, NamedGroup,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
 
@@ -43,6 +43,58 @@ pub struct HandshakeConfig {
     pub client_auth: Option<Arc<dyn ClientCertResolver>>,
     /// Receives the secrets in NSS key log format (for Wireshark), if set.
     pub key_log: Option<Arc<dyn KeyLog>>,
+    /// Optional extensions: certificate compression, record_size_limit, 0-RTT
+    /// (`ExtensionOptions::default()`: compression offered, the others off).
+    pub extensions: ExtensionOptions,
+}
+
+/// The optional TLS extensions a client offers ([`HandshakeConfig::extensions`]).
+#[derive(Debug, Clone)]
+pub struct ExtensionOptions {
+    /// Certificate compression algorithms to offer (RFC 8879, TLS 1.3 only), in preference
+    /// order; empty: `compress_certificate` is not sent. Algorithms this build cannot
+    /// decompress are left out. Default: brotli, zlib.
+    pub cert_compression: Vec<CertificateCompressionAlgorithm>,
+    /// Our largest handshake message: bounds a compressed certificate's declared
+    /// `uncompressed_length` (checked before inflating). Default 64 KiB, the client's default
+    /// handshake message limit; set it to the client's own limit.
+    pub max_handshake_message: usize,
+    /// The record_size_limit to offer (RFC 8449): the largest record plaintext we accept
+    /// (TLS 1.3: including the content type byte), 64..=16385. `None` (default): not sent.
+    pub record_size_limit: Option<u16>,
+    /// Offer 0-RTT early data (RFC 8446 §4.2.10) when the resumed ticket allows it
+    /// (`max_early_data` set). Off by default: early data can be replayed by an attacker;
+    /// only send idempotent requests in it.
+    pub early_data: bool,
+}
+
+/// The most content bytes one protected record may carry under a record_size_limit `limit`
+/// (RFC 8449 §4) in `version`: TLS 1.3 counts the inner content type byte in the limit
+/// (`limit − 1`), TLS 1.2 does not (`limit`); never more than the protocol's 2^14. Use it
+/// for both directions: the server's [`Event::PeerRecordSizeLimit`] caps the records we
+/// seal, our [`ExtensionOptions::record_size_limit`] bounds the records we open (a larger
+/// one is `record_overflow`). `limit` below 64 is raised to 64 (the handshake refuses a
+/// server's smaller value; ours is the configuration's).
+pub fn record_content_limit(version: ProtocolVersion, limit: u16) -> usize {
+    const MAX_FRAGMENT: usize = 1 << 14;
+    let limit = usize::from(limit.max(64));
+    let content = if version == ProtocolVersion::TLSv1_3 {
+        limit.saturating_sub(1)
+    } else {
+        limit
+    };
+    content.min(MAX_FRAGMENT)
+}
+
+impl Default for ExtensionOptions {
+    fn default() -> Self {
+        Self {
+            cert_compression: crate::compress::SUPPORTED_ALGORITHMS.to_vec(),
+            max_handshake_message: 64 * 1024,
+            record_size_limit: None,
+            early_data: false,
+        }
+    }
 }
 
 /// Proof that the server's certificate chain was verified. Only a [`CertVerifier`] makes one.
@@ -360,4 +412,58 @@ pub enum Event {
     /// TLS 1.2 ServerKeyExchange; none in a resumed handshake). Comes right after the
     /// verification, before the server's Finished.
     PeerSignatureScheme(SignatureScheme),
+    /// The server's record_size_limit (RFC 8449), 64 or more: the largest record plaintext
+    /// it accepts. Cap every protected record we send from now on: TLS 1.3 at `limit − 1`
+    /// bytes of content (the limit counts the inner content type and padding; the protocol
+    /// maximum 2^14 still applies), TLS 1.2 at `limit` (and 2^14): [`record_content_limit`].
+    /// Plaintext records
+    /// (ClientHello, alerts before keys) are not bound by it. TLS 1.3: right after
+    /// [`Event::Alpn`] (EncryptedExtensions); TLS 1.2: right after [`Event::Alpn`] (ServerHello).
+    /// Only comes when we offered one ([`crate::ExtensionOptions::record_size_limit`]); then
+    /// our own limit applies to the server's protected records from the same point:
+    /// refuse a larger one with `record_overflow`.
+    PeerRecordSizeLimit(u16),
+    /// TLS 1.3 0-RTT: the write key for early data (`client_early_traffic_secret`). Comes
+    /// right after the first ClientHello's [`Event::Send`] (and the compatibility
+    /// [`Event::SendCcs`]) when the ClientHello offered early_data. Application data written
+    /// under it is early data: at most `max_early_data` bytes of it (the ticket's
+    /// `max_early_data_size`). Keep it installed until the next [`Event::InstallWriteKey`]
+    /// (the handshake sends EndOfEarlyData under it first, when the server accepted); stop
+    /// writing early data once [`Event::EarlyData`] arrives.
+    InstallEarlyWriteKey {
+        /// The early traffic key.
+        key: TrafficKey,
+        /// How many bytes of early application data the server accepts at most.
+        max_early_data: u32,
+    },
+    /// TLS 1.3 0-RTT: whether the server accepted the early data we offered (comes once, after
+    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest, a TLS 1.2 ServerHello, or the
+    /// EncryptedExtensions). Accepted: keep the early write key installed (EndOfEarlyData
+    /// goes out under it). Rejected: the server skipped or will skip every early record;
+    /// remove the early write key, so that writes are plaintext again until the next
+    /// [`Event::InstallWriteKey`] (after a HelloRetryRequest the second ClientHello follows
+    /// in plaintext), write no more early data, and resend it after [`Event::Complete`] if
+    /// the application wants it delivered.
+    EarlyData {
+        /// `true`: the server read the early data.
+        accepted: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_content_limits_follow_rfc_8449() {
+        let v13 = ProtocolVersion::TLSv1_3;
+        let v12 = ProtocolVersion::TLSv1_2;
+        assert_eq!(record_content_limit(v13, 513), 512);
+        assert_eq!(record_content_limit(v12, 512), 512);
+        assert_eq!(record_content_limit(v13, 16385), 16384);
+        assert_eq!(record_content_limit(v13, u16::MAX), 16384);
+        assert_eq!(record_content_limit(v12, 16385), 16384);
+        assert_eq!(record_content_limit(v13, 64), 63);
+        assert_eq!(record_content_limit(v13, 10), 63);
+    }
 }

@@ -118,6 +118,16 @@ pub enum PeerMisbehaved {
     MissingNewSessionTicket,
     /// A ChangeCipherSpec arrived where none may.
     UnexpectedChangeCipherSpec,
+    /// A CompressedCertificate used an algorithm we did not offer (RFC 8879 §4).
+    UnofferedCertCompression(u16),
+    /// A CompressedCertificate was refused: too large, a lying `uncompressed_length`, or
+    /// corrupt (RFC 8879 §4: bad_certificate).
+    CertificateDecompression(crate::compress::DecompressionFailure),
+    /// The server's record_size_limit is below 64 (RFC 8449 §4).
+    RecordSizeLimitTooSmall(u16),
+    /// The server accepted early data without resuming our ticket, or with another suite or
+    /// ALPN protocol than the ticket's (RFC 8446 §4.2.10).
+    EarlyDataAcceptedWithChanges,
 }
 
 /// Ways a peer is incompatible with what we offer.
@@ -231,6 +241,10 @@ impl Error {
                 | M::BadResumption => A::IllegalParameter,
                 M::BadRenegotiationInfo | M::ResumptionEmsMismatch => A::HandshakeFailure,
                 M::MissingNewSessionTicket | M::UnexpectedChangeCipherSpec => A::UnexpectedMessage,
+                M::UnofferedCertCompression(_)
+                | M::RecordSizeLimitTooSmall(_)
+                | M::EarlyDataAcceptedWithChanges => A::IllegalParameter,
+                M::CertificateDecompression(_) => A::BadCertificate,
             },
             Self::PeerIncompatible(p) => match p {
                 PeerIncompatible::NoExtendedMasterSecret
@@ -372,6 +386,19 @@ impl fmt::Display for PeerMisbehaved {
             }
             M::UnexpectedChangeCipherSpec => {
                 f.write_str("it sent a ChangeCipherSpec where none may come")
+            }
+            M::UnofferedCertCompression(a) => write!(
+                f,
+                "its CompressedCertificate uses {}, which we did not offer",
+                overture_types::CertificateCompressionAlgorithm::from(*a)
+            ),
+            M::CertificateDecompression(why) => write!(f, "its CompressedCertificate: {why}"),
+            M::EarlyDataAcceptedWithChanges => f.write_str(
+                "it accepted early data without our ticket, or with another cipher suite or \
+                 ALPN protocol than the ticket's",
+            ),
+            M::RecordSizeLimitTooSmall(n) => {
+                write!(f, "its record_size_limit {n} is below 64 (RFC 8449 §4)")
             }
         }
     }

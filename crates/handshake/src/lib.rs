@@ -7,19 +7,23 @@
 //!  client crate                         overture-handshake
 //!  ───────────                          ──────────────────
 //!  ClientHandshake::start(config, name, now, options) ─► ExpectServerHello ─► Send(ClientHello)
+//!                                          │        [0-RTT: SendCcs, InstallEarlyWriteKey]
 //!  record layer ─► joiner ─► message ──► hs.handle(message, now, &mut events)
 //!                                          │  ExpectServerHello ─(HRR)─► HelloRetryRequest,
-//!                                          │        │ [SendCcs], Send(ClientHello2)
+//!                                          │        │ [EarlyData{false}], [SendCcs], Send(ClientHello2)
 //!                                          │        │ ServerHello: ServerHello{..}, InstallReadKey
-//!                                          │  ExpectEncryptedExtensions ─► Alpn
+//!                                          │  ExpectEncryptedExtensions ─► Alpn,
+//!                                          │        │ [PeerRecordSizeLimit], [EarlyData{accepted}]
 //!                                          │  ExpectCertificateOrCertReq ─► (CertificateRequest)
 //!                                          │  ExpectCertificate ─► PeerCertificates
+//!                                          │        │ (a CompressedCertificate: inflated, bounded)
 //!                                          │        │ CertVerifier::verify_server_cert ─► ServerCertVerified
 //!                                          │  ExpectCertificateVerify
 //!                                          │        │ CertVerifier::verify_tls13_signature ─► SignatureVerified,
 //!                                          │        │ PeerSignatureScheme
 //!                                          │  ExpectFinished (constant-time) ─► FinishedVerified
-//!                                          │        │ InstallReadKey, [SendCcs], InstallWriteKey,
+//!                                          │        │ InstallReadKey, [SendCcs],
+//!                                          │        │ [Send(Early: EndOfEarlyData)], InstallWriteKey,
 //!                                          │        │ Send(Certificate, CertificateVerify, Finished),
 //!                                          │        │ InstallWriteKey, Complete
 //!                                          ▼  ExpectTraffic ─► TicketReceived, [NewSessionTicket], KeyUpdate
@@ -62,6 +66,13 @@
 //! * **TLS 1.3**: as in the first picture; a resumed handshake (a [`Tls13Ticket`] given in
 //!   [`StartOptions`]) emits `Resumed` after `ServerHello` and no `PeerCertificates`. After a
 //!   HelloRetryRequest, `HelloRetryRequest` comes first: from then on records say 0x0303.
+//! * **Optional extensions** ([`ExtensionOptions`]): certificate compression is invisible in
+//!   the events (a CompressedCertificate ends in the same `PeerCertificates`); an offered
+//!   record_size_limit answered by the server gives [`Event::PeerRecordSizeLimit`] after
+//!   `Alpn`; 0-RTT gives [`Event::InstallEarlyWriteKey`] after the ClientHello (early
+//!   application data goes out under it) and one [`Event::EarlyData`] with the outcome (a
+//!   rejection removes the early key: plaintext writes again until the next
+//!   `InstallWriteKey`).
 //! * **Tickets**: every NewSessionTicket gives `TicketReceived { kept }`; a ticket longer than
 //!   [`MAX_TICKET_LEN`] is not kept (it could never be sent back).
 //! * **TLS 1.2 full**: `ServerHello { version: TLSv1_2, group: None }` → switch the record
@@ -119,6 +130,7 @@
 //!     verify_schemes: None,
 //!     signing_schemes: None,
 //!     key_log: None,
+//!     extensions: ExtensionOptions::default(),
 //! });
 //! let mut events = Vec::new();
 //! let mut hs = ClientHandshake::start(
@@ -171,6 +183,7 @@
 
 mod client;
 mod common;
+pub mod compress;
 mod config;
 pub mod error;
 pub mod key_schedule;
@@ -182,8 +195,9 @@ mod tls13;
 pub use client::ClientHandshake;
 pub use common::{ClientHelloHook, FinishedVerified, ObserveHook, TestHooks};
 pub use config::{
-    CertVerifier, ClientCertResolver, Event, HandshakeConfig, KeyLog, Level, MAX_TICKET_LEN,
-    ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    CertVerifier, ClientCertResolver, Event, ExtensionOptions, HandshakeConfig, KeyLog, Level,
+    MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
+    record_content_limit,
 };
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;

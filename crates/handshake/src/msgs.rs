@@ -137,6 +137,7 @@ impl ExtensionContext {
                     | E::SessionTicket
                     | E::RenegotiationInfo
                     | E::ApplicationLayerProtocolNegotiation
+                    | E::RecordSizeLimit
             ),
         }
     }

@@ -407,6 +407,7 @@ pub(crate) fn server_hello(
     });
     cx.alpn.clone_from(&alpn);
     events.push(Event::Alpn(alpn));
+    common::peer_record_size_limit(exts, events)?;
     let hs = Hs12 {
         suite,
         transcript,

@@ -15,6 +15,7 @@ use crate::common::{
     self, Common, ExpectServerHello, FinishedVerified, SchemeKey, client_hello, unexpected,
     verify_chain,
 };
+use crate::compress;
 use crate::config::{
     Event, Level, MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, Tls13Ticket,
 };
@@ -26,8 +27,8 @@ use crate::msgs::{
 };
 use overture_crypto_provider::{Secret, SupportedCipherSuite, Tls13CipherSuite};
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8,
-    PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime, VecU16, VecU24,
+    CertificateDer, CipherSuite, Codec, ExtensionType, HandshakeType, KeyUpdateRequest, NamedGroup,
+    PayloadU8, PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime, VecU16, VecU24,
 };
 
 /// Proof that the server selected the PSK we offered (its Finished, keyed by that PSK, then
@@ -131,6 +132,11 @@ pub(crate) fn server_hello(
         return Err(PeerMisbehaved::SuiteChangedAfterRetry.into());
     }
     // RFC 8446 §4.2.11: the server selected our (only) identity, with a suite of its hash.
+    // What the early data we offered assumed: the ticket's suite and ALPN.
+    let early = st
+        .early_offered
+        .then(|| st.psk.as_ref().map(|p| (p.suite.suite, p.alpn.clone())))
+        .flatten();
     let psk = match msgs::find_extension(exts, ExtensionType::PreSharedKey) {
         None => None,
         Some(body) => {
@@ -164,20 +170,13 @@ pub(crate) fn server_hello(
     st.transcript.start_hash(suite.hash);
     let mut ks = KeySchedule::new(suite, psk.as_ref().map(|p| p.psk.as_bytes()));
     cx.observe("early_secret", ks.current_secret().as_bytes());
-    // The early traffic secret (for EndOfEarlyData, if the server accepts early data).
-    let early_secret = match &psk {
-        Some(_) => {
-            let hash = st.transcript.current_hash()?;
-            let early = ks.derive(b"c e traffic", hash.as_bytes())?;
-            let exporter = ks.derive(b"e exp master", hash.as_bytes())?;
-            cx.observe("client_early_traffic_transcript_hash", hash.as_bytes());
-            cx.observe("early_exporter_master_transcript_hash", hash.as_bytes());
-            cx.observe("client_early_traffic_secret", early.as_bytes());
-            cx.observe("early_exporter_master_secret", exporter.as_bytes());
-            Some(early)
-        }
-        None => None,
-    };
+    // The early secrets (the early traffic key itself was made after the ClientHello).
+    if psk.is_some() && cx.observing() {
+        let hash = st.transcript.current_hash()?;
+        let exporter = ks.derive(b"e exp master", hash.as_bytes())?;
+        cx.observe("early_exporter_master_transcript_hash", hash.as_bytes());
+        cx.observe("early_exporter_master_secret", exporter.as_bytes());
+    }
     st.transcript.add(raw);
     if cx.observing() {
         cx.observe(
@@ -219,10 +218,40 @@ pub(crate) fn server_hello(
             client_secret,
             server_finished_key,
             psk_accepted,
-            early_secret,
+            early,
             early_data_accepted: false,
         },
     }))
+}
+
+/// The early traffic key of a ClientHello that offers early data (RFC 8446 §7.1:
+/// `client_early_traffic_secret` over the ClientHello, with the ticket's suite), pushed as
+/// [`Event::InstallEarlyWriteKey`] after the compatibility ChangeCipherSpec (RFC 8446 §D.4:
+/// sent right after the ClientHello when early data follows).
+pub(crate) fn early_data_key(
+    cx: &mut Common,
+    offer: &common::PskOffer,
+    transcript: &Transcript,
+    events: &mut Vec<Event>,
+) -> Result<(), Error> {
+    let max_early_data = offer
+        .max_early_data
+        .ok_or(Error::Internal("early data without max_early_data"))?;
+    let ks = KeySchedule::new(offer.suite, Some(offer.psk.as_bytes()));
+    let hash = transcript.hash_with(offer.suite.hash, &[]);
+    let secret = ks.derive(b"c e traffic", hash.as_bytes())?;
+    cx.observe("client_early_traffic_transcript_hash", hash.as_bytes());
+    cx.observe("client_early_traffic_secret", secret.as_bytes());
+    cx.key_log("CLIENT_EARLY_TRAFFIC_SECRET", &secret);
+    let key = key_schedule::traffic_key(offer.suite, &secret)?;
+    cx.observe("client_early_write_key", key.key.as_bytes());
+    cx.observe("client_early_write_iv", &key.iv);
+    cx.compat_ccs(events);
+    events.push(Event::InstallEarlyWriteKey {
+        key,
+        max_early_data,
+    });
+    Ok(())
 }
 
 /// HelloRetryRequest (RFC 8446 §4.1.4).
@@ -271,6 +300,12 @@ pub(crate) fn retry(
         st.psk = None;
     }
     events.push(Event::HelloRetryRequest { group });
+    // RFC 8446 §4.1.2: the second ClientHello offers no early data; the first one's is lost.
+    if st.early_offered {
+        st.early_offered = false;
+        events.push(Event::EarlyData { accepted: false });
+    }
+    cx.offer_early_data = false;
     st.transcript.roll_up_for_retry(suite.hash);
     st.transcript.add(raw);
     let ch2 = client_hello(
@@ -300,8 +335,8 @@ struct HandshakeState {
     server_finished_key: Secret,
     /// The server took our PSK: no certificate messages follow.
     psk_accepted: Option<PskAccepted>,
-    /// `client_early_traffic_secret`, when a PSK was accepted.
-    early_secret: Option<Secret>,
+    /// We offered early data: the ticket's suite and ALPN, which acceptance must keep.
+    early: Option<(CipherSuite, Option<Vec<u8>>)>,
     /// EncryptedExtensions accepted early data: EndOfEarlyData precedes our Finished.
     early_data_accepted: bool,
 }
@@ -330,18 +365,25 @@ impl ExpectEncryptedExtensions {
             .map(|body| common::parse_alpn(cx, body))
             .transpose()?;
         if let Some(body) = msgs::find_extension(exts, ExtensionType::EarlyData) {
-            // Only offered with a PSK; accepted only with it (RFC 8446 §4.2.10).
+            // Only offered with a PSK; accepted only with it (RFC 8446 §4.2.10), with the
+            // ticket's suite and ALPN (the early data was written under those).
             Reader::new(body).expect_empty("early_data")?;
-            if self.hs.psk_accepted.is_none() {
-                return Err(PeerMisbehaved::ExtensionNotAllowedHere(
-                    ExtensionType::EarlyData.get(),
-                )
-                .into());
+            let kept = self.hs.early.as_ref().is_some_and(|(suite, ticket_alpn)| {
+                *suite == self.hs.suite.suite && *ticket_alpn == alpn
+            });
+            if self.hs.psk_accepted.is_none() || !kept {
+                return Err(PeerMisbehaved::EarlyDataAcceptedWithChanges.into());
             }
             self.hs.early_data_accepted = true;
         }
         cx.alpn.clone_from(&alpn);
         events.push(Event::Alpn(alpn));
+        common::peer_record_size_limit(exts, events)?;
+        if self.hs.early.is_some() {
+            events.push(Event::EarlyData {
+                accepted: self.hs.early_data_accepted,
+            });
+        }
         self.hs.transcript.add(raw);
         match self.hs.psk_accepted.take() {
             // Resumed: the PSK authenticates the server; its Finished comes next.
@@ -377,7 +419,8 @@ impl ExpectCertificateOrCertReq {
         events: &mut Vec<Event>,
     ) -> Result<Tls13State, Error> {
         match msg {
-            HandshakeMessage::Certificate(_) => ExpectCertificate {
+            HandshakeMessage::Certificate(_)
+            | HandshakeMessage::Other(HandshakeType::CompressedCertificate) => ExpectCertificate {
                 hs: self.hs,
                 client_auth: None,
             }
@@ -419,8 +462,19 @@ impl ExpectCertificate {
         now: UnixTime,
         events: &mut Vec<Event>,
     ) -> Result<Tls13State, Error> {
-        let HandshakeMessage::Certificate(cert) = msg else {
-            return Err(unexpected("Certificate", msg.typ()));
+        let cert = match msg {
+            HandshakeMessage::Certificate(cert) => cert,
+            // RFC 8879 §4: only when offered; the transcript keeps the message as received.
+            HandshakeMessage::Other(HandshakeType::CompressedCertificate)
+                if !cx.cert_compression.is_empty() =>
+            {
+                compress::decompress_certificate(
+                    raw,
+                    &cx.cert_compression,
+                    cx.config.extensions.max_handshake_message,
+                )?
+            }
+            other => return Err(unexpected("Certificate", other.typ())),
         };
         if !cert.context.as_slice().is_empty() {
             return Err(PeerMisbehaved::NonEmptyCertificateContext.into());
@@ -600,17 +654,8 @@ impl ExpectFinished {
         // The client's second flight, under the client handshake key.
         cx.compat_ccs(events);
         if hs.early_data_accepted {
-            // RFC 8446 §4.5: EndOfEarlyData under the early traffic key, before the
-            // handshake key.
-            let early = hs
-                .early_secret
-                .as_ref()
-                .ok_or(Error::Internal("early data without an early secret"))?;
-            cx.key_log("CLIENT_EARLY_TRAFFIC_SECRET", early);
-            let early_key = key_schedule::traffic_key(suite, early)?;
-            cx.observe("client_early_write_key", early_key.key.as_bytes());
-            cx.observe("client_early_write_iv", &early_key.iv);
-            events.push(Event::InstallWriteKey(early_key));
+            // RFC 8446 §4.5: EndOfEarlyData under the early traffic key (still installed
+            // since Event::InstallEarlyWriteKey), before the handshake key.
             let eoed = HandshakeMessage::EndOfEarlyData.encode()?;
             hs.transcript.add(&eoed);
             events.push(Event::Send {

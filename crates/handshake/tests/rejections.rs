@@ -12,6 +12,7 @@
 mod common;
 
 use common::{PinnedVerifier, ecdsa_identity, split_messages};
+use overture_crypto_provider::Secret;
 use overture_crypto_provider::{SigningKey, ring};
 use overture_handshake::key_schedule::{self, KeySchedule, Transcript};
 use overture_handshake::msgs::{
@@ -19,11 +20,13 @@ use overture_handshake::msgs::{
     ClientHello, EncryptedExtensions, Extension, HandshakeMessage, KeyShareEntry, NewSessionTicket,
     ServerHello,
 };
-use overture_handshake::{ClientHandshake, Error, Event, HandshakeConfig, StartOptions};
+use overture_handshake::{
+    ClientHandshake, Error, Event, ExtensionOptions, HandshakeConfig, StartOptions, Tls13Ticket,
+};
 use overture_types::{
-    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
-    KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime, VecU16, VecU24,
+    AlertDescription as A, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, Codec,
+    Compression, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
+    ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16, VecU24,
 };
 use std::sync::Arc;
 
@@ -38,6 +41,8 @@ struct Opts {
     versions: Vec<ProtocolVersion>,
     alpn: Vec<Vec<u8>>,
     compat: bool,
+    extensions: ExtensionOptions,
+    ticket: Option<Tls13Ticket>,
 }
 
 impl Default for Opts {
@@ -46,6 +51,8 @@ impl Default for Opts {
             versions: vec![ProtocolVersion::TLSv1_3],
             alpn: vec![],
             compat: false,
+            extensions: ExtensionOptions::default(),
+            ticket: None,
         }
     }
 }
@@ -85,17 +92,29 @@ fn start(opts: Opts) -> T {
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: opts.extensions,
     });
     let mut events = Vec::new();
     let hs = ClientHandshake::start(
         config,
         ServerName::try_from("example.com").unwrap(),
         UnixTime::now(),
-        StartOptions::default(),
+        StartOptions {
+            tls13_ticket: opts.ticket,
+            ..StartOptions::default()
+        },
         &mut events,
     )
     .unwrap();
-    let ch_bytes = sent(&mut events).pop().unwrap();
+    // The ClientHello; other events (the early key) stay for the test to look at.
+    let ch_bytes = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Send { bytes, .. } => Some(bytes.clone()),
+            _ => None,
+        })
+        .unwrap();
+    events.retain(|e| !matches!(e, Event::Send { .. }));
     let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&ch_bytes).unwrap() else {
         panic!()
     };
@@ -200,11 +219,23 @@ impl T {
 
     /// Feeds a valid ServerHello and sets up the server's key schedule.
     fn accept_server_hello(&mut self) {
-        let (sh, shared) = self.server_hello(|_| {});
+        self.accept_server_hello_psk(None);
+    }
+
+    /// Feeds a valid ServerHello (selecting our PSK when `psk` is given) and sets up the
+    /// server's key schedule.
+    fn accept_server_hello_psk(&mut self, psk: Option<&[u8]>) {
+        let (sh, shared) = self.server_hello(|sh| {
+            if psk.is_some() {
+                sh.extensions
+                    .0
+                    .push(ext(ExtensionType::PreSharedKey, &[0, 0]));
+            }
+        });
         self.feed(&sh).unwrap();
         self.transcript.start_hash(SUITE.hash);
         self.transcript.add(&sh);
-        let mut ks = KeySchedule::new(SUITE, None);
+        let mut ks = KeySchedule::new(SUITE, psk);
         ks.advance(Some(&shared.unwrap())).unwrap();
         let h = self.transcript.current_hash().unwrap();
         self.shts = Some(ks.derive(b"s hs traffic", h.as_bytes()).unwrap());
@@ -651,6 +682,282 @@ fn encrypted_extensions_rules() {
             .iter()
             .any(|e| matches!(e, Event::Alpn(Some(p)) if p == b"h2"))
     );
+}
+
+/// A resumable ticket for example.com, with `max_early_data` and the ALPN protocol `alpn`.
+fn ticket(max_early_data: Option<u32>, alpn: Option<&[u8]>) -> Tls13Ticket {
+    Tls13Ticket {
+        suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        ticket: vec![7; 32],
+        psk: Secret::new(&[9; 32]).unwrap(),
+        lifetime: 3600,
+        age_add: 0,
+        max_early_data,
+        received_at: UnixTime::now(),
+        server_name: ServerName::try_from("example.com").unwrap(),
+        alpn: alpn.map(<[u8]>::to_vec),
+    }
+}
+
+fn early_opts(early_data: bool, max: Option<u32>) -> Opts {
+    Opts {
+        alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        extensions: ExtensionOptions {
+            early_data,
+            ..ExtensionOptions::default()
+        },
+        ticket: Some(ticket(max, Some(b"h2"))),
+        ..Opts::default()
+    }
+}
+
+fn offers_early_data(ch: &ClientHello) -> bool {
+    ch.extensions
+        .0
+        .iter()
+        .any(|e| e.typ() == ExtensionType::EarlyData)
+}
+
+/// RFC 8446 §4.2.10: early_data is offered only with the opt-in and a ticket that allows it,
+/// the early key follows the ClientHello, a HelloRetryRequest rejects it (and the second
+/// ClientHello does not offer it), and an acceptance must resume with the ticket's suite and
+/// ALPN protocol.
+#[test]
+fn early_data_rules() {
+    let t = start(early_opts(true, Some(1000)));
+    assert!(offers_early_data(&t.ch));
+    assert!(t.events.iter().any(|e| matches!(
+        e,
+        Event::InstallEarlyWriteKey {
+            max_early_data: 1000,
+            ..
+        }
+    )));
+    for (opt_in, max) in [(false, Some(1000)), (true, None), (true, Some(0))] {
+        let t = start(early_opts(opt_in, max));
+        assert!(!offers_early_data(&t.ch), "{opt_in} {max:?}");
+        assert!(
+            !t.events
+                .iter()
+                .any(|e| matches!(e, Event::InstallEarlyWriteKey { .. }))
+        );
+    }
+
+    // A HelloRetryRequest: rejected, and not offered again.
+    let mut t = start(early_opts(true, Some(1000)));
+    t.events.clear();
+    let retry = hrr(&t, vec![sv13(), group_ext(NamedGroup::secp256r1)]);
+    t.feed(&retry).unwrap();
+    let pos = |f: fn(&Event) -> bool| t.events.iter().position(f).unwrap();
+    let hrr_at = pos(|e| matches!(e, Event::HelloRetryRequest { .. }));
+    let rejected_at = pos(|e| matches!(e, Event::EarlyData { accepted: false }));
+    assert!(hrr_at < rejected_at);
+    let ch2 = sent(&mut t.events).pop().unwrap();
+    let HandshakeMessage::ClientHello(ch2) = HandshakeMessage::decode(&ch2).unwrap() else {
+        panic!()
+    };
+    assert!(!offers_early_data(&ch2));
+
+    let alpn = |p: &[u8]| {
+        Extension::new(ExtensionType::ApplicationLayerProtocolNegotiation, |o| {
+            VecU16::<PayloadU8<1>, 2>(vec![PayloadU8(p.to_vec())]).encode(o)
+        })
+        .unwrap()
+    };
+    let psk = [9u8; 32];
+    // Accepted with the ticket's ALPN: reported, and EndOfEarlyData precedes our Finished.
+    let mut t = start(early_opts(true, Some(1000)));
+    t.accept_server_hello_psk(Some(&psk));
+    t.events.clear();
+    let ee = t.ee(vec![alpn(b"h2"), ext(ExtensionType::EarlyData, &[])]);
+    t.transcript.add(&ee);
+    t.feed(&ee).unwrap();
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::EarlyData { accepted: true }))
+    );
+    let f = t.finished();
+    let f = t.server_msg(f);
+    t.feed(&f).unwrap();
+    let types: Vec<u8> = sent(&mut t.events).iter().map(|m| m[0]).collect();
+    assert_eq!(types, [5, 20], "EndOfEarlyData, then Finished");
+    assert!(t.hs.is_complete());
+
+    // Resumed without early data: rejected, no EndOfEarlyData.
+    let mut t = start(early_opts(true, Some(1000)));
+    t.accept_server_hello_psk(Some(&psk));
+    t.events.clear();
+    let ee = t.ee(vec![alpn(b"h2")]);
+    t.transcript.add(&ee);
+    t.feed(&ee).unwrap();
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, Event::EarlyData { accepted: false }))
+    );
+    let f = t.finished();
+    let f = t.server_msg(f);
+    t.feed(&f).unwrap();
+    let types: Vec<u8> = sent(&mut t.events).iter().map(|m| m[0]).collect();
+    assert_eq!(types, [20]);
+
+    // Accepted with another ALPN protocol than the ticket's, or without resuming.
+    let mut t = start(early_opts(true, Some(1000)));
+    t.accept_server_hello_psk(Some(&psk));
+    let ee = t.ee(vec![alpn(b"http/1.1"), ext(ExtensionType::EarlyData, &[])]);
+    assert_eq!(t.reject(&ee), Some(A::IllegalParameter));
+    let mut t = start(early_opts(true, Some(1000)));
+    t.accept_server_hello();
+    let ee = t.ee(vec![alpn(b"h2"), ext(ExtensionType::EarlyData, &[])]);
+    assert_eq!(t.reject(&ee), Some(A::IllegalParameter));
+    // Not offered: unsupported_extension.
+    let mut t = start(early_opts(false, Some(1000)));
+    t.accept_server_hello_psk(Some(&psk));
+    let ee = t.ee(vec![alpn(b"h2"), ext(ExtensionType::EarlyData, &[])]);
+    assert_eq!(t.reject(&ee), Some(A::UnsupportedExtension));
+}
+
+/// RFC 8449: offered only when configured; the server's value is reported, and one below 64
+/// is illegal_parameter.
+#[test]
+fn record_size_limit_rules() {
+    let limit = |n: u16| ext(ExtensionType::RecordSizeLimit, &n.to_be_bytes());
+    let offering = || Opts {
+        extensions: ExtensionOptions {
+            record_size_limit: Some(512),
+            ..ExtensionOptions::default()
+        },
+        ..Opts::default()
+    };
+    let t = start(offering());
+    let offered = t.ch.extensions.0.iter().find_map(|e| match e {
+        ClientExtension::Other(x) if x.typ == ExtensionType::RecordSizeLimit => {
+            Some(x.data.0.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(offered, Some(vec![2, 0]));
+    let t = start(Opts::default());
+    assert!(
+        !t.ch
+            .extensions
+            .0
+            .iter()
+            .any(|e| e.typ() == ExtensionType::RecordSizeLimit),
+        "not sent by default"
+    );
+
+    for (value, alert) in [
+        (63, Some(A::IllegalParameter)),
+        (0, Some(A::IllegalParameter)),
+    ] {
+        let mut t = start(offering());
+        t.accept_server_hello();
+        let ee = t.ee(vec![limit(value)]);
+        assert_eq!(t.reject(&ee), alert, "{value}");
+    }
+    let mut t = start(offering());
+    t.accept_server_hello();
+    let bad = t.ee(vec![ext(ExtensionType::RecordSizeLimit, &[1])]);
+    assert_eq!(t.reject(&bad), Some(A::DecodeError));
+    for value in [64, 16385, u16::MAX] {
+        let mut t = start(offering());
+        t.accept_server_hello();
+        t.events.clear();
+        let ee = t.ee(vec![limit(value)]);
+        t.feed(&ee).unwrap();
+        assert!(
+            t.events
+                .iter()
+                .any(|e| matches!(e, Event::PeerRecordSizeLimit(v) if *v == value)),
+            "{value}"
+        );
+    }
+}
+
+/// RFC 8879: a CompressedCertificate is accepted only when we offered compression, in place
+/// of the Certificate, and the transcript keeps it as received (the server's
+/// CertificateVerify and Finished are over the compressed message).
+#[test]
+fn compressed_certificate_rules() {
+    let compressed = |t: &T, alg: u16, declared: Option<u32>| {
+        let HandshakeMessage::Certificate(c) = t.certificate(&t.cert.clone(), vec![]) else {
+            panic!()
+        };
+        let mut plain = Vec::new();
+        c.encode(&mut plain).unwrap();
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&plain, 6);
+        let declared = declared.unwrap_or(plain.len() as u32);
+        let mut body = alg.to_be_bytes().to_vec();
+        body.extend_from_slice(&declared.to_be_bytes()[1..]);
+        body.extend_from_slice(&(z.len() as u32).to_be_bytes()[1..]);
+        body.extend_from_slice(&z);
+        let mut m = vec![25];
+        m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(&body);
+        m
+    };
+    // Offered by default (brotli, zlib), TLS 1.3 only.
+    let t = start(Opts::default());
+    let offered = t.ch.extensions.0.iter().find_map(|e| match e {
+        ClientExtension::Other(x) if x.typ == ExtensionType::CompressCertificate => {
+            Some(x.data.0.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(offered, Some(vec![4, 0, 2, 0, 1]));
+
+    // The whole handshake with a zlib-compressed certificate.
+    let mut t = after_ee(Opts::default());
+    let c = compressed(&t, 1, None);
+    t.transcript.add(&c);
+    t.feed(&c).unwrap();
+    let cv = t.cert_verify();
+    let cv = t.server_msg(cv);
+    t.feed(&cv).unwrap();
+    let f = t.finished();
+    let f = t.server_msg(f);
+    t.feed(&f).unwrap();
+    assert!(t.hs.is_complete());
+
+    // Not offered: unexpected_message.
+    let mut t = after_ee(Opts {
+        extensions: ExtensionOptions {
+            cert_compression: vec![],
+            ..ExtensionOptions::default()
+        },
+        ..Opts::default()
+    });
+    let c = compressed(&t, 1, None);
+    assert_eq!(t.reject(&c), Some(A::UnexpectedMessage));
+    // An algorithm not offered: illegal_parameter.
+    let mut t = after_ee(Opts {
+        extensions: ExtensionOptions {
+            cert_compression: vec![CertificateCompressionAlgorithm::Brotli],
+            ..ExtensionOptions::default()
+        },
+        ..Opts::default()
+    });
+    let c = compressed(&t, 1, None);
+    assert_eq!(t.reject(&c), Some(A::IllegalParameter));
+    // A lying length, and 16 MiB declared: bad_certificate.
+    for declared in [1, 0xff_ffff] {
+        let mut t = after_ee(Opts::default());
+        let c = compressed(&t, 1, Some(declared));
+        assert_eq!(t.reject(&c), Some(A::BadCertificate), "{declared}");
+    }
+    // After a CertificateRequest too.
+    let mut t = after_ee(Opts::default());
+    let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
+        context: PayloadU8(vec![]),
+        extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+    });
+    let cr = t.server_msg(cr);
+    t.feed(&cr).unwrap();
+    let c = compressed(&t, 1, None);
+    t.transcript.add(&c);
+    t.feed(&c).unwrap();
 }
 
 // ---- Certificate, CertificateVerify, Finished -----------------------------------------------
@@ -1178,6 +1485,7 @@ fn configuration_errors_send_no_alert() {
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: overture_handshake::ExtensionOptions::default(),
     };
     let bad_alpn = HandshakeConfig {
         versions: vec![ProtocolVersion::TLSv1_3],

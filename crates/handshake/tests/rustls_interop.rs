@@ -1,9 +1,10 @@
-//! The state machine against a real rustls 0.23 server (ring), in memory, with a minimal
-//! record framing written here (TLS 1.3, and TLS 1.2 with its GCM explicit nonce and
+//! The state machine against a real rustls 0.23 server (ring), in memory, with the minimal
+//! record framing of `common::framing` (TLS 1.3, and TLS 1.2 with its GCM explicit nonce and
 //! ChaCha20-Poly1305 nonces): every suite × group × certificate type of both versions, then
 //! both sides exchange application data and compare exporter output (TLS 1.3 also goes
 //! through a KeyUpdate); resumption with TLS 1.3 tickets, TLS 1.2 session ids and TLS 1.2
-//! tickets, checked on both sides.
+//! tickets, checked on both sides; RFC 8879 compressed chains from rustls's brotli and zlib
+//! compressors; 0-RTT accepted, refused, and lost to a HelloRetryRequest.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,11 +16,11 @@
 mod common;
 
 use common::PinnedVerifier;
-use overture_crypto_provider::{BoundAead, CryptoProvider, Nonce, TAG_LEN, ring};
-use overture_crypto_provider::{Tls12CipherSuite, Tls12NonceStyle};
+use common::framing::{Dir, Framing, Opened};
+use overture_crypto_provider::{CryptoProvider, ring};
 use overture_handshake::{
     ClientCertResolver, ClientHandshake, Event, HandshakeConfig, StartOptions, TestHooks,
-    Tls12Session, Tls13Ticket, TrafficKey,
+    Tls12Session, Tls13Ticket,
 };
 use overture_types::{
     CertificateDer, CipherSuite, ContentType, NamedGroup, PrivateKeyDer, ProtocolVersion,
@@ -65,191 +66,6 @@ fn cert(kind: KeyKind, name: &str) -> (CertificateDer<'static>, PrivateKeyDer<'s
     (cert.der().clone(), der)
 }
 
-/// One direction of record protection (TLS 1.3, or TLS 1.2 when `tls12` is set).
-struct Dir {
-    aead: Box<dyn BoundAead>,
-    iv: [u8; 12],
-    seq: u64,
-    tls12: Option<&'static Tls12CipherSuite>,
-}
-
-impl Dir {
-    fn new(k: &TrafficKey) -> Self {
-        if let Some(s) = k.tls12 {
-            assert_eq!(k.fixed_iv().len(), s.fixed_iv_len);
-        }
-        Self {
-            aead: k.aead.with_key(k.key.as_bytes()).unwrap(),
-            iv: k.iv,
-            seq: 0,
-            tls12: k.tls12,
-        }
-    }
-
-    /// RFC 5246 §6.2.3.3: seq ‖ type ‖ version ‖ length.
-    fn aad12(&self, typ: u8, len: usize) -> Vec<u8> {
-        let mut aad = self.seq.to_be_bytes().to_vec();
-        aad.extend_from_slice(&[typ, 3, 3]);
-        aad.extend_from_slice(&(len as u16).to_be_bytes());
-        aad
-    }
-
-    /// The TLS 1.2 nonce: GCM salt ‖ explicit (our explicit part is the sequence number),
-    /// ChaCha20-Poly1305 IV xor seq.
-    fn nonce12(&self, explicit: Option<[u8; 8]>) -> Nonce {
-        match (self.tls12.unwrap().nonce, explicit) {
-            (Tls12NonceStyle::ExplicitGcm, Some(e)) => {
-                let mut n = [0u8; 12];
-                n[..4].copy_from_slice(&self.iv[..4]);
-                n[4..].copy_from_slice(&e);
-                Nonce::new(n)
-            }
-            (Tls12NonceStyle::ExplicitGcm, None) => self.nonce12(Some(self.seq.to_be_bytes())),
-            (Tls12NonceStyle::XorSequence, _) => Nonce::xor_seq(&self.iv, self.seq),
-        }
-    }
-}
-
-/// The client's minimal record framing.
-#[derive(Default)]
-struct Framing {
-    read: Option<Dir>,
-    write: Option<Dir>,
-    sent_first: bool,
-    handshake: Vec<u8>,
-    app_data: Vec<u8>,
-}
-
-impl Framing {
-    fn seal(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) {
-        if self.write.as_ref().is_some_and(|w| w.tls12.is_some()) {
-            let w = self.write.as_mut().unwrap();
-            let gcm = w.tls12.unwrap().nonce == Tls12NonceStyle::ExplicitGcm;
-            let aad = w.aad12(typ.get(), data.len());
-            let nonce = w.nonce12(None);
-            let mut body = data.to_vec();
-            let tag = w.aead.seal_in_place(nonce, &aad, &mut body).unwrap();
-            let explicit: &[u8] = if gcm { &w.seq.to_be_bytes()[..] } else { &[] };
-            let len = explicit.len() + body.len() + TAG_LEN;
-            out.extend_from_slice(&[typ.get(), 3, 3]);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-            out.extend_from_slice(explicit);
-            out.extend_from_slice(&body);
-            out.extend_from_slice(tag.as_ref());
-            w.seq += 1;
-            return;
-        }
-        let Some(w) = self.write.as_mut() else {
-            let version: u16 = if self.sent_first { 0x0303 } else { 0x0301 };
-            self.sent_first = true;
-            out.push(typ.get());
-            out.extend_from_slice(&version.to_be_bytes());
-            out.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            out.extend_from_slice(data);
-            return;
-        };
-        let mut inner = data.to_vec();
-        inner.push(typ.get());
-        let len = (inner.len() + TAG_LEN) as u16;
-        let mut header = vec![23, 3, 3];
-        header.extend_from_slice(&len.to_be_bytes());
-        let tag = w
-            .aead
-            .seal_in_place(Nonce::xor_seq(&w.iv, w.seq), &header, &mut inner)
-            .unwrap();
-        w.seq += 1;
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&inner);
-        out.extend_from_slice(tag.as_ref());
-    }
-
-    /// Opens the next whole record in `input`; handshake bytes go to `self.handshake`, data
-    /// to `self.app_data`. An alert panics.
-    fn open(&mut self, input: &mut Vec<u8>) -> Opened {
-        {
-            if input.len() < 5 {
-                return Opened::Nothing;
-            }
-            let len = usize::from(u16::from_be_bytes([input[3], input[4]]));
-            if input.len() < 5 + len {
-                return Opened::Nothing;
-            }
-            let record: Vec<u8> = input.drain(..5 + len).collect();
-            let (header, body) = record.split_at(5);
-            let tls12 = self.read.as_ref().is_some_and(|r| r.tls12.is_some());
-            let (typ, plain) = match header[0] {
-                20 => {
-                    assert_eq!(body, [1], "CCS body");
-                    return Opened::Ccs;
-                }
-                t if tls12 => {
-                    let r = self.read.as_mut().unwrap();
-                    let gcm = r.tls12.unwrap().nonce == Tls12NonceStyle::ExplicitGcm;
-                    let (nonce, ct) = if gcm {
-                        let (e, ct) = body.split_at(8);
-                        (r.nonce12(Some(e.try_into().unwrap())), ct)
-                    } else {
-                        (r.nonce12(None), body)
-                    };
-                    let aad = r.aad12(t, ct.len() - TAG_LEN);
-                    let mut buf = ct.to_vec();
-                    let n = r
-                        .aead
-                        .open_in_place(nonce, &aad, &mut buf)
-                        .expect("TLS 1.2 record did not open");
-                    r.seq += 1;
-                    buf.truncate(n);
-                    (t, buf)
-                }
-                23 => {
-                    let r = self
-                        .read
-                        .as_mut()
-                        .expect("protected record before a read key");
-                    let mut buf = body.to_vec();
-                    let n = r
-                        .aead
-                        .open_in_place(Nonce::xor_seq(&r.iv, r.seq), header, &mut buf)
-                        .expect("record did not open");
-                    r.seq += 1;
-                    buf.truncate(n);
-                    while buf.last() == Some(&0) {
-                        buf.pop();
-                    }
-                    let typ = buf.pop().unwrap();
-                    (typ, buf)
-                }
-                t => (t, body.to_vec()),
-            };
-            match typ {
-                22 => self.handshake.extend_from_slice(&plain),
-                23 => self.app_data.extend_from_slice(&plain),
-                21 => panic!("the server sent alert {:?}", plain),
-                t => panic!("unexpected content type {t}"),
-            }
-        }
-        Opened::Record
-    }
-
-    /// The next whole handshake message, if any.
-    fn next_message(&mut self) -> Option<Vec<u8>> {
-        if self.handshake.len() < 4 {
-            return None;
-        }
-        let h = &self.handshake;
-        let len = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
-        (h.len() >= 4 + len).then(|| self.handshake.drain(..4 + len).collect())
-    }
-}
-
-/// What [`Framing::open`] found.
-#[derive(PartialEq)]
-enum Opened {
-    Nothing,
-    Record,
-    Ccs,
-}
-
 /// What the events said.
 #[derive(Default)]
 struct Seen {
@@ -270,12 +86,37 @@ struct Seen {
     /// `TicketReceived` events: version, length, kept.
     received: Vec<(ProtocolVersion, usize, bool)>,
     hrr: usize,
+    /// The type of every handshake message the server sent.
+    msg_types: Vec<u8>,
+    /// `InstallEarlyWriteKey`'s max_early_data, when it came.
+    early_key: Option<u32>,
+    /// `EarlyData { accepted }`, each time it came.
+    early_outcome: Vec<bool>,
+    /// Level of each handshake flight we sent.
+    levels: Vec<overture_handshake::Level>,
 }
 
 fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut Seen) {
     for ev in events.drain(..) {
         match ev {
-            Event::Send { bytes, .. } => f.seal(ContentType::Handshake, &bytes, out),
+            Event::Send { bytes, level } => {
+                seen.levels.push(level);
+                f.seal(ContentType::Handshake, &bytes, out)
+            }
+            Event::InstallEarlyWriteKey {
+                key,
+                max_early_data,
+            } => {
+                seen.early_key = Some(max_early_data);
+                f.write = Some(Dir::new(&key));
+            }
+            Event::EarlyData { accepted } => {
+                seen.early_outcome.push(accepted);
+                if !accepted {
+                    // Back to plaintext (a HelloRetryRequest's second ClientHello).
+                    f.write = None;
+                }
+            }
             Event::SendCcs => {
                 seen.ccs += 1;
                 f.seal(ContentType::ChangeCipherSpec, &[1], out);
@@ -371,6 +212,7 @@ impl Pair {
                     Opened::Ccs => {}
                 }
                 while let Some(m) = self.framing.next_message() {
+                    self.seen.msg_types.push(m[0]);
                     let mut events = Vec::new();
                     self.hs
                         .handle(&m, now, &mut events)
@@ -466,6 +308,7 @@ fn client_config_versions(
         verify_schemes: None,
         signing_schemes: None,
         key_log: None,
+        extensions: overture_handshake::ExtensionOptions::default(),
     })
 }
 
@@ -1081,6 +924,7 @@ fn tls12_rsa_signature_schemes() {
             verify_schemes: None,
             signing_schemes: None,
             key_log: None,
+            extensions: overture_handshake::ExtensionOptions::default(),
         });
         let sc = server_config(
             CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -1225,4 +1069,179 @@ fn tickets_too_long_to_send_back_are_not_stored() {
     );
     assert!(!p.seen.resumed);
     check_agreement12(&mut p);
+}
+
+/// RFC 8879 against rustls's own compressors (brotli, then zlib): the server sends a
+/// CompressedCertificate (type 25, never a Certificate), we decompress it, and the
+/// transcript agrees (the server's Finished and both directions' data check it).
+#[test]
+fn compressed_certificates_from_rustls() {
+    let (cert, key) = cert(KeyKind::Rsa2048, "localhost");
+    for compressor in [
+        rustls::compress::BROTLI_COMPRESSOR,
+        rustls::compress::ZLIB_COMPRESSOR,
+    ] {
+        let mut sc = server_config(
+            CipherSuite::TLS13_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            vec![cert.clone()],
+            key.clone_key(),
+            false,
+        );
+        Arc::get_mut(&mut sc).unwrap().cert_compressors = vec![compressor];
+        let mut p = connect(client_config(&cert, None), sc.clone());
+        assert!(p.seen.msg_types.contains(&25), "{:?}", p.seen.msg_types);
+        assert!(!p.seen.msg_types.contains(&11), "{:?}", p.seen.msg_types);
+        check_agreement(&mut p);
+
+        // Not offered: the plain Certificate.
+        let plain = Arc::new(HandshakeConfig {
+            extensions: overture_handshake::ExtensionOptions {
+                cert_compression: vec![],
+                ..Default::default()
+            },
+            ..(*client_config(&cert, None)).clone()
+        });
+        let mut p = connect(plain, sc);
+        assert!(p.seen.msg_types.contains(&11));
+        assert!(!p.seen.msg_types.contains(&25));
+        check_agreement(&mut p);
+    }
+}
+
+fn early_data_client(cert: &CertificateDer<'static>) -> Arc<HandshakeConfig> {
+    Arc::new(HandshakeConfig {
+        extensions: overture_handshake::ExtensionOptions {
+            early_data: true,
+            ..Default::default()
+        },
+        ..(*client_config(cert, None)).clone()
+    })
+}
+
+/// 0-RTT against rustls with `max_early_data_size`: the ticket carries the limit, the second
+/// ClientHello offers early_data, data sealed under the early key right after it reaches
+/// rustls's early-data reader, EndOfEarlyData goes out under that key before our Finished,
+/// and the handshake completes. A server that then refuses early data (same session store,
+/// `max_early_data_size` 0) skips the early record: rejected, the handshake still completes.
+#[test]
+fn early_data_with_rustls() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let config = early_data_client(&cert);
+    let mut sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().max_early_data_size = 1024;
+    let mut first = connect(config.clone(), sc.clone());
+    check_agreement(&mut first);
+    assert!(first.seen.early_key.is_none(), "no ticket, no early data");
+    let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+    assert_eq!(ticket.max_early_data, Some(1024));
+
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut second = start_pair_with(config.clone(), sc.clone(), options, TestHooks::default());
+    assert_eq!(second.seen.early_key, Some(1024));
+    assert_eq!(
+        second.seen.ccs, 1,
+        "the compatibility CCS precedes early data"
+    );
+    second.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut second.to_server,
+    );
+    second.pump();
+    assert!(second.seen.resumed);
+    assert_eq!(second.seen.early_outcome, [true]);
+    assert_eq!(
+        second.seen.levels,
+        [
+            overture_handshake::Level::Initial,
+            overture_handshake::Level::Early,
+            overture_handshake::Level::Handshake
+        ]
+    );
+    let mut early = Vec::new();
+    second
+        .server
+        .early_data()
+        .expect("rustls took no early data")
+        .read_to_end(&mut early)
+        .unwrap();
+    assert_eq!(early, b"GET / 0-RTT");
+    assert_eq!(second.seen.ccs, 1);
+    check_agreement(&mut second);
+
+    // Rejected: the same sessions, no early data accepted.
+    let mut refusing = (*sc).clone();
+    refusing.max_early_data_size = 0;
+    let refusing = Arc::new(refusing);
+    let ticket = second.seen.tls13_ticket.take().expect("no second ticket");
+    assert_eq!(ticket.max_early_data, Some(1024));
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut third = start_pair_with(config.clone(), refusing, options, TestHooks::default());
+    assert_eq!(third.seen.early_key, Some(1024));
+    third.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut third.to_server,
+    );
+    third.pump();
+    assert!(third.seen.resumed);
+    assert_eq!(third.seen.early_outcome, [false]);
+    assert!(
+        !third
+            .seen
+            .levels
+            .contains(&overture_handshake::Level::Early)
+    );
+    assert!(third.server.early_data().is_none());
+    check_agreement(&mut third);
+
+    // A HelloRetryRequest (the server only has secp384r1): rejected at the retry, and the
+    // second ClientHello goes out in plaintext without early_data.
+    let mut sc = tls13_server(false, NamedGroup::secp384r1, &cert, &key);
+    Arc::get_mut(&mut sc).unwrap().max_early_data_size = 1024;
+    let mut first = connect(config.clone(), sc.clone());
+    check_agreement(&mut first);
+    let options = StartOptions {
+        tls13_ticket: first.seen.tls13_ticket.take(),
+        ..StartOptions::default()
+    };
+    let mut retried = start_pair_with(config, sc, options, TestHooks::default());
+    assert_eq!(retried.seen.early_key, Some(1024));
+    retried.framing.seal(
+        ContentType::ApplicationData,
+        b"GET / 0-RTT",
+        &mut retried.to_server,
+    );
+    retried.pump();
+    assert_eq!(retried.seen.hrr, 1);
+    assert!(retried.seen.resumed);
+    assert_eq!(retried.seen.early_outcome, [false]);
+    assert!(retried.server.early_data().is_none());
+    check_agreement(&mut retried);
+}
+
+/// Offered without early data in the ticket (or without the opt-in): no early_data.
+#[test]
+fn early_data_needs_the_ticket_and_the_opt_in() {
+    let (cert, key) = cert(KeyKind::P256, "localhost");
+    let sc = tls13_server(false, NamedGroup::X25519, &cert, &key);
+    let mut first = connect(early_data_client(&cert), sc.clone());
+    check_agreement(&mut first);
+    let ticket = first.seen.tls13_ticket.take().expect("no ticket");
+    assert_eq!(ticket.max_early_data, None, "rustls's default allows none");
+    let options = StartOptions {
+        tls13_ticket: Some(ticket),
+        ..StartOptions::default()
+    };
+    let mut second = resume(&early_data_client(&cert), &sc, options);
+    assert!(second.seen.resumed);
+    assert!(second.seen.early_key.is_none() && second.seen.early_outcome.is_empty());
+    check_agreement(&mut second);
 }

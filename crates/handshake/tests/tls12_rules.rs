@@ -57,6 +57,7 @@ struct Opts {
     client_auth: Option<Arc<dyn ClientCertResolver>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
     verify_schemes: Option<Vec<SignatureScheme>>,
+    extensions: overture_handshake::ExtensionOptions,
 }
 
 impl Default for Opts {
@@ -67,6 +68,7 @@ impl Default for Opts {
             client_auth: None,
             signing_schemes: None,
             verify_schemes: None,
+            extensions: overture_handshake::ExtensionOptions::default(),
         }
     }
 }
@@ -130,6 +132,7 @@ fn start(opts: Opts) -> S {
         verify_schemes: opts.verify_schemes,
         signing_schemes: opts.signing_schemes,
         key_log: Some(log.clone()),
+        extensions: opts.extensions,
     });
     let mut events = Vec::new();
     let hs = ClientHandshake::start(
@@ -418,6 +421,57 @@ fn a_full_handshake_completes_with_the_right_keys_and_key_log() {
         && v == s.ms.as_ref().unwrap().as_bytes()));
 }
 
+/// RFC 8449 in TLS 1.2: the limit comes in the ServerHello; below 64 is illegal_parameter.
+#[test]
+fn record_size_limit_in_the_server_hello() {
+    let offering = || Opts {
+        versions: vec![ProtocolVersion::TLSv1_2],
+        extensions: overture_handshake::ExtensionOptions {
+            record_size_limit: Some(1000),
+            ..Default::default()
+        },
+        ..Opts::default()
+    };
+    let mut s = start(offering());
+    assert_eq!(
+        s.ch_has(ExtensionType::RecordSizeLimit),
+        Some(1000u16.to_be_bytes().to_vec())
+    );
+    let sh = s.server_hello(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::RecordSizeLimit, &[0, 63]))
+    });
+    assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+    let mut s = start(offering());
+    s.up_to_done(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::RecordSizeLimit, &[0x02, 0]))
+    });
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::PeerRecordSizeLimit(512)))
+    );
+    s.done();
+    s.expect_ccs_then_read_key();
+    let f = s.server_finished();
+    s.accept(&f);
+    assert!(s.hs.is_complete());
+    // Not offered: unsupported_extension.
+    let mut s = start(Opts {
+        versions: vec![ProtocolVersion::TLSv1_2],
+        ..Opts::default()
+    });
+    let sh = s.server_hello(|sh| {
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::RecordSizeLimit, &[0x02, 0]))
+    });
+    assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension));
+}
+
 #[test]
 fn a_tls12_only_client_sends_no_tls13_extensions() {
     let mut s = start(Opts {
@@ -428,6 +482,7 @@ fn a_tls12_only_client_sends_no_tls13_extensions() {
         ExtensionType::SupportedVersions,
         ExtensionType::KeyShare,
         ExtensionType::PskKeyExchangeModes,
+        ExtensionType::CompressCertificate,
     ] {
         assert!(s.ch_has(t).is_none(), "{t}");
     }

@@ -342,6 +342,15 @@ enum_builder! {
 }
 
 enum_builder! {
+    /// `CertificateCompressionAlgorithm` (RFC 8879 §7.3).
+    pub enum CertificateCompressionAlgorithm: u16 {
+        Zlib => 1 "zlib",
+        Brotli => 2 "brotli",
+        Zstd => 3 "zstd",
+    }
+}
+
+enum_builder! {
     /// `ECCurveType` in a TLS 1.2 ServerKeyExchange (RFC 8422 §5.4).
     pub enum EcCurveType: u8 {
         ExplicitPrime => 1 "explicit_prime",

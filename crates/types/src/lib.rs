@@ -37,9 +37,9 @@ pub use codec::{
     U24, VecU8, VecU16, VecU24, encode_bytes, encode_prefixed,
 };
 pub use enums::{
-    AlertDescription, AlertLevel, CipherSuite, Compression, ContentType, EcCurveType,
-    EcPointFormat, ExtensionType, HandshakeType, KeyUpdateRequest, NamedGroup, ProtocolVersion,
-    PskKeyExchangeMode, ServerNameType, SignatureScheme,
+    AlertDescription, AlertLevel, CertificateCompressionAlgorithm, CipherSuite, Compression,
+    ContentType, EcCurveType, EcPointFormat, ExtensionType, HandshakeType, KeyUpdateRequest,
+    NamedGroup, ProtocolVersion, PskKeyExchangeMode, ServerNameType, SignatureScheme,
 };
 
 /// The certificate, key, name and time types of `rustls-pki-types`.

@@ -2,6 +2,8 @@
 //! a `CertVerifier` that accepts one known certificate and checks signatures for real.
 #![allow(dead_code)]
 
+pub(crate) mod framing;
+
 use overture_crypto_provider::CryptoProvider;
 use overture_handshake::{
     CertVerifier, CertificateError, Error, ServerCertVerified, SignatureVerified,
