@@ -53,11 +53,12 @@ pub(crate) struct Trace {
     connection: tracing::Span,
     #[cfg(feature = "tracing")]
     handshake: tracing::Span,
-    /// Keys installed so far, per direction (TLS 1.3: 1 = handshake traffic, 2 = application
-    /// traffic 0, then one per KeyUpdate; TLS 1.2: 1 = the key block's key).
     /// The highest version we offer: what `version` says until one is negotiated.
     #[cfg(feature = "tracing")]
     offered: ProtocolVersion,
+    /// Keys installed so far, per direction (TLS 1.3: 1 = handshake traffic, 2 = application
+    /// traffic 0, then one per KeyUpdate — an early-data write key, once offered, comes before
+    /// them; TLS 1.2: 1 = the key block's key).
     #[cfg(feature = "tracing")]
     read_keys: u32,
     #[cfg(feature = "tracing")]
