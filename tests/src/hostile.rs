@@ -8,7 +8,7 @@
 //!     └─► script(&mut Conn):
 //!           Conn::accept()            ClientHello from the inbox (plaintext records joined)
 //!           TLS 1.3:
-//!           default_server_hello()    our X25519/P-256/P-384 share for the client's share
+//!           default_server_hello()    our share (any group we know) for the client's first
 //!           send_hrr(hrr)             HelloRetryRequest; ClientHello2 checked (RFC 8446 §4.1.2)
 //!           send_server_hello(sh)     transcript + key schedule (overture_handshake::key_schedule)
 //!           send_hs(msg) / enc(..)    records sealed by hand with the provider's AEAD, so a
@@ -506,6 +506,7 @@ fn kx_for(group: NamedGroup) -> Option<&'static dyn KeyExchange> {
         NamedGroup::X25519 => Some(&ring::X25519),
         NamedGroup::secp256r1 => Some(&ring::SECP256R1),
         NamedGroup::secp384r1 => Some(&ring::SECP384R1),
+        NamedGroup::X25519MLKEM768 => Some(&ring::X25519MLKEM768),
         _ => None,
     }
 }
@@ -646,9 +647,10 @@ impl Conn {
             .next()
             .expect("the client sent a key share");
         let kx = kx_for(group).expect("a group the server knows");
-        let ours: Box<dyn ActiveKeyExchange> = kx.start().unwrap();
-        let public = ours.public_key().to_vec();
-        self.shared = Some(ours.complete(&client_pub).unwrap());
+        // The responder's side: (EC)DH, or an encapsulation for X25519MLKEM768.
+        let done = kx.start_and_complete(&client_pub).unwrap();
+        let public = done.share;
+        self.shared = Some(done.secret);
         let mut random = [0u8; 32];
         overture_crypto_provider::SecureRandom::fill(&ring::RANDOM, &mut random).unwrap();
         ServerHelloSpec {

@@ -132,13 +132,14 @@ const fn timed_out() -> Expect {
     }
 }
 
-/// `connect()` fails with `Ssl` (no alert sent) because the transport closed during the
-/// handshake: OpenSSL 3's "unexpected eof while reading".
+/// `connect()` fails with `Ssl` because the transport closed during the handshake: OpenSSL 3's
+/// "unexpected eof while reading", with its decode_error alert to a peer that only closed its
+/// side.
 const fn eof_in_handshake() -> Expect {
     Expect {
         phase: Phase::Connect,
         kind: Some(ErrorKind::Ssl),
-        sent: None,
+        sent: Some(A::DecodeError),
         received: None,
         io: Some(io::ErrorKind::UnexpectedEof),
     }

@@ -1,14 +1,15 @@
-//! The post-quantum / ECH interop peers (`tests/peers/`, issue #16) against what the client
-//! can do before the handshake integration:
-//! - with the default groups (first key share x25519), Node's OpenSSL 3.5 and Go's crypto/tls
-//!   (both of which prefer X25519MLKEM768) give x25519 without a HelloRetryRequest;
+//! The post-quantum / ECH interop peers (`tests/peers/`, issue #16):
+//! - the default client (X25519MLKEM768 first, its ClientHello carrying an X25519MLKEM768 and
+//!   an x25519 share from one X25519 key) gets X25519MLKEM768 from Node's OpenSSL 3.5 and Go's
+//!   crypto/tls, full and resumed, without a HelloRetryRequest; and x25519, again without a
+//!   HelloRetryRequest, from servers without ML-KEM (`openssl s_server` 3.0, Go limited to
+//!   x25519 and P-256);
+//! - a client asked to send only an x25519 share (`with_groups([x25519, X25519MLKEM768])`)
+//!   reaches X25519MLKEM768 through Go's HelloRetryRequest;
 //! - with a provider whose groups are the hybrids (`X25519MLKEM768`, `SecP256r1MLKEM768` from
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
 //!   handshakes (full and resumed) agree with both servers, which proves the share layout and
-//!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations; Go
-//!   also answers an x25519-only first flight with a HelloRetryRequest for X25519MLKEM768, and
-//!   a Go server without ML-KEM one with X25519MLKEM768 first for x25519, both of which
-//!   complete;
+//!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations;
 //! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
 
 #![allow(
@@ -24,7 +25,7 @@ use overture::{ClientConfig, Negotiated, Ssl};
 use overture_crypto_provider::hpke::Hpke;
 use overture_crypto_provider::{CryptoProvider, KeyExchange, ring, rustcrypto};
 use overture_tests::pq_peers::{ReportingPeer, go_tls_server, node_tls_server};
-use overture_tests::{KeyKind, Pki, Validity};
+use overture_tests::{KeyKind, Pki, Validity, openssl_s_server};
 use std::time::Duration;
 
 fn config(pki: &Pki, kx_groups: Option<Vec<&'static dyn KeyExchange>>) -> ClientConfig {
@@ -102,27 +103,61 @@ fn check_hybrids(pki: &Pki, peer: &ReportingPeer, mut index: usize) -> usize {
     index + 2
 }
 
-fn check_x25519(pki: &Pki, peer: &ReportingPeer) {
-    let negotiated = connect_echo(&config(pki, None), peer);
-    assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
-    assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
-    let seen = peer.handshake(0);
-    assert_eq!(
-        (seen.group.as_str(), seen.version.as_str(), seen.ech),
-        ("x25519", "TLS1.3", false),
-        "{}",
-        peer.peer.name
-    );
-    assert_eq!(seen.server_name, "localhost");
+/// The default client: X25519MLKEM768 without a HelloRetryRequest, full then resumed (the
+/// server's handshakes 0 and 1).
+fn check_default(pki: &Pki, peer: &ReportingPeer) {
+    let config = config(pki, None);
+    let full = connect_echo(&config, peer);
+    let resumed = connect_echo(&config, peer);
+    for (i, negotiated) in [full, resumed].iter().enumerate() {
+        assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+        assert_eq!(
+            negotiated.group(),
+            Some(NamedGroup::X25519MLKEM768),
+            "{} #{i}",
+            peer.peer.name
+        );
+        assert!(!negotiated.hello_retry_request(), "{} #{i}", peer.peer.name);
+        assert_eq!(negotiated.resumed(), i == 1, "{} #{i}", peer.peer.name);
+        let seen = peer.handshake(i);
+        assert_eq!(
+            (seen.group.as_str(), seen.version.as_str(), seen.ech),
+            ("X25519MLKEM768", "TLS1.3", false),
+            "{} #{i}",
+            peer.peer.name
+        );
+        assert_eq!(seen.resumed, i == 1, "{} #{i}", peer.peer.name);
+        assert_eq!(seen.server_name, "localhost");
+    }
 }
 
 #[test]
-fn x25519_today_against_node_openssl_3_5() {
+fn default_client_gets_x25519mlkem768_from_node_openssl_3_5() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     let Some(peer) = node_tls_server(&pki, &[]) else {
         return;
     };
-    check_x25519(&pki, &peer);
+    check_default(&pki, &peer);
+}
+
+#[test]
+fn default_client_falls_back_to_x25519_against_openssl_3_0_without_a_retry() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    // The system's OpenSSL 3.0 knows no ML-KEM group.
+    let Some(peer) = openssl_s_server(&pki, &["-tls1_3"]) else {
+        return;
+    };
+    let mut ssl = Ssl::new(&config(&pki, None), "localhost").unwrap();
+    let socket = SocketBio::connect(peer.addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    ssl.set_socket(socket).unwrap();
+    let negotiated = ssl.connect().unwrap();
+    assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+    assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
+    assert!(!negotiated.hello_retry_request());
+    let _ = ssl.shutdown();
 }
 
 #[test]
@@ -139,36 +174,41 @@ fn hybrids_of_both_providers_against_node_openssl_3_5() {
 }
 
 #[test]
-fn hybrids_of_both_providers_against_go_crypto_tls_and_retries_both_ways() {
+fn default_client_and_hybrids_of_both_providers_against_go_crypto_tls() {
     let pki = Pki::new(KeyKind::EcdsaP256);
     let Some(peer) = go_tls_server(&pki, None, &[]) else {
         return;
     };
-    let next = check_hybrids(&pki, &peer, 0);
-    // An x25519 share first, X25519MLKEM768 also supported: Go (which prefers the hybrid)
-    // asks for it with a HelloRetryRequest, and the retry completes.
-    let negotiated = connect_echo(
-        &config(&pki, Some(vec![&ring::X25519, &ring::X25519MLKEM768])),
-        &peer,
-    );
+    check_default(&pki, &peer);
+    let next = check_hybrids(&pki, &peer, 2);
+    // Asked to send only an x25519 share (x25519 first, X25519MLKEM768 also offered, by
+    // name): Go (which prefers the hybrid) asks for it with a HelloRetryRequest, and the
+    // retry completes.
+    let x25519_first = ClientConfig::builder()
+        .with_groups(&[NamedGroup::X25519, NamedGroup::X25519MLKEM768])
+        .unwrap()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    let negotiated = connect_echo(&x25519_first, &peer);
     assert_eq!(negotiated.group(), Some(NamedGroup::X25519MLKEM768));
+    assert!(negotiated.hello_retry_request());
     assert_eq!(peer.handshake(next).group, "X25519MLKEM768");
 
-    // The other way: an X25519MLKEM768 share first, and a server without ML-KEM asks for
-    // x25519 with a HelloRetryRequest (the cost that sending both shares will save).
+    // A server without ML-KEM: the default client's x25519 share (the same X25519 key as in
+    // its X25519MLKEM768 share) saves the HelloRetryRequest.
     let Some(classic) = go_tls_server(&pki, None, &["-groups", "x25519,secp256r1"]) else {
         return;
     };
-    let negotiated = connect_echo(
-        &config(&pki, Some(vec![&ring::X25519MLKEM768, &ring::X25519])),
-        &classic,
-    );
+    let negotiated = connect_echo(&config(&pki, None), &classic);
     assert_eq!(negotiated.group(), Some(NamedGroup::X25519));
+    assert!(!negotiated.hello_retry_request());
     assert_eq!(classic.handshake(0).group, "x25519");
 }
 
 #[test]
-fn x25519_today_against_go_crypto_tls_with_ech_on() {
+fn default_client_against_go_crypto_tls_with_ech_on() {
     let pki = Pki::build(
         KeyKind::EcdsaP256,
         Validity::Current,
@@ -178,7 +218,7 @@ fn x25519_today_against_go_crypto_tls_with_ech_on() {
         return;
     };
     // A client that sends no ECH extension gets a plain handshake.
-    check_x25519(&pki, &peer);
+    check_default(&pki, &peer);
 
     // The ECHConfigList: one version-0xfe0d config for DHKEM(X25519, HKDF-SHA256) with the
     // public name, whose key our HPKE seals to (RFC 9849 §4).

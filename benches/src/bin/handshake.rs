@@ -6,7 +6,9 @@
 //! `ClientConnection::new` + every `write_tls`/`read_tls`/`process_new_packets` for rustls (as
 //! `rustls-bench` charges a client handshake). The server's work and the moving of bytes
 //! between the two are not charged. The server offers TLS_AES_128_GCM_SHA256 (TLS 1.3) or
-//! ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) over X25519; the clients run with their defaults.
+//! ECDHE-ECDSA-AES128-GCM-SHA256 (TLS 1.2) over X25519; the clients run with their defaults,
+//! except that Overture's groups are x25519, secp256r1, secp384r1 in the classical cases (its
+//! default, X25519MLKEM768 first, would also make an ML-KEM key the X25519 server never uses).
 //!
 //! Cases (names read by scripts):
 //! - `tls13-full-ecdsa`: ECDSA P-256, root → intermediate → leaf; Overture with its signature
@@ -21,6 +23,13 @@
 //!   the client resumes (every measured handshake is checked to be resumed). Taking in the
 //!   tickets each connection receives for the next one is not charged.
 //! - `tls12-full-ecdsa`: TLS 1.2 ECDHE-ECDSA; runs only when the client negotiates TLS 1.2.
+//! - `tls13-full-ecdsa-mlkem`: `tls13-full-ecdsa` over X25519MLKEM768 with Overture's default
+//!   groups (its ClientHello carries an X25519MLKEM768 and an x25519 share); the rustls server
+//!   does the hybrid through Overture's ring provider (libcrux-ml-kem) behind rustls's
+//!   `SupportedKxGroup` (not charged). Floor: the `tls13-full-ecdsa` floor plus ML-KEM-768 key
+//!   generation and decapsulation (libcrux, through the provider's `Kem`). No rustls client:
+//!   its X25519MLKEM768 needs the aws-lc-rs provider, which is not built here (ring has no
+//!   ML-KEM).
 //!
 //! Instructions (when valgrind is installed): the binary re-runs itself under
 //! `valgrind --tool=callgrind`, counting only the client's calls (`inmem::client_call`) of
@@ -58,6 +67,9 @@ mod bench {
         tls12: bool,
         warm: bool,
         resumed: bool,
+        /// X25519MLKEM768 (Overture's default groups, a hybrid-capable server, no rustls
+        /// client).
+        mlkem: bool,
     }
 
     const CASES: &[Case] = &[
@@ -67,6 +79,7 @@ mod bench {
             tls12: false,
             warm: false,
             resumed: false,
+            mlkem: false,
         },
         Case {
             name: "tls13-full-ecdsa-warm",
@@ -74,6 +87,7 @@ mod bench {
             tls12: false,
             warm: true,
             resumed: false,
+            mlkem: false,
         },
         Case {
             name: "tls13-full-rsa",
@@ -81,6 +95,7 @@ mod bench {
             tls12: false,
             warm: false,
             resumed: false,
+            mlkem: false,
         },
         Case {
             name: "tls13-resumed",
@@ -88,6 +103,7 @@ mod bench {
             tls12: false,
             warm: false,
             resumed: true,
+            mlkem: false,
         },
         Case {
             name: "tls12-full-ecdsa",
@@ -95,8 +111,99 @@ mod bench {
             tls12: true,
             warm: false,
             resumed: false,
+            mlkem: false,
+        },
+        Case {
+            name: "tls13-full-ecdsa-mlkem",
+            kind: KeyKind::EcdsaP256,
+            tls12: false,
+            warm: false,
+            resumed: false,
+            mlkem: true,
         },
     ];
+
+    /// X25519MLKEM768 for the rustls server: Overture's ring provider behind rustls's
+    /// `SupportedKxGroup` (the server side is `start_and_complete`, an encapsulation).
+    #[derive(Debug)]
+    struct ServerMlkem;
+
+    struct ServerMlkemActive(Box<dyn overture::crypto::ActiveKeyExchange>);
+
+    fn kx_error(e: overture::crypto::Error) -> rustls::Error {
+        rustls::Error::General(format!("X25519MLKEM768: {e}"))
+    }
+
+    impl rustls::crypto::ActiveKeyExchange for ServerMlkemActive {
+        fn complete(
+            self: Box<Self>,
+            peer: &[u8],
+        ) -> Result<rustls::crypto::SharedSecret, rustls::Error> {
+            let secret = self.0.complete(peer).map_err(kx_error)?;
+            Ok(rustls::crypto::SharedSecret::from(
+                secret.as_bytes().to_vec(),
+            ))
+        }
+        fn pub_key(&self) -> &[u8] {
+            self.0.public_key()
+        }
+        fn group(&self) -> rustls::NamedGroup {
+            rustls::NamedGroup::X25519MLKEM768
+        }
+    }
+
+    impl rustls::crypto::SupportedKxGroup for ServerMlkem {
+        fn start(&self) -> Result<Box<dyn rustls::crypto::ActiveKeyExchange>, rustls::Error> {
+            let kx: &dyn overture::crypto::KeyExchange = &overture::crypto::ring::X25519MLKEM768;
+            Ok(Box::new(ServerMlkemActive(kx.start().map_err(kx_error)?)))
+        }
+        fn start_and_complete(
+            &self,
+            client_share: &[u8],
+        ) -> Result<rustls::crypto::CompletedKeyExchange, rustls::Error> {
+            let kx: &dyn overture::crypto::KeyExchange = &overture::crypto::ring::X25519MLKEM768;
+            let done = kx.start_and_complete(client_share).map_err(kx_error)?;
+            Ok(rustls::crypto::CompletedKeyExchange {
+                group: rustls::NamedGroup::X25519MLKEM768,
+                pub_key: done.share,
+                secret: rustls::crypto::SharedSecret::from(done.secret.as_bytes().to_vec()),
+            })
+        }
+        fn name(&self) -> rustls::NamedGroup {
+            rustls::NamedGroup::X25519MLKEM768
+        }
+    }
+
+    static SERVER_MLKEM: ServerMlkem = ServerMlkem;
+
+    /// The ML-KEM-768 part of the hybrid floor: key generation and decapsulation through the
+    /// ring provider's `Kem` (libcrux). Decapsulating a ciphertext made for another key costs
+    /// the same (FIPS 203 re-encrypts and compares either way).
+    struct MlkemFloor {
+        ciphertext: Vec<u8>,
+    }
+
+    impl MlkemFloor {
+        fn new() -> Result<Self, String> {
+            use overture::crypto::Kem;
+            let kem = &overture::crypto::ring::MLKEM768;
+            let key = kem.generate().map_err(|e| e.to_string())?;
+            let (ciphertext, _) = kem
+                .encapsulate(key.encapsulation_key())
+                .map_err(|e| e.to_string())?;
+            Ok(Self { ciphertext })
+        }
+
+        fn run(&self) -> Duration {
+            use overture::crypto::Kem;
+            let t = std::time::Instant::now();
+            if let Ok(key) = overture::crypto::ring::MLKEM768.generate() {
+                std::hint::black_box(key.encapsulation_key());
+                let _ = std::hint::black_box(key.decapsulate(&self.ciphertext));
+            }
+            t.elapsed()
+        }
+    }
 
     struct Setup {
         pki: Pki,
@@ -121,9 +228,29 @@ mod bench {
                     overture::types::ProtocolVersion::TLSv1_3,
                 )
             };
-        let server = server_config(&pki, versions, suite, case.resumed);
+        let server = if case.mlkem {
+            let base =
+                overture_tests::rustls_server_config(&pki, versions, &[suite], &[&SERVER_MLKEM]);
+            let mut c = (*base).clone();
+            c.send_tls13_tickets = 0;
+            c.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            Arc::new(c)
+        } else {
+            server_config(&pki, versions, suite, case.resumed)
+        };
         let rustls = rustls_client_config(&pki, versions)?;
-        let overture = overture::ClientConfig::builder()
+        let mut builder = overture::ClientConfig::builder();
+        if !case.mlkem {
+            use overture::types::NamedGroup;
+            builder = builder
+                .with_groups(&[
+                    NamedGroup::X25519,
+                    NamedGroup::secp256r1,
+                    NamedGroup::secp384r1,
+                ])
+                .map_err(|e| e.to_string())?;
+        }
+        let overture = builder
             .with_ca_file(&pki.ca_pem)
             .map_err(|e| e.to_string())?
             .with_protocol_versions(&[ours])
@@ -170,6 +297,14 @@ mod bench {
         if negotiated != Some(want) {
             return Err(format!("the client negotiated {negotiated:?}, not {want}"));
         }
+        if case.mlkem {
+            let group = first.ssl.negotiated().group();
+            if group != Some(overture::types::NamedGroup::X25519MLKEM768) {
+                return Err(format!(
+                    "the client negotiated {group:?}, not X25519MLKEM768"
+                ));
+            }
+        }
         // The transcript the floor hashes and decrypts: a recorded handshake (resumed: the
         // second one).
         let (mut rec, _) = OvertureConn::new(&s.overture, &s.server)?;
@@ -179,6 +314,16 @@ mod bench {
             return Err("the client does not resume yet: a second connection from the same ClientConfig, after the server sent tickets, made a full handshake (Negotiated::resumed() is false)".into());
         }
         let (c2s, s2c) = rec.record.take().unwrap_or_default();
+        if case.mlkem {
+            // The first record is the ClientHello (5-byte record header, then the message).
+            let len = c2s
+                .get(3..5)
+                .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+            eprintln!(
+                "{}: ClientHello {len} bytes (X25519MLKEM768 1216-byte + x25519 32-byte shares)",
+                case.name
+            );
+        }
         if case.resumed {
             // Its tickets, for the next connection (a ticket is used once).
             rec.absorb()?;
@@ -266,6 +411,35 @@ mod bench {
                 }
             };
             let resumed = case.resumed;
+            if case.mlkem {
+                if !overture_ok {
+                    continue;
+                }
+                let mlkem_floor = match MlkemFloor::new() {
+                    Ok(f) => f,
+                    Err(e) => {
+                        suite.not_run(case.name, "floor", &e);
+                        continue;
+                    }
+                };
+                suite.not_run(
+                    case.name,
+                    "rustls",
+                    "rustls's X25519MLKEM768 needs its aws-lc-rs provider, not built here (ring has no ML-KEM)",
+                );
+                let mut ov = || {
+                    let (t, c) = overture_once(&s, false).expect("overture handshake");
+                    assert_eq!(
+                        c.ssl.negotiated().group(),
+                        Some(overture::types::NamedGroup::X25519MLKEM768),
+                        "overture: X25519MLKEM768 expected"
+                    );
+                    t
+                };
+                let mut fl = || floor.run() + mlkem_floor.run();
+                suite.time_charged(case.name, &mut [("overture", &mut ov), ("floor", &mut fl)]);
+                continue;
+            }
             // rustls's first connection (a full one: it brings the tickets a resumed case uses).
             if let Err(e) = rustls_once(&s, resumed) {
                 suite.not_run(case.name, "rustls", &e);

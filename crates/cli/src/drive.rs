@@ -460,6 +460,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "group": n.group().and_then(|g| g.name()),
                 "alpn": n.alpn().map(|a| String::from_utf8_lossy(a).into_owned()),
                 "resumed": n.resumed(),
+                "hello_retry_request": n.hello_retry_request(),
                 "server_name": name,
                 "peer_chain_len": n.peer_chain().len(),
                 "want_read": r.want_read,

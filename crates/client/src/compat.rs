@@ -12,12 +12,12 @@
 //! | fatal alert from the peer | -1, `SSL_ERROR_SSL` | same; [`Error::alert_received`](crate::Error::alert_received) names it |
 //! | we refuse the peer (bad certificate, bad message) | -1, `SSL_ERROR_SSL`, our alert sent | same; [`Error::alert_sent`](crate::Error::alert_sent) names it |
 //! | warning alert before the ServerHello (`unrecognized_name`) | ignored | ignored (more than 4 in a row: `unexpected_message`) |
-//! | transport EOF during the handshake | -1, `SSL_ERROR_SSL` ("unexpected eof while reading"); 1.1.1: `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
+//! | transport EOF during the handshake | -1, `SSL_ERROR_SSL` ("unexpected eof while reading"), a decode_error alert sent; 1.1.1: `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
 //! | `SSL_connect` again after success / after a failure | 1 / -1 with the same error | same |
 //! | `SSL_read`/`SSL_write` while our final flight is partly written | -1, `WANT_WRITE` until it is out | same, also when they drive the handshake themselves |
 //! | `SSL_shutdown` over a non-blocking BIO | -1 `WANT_WRITE` until our close_notify leaves, then 0, then 1 once the peer's arrived | same; application data meanwhile is discarded |
 //! | `SSL_read` after the peer's close_notify | 0, `SSL_ERROR_ZERO_RETURN` | same |
-//! | `SSL_read`, transport EOF without close_notify | ≤ 0, `SSL_ERROR_SSL`; 1.1.1: `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
+//! | `SSL_read`, transport EOF without close_notify | 0, `SSL_ERROR_SSL`, a decode_error alert sent; 1.1.1: 0, `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
 //!
 //! ```no_run
 //! # fn demo(ssl: &mut overture::Ssl) {
@@ -60,11 +60,16 @@ pub fn connect(ssl: &mut Ssl) -> i32 {
     }
 }
 
-/// `SSL_read()`: the number of bytes read (> 0), or ≤ 0 with the reason in [`get_error`].
+/// `SSL_read()`: the number of bytes read (> 0), or ≤ 0 with the reason in [`get_error`]:
+/// 0 for the peer's close_notify and, as OpenSSL 3, for the transport ending without one
+/// (`SSL_ERROR_SSL`, or `SSL_ERROR_SYSCALL` with [`UnexpectedEof::Syscall`]).
+///
+/// [`UnexpectedEof::Syscall`]: crate::UnexpectedEof::Syscall
 pub fn read(ssl: &mut Ssl, buf: &mut [u8]) -> i32 {
     match ssl.read(buf) {
         Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),
         Err(e) if e.kind() == ErrorKind::ZeroReturn => 0,
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::UnexpectedEof) => 0,
         Err(_) => -1,
     }
 }

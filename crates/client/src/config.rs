@@ -129,6 +129,8 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             unexpected_eof: UnexpectedEof::Ssl,
+            verify_schemes: None,
+            signing_schemes: None,
         }
     }
 
@@ -204,6 +206,8 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     unexpected_eof: UnexpectedEof,
+    verify_schemes: Option<Vec<SignatureScheme>>,
+    signing_schemes: Option<Vec<SignatureScheme>>,
 }
 
 impl ConfigBuilder {
@@ -279,7 +283,11 @@ impl ConfigBuilder {
         Ok(self)
     }
 
-    /// The key-exchange groups to offer, in preference order (the first gets a key share).
+    /// The key-exchange groups to offer, in preference order: any of the provider's
+    /// `kx_groups` (default: X25519MLKEM768, x25519, secp256r1, secp384r1) or
+    /// `extra_kx_groups` (SecP256r1MLKEM768). The first gets a key share; a hybrid first also
+    /// shares its classical group from the same key when that group is listed too, so
+    /// `[X25519MLKEM768, X25519]` sends two shares and `[X25519, X25519MLKEM768]` one.
     pub fn with_groups(mut self, groups: &[NamedGroup]) -> Result<Self, Error> {
         for g in groups {
             if self.provider.find_kx(*g).is_none() {
@@ -418,6 +426,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// The signature schemes to accept from the server (offered in signature_algorithms), in
+    /// preference order (default: every scheme the verifier supports). Schemes the verifier
+    /// cannot check are left out; `build` fails when none is left.
+    pub fn with_verify_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        self.verify_schemes = Some(schemes.to_vec());
+        self
+    }
+
+    /// The signature schemes to sign a client CertificateVerify with, in preference order
+    /// (default: any the server offers, in its order). Only these are used, and only when the
+    /// server offered them and the negotiated version allows them.
+    pub fn with_signing_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        self.signing_schemes = Some(schemes.to_vec());
+        self
+    }
+
     /// Options that weaken security, named so nobody uses them by accident.
     pub fn dangerous(self) -> DangerousConfigBuilder {
         DangerousConfigBuilder(self)
@@ -462,6 +486,14 @@ impl ConfigBuilder {
                 ));
             }
         };
+        if let Some(wanted) = &self.verify_schemes {
+            let supported = verifier.supported_schemes();
+            if !wanted.iter().any(|s| supported.contains(s)) {
+                return Err(Error::usage(
+                    "no signature scheme to accept: the verifier supports none of with_verify_schemes",
+                ));
+            }
+        }
         let handshake = HandshakeConfig {
             provider,
             versions: self.versions,
@@ -470,8 +502,8 @@ impl ConfigBuilder {
             middlebox_compat: self.middlebox_compat,
             verifier,
             client_auth: self.client_auth,
-            verify_schemes: None,
-            signing_schemes: None,
+            verify_schemes: self.verify_schemes,
+            signing_schemes: self.signing_schemes,
             key_log: self.key_log,
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,

@@ -972,6 +972,9 @@ impl Connection {
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
+                // This client offers neither record_size_limit nor early data yet
+                // (ExtensionOptions default), so neither outcome can arrive.
+                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
                 Event::ServerHello {
                     version,
                     suite,
@@ -996,9 +999,6 @@ impl Connection {
                     self.negotiated.hello_retry = true;
                 }
                 Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
-                // This client offers neither record_size_limit nor early data yet
-                // (ExtensionOptions default), so neither outcome can arrive.
-                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
                 // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
                 // nothing.
                 Event::TicketReceived { .. } => {}
@@ -1045,14 +1045,17 @@ impl Connection {
     // ---- failures -------------------------------------------------------------------------
 
     /// The transport ended without close_notify: fatal, reported as the config says
-    /// ([`UnexpectedEof`]: OpenSSL 3's `SSL_ERROR_SSL` by default).
+    /// ([`UnexpectedEof`]): by default as OpenSSL 3 does — `SSL_ERROR_SSL`, and a
+    /// decode_error alert to a peer that may still be reading (it only closed its side); as
+    /// OpenSSL 1.1.1, `SSL_ERROR_SYSCALL` and no alert.
     pub(crate) fn unexpected_eof(&mut self, what: &str) -> Error {
-        let kind = match self.config.unexpected_eof() {
-            UnexpectedEof::Syscall => ErrorKind::Io,
-            _ => ErrorKind::Ssl,
+        let (kind, alert) = match self.config.unexpected_eof() {
+            UnexpectedEof::Syscall => (ErrorKind::Io, None),
+            _ => (ErrorKind::Ssl, Some(AlertDescription::DecodeError)),
         };
         let e = Error::new(kind, format!("unexpected eof while reading: {what}"))
-            .with_io_kind(io::ErrorKind::UnexpectedEof);
+            .with_io_kind(io::ErrorKind::UnexpectedEof)
+            .with_alert_sent(alert);
         self.die(e)
     }
 

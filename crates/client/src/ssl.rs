@@ -199,7 +199,9 @@ impl Ssl {
                 return Ok(n);
             }
             if buf.is_empty() || !self.conn.read_would_block() {
-                return self.conn.read(buf);
+                // A failure found here (the transport's end) may have queued our alert.
+                let r = self.conn.read(buf);
+                return self.on_error(r);
             }
             // Post-handshake answers (a KeyUpdate) go out as soon as the BIO takes them; what
             // must be sent first (our flight, a full queue) makes the call want write.

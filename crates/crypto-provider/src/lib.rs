@@ -119,6 +119,10 @@ pub struct CryptoProvider {
     /// Key-exchange groups in preference order; the first is the one a ClientHello shares a
     /// key for.
     pub kx_groups: Vec<&'static dyn KeyExchange>,
+    /// Key-exchange groups the provider has but does not offer unless a configuration asks for
+    /// them by name (the built-in providers: SecP256r1MLKEM768). [`CryptoProvider::find_kx`]
+    /// finds them; a handshake offers only `kx_groups`.
+    pub extra_kx_groups: Vec<&'static dyn KeyExchange>,
     /// Signature verification algorithms, for handshake and certificate signatures.
     pub signature_verifiers: Vec<&'static dyn SignatureVerifier>,
     /// Hash functions by algorithm (for users outside a cipher suite, e.g. cache keys).
@@ -157,9 +161,13 @@ impl CryptoProvider {
             .find(|s| s.suite() == suite)
     }
 
-    /// The key exchange for `group`.
+    /// The key exchange for `group`, among `kx_groups` and then `extra_kx_groups`.
     pub fn find_kx(&self, group: NamedGroup) -> Option<&'static dyn KeyExchange> {
-        self.kx_groups.iter().copied().find(|g| g.group() == group)
+        self.kx_groups
+            .iter()
+            .chain(&self.extra_kx_groups)
+            .copied()
+            .find(|g| g.group() == group)
     }
 
     /// The verifier for the TLS signature scheme `scheme`.

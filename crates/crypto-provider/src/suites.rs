@@ -204,10 +204,15 @@ macro_rules! provider_tables {
             &SECP256R1MLKEM768,
         ];
 
-        /// The groups [`default_provider`] offers, in preference order (the hybrids join when
-        /// the handshake sends them: see ARCHITECTURE.md).
+        /// The groups [`default_provider`] offers, in preference order: X25519MLKEM768 first
+        /// (a ClientHello sends its share and, from the same X25519 key, an x25519 share),
+        /// then the classical groups.
         pub static DEFAULT_KX_GROUPS: &[&dyn $crate::KeyExchange] =
-            &[&X25519, &SECP256R1, &SECP384R1];
+            &[&X25519MLKEM768, &X25519, &SECP256R1, &SECP384R1];
+
+        /// The groups [`default_provider`] has but does not offer unless asked for
+        /// (`CryptoProvider::extra_kx_groups`).
+        pub static EXTRA_KX_GROUPS: &[&dyn $crate::KeyExchange] = &[&SECP256R1MLKEM768];
 
         /// Every verifier, in preference order.
         pub static ALL_VERIFIERS: &[&dyn $crate::SignatureVerifier] = &[
@@ -232,6 +237,7 @@ macro_rules! provider_tables {
             $crate::CryptoProvider {
                 cipher_suites: ALL_CIPHER_SUITES.to_vec(),
                 kx_groups: DEFAULT_KX_GROUPS.to_vec(),
+                extra_kx_groups: EXTRA_KX_GROUPS.to_vec(),
                 signature_verifiers: ALL_VERIFIERS.to_vec(),
                 hashes: vec![&SHA256, &SHA384, &SHA512],
                 kems: vec![&MLKEM768],

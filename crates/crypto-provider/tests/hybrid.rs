@@ -62,18 +62,33 @@ const HYBRIDS: [(NamedGroup, NamedGroup, usize, bool); 2] = [
 ];
 
 #[test]
-fn default_groups_are_unchanged_and_the_hybrids_are_listed() {
+fn default_groups_put_x25519mlkem768_first_and_the_hybrids_are_listed() {
     for p in providers() {
         let default: Vec<NamedGroup> = p.default.kx_groups.iter().map(|g| g.group()).collect();
         assert_eq!(
             default,
             [
+                NamedGroup::X25519MLKEM768,
                 NamedGroup::X25519,
                 NamedGroup::secp256r1,
                 NamedGroup::secp384r1
             ],
             "[{}]",
             p.name
+        );
+        // SecP256r1MLKEM768 is there for whoever asks for it, not offered by default.
+        let extra: Vec<NamedGroup> = p
+            .default
+            .extra_kx_groups
+            .iter()
+            .map(|g| g.group())
+            .collect();
+        assert_eq!(extra, [NamedGroup::SecP256r1MLKEM768], "[{}]", p.name);
+        assert_eq!(
+            p.default
+                .find_kx(NamedGroup::SecP256r1MLKEM768)
+                .map(|g| g.group()),
+            Some(NamedGroup::SecP256r1MLKEM768)
         );
         for (hybrid, ..) in HYBRIDS {
             let kx = group(&p, hybrid);

@@ -88,6 +88,9 @@ pub(crate) struct Common {
     pub(crate) offered: Vec<ExtensionType>,
     pub(crate) offered_suites: Vec<CipherSuite>,
     pub(crate) offered_groups: Vec<NamedGroup>,
+    /// The groups of the key shares in the last ClientHello: one, or (first flight) a hybrid
+    /// and its classical group sharing one key.
+    pub(crate) offered_shares: Vec<NamedGroup>,
     pub(crate) offered_schemes: Vec<SignatureScheme>,
     ccs_sent: bool,
     pub(crate) alpn: Option<Vec<u8>>,
@@ -173,9 +176,15 @@ pub(crate) fn start(
             return Err(Error::Config("no TLS 1.2 cipher suite"));
         }
     }
-    let offered_groups: Vec<NamedGroup> = provider.kx_groups.iter().map(|g| g.group()).collect();
-    let first = provider
+    // The hybrid post-quantum groups exist only in TLS 1.3.
+    let offered_kx: Vec<&'static dyn KeyExchange> = provider
         .kx_groups
+        .iter()
+        .copied()
+        .filter(|g| tls13 || !g.tls13_only())
+        .collect();
+    let offered_groups: Vec<NamedGroup> = offered_kx.iter().map(|g| g.group()).collect();
+    let first = offered_kx
         .first()
         .ok_or(Error::Config("no key-exchange group"))?;
     let supported = config.verifier.supported_schemes();
@@ -251,6 +260,7 @@ pub(crate) fn start(
         offered: Vec::new(),
         offered_suites,
         offered_groups,
+        offered_shares: Vec::new(),
         offered_schemes,
         ccs_sent: false,
         alpn: None,
@@ -276,6 +286,7 @@ pub(crate) fn start(
     let ch = client_hello(
         &mut common,
         key_share.as_deref(),
+        true,
         None,
         psk.as_ref(),
         &transcript,
@@ -371,12 +382,38 @@ fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension {
     })
 }
 
-/// Builds and encodes a ClientHello; records the offered extension types. With a PSK, the
-/// binder is computed over the truncated ClientHello (after `transcript`, RFC 8446
-/// §4.2.11.2) and patched in.
+/// The key shares of a ClientHello: `key_share`'s, then — when `share_classical` (the first
+/// flight; after a HelloRetryRequest only the group it named is sent, RFC 8446 §4.1.2) and the
+/// key is a hybrid whose classical group we offer — the classical part of the same key as a
+/// share of its own, so a server without the hybrid needs no HelloRetryRequest.
+fn key_shares(
+    offered_groups: &[NamedGroup],
+    key_share: &dyn ActiveKeyExchange,
+    share_classical: bool,
+) -> Vec<KeyShareEntry> {
+    let mut shares = vec![KeyShareEntry {
+        group: key_share.group(),
+        key_exchange: PayloadU16(key_share.public_key().to_vec()),
+    }];
+    if let Some((group, share)) = key_share
+        .classical_component()
+        .filter(|(g, _)| share_classical && offered_groups.contains(g))
+    {
+        shares.push(KeyShareEntry {
+            group,
+            key_exchange: PayloadU16(share.to_vec()),
+        });
+    }
+    shares
+}
+
+/// Builds and encodes a ClientHello; records the offered extension types and key-share groups.
+/// With a PSK, the binder is computed over the truncated ClientHello (after `transcript`, RFC
+/// 8446 §4.2.11.2) and patched in.
 pub(crate) fn client_hello(
     cx: &mut Common,
     key_share: Option<&dyn ActiveKeyExchange>,
+    share_classical: bool,
     cookie: Option<&[u8]>,
     psk: Option<&PskOffer>,
     transcript: &Transcript,
@@ -402,11 +439,11 @@ pub(crate) fn client_hello(
     exts.push(ClientExtension::SupportedGroups(VecU16(
         cx.offered_groups.clone(),
     )));
+    cx.offered_shares.clear();
     if let Some(key_share) = key_share {
-        exts.push(ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
-            group: key_share.group(),
-            key_exchange: PayloadU16(key_share.public_key().to_vec()),
-        }])));
+        let shares = key_shares(&cx.offered_groups, key_share, share_classical);
+        cx.offered_shares.extend(shares.iter().map(|s| s.group));
+        exts.push(ClientExtension::KeyShare(VecU16(shares)));
     }
     if cx.offer_early_data && psk.is_some() {
         exts.push(raw_ext(ExtensionType::EarlyData, &[]));
@@ -630,6 +667,8 @@ impl ExpectServerHello {
         let HandshakeMessage::ServerHello(sh) = msg else {
             return Err(unexpected("ServerHello", msg.typ()));
         };
+        // RFC 8446 §4.1.3 / RFC 5246 §7.4.1.3: only the null method was offered. (No RFC
+        // names the alert: illegal_parameter, as for any choice we did not offer.)
         if sh.compression_method != Compression::Null {
             return Err(PeerMisbehaved::NonNullCompression.into());
         }
@@ -637,13 +676,22 @@ impl ExpectServerHello {
         let Some(sv) = msgs::find_extension(exts, ExtensionType::SupportedVersions) else {
             return self.legacy_version(cx, &sh, raw, events);
         };
+        // The version first: what the other fields must hold depends on it (a TLS 1.2 server
+        // that wrongly sends supported_versions is refused for that, not for its session id).
+        let version = ProtocolVersion::read_bytes(sv)?;
+        if version.get() < ProtocolVersion::TLSv1_3.get() {
+            // RFC 8446 §4.2.1: a pre-1.3 version in supported_versions is illegal_parameter.
+            return Err(PeerMisbehaved::SupportedVersionsBeforeTls13.into());
+        }
+        if self.retry_suite.is_some() && version != ProtocolVersion::TLSv1_3 {
+            // RFC 8446 §4.1.4: the HelloRetryRequest's selected_version must be retained.
+            return Err(PeerMisbehaved::VersionChangedAfterRetry.into());
+        }
+        if version != ProtocolVersion::TLSv1_3 || !cx.offers(ProtocolVersion::TLSv1_3) {
+            return Err(PeerMisbehaved::UnofferedVersion.into());
+        }
         if sh.session_id.as_slice() != cx.session_id.as_slice() {
             return Err(PeerMisbehaved::SessionIdMismatch.into());
-        }
-        let version = ProtocolVersion::read_bytes(sv)?;
-        if version != ProtocolVersion::TLSv1_3 || !cx.offers(ProtocolVersion::TLSv1_3) {
-            // RFC 8446 §4.1.3: a pre-1.3 version in supported_versions is illegal_parameter.
-            return Err(PeerMisbehaved::UnofferedVersion.into());
         }
         if sh.legacy_version != ProtocolVersion::TLSv1_2 {
             return Err(PeerMisbehaved::BadLegacyVersion.into());

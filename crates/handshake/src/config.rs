@@ -15,7 +15,8 @@ use std::sync::Arc;
 /// The handshake's configuration, shared by every connection of a client configuration.
 #[derive(Debug, Clone)]
 pub struct HandshakeConfig {
-    /// The cryptography: suites, groups (the first gets a key share), randomness.
+    /// The cryptography: suites, groups (the first gets a key share; a hybrid first also
+    /// shares its classical group from the same key when that group is offered), randomness.
     pub provider: Arc<CryptoProvider>,
     /// The versions to offer: TLS 1.3 and/or TLS 1.2 (any other entry is ignored; neither is
     /// a configuration error). Offering both makes a TLS 1.2 answer check the RFC 8446

@@ -60,6 +60,11 @@ pub enum PeerMisbehaved {
     /// ServerHello selected a version we did not offer (or a pre-1.3 version through
     /// supported_versions).
     UnofferedVersion,
+    /// ServerHello's supported_versions named TLS 1.2 or older (RFC 8446 §4.2.1: the
+    /// extension only selects TLS 1.3 and later).
+    SupportedVersionsBeforeTls13,
+    /// ServerHello's version differs from the HelloRetryRequest's (RFC 8446 §4.1.4).
+    VersionChangedAfterRetry,
     /// ServerHello.legacy_version was not 0x0303 with TLS 1.3.
     BadLegacyVersion,
     /// ServerHello's legacy_session_id_echo differs from ours.
@@ -106,6 +111,9 @@ pub enum PeerMisbehaved {
     BadEcPointFormats,
     /// ServerKeyExchange chose a group we did not offer.
     UnofferedGroup,
+    /// ServerKeyExchange chose a group that exists only in TLS 1.3 (a hybrid post-quantum
+    /// group, offered in supported_groups for TLS 1.3).
+    Tls13OnlyGroupInTls12,
     /// ServerKeyExchange was signed with a scheme we did not offer or that does not fit the
     /// suite's key exchange.
     UnofferedTls12SignatureScheme,
@@ -215,7 +223,10 @@ impl Error {
                 M::BadFinished => A::DecryptError,
                 M::SecondHelloRetryRequest => A::UnexpectedMessage,
                 M::BadAlpn => A::IllegalParameter,
-                M::UnofferedVersion | M::BadLegacyVersion => A::IllegalParameter,
+                M::UnofferedVersion
+                | M::BadLegacyVersion
+                | M::SupportedVersionsBeforeTls13
+                | M::VersionChangedAfterRetry => A::IllegalParameter,
                 M::DuplicateExtension(_)
                 | M::ExtensionNotAllowedHere(_)
                 | M::UnofferedCipherSuite
@@ -237,6 +248,7 @@ impl Error {
                 | M::Tls12AfterRetry
                 | M::BadEcPointFormats
                 | M::UnofferedGroup
+                | M::Tls13OnlyGroupInTls12
                 | M::UnofferedTls12SignatureScheme
                 | M::BadResumption => A::IllegalParameter,
                 M::BadRenegotiationInfo | M::ResumptionEmsMismatch => A::HandshakeFailure,
@@ -329,6 +341,12 @@ impl fmt::Display for PeerMisbehaved {
             M::MissingKeyShare => f.write_str("ServerHello carried no key_share"),
             M::UnofferedVersion => f.write_str("it selected a version we did not offer"),
             M::BadLegacyVersion => f.write_str("ServerHello.legacy_version is not TLS 1.2"),
+            M::SupportedVersionsBeforeTls13 => {
+                f.write_str("its supported_versions names a version before TLS 1.3")
+            }
+            M::VersionChangedAfterRetry => {
+                f.write_str("ServerHello's version differs from the HelloRetryRequest's")
+            }
             M::SessionIdMismatch => f.write_str("legacy_session_id_echo differs from ours"),
             M::NonNullCompression => f.write_str("it chose a compression method"),
             M::DowngradeSentinel => {
@@ -371,6 +389,9 @@ impl fmt::Display for PeerMisbehaved {
                 f.write_str("ec_point_formats lacks the uncompressed point format")
             }
             M::UnofferedGroup => f.write_str("ServerKeyExchange chose a group we did not offer"),
+            M::Tls13OnlyGroupInTls12 => {
+                f.write_str("ServerKeyExchange chose a group that exists only in TLS 1.3")
+            }
             M::UnofferedTls12SignatureScheme => f.write_str(
                 "ServerKeyExchange is signed with a scheme we did not offer or that does not \
                  fit the cipher suite",

@@ -215,10 +215,14 @@ pub fn check_extensions_in(
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
+    // The block's structure first (RFC 8446 §4.2: no type twice), then each extension: a
+    // duplicated unknown extension is reported as the duplicate it is.
     for e in exts {
         if !seen.insert(e.typ) {
             return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
         }
+    }
+    for e in exts {
         if context.ignores_unknown() {
             continue;
         }

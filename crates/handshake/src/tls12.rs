@@ -330,6 +330,14 @@ pub(crate) fn server_hello(
     mut transcript: Transcript,
     events: &mut Vec<Event>,
 ) -> Result<Tls12State, Error> {
+    let echoed = !sh.session_id.as_slice().is_empty()
+        && sh.session_id.as_slice() == cx.session_id.as_slice();
+    // A resumption of what was never a TLS 1.2 session (our middlebox-compatibility session
+    // id, or a TLS 1.3 session's) is refused before its cipher suite is looked at: the server
+    // resumed at another version, whatever suite it names.
+    if echoed && cx.tls12_offer.is_none() {
+        return Err(PeerMisbehaved::BadResumption.into());
+    }
     let suite = match cx.config.provider.find_suite(sh.cipher_suite) {
         Some(SupportedCipherSuite::Tls12(s)) if cx.offered_suites.contains(&s.suite) => s,
         _ => return Err(PeerMisbehaved::UnofferedCipherSuite.into()),
@@ -379,8 +387,6 @@ pub(crate) fn server_hello(
     transcript.start_hash(suite.hash);
     transcript.add(raw);
     let offered = cx.tls12_offer.take();
-    let echoed = !sh.session_id.as_slice().is_empty()
-        && sh.session_id.as_slice() == cx.session_id.as_slice();
     let resumed = match (echoed, offered) {
         (false, _) => None,
         (true, Some(session)) => {
@@ -513,6 +519,9 @@ impl ExpectServerKeyExchange {
             ref signature,
         } = ske;
         let kx = cx.offered_kx(group).ok_or(PeerMisbehaved::UnofferedGroup)?;
+        if kx.tls13_only() {
+            return Err(PeerMisbehaved::Tls13OnlyGroupInTls12.into());
+        }
         if !cx.offered_schemes.contains(&scheme)
             || !fits_tls12_suite(self.hs.suite.kx_signature, scheme)
         {

@@ -155,10 +155,15 @@ pub(crate) fn server_hello(
     let (shared, group) = match msgs::find_extension(exts, ExtensionType::KeyShare) {
         Some(share) => {
             let share = KeyShareEntry::read_bytes(share)?;
-            if share.group != key_share.group() {
+            let peer = share.key_exchange.as_slice();
+            // Our key's own group, or the classical group its hybrid key also shared.
+            let shared = if share.group == key_share.group() {
+                key_share.complete(peer)?
+            } else if cx.offered_shares.contains(&share.group) {
+                key_share.complete_classical(peer)?
+            } else {
                 return Err(PeerMisbehaved::WrongKeyShareGroup.into());
-            }
-            let shared = key_share.complete(share.key_exchange.as_slice())?;
+            };
             cx.observe("ecdhe_shared_secret", shared.as_bytes());
             (Some(shared), Some(share.group))
         }
@@ -277,13 +282,12 @@ pub(crate) fn retry(
     if group.is_none() && cookie.is_none() {
         return Err(PeerMisbehaved::HelloRetryRequestChangesNothing.into());
     }
-    let current = st
-        .key_share
-        .as_ref()
-        .map(|k| k.group())
-        .ok_or(Error::Internal("no key share"))?;
+    if st.key_share.is_none() {
+        return Err(Error::Internal("no key share"));
+    }
     if let Some(g) = group {
-        if g == current {
+        // Any group we sent a share for (the hybrid or its classical part) is illegal here.
+        if cx.offered_shares.contains(&g) {
             return Err(PeerMisbehaved::HelloRetryRequestSameGroup.into());
         }
         let kx = cx
@@ -311,6 +315,8 @@ pub(crate) fn retry(
     let ch2 = client_hello(
         cx,
         st.key_share.as_deref(),
+        // A HelloRetryRequest without key_share (a cookie only) keeps our shares unchanged.
+        group.is_none(),
         cookie.as_ref().map(|c| c.as_slice()),
         st.psk.as_ref(),
         &st.transcript,

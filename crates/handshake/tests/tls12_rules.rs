@@ -771,6 +771,35 @@ fn certificate_and_server_key_exchange_rules() {
         };
         assert_eq!(s.reject(&ske), Some(alert), "{what}");
     }
+    // X25519MLKEM768 exists only in TLS 1.3: a TLS 1.2-only client does not offer it, and a
+    // client offering both versions (whose supported_groups lists it) refuses it in a
+    // ServerKeyExchange.
+    for versions in [
+        vec![ProtocolVersion::TLSv1_2],
+        vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2],
+    ] {
+        let mut s = start(Opts {
+            versions: versions.clone(),
+            ..Opts::default()
+        });
+        let sh = s.server_hello(|_| {});
+        s.accept(&sh);
+        let c = s.certificate();
+        s.accept(&c);
+        let ske = s.ske_with(
+            NamedGroup::X25519MLKEM768,
+            |k| k.public = PayloadU8(vec![7; 200]),
+            |_| {},
+        );
+        let err = s.feed(&ske).unwrap_err();
+        let why = if versions.len() == 1 {
+            "did not offer"
+        } else {
+            "only in TLS 1.3"
+        };
+        assert!(err.to_string().contains(why), "{versions:?}: {err}");
+        assert_eq!(err.alert(), Some(A::IllegalParameter), "{versions:?}");
+    }
     // An explicit curve does not parse.
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
@@ -1111,16 +1140,17 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
     let mut exts = vec![ext(ExtensionType::SupportedVersions, &[3, 4])];
     if !no_share {
         let theirs = share(&s.ch);
-        let kx = ring::default_provider()
+        // The server's side (an encapsulation for the hybrid default group).
+        let done = ring::default_provider()
             .find_kx(theirs.group)
             .unwrap()
-            .start()
+            .start_and_complete(theirs.key_exchange.as_slice())
             .unwrap();
         exts.push(
             Extension::new(ExtensionType::KeyShare, |o| {
                 KeyShareEntry {
                     group: theirs.group,
-                    key_exchange: PayloadU16(kx.public_key().to_vec()),
+                    key_exchange: PayloadU16(done.share.clone()),
                 }
                 .encode(o)
             })
@@ -1285,7 +1315,7 @@ fn tls13_tickets_that_cannot_be_used_are_not_offered() {
 fn tls12_after_hello_retry_request_is_refused() {
     let mut s = start(Opts::default());
     let theirs = share(&s.ch);
-    assert_eq!(theirs.group, NamedGroup::X25519);
+    assert_eq!(theirs.group, NamedGroup::X25519MLKEM768);
     let hrr = HandshakeMessage::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: msgs::HELLO_RETRY_REQUEST_RANDOM,

@@ -129,6 +129,9 @@ const BOOL_FLAGS: &[&str] = &[
     // BoringSSL's client-certificate callback: the certificate comes from a callback when the
     // server asks; Overture's is a `ClientCertResolver`, which the shim then uses.
     "-use-old-client-cert-callback",
+    // Whether the server sent a HelloRetryRequest (`Negotiated::hello_retry_request`).
+    "-expect-hrr",
+    "-expect-no-hrr",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -148,6 +151,10 @@ const VALUE_FLAGS: &[&str] = &[
     "-read-size",
     "-expect-peer-cert-file",
     "-expect-selected-credential",
+    // Repeated: one signature scheme code point each, in preference order.
+    "-signing-prefs",
+    "-verify-prefs",
+    "-expect-peer-signature-algorithm",
 ];
 
 /// One connection's settings.
@@ -185,6 +192,12 @@ struct Opts {
     max_cert_list: Option<usize>,
     read_size: Option<usize>,
     expect_peer_cert_file: Option<String>,
+    expect_hrr: Option<bool>,
+    /// `-signing-prefs`: `ClientConfig` signing preferences (`None`: the default).
+    signing_prefs: Option<Vec<SignatureScheme>>,
+    /// `-verify-prefs`: `ClientConfig` verification preferences (`None`: the default).
+    verify_prefs: Option<Vec<SignatureScheme>>,
+    expect_peer_signature_algorithm: Option<u16>,
 }
 
 fn int<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Stop> {
@@ -218,6 +231,20 @@ fn alpn_list(value: &str) -> Result<Vec<Vec<u8>>, Stop> {
         bytes = rest;
     }
     Ok(out)
+}
+
+/// A signature scheme given as a decimal code point, which Overture must support: BoringSSL
+/// would use a scheme we lack, so the test could not run as written.
+fn supported_scheme(flag: &str, value: &str) -> Result<SignatureScheme, Stop> {
+    let scheme = SignatureScheme::from(int::<u16>(flag, value)?);
+    let provider = overture::crypto::ring::default_provider();
+    if provider.supported_schemes().contains(&scheme) {
+        Ok(scheme)
+    } else {
+        Err(Stop::Unimplemented(format!(
+            "{flag} {scheme:?}: a signature scheme Overture does not support"
+        )))
+    }
 }
 
 impl Opts {
@@ -266,6 +293,25 @@ impl Opts {
             "-max-cert-list" => self.max_cert_list = Some(int(flag, v)?),
             "-read-size" => self.read_size = Some(int(flag, v)?),
             "-expect-peer-cert-file" => self.expect_peer_cert_file = Some(v.to_owned()),
+            "-expect-hrr" => self.expect_hrr = Some(true),
+            "-expect-no-hrr" => self.expect_hrr = Some(false),
+            "-signing-prefs" => {
+                if !self.credentials.is_empty() {
+                    // BoringSSL's per-credential preferences: Overture's are per config.
+                    return Err(Stop::Unimplemented(
+                        "-signing-prefs of a -new-x509-credential".into(),
+                    ));
+                }
+                let scheme = supported_scheme(flag, v)?;
+                self.signing_prefs.get_or_insert_default().push(scheme);
+            }
+            "-verify-prefs" => {
+                let scheme = supported_scheme(flag, v)?;
+                self.verify_prefs.get_or_insert_default().push(scheme);
+            }
+            "-expect-peer-signature-algorithm" => {
+                self.expect_peer_signature_algorithm = Some(int(flag, v)?);
+            }
             other => return Err(Stop::Unimplemented(format!("flag {other}"))),
         }
         Ok(())
@@ -335,6 +381,12 @@ impl Opts {
             b = b
                 .with_groups(&groups)
                 .map_err(|e| Stop::Unimplemented(format!("-curves: {}", e.reason())))?;
+        }
+        if let Some(schemes) = &self.signing_prefs {
+            b = b.with_signing_schemes(schemes);
+        }
+        if let Some(schemes) = &self.verify_prefs {
+            b = b.with_verify_schemes(schemes);
         }
         if let Some(n) = self.max_cert_list {
             b = b.with_max_handshake_message(n);
@@ -620,8 +672,43 @@ fn pem_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, Stop> {
         .map_err(|e| Stop::Check(format!("{path}: {e}")))
 }
 
+/// A session to offer, with the scheme of the server's signature and the key-exchange group
+/// of the full handshake that made it (BoringSSL keeps both in the session and reports them
+/// again on a resumption that does no signature or key exchange).
+struct Offer {
+    session: Session,
+    peer_scheme: Option<SignatureScheme>,
+    group: Option<NamedGroup>,
+}
+
+/// The server's signature scheme as BoringSSL's `SSL_get_peer_signature_algorithm` reports
+/// it: this handshake's, or on resumption the one of the session's full handshake.
+fn peer_scheme(ssl: &Ssl, offer: Option<&Offer>) -> Option<SignatureScheme> {
+    let n = ssl.negotiated()?;
+    if n.resumed() {
+        offer.and_then(|o| o.peer_scheme)
+    } else {
+        n.peer_signature_scheme()
+    }
+}
+
+/// The group as BoringSSL's `SSL_get_curve_id` reports it: this handshake's, or on a
+/// resumption without a key exchange (TLS 1.2, TLS 1.3 psk_ke) the session's.
+fn group(ssl: &Ssl, offer: Option<&Offer>) -> Option<NamedGroup> {
+    let n = ssl.negotiated()?;
+    match n.group() {
+        None if n.resumed() => offer.and_then(|o| o.group),
+        g => g,
+    }
+}
+
 /// BoringSSL's `CheckHandshakeProperties`, for what Overture's API exposes.
-fn check_negotiated(ssl: &Ssl, opts: &Opts, is_resume: bool) -> Result<(), Stop> {
+fn check_negotiated(
+    ssl: &Ssl,
+    opts: &Opts,
+    is_resume: bool,
+    offer: Option<&Offer>,
+) -> Result<(), Stop> {
     let n = ssl
         .negotiated()
         .ok_or_else(|| Stop::Check("the handshake is not complete".into()))?;
@@ -647,7 +734,7 @@ fn check_negotiated(ssl: &Ssl, opts: &Opts, is_resume: bool) -> Result<(), Stop>
         )
     })?;
     if let Some(want) = opts.expect_curve_id {
-        let got = n.group().map(u16::from);
+        let got = group(ssl, offer).map(u16::from);
         check(got == Some(want), || {
             format!("curve_id was {got:04x?}, wanted {want:04x}")
         })?;
@@ -655,6 +742,21 @@ fn check_negotiated(ssl: &Ssl, opts: &Opts, is_resume: bool) -> Result<(), Stop>
     if opts.expect_secure_renegotiation {
         check(version >= 0x0303, || {
             format!("version {version:04x} has no secure renegotiation / EMS")
+        })?;
+    }
+    if let Some(want) = opts.expect_peer_signature_algorithm {
+        let got = peer_scheme(ssl, offer).map_or(0, u16::from);
+        check(got == want, || {
+            format!("peer signature algorithm was {got:04x}, wanted {want:04x}")
+        })?;
+    }
+    if let Some(want) = opts.expect_hrr {
+        let got = n.hello_retry_request();
+        check(got == want, || {
+            format!(
+                "got {}HelloRetryRequest, but wanted the opposite",
+                if got { "" } else { "no " }
+            )
         })?;
     }
     if let Some(path) = &opts.expect_peer_cert_file {
@@ -674,15 +776,15 @@ fn check_negotiated(ssl: &Ssl, opts: &Opts, is_resume: bool) -> Result<(), Stop>
 fn connection(
     args: &Args,
     opts: &Opts,
-    offer: Option<&Session>,
+    offer: Option<&Offer>,
     is_resume: bool,
-) -> Result<Option<Session>, Stop> {
+) -> Result<Option<Offer>, Stop> {
     let selected = Selected::default();
     let config = opts.config(&selected)?;
     let name = opts.host_name.as_deref().unwrap_or(DEFAULT_NAME);
     let mut ssl = Ssl::new(&config, name)?;
-    if let Some(s) = offer {
-        ssl.set_session(s);
+    if let Some(o) = offer {
+        ssl.set_session(&o.session);
     }
     let tcp = connect_socket(args)?;
     let raw = tcp
@@ -700,11 +802,15 @@ fn connection(
             .map_err(|e| Stop::Check(format!("non-blocking socket: {e}")))?;
     }
     ssl.set_socket(socket)?;
-    let result = exchange(&mut ssl, &poller, opts, is_resume, &selected);
+    let result = exchange(&mut ssl, &poller, opts, is_resume, offer, &selected);
     if let Err(Stop::Tls(_)) = &result {
         orderly_close(&raw);
     }
-    result
+    Ok(result?.map(|session| Offer {
+        session,
+        peer_scheme: peer_scheme(&ssl, offer),
+        group: group(&ssl, offer),
+    }))
 }
 
 /// After a fatal error: stop writing and read what the runner still sends until it closes,
@@ -731,11 +837,12 @@ fn exchange(
     poller: &Poller,
     opts: &Opts,
     is_resume: bool,
+    offer: Option<&Offer>,
     selected: &Selected,
 ) -> Result<Option<Session>, Stop> {
     if !opts.implicit_handshake {
         poller.drive(ssl, Ssl::connect)?;
-        check_negotiated(ssl, opts, is_resume)?;
+        check_negotiated(ssl, opts, is_resume, offer)?;
         if let Some(want) = opts.expect_selected_credential {
             let got = selected.lock().ok().and_then(|s| *s);
             check(got == Some(want), || {
@@ -816,9 +923,9 @@ fn run(args: &[String]) -> Result<(), Stop> {
     let all: Vec<Opts> = (0..=args.resume_count)
         .map(|n| args.opts(n))
         .collect::<Result<_, _>>()?;
-    let mut session: Option<Session> = None;
+    let mut offer: Option<Offer> = None;
     for (n, opts) in all.iter().enumerate() {
-        session = connection(&args, opts, session.as_ref(), n > 0)?;
+        offer = connection(&args, opts, offer.as_ref(), n > 0)?;
     }
     Ok(())
 }

@@ -150,6 +150,61 @@ fn resumption_through_the_session_api() {
 }
 
 #[test]
+fn signature_scheme_and_hrr_expectations() {
+    // The server's key is ECDSA P-256: it signs with ecdsa_secp256r1_sha256 (1027), and
+    // rustls sends no HelloRetryRequest when our first key share fits. The resumed
+    // connection reports the scheme (and, in TLS 1.2, the group) of the session's full
+    // handshake, as BoringSSL does.
+    let flags = [
+        "-expect-curve-id",
+        "29",
+        "-verify-prefs",
+        "1027",
+        "-expect-peer-signature-algorithm",
+        "1027",
+        "-expect-no-hrr",
+        "-resume-count",
+        "1",
+    ];
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let (out, _) = run(&[version], &flags, 2, false);
+        assert_eq!(out.code, Some(0), "{version:?}: {}", out.stderr);
+    }
+    let out = run_failing(&["-expect-hrr"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("got no HelloRetryRequest"),
+        "{}",
+        out.stderr
+    );
+    let out = run_failing(&["-expect-peer-signature-algorithm", "1283"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("peer signature algorithm was 0403, wanted 0503"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// One TLS 1.3 connection from a shim that is expected to fail.
+fn run_failing(flags: &[&str]) -> Outcome {
+    let config = server(&[&rustls::version::TLS13]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let child = spawn(listener.local_addr().unwrap().port(), flags);
+    serve_until_closed(&config, accept(&listener));
+    finish(child)
+}
+
+#[test]
+fn verify_prefs_restrict_what_the_server_may_sign_with() {
+    // Only rsa_pss_rsae_sha256 accepted: the ECDSA server has nothing to sign with.
+    let out = run_failing(&["-verify-prefs", "2052"]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(out.stderr.starts_with("overture error: "), "{}", out.stderr);
+}
+
+#[test]
 fn a_failed_expectation_fails_with_its_reason() {
     let config = server(&[&rustls::version::TLS13]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -223,7 +278,9 @@ fn unimplemented_modes_and_flags_exit_89_before_connecting() {
         &["-dtls"],
         &["-quic"],
         &["-enable-early-data"],
-        &["-on-resume-signing-prefs", "2052"],
+        // rsa_pkcs1_sha1: a scheme Overture does not support (RFC 9155).
+        &["-verify-prefs", "513"],
+        &["-new-x509-credential", "-signing-prefs", "2052"],
         &["-max-version", "65277"],
     ] {
         let out = finish(spawn(1, flags));
