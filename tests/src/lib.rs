@@ -357,10 +357,20 @@ impl Drop for Peer {
 /// Starts `openssl s_server` on 127.0.0.1 with an ephemeral port, serving `pki`'s chain, with
 /// `extra` arguments (e.g. `-tls1_3`, `-ciphersuites`, `-groups`, `-www`).
 pub fn openssl_s_server(pki: &Pki, extra: &[&str]) -> Option<Peer> {
+    openssl_s_server_in(pki, None, extra)
+}
+
+/// [`openssl_s_server`] run in directory `dir` (what `-WWW` serves files from: it takes
+/// request paths relative to its working directory and refuses `..`).
+pub fn openssl_s_server_in(pki: &Pki, dir: Option<&Path>, extra: &[&str]) -> Option<Peer> {
     if !peer_available("openssl") {
         return None;
     }
-    let mut child = Command::new("openssl")
+    let mut cmd = Command::new("openssl");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .arg("s_server")
         .args(["-accept", "127.0.0.1:0", "-naccept", "1000"])
         .arg("-cert")

@@ -41,6 +41,7 @@ const LAYERS: &[&str] = &[
     "bulk",
     "memory",
     "tcp",
+    "tokio",
 ];
 
 fn main() -> ExitCode {
