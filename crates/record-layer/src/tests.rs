@@ -943,7 +943,7 @@ fn send_limit_caps_every_protected_record_and_its_padding() {
     let mut w = writer13();
     w.set_send_limit(512);
     assert_eq!(w.send_limit(), 512);
-    let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    let data: Vec<u8> = (0..5000u32).map(|i| i.to_le_bytes()[0]).collect();
     let mut wire = Vec::new();
     w.seal(CT::ApplicationData, &data, &mut wire).unwrap();
     let lens = record_lengths(&wire);
