@@ -719,7 +719,7 @@ fn open(
     // padding) or the TLS 1.2 plaintext.
     if let Some(max) = limit.filter(|max| n > *max) {
         return Err(Error::RecordOverflow {
-            what: "plaintext above our record_size_limit",
+            what: "plaintext (our record_size_limit)",
             len: n,
             max,
         });

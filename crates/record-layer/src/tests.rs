@@ -996,7 +996,7 @@ fn receive_limit_is_record_overflow_above_our_limit() {
     assert_eq!(
         e,
         Error::RecordOverflow {
-            what: "plaintext above our record_size_limit",
+            what: "plaintext (our record_size_limit)",
             len: 514,
             max: 513
         }
