@@ -2860,6 +2860,16 @@ fn record_size_limit_scenarios() -> Vec<Scenario> {
             },
         ),
         rsl(
+            "a record header announcing 512 + 256 bytes: refused before its body",
+            read_bad(A::RecordOverflow),
+            |c| {
+                rsl_handshake(c, Some(1024), RSL_FRAGMENT)?;
+                // 512 + 255 is the most a TLS 1.3 record within our limit can take.
+                c.send(&[ct::APPDATA, 3, 3, 0x03, 0x00])?;
+                stall(c)
+            },
+        ),
+        rsl(
             "handshake record over our 512 after the server agreed to it",
             bad(A::RecordOverflow),
             |c| {

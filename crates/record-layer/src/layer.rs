@@ -552,6 +552,17 @@ impl Rx {
             Some(Style::Tls13) => ("ciphertext", MAX_TLS13_CIPHERTEXT_LEN),
             Some(Style::Tls12Gcm | Style::Tls12Xor) => ("ciphertext", MAX_TLS12_CIPHERTEXT_LEN),
         };
+        // Under our record_size_limit the protocol's expansion allowance applies to it: a
+        // record that cannot fit is refused on its header, before its bytes are buffered.
+        let max = match (self.limit, self.read.as_ref().map(|r| r.key.style)) {
+            (Some(limit), Some(Style::Tls13)) => {
+                max.min(limit + (MAX_TLS13_CIPHERTEXT_LEN - MAX_INNER_PLAINTEXT_LEN))
+            }
+            (Some(limit), Some(_)) => {
+                max.min(limit + (MAX_TLS12_CIPHERTEXT_LEN - MAX_FRAGMENT_LEN))
+            }
+            _ => max,
+        };
         if len > max {
             return Err(Error::RecordOverflow { what, len, max });
         }

@@ -1011,6 +1011,30 @@ fn receive_limit_is_record_overflow_above_our_limit() {
     let e = read(&mut rl, &raw12_gcm(1, 23, &[1; 513])).unwrap_err();
     assert_eq!(e.alert(), A::RecordOverflow);
 
+    // A ciphertext that cannot fit is refused on its header alone, before its body is read:
+    // TLS 1.3 allows limit + 255 bytes of expansion, TLS 1.2 limit + 2048.
+    let mut rl = reader13();
+    rl.set_receive_limit(513);
+    feed(&mut rl, &[23, 3, 3, 0x03, 0x00]); // 768 = 513 + 255: waits for the body
+    assert!(rl.next_record().unwrap().is_none());
+    let mut rl = reader13();
+    rl.set_receive_limit(513);
+    feed(&mut rl, &[23, 3, 3, 0x03, 0x01]); // 769
+    let e = rl.next_record().unwrap_err();
+    assert_eq!(
+        e,
+        Error::RecordOverflow {
+            what: "ciphertext",
+            len: 769,
+            max: 768
+        }
+    );
+    let mut rl = RecordLayer::new();
+    rl.set_read_key(k12_gcm());
+    rl.set_receive_limit(512);
+    feed(&mut rl, &[23, 3, 3, 0x0a, 0x01]); // 2561 = 512 + 2048 + 1
+    assert_eq!(rl.next_record().unwrap_err().alert(), A::RecordOverflow);
+
     // Plaintext records are exempt.
     let mut rl = RecordLayer::new();
     rl.set_receive_limit(64);
