@@ -5,7 +5,7 @@
 //!     [--cipher-suites LIST] [--groups LIST] [--alpn LIST] [--cert PEM --key PEM]
 //!     [--non-blocking] [--bio-pair] [--nodelay] [--reconnect N] [--request STRING]
 //!     [--keylog FILE] [--timeout SECS] [--showcerts]
-//!     [--starttls smtp|imap|pop3|ftp|xmpp|postgres] [--trace] [--json]
+//!     [--starttls smtp|imap|pop3|ftp|xmpp|postgres] [--trace] [--json] [--record-size-limit N]
 //! ```
 //!
 //! With `--json`, one JSON object per connection, one per line. Exit status: 0 when every

@@ -46,6 +46,7 @@ pub struct Negotiated {
     peer_chain: Arc<[CertificateDer<'static>]>,
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
+    peer_record_size_limit: Option<u16>,
 }
 
 impl Negotiated {
@@ -58,6 +59,12 @@ impl Negotiated {
     /// ServerKeyExchange); `None` for a resumed handshake.
     pub fn peer_signature_scheme(&self) -> Option<SignatureScheme> {
         self.peer_signature_scheme
+    }
+
+    /// The server's record_size_limit (RFC 8449), when we offered ours and it answered: every
+    /// record we send stays within it.
+    pub fn peer_record_size_limit(&self) -> Option<u16> {
+        self.peer_record_size_limit
     }
 
     /// The protocol version.
@@ -295,6 +302,7 @@ impl Connection {
                 peer_chain: Arc::from(Vec::new()),
                 hello_retry: false,
                 peer_signature_scheme: None,
+                peer_record_size_limit: None,
             },
             offered: None,
             session: None,
@@ -926,6 +934,19 @@ impl Connection {
         applied
     }
 
+    /// RFC 8449: the server answered our record_size_limit with its own `limit` (so it also
+    /// agreed to ours). Its limit caps the records we seal from now on; ours bounds the
+    /// protected records we open (larger: `record_overflow`).
+    fn apply_record_size_limit(&mut self, limit: u16) {
+        self.negotiated.peer_record_size_limit = Some(limit);
+        let version = self.negotiated.version;
+        self.record
+            .set_send_limit(overture_handshake::record_content_limit(version, limit));
+        if let Some(ours) = self.config.record_size_limit() {
+            self.record.set_receive_limit(usize::from(ours));
+        }
+    }
+
     fn apply_events(&mut self, events: &mut Vec<Event>) -> Result<(), Error> {
         for event in events.drain(..) {
             match event {
@@ -972,9 +993,9 @@ impl Connection {
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
-                // This client offers neither record_size_limit nor early data yet
-                // (ExtensionOptions default), so neither outcome can arrive.
-                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
+                Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
+                // This client does not offer early data yet (ExtensionOptions default).
+                Event::EarlyData { .. } => {}
                 Event::ServerHello {
                     version,
                     suite,
