@@ -119,6 +119,8 @@ pub mod ext {
     pub const PRE_SHARED_KEY: u16 = 41;
     /// early_data
     pub const EARLY_DATA: u16 = 42;
+    /// record_size_limit (RFC 8449)
+    pub const RECORD_SIZE_LIMIT: u16 = 28;
     /// supported_versions
     pub const SUPPORTED_VERSIONS: u16 = 43;
     /// cookie

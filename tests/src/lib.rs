@@ -419,6 +419,12 @@ pub fn openssl_s_server_in(pki: &Pki, dir: Option<&Path>, extra: &[&str]) -> Opt
 /// Starts `gnutls-serv` on a free port with `priority` (a GnuTLS priority string), serving
 /// `pki`'s chain; `mode` is `--echo` or `--http`.
 pub fn gnutls_serv(pki: &Pki, priority: &str, mode: &str) -> Option<Peer> {
+    gnutls_serv_with(pki, priority, &[mode])
+}
+
+/// [`gnutls_serv`] with any further arguments (`--echo` or `--http` among them, e.g.
+/// `["--echo", "--recordsize=512"]`).
+pub fn gnutls_serv_with(pki: &Pki, priority: &str, args: &[&str]) -> Option<Peer> {
     if !peer_available("gnutls-serv") {
         return None;
     }
@@ -429,7 +435,7 @@ pub fn gnutls_serv(pki: &Pki, priority: &str, mode: &str) -> Option<Peer> {
             .arg(format!("--x509certfile={}", pki.chain_pem.display()))
             .arg(format!("--x509keyfile={}", pki.key_pem.display()))
             .arg(format!("--priority={priority}"))
-            .arg(mode)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -445,7 +451,7 @@ pub fn gnutls_serv(pki: &Pki, priority: &str, mode: &str) -> Option<Peer> {
                 return Some(Peer {
                     child,
                     addr,
-                    name: format!("gnutls-serv {priority}"),
+                    name: format!("gnutls-serv {priority} {}", args.join(" ")),
                 });
             }
             std::thread::sleep(Duration::from_millis(50));

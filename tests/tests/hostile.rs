@@ -201,6 +201,8 @@ struct Scenario {
     /// The peak heap this scenario's connection must stay under: [`PEAK_HEAP_BOUND`], or a
     /// tighter bound where the scenario proves that a flood leaves the heap flat.
     peak_bound: u64,
+    /// The record_size_limit the client offers (RFC 8449), if any.
+    record_size_limit: Option<u16>,
 }
 
 /// What the client does after `connect()`.
@@ -240,6 +242,7 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         prelude: None,
         flow: Flow::Read,
         peak_bound: PEAK_HEAP_BOUND,
+        record_size_limit: None,
     }
 }
 
@@ -2798,6 +2801,7 @@ fn scenarios() -> Vec<Scenario> {
             prelude: None,
             flow: Flow::Read,
             peak_bound: PEAK_HEAP_BOUND,
+            record_size_limit: None,
         });
     }
     // The over-long handshake length waits for bytes that never come: it times out too.
@@ -2806,7 +2810,132 @@ fn scenarios() -> Vec<Scenario> {
             s.timeout = STALL_TIMEOUT;
         }
     }
+    v.extend(record_size_limit_scenarios());
     v
+}
+
+// ---- record_size_limit (RFC 8449) ----------------------------------------------------------
+
+/// The limit the client offers in these scenarios: a TLS 1.3 inner plaintext (content, type
+/// and padding) of at most 512 bytes, so at most 511 content bytes.
+const OUR_RSL: u16 = 512;
+
+/// Adds `msg` to the transcript and sends it in protected handshake records of at most
+/// `fragment` bytes each.
+fn send_hs_fragmented(c: &mut Conn, msg: &[u8], fragment: usize) -> R {
+    c.add_transcript(msg);
+    for part in msg.chunks(fragment) {
+        let rec = c.enc(ct::HANDSHAKE, part);
+        c.send(&rec)?;
+    }
+    Ok(())
+}
+
+/// A complete handshake whose EncryptedExtensions carries `server_limit` as the server's
+/// record_size_limit (none: the server does not know the extension), and whose handshake
+/// messages go out in records of at most `fragment` content bytes.
+fn rsl_handshake(c: &mut Conn, server_limit: Option<u16>, fragment: usize) -> R {
+    to_sh(c)?;
+    let exts: Vec<Vec<u8>> = server_limit
+        .map(|l| ext(ext::RECORD_SIZE_LIMIT, &l.to_be_bytes()))
+        .into_iter()
+        .collect();
+    let ee = c.encrypted_extensions(&exts);
+    send_hs_fragmented(c, &ee, fragment)?;
+    let cert = c.certificate();
+    send_hs_fragmented(c, &cert, fragment)?;
+    let cv = c.certificate_verify();
+    send_hs_fragmented(c, &cv, fragment)?;
+    let fin = c.finished();
+    send_hs_fragmented(c, &fin, fragment)?;
+    c.application_keys();
+    Ok(())
+}
+
+/// The most content bytes a TLS 1.3 record within [`OUR_RSL`] holds.
+const RSL_FRAGMENT: usize = OUR_RSL as usize - 1;
+
+fn rsl(name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        record_size_limit: Some(OUR_RSL),
+        ..sc("record_size_limit", name, expect, script)
+    }
+}
+
+fn record_size_limit_scenarios() -> Vec<Scenario> {
+    vec![
+        rsl(
+            "server answers 1024, every record within our 512: completes",
+            ok(),
+            |c| {
+                // The Certificate (over 512 bytes) goes out in records of the largest size we
+                // accept: 511 content bytes + the type = 512.
+                rsl_handshake(c, Some(1024), RSL_FRAGMENT)?;
+                c.hello_and_close()
+            },
+        ),
+        rsl(
+            "server does not answer: a Certificate record over 512 still accepted",
+            ok(),
+            |c| {
+                rsl_handshake(c, None, 1 << 14)?;
+                c.hello_and_close()
+            },
+        ),
+        rsl(
+            "application data record of inner plaintext 513 over our 512",
+            read_bad(A::RecordOverflow),
+            |c| {
+                rsl_handshake(c, Some(1024), RSL_FRAGMENT)?;
+                let rec = c.enc(ct::APPDATA, &[b'x'; RSL_FRAGMENT + 1]);
+                c.send(&rec)?;
+                c.hello_and_close()
+            },
+        ),
+        rsl(
+            "padding takes the inner plaintext to 513 over our 512",
+            read_bad(A::RecordOverflow),
+            |c| {
+                rsl_handshake(c, Some(1024), RSL_FRAGMENT)?;
+                // 100 content bytes + type + 412 zeros = 513.
+                let rec = c
+                    .write
+                    .as_mut()
+                    .unwrap()
+                    .seal(ct::APPDATA, &[b'x'; 100], 412);
+                c.send(&rec)?;
+                c.hello_and_close()
+            },
+        ),
+        rsl(
+            "a record header announcing 512 + 256 bytes: refused before its body",
+            read_bad(A::RecordOverflow),
+            |c| {
+                rsl_handshake(c, Some(1024), RSL_FRAGMENT)?;
+                // 512 + 255 is the most a TLS 1.3 record within our limit can take.
+                c.send(&[ct::APPDATA, 3, 3, 0x03, 0x00])?;
+                stall(c)
+            },
+        ),
+        rsl(
+            "handshake record over our 512 after the server agreed to it",
+            bad(A::RecordOverflow),
+            |c| {
+                to_sh(c)?;
+                let ee =
+                    c.encrypted_extensions(&[ext(ext::RECORD_SIZE_LIMIT, &1024u16.to_be_bytes())]);
+                c.send_hs(&ee)?;
+                // The Certificate (two certificates, well over 512 bytes) in one record.
+                let cert = c.certificate();
+                if cert.len() < usize::from(OUR_RSL) {
+                    return Err(io::Error::other("the Certificate fits in our limit"));
+                }
+                c.send_hs(&cert)?;
+                c.send_certificate_verify()?;
+                c.send_finished()
+            },
+        ),
+    ]
 }
 
 // ---- the client side -----------------------------------------------------------------------
@@ -3008,11 +3137,11 @@ fn run_one(
 ) -> Result<(u64, String), String> {
     // A fresh config per run: its session store starts empty, so no scenario depends on the
     // tickets an earlier one issued.
-    let config = &ClientConfig::builder()
-        .with_ca_file(ca_pem)
-        .unwrap()
-        .build()
-        .unwrap();
+    let mut builder = ClientConfig::builder().with_ca_file(ca_pem).unwrap();
+    if let Some(limit) = s.record_size_limit {
+        builder = builder.with_record_size_limit(limit);
+    }
+    let config = &builder.build().unwrap();
     *fixture.carry.lock().unwrap() = None;
     if let Some(prelude) = s.prelude {
         let server = HostileServer::start(fixture.clone(), prelude);

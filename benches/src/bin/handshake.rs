@@ -298,7 +298,7 @@ mod bench {
             return Err(format!("the client negotiated {negotiated:?}, not {want}"));
         }
         if case.mlkem {
-            let group = first.ssl.negotiated().group();
+            let group = first.ssl.negotiated().and_then(|n| n.group());
             if group != Some(overture::types::NamedGroup::X25519MLKEM768) {
                 return Err(format!(
                     "the client negotiated {group:?}, not X25519MLKEM768"
@@ -430,7 +430,7 @@ mod bench {
                 let mut ov = || {
                     let (t, c) = overture_once(&s, false).expect("overture handshake");
                     assert_eq!(
-                        c.ssl.negotiated().group(),
+                        c.ssl.negotiated().and_then(|n| n.group()),
                         Some(overture::types::NamedGroup::X25519MLKEM768),
                         "overture: X25519MLKEM768 expected"
                     );

@@ -9,7 +9,8 @@ pub(crate) const USAGE: &str =
                         [--tls1.2 | --tls1.3] [--cipher-suites LIST] [--groups LIST]
                         [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
-                        [--timeout SECS] [--showcerts] [--starttls PROTO] [--json]
+                        [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
+                        [--record-size-limit N]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -17,6 +18,11 @@ pub(crate) const USAGE: &str =
   (as openssl s_client -showcerts; with --json, a `peer_certificates` array).
   --starttls PROTO (smtp|imap|pop3|ftp|xmpp|postgres) speaks the protocol's plaintext
   preamble, then the TLS handshake on the same socket.
+  --trace prints each handshake message and alert as openssl s_client -msg does
+  (>>> sent, <<< received; on stderr with --json).
+  --record-size-limit N (64..16385) offers RFC 8449's record_size_limit: the server's records
+  must stay within N (else record_overflow), ours stay within the limit it answers
+  (with --json, `peer_record_size_limit`).
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -47,7 +53,10 @@ pub(crate) struct ConnectOpts {
     pub(crate) timeout: Duration,
     pub(crate) json: bool,
     pub(crate) showcerts: bool,
+    /// `--trace`: each handshake message and alert as `s_client -msg` prints it.
+    pub(crate) trace: bool,
     pub(crate) starttls: Option<Protocol>,
+    pub(crate) record_size_limit: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +95,9 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         timeout: Duration::from_secs(10),
         json: false,
         showcerts: false,
+        trace: false,
         starttls: None,
+        record_size_limit: None,
     };
     let mut transport_set = false;
     while let Some(arg) = it.next() {
@@ -145,7 +156,17 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 o.timeout = Duration::from_secs_f64(secs);
             }
             "--json" => o.json = true,
+            "--record-size-limit" => {
+                let v = value(arg)?;
+                let n = v
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|n| (64..=16385).contains(n))
+                    .ok_or_else(|| format!("--record-size-limit takes 64..16385, not `{v}`"))?;
+                o.record_size_limit = Some(n);
+            }
             "--showcerts" => o.showcerts = true,
+            "--trace" => o.trace = true,
             "--starttls" => {
                 let v = value(arg)?;
                 o.starttls = Some(Protocol::from_name(&v).ok_or_else(|| {
@@ -214,7 +235,7 @@ mod tests {
             "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
              --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
              --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json \
-             --showcerts --starttls SMTP",
+             --showcerts --starttls SMTP --record-size-limit 512",
         ))
         .unwrap() else {
             panic!("not connect")
@@ -228,6 +249,7 @@ mod tests {
         assert_eq!(o.request.as_deref(), Some(&b"GET\r\n"[..]));
         assert!(o.json && o.nodelay && o.showcerts);
         assert_eq!(o.starttls, Some(Protocol::Smtp));
+        assert_eq!(o.record_size_limit, Some(512));
     }
 
     #[test]
@@ -238,6 +260,10 @@ mod tests {
         assert!(parse(&args("connect h:1 --frobnicate")).is_err());
         assert!(parse(&args("connect")).is_err());
         assert!(parse(&args("connect h:1 --reconnect x")).is_err());
+        for bad in ["63", "16386", "x", "-1"] {
+            let argv = args(&format!("connect h:1 --record-size-limit {bad}"));
+            assert!(parse(&argv).is_err(), "{bad}");
+        }
         assert!(parse(&args("connect h:1 --starttls lmtp")).is_err());
         assert!(parse(&args("connect h:1 --starttls")).is_err());
         assert!(unescape("a\\q").is_err());

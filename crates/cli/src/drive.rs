@@ -93,6 +93,9 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
         b = b.with_key_log_file(path);
     }
     b = b.with_tcp_nodelay(o.nodelay);
+    if let Some(limit) = o.record_size_limit {
+        b = b.with_record_size_limit(limit);
+    }
     if o.starttls.is_some() {
         // After a STARTTLS preamble the application protocol may wait for the server (and
         // the server for our Finished): never hold the final flight for a first write.
@@ -467,6 +470,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "want_write": r.want_write,
                 "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
                 "response_bytes": r.response.len(),
+                "peer_record_size_limit": n.peer_record_size_limit(),
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -497,6 +501,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 r.want_read,
                 r.want_write
             );
+            if let Some(limit) = n.peer_record_size_limit() {
+                println!("  server record_size_limit {limit}");
+            }
             if o.showcerts {
                 println!("{}", crate::certs::chain_text(&r.chain));
             }

@@ -5,7 +5,7 @@
 //!     [--cipher-suites LIST] [--groups LIST] [--alpn LIST] [--cert PEM --key PEM]
 //!     [--non-blocking] [--bio-pair] [--nodelay] [--reconnect N] [--request STRING]
 //!     [--keylog FILE] [--timeout SECS] [--showcerts]
-//!     [--starttls smtp|imap|pop3|ftp|xmpp|postgres] [--json]
+//!     [--starttls smtp|imap|pop3|ftp|xmpp|postgres] [--trace] [--json] [--record-size-limit N]
 //! ```
 //!
 //! With `--json`, one JSON object per connection, one per line. Exit status: 0 when every
@@ -17,6 +17,7 @@ mod args;
 mod certs;
 mod drive;
 mod starttls;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if opts.trace
+        && let Err(e) = trace::MsgPrinter::install(opts.json)
+    {
+        eprintln!("overture: {e}");
+        return ExitCode::from(2);
+    }
     match drive::run(&opts) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-use overture_tests::{KeyKind, Peer, Pki, gnutls_serv, openssl_s_server};
+use overture_tests::{KeyKind, Peer, Pki, gnutls_serv, gnutls_serv_with, openssl_s_server};
 use std::process::Command;
 
 const TLS13_SUITES: [&str; 3] = [
@@ -288,6 +288,37 @@ fn request_reads_the_reply() {
         assert_eq!(code, 0, "{text}");
         assert!(json[0]["response_bytes"].as_u64().unwrap() > 100, "{text}");
     }
+}
+
+/// `--record-size-limit`: offered, gnutls-serv's `--recordsize=512` answered and reported in
+/// `--json`; a 3000-byte request goes out in records within it and comes back echoed (the
+/// per-record check on the wire is tests/tests/record_size_limit.rs).
+#[test]
+fn record_size_limit_is_negotiated_with_gnutls() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    for priority in [
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+        "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+    ] {
+        let Some(peer) = gnutls_serv_with(&pki, priority, &["--echo", "--recordsize=512"]) else {
+            return;
+        };
+        let request = format!("{}\\n", "r".repeat(2999));
+        let (code, json, text) = connect_json(
+            &peer,
+            &pki,
+            &["--record-size-limit", "1024", "--request", &request],
+        );
+        assert_eq!(code, 0, "{text}");
+        let limit = json[0]["peer_record_size_limit"].as_u64().unwrap();
+        assert!((512..=513).contains(&limit), "{text}");
+        assert_eq!(json[0]["response_bytes"].as_u64(), Some(3000), "{text}");
+    }
+    // Without the flag nothing is offered, so nothing is answered.
+    let peer = gnutls_serv_with(&pki, "NORMAL", &["--echo", "--recordsize=512"]).unwrap();
+    let (code, json, text) = connect_json(&peer, &pki, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(json[0]["peer_record_size_limit"].is_null(), "{text}");
 }
 
 #[test]

@@ -128,10 +128,16 @@ impl ClientConfig {
             signature_cache: DEFAULT_SIGNATURE_CACHE,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
+            record_size_limit: None,
             unexpected_eof: UnexpectedEof::Ssl,
             verify_schemes: None,
             signing_schemes: None,
         }
+    }
+
+    /// The record_size_limit we offer (RFC 8449), if any: [`ConfigBuilder::with_record_size_limit`].
+    pub fn record_size_limit(&self) -> Option<u16> {
+        self.inner.handshake.extensions.record_size_limit
     }
 
     pub(crate) fn handshake_config(&self) -> Arc<HandshakeConfig> {
@@ -205,6 +211,7 @@ pub struct ConfigBuilder {
     signature_cache: usize,
     max_handshake_message: usize,
     middlebox_compat: bool,
+    record_size_limit: Option<u16>,
     unexpected_eof: UnexpectedEof,
     verify_schemes: Option<Vec<SignatureScheme>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
@@ -420,6 +427,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// Offers the record_size_limit extension (RFC 8449) with `limit`: the largest record
+    /// plaintext we accept (TLS 1.3: content plus the inner content type byte), 64..=16385
+    /// (`build` refuses others). When the server answers with its own limit, every protected
+    /// record it sends above ours is `record_overflow`, and every record we send stays within
+    /// its limit. Default: not offered (the server may send records up to 2^14).
+    pub fn with_record_size_limit(mut self, limit: u16) -> Self {
+        self.record_size_limit = Some(limit);
+        self
+    }
+
     /// Whether to use TLS 1.3 middlebox compatibility mode (default on).
     pub fn with_middlebox_compat(mut self, on: bool) -> Self {
         self.middlebox_compat = on;
@@ -450,6 +467,11 @@ impl ConfigBuilder {
     /// The config. Fails when no trust anchors (or custom verifier) were chosen, or when the
     /// choices leave nothing to negotiate.
     pub fn build(self) -> Result<ClientConfig, Error> {
+        if let Some(limit) = self.record_size_limit.filter(|l| !(64..=16385).contains(l)) {
+            return Err(Error::usage(format!(
+                "record_size_limit {limit} is outside 64..=16385 (RFC 8449 §4)"
+            )));
+        }
         let mut provider = self.provider;
         if let Some(order) = &self.suites {
             provider.cipher_suites = order
@@ -507,6 +529,7 @@ impl ConfigBuilder {
             key_log: self.key_log,
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
+                record_size_limit: self.record_size_limit,
                 ..Default::default()
             },
         };

@@ -3,6 +3,7 @@
 use crate::config::{ClientConfig, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
+use crate::trace::{Dir, Trace};
 use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
@@ -45,6 +46,7 @@ pub struct Negotiated {
     peer_chain: Arc<[CertificateDer<'static>]>,
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
+    peer_record_size_limit: Option<u16>,
 }
 
 impl Negotiated {
@@ -57,6 +59,12 @@ impl Negotiated {
     /// ServerKeyExchange); `None` for a resumed handshake.
     pub fn peer_signature_scheme(&self) -> Option<SignatureScheme> {
         self.peer_signature_scheme
+    }
+
+    /// The server's record_size_limit (RFC 8449), when we offered ours and it answered: every
+    /// record we send stays within it.
+    pub fn peer_record_size_limit(&self) -> Option<u16> {
+        self.peer_record_size_limit
     }
 
     /// The protocol version.
@@ -245,6 +253,8 @@ pub struct Connection {
     flight_end: u64,
     key_update_end: u64,
     warning_end: (u64, Option<AlertDescription>),
+    /// The `tracing` spans (nothing without the `tracing` feature).
+    trace: Trace,
 }
 
 impl core::fmt::Debug for Connection {
@@ -265,6 +275,7 @@ impl Connection {
             .map_err(|_| Error::usage(format!("`{server_name}` is not a valid server name")))?
             .to_owned();
         Ok(Self {
+            trace: Trace::new(&server_name),
             record: RecordLayer::new(),
             joiner: HandshakeJoiner::new(config.max_handshake_message()),
             config: config.clone(),
@@ -291,6 +302,7 @@ impl Connection {
                 peer_chain: Arc::from(Vec::new()),
                 hello_retry: false,
                 peer_signature_scheme: None,
+                peer_record_size_limit: None,
             },
             offered: None,
             session: None,
@@ -331,6 +343,7 @@ impl Connection {
         // RFC 8446 §5: a compatibility ChangeCipherSpec may arrive at any time after our first
         // ClientHello (e.g. right after a HelloRetryRequest, RFC 8446 D.4).
         let hs_config = self.config.handshake_config();
+        self.trace.handshake_started(&hs_config.versions);
         self.record
             .allow_ccs(hs_config.versions.contains(&ProtocolVersion::TLSv1_3));
         let mut events = std::mem::take(&mut self.events);
@@ -775,6 +788,7 @@ impl Connection {
                 // TLS 1.2: the server's CCS switches the read key, before the next record is
                 // opened (the record layer opens one record per call).
                 self.expect_ccs = false;
+                self.trace.ccs(Dir::Received, self.record.version());
                 self.step(Step::Ccs)?;
                 Ok(Some(false))
             }
@@ -788,6 +802,8 @@ impl Connection {
     fn handle_alert(&mut self, [level, desc]: [u8; 2]) -> Result<(), Error> {
         let level = AlertLevel::from(level);
         let desc = AlertDescription::from(desc);
+        self.trace
+            .alert(Dir::Received, self.record.version(), level, desc);
         if desc == AlertDescription::CloseNotify {
             self.peer_closed = true;
             return Ok(());
@@ -814,6 +830,7 @@ impl Connection {
         )
         .with_alert_received(desc);
         // No alert goes back in answer to a fatal alert.
+        self.trace.failure(&err, &self.negotiated.peer_chain);
         self.failure = Some(err.clone());
         Err(err)
     }
@@ -825,6 +842,8 @@ impl Connection {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.die(Error::from_record(e))),
             };
+            self.trace
+                .messages(Dir::Received, self.record.version(), message);
             let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
                 self.key_updates_in_a_row += 1;
                 if self.key_updates_in_a_row > MAX_KEY_UPDATES {
@@ -915,10 +934,25 @@ impl Connection {
         applied
     }
 
+    /// RFC 8449: the server answered our record_size_limit with its own `limit` (so it also
+    /// agreed to ours). Its limit caps the records we seal from now on; ours bounds the
+    /// protected records we open (larger: `record_overflow`).
+    fn apply_record_size_limit(&mut self, limit: u16) {
+        self.negotiated.peer_record_size_limit = Some(limit);
+        let version = self.negotiated.version;
+        self.record
+            .set_send_limit(overture_handshake::record_content_limit(version, limit));
+        if let Some(ours) = self.config.record_size_limit() {
+            self.record.set_receive_limit(usize::from(ours));
+        }
+    }
+
     fn apply_events(&mut self, events: &mut Vec<Event>) -> Result<(), Error> {
         for event in events.drain(..) {
             match event {
                 Event::Send { bytes, level } => {
+                    self.trace
+                        .messages(Dir::Sent, self.record.version(), &bytes);
                     let sealed = self
                         .record
                         .seal(ContentType::Handshake, &bytes, self.out.tail());
@@ -932,6 +966,7 @@ impl Connection {
                     }
                 }
                 Event::SendCcs => {
+                    self.trace.ccs(Dir::Sent, self.record.version());
                     let sealed =
                         self.record
                             .seal(ContentType::ChangeCipherSpec, &[1], self.out.tail());
@@ -945,20 +980,22 @@ impl Connection {
                     if let Err(e) = self.joiner.check_key_change() {
                         return Err(self.die(Error::from_record(e)));
                     }
+                    self.trace.key_change(Dir::Received);
                     match record_key(&key) {
                         Ok(k) => self.record.set_read_key(k),
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
                 Event::InstallWriteKey(key) | Event::InstallEarlyWriteKey { key, .. } => {
+                    self.trace.key_change(Dir::Sent);
                     match record_key(&key) {
                         Ok(k) => self.record.set_write_key(k),
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
-                // This client offers neither record_size_limit nor early data yet
-                // (ExtensionOptions default), so neither outcome can arrive.
-                Event::PeerRecordSizeLimit(_) | Event::EarlyData { .. } => {}
+                Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
+                // This client does not offer early data yet (ExtensionOptions default).
+                Event::EarlyData { .. } => {}
                 Event::ServerHello {
                     version,
                     suite,
@@ -1009,6 +1046,7 @@ impl Connection {
                         _ => None,
                     };
                     self.phase = Phase::Established;
+                    self.trace.handshake_ended();
                     // The handshake's input buffer may have grown to its largest record (a
                     // certificate chain); an idle connection needs none until data comes.
                     self.record.release_input();
@@ -1054,6 +1092,7 @@ impl Connection {
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
+            self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
         }
         self.failure.clone().unwrap_or(err)
@@ -1066,6 +1105,8 @@ impl Connection {
     }
 
     fn queue_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        self.trace
+            .alert(Dir::Sent, self.record.version(), level, desc);
         let payload = [level.get(), desc.get()];
         // Sealing an alert can only fail when the write sequence is exhausted; then the
         // connection is dead anyway and the peer will see the transport close.

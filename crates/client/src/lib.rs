@@ -55,6 +55,7 @@ mod keylog;
 mod session;
 mod ssl;
 mod stream;
+mod trace;
 mod transport;
 mod verify;
 

@@ -34,7 +34,8 @@ pub enum Error {
     BadRecordVersion(u16),
     /// A record (or, after decryption, its plaintext) is longer than the protocol allows.
     RecordOverflow {
-        /// What was too long: `"ciphertext"`, `"plaintext"` or `"inner plaintext"`.
+        /// What was too long: `"ciphertext"`, `"plaintext"`, `"inner plaintext"` or
+        /// `"plaintext (our record_size_limit)"`.
         what: &'static str,
         /// The length found.
         len: usize,

@@ -67,6 +67,9 @@ pub struct RecordLayer {
     rx: Rx,
     write: Option<WriteState>,
     padding: Padding,
+    /// The most content bytes one protected record we seal may carry (the peer's
+    /// record_size_limit, RFC 8449; 2^14 without one).
+    send_limit: usize,
 }
 
 impl Default for RecordLayer {
@@ -99,9 +102,11 @@ impl RecordLayer {
                 read: None,
                 ccs_allowed: false,
                 empty_run: 0,
+                limit: None,
             },
             write: None,
             padding: Padding::None,
+            send_limit: MAX_FRAGMENT_LEN,
         }
     }
 
@@ -128,6 +133,31 @@ impl RecordLayer {
     /// The padding we add to TLS 1.3 records (none by default).
     pub fn set_padding(&mut self, padding: Padding) {
         self.padding = padding;
+    }
+
+    /// Caps the content of every protected record we seal at `content` bytes (RFC 8449: the
+    /// peer's record_size_limit, as `overture_handshake::record_content_limit` turns it into
+    /// content bytes — TLS 1.3: limit − 1 for the inner content type). Clamped to 1..=2^14.
+    /// [`RecordLayer::seal`] splits data into records of at most this; a larger payload given
+    /// to [`RecordLayer::seal_in_place`] is refused. Plaintext records (the ClientHello,
+    /// ChangeCipherSpec) are not capped: the limit only protects records under a key.
+    pub fn set_send_limit(&mut self, content: usize) {
+        self.send_limit = content.clamp(1, MAX_FRAGMENT_LEN);
+    }
+
+    /// The most content bytes a protected record we seal carries now (2^14 by default).
+    pub fn send_limit(&self) -> usize {
+        self.send_limit
+    }
+
+    /// Our own record_size_limit (RFC 8449), once the peer agreed to it: every protected
+    /// record we open whose plaintext is longer than `limit` bytes is
+    /// [`Error::RecordOverflow`] (`record_overflow`). TLS 1.3 counts the whole inner plaintext
+    /// (content, content type byte and padding), TLS 1.2 the plaintext. Plaintext records
+    /// are exempt (they may precede the peer's knowledge of our limit). The protocol maxima
+    /// still apply above it.
+    pub fn set_receive_limit(&mut self, limit: usize) {
+        self.rx.limit = Some(limit);
     }
 
     /// Installs a new read key; its sequence number starts at 0.
@@ -344,12 +374,19 @@ impl RecordLayer {
     pub fn sealed_len(&self, typ: ContentType, payload_len: usize) -> usize {
         let tail = match self.protects(typ) {
             None => 0,
-            Some(w) if w.key.style == Style::Tls13 => {
-                1 + self.padding.pad_len(payload_len) + TAG_LEN
-            }
+            Some(w) if w.key.style == Style::Tls13 => 1 + self.pad_len(payload_len) + TAG_LEN,
             Some(_) => TAG_LEN,
         };
         self.seal_headroom(typ) + payload_len + tail
+    }
+
+    /// The TLS 1.3 padding for a protected record of `payload_len` content bytes: the padding
+    /// policy's, cut so that content, type and padding stay within the send limit + 1 (RFC 8449
+    /// counts padding in the peer's limit).
+    fn pad_len(&self, payload_len: usize) -> usize {
+        self.padding
+            .pad_len(payload_len)
+            .min(self.send_limit.saturating_sub(payload_len))
     }
 
     /// Seals one record in place. `buf[seal_headroom(typ)..][..payload_len]` holds the payload
@@ -361,7 +398,9 @@ impl RecordLayer {
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<usize, Error> {
-        if payload_len > MAX_FRAGMENT_LEN {
+        if payload_len > MAX_FRAGMENT_LEN
+            || (payload_len > self.send_limit && self.protects(typ).is_some())
+        {
             return Err(Error::FragmentTooLong(payload_len));
         }
         let total = self.sealed_len(typ, payload_len);
@@ -371,7 +410,7 @@ impl RecordLayer {
                 given: buf.len(),
             });
         }
-        let pad = self.padding.pad_len(payload_len);
+        let pad = self.pad_len(payload_len);
         let plain_version = match self.version {
             None => INITIAL_RECORD_VERSION,
             Some(ProtocolVersion::TLSv1_3) => TLS12_RECORD_VERSION,
@@ -432,21 +471,26 @@ impl RecordLayer {
         Ok(total)
     }
 
-    /// Seals `data` as records of at most 2^14 bytes each and appends them to `out`: one copy
-    /// of `data`, one reservation. Nothing is appended for empty `data`, and nothing at all if
-    /// any record could not be sealed (e.g. the key's usage limit would be crossed).
+    /// Seals `data` as records of at most 2^14 bytes each (protected ones: at most
+    /// [`RecordLayer::send_limit`]) and appends them to `out`: one copy of `data`, one
+    /// reservation. Nothing is appended for empty `data`, and nothing at all if any record
+    /// could not be sealed (e.g. the key's usage limit would be crossed).
     pub fn seal(&mut self, typ: ContentType, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         if data.is_empty() {
             return Ok(());
         }
-        let records = data.len().div_ceil(MAX_FRAGMENT_LEN);
+        let fragment = match self.protects(typ) {
+            Some(_) => self.send_limit,
+            None => MAX_FRAGMENT_LEN,
+        };
+        let records = data.len().div_ceil(fragment);
         if let Some(w) = self.protects(typ) {
             check_write_budget(w, u64::try_from(records).unwrap_or(u64::MAX))?;
         }
-        let full = self.sealed_len(typ, MAX_FRAGMENT_LEN) - MAX_FRAGMENT_LEN;
+        let full = self.sealed_len(typ, fragment) - fragment;
         out.reserve(data.len() + records * full);
         let at = out.len();
-        for chunk in data.chunks(MAX_FRAGMENT_LEN) {
+        for chunk in data.chunks(fragment) {
             let rec = out.len();
             let head = self.seal_headroom(typ);
             let total = self.sealed_len(typ, chunk.len());
@@ -469,6 +513,8 @@ struct Rx {
     read: Option<ReadState>,
     ccs_allowed: bool,
     empty_run: usize,
+    /// Our record_size_limit once agreed: the longest (inner) plaintext of a protected record.
+    limit: Option<usize>,
 }
 
 impl Rx {
@@ -506,6 +552,17 @@ impl Rx {
             Some(Style::Tls13) => ("ciphertext", MAX_TLS13_CIPHERTEXT_LEN),
             Some(Style::Tls12Gcm | Style::Tls12Xor) => ("ciphertext", MAX_TLS12_CIPHERTEXT_LEN),
         };
+        // Under our record_size_limit the protocol's expansion allowance applies to it: a
+        // record that cannot fit is refused on its header, before its bytes are buffered.
+        let max = match (self.limit, self.read.as_ref().map(|r| r.key.style)) {
+            (Some(limit), Some(Style::Tls13)) => {
+                max.min(limit + (MAX_TLS13_CIPHERTEXT_LEN - MAX_INNER_PLAINTEXT_LEN))
+            }
+            (Some(limit), Some(_)) => {
+                max.min(limit + (MAX_TLS12_CIPHERTEXT_LEN - MAX_FRAGMENT_LEN))
+            }
+            _ => max,
+        };
         if len > max {
             return Err(Error::RecordOverflow { what, len, max });
         }
@@ -532,7 +589,7 @@ impl Rx {
                 });
             }
             None => (typ, HEADER_LEN, len),
-            Some(read) => open(read, typ, record)?,
+            Some(read) => open(read, typ, record, self.limit)?,
         };
         self.check_content(typ, end - start)?;
         Ok(Step::Record { typ, start, end })
@@ -616,6 +673,7 @@ fn open(
     read: &mut ReadState,
     outer: ContentType,
     record: &mut [u8],
+    limit: Option<usize>,
 ) -> Result<(ContentType, usize, usize), Error> {
     if read.failures >= read.key.algorithm.integrity_limit() {
         return Err(Error::IntegrityLimitReached);
@@ -668,6 +726,15 @@ fn open(
     };
     read.seq = seq + 1;
     let start = HEADER_LEN + offset;
+    // RFC 8449 §4: our advertised limit counts the TLS 1.3 inner plaintext (content, type,
+    // padding) or the TLS 1.2 plaintext.
+    if let Some(max) = limit.filter(|max| n > *max) {
+        return Err(Error::RecordOverflow {
+            what: "plaintext (our record_size_limit)",
+            len: n,
+            max,
+        });
+    }
     if read.key.style != Style::Tls13 {
         if n > MAX_FRAGMENT_LEN {
             return Err(Error::RecordOverflow {

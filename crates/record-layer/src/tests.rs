@@ -921,3 +921,124 @@ fn input_buffer_grows_with_what_arrives_and_is_released_when_empty() {
     assert_eq!(rl.buffered_len(), 0);
     assert!(rl.spare().len() >= MIN_READ);
 }
+
+// ---------------------------------------------------------------------------------------------
+// record_size_limit (RFC 8449)
+
+/// The content of each protected TLS 1.3 record in `wire`, opened by an independent reader.
+fn record_lengths(wire: &[u8]) -> Vec<usize> {
+    let mut lens = Vec::new();
+    let mut rest = wire;
+    while let [_, _, _, l0, l1, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+        lens.push(len);
+        rest = &tail[len..];
+    }
+    lens
+}
+
+#[test]
+fn send_limit_caps_every_protected_record_and_its_padding() {
+    // The peer said 513 in TLS 1.3: 512 content bytes, + type = 513 inner plaintext.
+    let mut w = writer13();
+    w.set_send_limit(512);
+    assert_eq!(w.send_limit(), 512);
+    let data: Vec<u8> = (0..5000u32).map(|i| i.to_le_bytes()[0]).collect();
+    let mut wire = Vec::new();
+    w.seal(CT::ApplicationData, &data, &mut wire).unwrap();
+    let lens = record_lengths(&wire);
+    assert_eq!(lens.len(), 10); // ceil(5000 / 512)
+    assert!(lens.iter().all(|l| *l <= 513 + TAG_LEN), "{lens:?}");
+    let got = read(&mut reader13(), &wire).unwrap();
+    let joined: Vec<u8> = got.into_iter().flat_map(|(_, p)| p).collect();
+    assert_eq!(joined, data);
+
+    // Padding never pushes the inner plaintext over the limit.
+    let mut w = writer13();
+    w.set_send_limit(512);
+    w.set_padding(Padding::Block(4096));
+    let mut wire = Vec::new();
+    w.seal(CT::ApplicationData, &[7; 600], &mut wire).unwrap();
+    assert_eq!(record_lengths(&wire), vec![513 + TAG_LEN, 513 + TAG_LEN]);
+    // seal_in_place refuses a payload over the limit; clamping keeps the limit sane.
+    let mut buf = vec![0; 2000];
+    assert_eq!(
+        w.seal_in_place(CT::ApplicationData, &mut buf, 513),
+        Err(Error::FragmentTooLong(513))
+    );
+    w.set_send_limit(0);
+    assert_eq!(w.send_limit(), 1);
+    w.set_send_limit(usize::MAX);
+    assert_eq!(w.send_limit(), MAX_FRAGMENT_LEN);
+}
+
+#[test]
+fn send_limit_leaves_plaintext_records_alone() {
+    let mut rl = RecordLayer::new();
+    rl.set_send_limit(100);
+    let mut wire = Vec::new();
+    rl.seal(CT::Handshake, &[1; 300], &mut wire).unwrap();
+    assert_eq!(record_lengths(&wire), vec![300]);
+}
+
+#[test]
+fn receive_limit_is_record_overflow_above_our_limit() {
+    // TLS 1.3, our limit 513: an inner plaintext of 513 (512 content ‖ type) passes; 514
+    // fails, also when the extra byte is padding.
+    let mut rl = reader13();
+    rl.set_receive_limit(513);
+    let mut inner = vec![3; 512];
+    inner.push(23);
+    let got = read(&mut rl, &raw13(0, &inner)).unwrap();
+    assert_eq!(got[0].1.len(), 512);
+    inner.push(0);
+    let e = read(&mut rl, &raw13(1, &inner)).unwrap_err();
+    assert_eq!(
+        e,
+        Error::RecordOverflow {
+            what: "plaintext (our record_size_limit)",
+            len: 514,
+            max: 513
+        }
+    );
+    assert_eq!(e.alert(), A::RecordOverflow);
+
+    // TLS 1.2: the plaintext itself is counted.
+    let mut rl = RecordLayer::new();
+    rl.set_read_key(k12_gcm());
+    rl.set_receive_limit(512);
+    assert!(read(&mut rl, &raw12_gcm(0, 23, &[1; 512])).is_ok());
+    let e = read(&mut rl, &raw12_gcm(1, 23, &[1; 513])).unwrap_err();
+    assert_eq!(e.alert(), A::RecordOverflow);
+
+    // A ciphertext that cannot fit is refused on its header alone, before its body is read:
+    // TLS 1.3 allows limit + 255 bytes of expansion, TLS 1.2 limit + 2048.
+    let mut rl = reader13();
+    rl.set_receive_limit(513);
+    feed(&mut rl, &[23, 3, 3, 0x03, 0x00]); // 768 = 513 + 255: waits for the body
+    assert!(rl.next_record().unwrap().is_none());
+    let mut rl = reader13();
+    rl.set_receive_limit(513);
+    feed(&mut rl, &[23, 3, 3, 0x03, 0x01]); // 769
+    let e = rl.next_record().unwrap_err();
+    assert_eq!(
+        e,
+        Error::RecordOverflow {
+            what: "ciphertext",
+            len: 769,
+            max: 768
+        }
+    );
+    let mut rl = RecordLayer::new();
+    rl.set_read_key(k12_gcm());
+    rl.set_receive_limit(512);
+    feed(&mut rl, &[23, 3, 3, 0x0a, 0x01]); // 2561 = 512 + 2048 + 1
+    assert_eq!(rl.next_record().unwrap_err().alert(), A::RecordOverflow);
+
+    // Plaintext records are exempt.
+    let mut rl = RecordLayer::new();
+    rl.set_receive_limit(64);
+    let mut hs = vec![2, 0, 0x03, 0xfc];
+    hs.resize(1024, 0);
+    assert_eq!(read(&mut rl, &plain(22, 0x0303, &hs)).unwrap().len(), 1);
+}
