@@ -19,7 +19,9 @@
 //!           tls12_to_server_hello_done / tls12_read_client_flight (EMS, PRF, client Finished
 //!           checked) / tls12_finished / enc12 (GCM records through overture_record_layer)
 //!     after the script: wait for the client to hang up, then decode what it sent and report
-//!     the alert it sent (plaintext, or under its handshake or application key, 1.3 or 1.2)
+//!     the alert it sent (plaintext, or under its handshake or application key, 1.3 or 1.2;
+//!     a plaintext one after a TLS 1.3 ServerHello is flagged: a real server reads it under
+//!     the client handshake key)
 //! ```
 //!
 //! The server never trusts the script to be well-formed: it only builds bytes. Write errors
