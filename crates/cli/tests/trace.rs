@@ -41,12 +41,19 @@ fn assert_in_order(lines: &[String], expected: &[&str]) {
 #[test]
 fn trace_prints_a_tls13_handshake_as_s_client_msg() {
     let pki = Pki::new(KeyKind::EcdsaP256);
-    let server = RustlsServer::start(rustls_server_config(
+    let mut config = rustls_server_config(
         &pki,
         &[&rustls::version::TLS13],
         &[rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
         &[],
-    ));
+    );
+    // A plain Certificate message: when the workspace builds rustls with its brotli/zlib
+    // features (the handshake crate's compression tests), the server would otherwise answer
+    // our compress_certificate offer with a CompressedCertificate.
+    std::sync::Arc::get_mut(&mut config)
+        .unwrap()
+        .cert_compressors = Vec::new();
+    let server = RustlsServer::start(config);
     let out = connect(&pki, &server, &["--trace"]);
     assert!(out.status.success(), "{out:?}");
     let lines = msg_lines(&out.stdout);

@@ -3,7 +3,7 @@
 //! ureq 3 builds each connection through a chain of `Connector`s
 //! (`ureq::unversioned::transport`): TCP first, then TLS for `https` URIs. [`OvertureConnector`]
 //! is the TLS link: it wraps the chained transport in an [`overture::StreamOwned`] (the sans-IO
-//! [`Connection`](overture::Connection) over any blocking `Read + Write`), runs the handshake,
+//! [`Connection`] over any blocking `Read + Write`), runs the handshake,
 //! and gives ureq an [`OvertureTransport`]. [`agent`] makes a ready `ureq::Agent` with it.
 //!
 //! ```text
