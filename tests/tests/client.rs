@@ -995,3 +995,54 @@ impl rustls::server::danger::ClientCertVerifier for SignatureOnly {
         self.0.supported_schemes()
     }
 }
+
+/// RFC 8446 §4.4.2.2: a leaf whose keyUsage lacks digitalSignature cannot sign the handshake,
+/// and that holds when the chain is not verified too (BoGo's ECDSAKeyUsage-Client and
+/// RSAKeyUsage-Client-WantSignature-GotEncipherment, TLS 1.3 here and TLS 1.2 in rustls's
+/// ECDHE suites): the signature check refuses it with bad_certificate.
+#[test]
+fn a_leaf_without_digital_signature_key_usage_cannot_sign_the_handshake() {
+    for (usage, refused) in [
+        (rcgen::KeyUsagePurpose::KeyEncipherment, true),
+        (rcgen::KeyUsagePurpose::DigitalSignature, false),
+    ] {
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+            params.key_usages = vec![usage];
+            let leaf = params.self_signed(&key).unwrap();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let server_config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap();
+            let server = RustlsServer::start(Arc::new(server_config));
+            let config = ClientConfig::builder()
+                .dangerous()
+                .with_no_certificate_verification()
+                .build()
+                .unwrap();
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            let result = ssl.connect();
+            if refused {
+                let e = result.expect_err("keyEncipherment only: refused");
+                assert_eq!(
+                    e.alert_sent(),
+                    Some(AlertDescription::BadCertificate),
+                    "{version:?}: {e}"
+                );
+                assert!(e.to_string().contains("digitalSignature"), "{e}");
+            } else {
+                result.unwrap_or_else(|e| panic!("{version:?}: digitalSignature: {e}"));
+            }
+        }
+    }
+}
