@@ -1233,6 +1233,19 @@ impl Conn {
         self.send(&rec)
     }
 
+    /// The outer content types of the records the client sent so far, in order (whatever
+    /// their protection: enough to count what it sent after its Finished).
+    pub fn client_record_types(&self) -> Vec<u8> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            out.push(hdr[0]);
+            at += 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        }
+        out
+    }
+
     /// The greeting and close_notify under the TLS 1.2 key.
     pub fn tls12_hello_and_close(&mut self) -> io::Result<()> {
         let a = self.enc12(ct::APPDATA, GREETING);

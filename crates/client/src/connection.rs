@@ -251,7 +251,10 @@ pub struct Connection {
     /// Stream offsets (see [`OutQueue::end`]) just after our last handshake flight, our last
     /// KeyUpdate and our last warning alert (with its description).
     flight_end: u64,
-    key_update_end: u64,
+    /// We sent a KeyUpdate and no application data since: RFC 8446 §4.6.3 — a receiver of
+    /// several requests "while it is silent" answers with a single update, so further requests
+    /// need no new one until we write application data.
+    key_update_silent: bool,
     warning_end: (u64, Option<AlertDescription>),
     /// The `tracing` spans (nothing without the `tracing` feature).
     trace: Trace,
@@ -309,7 +312,7 @@ impl Connection {
             expect_ccs: false,
             records_in: 0,
             flight_end: 0,
-            key_update_end: 0,
+            key_update_silent: false,
             warning_end: (0, None),
         })
     }
@@ -561,6 +564,7 @@ impl Connection {
         {
             return Err(self.die(Error::from_record(e)));
         }
+        self.key_update_silent = false;
         Ok(n)
     }
 
@@ -812,6 +816,15 @@ impl Connection {
         // warnings, but a TLS 1.2 server may send one — e.g. unrecognized_name for an SNI it
         // has no host for — before the version is known; OpenSSL ignores it).
         let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3;
+        // RFC 5246 §7.2 knows two levels; another is illegal_parameter (OpenSSL's
+        // UNKNOWN_ALERT_TYPE). In TLS 1.3 the level "can safely be ignored" (RFC 8446 §6) and
+        // any alert but close_notify and user_canceled ends the connection, as in OpenSSL.
+        if !tls13 && !matches!(level, AlertLevel::Warning | AlertLevel::Fatal) {
+            return Err(self.fatal(
+                AlertDescription::IllegalParameter,
+                format!("an alert of unknown level {level:?} ({desc})"),
+            ));
+        }
         // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going, but count it
         // with the warnings, so that a flood of them cannot spin the reader forever.
         if desc == AlertDescription::UserCanceled || level == AlertLevel::Warning && !tls13 {
@@ -853,8 +866,10 @@ impl Connection {
                     ));
                 }
                 // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
-                // data: while the one we queued has not left, it answers this request too.
-                if message == KEY_UPDATE_REQUESTED && self.out.holds(self.key_update_end) {
+                // data, and a receiver of several requests while it is silent answers with a
+                // single update: the one we sent since our last application data answers
+                // this request too.
+                if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
                     &KEY_UPDATE_NOT_REQUESTED[..]
                 } else {
                     message
@@ -960,7 +975,7 @@ impl Connection {
                         return Err(self.die(Error::from_record(e)));
                     }
                     if level == Level::Application && self.phase == Phase::Established {
-                        self.key_update_end = self.out.end();
+                        self.key_update_silent = true;
                     } else {
                         self.flight_end = self.out.end();
                     }
@@ -1005,9 +1020,9 @@ impl Connection {
                     self.negotiated.cipher_suite = suite;
                     self.negotiated.group = group;
                     self.record.set_version(version);
-                    // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
-                    // server's Finished. It was allowed since the ClientHello; allowing it again
-                    // here would accept a second one after an early one was swallowed.
+                    // RFC 8446 §5: compat-mode ChangeCipherSpecs may arrive until the server's
+                    // Finished; allowed since the ClientHello, refused in TLS 1.2 (where the
+                    // handshake reads the real one).
                     if version != ProtocolVersion::TLSv1_3 {
                         self.record.allow_ccs(false);
                     }
@@ -1029,9 +1044,12 @@ impl Connection {
                 Event::ExpectCcs => self.expect_ccs = true,
                 Event::SendWarningAlert(desc) => {
                     // A flood of requests (TLS 1.2 HelloRequests) gets one answer while the
-                    // previous identical one has not left.
+                    // previous identical one has not left. After our close_notify nothing more
+                    // goes out (RFC 5246 §7.2.1): the request is ignored, as OpenSSL ignores
+                    // handshake records once it sent its close_notify.
                     let (end, last) = self.warning_end;
-                    if !(last == Some(desc) && self.out.holds(end)) {
+                    let repeated = last == Some(desc) && self.out.holds(end);
+                    if !self.close_queued && !repeated {
                         self.queue_alert(AlertLevel::Warning, desc);
                         self.warning_end = (self.out.end(), Some(desc));
                     }
