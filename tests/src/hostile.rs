@@ -1079,6 +1079,16 @@ impl Conn {
     /// server random), the fixture's chain, an X25519 ServerKeyExchange signed with the fixture
     /// key, ServerHelloDone — one plaintext record each.
     pub fn tls12_to_server_hello_done(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        self.tls12_to_server_hello_done_then(sh, &[])
+    }
+
+    /// [`Conn::tls12_to_server_hello_done`] with `trailing` bytes in ServerHelloDone's record
+    /// after it (not in the transcript).
+    pub fn tls12_to_server_hello_done_then(
+        &mut self,
+        sh: &ServerHelloSpec,
+        trailing: &[u8],
+    ) -> io::Result<()> {
         let kx = ring::X25519.start().unwrap();
         let public = kx.public_key().to_vec();
         let mut st = Tls12Server {
@@ -1098,7 +1108,11 @@ impl Conn {
         let mut out = Vec::new();
         for m in &msgs {
             st.transcript.extend_from_slice(m);
-            out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            if m.first() == Some(&14) {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, &[m.as_slice(), trailing].concat()));
+            } else {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            }
         }
         self.tls12 = Some(st);
         self.send(&out)

@@ -1862,6 +1862,23 @@ fn scenarios() -> Vec<Scenario> {
             },
         ),
         sc(
+            "hello-retry",
+            "HelloRetryRequest with the start of a ServerHello behind it in its record: the \
+             flight ended with bytes pending (RFC 8446 §4.1.4; BoGo \
+             PartialServerHelloWithHelloRetryRequest)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                let partial = &c.default_server_hello().encode()[..10];
+                c.send(&plain(
+                    ct::HANDSHAKE,
+                    &[hrr.encode(), partial.to_vec()].concat(),
+                ))?;
+                let _ = c.read_record();
+                Ok(())
+            },
+        ),
+        sc(
             "ccs",
             "CCS before ServerHello, then another after it (RFC 8446 §5: each is dropped; \
              completes)",
@@ -2709,6 +2726,18 @@ fn scenarios() -> Vec<Scenario> {
                 tls12_post(c, |c| {
                     (0..4).flat_map(|_| c.enc12(ct::ALERT, &[1, 43])).collect()
                 })
+            },
+        ),
+        sc(
+            "tls12",
+            "ServerHelloDone with the start of a NewSessionTicket behind it in its record: \
+             the flight ended with bytes pending (BoGo PartialNewSessionTicketWithServerHelloDone)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let partial = &hs_msg(hs::NEW_SESSION_TICKET, &[0; 10])[..6];
+                c.tls12_to_server_hello_done_then(&sh12(), partial)?;
+                let _ = c.read_record();
+                Ok(())
             },
         ),
         Scenario {

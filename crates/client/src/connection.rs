@@ -4,6 +4,7 @@ use crate::config::{ClientConfig, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::trace::{Dir, Trace};
+use overture_handshake::msgs::HELLO_RETRY_REQUEST_RANDOM;
 use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
@@ -29,6 +30,8 @@ pub const MAX_KEY_UPDATES: u32 = 32;
 /// Warning alerts in a row we tolerate before calling it an alert flood: TLS 1.2 warnings, and
 /// user_canceled in either version (TLS 1.3 has no other warnings besides close_notify).
 const MAX_WARNING_ALERTS: u32 = 4;
+/// The handshake type of ServerHelloDone (RFC 5246 §7.4).
+const SERVER_HELLO_DONE: u8 = 14;
 /// A KeyUpdate(update_requested) message as it arrives (type 24, length 1, value 1).
 const KEY_UPDATE_REQUESTED: [u8; 5] = [24, 0, 0, 1, 1];
 /// The same message with `update_not_requested`.
@@ -850,6 +853,7 @@ impl Connection {
 
     fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
         loop {
+            let buffered = self.joiner.buffered_len();
             let message = match self.joiner.next_message() {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
@@ -877,6 +881,24 @@ impl Connection {
             } else {
                 message
             };
+            // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
+            // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
+            // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
+            // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
+            // change). Checked before we answer.
+            let ends_flight = match message {
+                [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
+                [2, _, _, _, _, _, random @ ..] => {
+                    random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
+                }
+                _ => false,
+            };
+            if ends_flight && buffered > message.len() {
+                return Err(self.fatal(
+                    AlertDescription::UnexpectedMessage,
+                    "handshake bytes behind the message that ended the server's flight".into(),
+                ));
+            }
             let result = match self.handshake.as_mut() {
                 Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
                 None => Err(overture_handshake::Error::Usage(
