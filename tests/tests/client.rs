@@ -1046,3 +1046,46 @@ fn a_leaf_without_digital_signature_key_usage_cannot_sign_the_handshake() {
         }
     }
 }
+
+/// RFC 8422 §5.1.1 / §5.3: in TLS 1.2 our supported_groups also names the curves we accept in
+/// the server's ECDSA certificate; a P-256 leaf when we offered only X25519 is refused with
+/// illegal_parameter (BoGo's CheckLeafCurve). TLS 1.3 schemes carry their curve: no check.
+#[test]
+fn tls12_ecdsa_leaf_on_a_curve_we_did_not_offer_is_refused() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let cases = [
+        (&rustls::version::TLS12, vec![NamedGroup::X25519], true),
+        (
+            &rustls::version::TLS12,
+            vec![NamedGroup::X25519, NamedGroup::secp256r1],
+            false,
+        ),
+        (&rustls::version::TLS13, vec![NamedGroup::X25519], false),
+    ];
+    for (version, groups, refused) in cases {
+        let server = RustlsServer::start(rustls_server_config(&pki, &[version], &[], &[]));
+        let config = ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .with_groups(&groups)
+            .unwrap()
+            .build()
+            .unwrap();
+        if refused {
+            let (e, _) = handshake_error(&config, server.addr, "localhost");
+            assert_eq!(
+                e.alert_sent(),
+                Some(AlertDescription::IllegalParameter),
+                "{e}"
+            );
+            assert!(e.to_string().contains("secp256r1"), "{e}");
+        } else {
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            ssl.connect()
+                .unwrap_or_else(|e| panic!("{version:?} {groups:?}: {e}"));
+        }
+    }
+}

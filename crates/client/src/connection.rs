@@ -1078,7 +1078,18 @@ impl Connection {
                 }
                 Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
                 Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
-                Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
+                Event::PeerCertificates(chain) => {
+                    if let Some(curve) = self.unoffered_leaf_curve(chain.first()) {
+                        return Err(self.fatal(
+                            AlertDescription::IllegalParameter,
+                            format!(
+                                "the server's ECDSA certificate is on {curve}, a curve we did \
+                                 not offer (RFC 8422 §5.3)"
+                            ),
+                        ));
+                    }
+                    self.negotiated.peer_chain = Arc::from(chain);
+                }
                 Event::Complete => {
                     self.record.allow_ccs(false);
                     self.negotiated.sni = match &self.server_name {
@@ -1123,6 +1134,26 @@ impl Connection {
     fn fatal(&mut self, alert: AlertDescription, reason: String) -> Error {
         let err = Error::new(ErrorKind::Ssl, reason).with_alert_sent(Some(alert));
         self.die(err)
+    }
+
+    /// TLS 1.2: the curve of the server's ECDSA certificate when it is not one our
+    /// `supported_groups` offered (RFC 8422 §5.1.1: the extension names the curves we accept
+    /// in certificates too; §5.3: the server's certificate must use one). TLS 1.3 signature
+    /// schemes name their curve and need no such check.
+    fn unoffered_leaf_curve(&self, leaf: Option<&CertificateDer<'static>>) -> Option<NamedGroup> {
+        use overture_types::pki::alg_id;
+        if self.negotiated.version != ProtocolVersion::TLSv1_2 {
+            return None;
+        }
+        let (key_alg, _) = overture_x509_verify::Certificate::public_key_of(leaf?.as_ref()).ok()?;
+        let curves = [
+            (alg_id::ECDSA_P256, NamedGroup::secp256r1),
+            (alg_id::ECDSA_P384, NamedGroup::secp384r1),
+            (alg_id::ECDSA_P521, NamedGroup::secp521r1),
+        ];
+        let (_, curve) = curves.into_iter().find(|(id, _)| id.as_ref() == key_alg)?;
+        let offered = self.handshake.as_ref()?.offered_groups();
+        (!offered.contains(&curve)).then_some(curve)
     }
 
     /// Records a fatal error: queues our alert (if any) and remembers the error so that every
