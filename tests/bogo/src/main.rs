@@ -55,6 +55,8 @@ const POLL_TIMEOUT_SECS: i64 = 60;
 const DEFAULT_NAME: &str = "test";
 /// Resumptions the shim accepts (`-resume-count`): the runner asks for at most 2.
 const MAX_RESUMES: u32 = 16;
+/// The most keying material `-export-keying-material` may ask for (the runner asks ≤ 1 KiB).
+const MAX_EXPORT: usize = 1 << 16;
 
 /// Why the shim stops.
 enum Stop {
@@ -132,6 +134,8 @@ const BOOL_FLAGS: &[&str] = &[
     // Whether the server sent a HelloRetryRequest (`Negotiated::hello_retry_request`).
     "-expect-hrr",
     "-expect-no-hrr",
+    // Exporters (`Ssl::export_keying_material`): with the -export-context, else none.
+    "-use-export-context",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -155,6 +159,10 @@ const VALUE_FLAGS: &[&str] = &[
     "-signing-prefs",
     "-verify-prefs",
     "-expect-peer-signature-algorithm",
+    // After the handshake, export this many bytes of keying material and send them.
+    "-export-keying-material",
+    "-export-label",
+    "-export-context",
 ];
 
 /// One connection's settings.
@@ -198,6 +206,11 @@ struct Opts {
     /// `-verify-prefs`: `ClientConfig` verification preferences (`None`: the default).
     verify_prefs: Option<Vec<SignatureScheme>>,
     expect_peer_signature_algorithm: Option<u16>,
+    /// `-export-keying-material N`: bytes to export (RFC 8446 §7.5 / RFC 5705) and send.
+    export_keying_material: Option<usize>,
+    export_label: String,
+    export_context: String,
+    use_export_context: bool,
 }
 
 fn int<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Stop> {
@@ -312,6 +325,14 @@ impl Opts {
             "-expect-peer-signature-algorithm" => {
                 self.expect_peer_signature_algorithm = Some(int(flag, v)?);
             }
+            "-export-keying-material" => {
+                let n: usize = int(flag, v)?;
+                check(n <= MAX_EXPORT, || format!("{flag} {n} above {MAX_EXPORT}"))?;
+                self.export_keying_material = Some(n);
+            }
+            "-export-label" => self.export_label = v.to_owned(),
+            "-export-context" => self.export_context = v.to_owned(),
+            "-use-export-context" => self.use_export_context = true,
             other => return Err(Stop::Unimplemented(format!("flag {other}"))),
         }
         Ok(())
@@ -849,6 +870,16 @@ fn exchange(
                 format!("selected credential {got:?}, wanted {want}")
             })?;
         }
+    }
+    if let Some(n) = opts.export_keying_material {
+        // As BoringSSL's shim: right after the handshake, the exported bytes go to the runner,
+        // which derives the same and compares.
+        let mut out = vec![0u8; n];
+        let context = opts
+            .use_export_context
+            .then_some(opts.export_context.as_bytes());
+        ssl.export_keying_material(&mut out, opts.export_label.as_bytes(), context)?;
+        poller.write_all(ssl, &out)?;
     }
     if opts.shim_writes_first {
         poller.write_all(ssl, INITIAL_WRITE)?;
