@@ -1089,3 +1089,41 @@ fn tls12_ecdsa_leaf_on_a_curve_we_did_not_offer_is_refused() {
         }
     }
 }
+
+/// OCSP stapling (RFC 6066 §8; RFC 8446 §4.4.2.1) against rustls stapling a response: asked
+/// for, the response arrives as the server sent it in TLS 1.3 (CertificateEntry extension)
+/// and TLS 1.2 (CertificateStatus message); not asked for, the server staples nothing.
+#[test]
+fn ocsp_stapling_hands_the_stapled_response_over_unvalidated() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    // Not a real OCSP response: Overture does not parse it, and says so.
+    let ocsp = b"\x30\x03\x0a\x01\x00 not parsed".to_vec();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        for asked in [true, false] {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let server_config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert_with_ocsp(pki.chain.clone(), pki.private_key(), ocsp.clone())
+                .unwrap();
+            let server = RustlsServer::start(Arc::new(server_config));
+            let config = ClientConfig::builder()
+                .with_ca_file(&pki.ca_pem)
+                .unwrap()
+                .with_ocsp_stapling(asked)
+                .build()
+                .unwrap();
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            ssl.connect()
+                .unwrap_or_else(|e| panic!("{version:?} asked={asked}: {e}"));
+            let n = ssl.negotiated().unwrap();
+            let want = asked.then_some(ocsp.as_slice());
+            assert_eq!(n.ocsp_response(), want, "{version:?} asked={asked}");
+            assert_eq!(n.signed_certificate_timestamps(), None);
+        }
+    }
+}

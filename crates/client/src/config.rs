@@ -129,6 +129,8 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             record_size_limit: None,
+            ocsp_stapling: false,
+            signed_certificate_timestamps: false,
             unexpected_eof: UnexpectedEof::Ssl,
             verify_schemes: None,
             signing_schemes: None,
@@ -212,6 +214,8 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     record_size_limit: Option<u16>,
+    ocsp_stapling: bool,
+    signed_certificate_timestamps: bool,
     unexpected_eof: UnexpectedEof,
     verify_schemes: Option<Vec<SignatureScheme>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
@@ -437,6 +441,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// Asks the server to staple an OCSP response (the status_request extension, RFC 6066 §8,
+    /// as `SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)`): the response arrives in
+    /// [`crate::Negotiated::ocsp_response`]. Overture does **not** validate it (no OCSP
+    /// parsing, signature, freshness or revocation decision): it is handed to the application
+    /// as the server sent it. Default off.
+    pub fn with_ocsp_stapling(mut self, enable: bool) -> Self {
+        self.ocsp_stapling = enable;
+        self
+    }
+
+    /// Asks the server for its signed certificate timestamps (the signed_certificate_timestamp
+    /// extension, RFC 6962 §3.3.1): the SignedCertificateTimestampList arrives in
+    /// [`crate::Negotiated::signed_certificate_timestamps`]. Only its structure is checked
+    /// (a non-empty list of non-empty SCTs); the SCTs are **not** verified against any log.
+    /// Default off.
+    pub fn with_signed_certificate_timestamps(mut self, enable: bool) -> Self {
+        self.signed_certificate_timestamps = enable;
+        self
+    }
+
     /// Whether to use TLS 1.3 middlebox compatibility mode (default on).
     pub fn with_middlebox_compat(mut self, on: bool) -> Self {
         self.middlebox_compat = on;
@@ -530,6 +554,8 @@ impl ConfigBuilder {
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
+                status_request: self.ocsp_stapling,
+                signed_certificate_timestamps: self.signed_certificate_timestamps,
                 ..Default::default()
             },
         };

@@ -50,9 +50,28 @@ pub struct Negotiated {
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
     peer_record_size_limit: Option<u16>,
+    ocsp_response: Option<Arc<[u8]>>,
+    signed_certificate_timestamps: Option<Arc<[u8]>>,
 }
 
 impl Negotiated {
+    /// The OCSP response the server stapled (`SSL_get0_ocsp_response`), when
+    /// `ConfigBuilder::with_ocsp_stapling` asked for one and the server sent it in this
+    /// handshake (TLS 1.3: in the end entity's CertificateEntry; TLS 1.2: the
+    /// CertificateStatus message); `None` on a resumption, which has no certificate.
+    /// **Not validated**: DER bytes as the server sent them, for the application to check.
+    pub fn ocsp_response(&self) -> Option<&[u8]> {
+        self.ocsp_response.as_deref()
+    }
+
+    /// The server's SignedCertificateTimestampList (RFC 6962 §3.3,
+    /// `SSL_get0_signed_cert_timestamp_list`), when `ConfigBuilder::with_signed_certificate_timestamps`
+    /// asked for it and this full handshake carried it. Structure checked, SCTs **not**
+    /// verified.
+    pub fn signed_certificate_timestamps(&self) -> Option<&[u8]> {
+        self.signed_certificate_timestamps.as_deref()
+    }
+
     /// Whether the server sent a HelloRetryRequest (TLS 1.3).
     pub fn hello_retry_request(&self) -> bool {
         self.hello_retry
@@ -309,6 +328,8 @@ impl Connection {
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
+                ocsp_response: None,
+                signed_certificate_timestamps: None,
             },
             offered: None,
             session: None,
@@ -1031,6 +1052,10 @@ impl Connection {
                     }
                 }
                 Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
+                Event::OcspResponse(r) => self.negotiated.ocsp_response = Some(Arc::from(r)),
+                Event::SignedCertificateTimestamps(l) => {
+                    self.negotiated.signed_certificate_timestamps = Some(Arc::from(l));
+                }
                 // This client does not offer early data yet (ExtensionOptions default).
                 Event::EarlyData { .. } => {}
                 Event::ServerHello {

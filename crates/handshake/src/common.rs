@@ -486,6 +486,13 @@ pub(crate) fn client_hello(
         }
         exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
     }
+    if config.extensions.status_request {
+        // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
+        exts.push(raw_ext(ExtensionType::StatusRequest, &[1, 0, 0, 0, 0]));
+    }
+    if config.extensions.signed_certificate_timestamps {
+        exts.push(raw_ext(ExtensionType::SignedCertificateTimestamp, &[]));
+    }
     if let Some(limit) = config.extensions.record_size_limit {
         exts.push(raw_ext(
             ExtensionType::RecordSizeLimit,

@@ -136,6 +136,9 @@ const BOOL_FLAGS: &[&str] = &[
     "-expect-no-hrr",
     // Exporters (`Ssl::export_keying_material`): with the -export-context, else none.
     "-use-export-context",
+    // `ConfigBuilder::with_ocsp_stapling` / `with_signed_certificate_timestamps`.
+    "-enable-ocsp-stapling",
+    "-enable-signed-cert-timestamps",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -163,6 +166,9 @@ const VALUE_FLAGS: &[&str] = &[
     "-export-keying-material",
     "-export-label",
     "-export-context",
+    // Base64: what `Negotiated::ocsp_response` / `signed_certificate_timestamps` must hold.
+    "-expect-ocsp-response",
+    "-expect-signed-cert-timestamps",
 ];
 
 /// One connection's settings.
@@ -211,6 +217,10 @@ struct Opts {
     export_label: String,
     export_context: String,
     use_export_context: bool,
+    enable_ocsp_stapling: bool,
+    enable_signed_cert_timestamps: bool,
+    expect_ocsp_response: Option<Vec<u8>>,
+    expect_signed_cert_timestamps: Option<Vec<u8>>,
 }
 
 fn int<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Stop> {
@@ -229,6 +239,41 @@ fn tls_version(flag: &str, value: &str) -> Result<u16, Stop> {
             "{flag} {v:#06x} is not a TLS version (DTLS is not implemented)"
         )))
     }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as the runner encodes binary flag values.
+fn base64(flag: &str, value: &str) -> Result<Vec<u8>, Stop> {
+    let bad = || Stop::Check(format!("bad base64 for {flag}: {value:?}"));
+    let digit = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let bytes = value.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return Err(bad());
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, quad) in bytes.chunks(4).enumerate() {
+        let last = i + 1 == bytes.len() / 4;
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return Err(bad());
+        }
+        let mut n = 0u32;
+        for &c in quad.get(..4 - pad).unwrap_or_default() {
+            n = (n << 6) | digit(c).ok_or_else(bad)?;
+        }
+        n <<= 6 * pad;
+        let three = n.to_be_bytes();
+        out.extend_from_slice(three.get(1..4 - pad).unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// ALPN protocols in wire form (each prefixed by its length), as `-advertise-alpn` gives them.
@@ -333,6 +378,12 @@ impl Opts {
             "-export-label" => self.export_label = v.to_owned(),
             "-export-context" => self.export_context = v.to_owned(),
             "-use-export-context" => self.use_export_context = true,
+            "-enable-ocsp-stapling" => self.enable_ocsp_stapling = true,
+            "-enable-signed-cert-timestamps" => self.enable_signed_cert_timestamps = true,
+            "-expect-ocsp-response" => self.expect_ocsp_response = Some(base64(flag, v)?),
+            "-expect-signed-cert-timestamps" => {
+                self.expect_signed_cert_timestamps = Some(base64(flag, v)?);
+            }
             other => return Err(Stop::Unimplemented(format!("flag {other}"))),
         }
         Ok(())
@@ -412,6 +463,9 @@ impl Opts {
         if let Some(n) = self.max_cert_list {
             b = b.with_max_handshake_message(n);
         }
+        b = b
+            .with_ocsp_stapling(self.enable_ocsp_stapling)
+            .with_signed_certificate_timestamps(self.enable_signed_cert_timestamps);
         if self.credentials.is_empty() && !self.cert_callback {
             match (&self.cert_file, &self.key_file) {
                 (Some(cert), Some(key)) => {
@@ -700,6 +754,31 @@ struct Offer {
     session: Session,
     peer_scheme: Option<SignatureScheme>,
     group: Option<NamedGroup>,
+    /// The stapled OCSP response and SCT list of the full handshake (BoringSSL keeps them in
+    /// the session and reports them on a resumption, which has no certificate).
+    ocsp: Option<Vec<u8>>,
+    scts: Option<Vec<u8>>,
+}
+
+/// `Negotiated::ocsp_response` as BoringSSL's `SSL_get0_ocsp_response` reports it: this
+/// handshake's, or on resumption the session's.
+fn ocsp_response(ssl: &Ssl, offer: Option<&Offer>) -> Option<Vec<u8>> {
+    let n = ssl.negotiated()?;
+    if n.resumed() {
+        offer.and_then(|o| o.ocsp.clone())
+    } else {
+        n.ocsp_response().map(<[u8]>::to_vec)
+    }
+}
+
+/// The SCT list, as [`ocsp_response`].
+fn sct_list(ssl: &Ssl, offer: Option<&Offer>) -> Option<Vec<u8>> {
+    let n = ssl.negotiated()?;
+    if n.resumed() {
+        offer.and_then(|o| o.scts.clone())
+    } else {
+        n.signed_certificate_timestamps().map(<[u8]>::to_vec)
+    }
 }
 
 /// The server's signature scheme as BoringSSL's `SSL_get_peer_signature_algorithm` reports
@@ -780,6 +859,14 @@ fn check_negotiated(
             )
         })?;
     }
+    if let Some(want) = &opts.expect_ocsp_response {
+        let got = ocsp_response(ssl, offer).unwrap_or_default();
+        check(&got == want, || "OCSP response mismatch".into())?;
+    }
+    if let Some(want) = &opts.expect_signed_cert_timestamps {
+        let got = sct_list(ssl, offer).unwrap_or_default();
+        check(&got == want, || "SCT list mismatch".into())?;
+    }
     if let Some(path) = &opts.expect_peer_cert_file {
         let want = pem_certs(path)?;
         check(n.peer_chain() == want.as_slice(), || {
@@ -831,6 +918,8 @@ fn connection(
         session,
         peer_scheme: peer_scheme(&ssl, offer),
         group: group(&ssl, offer),
+        ocsp: ocsp_response(&ssl, offer),
+        scts: sct_list(&ssl, offer),
     }))
 }
 
@@ -988,6 +1077,18 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn base64_decodes_the_runners_values() {
+        assert_eq!(base64("-f", "").ok().unwrap(), b"");
+        assert_eq!(base64("-f", "Zg==").ok().unwrap(), b"f");
+        assert_eq!(base64("-f", "Zm8=").ok().unwrap(), b"fo");
+        assert_eq!(base64("-f", "Zm9v").ok().unwrap(), b"foo");
+        assert_eq!(base64("-f", "AQID/w==").ok().unwrap(), [1, 2, 3, 0xff]);
+        for bad in ["Zg=", "Z===", "Zg==Zm9v", "Zm9*"] {
+            assert!(base64("-f", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
