@@ -451,6 +451,51 @@ fn early_data_is_off_by_default() {
     assert!(server.next().early.is_empty());
 }
 
+/// A HelloRetryRequest loses the early data (the second ClientHello offers none, RFC 8446
+/// §4.1.2): the early key is dropped, the second ClientHello goes out in plaintext, and the
+/// early data is resent after the handshake.
+#[test]
+fn a_hello_retry_request_rejects_early_data() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let configs = rustls_configs(&pki, &[16384]);
+    // The resuming server has only P-384: our x25519 share earns a HelloRetryRequest.
+    let base = rustls::crypto::ring::default_provider();
+    let p384 = rustls::crypto::CryptoProvider {
+        kx_groups: vec![rustls::crypto::ring::kx_group::SECP384R1],
+        ..base
+    };
+    let mut retry = rustls::ServerConfig::builder_with_provider(Arc::new(p384))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), pki.private_key())
+        .unwrap();
+    retry.max_early_data_size = 16384;
+    retry.session_storage = configs[0].session_storage.clone();
+    let server = RustlsEarly::start(vec![configs[0].clone(), Arc::new(retry)]);
+    let config = client_config(&pki, EarlyDataRejected::Resend);
+    full_handshake(&config, server.addr);
+    server.next();
+
+    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+    ssl.set_socket(timed(SocketBio::connect(server.addr).unwrap()))
+        .unwrap();
+    assert_eq!(ssl.write_early_data(EARLY).unwrap(), EARLY.len());
+    let n = ssl.connect().unwrap();
+    assert!(n.hello_retry_request() && n.resumed());
+    assert_eq!(ssl.early_data_status(), EarlyDataStatus::Rejected);
+    ssl.write(b"end\n").unwrap();
+    let mut echo = Vec::new();
+    read_until(&mut ssl, &mut echo, b"end\n");
+    let _ = ssl.shutdown();
+    let mut want = EARLY.to_vec();
+    want.extend_from_slice(b"end\n");
+    assert_eq!(echo, want);
+    let got = server.next();
+    assert!(got.early.is_empty());
+    assert_eq!(got.data, want);
+}
+
 /// A server may allow up to 4 GiB of early data; we write at most `MAX_EARLY_DATA` (and, with
 /// `Resend`, keep a copy of at most that), and the server reads exactly what we wrote.
 #[test]
