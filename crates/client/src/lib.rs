@@ -69,6 +69,7 @@ pub use config::{
 pub use connection::{Connection, MAX_KEY_UPDATES, MAX_OUTPUT, MAX_PLAINTEXT, Negotiated};
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;
+pub use overture_handshake::EchStatus;
 pub use session::{MemorySessionStore, Session, SessionStore};
 pub use ssl::{ShutdownState, Ssl, Stats};
 pub use stream::{Stream, StreamOwned};

@@ -191,6 +191,7 @@ mod client;
 mod common;
 pub mod compress;
 mod config;
+pub mod ech;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
@@ -205,6 +206,7 @@ pub use config::{
     MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
     record_content_limit,
 };
+pub use ech::{EchConfigList, EchMode, EchStatus};
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;
 pub use tls12::prf as tls12_prf;
