@@ -304,6 +304,10 @@ pub(crate) fn start(
         level: Level::Initial,
         bytes,
     });
+    if matches!(common.ech, Some(crate::ech::EchState::Grease(_))) {
+        // GREASE is what it is whatever the server answers (TLS 1.2 included).
+        events.push(Event::Ech(crate::ech::EchStatus::Grease));
+    }
     let early_offered = match (&psk, common.offer_early_data) {
         (Some(p), true) => {
             tls13::early_data_key(&mut common, p, &transcript, events)?;

@@ -453,10 +453,11 @@ pub enum Event {
         /// `true`: the server read the early data.
         accepted: bool,
     },
-    /// What became of the ECH extension we sent ([`crate::ExtensionOptions::ech`]): comes
-    /// right after [`Event::ServerHello`] (TLS 1.3) when one was sent — `Accepted` (the
-    /// handshake is the inner ClientHello's), `Grease`, or `Rejected` (the handshake goes on
-    /// with the outer ClientHello and ends in [`crate::Error::EchRejected`]).
+    /// What became of the ECH extension we sent ([`crate::ExtensionOptions::ech`]): `Grease`
+    /// right after the first ClientHello's [`Event::Send`]; with a config, right after the
+    /// TLS 1.3 [`Event::ServerHello`], `Accepted` (the handshake is the inner ClientHello's)
+    /// or `Rejected` (the handshake goes on with the outer ClientHello and ends in
+    /// [`crate::Error::EchRejected`]).
     Ech(crate::ech::EchStatus),
 }
 

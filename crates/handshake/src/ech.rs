@@ -627,7 +627,8 @@ pub(crate) fn on_server_hello(
     after_retry: bool,
 ) -> Result<Option<EchStatus>, Error> {
     match &cx.ech {
-        None => return Ok(None),
+        // GREASE was reported with the ClientHello.
+        None | Some(EchState::Grease(_)) => return Ok(None),
         Some(EchState::Offered(_)) => {}
         Some(other) => return Ok(Some(other.status())),
     }
