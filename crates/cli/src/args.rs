@@ -10,7 +10,7 @@ pub(crate) const USAGE: &str =
                         [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
                         [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
-                        [--record-size-limit N]
+                        [--record-size-limit N] [--ech-config FILE | --ech-grease]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -23,6 +23,11 @@ pub(crate) const USAGE: &str =
   --record-size-limit N (64..16385) offers RFC 8449's record_size_limit: the server's records
   must stay within N (else record_overflow), ours stay within the limit it answers
   (with --json, `peer_record_size_limit`).
+  --ech-config FILE offers Encrypted Client Hello (RFC 9849) with the ECHConfigList in FILE
+  (raw bytes, or base64 text as in a DNS HTTPS record's ech=): the real name travels
+  encrypted, the visible one is the config's public name; TLS 1.3 only. A server that
+  rejects ECH fails the connection (its retry configs, base64, in `ech_retry_configs`).
+  --ech-grease sends a GREASE ECH extension instead (with --json, `ech` says which).
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -57,6 +62,10 @@ pub(crate) struct ConnectOpts {
     pub(crate) trace: bool,
     pub(crate) starttls: Option<Protocol>,
     pub(crate) record_size_limit: Option<u16>,
+    /// `--ech-config FILE`.
+    pub(crate) ech_config: Option<PathBuf>,
+    /// `--ech-grease`.
+    pub(crate) ech_grease: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +107,8 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         trace: false,
         starttls: None,
         record_size_limit: None,
+        ech_config: None,
+        ech_grease: false,
     };
     let mut transport_set = false;
     while let Some(arg) = it.next() {
@@ -165,6 +176,8 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                     .ok_or_else(|| format!("--record-size-limit takes 64..16385, not `{v}`"))?;
                 o.record_size_limit = Some(n);
             }
+            "--ech-config" => o.ech_config = Some(value(arg)?.into()),
+            "--ech-grease" => o.ech_grease = true,
             "--showcerts" => o.showcerts = true,
             "--trace" => o.trace = true,
             "--starttls" => {
@@ -235,7 +248,7 @@ mod tests {
             "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
              --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
              --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json \
-             --showcerts --starttls SMTP --record-size-limit 512",
+             --showcerts --starttls SMTP --record-size-limit 512 --ech-config e.list --ech-grease",
         ))
         .unwrap() else {
             panic!("not connect")
@@ -250,6 +263,11 @@ mod tests {
         assert!(o.json && o.nodelay && o.showcerts);
         assert_eq!(o.starttls, Some(Protocol::Smtp));
         assert_eq!(o.record_size_limit, Some(512));
+        assert_eq!(
+            o.ech_config.as_deref(),
+            Some(std::path::Path::new("e.list"))
+        );
+        assert!(o.ech_grease);
     }
 
     #[test]
