@@ -460,8 +460,8 @@ pub enum Event {
         max_early_data: u32,
     },
     /// TLS 1.3 0-RTT: whether the server accepted the early data we offered (comes once, after
-    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest, a TLS 1.2 ServerHello, or the
-    /// EncryptedExtensions). Accepted: keep the early write key installed (EndOfEarlyData
+    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest or the EncryptedExtensions; a
+    /// TLS 1.2 ServerHello fails the handshake instead, RFC 8446 D.3). Accepted: keep the early write key installed (EndOfEarlyData
     /// goes out under it). Rejected: the server skipped or will skip every early record;
     /// remove the early write key, so that writes are plaintext again until the next
     /// [`Event::InstallWriteKey`] (after a HelloRetryRequest the second ClientHello follows

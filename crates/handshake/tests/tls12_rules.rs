@@ -1699,3 +1699,32 @@ fn ocsp_stapling_and_scts_in_tls12() {
         assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension), "{typ:?}");
     }
 }
+
+/// RFC 8446 D.3: "A client that attempts to send 0-RTT data MUST fail a connection if it
+/// receives a ServerHello with TLS 1.2 or older" (BoGo EarlyDataVersionDowngrade-Client).
+/// Without early data offered, the same TLS 1.2 answer is a normal fallback.
+#[test]
+fn tls12_after_early_data_is_refused() {
+    for early in [true, false] {
+        let mut t = ticket(CipherSuite::TLS13_AES_128_GCM_SHA256);
+        t.max_early_data = Some(16384);
+        let mut s = start(Opts {
+            options: StartOptions {
+                tls13_ticket: Some(t),
+                ..StartOptions::default()
+            },
+            extensions: overture_handshake::ExtensionOptions {
+                early_data: early,
+                ..Default::default()
+            },
+            ..Opts::default()
+        });
+        assert_eq!(s.ch_has(ExtensionType::EarlyData).is_some(), early);
+        let sh = s.server_hello(|_| {});
+        if early {
+            assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+        } else {
+            s.accept(&sh);
+        }
+    }
+}
