@@ -60,7 +60,8 @@ pub enum EarlyDataStatus {
     /// The server accepted the early data: it read every early byte we wrote
     /// (`SSL_EARLY_DATA_ACCEPTED`).
     Accepted,
-    /// The server rejected it (or answered with a HelloRetryRequest or TLS 1.2): it read none
+    /// The server rejected it (or answered with a HelloRetryRequest; TLS 1.2 is an error,
+    /// RFC 8446 D.3): it read none
     /// of it; [`crate::EarlyDataRejected`] says whether it was resent
     /// (`SSL_EARLY_DATA_REJECTED`).
     Rejected,
