@@ -205,6 +205,8 @@ struct Scenario {
     record_size_limit: Option<u16>,
     /// The client offers ECH with the fixture's ECHConfigList (public name `localhost`).
     ech: bool,
+    /// The client sends no SNI for its own name (`ConfigBuilder::with_sni(false)`).
+    no_sni: bool,
 }
 
 /// What the client does after `connect()`.
@@ -246,6 +248,7 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         peak_bound: PEAK_HEAP_BOUND,
         record_size_limit: None,
         ech: false,
+        no_sni: false,
     }
 }
 
@@ -2992,6 +2995,7 @@ fn scenarios() -> Vec<Scenario> {
             peak_bound: PEAK_HEAP_BOUND,
             record_size_limit: None,
             ech: false,
+            no_sni: false,
         });
     }
     // The over-long handshake length waits for bytes that never come: it times out too.
@@ -3179,6 +3183,17 @@ fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
     c.send_finished()
 }
 
+/// [`ech_rejected`] after a HelloRetryRequest: the ServerHello, then the outer handshake.
+fn ech_rejected_after_hello(c: &mut Conn) -> R {
+    let sh = c.default_server_hello();
+    c.send_server_hello(&sh)?;
+    let ee = c.encrypted_extensions(&[]);
+    c.send_hs(&ee)?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()
+}
+
 fn ech_scenarios() -> Vec<Scenario> {
     vec![
         ech(
@@ -3213,6 +3228,22 @@ fn ech_scenarios() -> Vec<Scenario> {
                 ech_rejected(c, &[ext(0xfe0d, &list)])
             },
         ),
+        Scenario {
+            no_sni: true,
+            ..ech(
+                "ECH rejected by a HelloRetryRequest, SNI off for the inner name: the second \
+                 ClientHello repeats the first outer one, public_name SNI included (RFC 8446 \
+                 §4.1.2; BoGo TLS-ECH-Client-Reject-HelloRetryRequest), then ech_required",
+                bad(A::EchRequired),
+                |c| {
+                    let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                    // A confirmation that does not verify: ECH is rejected here.
+                    hrr.extensions.push(ext(0xfe0d, &[0; 8]));
+                    c.send_hrr(&hrr)?;
+                    ech_rejected_after_hello(c)
+                },
+            )
+        },
         ech(
             "ECH rejected without retry_configs: ech_required",
             bad(A::EchRequired),
@@ -3457,6 +3488,9 @@ fn run_one(
     }
     if s.ech {
         builder = builder.with_ech_config_list(&fixture.ech.list).unwrap();
+    }
+    if s.no_sni {
+        builder = builder.with_sni(false);
     }
     let config = &builder.build().unwrap();
     *fixture.carry.lock().unwrap() = None;

@@ -438,7 +438,11 @@ pub(crate) fn client_hello(
     let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
     let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
     let mut exts = Vec::new();
-    if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
+    // After ECH was rejected by a HelloRetryRequest, the second ClientHello continues the
+    // outer one, which always names the public_name (RFC 9849 §6.1.5; RFC 8446 §4.1.2: the
+    // same extensions again), whether or not SNI is on for the inner name.
+    let outer_sni = matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+    if let (true, ServerName::DnsName(name)) = (config.enable_sni || outer_sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
             name.as_ref().as_bytes().to_vec(),
         ));
