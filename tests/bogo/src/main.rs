@@ -145,6 +145,10 @@ const BOOL_FLAGS: &[&str] = &[
     // `ConfigBuilder::with_ocsp_stapling` / `with_signed_certificate_timestamps`.
     "-enable-ocsp-stapling",
     "-enable-signed-cert-timestamps",
+    // BoringSSL's client OCSP status callback, accepting unless -fail-ocsp-callback:
+    // `ConfigBuilder::with_ocsp_response_check`.
+    "-use-ocsp-callback",
+    "-fail-ocsp-callback",
     // 0-RTT (`ConfigBuilder::with_early_data`, `Ssl::write_early_data`,
     // `Ssl::early_data_status`, `Session::max_early_data`).
     "-enable-early-data",
@@ -245,6 +249,8 @@ struct Opts {
     enable_signed_cert_timestamps: bool,
     expect_ocsp_response: Option<Vec<u8>>,
     expect_signed_cert_timestamps: Option<Vec<u8>>,
+    use_ocsp_callback: bool,
+    fail_ocsp_callback: bool,
     enable_early_data: bool,
     expect_ticket_supports_early_data: bool,
     expect_accept_early_data: bool,
@@ -486,6 +492,8 @@ impl Opts {
             "-use-export-context" => self.use_export_context = true,
             "-enable-ocsp-stapling" => self.enable_ocsp_stapling = true,
             "-enable-signed-cert-timestamps" => self.enable_signed_cert_timestamps = true,
+            "-use-ocsp-callback" => self.use_ocsp_callback = true,
+            "-fail-ocsp-callback" => self.fail_ocsp_callback = true,
             "-enable-early-data" => self.enable_early_data = true,
             "-expect-ticket-supports-early-data" => self.expect_ticket_supports_early_data = true,
             "-expect-accept-early-data" => self.expect_accept_early_data = true,
@@ -588,6 +596,10 @@ impl Opts {
             .with_signed_certificate_timestamps(self.enable_signed_cert_timestamps)
             .with_early_data(self.enable_early_data)
             .with_ech_grease(self.enable_ech_grease);
+        if self.use_ocsp_callback {
+            let accept = !self.fail_ocsp_callback;
+            b = b.with_ocsp_response_check(move |_| accept);
+        }
         if let Some(list) = &self.ech_config_list {
             b = b.with_ech_config_list(list)?;
         }
