@@ -121,7 +121,11 @@ struct Inner {
 /// The application's decision on the server's stapled OCSP response
 /// ([`ConfigBuilder::with_ocsp_response_check`]).
 #[derive(Clone)]
-pub(crate) struct OcspResponseCheck(Arc<dyn Fn(Option<&[u8]>) -> bool + Send + Sync>);
+pub(crate) struct OcspResponseCheck(Arc<OcspCheckFn>);
+
+/// The function behind an [`OcspResponseCheck`]: the stapled response (`None`: none) →
+/// accepted.
+type OcspCheckFn = dyn Fn(Option<&[u8]>) -> bool + Send + Sync;
 
 impl OcspResponseCheck {
     pub(crate) fn accepts(&self, response: Option<&[u8]>) -> bool {
