@@ -1000,13 +1000,7 @@ impl Conn {
         let mut hs_key = Protect::new(self.suite, &s.c_hs);
         let mut app_key = Protect::new(self.suite, &secret);
         let mut out = Vec::new();
-        let mut at = 0;
-        while let Some(hdr) = bytes.get(at..at + 5) {
-            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
-            let Some(rec) = bytes.get(at..at + len) else {
-                break;
-            };
-            at += len;
+        for rec in whole_records(&bytes) {
             if rec[0] != ct::APPDATA || hs_key.open(rec).is_some() {
                 continue;
             }
@@ -1330,6 +1324,19 @@ impl Conn {
     }
 }
 
+/// The whole records (header ‖ body) at the start of `bytes`, in order (a partial last one
+/// left out).
+fn whole_records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let hdr = bytes.get(at..at + 5)?;
+        let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        let rec = bytes.get(at..at + len)?;
+        at += len;
+        Some(rec)
+    })
+}
+
 /// Whether a ClientHello offers early_data (RFC 8446 §4.2.10).
 pub fn offers_early_data(ch: &ClientHello) -> bool {
     ch.extensions
@@ -1387,13 +1394,7 @@ impl Conn {
             .and_then(|s| s.c_ap.as_ref())
             .map(|k| Protect::new(self.suite, k));
         let mut out = Vec::new();
-        let mut at = 0;
-        while let Some(hdr) = bytes.get(at..at + 5) {
-            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
-            let Some(rec) = bytes.get(at..at + len) else {
-                break;
-            };
-            at += len;
+        for rec in whole_records(&bytes) {
             if rec[0] != ct::APPDATA {
                 out.push((KeyUsed::Plain, rec[0], rec[5..].to_vec()));
                 continue;
