@@ -416,6 +416,29 @@ fn connection_queues_early_data_behind_the_client_hello() {
     assert_eq!(server.next().early, EARLY);
 }
 
+/// `StreamOwned` (a `Connection` over any `Read + Write`): early data before the first
+/// `write`, which completes the handshake.
+#[test]
+fn stream_owned_writes_early_data() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server = RustlsEarly::start(rustls_configs(&pki, &[16384, 16384]));
+    let config = client_config(&pki, EarlyDataRejected::Report);
+    full_handshake(&config, server.addr);
+    server.next();
+
+    let conn = Connection::new(&config, "localhost").unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stream = overture::StreamOwned::new(conn, tcp);
+    assert_eq!(stream.write_early_data(EARLY).unwrap(), EARLY.len());
+    stream.write_all(b"end\n").unwrap();
+    assert!(stream.conn.early_data_accepted());
+    let mut echo = [0u8; 4];
+    stream.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"end\n");
+    assert_eq!(server.next().early, EARLY);
+}
+
 /// A config without early data never offers it, even with a ticket that allows it.
 #[test]
 fn early_data_is_off_by_default() {
