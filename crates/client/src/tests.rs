@@ -286,3 +286,133 @@ fn stream_owned_runs_over_a_tcp_stream() {
     stream.conn.send_close_notify();
     stream.flush().unwrap();
 }
+
+/// Hands the front `chunk` bytes of `pending` to `process_in_place` (as a BIO lends the part
+/// of its ring that is contiguous) and drops what it took; returns the plaintext that went
+/// into `buf`, or `None` when nothing was taken.
+fn lend(
+    conn: &mut Connection,
+    pending: &mut Vec<u8>,
+    chunk: usize,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let n = chunk.min(pending.len());
+    let before = pending[n..].to_vec();
+    let (taken, direct) = conn
+        .process_in_place(UnixTime::now(), &mut pending[..n], buf)
+        .unwrap();
+    assert!(taken <= n);
+    // Bytes not taken are left as they were.
+    assert_eq!(&pending[n..], &before[..]);
+    pending.drain(..taken);
+    (taken > 0 || direct > 0).then_some(direct)
+}
+
+/// Records opened where the transport lends them (`process_in_place`) — the handshake's
+/// and application data, lent whole or in pieces that split records anywhere — give the same
+/// connection as records copied in first; `write_in_place` seals into lent space what the
+/// server reads as the data written.
+#[test]
+fn records_are_opened_and_sealed_where_the_transport_lends_them() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    for chunk in [usize::MAX, 16_406, 1000, 7] {
+        let mut server =
+            rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+        let mut conn = Connection::new(&client_config(&pki), "localhost").unwrap();
+        conn.start(UnixTime::now()).unwrap();
+        let mut pending = Vec::new();
+        for _ in 0..10_000 {
+            if !conn.is_handshaking() {
+                break;
+            }
+            to_server(&mut conn, &mut server);
+            pending.extend(from_server(&mut server));
+            while lend(&mut conn, &mut pending, chunk, &mut []).is_some() {}
+        }
+        to_server(&mut conn, &mut server);
+        assert!(conn.is_established(), "chunk {chunk}");
+
+        // Server to client: 50,000 bytes in 16 KiB records, read into buffers of every size.
+        let sent: Vec<u8> = (0..50_000u32)
+            .map(|i| u8::try_from(i % 249).unwrap())
+            .collect();
+        server.writer().write_all(&sent).unwrap();
+        pending.extend(from_server(&mut server));
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 20_000];
+        for size in [20_000usize, 1, 16_384, 300].iter().cycle() {
+            if got.len() == sent.len() {
+                break;
+            }
+            if conn.plaintext_pending() > 0 {
+                let n = conn.read(&mut buf[..*size]).unwrap();
+                got.extend_from_slice(&buf[..n]);
+                continue;
+            }
+            let direct = lend(&mut conn, &mut pending, chunk, &mut buf[..*size]);
+            assert!(direct.is_some(), "chunk {chunk}: no progress");
+            got.extend_from_slice(&buf[..direct.unwrap_or(0)]);
+        }
+        assert_eq!(got, sent, "chunk {chunk}");
+        assert!(pending.is_empty());
+
+        // Client to server, sealed into lent space: only whole records, only when nothing is
+        // queued, and what the server reads is what was written.
+        let data: Vec<u8> = (0..40_000u32).map(|i| i.to_be_bytes()[3]).collect();
+        let mut room = vec![0u8; conn.sealed_len(data.len())];
+        assert_eq!(
+            conn.write_in_place(&data, &mut room[..100]).unwrap(),
+            (0, 0)
+        );
+        let one = conn.sealed_len(16_384);
+        let (taken, written) = conn.write_in_place(&data, &mut room[..one + 10]).unwrap();
+        assert_eq!((taken, written), (16_384, one));
+        let mut wire = room[..written].to_vec();
+        let (taken2, written2) = conn.write_in_place(&data[taken..], &mut room).unwrap();
+        assert_eq!(taken + taken2, data.len());
+        assert_eq!(written2, conn.sealed_len(data.len() - taken));
+        wire.extend_from_slice(&room[..written2]);
+        // Something queued goes first: then nothing is sealed in place.
+        assert_eq!(conn.write(b"queued").unwrap(), 6);
+        assert!(!conn.can_write_in_place());
+        assert_eq!(conn.write_in_place(b"later", &mut room).unwrap(), (0, 0));
+        let queued = conn.pending_output().to_vec();
+        conn.consume_output(queued.len());
+        wire.extend_from_slice(&queued);
+        let mut input = &wire[..];
+        let mut echo = Vec::new();
+        while !input.is_empty() {
+            server.read_tls(&mut input).unwrap();
+            server.process_new_packets().unwrap();
+            let _ = server.reader().read_to_end(&mut echo);
+        }
+        assert_eq!(echo.len(), data.len() + 6);
+        assert_eq!(&echo[..data.len()], &data[..]);
+        assert_eq!(&echo[data.len()..], b"queued");
+    }
+}
+
+/// The plaintext bound holds for records opened in place: at the bound the rest of what is
+/// lent is not taken (it stays in the transport) until the application reads.
+#[test]
+fn the_plaintext_buffer_is_bounded_in_place_too() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    let sent: Vec<u8> = (0..200_000u32)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    server.set_buffer_limit(None);
+    server.writer().write_all(&sent).unwrap();
+    let mut pending = from_server(&mut server);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1000];
+    while got.len() < sent.len() {
+        while lend(&mut conn, &mut pending, usize::MAX, &mut []).is_some() {
+            assert!(conn.plaintext_pending() < MAX_PLAINTEXT + 16_384);
+        }
+        assert!(pending.is_empty() || conn.plaintext_pending() >= MAX_PLAINTEXT);
+        let n = conn.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, sent);
+}
