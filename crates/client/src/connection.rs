@@ -522,11 +522,25 @@ impl Connection {
     /// The transport took the first `n` bytes of [`Connection::pending_output`].
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
-        if self.out.queued() == 0 && self.phase == Phase::Established && self.flight_end > 0 {
-            // The handshake's flights are out: give back what they took (a write reserves
-            // what it needs).
+        if self.out.queued() == 0 && self.phase == Phase::Established {
+            // Nothing waits: an established connection holds no output buffer between writes
+            // (the handshake's flights, or the records of the last write, are out; the next
+            // write reserves what it needs).
             self.out.buf = Vec::new();
             self.flight_end = 0;
+        }
+    }
+
+    /// Gives back the memory of the connection's record buffers that hold no byte now: the
+    /// input buffer (one record at most) and the plaintext buffer. Call it when the
+    /// connection goes idle — [`crate::Ssl`] does when a read finds nothing to read; the
+    /// output queue gives its memory back by itself once drained. The buffers grow again
+    /// with the next record.
+    pub fn release_buffers(&mut self) {
+        self.record.release_input();
+        if self.plain_pos == self.plain.len() {
+            self.plain = Vec::new();
+            self.plain_pos = 0;
         }
     }
 

@@ -210,7 +210,16 @@ impl Ssl {
                 Err(e) if e.kind() == ErrorKind::WantWrite && !self.must_send_first() => {}
                 Err(e) => return Err(e),
             }
-            let n = self.recv(buf)?;
+            let n = match self.recv(buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    if e.kind() == ErrorKind::WantRead {
+                        // Idle until the peer sends more: hold no empty record buffer.
+                        self.conn.release_buffers();
+                    }
+                    return Err(e);
+                }
+            };
             if n > 0 {
                 return Ok(n);
             }

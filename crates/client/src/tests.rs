@@ -416,3 +416,64 @@ fn the_plaintext_buffer_is_bounded_in_place_too() {
     }
     assert_eq!(got, sent);
 }
+
+/// Over a transport that does not lend its buffers (bytes fed in, output taken out), a
+/// connection holds one record buffer each way while 16 KiB move each way, and none once
+/// idle: the output queue's memory goes when it drains, the input's when the application
+/// says the connection is idle (`release_buffers`, which `Ssl` calls on a read that would
+/// block).
+#[test]
+fn an_idle_connection_holds_no_record_buffer() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    // The server's session tickets first (they go to the session store).
+    let tickets = from_server(&mut server);
+    assert_eq!(conn.feed(&tickets), tickets.len());
+    conn.process(UnixTime::now()).unwrap();
+    conn.release_buffers();
+    let data = vec![0x42u8; 16 * 1024];
+    // Send: the queue holds the sealed record until the transport takes it, then nothing.
+    let written =
+        allocation_counter::measure(|| assert_eq!(conn.write(&data).unwrap(), data.len()));
+    assert!(written.bytes_current >= 16 * 1024, "{written:?}");
+    assert!(
+        written.bytes_max <= 16 * 1024 + 1024,
+        "one record buffer: {written:?}"
+    );
+    let out = conn.pending_output().to_vec();
+    let drained = allocation_counter::measure(|| conn.consume_output(out.len()));
+    assert_eq!(drained.bytes_current, -written.bytes_current, "{drained:?}");
+    let mut input = &out[..];
+    while !input.is_empty() {
+        server.read_tls(&mut input).unwrap();
+        server.process_new_packets().unwrap();
+    }
+    // Receive: one record's input buffer while it arrives, given back when idle.
+    server.writer().write_all(&data).unwrap();
+    let bytes = from_server(&mut server);
+    let mut buf = vec![0u8; data.len()];
+    let received = allocation_counter::measure(|| {
+        assert_eq!(conn.feed(&bytes), bytes.len());
+        assert_eq!(
+            conn.process_into(UnixTime::now(), &mut buf).unwrap(),
+            data.len()
+        );
+    });
+    assert!(
+        received.bytes_max <= u64::try_from(overture_record_layer::INPUT_BUFFER_LEN).unwrap(),
+        "one record buffer: {received:?}"
+    );
+    assert_eq!(buf, data);
+    let released = allocation_counter::measure(|| conn.release_buffers());
+    assert_eq!(
+        released.bytes_current, -received.bytes_current,
+        "{released:?}"
+    );
+    assert!(received.bytes_current >= 16 * 1024, "{received:?}");
+    // And it works again after.
+    server.writer().write_all(b"again").unwrap();
+    let bytes = from_server(&mut server);
+    assert_eq!(conn.feed(&bytes), bytes.len());
+    assert_eq!(conn.process_into(UnixTime::now(), &mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"again");
+}

@@ -227,7 +227,7 @@ impl RecordLayer {
     /// must be initialised (safe Rust reads only into initialised bytes), so new space is
     /// zero-filled once as the buffer grows; [`RecordLayer::fill`] appends without that.
     pub fn spare(&mut self) -> &mut [u8] {
-        let want = self.make_room();
+        let want = self.make_room(0);
         if self.input.len() < want {
             self.input.resize(want, 0);
         }
@@ -239,7 +239,14 @@ impl RecordLayer {
     /// buffer had initialised is appended to, never zero-filled first (for a transport that
     /// lends its bytes, or a caller that has them in memory).
     pub fn fill(&mut self, data: &[u8]) -> usize {
-        let want = self.make_room().max(self.input.len());
+        // With nothing buffered, the header in `data` says how long the record is: room for
+        // all of it at once (no growing, and no copying, as its bytes arrive).
+        let hint = if self.start == self.end {
+            record_len_hint(data)
+        } else {
+            0
+        };
+        let want = self.make_room(hint).max(self.input.len());
         let n = want.saturating_sub(self.end).min(data.len());
         let (src, _) = data.split_at(n);
         let inited = self.input.len().clamp(self.end, self.end + n) - self.end;
@@ -257,8 +264,9 @@ impl RecordLayer {
 
     /// Gets the buffer ready for more input: drops what was deframed, moves a partial record
     /// to the front when it would not fit behind, reserves (without initialising) enough for
-    /// the record being read; returns how long the buffer may be now.
-    fn make_room(&mut self) -> usize {
+    /// the record being read (or `hint` bytes, a record about to be appended, when longer);
+    /// returns how long the buffer may be now.
+    fn make_room(&mut self, hint: usize) -> usize {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -274,6 +282,7 @@ impl RecordLayer {
             .start
             .saturating_add(self.pending_record_len())
             .max(self.end.saturating_add(MIN_READ))
+            .max(hint)
             .min(INPUT_BUFFER_LEN);
         if self.input.capacity() < want {
             // Grow by doubling as `Vec` would, but never past one maximal record: left to
@@ -841,6 +850,15 @@ fn open(
             "a protected change_cipher_spec",
         )),
         _ => Err(Error::UnknownContentType(inner_type)),
+    }
+}
+
+/// The whole length a record header at the start of `bytes` announces (0 without a header);
+/// only a size hint: the header is judged when the record is deframed.
+fn record_len_hint(bytes: &[u8]) -> usize {
+    match bytes {
+        [_, _, _, l0, l1, ..] => HEADER_LEN + usize::from(u16::from_be_bytes([*l0, *l1])),
+        _ => 0,
     }
 }
 
