@@ -4,7 +4,9 @@
 use crate::args::{ConnectOpts, Transport, Version};
 use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
 use overture::types::{CertificateDer, CipherSuite, NamedGroup, ProtocolVersion};
-use overture::{ClientConfig, ErrorKind, FinalFlight, Negotiated, Ssl};
+use overture::{
+    ClientConfig, EarlyDataRejected, EarlyDataStatus, ErrorKind, FinalFlight, Negotiated, Ssl,
+};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -23,6 +25,8 @@ struct Report {
     response: Vec<u8>,
     /// The peer's chain, kept for `--showcerts` (also when the handshake failed).
     chain: Vec<CertificateDer<'static>>,
+    /// `--early-data`: how many bytes left as 0-RTT data.
+    early_bytes: usize,
 }
 
 pub(crate) fn run(o: &ConnectOpts) -> Result<bool, String> {
@@ -96,6 +100,19 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
     if let Some(limit) = o.record_size_limit {
         b = b.with_record_size_limit(limit);
     }
+    if o.early_data.is_some() {
+        // The early data is a request whose reply we print: a rejected one is sent again.
+        b = b
+            .with_early_data(true)
+            .with_early_data_rejected(EarlyDataRejected::Resend);
+    }
+    if let Some(path) = &o.ech_config {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        b = b
+            .with_ech_config_list(&ech_config_bytes(&bytes))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    b = b.with_ech_grease(o.ech_grease);
     if o.starttls.is_some() {
         // After a STARTTLS preamble the application protocol may wait for the server (and
         // the server for our Finished): never hold the final flight for a first write.
@@ -126,6 +143,7 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         handshake: Duration::ZERO,
         response: Vec::new(),
         chain: Vec::new(),
+        early_bytes: 0,
     };
     let (mut ssl, mut link) = match setup(o, config, addr, name) {
         Ok(x) => x,
@@ -136,6 +154,15 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
     };
     let deadline = Instant::now() + o.timeout;
     let start = Instant::now();
+    if let Some(early) = &o.early_data {
+        match send_early(&mut ssl, &mut link, early, deadline) {
+            Ok(n) => report.early_bytes = n,
+            Err(e) => {
+                report.outcome = Err(e);
+                return report;
+            }
+        }
+    }
     let outcome = loop {
         match ssl.connect() {
             Ok(n) => break Ok(n),
@@ -163,7 +190,13 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         }
     };
     report.handshake = start.elapsed();
-    if let Some(req) = &o.request
+    // With early data sent, its reply is read even without --request.
+    let request = match (&o.request, report.early_bytes) {
+        (Some(req), _) => Some(req.as_slice()),
+        (None, n) if n > 0 => Some(&[][..]),
+        (None, _) => None,
+    };
+    if let Some(req) = request
         && let Err(e) = exchange(&mut ssl, &mut link, req, deadline, &mut report.response)
     {
         report.outcome = Err(e);
@@ -364,6 +397,39 @@ fn pump_in(
     }
 }
 
+/// `--early-data`: writes it as 0-RTT data before the handshake completes, as far as the
+/// resumed ticket allows; returns how many bytes went. No ticket that allows early data (the
+/// first connection, a server without 0-RTT) sends none and is not an error.
+fn send_early(
+    ssl: &mut Ssl,
+    link: &mut Link,
+    early: &[u8],
+    deadline: Instant,
+) -> Result<usize, overture::Error> {
+    let mut off = 0;
+    while off < early.len() {
+        match ssl.write_early_data(early.get(off..).unwrap_or_default()) {
+            Ok(n) => off += n,
+            Err(e) if e.kind().is_retry() => wait(link, e.kind(), deadline)?,
+            // Not offered, or the ticket's limit reached: the rest goes as ordinary data
+            // only if the early data is rejected and resent.
+            Err(e) if e.kind() == ErrorKind::Usage => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(off)
+}
+
+/// The `--json` value of `early_data`: `"accepted"`, `"rejected"`, or null when none was
+/// offered.
+fn early_data_name(status: EarlyDataStatus) -> Option<&'static str> {
+    match status {
+        EarlyDataStatus::Accepted => Some("accepted"),
+        EarlyDataStatus::Rejected => Some("rejected"),
+        _ => None,
+    }
+}
+
 /// `--request`: write it, then read the reply until the peer closes or `SILENCE` passes.
 fn exchange(
     ssl: &mut Ssl,
@@ -453,6 +519,65 @@ fn wait_for_session(
     Ok(())
 }
 
+/// An `--ech-config` file's ECHConfigList: the bytes as they are when they parse as one,
+/// else the file read as base64 text (whitespace ignored), else the bytes (whose parse error
+/// the config builder reports).
+fn ech_config_bytes(file: &[u8]) -> Vec<u8> {
+    if overture::handshake::EchConfigList::parse(file).is_ok() {
+        return file.to_vec();
+    }
+    base64_decode(file).unwrap_or_else(|| file.to_vec())
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with optional padding; `None` for anything else.
+fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let body = digits
+        .strip_suffix(b"==")
+        .or_else(|| digits.strip_suffix(b"="))
+        .unwrap_or(&digits);
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in body {
+        let v = BASE64.iter().position(|b| b == c)?;
+        acc = (acc << 6) | u32::try_from(v).ok()?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    (bits < 6 && body.len() % 4 != 1).then_some(out)
+}
+
+/// Standard base64 with padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
+                out.push(char::from(BASE64.get(idx).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
     match (&r.outcome, o.json) {
         (Ok(n), true) => {
@@ -471,6 +596,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
                 "response_bytes": r.response.len(),
                 "peer_record_size_limit": n.peer_record_size_limit(),
+                "early_data": early_data_name(n.early_data()),
+                "early_data_bytes": r.early_bytes,
+                "ech": n.ech().name(),
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -480,6 +608,8 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "error_kind": e.kind().to_string(),
                 "alert": e.alert_sent().or(e.alert_received()).and_then(|a| a.name()),
                 "reason": e.reason(),
+                "ech": e.ech_rejected().then_some("rejected"),
+                "ech_retry_configs": e.ech_retry_configs().map(base64_encode),
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -504,6 +634,15 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
             if let Some(limit) = n.peer_record_size_limit() {
                 println!("  server record_size_limit {limit}");
             }
+            if let Some(early) = early_data_name(n.early_data()) {
+                println!(
+                    "  early data: {early} ({} bytes sent as 0-RTT)",
+                    r.early_bytes
+                );
+            }
+            if let Some(ech) = n.ech().name() {
+                println!("  ECH {ech}");
+            }
             if o.showcerts {
                 println!("{}", crate::certs::chain_text(&r.chain));
             }
@@ -518,6 +657,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
         (Err(e), false) => {
             println!("FAILED to connect to {} ({name})", o.target);
             println!("  {e}");
+            if let Some(configs) = e.ech_retry_configs() {
+                println!("  ECH retry configs (base64): {}", base64_encode(configs));
+            }
             if o.showcerts && !r.chain.is_empty() {
                 println!("{}", crate::certs::chain_text(&r.chain));
             }
@@ -560,5 +702,52 @@ mod tests {
         };
         assert_eq!(config("--starttls imap").final_flight(), FinalFlight::Send);
         assert_eq!(config("").final_flight(), FinalFlight::default());
+    }
+
+    /// RFC 4648 §10's vectors, both ways; bad text is `None`.
+    #[test]
+    fn base64_follows_rfc_4648() {
+        let vectors: [(&[u8], &str); 7] = [
+            (b"", ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+        ];
+        for (raw, text) in vectors {
+            assert_eq!(base64_encode(raw), text);
+            assert_eq!(
+                base64_decode(text.as_bytes()).as_deref(),
+                Some(raw),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            base64_decode(b"Zm9v\nYmFy\n").as_deref(),
+            Some(&b"foobar"[..])
+        );
+        for bad in [&b"Zm9v!"[..], b"Z", b"Zm=9v"] {
+            assert_eq!(base64_decode(bad), None, "{bad:?}");
+        }
+    }
+
+    /// `--ech-config` takes the raw list or its base64 text.
+    #[test]
+    fn ech_config_files_are_raw_or_base64() {
+        let mut config = vec![0xfe, 0x0d, 0, 0];
+        let contents: &[u8] = &[
+            7, 0, 0x20, 0, 32, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, 0, 1, 0, 1, 0, 1, b'a', 0, 0,
+        ];
+        config[3] = u8::try_from(contents.len()).unwrap();
+        config.extend_from_slice(contents);
+        let mut list = vec![0, u8::try_from(config.len()).unwrap()];
+        list.extend_from_slice(&config);
+        assert!(overture::handshake::EchConfigList::parse(&list).is_ok());
+        assert_eq!(ech_config_bytes(&list), list);
+        let text = format!("{}\n", base64_encode(&list));
+        assert_eq!(ech_config_bytes(text.as_bytes()), list);
     }
 }
