@@ -25,15 +25,16 @@
 //!             Error::EchRejected (alert ech_required) carries them
 //! ```
 //!
-//! No outer-extension compression (`ech_outer_extensions`): every extension is in both hellos,
-//! which costs the key shares twice in the outer ClientHello but keeps the server's
-//! decompression (and its amplification checks) out of the picture. HPKE is
+//! Outer-extension compression (RFC 9849 §5.1): the key shares (1,248 bytes with the default
+//! X25519MLKEM768 + x25519 shares) are the same in both hellos, so EncodedClientHelloInner
+//! carries `ech_outer_extensions = [key_share]` in their place; every other extension is
+//! encrypted in full (they are small, and some — SNI, ALPN, PSK — differ). HPKE is
 //! `overture_crypto_provider::hpke`, on the provider's own X25519, HKDF and AEAD.
 
 use crate::common::Common;
 use crate::error::{Error, PeerMisbehaved};
 use crate::key_schedule::Transcript;
-use crate::msgs::{ClientExtension, Extension, HandshakeMessage, OfferedPsks};
+use crate::msgs::{ClientExtension, ClientHello, Extension, HandshakeMessage, OfferedPsks};
 use overture_crypto_provider::hpke::{self, Hpke, HpkeContext};
 use overture_crypto_provider::{CryptoProvider, SecureRandom, TAG_LEN, Tls13CipherSuite};
 use overture_types::{
@@ -52,6 +53,10 @@ const CONFIRMATION_LEN: usize = 8;
 /// legacy_version (2), random[..24].
 const SH_CONFIRMATION_AT: usize = 4 + 2 + 24;
 const HPKE_INFO_PREFIX: &[u8] = b"tls ech\0";
+/// `ech_outer_extensions` (RFC 9849 §5.1).
+const OUTER_EXTENSIONS: ExtensionType = ExtensionType::Unknown(0xfd00);
+/// Its body for key_share alone: `ExtensionType OuterExtensions<2..254>` = [key_share].
+const OUTER_KEY_SHARE: [u8; 3] = [2, 0x00, 0x33];
 
 /// One ECHConfig of version 0xfe0d (RFC 9849 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,11 +371,18 @@ pub(crate) fn client_extension(
         Some(EchState::Rejected { outer_ext, .. }) => outer_ext.clone(),
         Some(EchState::Grease(Some(body))) => body.clone(),
         Some(EchState::Grease(slot @ None)) => {
+            // The inner hello a real offer would encrypt: these extensions (key_share as
+            // ech_outer_extensions) and the inner ECH extension.
             let mut inner_len = 2 + 32 + 1 + 2 + 2 * cx.offered_suites.len() + 2 + 2 + 5;
             let mut scratch = Vec::new();
             for e in others {
                 scratch.clear();
-                e.encode(&mut scratch)?;
+                match e {
+                    ClientExtension::KeyShare(_) => {
+                        raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()).encode(&mut scratch)?
+                    }
+                    e => e.encode(&mut scratch)?,
+                }
                 inner_len += scratch.len();
             }
             let body = grease_body(random, padded_len(inner_len))?;
@@ -451,11 +463,25 @@ fn outer_hello(
     let HandshakeMessage::ClientHello(mut ch) = HandshakeMessage::decode(inner)? else {
         return Err(Error::Internal("ECH: the inner hello is not a ClientHello"));
     };
-    // EncodedClientHelloInner: the inner body with an empty legacy_session_id, then padding.
-    let session_id = core::mem::take(&mut ch.session_id);
-    let mut encoded = Vec::with_capacity(inner.len() + 64);
-    ch.encode(&mut encoded)?;
-    ch.session_id = session_id;
+    // EncodedClientHelloInner: the inner body with an empty legacy_session_id and key_share
+    // replaced by ech_outer_extensions (the outer hello carries the same shares), then
+    // padding.
+    let compressed = ClientHello {
+        session_id: PayloadU8(Vec::new()),
+        extensions: overture_types::VecU16(
+            ch.extensions
+                .0
+                .iter()
+                .map(|e| match e {
+                    ClientExtension::KeyShare(_) => raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        ..ch.clone()
+    };
+    let mut encoded = Vec::with_capacity(inner.len());
+    compressed.encode(&mut encoded)?;
     let name_len = ch.extensions.0.iter().find_map(|e| match e {
         ClientExtension::ServerName(n) => Some(n.len()),
         _ => None,
