@@ -850,6 +850,30 @@ mod tests {
         assert!(EchConfigList::parse(&[]).is_err());
     }
 
+    /// The bound: a list is one 16-bit vector. The largest one (65,535 bytes of minimal
+    /// configs) parses in one pass to that many configs; a length beyond the bytes present
+    /// is an error, never a read past them.
+    #[test]
+    fn the_largest_list_parses_and_lengths_are_checked() {
+        let one = config(ECH_VERSION, b"a.example", &[]);
+        let n = 0xffff / one.len();
+        let mut configs = vec![one.clone(); n];
+        // Fill the rest of the 65,535 bytes with one config of another version.
+        let rest = 0xffff - n * one.len();
+        if rest >= 4 {
+            let mut filler = vec![0xfe, 0x0c];
+            filler.extend_from_slice(&u16::try_from(rest - 4).unwrap().to_be_bytes());
+            filler.resize(rest, 0);
+            configs.push(filler);
+        }
+        let bytes = list(&configs);
+        let parsed = EchConfigList::parse(&bytes).unwrap();
+        assert_eq!(parsed.configs().len(), n);
+        let mut lying = bytes.clone();
+        lying.truncate(1000);
+        assert!(EchConfigList::parse(&lying).is_err());
+    }
+
     #[test]
     fn padding_rounds_to_32() {
         assert_eq!(padded_len(1), 32);
