@@ -327,3 +327,38 @@ fn client_hello_sizes() {
         grease.len()
     );
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Peer input (a server's retry_configs): arbitrary bytes are an error or a list,
+        /// never a panic; a list of known configs selects only usable ones.
+        #[test]
+        fn arbitrary_lists_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(list) = EchConfigList::parse(&bytes) {
+                prop_assert_eq!(list.as_bytes(), &bytes[..]);
+                if let Some((c, _)) = list.select(&ring::default_provider()) {
+                    prop_assert!(c.is_usable());
+                }
+            }
+        }
+
+        /// A real list with one byte changed: parsed or refused, never a panic, and what
+        /// parses keeps the 0xfe0d configs' syntax.
+        #[test]
+        fn mutated_lists_never_panic(at in 0usize..100, value in any::<u8>()) {
+            let mut bytes = ech_key("public.example", 0).list;
+            let i = at % bytes.len();
+            bytes[i] = value;
+            if let Ok(list) = EchConfigList::parse(&bytes) {
+                for c in list.configs() {
+                    prop_assert!(!c.public_key.is_empty() && !c.cipher_suites.is_empty());
+                }
+            }
+        }
+    }
+}
