@@ -10,7 +10,12 @@
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
 //!   handshakes (full and resumed) agree with both servers, which proves the share layout and
 //!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations;
-//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
+//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key;
+//! - ECH (RFC 9849) against Go's ECH server: accepted (Go reports the inner name), resumed
+//!   inside ECH, with both providers' HPKE, through a HelloRetryRequest; rejected after a key
+//!   rotation with the server's current configs as retry configs, and the retry with them
+//!   accepted; a rejection whose certificate lacks the public name fails on the certificate;
+//!   GREASE ECH against `openssl s_server`.
 
 #![allow(
     clippy::unwrap_used,
@@ -310,6 +315,20 @@ fn ech_accepted_by_go_crypto_tls_which_sees_the_inner_name() {
     let seen = peer.handshake(1);
     assert!(seen.ech && seen.resumed, "{seen:?}");
     assert_eq!(seen.server_name, "localhost");
+    // The rustcrypto provider's HPKE (RustCrypto X25519, HKDF, AES-GCM) too.
+    let rustcrypto = ClientConfig::builder_with_provider(rustcrypto::default_provider())
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_ech_config_list(&list)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        connect_echo(&rustcrypto, &peer).ech(),
+        overture::EchStatus::Accepted
+    );
+    let seen = peer.handshake(2);
+    assert!(seen.ech && seen.server_name == "localhost", "{seen:?}");
 }
 
 #[test]
