@@ -3033,6 +3033,18 @@ fn ech_scenarios() -> Vec<Scenario> {
             |c| ech_rejected(c, &[]),
         ),
         ech(
+            "ECH: a HelloRetryRequest without the ECH extension rejects it: the second \
+             ClientHello is the outer one (its ECH extension repeated), the outer handshake \
+             ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
             "ECH: the HelloRetryRequest confirms, the ServerHello does not: illegal_parameter",
             bad_hello(A::IllegalParameter),
             |c| {
