@@ -364,6 +364,7 @@ fn ech_rejected_after_a_key_rotation_then_the_retry_configs_work() {
     assert_ne!(cached, current);
     let err = ech_connect(&ech_config(&pki, &cached), &peer).unwrap_err();
     assert!(err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
     assert_eq!(err.kind(), overture::ErrorKind::Ssl);
     assert_eq!(
         err.alert_sent(),
@@ -394,6 +395,7 @@ fn ech_rejected_by_a_server_without_a_certificate_for_the_public_name_fails_on_i
     let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
     let err = ech_connect(&ech_config(&pki, &stale), &peer).unwrap_err();
     assert!(!err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
     assert_eq!(
         err.alert_sent(),
         Some(overture::types::AlertDescription::BadCertificate),

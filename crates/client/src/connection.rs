@@ -103,7 +103,8 @@ impl Negotiated {
 
     /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
     /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
-    /// an error, [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    /// an error, whose [`Error::ech_status`](crate::Error::ech_status) says `Rejected`; see
+    /// [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
     pub fn ech(&self) -> EchStatus {
         self.ech
     }
@@ -1300,11 +1301,13 @@ impl Connection {
     /// later call returns it.
     fn die(&mut self, err: Error) -> Error {
         if self.failure.is_none() {
+            let err = err.with_ech(self.negotiated.ech);
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
             self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
+            return err;
         }
         self.failure.clone().unwrap_or(err)
     }

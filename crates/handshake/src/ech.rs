@@ -9,7 +9,8 @@
 //!  start: HPKE SetupBaseS(pkR, "tls ech" ‖ 0 ‖ ECHConfig) ─► enc, context (kept for an HRR)
 //!        ClientHelloInner  (real SNI, ALPN, PSK, `encrypted_client_hello` = inner) ─► transcript
 //!        EncodedClientHelloInner = inner body, empty session id, zero padding (RFC 9849 §6.1.3)
-//!        ClientHelloOuter  (public_name SNI, fresh random, GREASE PSK, the same key shares,
+//!        ClientHelloOuter  (public_name SNI, fresh random, GREASE PSK, the same key shares
+//!                           and other extensions, ALPN included as Chrome sends it,
 //!                           `encrypted_client_hello` = outer: suite, config_id, enc,
 //!                           payload = context.Seal(ClientHelloOuterAAD, EncodedClientHelloInner))
 //!        ─► the wire; the outer hello goes into a second transcript
