@@ -2983,14 +2983,17 @@ fn ech_hrr(c: &mut Conn, confirmation: Option<&[u8]>, open_second: bool) -> R {
 }
 
 /// The outer handshake of a server that does not decrypt (rejects ECH), with `ee_exts`, up
-/// to its Finished: a client that authenticated the public name then ends with ech_required.
+/// to its Finished: a client that authenticated the public name sends its Finished, then
+/// ech_required under its application key (which the server decodes it with).
 fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
     to_sh(c)?;
     let ee = c.encrypted_extensions(ee_exts);
     c.send_hs(&ee)?;
     c.send_certificate()?;
     c.send_certificate_verify()?;
-    c.send_finished()
+    c.send_finished()?;
+    c.application_keys();
+    Ok(())
 }
 
 fn ech_scenarios() -> Vec<Scenario> {

@@ -372,10 +372,15 @@ fn ech_rejected_after_a_key_rotation_then_the_retry_configs_work() {
     );
     let retry = err.ech_retry_configs().expect("Go sends retry configs");
     assert_eq!(retry, current.as_slice(), "the server's current list");
+    // We sent our Finished before ech_required (RFC 9849 §6.1.6), so Go completed the outer
+    // handshake: it saw only the public name.
+    let seen = peer.handshake(0);
+    assert!(!seen.ech, "{seen:?}");
+    assert_eq!(seen.server_name, "public.example");
     // The retry with them is accepted.
     let negotiated = connect_echo(&ech_config(&pki, retry), &peer);
     assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
-    let seen = peer.handshake(0);
+    let seen = peer.handshake(1);
     assert!(seen.ech, "{seen:?}");
     assert_eq!(seen.server_name, "localhost");
     // The stale list the server writes (a key it never held) is rejected the same way.

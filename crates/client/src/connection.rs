@@ -1097,6 +1097,12 @@ impl Connection {
         let was_handshaking = self.phase != Phase::Established;
         let applied = match result {
             Ok(()) => self.apply_events(&mut events),
+            // A rejected ECH (RFC 9849 §6.1.6): the outer handshake completed, so our flight
+            // goes out first and the ech_required alert under the application key after it.
+            Err(e @ overture_handshake::Error::EchRejected { .. }) => {
+                let applied = self.apply_events(&mut events);
+                applied.and_then(|()| Err(self.die(Error::from_handshake(e))))
+            }
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {

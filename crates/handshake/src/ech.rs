@@ -22,7 +22,8 @@
 //!        H(transcript ‖ ServerHello with those 8 bytes zero), 8)?
 //!        yes: accepted, the inner transcript goes on (no after an accepting HRR: illegal_parameter)
 //!        no:  rejected: outer transcript, the certificate checked for public_name,
-//!             EncryptedExtensions' retry_configs kept; after the server's Finished verifies,
+//!             EncryptedExtensions' retry_configs kept; after the server's Finished verifies
+//!             our flight is emitted (an empty Certificate if one is asked for), then
 //!             Error::EchRejected (alert ech_required) carries them
 //! ```
 //!
@@ -727,7 +728,7 @@ pub(crate) fn on_encrypted_extensions(cx: &mut Common, body: Option<&[u8]>) -> R
 }
 
 /// The error that ends a handshake whose ECH was rejected, once the server's Finished
-/// verified (RFC 9849 §6.1.6); `None` otherwise.
+/// verified and our flight is out (RFC 9849 §6.1.6); `None` otherwise.
 pub(crate) fn rejection(cx: &Common) -> Option<Error> {
     match &cx.ech {
         Some(EchState::Rejected { retry_configs, .. }) => Some(Error::EchRejected {
