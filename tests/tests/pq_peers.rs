@@ -427,3 +427,39 @@ fn grease_ech_against_openssl_s_server() {
     assert_eq!(negotiated.ech(), overture::EchStatus::Grease);
     assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
 }
+
+/// RFC 9849 §6.1.7: a rejected ECH's outer handshake answers a CertificateRequest with an
+/// empty Certificate (the client certificate is for the real server, not the public name);
+/// an accepted one sends the certificate.
+#[test]
+fn ech_rejection_sends_no_client_certificate() {
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &["-request-client-cert"]) else {
+        return;
+    };
+    let with_cert = |list: &[u8]| {
+        ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .with_client_cert_files(&pki.chain_pem, &pki.key_pem)
+            .unwrap()
+            .with_ech_config_list(list)
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    let err = ech_connect(&with_cert(&stale), &peer).unwrap_err();
+    assert!(err.ech_rejected(), "{err}");
+    let seen = peer.handshake(0);
+    assert_eq!(
+        (seen.ech, seen.server_name.as_str(), seen.client_certs),
+        (false, "public.example", 0),
+        "{seen:?}"
+    );
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let negotiated = connect_echo(&with_cert(&list), &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(1);
+    assert_eq!((seen.ech, seen.client_certs), (true, 2), "{seen:?}");
+}
