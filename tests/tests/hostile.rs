@@ -670,6 +670,48 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "server-hello",
+            "X25519MLKEM768 share one byte short (1,119)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 - 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share one byte long (1,121)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 + 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share of an X25519 share's 32 bytes",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 32]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
             "X25519 all-zero share",
             bad_hello(A::IllegalParameter),
             |c| {
