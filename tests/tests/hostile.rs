@@ -3038,8 +3038,30 @@ fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
     Ok(())
 }
 
+/// An ECH-accepted handshake that issues a ticket (the prelude of a resumption scenario).
+fn ech_issue_ticket(c: &mut Conn) -> R {
+    ech_accepted_to_ee(c, &[])?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    c.ticket_psk(&[0]);
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[]));
+    c.send(&rec)?;
+    c.hello_and_close()
+}
+
 fn ech_scenarios() -> Vec<Scenario> {
     vec![
+        Scenario {
+            prelude: Some(ech_issue_ticket),
+            ..ech(
+                "ECH rejected, yet the ServerHello selects the PSK the client offered only in \
+                 the inner hello (the outer one carries a GREASE PSK): illegal_parameter",
+                bad_hello(A::IllegalParameter),
+                |c| psk_server_hello(c, |_| {}),
+            )
+        },
         ech(
             "ECH: server decrypts ClientHelloInner and confirms it: accepted, completes",
             ok(),
