@@ -589,9 +589,8 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A HelloRetryRequest: decides acceptance (RFC 9849 §6.1.4) for an undecided offer, checks a
 /// GREASE answer's syntax. `inner` is the transcript so far (ClientHelloInner1, buffered),
-/// `hrr` the message as received and `ech_ext` its extension's body. On a rejection the
-/// handshake switches to the outer hello (`transcript` included). Returns the status to
-/// report.
+/// `hrr` the message decoded and `ech_ext` its extension's body. On a rejection the
+/// handshake switches to the outer hello (`transcript` included).
 pub(crate) fn on_retry(
     cx: &mut Common,
     transcript: &mut Transcript,
