@@ -708,6 +708,29 @@ impl Conn {
         if !inner.session_id.0.is_empty() {
             return Err(fail("EncodedClientHelloInner has a session id"));
         }
+        // ech_outer_extensions: the referenced extensions from the outer hello, in order.
+        let mut exts = Vec::new();
+        for e in inner.extensions.0 {
+            match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfd00 => {
+                    let mut r = overture_types::Reader::new(&x.data.0);
+                    let mut list = r
+                        .prefixed(overture_types::LengthWidth::U8, 2, 254, "OuterExtensions")
+                        .map_err(bad)?;
+                    while list.any_left() {
+                        let t = list.u16("type").map_err(bad)?;
+                        let found = outer.extensions.0.iter().find(|o| o.typ().get() == t);
+                        exts.push(
+                            found
+                                .ok_or_else(|| fail("missing outer extension"))?
+                                .clone(),
+                        );
+                    }
+                }
+                other => exts.push(other),
+            }
+        }
+        inner.extensions.0 = exts;
         if *random == [0; 32] {
             *random = inner.random;
         }

@@ -3176,18 +3176,43 @@ fn ech_hrr(c: &mut Conn, confirmation: Option<&[u8]>, open_second: bool) -> R {
 }
 
 /// The outer handshake of a server that does not decrypt (rejects ECH), with `ee_exts`, up
-/// to its Finished: a client that authenticated the public name then ends with ech_required.
+/// to its Finished: a client that authenticated the public name sends its Finished, then
+/// ech_required under its application key (which the server decodes it with).
 fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
     to_sh(c)?;
     let ee = c.encrypted_extensions(ee_exts);
     c.send_hs(&ee)?;
     c.send_certificate()?;
     c.send_certificate_verify()?;
-    c.send_finished()
+    c.send_finished()?;
+    c.application_keys();
+    Ok(())
+}
+
+/// An ECH-accepted handshake that issues a ticket (the prelude of a resumption scenario).
+fn ech_issue_ticket(c: &mut Conn) -> R {
+    ech_accepted_to_ee(c, &[])?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    c.ticket_psk(&[0]);
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[]));
+    c.send(&rec)?;
+    c.hello_and_close()
 }
 
 fn ech_scenarios() -> Vec<Scenario> {
     vec![
+        Scenario {
+            prelude: Some(ech_issue_ticket),
+            ..ech(
+                "ECH rejected, yet the ServerHello selects the PSK the client offered only in \
+                 the inner hello (the outer one carries a GREASE PSK): illegal_parameter",
+                bad_hello(A::IllegalParameter),
+                |c| psk_server_hello(c, |_| {}),
+            )
+        },
         ech(
             "ECH: server decrypts ClientHelloInner and confirms it: accepted, completes",
             ok(),
@@ -3224,6 +3249,18 @@ fn ech_scenarios() -> Vec<Scenario> {
             "ECH rejected without retry_configs: ech_required",
             bad(A::EchRequired),
             |c| ech_rejected(c, &[]),
+        ),
+        ech(
+            "ECH: a HelloRetryRequest without the ECH extension rejects it: the second \
+             ClientHello is the outer one (its ECH extension repeated), the outer handshake \
+             ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
         ),
         ech(
             "ECH: the HelloRetryRequest confirms, the ServerHello does not: illegal_parameter",

@@ -126,7 +126,8 @@ impl Negotiated {
 
     /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
     /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
-    /// an error, [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    /// an error, whose [`Error::ech_status`](crate::Error::ech_status) says `Rejected`; see
+    /// [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
     pub fn ech(&self) -> EchStatus {
         self.ech
     }
@@ -1301,6 +1302,12 @@ impl Connection {
         let was_handshaking = self.phase != Phase::Established;
         let applied = match result {
             Ok(()) => self.apply_events(&mut events),
+            // A rejected ECH (RFC 9849 §6.1.6): the outer handshake completed, so our flight
+            // goes out first and the ech_required alert under the application key after it.
+            Err(e @ overture_handshake::Error::EchRejected { .. }) => {
+                let applied = self.apply_events(&mut events);
+                applied.and_then(|()| Err(self.die(Error::from_handshake(e))))
+            }
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
@@ -1543,11 +1550,13 @@ impl Connection {
     /// later call returns it.
     fn die(&mut self, err: Error) -> Error {
         if self.failure.is_none() {
+            let err = err.with_ech(self.negotiated.ech);
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
             self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
+            return err;
         }
         self.failure.clone().unwrap_or(err)
     }
