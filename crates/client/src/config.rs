@@ -613,6 +613,34 @@ impl ConfigBuilder {
     /// authenticating it for the public name. Fails now when the list does not parse, and at
     /// `build` when no config is usable with the provider (HPKE DHKEM(X25519, HKDF-SHA256)
     /// with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use overture::{ClientConfig, EchStatus, Ssl};
+    /// let list = std::fs::read("ech-config-list.bin")?; // e.g. from the HTTPS record
+    /// let config = |list: &[u8]| {
+    ///     ClientConfig::builder()
+    ///         .with_system_roots()?
+    ///         .with_ech_config_list(list)?
+    ///         .build()
+    /// };
+    /// let connect = |config: &ClientConfig| -> Result<_, overture::Error> {
+    ///     let socket = overture::bio::SocketBio::connect(("192.0.2.1", 443))
+    ///         .map_err(|e| overture::Error::from_io(&e, "connect"))?;
+    ///     let mut ssl = Ssl::new(config, "private.example")?;
+    ///     ssl.set_socket(socket)?;
+    ///     ssl.connect()
+    /// };
+    /// let negotiated = match connect(&config(&list)?) {
+    ///     // The server rotated its keys: retry once with the configs it sent.
+    ///     Err(e) if e.ech_retry_configs().is_some() => {
+    ///         connect(&config(e.ech_retry_configs().unwrap_or_default())?)?
+    ///     }
+    ///     other => other?,
+    /// };
+    /// assert_eq!(negotiated.ech(), EchStatus::Accepted);
+    /// # Ok(()) }
+    /// ```
     pub fn with_ech_config_list(mut self, config_list: &[u8]) -> Result<Self, Error> {
         let list = overture_handshake::EchConfigList::parse(config_list)
             .map_err(|e| Error::usage(format!("ECHConfigList: {e}")))?;

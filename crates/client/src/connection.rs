@@ -126,7 +126,8 @@ impl Negotiated {
 
     /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
     /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
-    /// an error, [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    /// an error, whose [`Error::ech_status`](crate::Error::ech_status) says `Rejected`; see
+    /// [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
     pub fn ech(&self) -> EchStatus {
         self.ech
     }
@@ -238,6 +239,14 @@ impl OutQueue {
             self.pos = 0;
         }
     }
+}
+
+/// Bytes a transport lends to [`Connection::process_in_place`]: records are deframed from
+/// `pos` and opened where they lie.
+struct Lent<'a> {
+    bytes: &'a mut [u8],
+    /// The first byte not yet deframed.
+    pos: usize,
 }
 
 /// One step the handshake state machine takes: the only inputs it has after its start.
@@ -471,15 +480,15 @@ impl Connection {
     pub fn feed(&mut self, data: &[u8]) -> usize {
         let mut taken = 0;
         while let Some(rest) = data.get(taken..).filter(|r| !r.is_empty()) {
-            let spare = self.receive_buffer();
-            let n = spare.len().min(rest.len());
+            // Appended to the record layer's input: no zero-filled room first.
+            let n = if self.wants_read() {
+                self.record.fill(rest)
+            } else {
+                0
+            };
             if n == 0 {
                 break;
             }
-            if let (Some(dst), Some(src)) = (spare.get_mut(..n), rest.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-            self.received(n);
             taken += n;
         }
         taken
@@ -525,11 +534,57 @@ impl Connection {
     /// buffered): returns how many bytes went into `buf`. One copy less than through
     /// [`Connection::read`].
     pub fn process_into(&mut self, now: UnixTime, buf: &mut [u8]) -> Result<usize, Error> {
+        self.process_from(now, None, buf)
+    }
+
+    /// [`Connection::process_into`] on bytes the transport lends where they lie (a BIO's own
+    /// buffer, as `Bio::read_in_place` lends it) instead of bytes copied into the connection
+    /// first: each whole record is opened in place there — one copy fewer — and handled as
+    /// `process_into` handles it (application data into `buf` while no plaintext is
+    /// buffered, the rest into the plaintext buffer). What follows the records processed: a
+    /// partial record is copied into the connection's input (it is taken); whole records left
+    /// behind because a bound or the end of the handshake stopped the call are not taken.
+    /// Returns how many bytes of `input` were taken (the transport drops them; only those
+    /// were changed) and how many plaintext bytes went into `buf`. While the connection holds
+    /// a partial record itself, `input` is copied in as by [`Connection::feed`] and processed.
+    /// After a fatal error the connection is dead: what it was lent no longer matters.
+    pub fn process_in_place(
+        &mut self,
+        now: UnixTime,
+        input: &mut [u8],
+        buf: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        if self.record.buffered_len() > 0 {
+            let taken = self.feed(input);
+            return self.process_into(now, buf).map(|direct| (taken, direct));
+        }
+        let mut lent = Lent {
+            bytes: input,
+            pos: 0,
+        };
+        let direct = self.process_from(now, Some(&mut lent), buf)?;
+        let Lent { bytes, mut pos } = lent;
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let whole = matches!(self.record.record_len(rest), Ok(Some(len)) if len <= rest.len());
+        if !whole && self.failure.is_none() {
+            // A partial record (or bytes the deframer will refuse once they are its own).
+            pos += self.feed(rest);
+        }
+        Ok((pos, direct))
+    }
+
+    fn process_from(
+        &mut self,
+        now: UnixTime,
+        mut lent: Option<&mut Lent<'_>>,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
         self.check()?;
         let mut direct = 0;
         while self.may_open_record() {
             let handshaking = self.phase != Phase::Established;
-            let Some(progress) = self.next_record(now, buf, &mut direct)? else {
+            let Some(progress) = self.next_record(now, lent.as_deref_mut(), buf, &mut direct)?
+            else {
                 break;
             };
             // The record that completes the handshake ends the call: what follows is
@@ -558,11 +613,25 @@ impl Connection {
     /// The transport took the first `n` bytes of [`Connection::pending_output`].
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
-        if self.out.queued() == 0 && self.phase == Phase::Established && self.flight_end > 0 {
-            // The handshake's flights are out: give back what they took (a write reserves
-            // what it needs).
+        if self.out.queued() == 0 && self.phase == Phase::Established {
+            // Nothing waits: an established connection holds no output buffer between writes
+            // (the handshake's flights, or the records of the last write, are out; the next
+            // write reserves what it needs).
             self.out.buf = Vec::new();
             self.flight_end = 0;
+        }
+    }
+
+    /// Gives back the memory of the connection's record buffers that hold no byte now: the
+    /// input buffer (one record at most) and the plaintext buffer. Call it when the
+    /// connection goes idle — [`crate::Ssl`] does when a read finds nothing to read; the
+    /// output queue gives its memory back by itself once drained. The buffers grow again
+    /// with the next record.
+    pub fn release_buffers(&mut self) {
+        self.record.release_input();
+        if self.plain_pos == self.plain.len() {
+            self.plain = Vec::new();
+            self.plain_pos = 0;
         }
     }
 
@@ -626,13 +695,7 @@ impl Connection {
     /// what fits; [`ErrorKind::WantWrite`] when the queue is full (take its output first).
     /// Only once the handshake is complete, and not after [`Connection::send_close_notify`].
     pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
-        self.check()?;
-        if self.phase != Phase::Established {
-            return Err(Error::usage("write before the handshake is complete"));
-        }
-        if self.close_queued {
-            return Err(Error::usage("write after close_notify"));
-        }
+        self.check_writable()?;
         if data.is_empty() {
             return Ok(0);
         }
@@ -653,6 +716,68 @@ impl Connection {
         }
         self.key_update_silent = false;
         Ok(n)
+    }
+
+    /// [`Connection::write`] straight into space the transport lends (a BIO's own buffer, as
+    /// `Bio::write_in_place` lends it) instead of into the output queue: as many whole records
+    /// of `data` as fit in `out` are sealed there, each chunk of `data` copied once into its
+    /// place and encrypted where it lies — one copy fewer than through the queue. Returns how
+    /// many bytes of `data` were taken and how many bytes of `out` were written (they now
+    /// belong to the transport). `(0, 0)` when this cannot be done now — output is queued
+    /// (it must go first; a KeyUpdate this call found due is queued too), or not even one
+    /// record fits in `out` — then use [`Connection::write`]. [`Connection::sealed_len`] says
+    /// how much room all of `data` takes. The same errors as [`Connection::write`].
+    pub fn write_in_place(&mut self, data: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error> {
+        self.check_writable()?;
+        if data.is_empty() || self.wants_write() {
+            return Ok((0, 0));
+        }
+        if self.record.write_needs_key_update() {
+            // The KeyUpdate is queued: it leaves before this data, through the queue.
+            self.step(Step::UpdateKey)?;
+            return Ok((0, 0));
+        }
+        let data = data.get(..data.len().min(MAX_OUTPUT)).unwrap_or_default();
+        match self
+            .record
+            .seal_into(ContentType::ApplicationData, data, out)
+        {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.die(Error::from_record(e))),
+        }
+    }
+
+    /// How many bytes the records of `data_len` bytes of application data take, sealed now
+    /// (at most [`MAX_OUTPUT`] bytes of data per call, as [`Connection::write`] takes).
+    pub fn sealed_len(&self, data_len: usize) -> usize {
+        let len = data_len.min(MAX_OUTPUT);
+        let fragment = self.record.send_limit().max(1);
+        let full = len / fragment;
+        let rest = len % fragment;
+        let typ = ContentType::ApplicationData;
+        let mut total = full.saturating_mul(self.record.sealed_len(typ, fragment));
+        if rest > 0 {
+            total = total.saturating_add(self.record.sealed_len(typ, rest));
+        }
+        total
+    }
+
+    /// Whether [`Connection::write_in_place`] may take data now: established, alive, not
+    /// closing, nothing queued.
+    pub fn can_write_in_place(&self) -> bool {
+        self.is_established() && !self.close_queued && !self.wants_write()
+    }
+
+    /// The errors of [`Connection::write`] before any data is looked at.
+    fn check_writable(&self) -> Result<(), Error> {
+        self.check()?;
+        if self.phase != Phase::Established {
+            return Err(Error::usage("write before the handshake is complete"));
+        }
+        if self.close_queued {
+            return Err(Error::usage("write after close_notify"));
+        }
+        Ok(())
     }
 
     /// Seals 0-RTT early data into the output queue, right behind the ClientHello
@@ -929,10 +1054,32 @@ impl Connection {
     fn next_record(
         &mut self,
         now: UnixTime,
+        lent: Option<&mut Lent<'_>>,
         direct: &mut [u8],
         direct_len: &mut usize,
     ) -> Result<Option<bool>, Error> {
-        let record = match self.record.next_record() {
+        let record = match lent {
+            None => self.record.next_record(),
+            Some(Lent { bytes, pos }) => {
+                let rest = bytes.get_mut(*pos..).unwrap_or_default();
+                match self.record.record_len(rest) {
+                    Ok(Some(len)) if len <= rest.len() => {
+                        *pos += len;
+                        match self
+                            .record
+                            .open_in_place(rest.get_mut(..len).unwrap_or_default())
+                        {
+                            // A swallowed compatibility ChangeCipherSpec: on to the next one.
+                            Ok(None) => return Ok(Some(false)),
+                            opened => opened,
+                        }
+                    }
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let record = match record {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.die(Error::from_record(e))),
@@ -1155,6 +1302,12 @@ impl Connection {
         let was_handshaking = self.phase != Phase::Established;
         let applied = match result {
             Ok(()) => self.apply_events(&mut events),
+            // A rejected ECH (RFC 9849 §6.1.6): the outer handshake completed, so our flight
+            // goes out first and the ech_required alert under the application key after it.
+            Err(e @ overture_handshake::Error::EchRejected { .. }) => {
+                let applied = self.apply_events(&mut events);
+                applied.and_then(|()| Err(self.die(Error::from_handshake(e))))
+            }
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
@@ -1413,11 +1566,13 @@ impl Connection {
     /// later call returns it.
     fn die(&mut self, err: Error) -> Error {
         if self.failure.is_none() {
+            let err = err.with_ech(self.negotiated.ech);
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
             self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
+            return err;
         }
         self.failure.clone().unwrap_or(err)
     }

@@ -39,7 +39,9 @@ pub enum Error {
     Internal(&'static str),
     /// The server rejected Encrypted Client Hello (RFC 9849 §6.1.6): the handshake with the
     /// outer ClientHello completed and authenticated the config's public name, and the
-    /// connection ends with an `ech_required` alert. `retry_configs` is the ECHConfigList the
+    /// connection ends with an `ech_required` alert. The only error that comes with events to
+    /// apply: the `handle` call that returns it has pushed our final flight and the
+    /// application keys (no `Complete`); send them, then the alert. `retry_configs` is the ECHConfigList the
     /// server sent in its EncryptedExtensions when one of its configs is usable: retry once,
     /// on a new connection, with it (RFC 9849 §6.1.6: not again if that retry is rejected
     /// with retry configs too). `None`: the server did not send any usable one, which

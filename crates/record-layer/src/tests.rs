@@ -1057,3 +1057,127 @@ fn receive_limit_is_record_overflow_above_our_limit() {
     hs.resize(1024, 0);
     assert_eq!(read(&mut rl, &plain(22, 0x0303, &hs)).unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// In place: sealing into, filling from and deframing a buffer the caller lends
+
+#[test]
+fn seal_into_writes_the_same_records_as_seal_and_only_whole_ones() {
+    let data: Vec<u8> = (0..40_000u32).map(|i| i.to_le_bytes()[1]).collect();
+    let mut want = Vec::new();
+    writer13()
+        .seal(CT::ApplicationData, &data, &mut want)
+        .unwrap();
+    // Room for everything: the same bytes.
+    let mut w = writer13();
+    let mut out = vec![0xee; want.len() + 100];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!((taken, written), (data.len(), want.len()));
+    assert_eq!(&out[..written], &want[..]);
+    assert_eq!(w.write_seq(), 3);
+    // Room for one record and a half: one record, and the sequence moves by one.
+    let mut w = writer13();
+    let one = w.sealed_len(CT::ApplicationData, MAX_FRAGMENT_LEN);
+    let mut out = vec![0u8; one + one / 2];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!((taken, written), (MAX_FRAGMENT_LEN, one));
+    assert_eq!(&out[..one], &want[..one]);
+    assert_eq!(w.write_seq(), 1);
+    // Not even one: nothing, and no sequence number used.
+    let mut small = [0u8; 100];
+    assert_eq!(
+        w.seal_into(CT::ApplicationData, &data, &mut small).unwrap(),
+        (0, 0)
+    );
+    assert_eq!(w.write_seq(), 1);
+    // The send limit applies as for `seal`.
+    let mut w = writer13();
+    w.set_send_limit(512);
+    let mut out = vec![0u8; 4096];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!(taken % 512, 0);
+    assert!(
+        record_lengths(&out[..written])
+            .iter()
+            .all(|l| *l == 513 + TAG_LEN)
+    );
+    // Application data without a key is refused, as by `seal`.
+    let mut rl = RecordLayer::new();
+    let e = rl
+        .seal_into(CT::ApplicationData, b"x", &mut out)
+        .unwrap_err();
+    assert!(matches!(e, Error::NoWriteKey));
+}
+
+#[test]
+fn fill_takes_what_spare_would_offer_in_any_split() {
+    let mut w = writer13();
+    let mut wire = Vec::new();
+    w.seal(CT::Handshake, &[20, 0, 0, 2, 9, 9], &mut wire)
+        .unwrap();
+    w.seal(CT::ApplicationData, &vec![0x5a; 40_000], &mut wire)
+        .unwrap();
+    let want = read(&mut reader13(), &wire).unwrap();
+    for chunk in [1, 5, 999, 4096, 16_405, INPUT_BUFFER_LEN, wire.len()] {
+        let mut rl = reader13();
+        let mut got = Vec::new();
+        for mut c in wire.chunks(chunk) {
+            while !c.is_empty() {
+                let room = rl.spare().len();
+                let n = rl.fill(c);
+                assert_eq!(n, room.min(c.len()), "fill takes what spare offers");
+                assert!(rl.buffered_len() <= INPUT_BUFFER_LEN);
+                c = &c[n..];
+                while let Some(r) = rl.next_record().unwrap() {
+                    got.push((r.typ, r.payload.to_vec()));
+                }
+            }
+        }
+        assert_eq!(got, want, "chunk {chunk}");
+    }
+    // Filling without asking for the spare space first (no zero-filled room at all).
+    let mut rl = reader13();
+    let mut got = Vec::new();
+    let mut rest = &wire[..];
+    while !rest.is_empty() {
+        let n = rl.fill(rest);
+        assert!(n > 0);
+        rest = &rest[n..];
+        while let Some(r) = rl.next_record().unwrap() {
+            got.push((r.typ, r.payload.to_vec()));
+        }
+    }
+    assert_eq!(got, want);
+}
+
+#[test]
+fn record_len_judges_headers_as_the_deframer_does() {
+    let rl = reader13();
+    assert_eq!(rl.record_len(&[]).unwrap(), None);
+    assert_eq!(rl.record_len(&[23, 3, 3, 0]).unwrap(), None);
+    assert_eq!(rl.record_len(&[23, 3, 3, 0, 40]).unwrap(), Some(45));
+    assert_eq!(
+        rl.record_len(&[99]).unwrap_err().alert(),
+        A::UnexpectedMessage
+    );
+    assert_eq!(
+        rl.record_len(&[23, 3, 3, 0xff, 0xff]).unwrap_err().alert(),
+        A::RecordOverflow
+    );
+    // A buffer of the caller's, deframed with it and opened in place: the same records.
+    let mut w = writer13();
+    let mut wire = Vec::new();
+    w.seal(CT::ApplicationData, &vec![1; 20_000], &mut wire)
+        .unwrap();
+    let want = read(&mut reader13(), &wire).unwrap();
+    let mut rl = reader13();
+    let mut got = Vec::new();
+    let mut rest = &mut wire[..];
+    while let Some(len) = rl.record_len(rest).unwrap() {
+        let (rec, tail) = rest.split_at_mut(len);
+        let r = rl.open_in_place(rec).unwrap().unwrap();
+        got.push((r.typ, r.payload.to_vec()));
+        rest = tail;
+    }
+    assert_eq!(got, want);
+}
