@@ -147,6 +147,57 @@ pub struct Fixture {
     /// What one connection's script leaves for the next connection of the same scenario (the
     /// PSK of the ticket it issued).
     pub carry: Mutex<Option<Vec<u8>>>,
+    /// The server's ECH key and config (public name `localhost`, which the chain names, so
+    /// that a rejected ECH's outer handshake authenticates).
+    pub ech: EchKey,
+}
+
+/// An ECH key pair (DHKEM(X25519, HKDF-SHA256)) and its ECHConfigList, for scripts that play
+/// an ECH server (RFC 9849 §7).
+pub struct EchKey {
+    /// The HPKE private key.
+    pub secret: Secret,
+    /// The ECHConfig (version 0xfe0d, config_id 3, HKDF-SHA256 with AES-128-GCM).
+    pub config: Vec<u8>,
+    /// The ECHConfigList holding only `config`: what the client is configured with, and the
+    /// server's retry_configs.
+    pub list: Vec<u8>,
+}
+
+impl EchKey {
+    fn generate(public_name: &str) -> Self {
+        let hpke = ech_hpke(1, 1);
+        let (secret, public) = hpke.generate_key_pair().unwrap();
+        let mut c = vec![3u8];
+        c.extend_from_slice(&0x0020u16.to_be_bytes());
+        c.extend_from_slice(&u16b(public.len()));
+        c.extend_from_slice(&public);
+        c.extend_from_slice(&[0, 4, 0, 1, 0, 1]);
+        c.push(0);
+        c.push(u8::try_from(public_name.len()).unwrap());
+        c.extend_from_slice(public_name.as_bytes());
+        c.extend_from_slice(&[0, 0]);
+        let mut config = 0xfe0du16.to_be_bytes().to_vec();
+        config.extend_from_slice(&u16b(c.len()));
+        config.extend_from_slice(&c);
+        let mut list = u16b(config.len()).to_vec();
+        list.extend_from_slice(&config);
+        Self {
+            secret,
+            config,
+            list,
+        }
+    }
+}
+
+fn ech_hpke(kdf: u16, aead: u16) -> overture_crypto_provider::hpke::Hpke {
+    overture_crypto_provider::hpke::Hpke::from_provider(
+        &ring::default_provider(),
+        0x0020,
+        kdf,
+        aead,
+    )
+    .expect("an HPKE suite of the ring provider")
 }
 
 impl Fixture {
@@ -173,6 +224,7 @@ impl Fixture {
             scheme,
             extra_chains: Vec::new(),
             carry: Mutex::new(None),
+            ech: EchKey::generate("localhost"),
         }
     }
 
@@ -463,6 +515,13 @@ pub struct Conn {
     /// there on a real server reads under the client handshake key (RFC 8446 §6) and a
     /// plaintext alert is a record it cannot open (bad_record_mac).
     protected_from: Option<usize>,
+    /// ECH accepted (`ech_accept`): the HPKE context, ClientHelloInner1's random and the
+    /// message itself.
+    ech: Option<(
+        overture_crypto_provider::hpke::HpkeContext,
+        [u8; 32],
+        Vec<u8>,
+    )>,
 }
 
 /// The server side of a TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256 handshake with the extended
@@ -544,7 +603,148 @@ impl Conn {
             ch_record_version: 0,
             tls12: None,
             protected_from: None,
+            ech: None,
         }
+    }
+
+    /// Plays the ECH server (RFC 9849 §7.1) on the ClientHelloOuter just accepted: decrypts
+    /// its `encrypted_client_hello` with the fixture's key and makes ClientHelloInner the
+    /// handshake's ClientHello (transcript, key shares, session id). Call right after the
+    /// first `accept()`.
+    pub fn ech_accept(&mut self) -> io::Result<()> {
+        let inner = self.ech_open()?;
+        let msg = HandshakeMessage::ClientHello(inner.clone())
+            .encode()
+            .unwrap();
+        self.transcript = Transcript::new();
+        self.transcript.add(&msg);
+        if let Some(ech) = self.ech.as_mut() {
+            ech.2.clone_from(&msg);
+        }
+        self.client_hello = Some(inner);
+        self.ch_raw = msg;
+        Ok(())
+    }
+
+    /// After `hrr` (an encoded HelloRetryRequest, sent) and `accept()` of the second
+    /// ClientHelloOuter: decrypts it with the first hello's HPKE context (RFC 9849 §7.1.1)
+    /// and rebuilds the transcript over the inner hellos.
+    pub fn ech_accept_retry(&mut self, hrr: &[u8]) -> io::Result<()> {
+        let first = self.ech.as_ref().map(|e| e.2.clone()).unwrap_or_default();
+        let inner = self.ech_open()?;
+        let msg = HandshakeMessage::ClientHello(inner.clone())
+            .encode()
+            .unwrap();
+        self.transcript = Transcript::new();
+        self.transcript.add(&first);
+        self.transcript.roll_up_for_retry(self.suite.hash);
+        self.transcript.add(hrr);
+        self.transcript.add(&msg);
+        self.hrr_done = true;
+        self.client_hello = Some(inner);
+        self.ch_raw = msg;
+        Ok(())
+    }
+
+    /// Decrypts the current ClientHelloOuter's payload (the first with a new HPKE context,
+    /// later ones with the same) into ClientHelloInner, legacy_session_id restored.
+    fn ech_open(&mut self) -> io::Result<ClientHello> {
+        let fail = |why: &str| io::Error::other(format!("ECH: {why}"));
+        let mut outer = self
+            .client_hello
+            .clone()
+            .ok_or_else(|| fail("no ClientHello"))?;
+        let body = outer
+            .extensions
+            .0
+            .iter_mut()
+            .find_map(|e| match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfe0d => Some(&mut x.data.0),
+                _ => None,
+            })
+            .ok_or_else(|| fail("no encrypted_client_hello"))?;
+        let bad = |e: overture_types::InvalidMessage| fail(&e.to_string());
+        let mut r = overture_types::Reader::new(body);
+        let (kind, kdf, aead) = (
+            r.u8("type").map_err(bad)?,
+            r.u16("kdf").map_err(bad)?,
+            r.u16("aead").map_err(bad)?,
+        );
+        r.u8("config_id").map_err(bad)?;
+        let mut vector = || {
+            r.prefixed(overture_types::LengthWidth::U16, 0, 0xffff, "vector")
+                .map(|mut v| v.rest().to_vec())
+                .map_err(bad)
+        };
+        let enc = vector()?;
+        let payload = vector()?;
+        if kind != 0 {
+            return Err(fail("not the outer variant"));
+        }
+        // ClientHelloOuterAAD: the outer hello with a zero payload (RFC 9849 §5.2).
+        let at = body.len() - payload.len();
+        body[at..].fill(0);
+        let aad = HandshakeMessage::ClientHello(outer.clone())
+            .encode()
+            .unwrap();
+        if self.ech.is_none() {
+            let info = [&b"tls ech\0"[..], &self.fixture.ech.config].concat();
+            let ctx = ech_hpke(kdf, aead)
+                .setup_base_receiver(&enc, self.fixture.ech.secret.as_bytes(), &info)
+                .map_err(|e| fail(&e.to_string()))?;
+            self.ech = Some((ctx, [0; 32], Vec::new()));
+        } else if !enc.is_empty() {
+            return Err(fail("enc not empty in the second ClientHelloOuter"));
+        }
+        let (ctx, random, _) = self.ech.as_mut().unwrap();
+        let encoded = ctx
+            .open(&aad[4..], &payload)
+            .map_err(|e| fail(&e.to_string()))?;
+        let mut r = overture_types::Reader::new(&encoded);
+        let mut inner = <ClientHello as overture_types::Codec>::read(&mut r).map_err(bad)?;
+        if r.rest().iter().any(|b| *b != 0) {
+            return Err(fail("non-zero padding"));
+        }
+        if !inner.session_id.0.is_empty() {
+            return Err(fail("EncodedClientHelloInner has a session id"));
+        }
+        if *random == [0; 32] {
+            *random = inner.random;
+        }
+        inner.session_id = outer.session_id;
+        Ok(inner)
+    }
+
+    /// `HKDF-Expand-Label(HKDF-Extract(0, ClientHelloInner1.random), label, hash, 8)`.
+    fn ech_confirmation(&self, label: &[u8], hash: &[u8]) -> [u8; 8] {
+        let (_, random, _) = self.ech.as_ref().expect("ech_accept() first");
+        let prk = self.suite.hkdf.extract(&[], random);
+        let expander = self.suite.hkdf.expander(prk.as_bytes()).unwrap();
+        let mut out = [0u8; 8];
+        overture_crypto_provider::expand_label(&*expander, label, hash, &mut out).unwrap();
+        out
+    }
+
+    /// Sets the last 8 bytes of `sh.random` to the ECH accept_confirmation over the
+    /// transcript so far (RFC 9849 §7.2).
+    pub fn ech_confirm_server_hello(&self, sh: &mut ServerHelloSpec) {
+        sh.random[24..].fill(0);
+        let hash = self.transcript.hash_with(self.suite.hash, &sh.encode());
+        sh.random[24..]
+            .copy_from_slice(&self.ech_confirmation(b"ech accept confirmation", hash.as_bytes()));
+    }
+
+    /// Adds to `hrr` the ECH extension with hrr_accept_confirmation over ClientHelloInner1
+    /// (RFC 9849 §7.2.1).
+    pub fn ech_confirm_hrr(&self, hrr: &mut ServerHelloSpec) {
+        hrr.extensions.push(ext(0xfe0d, &[0; 8]));
+        let mut t = Transcript::new();
+        t.add(&self.ech.as_ref().expect("ech_accept() first").2);
+        t.roll_up_for_retry(self.suite.hash);
+        let hash = t.hash_with(self.suite.hash, &hrr.encode());
+        let conf = self.ech_confirmation(b"hrr ech accept confirmation", hash.as_bytes());
+        hrr.extensions.pop();
+        hrr.extensions.push(ext(0xfe0d, &conf));
     }
 
     /// Sends raw bytes.

@@ -204,6 +204,8 @@ struct Scenario {
     peak_bound: u64,
     /// The record_size_limit the client offers (RFC 8449), if any.
     record_size_limit: Option<u16>,
+    /// The client offers ECH with the fixture's ECHConfigList (public name `localhost`).
+    ech: bool,
     /// 0-RTT: the config enables early data and the client writes these bytes with
     /// `write_early_data` before `connect()` (sent when its ticket allows early data).
     early_data: Option<&'static [u8]>,
@@ -247,6 +249,7 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         flow: Flow::Read,
         peak_bound: PEAK_HEAP_BOUND,
         record_size_limit: None,
+        ech: false,
         early_data: None,
     }
 }
@@ -667,6 +670,48 @@ fn scenarios() -> Vec<Scenario> {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
                     sh.extensions.push(key_share_ext(G::X25519, &[9; 31]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share one byte short (1,119)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 - 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share one byte long (1,121)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 + 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share of an X25519 share's 32 bytes",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 32]));
                 })
             },
         ),
@@ -2807,6 +2852,7 @@ fn scenarios() -> Vec<Scenario> {
             flow: Flow::Read,
             peak_bound: PEAK_HEAP_BOUND,
             record_size_limit: None,
+            ech: false,
             early_data: None,
         });
     }
@@ -2817,6 +2863,7 @@ fn scenarios() -> Vec<Scenario> {
         }
     }
     v.extend(record_size_limit_scenarios());
+    v.extend(ech_scenarios());
     v.extend(early_data_scenarios());
     v
 }
@@ -2940,6 +2987,129 @@ fn record_size_limit_scenarios() -> Vec<Scenario> {
                 c.send_hs(&cert)?;
                 c.send_certificate_verify()?;
                 c.send_finished()
+            },
+        ),
+    ]
+}
+
+// ---- Encrypted Client Hello (RFC 9849) -------------------------------------------------------
+
+/// A scenario where the client offers ECH with the fixture's config (public name localhost).
+fn ech(name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        ech: true,
+        ..sc("ech", name, expect, script)
+    }
+}
+
+/// The ServerHello of a server that accepted ECH (decrypted, confirmed), and `ee_exts`.
+fn ech_accepted_to_ee(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
+    c.ech_accept()?;
+    let mut sh = c.default_server_hello();
+    c.ech_confirm_server_hello(&mut sh);
+    c.send_server_hello(&sh)?;
+    let ee = c.encrypted_extensions(ee_exts);
+    c.send_hs(&ee)
+}
+
+/// A HelloRetryRequest (for secp256r1, offered without a share) from a server that decrypted
+/// ClientHelloInner1, with `confirmation` as its ECH extension (`None`: the correct one);
+/// then the second ClientHello is read (and decrypted when `open_second`).
+fn ech_hrr(c: &mut Conn, confirmation: Option<&[u8]>, open_second: bool) -> R {
+    c.ech_accept()?;
+    let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+    match confirmation {
+        None => c.ech_confirm_hrr(&mut hrr),
+        Some(bytes) => hrr.extensions.push(ext(0xfe0d, bytes)),
+    }
+    let msg = hrr.encode();
+    c.send(&plain(ct::HANDSHAKE, &msg))?;
+    c.accept()?;
+    if open_second {
+        c.ech_accept_retry(&msg)?;
+    }
+    Ok(())
+}
+
+/// The outer handshake of a server that does not decrypt (rejects ECH), with `ee_exts`, up
+/// to its Finished: a client that authenticated the public name then ends with ech_required.
+fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
+    to_sh(c)?;
+    let ee = c.encrypted_extensions(ee_exts);
+    c.send_hs(&ee)?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()
+}
+
+fn ech_scenarios() -> Vec<Scenario> {
+    vec![
+        ech(
+            "ECH: server decrypts ClientHelloInner and confirms it: accepted, completes",
+            ok(),
+            |c| {
+                ech_accepted_to_ee(c, &[])?;
+                c.send_certificate()?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        ech(
+            "ECH: HelloRetryRequest and ServerHello both confirm: the second ClientHelloOuter \
+             opens with the same HPKE context, completes",
+            ok(),
+            |c| {
+                ech_hrr(c, None, true)?;
+                let mut sh = c.default_server_hello();
+                c.ech_confirm_server_hello(&mut sh);
+                c.send_server_hello(&sh)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        ech(
+            "ECH: ServerHello.random without a valid confirmation: rejected, the outer handshake \
+             authenticates the public name and ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
+            "ECH rejected without retry_configs: ech_required",
+            bad(A::EchRequired),
+            |c| ech_rejected(c, &[]),
+        ),
+        ech(
+            "ECH: the HelloRetryRequest confirms, the ServerHello does not: illegal_parameter",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                ech_hrr(c, None, true)?;
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)
+            },
+        ),
+        ech(
+            "ECH: the HelloRetryRequest's confirmation is 7 bytes: decode_error",
+            bad(A::DecodeError),
+            |c| ech_hrr(c, Some(&[0; 7]), false),
+        ),
+        ech(
+            "ECH retry_configs in EncryptedExtensions after an acceptance: unsupported_extension",
+            bad(A::UnsupportedExtension),
+            |c| {
+                let list = c.fixture.ech.list.clone();
+                ech_accepted_to_ee(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
+            "ECH: malformed retry_configs after a rejection: decode_error",
+            bad(A::DecodeError),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[ext(0xfe0d, &[0, 5, 0xfe, 0x0d, 0, 9])]);
+                c.send_hs(&ee)
             },
         ),
     ]
@@ -3382,6 +3552,9 @@ fn run_one(
     }
     if s.early_data.is_some() {
         builder = builder.with_early_data(true);
+    }
+    if s.ech {
+        builder = builder.with_ech_config_list(&fixture.ech.list).unwrap();
     }
     let config = &builder.build().unwrap();
     *fixture.carry.lock().unwrap() = None;

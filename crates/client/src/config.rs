@@ -163,6 +163,7 @@ impl ClientConfig {
             unexpected_eof: UnexpectedEof::Ssl,
             verify_schemes: None,
             signing_schemes: None,
+            ech: overture_handshake::EchMode::Off,
         }
     }
 
@@ -259,6 +260,7 @@ pub struct ConfigBuilder {
     unexpected_eof: UnexpectedEof,
     verify_schemes: Option<Vec<SignatureScheme>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
+    ech: overture_handshake::EchMode,
 }
 
 impl ConfigBuilder {
@@ -533,6 +535,38 @@ impl ConfigBuilder {
         self
     }
 
+    /// Offers Encrypted Client Hello (RFC 9849) with the first usable config of
+    /// `config_list`, an ECHConfigList as the server publishes it (the bytes of a DNS HTTPS
+    /// record's `ech` parameter, or an error's [`Error::ech_retry_configs`]). The real server
+    /// name and ALPN go only into the encrypted inner ClientHello; the outer one names the
+    /// config's public name. Connections then offer TLS 1.3 only (the inner hello must not
+    /// offer TLS 1.2; `build` fails when TLS 1.3 is not enabled) and send no early data.
+    /// [`Negotiated::ech`](crate::Negotiated::ech) says `Accepted`; a server that rejects ECH
+    /// makes `connect` fail (alert `ech_required`) with the retry configs it sent, after
+    /// authenticating it for the public name. Fails now when the list does not parse, and at
+    /// `build` when no config is usable with the provider (HPKE DHKEM(X25519, HKDF-SHA256)
+    /// with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305).
+    pub fn with_ech_config_list(mut self, config_list: &[u8]) -> Result<Self, Error> {
+        let list = overture_handshake::EchConfigList::parse(config_list)
+            .map_err(|e| Error::usage(format!("ECHConfigList: {e}")))?;
+        self.ech = overture_handshake::EchMode::Enabled(list);
+        Ok(self)
+    }
+
+    /// Sends a GREASE ECH extension (RFC 9849 §6.2.1, as Chrome does) when no config list is
+    /// set: random bytes shaped like a real offer, which servers ignore, so that real ECH
+    /// connections do not stand out. Off by default.
+    pub fn with_ech_grease(mut self, on: bool) -> Self {
+        if !matches!(self.ech, overture_handshake::EchMode::Enabled(_)) {
+            self.ech = if on {
+                overture_handshake::EchMode::Grease
+            } else {
+                overture_handshake::EchMode::Off
+            };
+        }
+        self
+    }
+
     /// Options that weaken security, named so nobody uses them by accident.
     pub fn dangerous(self) -> DangerousConfigBuilder {
         DangerousConfigBuilder(self)
@@ -546,6 +580,21 @@ impl ConfigBuilder {
                 "record_size_limit {limit} is outside 64..=16385 (RFC 8449 §4)"
             )));
         }
+        let mut versions = self.versions;
+        if let overture_handshake::EchMode::Enabled(list) = &self.ech {
+            // RFC 9849 §6.1: the inner ClientHello offers TLS 1.3 only, and so do we.
+            if !versions.contains(&ProtocolVersion::TLSv1_3) {
+                return Err(Error::usage("ECH needs TLS 1.3"));
+            }
+            versions.retain(|v| *v == ProtocolVersion::TLSv1_3);
+            if list.select(&self.provider).is_none() {
+                return Err(Error::usage(
+                    "no config of the ECHConfigList is usable (a supported version, \
+                     DHKEM(X25519, HKDF-SHA256) with a KDF/AEAD pair of the provider, a valid \
+                     public_name, no unknown mandatory extension)",
+                ));
+            }
+        }
         let mut provider = self.provider;
         if let Some(order) = &self.suites {
             provider.cipher_suites = order
@@ -555,7 +604,7 @@ impl ConfigBuilder {
         }
         provider
             .cipher_suites
-            .retain(|s: &SupportedCipherSuite| self.versions.contains(&s.version()));
+            .retain(|s: &SupportedCipherSuite| versions.contains(&s.version()));
         if provider.cipher_suites.is_empty() {
             return Err(Error::usage(
                 "no cipher suite left for the chosen protocol versions",
@@ -592,7 +641,7 @@ impl ConfigBuilder {
         }
         let handshake = HandshakeConfig {
             provider,
-            versions: self.versions,
+            versions,
             alpn_protocols: self.alpn,
             enable_sni: self.sni,
             middlebox_compat: self.middlebox_compat,
@@ -605,6 +654,7 @@ impl ConfigBuilder {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
                 early_data: self.early_data,
+                ech: self.ech,
                 ..Default::default()
             },
         };

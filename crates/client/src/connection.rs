@@ -4,7 +4,7 @@ use crate::config::{ClientConfig, EarlyDataRejected, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::trace::{Dir, Trace};
-use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
+use overture_handshake::{ClientHandshake, EchStatus, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
     AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
@@ -91,6 +91,7 @@ pub struct Negotiated {
     peer_signature_scheme: Option<SignatureScheme>,
     peer_record_size_limit: Option<u16>,
     early_data: EarlyDataStatus,
+    ech: EchStatus,
 }
 
 impl Negotiated {
@@ -98,6 +99,13 @@ impl Negotiated {
     /// [`EarlyDataStatus::Rejected`] when it was offered, else [`EarlyDataStatus::NotSent`].
     pub fn early_data(&self) -> EarlyDataStatus {
         self.early_data
+    }
+
+    /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
+    /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
+    /// an error, [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    pub fn ech(&self) -> EchStatus {
+        self.ech
     }
 
     /// Whether the server sent a HelloRetryRequest (TLS 1.3).
@@ -355,6 +363,7 @@ impl Connection {
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
                 early_data: EarlyDataStatus::NotSent,
+                ech: EchStatus::NotOffered,
             },
             offered: None,
             session: None,
@@ -1209,6 +1218,7 @@ impl Connection {
                     self.negotiated.hello_retry = true;
                 }
                 Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                Event::Ech(status) => self.negotiated.ech = status,
                 // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
                 // nothing.
                 Event::TicketReceived { .. } => {}

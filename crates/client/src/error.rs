@@ -224,6 +224,30 @@ impl Error {
         }
     }
 
+    /// Whether the server rejected Encrypted Client Hello
+    /// ([`ConfigBuilder::with_ech_config_list`](crate::ConfigBuilder::with_ech_config_list)):
+    /// the handshake with the config's public name completed and authenticated, and we ended
+    /// it with an `ech_required` alert (RFC 9849 §6.1.6).
+    pub fn ech_rejected(&self) -> bool {
+        matches!(
+            self.handshake_error(),
+            Some(overture_handshake::Error::EchRejected { .. })
+        )
+    }
+
+    /// After an ECH rejection, the ECHConfigList the server sent to retry with (at least one
+    /// of its configs is usable): build a config with it and connect again, on a new
+    /// connection, once (RFC 9849 §6.1.6). `None` for any other error, and when the server
+    /// sent no usable retry configs (it has securely disabled ECH).
+    pub fn ech_retry_configs(&self) -> Option<&[u8]> {
+        match self.handshake_error() {
+            Some(overture_handshake::Error::EchRejected { retry_configs }) => {
+                retry_configs.as_deref()
+            }
+            _ => None,
+        }
+    }
+
     /// Why the server's certificate was refused, if that is what failed: the verifier's
     /// verdict without a text wrapper (`CertificateError::Expired { not_after, now }` with
     /// its times, `UnknownIssuer`, ...).

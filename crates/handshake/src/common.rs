@@ -104,6 +104,8 @@ pub(crate) struct Common {
     pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
     /// Whether the next ClientHello offers early_data (only the first one may).
     pub(crate) offer_early_data: bool,
+    /// Encrypted Client Hello on this connection (`None`: not sent).
+    pub(crate) ech: Option<crate::ech::EchState>,
 }
 
 impl Common {
@@ -254,6 +256,7 @@ pub(crate) fn start(
         }
         None => {}
     }
+    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,
@@ -273,6 +276,7 @@ pub(crate) fn start(
         offer_psk_ke: options.offer_psk_ke,
         cert_compression: Vec::new(),
         offer_early_data: false,
+        ech,
     };
     if tls13 {
         common.cert_compression = common
@@ -283,8 +287,10 @@ pub(crate) fn start(
             .copied()
             .filter(|a| compress::SUPPORTED_ALGORITHMS.contains(a))
             .collect();
+        // No early data with ECH offered (a rejection would make it the outer hello's).
         common.offer_early_data = common.config.extensions.early_data
-            && psk.as_ref().is_some_and(|p| p.max_early_data.is_some());
+            && psk.as_ref().is_some_and(|p| p.max_early_data.is_some())
+            && !matches!(common.ech, Some(crate::ech::EchState::Offered(_)));
     }
     let mut transcript = Transcript::new();
     let ch = client_hello(
@@ -296,10 +302,16 @@ pub(crate) fn start(
         &transcript,
     )?;
     transcript.add(&ch);
+    // With ECH offered, `ch` is the inner hello: the outer one carrying it goes out.
+    let bytes = crate::ech::wire_hello(&mut common, ch, false)?;
     events.push(Event::Send {
         level: Level::Initial,
-        bytes: ch,
+        bytes,
     });
+    if matches!(common.ech, Some(crate::ech::EchState::Grease(_))) {
+        // GREASE is what it is whatever the server answers (TLS 1.2 included).
+        events.push(Event::Ech(crate::ech::EchStatus::Grease));
+    }
     let early_offered = match (&psk, common.offer_early_data) {
         (Some(p), true) => {
             tls13::early_data_key(&mut common, p, &transcript, events)?;
@@ -495,6 +507,9 @@ pub(crate) fn client_hello(
             ExtensionType::RecordSizeLimit,
             &limit.to_be_bytes(),
         ));
+    }
+    if let Some(ech) = crate::ech::client_extension(cx, &exts)? {
+        exts.push(ech);
     }
     let binder_len = psk.map(|p| p.suite.hash.output_len());
     if let (Some(p), Some(len)) = (psk, binder_len) {

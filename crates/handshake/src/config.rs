@@ -67,6 +67,9 @@ pub struct ExtensionOptions {
     /// (`max_early_data` set). Off by default: early data can be replayed by an attacker;
     /// only send idempotent requests in it.
     pub early_data: bool,
+    /// Encrypted Client Hello (RFC 9849): off (default), GREASE, or a config list to offer
+    /// (see [`crate::ech::EchMode`]).
+    pub ech: crate::ech::EchMode,
 }
 
 /// The most content bytes one protected record may carry under a record_size_limit `limit`
@@ -94,6 +97,7 @@ impl Default for ExtensionOptions {
             max_handshake_message: 64 * 1024,
             record_size_limit: None,
             early_data: false,
+            ech: crate::ech::EchMode::Off,
         }
     }
 }
@@ -449,6 +453,12 @@ pub enum Event {
         /// `true`: the server read the early data.
         accepted: bool,
     },
+    /// What became of the ECH extension we sent ([`crate::ExtensionOptions::ech`]): `Grease`
+    /// right after the first ClientHello's [`Event::Send`]; with a config, right after the
+    /// TLS 1.3 [`Event::ServerHello`], `Accepted` (the handshake is the inner ClientHello's)
+    /// or `Rejected` (the handshake goes on with the outer ClientHello and ends in
+    /// [`crate::Error::EchRejected`]).
+    Ech(crate::ech::EchStatus),
 }
 
 #[cfg(test)]

@@ -98,9 +98,10 @@ impl ExtensionContext {
             Self::ServerHello => {
                 matches!(typ, E::KeyShare | E::SupportedVersions | E::PreSharedKey)
             }
-            Self::HelloRetryRequest => {
-                matches!(typ, E::KeyShare | E::SupportedVersions | E::Cookie)
-            }
+            Self::HelloRetryRequest => matches!(
+                typ,
+                E::KeyShare | E::SupportedVersions | E::Cookie | E::EncryptedClientHello
+            ),
             Self::EncryptedExtensions => matches!(
                 typ,
                 E::ServerName
@@ -113,6 +114,7 @@ impl ExtensionContext {
                     | E::ServerCertificateType
                     | E::EarlyData
                     | E::RecordSizeLimit
+                    | E::EncryptedClientHello
             ),
             Self::CertificateRequest => matches!(
                 typ,

@@ -123,6 +123,14 @@ pub(crate) fn server_hello(
     raw: &[u8],
     events: &mut Vec<Event>,
 ) -> Result<Tls13State, Error> {
+    // ECH (RFC 9849 §6.1.4) first: which ClientHello the server answered decides the
+    // transcript, the offered extensions and the name the certificate must have.
+    let ech =
+        crate::ech::on_server_hello(cx, &mut st.transcript, suite, raw, st.retry_suite.is_some())?;
+    if ech == Some(crate::ech::EchStatus::Rejected) {
+        // The outer hello offered no PSK (RFC 9849 §6.1.2: a GREASE one at most).
+        st.psk = None;
+    }
     let exts = &sh.extensions.0;
     msgs::check_extensions(exts, &cx.offered, ExtensionContext::ServerHello)?;
     if st
@@ -210,6 +218,9 @@ pub(crate) fn server_hello(
         suite: suite.suite,
         group,
     });
+    if let Some(status) = ech {
+        events.push(Event::Ech(status));
+    }
     let psk_accepted = psk.map(|_| PskAccepted(()));
     if psk_accepted.is_some() {
         events.push(Event::Resumed);
@@ -293,6 +304,13 @@ pub(crate) fn retry(
     if st.key_share.is_none() {
         return Err(Error::Internal("no key share"));
     }
+    // ECH (RFC 9849 §6.1.4): accepted or not, decided on ClientHelloInner1 before the
+    // transcript is rolled up; rejected, the handshake is the outer hello's (no PSK there).
+    let ech_ext = msgs::find_extension(exts, ExtensionType::EncryptedClientHello);
+    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext)?;
+    if matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. })) {
+        st.psk = None;
+    }
     if let Some(g) = group {
         // Any group we sent a share for (the hybrid or its classical part) is illegal here.
         if cx.offered_shares.contains(&g) {
@@ -330,10 +348,11 @@ pub(crate) fn retry(
         &st.transcript,
     )?;
     st.transcript.add(&ch2);
+    let bytes = crate::ech::wire_hello(cx, ch2, true)?;
     cx.compat_ccs(events);
     events.push(Event::Send {
         level: Level::Initial,
-        bytes: ch2,
+        bytes,
     });
     st.retry_suite = Some(suite);
     Ok(st)
@@ -396,6 +415,10 @@ impl ExpectEncryptedExtensions {
         if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
             return Err(PeerMisbehaved::BadServerNameAck.into());
         }
+        crate::ech::on_encrypted_extensions(
+            cx,
+            msgs::find_extension(exts, ExtensionType::EncryptedClientHello),
+        )?;
         let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
             .map(|body| common::parse_alpn(cx, body))
             .transpose()?;
@@ -657,6 +680,11 @@ impl ExpectFinished {
         let expected = key_schedule::verify_data(suite, server_key, hash.as_bytes());
         cx.observe("server_finished_verify_data", expected.as_bytes());
         let finished_verified = common::check_finished(expected.as_bytes(), &verify_data)?;
+        // ECH rejected: the outer handshake authenticated the public name; it ends here with
+        // ech_required and the retry configs (RFC 9849 §6.1.6), before any flight of ours.
+        if let Some(rejected) = crate::ech::rejection(cx) {
+            return Err(rejected);
+        }
         hs.transcript.add(raw);
 
         // Application secrets from the transcript through the server's Finished.
