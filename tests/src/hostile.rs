@@ -708,6 +708,29 @@ impl Conn {
         if !inner.session_id.0.is_empty() {
             return Err(fail("EncodedClientHelloInner has a session id"));
         }
+        // ech_outer_extensions: the referenced extensions from the outer hello, in order.
+        let mut exts = Vec::new();
+        for e in inner.extensions.0 {
+            match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfd00 => {
+                    let mut r = overture_types::Reader::new(&x.data.0);
+                    let mut list = r
+                        .prefixed(overture_types::LengthWidth::U8, 2, 254, "OuterExtensions")
+                        .map_err(bad)?;
+                    while list.any_left() {
+                        let t = list.u16("type").map_err(bad)?;
+                        let found = outer.extensions.0.iter().find(|o| o.typ().get() == t);
+                        exts.push(
+                            found
+                                .ok_or_else(|| fail("missing outer extension"))?
+                                .clone(),
+                        );
+                    }
+                }
+                other => exts.push(other),
+            }
+        }
+        inner.extensions.0 = exts;
         if *random == [0; 32] {
             *random = inner.random;
         }
@@ -1282,6 +1305,16 @@ impl Conn {
     /// server random), the fixture's chain, an X25519 ServerKeyExchange signed with the fixture
     /// key, ServerHelloDone — one plaintext record each.
     pub fn tls12_to_server_hello_done(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        self.tls12_to_server_hello_done_then(sh, &[])
+    }
+
+    /// [`Conn::tls12_to_server_hello_done`] with `trailing` bytes in ServerHelloDone's record
+    /// after it (not in the transcript).
+    pub fn tls12_to_server_hello_done_then(
+        &mut self,
+        sh: &ServerHelloSpec,
+        trailing: &[u8],
+    ) -> io::Result<()> {
         let kx = ring::X25519.start().unwrap();
         let public = kx.public_key().to_vec();
         let mut st = Tls12Server {
@@ -1301,7 +1334,11 @@ impl Conn {
         let mut out = Vec::new();
         for m in &msgs {
             st.transcript.extend_from_slice(m);
-            out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            if m.first() == Some(&14) {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, &[m.as_slice(), trailing].concat()));
+            } else {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            }
         }
         self.tls12 = Some(st);
         self.send(&out)
@@ -1434,6 +1471,19 @@ impl Conn {
         let fin = self.tls12_finished();
         let rec = self.enc12(ct::HANDSHAKE, &fin);
         self.send(&rec)
+    }
+
+    /// The outer content types of the records the client sent so far, in order (whatever
+    /// their protection: enough to count what it sent after its Finished).
+    pub fn client_record_types(&self) -> Vec<u8> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            out.push(hdr[0]);
+            at += 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        }
+        out
     }
 
     /// The greeting and close_notify under the TLS 1.2 key.

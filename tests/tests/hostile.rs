@@ -427,6 +427,39 @@ fn key_update_requests(c: &mut Conn, n: usize, answers: Option<usize>) -> R {
     c.hello_and_close()
 }
 
+/// After the handshake, `n` KeyUpdate(update_requested) one at a time, the first answered
+/// before the next leaves: the client writes no application data meanwhile, so its one answer
+/// answers them all (RFC 8446 §4.6.3: a receiver of several requests "while it is silent"
+/// responds with a single update; BoGo's KeyUpdate-Requested rejects a second one).
+fn key_update_requests_apart(c: &mut Conn, n: usize) -> R {
+    handshake(c)?;
+    let is_answer = |(t, p): &(u8, Vec<u8>)| {
+        *t == ct::HANDSHAKE && p.as_slice() == [hs::KEY_UPDATE, 0, 0, 1, 0]
+    };
+    let count = |recs: &[(u8, Vec<u8>)]| recs.iter().filter(|r| is_answer(r)).count();
+    for i in 0..n {
+        let rec = c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1]));
+        c.rotate_write_key();
+        c.send(&rec)?;
+        if i == 0 && !c.wait_client(Duration::from_secs(5), |recs| count(recs) > 0) {
+            return Err(io::Error::other(
+                "the client never answered the first request",
+            ));
+        }
+        // A second answer would follow at once: give it a moment to show.
+        let _ = c.wait_client(Duration::from_millis(50), |recs| count(recs) > 1);
+    }
+    let got = count(&c.client_application_records());
+    if got != 1 {
+        let rec = c.enc(ct::ALERT, &[2, 80]);
+        c.send(&rec)?;
+        return Err(io::Error::other(format!(
+            "the client sent {got} KeyUpdate answers to {n} requests while silent, expected 1"
+        )));
+    }
+    c.hello_and_close()
+}
+
 /// A correct handshake that issues one ticket (nonce `[0]`), whose PSK it leaves for the
 /// scenario's next connection.
 fn issue_ticket(c: &mut Conn) -> R {
@@ -1735,6 +1768,22 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "alerts",
+            "alert of unknown level 0x42 before the ServerHello (TLS 1.2 rules: RFC 5246 §7.2)",
+            bad(A::IllegalParameter),
+            |c| c.send(&plain(ct::ALERT, &[0x42, 10])),
+        ),
+        sc(
+            "alerts",
+            "alert of unknown level in TLS 1.3: the level is ignored, the alert is fatal",
+            peer_alert(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::ALERT, &[0x42, 10]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "alerts",
             "five warning alerts before the ServerHello: a flood",
             bad(A::UnexpectedMessage),
             |c| c.send(&plain(ct::ALERT, &[1, 112]).repeat(5)),
@@ -1863,20 +1912,57 @@ fn scenarios() -> Vec<Scenario> {
             },
         ),
         sc(
-            "ccs",
-            "CCS before ServerHello, then another after it",
+            "hello-retry",
+            "HelloRetryRequest with the start of a ServerHello behind it in its record: the \
+             flight ended with bytes pending (RFC 8446 §4.1.4; BoGo \
+             PartialServerHelloWithHelloRetryRequest)",
             bad(A::UnexpectedMessage),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                let partial = &c.default_server_hello().encode()[..10];
+                c.send(&plain(
+                    ct::HANDSHAKE,
+                    &[hrr.encode(), partial.to_vec()].concat(),
+                ))?;
+                let _ = c.read_record();
+                Ok(())
+            },
+        ),
+        sc(
+            "ccs",
+            "CCS before ServerHello, then another after it (RFC 8446 §5: each is dropped; \
+             completes)",
+            ok(),
             |c| {
                 c.send(&plain(ct::CCS, &[1]))?;
                 to_sh(c)?;
-                c.send(&plain(ct::CCS, &[1]))
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
             },
         ),
-        sc("ccs", "two CCS records", bad(A::UnexpectedMessage), |c| {
-            to_sh(c)?;
-            c.send(&plain(ct::CCS, &[1]))?;
-            c.send(&plain(ct::CCS, &[1]))
-        }),
+        sc(
+            "ccs",
+            "32 CCS records in a row: the empty-record limit (completes)",
+            ok(),
+            |c| {
+                to_sh(c)?;
+                let burst: Vec<u8> = (0..32).flat_map(|_| plain(ct::CCS, &[1])).collect();
+                c.send(&burst)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "ccs",
+            "33 CCS records in a row: a flood (BoGo's TooManyChangeCipherSpec)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let burst: Vec<u8> = (0..33).flat_map(|_| plain(ct::CCS, &[1])).collect();
+                c.send(&burst)
+            },
+        ),
         sc(
             "ccs",
             "CCS with payload 0x02",
@@ -1934,6 +2020,12 @@ fn scenarios() -> Vec<Scenario> {
             "32 KeyUpdate requests in one burst: one answer (completes)",
             ok(),
             |c| key_update_requests(c, 32, Some(1)),
+        ),
+        sc(
+            "post-handshake",
+            "5 KeyUpdate requests sent apart while the client is silent: one answer (completes)",
+            ok(),
+            |c| key_update_requests_apart(c, 5),
         ),
         flat(sc(
             "bounds",
@@ -2688,6 +2780,58 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "tls12",
+            "ServerHelloDone with the start of a NewSessionTicket behind it in its record: \
+             the flight ended with bytes pending (BoGo PartialNewSessionTicketWithServerHelloDone)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let partial = &hs_msg(hs::NEW_SESSION_TICKET, &[0; 10])[..6];
+                c.tls12_to_server_hello_done_then(&sh12(), partial)?;
+                let _ = c.read_record();
+                Ok(())
+            },
+        ),
+        Scenario {
+            flow: Flow::Shutdown,
+            ..sc(
+                "tls12",
+                "HelloRequest after our close_notify: ignored, nothing more sent (completes)",
+                ok(),
+                |c| {
+                    c.tls12_handshake(&sh12())?;
+                    // The client shuts down at once; its close_notify is its only alert.
+                    let alerts = |c: &Conn| {
+                        c.client_record_types()
+                            .iter()
+                            .filter(|&&t| t == ct::ALERT)
+                            .count()
+                    };
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    while alerts(c) == 0 && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    let req = c.enc12(ct::HANDSHAKE, &hs_msg(hs::HELLO_REQUEST, &[]));
+                    c.send(&req)?;
+                    std::thread::sleep(Duration::from_millis(100));
+                    let rec = c.enc12(ct::ALERT, &[1, 0]);
+                    c.send(&rec)?;
+                    c.wait_for_client_close(Duration::from_secs(5));
+                    match alerts(c) {
+                        1 => Ok(()),
+                        n => Err(io::Error::other(format!(
+                            "{n} alert records from the client, expected its close_notify only"
+                        ))),
+                    }
+                },
+            )
+        },
+        sc(
+            "tls12",
+            "alert of unknown level 0x42 after the handshake (RFC 5246 §7.2)",
+            read_bad(A::IllegalParameter),
+            |c| tls12_post(c, |c| c.enc12(ct::ALERT, &[0x42, 10])),
+        ),
+        sc(
+            "tls12",
             "five warning alerts in a row after the handshake",
             read_bad(A::UnexpectedMessage),
             |c| {
@@ -3032,18 +3176,43 @@ fn ech_hrr(c: &mut Conn, confirmation: Option<&[u8]>, open_second: bool) -> R {
 }
 
 /// The outer handshake of a server that does not decrypt (rejects ECH), with `ee_exts`, up
-/// to its Finished: a client that authenticated the public name then ends with ech_required.
+/// to its Finished: a client that authenticated the public name sends its Finished, then
+/// ech_required under its application key (which the server decodes it with).
 fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
     to_sh(c)?;
     let ee = c.encrypted_extensions(ee_exts);
     c.send_hs(&ee)?;
     c.send_certificate()?;
     c.send_certificate_verify()?;
-    c.send_finished()
+    c.send_finished()?;
+    c.application_keys();
+    Ok(())
+}
+
+/// An ECH-accepted handshake that issues a ticket (the prelude of a resumption scenario).
+fn ech_issue_ticket(c: &mut Conn) -> R {
+    ech_accepted_to_ee(c, &[])?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    c.ticket_psk(&[0]);
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[]));
+    c.send(&rec)?;
+    c.hello_and_close()
 }
 
 fn ech_scenarios() -> Vec<Scenario> {
     vec![
+        Scenario {
+            prelude: Some(ech_issue_ticket),
+            ..ech(
+                "ECH rejected, yet the ServerHello selects the PSK the client offered only in \
+                 the inner hello (the outer one carries a GREASE PSK): illegal_parameter",
+                bad_hello(A::IllegalParameter),
+                |c| psk_server_hello(c, |_| {}),
+            )
+        },
         ech(
             "ECH: server decrypts ClientHelloInner and confirms it: accepted, completes",
             ok(),
@@ -3080,6 +3249,18 @@ fn ech_scenarios() -> Vec<Scenario> {
             "ECH rejected without retry_configs: ech_required",
             bad(A::EchRequired),
             |c| ech_rejected(c, &[]),
+        ),
+        ech(
+            "ECH: a HelloRetryRequest without the ECH extension rejects it: the second \
+             ClientHello is the outer one (its ECH extension repeated), the outer handshake \
+             ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
         ),
         ech(
             "ECH: the HelloRetryRequest confirms, the ServerHello does not: illegal_parameter",
@@ -3550,11 +3731,11 @@ fn run_one(
     if let Some(limit) = s.record_size_limit {
         builder = builder.with_record_size_limit(limit);
     }
-    if s.early_data.is_some() {
-        builder = builder.with_early_data(true);
-    }
     if s.ech {
         builder = builder.with_ech_config_list(&fixture.ech.list).unwrap();
+    }
+    if s.early_data.is_some() {
+        builder = builder.with_early_data(true);
     }
     let config = &builder.build().unwrap();
     *fixture.carry.lock().unwrap() = None;
