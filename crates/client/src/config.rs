@@ -158,6 +158,8 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             record_size_limit: None,
+            ocsp_stapling: false,
+            signed_certificate_timestamps: false,
             early_data: false,
             early_data_rejected: EarlyDataRejected::Report,
             unexpected_eof: UnexpectedEof::Ssl,
@@ -255,6 +257,8 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     record_size_limit: Option<u16>,
+    ocsp_stapling: bool,
+    signed_certificate_timestamps: bool,
     early_data: bool,
     early_data_rejected: EarlyDataRejected,
     unexpected_eof: UnexpectedEof,
@@ -483,6 +487,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// Asks the server to staple an OCSP response (the status_request extension, RFC 6066 §8,
+    /// as `SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)`): the response arrives in
+    /// [`crate::Negotiated::ocsp_response`]. Overture does **not** validate it (no OCSP
+    /// parsing, signature, freshness or revocation decision): it is handed to the application
+    /// as the server sent it. Default off.
+    pub fn with_ocsp_stapling(mut self, enable: bool) -> Self {
+        self.ocsp_stapling = enable;
+        self
+    }
+
+    /// Asks the server for its signed certificate timestamps (the signed_certificate_timestamp
+    /// extension, RFC 6962 §3.3.1): the SignedCertificateTimestampList arrives in
+    /// [`crate::Negotiated::signed_certificate_timestamps`]. Only its structure is checked
+    /// (a non-empty list of non-empty SCTs); the SCTs are **not** verified against any log.
+    /// Default off.
+    pub fn with_signed_certificate_timestamps(mut self, enable: bool) -> Self {
+        self.signed_certificate_timestamps = enable;
+        self
+    }
+
     /// Offers TLS 1.3 0-RTT early data (RFC 8446 §2.3, §4.2.10) when resuming with a ticket
     /// whose server allows it (its `max_early_data_size`); off by default. The application
     /// then writes early data with [`Connection::write_early_data`] /
@@ -681,6 +705,8 @@ impl ConfigBuilder {
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
+                status_request: self.ocsp_stapling,
+                signed_certificate_timestamps: self.signed_certificate_timestamps,
                 early_data: self.early_data,
                 ech: self.ech,
                 ..Default::default()

@@ -118,6 +118,9 @@ pub enum PeerMisbehaved {
     PskSuiteHashMismatch,
     /// The server chose TLS 1.2 after a HelloRetryRequest (which only TLS 1.3 has).
     Tls12AfterRetry,
+    /// The server chose TLS 1.2 although we sent 0-RTT early data (RFC 8446 D.3: the client
+    /// "MUST fail a connection" then).
+    Tls12AfterEarlyData,
     /// TLS 1.2 renegotiation_info was not empty in an initial handshake (RFC 5746 §3.4).
     BadRenegotiationInfo,
     /// TLS 1.2 ec_point_formats without the uncompressed format (RFC 8422 §5.2).
@@ -274,6 +277,7 @@ impl Error {
                 | M::UnofferedPsk
                 | M::PskSuiteHashMismatch
                 | M::Tls12AfterRetry
+                | M::Tls12AfterEarlyData
                 | M::BadEcPointFormats
                 | M::UnofferedGroup
                 | M::Tls13OnlyGroupInTls12
@@ -424,6 +428,9 @@ impl fmt::Display for PeerMisbehaved {
                 f.write_str("it resumed with a suite whose hash differs from the ticket's")
             }
             M::Tls12AfterRetry => f.write_str("it chose TLS 1.2 after a HelloRetryRequest"),
+            M::Tls12AfterEarlyData => {
+                f.write_str("it chose TLS 1.2 after we sent early data (RFC 8446 D.3)")
+            }
             M::BadRenegotiationInfo => {
                 f.write_str("renegotiation_info is not empty in an initial handshake")
             }

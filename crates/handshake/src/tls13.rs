@@ -548,6 +548,21 @@ impl ExpectCertificate {
                 ExtensionContext::Certificate,
             )?;
         }
+        // The end entity's stapled OCSP response and SCTs (RFC 8446 §4.4.2.1), when asked
+        // for (check_extensions refused them otherwise); other entries' are not used.
+        if let Some(leaf) = cert.entries.0.first() {
+            let exts = &leaf.extensions.0;
+            if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
+                events.push(Event::OcspResponse(msgs::read_certificate_status(body)?));
+            }
+            if let Some(body) =
+                msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
+            {
+                events.push(Event::SignedCertificateTimestamps(msgs::read_sct_list(
+                    body,
+                )?));
+            }
+        }
         let chain = cert
             .entries
             .0
