@@ -256,7 +256,7 @@ pub(crate) fn start(
         }
         None => {}
     }
-    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
+    let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,

@@ -720,7 +720,7 @@ pub(crate) fn on_encrypted_extensions(cx: &mut Common, body: Option<&[u8]>) -> R
     if matches!(cx.ech, Some(EchState::Accepted)) {
         return Err(PeerMisbehaved::EchRetryConfigsAfterAcceptance.into());
     }
-    let provider = &cx.config.provider;
+    let provider = cx.config.hpke_provider();
     let mut usable = false;
     for_each_config(body, |c| usable = usable || c.hpke(provider).is_some()).map_err(|e| {
         match e {
