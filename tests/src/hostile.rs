@@ -708,6 +708,29 @@ impl Conn {
         if !inner.session_id.0.is_empty() {
             return Err(fail("EncodedClientHelloInner has a session id"));
         }
+        // ech_outer_extensions: the referenced extensions from the outer hello, in order.
+        let mut exts = Vec::new();
+        for e in inner.extensions.0 {
+            match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfd00 => {
+                    let mut r = overture_types::Reader::new(&x.data.0);
+                    let mut list = r
+                        .prefixed(overture_types::LengthWidth::U8, 2, 254, "OuterExtensions")
+                        .map_err(bad)?;
+                    while list.any_left() {
+                        let t = list.u16("type").map_err(bad)?;
+                        let found = outer.extensions.0.iter().find(|o| o.typ().get() == t);
+                        exts.push(
+                            found
+                                .ok_or_else(|| fail("missing outer extension"))?
+                                .clone(),
+                        );
+                    }
+                }
+                other => exts.push(other),
+            }
+        }
+        inner.extensions.0 = exts;
         if *random == [0; 32] {
             *random = inner.random;
         }
@@ -803,6 +826,15 @@ impl Conn {
                         self.ch_record_version = u16::from_be_bytes([rec[1], rec[2]]);
                     }
                     msg.extend_from_slice(&rec[5..]);
+                }
+                // After a HelloRetryRequest, a server skips the 0-RTT records of the first
+                // ClientHello (RFC 8446 §4.2.10).
+                ct::APPDATA
+                    if msg.is_empty()
+                        && self.hrr_done
+                        && self.client_hello.as_ref().is_some_and(offers_early_data) =>
+                {
+                    continue;
                 }
                 other => {
                     return Err(io::Error::other(format!(
@@ -1191,13 +1223,7 @@ impl Conn {
         let mut hs_key = Protect::new(self.suite, &s.c_hs);
         let mut app_key = Protect::new(self.suite, &secret);
         let mut out = Vec::new();
-        let mut at = 0;
-        while let Some(hdr) = bytes.get(at..at + 5) {
-            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
-            let Some(rec) = bytes.get(at..at + len) else {
-                break;
-            };
-            at += len;
+        for rec in whole_records(&bytes) {
             if rec[0] != ct::APPDATA || hs_key.open(rec).is_some() {
                 continue;
             }
@@ -1279,6 +1305,16 @@ impl Conn {
     /// server random), the fixture's chain, an X25519 ServerKeyExchange signed with the fixture
     /// key, ServerHelloDone — one plaintext record each.
     pub fn tls12_to_server_hello_done(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        self.tls12_to_server_hello_done_then(sh, &[])
+    }
+
+    /// [`Conn::tls12_to_server_hello_done`] with `trailing` bytes in ServerHelloDone's record
+    /// after it (not in the transcript).
+    pub fn tls12_to_server_hello_done_then(
+        &mut self,
+        sh: &ServerHelloSpec,
+        trailing: &[u8],
+    ) -> io::Result<()> {
         let kx = ring::X25519.start().unwrap();
         let public = kx.public_key().to_vec();
         let mut st = Tls12Server {
@@ -1298,7 +1334,11 @@ impl Conn {
         let mut out = Vec::new();
         for m in &msgs {
             st.transcript.extend_from_slice(m);
-            out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            if m.first() == Some(&14) {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, &[m.as_slice(), trailing].concat()));
+            } else {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            }
         }
         self.tls12 = Some(st);
         self.send(&out)
@@ -1433,6 +1473,19 @@ impl Conn {
         self.send(&rec)
     }
 
+    /// The outer content types of the records the client sent so far, in order (whatever
+    /// their protection: enough to count what it sent after its Finished).
+    pub fn client_record_types(&self) -> Vec<u8> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            out.push(hdr[0]);
+            at += 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        }
+        out
+    }
+
     /// The greeting and close_notify under the TLS 1.2 key.
     pub fn tls12_hello_and_close(&mut self) -> io::Result<()> {
         let a = self.enc12(ct::APPDATA, GREETING);
@@ -1446,6 +1499,11 @@ impl Conn {
     fn observed_alert(&self) -> (Option<(u8, AlertDescription)>, bool) {
         let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
         let mut keys: Vec<Protect> = Vec::new();
+        // Until EncryptedExtensions says what became of its 0-RTT data, a client that offered
+        // it writes (an alert too) under its early key.
+        if let Some(early) = self.client_early_secret() {
+            keys.push(Protect::new(self.suite, &early));
+        }
         if let Some(s) = &self.secrets {
             keys.push(Protect::new(self.suite, &s.c_hs));
             if let Some(c_hs) = &s.c_hs_client_psk {
@@ -1516,6 +1574,98 @@ impl Conn {
     }
 }
 
+/// The whole records (header ‖ body) at the start of `bytes`, in order (a partial last one
+/// left out).
+fn whole_records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let hdr = bytes.get(at..at + 5)?;
+        let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        let rec = bytes.get(at..at + len)?;
+        at += len;
+        Some(rec)
+    })
+}
+
+/// Whether a ClientHello offers early_data (RFC 8446 §4.2.10).
+pub fn offers_early_data(ch: &ClientHello) -> bool {
+    ch.extensions
+        .0
+        .iter()
+        .any(|e| e.typ() == overture_types::ExtensionType::EarlyData)
+}
+
+/// Which key protected a record the client sent ([`Conn::client_records`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsed {
+    /// None: a plaintext record (the ClientHello, a ChangeCipherSpec, an early alert).
+    Plain,
+    /// Its 0-RTT key (`client_early_traffic_secret`).
+    Early,
+    /// Its handshake traffic key.
+    Handshake,
+    /// Its first application traffic key.
+    Application,
+    /// None we know opens it.
+    Unknown,
+}
+
+impl Conn {
+    /// The client's early traffic secret (RFC 8446 §7.1), when its first ClientHello offered
+    /// early_data with the ticket this scenario's earlier connection issued
+    /// ([`Conn::carried_psk`]): `client_early_traffic_secret` over that ClientHello, with the
+    /// server's suite (the ticket's).
+    pub fn client_early_secret(&self) -> Option<Secret> {
+        let ch = self.client_hello.as_ref()?;
+        if self.hrr_done || !offers_early_data(ch) {
+            return None;
+        }
+        let psk = self.carried_psk()?;
+        let ks = KeySchedule::new(self.suite, Some(&psk));
+        let hash = overture_crypto_provider::Hash::hash(self.suite.hash, &self.ch_raw);
+        ks.derive(b"c e traffic", hash.as_bytes()).ok()
+    }
+
+    /// Every record the client sent so far, in order: which key protected it, its (inner)
+    /// content type and its (inner) payload. Early, handshake and application keys are
+    /// tried with their own sequence numbers, as a server that skips nothing would.
+    pub fn client_records(&self) -> Vec<(KeyUsed, u8, Vec<u8>)> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut early = self
+            .client_early_secret()
+            .map(|s| Protect::new(self.suite, &s));
+        let mut hs_key = self
+            .secrets
+            .as_ref()
+            .map(|s| Protect::new(self.suite, &s.c_hs));
+        let mut app_key = self
+            .secrets
+            .as_ref()
+            .and_then(|s| s.c_ap.as_ref())
+            .map(|k| Protect::new(self.suite, k));
+        let mut out = Vec::new();
+        for rec in whole_records(&bytes) {
+            if rec[0] != ct::APPDATA {
+                out.push((KeyUsed::Plain, rec[0], rec[5..].to_vec()));
+                continue;
+            }
+            let mut found = (KeyUsed::Unknown, rec[0], Vec::new());
+            for (used, key) in [
+                (KeyUsed::Early, early.as_mut()),
+                (KeyUsed::Handshake, hs_key.as_mut()),
+                (KeyUsed::Application, app_key.as_mut()),
+            ] {
+                if let Some((typ, body)) = key.and_then(|k| k.open(rec)) {
+                    found = (used, typ, body);
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        out
+    }
+}
+
 /// What a HelloRetryRequest asked for: the key_share group and the cookie.
 fn hrr_requests(hrr: &ServerHelloSpec) -> (Option<u16>, Option<Vec<u8>>) {
     let mut group = None;
@@ -1549,14 +1699,18 @@ fn check_second_client_hello(
     }
     let (group, cookie) = hrr_requests(hrr);
     let changed = |e: &&ClientExtension| {
-        // RFC 8446 §4.1.2 also lets the client recompute the PSK's age and binders.
+        // RFC 8446 §4.1.2 also lets the client recompute the PSK's age and binders, and
+        // requires it to drop early_data (checked below).
         !matches!(
             e,
             ClientExtension::KeyShare(_)
                 | ClientExtension::Cookie(_)
                 | ClientExtension::PreSharedKey(_)
-        )
+        ) && e.typ() != overture_types::ExtensionType::EarlyData
     };
+    if offers_early_data(ch2) {
+        return Err("the second ClientHello offers early_data (RFC 8446 §4.1.2)".into());
+    }
     let rest1: Vec<_> = ch1.extensions.0.iter().filter(changed).collect();
     let rest2: Vec<_> = ch2.extensions.0.iter().filter(changed).collect();
     if rest1 != rest2 {

@@ -10,7 +10,12 @@
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
 //!   handshakes (full and resumed) agree with both servers, which proves the share layout and
 //!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations;
-//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
+//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key;
+//! - ECH (RFC 9849) against Go's ECH server: accepted (Go reports the inner name), resumed
+//!   inside ECH, with both providers' HPKE, through a HelloRetryRequest; rejected after a key
+//!   rotation with the server's current configs as retry configs, and the retry with them
+//!   accepted; a rejection whose certificate lacks the public name fails on the certificate;
+//!   GREASE ECH against `openssl s_server`.
 
 #![allow(
     clippy::unwrap_used,
@@ -310,6 +315,20 @@ fn ech_accepted_by_go_crypto_tls_which_sees_the_inner_name() {
     let seen = peer.handshake(1);
     assert!(seen.ech && seen.resumed, "{seen:?}");
     assert_eq!(seen.server_name, "localhost");
+    // The rustcrypto provider's HPKE (RustCrypto X25519, HKDF, AES-GCM) too.
+    let rustcrypto = ClientConfig::builder_with_provider(rustcrypto::default_provider())
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_ech_config_list(&list)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        connect_echo(&rustcrypto, &peer).ech(),
+        overture::EchStatus::Accepted
+    );
+    let seen = peer.handshake(2);
+    assert!(seen.ech && seen.server_name == "localhost", "{seen:?}");
 }
 
 #[test]
@@ -345,6 +364,7 @@ fn ech_rejected_after_a_key_rotation_then_the_retry_configs_work() {
     assert_ne!(cached, current);
     let err = ech_connect(&ech_config(&pki, &cached), &peer).unwrap_err();
     assert!(err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
     assert_eq!(err.kind(), overture::ErrorKind::Ssl);
     assert_eq!(
         err.alert_sent(),
@@ -352,10 +372,15 @@ fn ech_rejected_after_a_key_rotation_then_the_retry_configs_work() {
     );
     let retry = err.ech_retry_configs().expect("Go sends retry configs");
     assert_eq!(retry, current.as_slice(), "the server's current list");
+    // We sent our Finished before ech_required (RFC 9849 §6.1.6), so Go completed the outer
+    // handshake: it saw only the public name.
+    let seen = peer.handshake(0);
+    assert!(!seen.ech, "{seen:?}");
+    assert_eq!(seen.server_name, "public.example");
     // The retry with them is accepted.
     let negotiated = connect_echo(&ech_config(&pki, retry), &peer);
     assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
-    let seen = peer.handshake(0);
+    let seen = peer.handshake(1);
     assert!(seen.ech, "{seen:?}");
     assert_eq!(seen.server_name, "localhost");
     // The stale list the server writes (a key it never held) is rejected the same way.
@@ -375,6 +400,7 @@ fn ech_rejected_by_a_server_without_a_certificate_for_the_public_name_fails_on_i
     let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
     let err = ech_connect(&ech_config(&pki, &stale), &peer).unwrap_err();
     assert!(!err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
     assert_eq!(
         err.alert_sent(),
         Some(overture::types::AlertDescription::BadCertificate),
@@ -400,4 +426,40 @@ fn grease_ech_against_openssl_s_server() {
     let negotiated = ssl.connect().unwrap();
     assert_eq!(negotiated.ech(), overture::EchStatus::Grease);
     assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+}
+
+/// RFC 9849 §6.1.7: a rejected ECH's outer handshake answers a CertificateRequest with an
+/// empty Certificate (the client certificate is for the real server, not the public name);
+/// an accepted one sends the certificate.
+#[test]
+fn ech_rejection_sends_no_client_certificate() {
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &["-request-client-cert"]) else {
+        return;
+    };
+    let with_cert = |list: &[u8]| {
+        ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .with_client_cert_files(&pki.chain_pem, &pki.key_pem)
+            .unwrap()
+            .with_ech_config_list(list)
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    let err = ech_connect(&with_cert(&stale), &peer).unwrap_err();
+    assert!(err.ech_rejected(), "{err}");
+    let seen = peer.handshake(0);
+    assert_eq!(
+        (seen.ech, seen.server_name.as_str(), seen.client_certs),
+        (false, "public.example", 0),
+        "{seen:?}"
+    );
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let negotiated = connect_echo(&with_cert(&list), &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(1);
+    assert_eq!((seen.ech, seen.client_certs), (true, 2), "{seen:?}");
 }

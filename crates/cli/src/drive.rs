@@ -608,7 +608,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "error_kind": e.kind().to_string(),
                 "alert": e.alert_sent().or(e.alert_received()).and_then(|a| a.name()),
                 "reason": e.reason(),
-                "ech": e.ech_rejected().then_some("rejected"),
+                "ech": e.ech_status().name(),
                 "ech_retry_configs": e.ech_retry_configs().map(base64_encode),
             });
             println!("{}", with_certs(o, r, v));

@@ -158,6 +158,8 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             record_size_limit: None,
+            ocsp_stapling: false,
+            signed_certificate_timestamps: false,
             early_data: false,
             early_data_rejected: EarlyDataRejected::Report,
             unexpected_eof: UnexpectedEof::Ssl,
@@ -255,6 +257,8 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     record_size_limit: Option<u16>,
+    ocsp_stapling: bool,
+    signed_certificate_timestamps: bool,
     early_data: bool,
     early_data_rejected: EarlyDataRejected,
     unexpected_eof: UnexpectedEof,
@@ -483,6 +487,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// Asks the server to staple an OCSP response (the status_request extension, RFC 6066 §8,
+    /// as `SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)`): the response arrives in
+    /// [`crate::Negotiated::ocsp_response`]. Overture does **not** validate it (no OCSP
+    /// parsing, signature, freshness or revocation decision): it is handed to the application
+    /// as the server sent it. Default off.
+    pub fn with_ocsp_stapling(mut self, enable: bool) -> Self {
+        self.ocsp_stapling = enable;
+        self
+    }
+
+    /// Asks the server for its signed certificate timestamps (the signed_certificate_timestamp
+    /// extension, RFC 6962 §3.3.1): the SignedCertificateTimestampList arrives in
+    /// [`crate::Negotiated::signed_certificate_timestamps`]. Only its structure is checked
+    /// (a non-empty list of non-empty SCTs); the SCTs are **not** verified against any log.
+    /// Default off.
+    pub fn with_signed_certificate_timestamps(mut self, enable: bool) -> Self {
+        self.signed_certificate_timestamps = enable;
+        self
+    }
+
     /// Offers TLS 1.3 0-RTT early data (RFC 8446 §2.3, §4.2.10) when resuming with a ticket
     /// whose server allows it (its `max_early_data_size`); off by default. The application
     /// then writes early data with [`Connection::write_early_data`] /
@@ -546,6 +570,34 @@ impl ConfigBuilder {
     /// authenticating it for the public name. Fails now when the list does not parse, and at
     /// `build` when no config is usable with the provider (HPKE DHKEM(X25519, HKDF-SHA256)
     /// with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use overture::{ClientConfig, EchStatus, Ssl};
+    /// let list = std::fs::read("ech-config-list.bin")?; // e.g. from the HTTPS record
+    /// let config = |list: &[u8]| {
+    ///     ClientConfig::builder()
+    ///         .with_system_roots()?
+    ///         .with_ech_config_list(list)?
+    ///         .build()
+    /// };
+    /// let connect = |config: &ClientConfig| -> Result<_, overture::Error> {
+    ///     let socket = overture::bio::SocketBio::connect(("192.0.2.1", 443))
+    ///         .map_err(|e| overture::Error::from_io(&e, "connect"))?;
+    ///     let mut ssl = Ssl::new(config, "private.example")?;
+    ///     ssl.set_socket(socket)?;
+    ///     ssl.connect()
+    /// };
+    /// let negotiated = match connect(&config(&list)?) {
+    ///     // The server rotated its keys: retry once with the configs it sent.
+    ///     Err(e) if e.ech_retry_configs().is_some() => {
+    ///         connect(&config(e.ech_retry_configs().unwrap_or_default())?)?
+    ///     }
+    ///     other => other?,
+    /// };
+    /// assert_eq!(negotiated.ech(), EchStatus::Accepted);
+    /// # Ok(()) }
+    /// ```
     pub fn with_ech_config_list(mut self, config_list: &[u8]) -> Result<Self, Error> {
         let list = overture_handshake::EchConfigList::parse(config_list)
             .map_err(|e| Error::usage(format!("ECHConfigList: {e}")))?;
@@ -653,6 +705,8 @@ impl ConfigBuilder {
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
+                status_request: self.ocsp_stapling,
+                signed_certificate_timestamps: self.signed_certificate_timestamps,
                 early_data: self.early_data,
                 ech: self.ech,
                 ..Default::default()

@@ -4,6 +4,7 @@ use crate::config::{ClientConfig, EarlyDataRejected, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::trace::{Dir, Trace};
+use overture_handshake::msgs::HELLO_RETRY_REQUEST_RANDOM;
 use overture_handshake::{ClientHandshake, EchStatus, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
@@ -34,6 +35,8 @@ pub const MAX_KEY_UPDATES: u32 = 32;
 /// Warning alerts in a row we tolerate before calling it an alert flood: TLS 1.2 warnings, and
 /// user_canceled in either version (TLS 1.3 has no other warnings besides close_notify).
 const MAX_WARNING_ALERTS: u32 = 4;
+/// The handshake type of ServerHelloDone (RFC 5246 §7.4).
+const SERVER_HELLO_DONE: u8 = 14;
 /// A KeyUpdate(update_requested) message as it arrives (type 24, length 1, value 1).
 const KEY_UPDATE_REQUESTED: [u8; 5] = [24, 0, 0, 1, 1];
 /// The same message with `update_not_requested`.
@@ -57,7 +60,8 @@ pub enum EarlyDataStatus {
     /// The server accepted the early data: it read every early byte we wrote
     /// (`SSL_EARLY_DATA_ACCEPTED`).
     Accepted,
-    /// The server rejected it (or answered with a HelloRetryRequest or TLS 1.2): it read none
+    /// The server rejected it (or answered with a HelloRetryRequest; TLS 1.2 is an error,
+    /// RFC 8446 D.3): it read none
     /// of it; [`crate::EarlyDataRejected`] says whether it was resent
     /// (`SSL_EARLY_DATA_REJECTED`).
     Rejected,
@@ -90,11 +94,30 @@ pub struct Negotiated {
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
     peer_record_size_limit: Option<u16>,
+    ocsp_response: Option<Arc<[u8]>>,
+    signed_certificate_timestamps: Option<Arc<[u8]>>,
     early_data: EarlyDataStatus,
     ech: EchStatus,
 }
 
 impl Negotiated {
+    /// The OCSP response the server stapled (`SSL_get0_ocsp_response`), when
+    /// `ConfigBuilder::with_ocsp_stapling` asked for one and the server sent it in this
+    /// handshake (TLS 1.3: in the end entity's CertificateEntry; TLS 1.2: the
+    /// CertificateStatus message); `None` on a resumption, which has no certificate.
+    /// **Not validated**: DER bytes as the server sent them, for the application to check.
+    pub fn ocsp_response(&self) -> Option<&[u8]> {
+        self.ocsp_response.as_deref()
+    }
+
+    /// The server's SignedCertificateTimestampList (RFC 6962 §3.3,
+    /// `SSL_get0_signed_cert_timestamp_list`), when `ConfigBuilder::with_signed_certificate_timestamps`
+    /// asked for it and this full handshake carried it. Structure checked, SCTs **not**
+    /// verified.
+    pub fn signed_certificate_timestamps(&self) -> Option<&[u8]> {
+        self.signed_certificate_timestamps.as_deref()
+    }
+
     /// What became of the 0-RTT early data: [`EarlyDataStatus::Accepted`] or
     /// [`EarlyDataStatus::Rejected`] when it was offered, else [`EarlyDataStatus::NotSent`].
     pub fn early_data(&self) -> EarlyDataStatus {
@@ -103,7 +126,8 @@ impl Negotiated {
 
     /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
     /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
-    /// an error, [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    /// an error, whose [`Error::ech_status`](crate::Error::ech_status) says `Rejected`; see
+    /// [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
     pub fn ech(&self) -> EchStatus {
         self.ech
     }
@@ -317,7 +341,10 @@ pub struct Connection {
     /// Stream offsets (see [`OutQueue::end`]) just after our last handshake flight, our last
     /// KeyUpdate and our last warning alert (with its description).
     flight_end: u64,
-    key_update_end: u64,
+    /// We sent a KeyUpdate and no application data since: RFC 8446 §4.6.3 — a receiver of
+    /// several requests "while it is silent" answers with a single update, so further requests
+    /// need no new one until we write application data.
+    key_update_silent: bool,
     warning_end: (u64, Option<AlertDescription>),
     early: Early,
     /// The `tracing` spans (nothing without the `tracing` feature).
@@ -370,6 +397,8 @@ impl Connection {
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
+                ocsp_response: None,
+                signed_certificate_timestamps: None,
                 early_data: EarlyDataStatus::NotSent,
                 ech: EchStatus::NotOffered,
             },
@@ -378,7 +407,7 @@ impl Connection {
             expect_ccs: false,
             records_in: 0,
             flight_end: 0,
-            key_update_end: 0,
+            key_update_silent: false,
             warning_end: (0, None),
             early: Early::default(),
         })
@@ -685,6 +714,7 @@ impl Connection {
         {
             return Err(self.die(Error::from_record(e)));
         }
+        self.key_update_silent = false;
         Ok(n)
     }
 
@@ -1143,6 +1173,15 @@ impl Connection {
         // warnings, but a TLS 1.2 server may send one — e.g. unrecognized_name for an SNI it
         // has no host for — before the version is known; OpenSSL ignores it).
         let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3;
+        // RFC 5246 §7.2 knows two levels; another is illegal_parameter (OpenSSL's
+        // UNKNOWN_ALERT_TYPE). In TLS 1.3 the level "can safely be ignored" (RFC 8446 §6) and
+        // any alert but close_notify and user_canceled ends the connection, as in OpenSSL.
+        if !tls13 && !matches!(level, AlertLevel::Warning | AlertLevel::Fatal) {
+            return Err(self.fatal(
+                AlertDescription::IllegalParameter,
+                format!("an alert of unknown level {level:?} ({desc})"),
+            ));
+        }
         // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going, but count it
         // with the warnings, so that a flood of them cannot spin the reader forever.
         if desc == AlertDescription::UserCanceled || level == AlertLevel::Warning && !tls13 {
@@ -1168,6 +1207,7 @@ impl Connection {
 
     fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
         loop {
+            let buffered = self.joiner.buffered_len();
             let message = match self.joiner.next_message() {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
@@ -1184,8 +1224,10 @@ impl Connection {
                     ));
                 }
                 // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
-                // data: while the one we queued has not left, it answers this request too.
-                if message == KEY_UPDATE_REQUESTED && self.out.holds(self.key_update_end) {
+                // data, and a receiver of several requests while it is silent answers with a
+                // single update: the one we sent since our last application data answers
+                // this request too.
+                if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
                     &KEY_UPDATE_NOT_REQUESTED[..]
                 } else {
                     message
@@ -1193,6 +1235,24 @@ impl Connection {
             } else {
                 message
             };
+            // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
+            // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
+            // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
+            // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
+            // change). Checked before we answer.
+            let ends_flight = match message {
+                [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
+                [2, _, _, _, _, _, random @ ..] => {
+                    random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
+                }
+                _ => false,
+            };
+            if ends_flight && buffered > message.len() {
+                return Err(self.fatal(
+                    AlertDescription::UnexpectedMessage,
+                    "handshake bytes behind the message that ended the server's flight".into(),
+                ));
+            }
             let result = match self.handshake.as_mut() {
                 Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
                 None => Err(overture_handshake::Error::Usage(
@@ -1242,6 +1302,12 @@ impl Connection {
         let was_handshaking = self.phase != Phase::Established;
         let applied = match result {
             Ok(()) => self.apply_events(&mut events),
+            // A rejected ECH (RFC 9849 §6.1.6): the outer handshake completed, so our flight
+            // goes out first and the ech_required alert under the application key after it.
+            Err(e @ overture_handshake::Error::EchRejected { .. }) => {
+                let applied = self.apply_events(&mut events);
+                applied.and_then(|()| Err(self.die(Error::from_handshake(e))))
+            }
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
@@ -1291,7 +1357,7 @@ impl Connection {
                         return Err(self.die(Error::from_record(e)));
                     }
                     if level == Level::Application && self.phase == Phase::Established {
-                        self.key_update_end = self.out.end();
+                        self.key_update_silent = true;
                     } else {
                         self.flight_end = self.out.end();
                     }
@@ -1339,6 +1405,10 @@ impl Connection {
                         .min(MAX_EARLY_DATA);
                 }
                 Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
+                Event::OcspResponse(r) => self.negotiated.ocsp_response = Some(Arc::from(r)),
+                Event::SignedCertificateTimestamps(l) => {
+                    self.negotiated.signed_certificate_timestamps = Some(Arc::from(l));
+                }
                 Event::EarlyData { accepted } => self.early_data_answered(accepted),
                 Event::ServerHello {
                     version,
@@ -1349,9 +1419,9 @@ impl Connection {
                     self.negotiated.cipher_suite = suite;
                     self.negotiated.group = group;
                     self.record.set_version(version);
-                    // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
-                    // server's Finished. It was allowed since the ClientHello; allowing it again
-                    // here would accept a second one after an early one was swallowed.
+                    // RFC 8446 §5: compat-mode ChangeCipherSpecs may arrive until the server's
+                    // Finished; allowed since the ClientHello, refused in TLS 1.2 (where the
+                    // handshake reads the real one).
                     if version != ProtocolVersion::TLSv1_3 {
                         self.record.allow_ccs(false);
                     }
@@ -1374,16 +1444,30 @@ impl Connection {
                 Event::ExpectCcs => self.expect_ccs = true,
                 Event::SendWarningAlert(desc) => {
                     // A flood of requests (TLS 1.2 HelloRequests) gets one answer while the
-                    // previous identical one has not left.
+                    // previous identical one has not left. After our close_notify nothing more
+                    // goes out (RFC 5246 §7.2.1): the request is ignored, as OpenSSL ignores
+                    // handshake records once it sent its close_notify.
                     let (end, last) = self.warning_end;
-                    if !(last == Some(desc) && self.out.holds(end)) {
+                    let repeated = last == Some(desc) && self.out.holds(end);
+                    if !self.close_queued && !repeated {
                         self.queue_alert(AlertLevel::Warning, desc);
                         self.warning_end = (self.out.end(), Some(desc));
                     }
                 }
                 Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
                 Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
-                Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
+                Event::PeerCertificates(chain) => {
+                    if let Some(curve) = self.unoffered_leaf_curve(chain.first()) {
+                        return Err(self.fatal(
+                            AlertDescription::IllegalParameter,
+                            format!(
+                                "the server's ECDSA certificate is on {curve}, a curve we did \
+                                 not offer (RFC 8422 §5.3)"
+                            ),
+                        ));
+                    }
+                    self.negotiated.peer_chain = Arc::from(chain);
+                }
                 Event::Complete => {
                     self.record.allow_ccs(false);
                     self.negotiated.sni = match &self.server_name {
@@ -1442,15 +1526,37 @@ impl Connection {
         self.die(err)
     }
 
+    /// TLS 1.2: the curve of the server's ECDSA certificate when it is not one our
+    /// `supported_groups` offered (RFC 8422 §5.1.1: the extension names the curves we accept
+    /// in certificates too; §5.3: the server's certificate must use one). TLS 1.3 signature
+    /// schemes name their curve and need no such check.
+    fn unoffered_leaf_curve(&self, leaf: Option<&CertificateDer<'static>>) -> Option<NamedGroup> {
+        use overture_types::pki::alg_id;
+        if self.negotiated.version != ProtocolVersion::TLSv1_2 {
+            return None;
+        }
+        let (key_alg, _) = overture_x509_verify::Certificate::public_key_of(leaf?.as_ref()).ok()?;
+        let curves = [
+            (alg_id::ECDSA_P256, NamedGroup::secp256r1),
+            (alg_id::ECDSA_P384, NamedGroup::secp384r1),
+            (alg_id::ECDSA_P521, NamedGroup::secp521r1),
+        ];
+        let (_, curve) = curves.into_iter().find(|(id, _)| id.as_ref() == key_alg)?;
+        let offered = self.handshake.as_ref()?.offered_groups();
+        (!offered.contains(&curve)).then_some(curve)
+    }
+
     /// Records a fatal error: queues our alert (if any) and remembers the error so that every
     /// later call returns it.
     fn die(&mut self, err: Error) -> Error {
         if self.failure.is_none() {
+            let err = err.with_ech(self.negotiated.ech);
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
             self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
+            return err;
         }
         self.failure.clone().unwrap_or(err)
     }

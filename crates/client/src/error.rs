@@ -72,6 +72,8 @@ pub struct Error {
     alert_sent: Option<AlertDescription>,
     alert_received: Option<AlertDescription>,
     io_kind: Option<std::io::ErrorKind>,
+    /// What became of ECH before the failure (`NotOffered` for errors outside a connection).
+    ech: overture_handshake::EchStatus,
     reason: Reason,
     /// Boxed: an `Error` stays small in the `Result`s of the hot paths.
     cause: Option<Arc<Cause>>,
@@ -100,6 +102,7 @@ impl Error {
             alert_sent: None,
             alert_received: None,
             io_kind: None,
+            ech: overture_handshake::EchStatus::NotOffered,
             reason: Reason::Built(reason.into()),
             cause: None,
         }
@@ -180,6 +183,19 @@ impl Error {
     pub(crate) fn with_io_kind(mut self, kind: std::io::ErrorKind) -> Self {
         self.io_kind = Some(kind);
         self
+    }
+
+    pub(crate) fn with_ech(mut self, status: overture_handshake::EchStatus) -> Self {
+        self.ech = status;
+        self
+    }
+
+    /// What became of Encrypted Client Hello on the connection before it failed: `Rejected`
+    /// once the server's ServerHello rejected it (whatever failed after: the certificate for
+    /// the public name, or the handshake completing into [`Error::ech_rejected`]), `Grease`,
+    /// `Accepted`, or `NotOffered`.
+    pub fn ech_status(&self) -> overture_handshake::EchStatus {
+        self.ech
     }
 
     /// What kind of failure (or retry) this is.

@@ -283,6 +283,36 @@ impl Ssl {
     ///
     /// **Replay risk**: the server may process early data more than once (an attacker can
     /// replay it); send only requests that are safe to repeat.
+    ///
+    /// ```no_run
+    /// use overture::{ClientConfig, EarlyDataStatus, ErrorKind, Ssl};
+    /// use overture::bio::SocketBio;
+    ///
+    /// let config = ClientConfig::builder().with_ca_file("ca.pem")?.with_early_data(true).build()?;
+    /// let request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    /// for _ in 0..2 {
+    ///     // The first connection brings a ticket (into the config's session store); the
+    ///     // second resumes with it and sends the request as 0-RTT data.
+    ///     let mut ssl = Ssl::new(&config, "localhost")?;
+    ///     ssl.set_socket(SocketBio::connect("127.0.0.1:4433")?)?;
+    ///     let early = match ssl.write_early_data(request) {
+    ///         Ok(n) => n,
+    ///         Err(e) if e.kind() == ErrorKind::Usage => 0, // no ticket allowing it
+    ///         Err(e) => return Err(e.into()),
+    ///     };
+    ///     ssl.connect()?;
+    ///     if ssl.early_data_status() != EarlyDataStatus::Accepted {
+    ///         // Not sent or rejected (the server read none of it): send it now.
+    ///         ssl.write(request)?;
+    ///     } else if early < request.len() {
+    ///         ssl.write(&request[early..])?;
+    ///     }
+    ///     let mut reply = [0u8; 4096];
+    ///     let n = ssl.read(&mut reply)?; // also takes in the server's tickets
+    ///     let _ = ssl.shutdown();
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
         let r = self.write_early_inner(data);
         self.note(r)

@@ -502,6 +502,13 @@ pub(crate) fn client_hello(
         }
         exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
     }
+    if config.extensions.status_request {
+        // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
+        exts.push(raw_ext(ExtensionType::StatusRequest, &[1, 0, 0, 0, 0]));
+    }
+    if config.extensions.signed_certificate_timestamps {
+        exts.push(raw_ext(ExtensionType::SignedCertificateTimestamp, &[]));
+    }
     if let Some(limit) = config.extensions.record_size_limit {
         exts.push(raw_ext(
             ExtensionType::RecordSizeLimit,
@@ -743,8 +750,9 @@ impl ExpectServerHello {
                 return Err(PeerMisbehaved::Tls12AfterRetry.into());
             }
             if self.early_offered {
-                // A TLS 1.2 server ignores early_data: the early records were not read.
-                events.push(Event::EarlyData { accepted: false });
+                // RFC 8446 D.3: "A client that attempts to send 0-RTT data MUST fail a
+                // connection if it receives a ServerHello with TLS 1.2 or older."
+                return Err(PeerMisbehaved::Tls12AfterEarlyData.into());
             }
             return tls12::server_hello(cx, sh, raw, self.transcript, events).map(State::Tls12);
         }

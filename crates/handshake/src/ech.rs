@@ -9,7 +9,8 @@
 //!  start: HPKE SetupBaseS(pkR, "tls ech" ‖ 0 ‖ ECHConfig) ─► enc, context (kept for an HRR)
 //!        ClientHelloInner  (real SNI, ALPN, PSK, `encrypted_client_hello` = inner) ─► transcript
 //!        EncodedClientHelloInner = inner body, empty session id, zero padding (RFC 9849 §6.1.3)
-//!        ClientHelloOuter  (public_name SNI, fresh random, GREASE PSK, the same key shares,
+//!        ClientHelloOuter  (public_name SNI, fresh random, GREASE PSK, the same key shares
+//!                           and other extensions, ALPN included as Chrome sends it,
 //!                           `encrypted_client_hello` = outer: suite, config_id, enc,
 //!                           payload = context.Seal(ClientHelloOuterAAD, EncodedClientHelloInner))
 //!        ─► the wire; the outer hello goes into a second transcript
@@ -21,19 +22,21 @@
 //!        H(transcript ‖ ServerHello with those 8 bytes zero), 8)?
 //!        yes: accepted, the inner transcript goes on (no after an accepting HRR: illegal_parameter)
 //!        no:  rejected: outer transcript, the certificate checked for public_name,
-//!             EncryptedExtensions' retry_configs kept; after the server's Finished verifies,
+//!             EncryptedExtensions' retry_configs kept; after the server's Finished verifies
+//!             our flight is emitted (an empty Certificate if one is asked for), then
 //!             Error::EchRejected (alert ech_required) carries them
 //! ```
 //!
-//! No outer-extension compression (`ech_outer_extensions`): every extension is in both hellos,
-//! which costs the key shares twice in the outer ClientHello but keeps the server's
-//! decompression (and its amplification checks) out of the picture. HPKE is
+//! Outer-extension compression (RFC 9849 §5.1): the key shares (1,248 bytes with the default
+//! X25519MLKEM768 + x25519 shares) are the same in both hellos, so EncodedClientHelloInner
+//! carries `ech_outer_extensions = [key_share]` in their place; every other extension is
+//! encrypted in full (they are small, and some — SNI, ALPN, PSK — differ). HPKE is
 //! `overture_crypto_provider::hpke`, on the provider's own X25519, HKDF and AEAD.
 
 use crate::common::Common;
 use crate::error::{Error, PeerMisbehaved};
 use crate::key_schedule::Transcript;
-use crate::msgs::{ClientExtension, Extension, HandshakeMessage, OfferedPsks};
+use crate::msgs::{ClientExtension, ClientHello, Extension, HandshakeMessage, OfferedPsks};
 use overture_crypto_provider::hpke::{self, Hpke, HpkeContext};
 use overture_crypto_provider::{CryptoProvider, SecureRandom, TAG_LEN, Tls13CipherSuite};
 use overture_types::{
@@ -52,6 +55,10 @@ const CONFIRMATION_LEN: usize = 8;
 /// legacy_version (2), random[..24].
 const SH_CONFIRMATION_AT: usize = 4 + 2 + 24;
 const HPKE_INFO_PREFIX: &[u8] = b"tls ech\0";
+/// `ech_outer_extensions` (RFC 9849 §5.1).
+const OUTER_EXTENSIONS: ExtensionType = ExtensionType::Unknown(0xfd00);
+/// Its body for key_share alone: `ExtensionType OuterExtensions<2..254>` = [key_share].
+const OUTER_KEY_SHARE: [u8; 3] = [2, 0x00, 0x33];
 
 /// One ECHConfig of version 0xfe0d (RFC 9849 §4).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,11 +373,18 @@ pub(crate) fn client_extension(
         Some(EchState::Rejected { outer_ext, .. }) => outer_ext.clone(),
         Some(EchState::Grease(Some(body))) => body.clone(),
         Some(EchState::Grease(slot @ None)) => {
+            // The inner hello a real offer would encrypt: these extensions (key_share as
+            // ech_outer_extensions) and the inner ECH extension.
             let mut inner_len = 2 + 32 + 1 + 2 + 2 * cx.offered_suites.len() + 2 + 2 + 5;
             let mut scratch = Vec::new();
             for e in others {
                 scratch.clear();
-                e.encode(&mut scratch)?;
+                match e {
+                    ClientExtension::KeyShare(_) => {
+                        raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()).encode(&mut scratch)?
+                    }
+                    e => e.encode(&mut scratch)?,
+                }
                 inner_len += scratch.len();
             }
             let body = grease_body(random, padded_len(inner_len))?;
@@ -451,11 +465,25 @@ fn outer_hello(
     let HandshakeMessage::ClientHello(mut ch) = HandshakeMessage::decode(inner)? else {
         return Err(Error::Internal("ECH: the inner hello is not a ClientHello"));
     };
-    // EncodedClientHelloInner: the inner body with an empty legacy_session_id, then padding.
-    let session_id = core::mem::take(&mut ch.session_id);
-    let mut encoded = Vec::with_capacity(inner.len() + 64);
-    ch.encode(&mut encoded)?;
-    ch.session_id = session_id;
+    // EncodedClientHelloInner: the inner body with an empty legacy_session_id and key_share
+    // replaced by ech_outer_extensions (the outer hello carries the same shares), then
+    // padding.
+    let compressed = ClientHello {
+        session_id: PayloadU8(Vec::new()),
+        extensions: overture_types::VecU16(
+            ch.extensions
+                .0
+                .iter()
+                .map(|e| match e {
+                    ClientExtension::KeyShare(_) => raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        ..ch.clone()
+    };
+    let mut encoded = Vec::with_capacity(inner.len());
+    compressed.encode(&mut encoded)?;
     let name_len = ch.extensions.0.iter().find_map(|e| match e {
         ClientExtension::ServerName(n) => Some(n.len()),
         _ => None,
@@ -561,9 +589,8 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A HelloRetryRequest: decides acceptance (RFC 9849 §6.1.4) for an undecided offer, checks a
 /// GREASE answer's syntax. `inner` is the transcript so far (ClientHelloInner1, buffered),
-/// `hrr` the message as received and `ech_ext` its extension's body. On a rejection the
-/// handshake switches to the outer hello (`transcript` included). Returns the status to
-/// report.
+/// `hrr` the message decoded and `ech_ext` its extension's body. On a rejection the
+/// handshake switches to the outer hello (`transcript` included).
 pub(crate) fn on_retry(
     cx: &mut Common,
     transcript: &mut Transcript,
@@ -700,7 +727,7 @@ pub(crate) fn on_encrypted_extensions(cx: &mut Common, body: Option<&[u8]>) -> R
 }
 
 /// The error that ends a handshake whose ECH was rejected, once the server's Finished
-/// verified (RFC 9849 §6.1.6); `None` otherwise.
+/// verified and our flight is out (RFC 9849 §6.1.6); `None` otherwise.
 pub(crate) fn rejection(cx: &Common) -> Option<Error> {
     match &cx.ech {
         Some(EchState::Rejected { retry_configs, .. }) => Some(Error::EchRejected {
@@ -822,6 +849,30 @@ mod tests {
         // Empty and too-short lists.
         assert!(EchConfigList::parse(&[0, 0]).is_err());
         assert!(EchConfigList::parse(&[]).is_err());
+    }
+
+    /// The bound: a list is one 16-bit vector. The largest one (65,535 bytes of minimal
+    /// configs) parses in one pass to that many configs; a length beyond the bytes present
+    /// is an error, never a read past them.
+    #[test]
+    fn the_largest_list_parses_and_lengths_are_checked() {
+        let one = config(ECH_VERSION, b"a.example", &[]);
+        let n = 0xffff / one.len();
+        let mut configs = vec![one.clone(); n];
+        // Fill the rest of the 65,535 bytes with one config of another version.
+        let rest = 0xffff - n * one.len();
+        if rest >= 4 {
+            let mut filler = vec![0xfe, 0x0c];
+            filler.extend_from_slice(&u16::try_from(rest - 4).unwrap().to_be_bytes());
+            filler.resize(rest, 0);
+            configs.push(filler);
+        }
+        let bytes = list(&configs);
+        let parsed = EchConfigList::parse(&bytes).unwrap();
+        assert_eq!(parsed.configs().len(), n);
+        let mut lying = bytes.clone();
+        lying.truncate(1000);
+        assert!(EchConfigList::parse(&lying).is_err());
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub enum Error {
     Internal(&'static str),
     /// The server rejected Encrypted Client Hello (RFC 9849 §6.1.6): the handshake with the
     /// outer ClientHello completed and authenticated the config's public name, and the
-    /// connection ends with an `ech_required` alert. `retry_configs` is the ECHConfigList the
+    /// connection ends with an `ech_required` alert. The only error that comes with events to
+    /// apply: the `handle` call that returns it has pushed our final flight and the
+    /// application keys (no `Complete`); send them, then the alert. `retry_configs` is the ECHConfigList the
     /// server sent in its EncryptedExtensions when one of its configs is usable: retry once,
     /// on a new connection, with it (RFC 9849 §6.1.6: not again if that retry is rejected
     /// with retry configs too). `None`: the server did not send any usable one, which
@@ -116,6 +118,9 @@ pub enum PeerMisbehaved {
     PskSuiteHashMismatch,
     /// The server chose TLS 1.2 after a HelloRetryRequest (which only TLS 1.3 has).
     Tls12AfterRetry,
+    /// The server chose TLS 1.2 although we sent 0-RTT early data (RFC 8446 D.3: the client
+    /// "MUST fail a connection" then).
+    Tls12AfterEarlyData,
     /// TLS 1.2 renegotiation_info was not empty in an initial handshake (RFC 5746 §3.4).
     BadRenegotiationInfo,
     /// TLS 1.2 ec_point_formats without the uncompressed format (RFC 8422 §5.2).
@@ -272,6 +277,7 @@ impl Error {
                 | M::UnofferedPsk
                 | M::PskSuiteHashMismatch
                 | M::Tls12AfterRetry
+                | M::Tls12AfterEarlyData
                 | M::BadEcPointFormats
                 | M::UnofferedGroup
                 | M::Tls13OnlyGroupInTls12
@@ -422,6 +428,9 @@ impl fmt::Display for PeerMisbehaved {
                 f.write_str("it resumed with a suite whose hash differs from the ticket's")
             }
             M::Tls12AfterRetry => f.write_str("it chose TLS 1.2 after a HelloRetryRequest"),
+            M::Tls12AfterEarlyData => {
+                f.write_str("it chose TLS 1.2 after we sent early data (RFC 8446 D.3)")
+            }
             M::BadRenegotiationInfo => {
                 f.write_str("renegotiation_info is not empty in an initial handshake")
             }

@@ -85,8 +85,10 @@
 //!   the first ClientHello sent is the outer one (public name) carrying the HPKE-sealed inner
 //!   one (real name); [`Event::Ech`] after `ServerHello` says whether the server accepted.
 //!   Rejected, the handshake goes on with the outer hello, authenticates the public name, and
-//!   ends after the server's Finished in [`Error::EchRejected`] (alert `ech_required`) with
-//!   the server's retry configs.
+//!   at the server's Finished emits our flight (an empty Certificate if asked for) and its
+//!   keys as usual, then returns [`Error::EchRejected`] (alert `ech_required`) with the
+//!   server's retry configs instead of `Complete`: apply that call's events before sending
+//!   the alert (RFC 9849 §6.1.6: the handshake completes, then the client aborts).
 //! * **Tickets**: every NewSessionTicket gives `TicketReceived { kept }`; a ticket longer than
 //!   [`MAX_TICKET_LEN`] is not kept (it could never be sent back).
 //! * **TLS 1.2 full**: `ServerHello { version: TLSv1_2, group: None }` → switch the record

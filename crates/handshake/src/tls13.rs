@@ -548,6 +548,21 @@ impl ExpectCertificate {
                 ExtensionContext::Certificate,
             )?;
         }
+        // The end entity's stapled OCSP response and SCTs (RFC 8446 §4.4.2.1), when asked
+        // for (check_extensions refused them otherwise); other entries' are not used.
+        if let Some(leaf) = cert.entries.0.first() {
+            let exts = &leaf.extensions.0;
+            if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
+                events.push(Event::OcspResponse(msgs::read_certificate_status(body)?));
+            }
+            if let Some(body) =
+                msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
+            {
+                events.push(Event::SignedCertificateTimestamps(msgs::read_sct_list(
+                    body,
+                )?));
+            }
+        }
         let chain = cert
             .entries
             .0
@@ -680,11 +695,10 @@ impl ExpectFinished {
         let expected = key_schedule::verify_data(suite, server_key, hash.as_bytes());
         cx.observe("server_finished_verify_data", expected.as_bytes());
         let finished_verified = common::check_finished(expected.as_bytes(), &verify_data)?;
-        // ECH rejected: the outer handshake authenticated the public name; it ends here with
-        // ech_required and the retry configs (RFC 9849 §6.1.6), before any flight of ours.
-        if let Some(rejected) = crate::ech::rejection(cx) {
-            return Err(rejected);
-        }
+        // ECH rejected: the outer handshake authenticated the public name; it completes (our
+        // flight, with an empty Certificate if one was asked for) and then ends with
+        // ech_required and the retry configs (RFC 9849 §6.1.6, §6.1.7).
+        let ech_rejected = crate::ech::rejection(cx);
         hs.transcript.add(raw);
 
         // Application secrets from the transcript through the server's Finished.
@@ -734,7 +748,8 @@ impl ExpectFinished {
         let client_key = key_schedule::finished_key(suite, &hs.client_secret)?;
         let mut flight = Vec::new();
         if let Some(req) = client_auth {
-            client_certificate(cx, &mut hs.transcript, &req, &mut flight)?;
+            let usable = ech_rejected.is_none();
+            client_certificate(cx, &mut hs.transcript, &req, usable, &mut flight)?;
         }
         cx.observe("client_finished_key", client_key.as_bytes());
         let hash = hs.transcript.current_hash()?;
@@ -755,6 +770,11 @@ impl ExpectFinished {
         cx.observe("client_application_write_key", write_key.key.as_bytes());
         cx.observe("client_application_write_iv", &write_key.iv);
         events.push(Event::InstallWriteKey(write_key));
+        if let Some(rejected) = ech_rejected {
+            // The events so far go out (the client applies them for this error), then the
+            // alert under the application key, as Go does; no Complete.
+            return Err(rejected);
+        }
         events.push(Event::Complete);
         Ok(Tls13State::Traffic(ExpectTraffic::new(
             suite,
@@ -768,14 +788,20 @@ impl ExpectFinished {
 }
 
 /// Appends the client's Certificate (and CertificateVerify, with a certificate) to `flight`
-/// and the transcript.
+/// and the transcript; an empty Certificate unless `usable` (RFC 9849 §6.1.7: a rejected
+/// ECH's outer handshake sends none).
 fn client_certificate(
     cx: &Common,
     transcript: &mut Transcript,
     req: &ClientAuthRequest,
+    usable: bool,
     flight: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let (chain, signer) = common::choose_client_cert(cx, &req.schemes, tls13_signing_scheme);
+    let (chain, signer) = if usable {
+        common::choose_client_cert(cx, &req.schemes, tls13_signing_scheme)
+    } else {
+        (Vec::new(), None)
+    };
     let entries = common::cert_list(&chain)?
         .into_iter()
         .map(|cert_data| CertificateEntry {

@@ -123,9 +123,11 @@ impl RecordLayer {
         self.version
     }
 
-    /// TLS 1.3 middlebox-compatibility mode (RFC 8446 §5, D.4): while on, one unprotected
-    /// ChangeCipherSpec record whose payload is exactly `0x01` is swallowed. Any other one is
-    /// `unexpected_message`. Turn it off when the handshake completes.
+    /// TLS 1.3 middlebox-compatibility mode (RFC 8446 §5, D.4): while on, unprotected
+    /// ChangeCipherSpec records whose payload is exactly `0x01` are swallowed (RFC 8446 §5:
+    /// "at any time ... before the peer's Finished"), at most [`MAX_EMPTY_RECORDS`] in a row
+    /// (they count as records without content). Any other one is `unexpected_message`. Turn it
+    /// off when the handshake completes.
     pub fn allow_ccs(&mut self, allow: bool) {
         self.rx.ccs_allowed = allow;
     }
@@ -695,7 +697,13 @@ impl Rx {
             if !is_one {
                 return Err(Error::UnexpectedChangeCipherSpec("payload is not 0x01"));
             }
-            self.ccs_allowed = false;
+            // RFC 8446 §5: every such record until the peer's Finished "MUST simply [be
+            // dropped]"; a run of them counts as records without content, so a flood ends at
+            // the empty-record limit (as BoringSSL counts them).
+            self.empty_run += 1;
+            if self.empty_run > MAX_EMPTY_RECORDS {
+                return Err(Error::TooManyEmptyRecords(self.empty_run));
+            }
             return Ok(Step::Swallowed);
         }
         if version == Some(ProtocolVersion::TLSv1_2) && self.read.is_none() {

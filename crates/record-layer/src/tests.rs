@@ -476,7 +476,7 @@ fn a_flood_of_empty_records_is_cut_off() {
 // ChangeCipherSpec
 
 #[test]
-fn compat_ccs_is_swallowed_once() {
+fn compat_ccs_is_swallowed_until_the_flood_limit() {
     let mut rl = RecordLayer::new();
     rl.set_version(ProtocolVersion::TLSv1_3);
     rl.allow_ccs(true);
@@ -485,8 +485,23 @@ fn compat_ccs_is_swallowed_once() {
     wire.extend(plain(22, 0x0303, &[8, 0, 0, 0]));
     let got = read_chunked(&mut rl, &wire, 1).unwrap();
     assert_eq!(got, vec![(CT::Handshake, vec![8, 0, 0, 0])]);
-    // Also after the read key, protected records around it.
+    // RFC 8446 §5: every one before the peer's Finished is dropped, MAX_EMPTY_RECORDS in a
+    // row (BoGo's TooManyChangeCipherSpec sends 33).
+    let run = |n: usize| {
+        let mut rl = RecordLayer::new();
+        rl.set_version(ProtocolVersion::TLSv1_3);
+        rl.allow_ccs(true);
+        let wire: Vec<u8> = (0..n).flat_map(|_| ccs.clone()).collect();
+        read(&mut rl, &wire)
+    };
+    assert_eq!(run(MAX_EMPTY_RECORDS).unwrap(), vec![]);
+    let e = run(MAX_EMPTY_RECORDS + 1).unwrap_err();
+    assert_eq!(e, Error::TooManyEmptyRecords(MAX_EMPTY_RECORDS + 1));
+    assert_eq!(e.alert(), A::UnexpectedMessage);
+    // Also after the read key, until compat mode is turned off (the handshake is complete).
     rl.set_read_key(k13());
+    assert_eq!(read(&mut rl, &ccs).unwrap(), vec![]);
+    rl.allow_ccs(false);
     let e = read(&mut rl, &ccs).unwrap_err();
     assert!(matches!(e, Error::UnexpectedChangeCipherSpec(_)));
     assert_eq!(e.alert(), A::UnexpectedMessage);
