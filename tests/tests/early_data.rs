@@ -583,14 +583,19 @@ fn s_server_connection(
     want_ticket: bool,
 ) -> Ssl {
     let mut ssl = Ssl::new(config, "localhost").unwrap();
-    ssl.set_socket(timed(SocketBio::connect(addr).unwrap()))
-        .unwrap();
+    let socket = timed(SocketBio::connect(addr).unwrap());
+    let handle = socket.as_tcp().unwrap().try_clone().unwrap();
+    ssl.set_socket(socket).unwrap();
     if !early.is_empty() {
         assert_eq!(ssl.write_early_data(early).unwrap(), early.len());
     }
     ssl.connect().unwrap();
     ssl.write(line).unwrap();
-    // The server sends its tickets after the handshake: reading processes them.
+    // The server sends its tickets after the handshake: reading processes them (a read
+    // waits for application data, which s_server does not send: short socket timeouts).
+    handle
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut buf = [0u8; 256];
     while want_ticket && !ssl.session_ready() && Instant::now() < deadline {
@@ -601,6 +606,9 @@ fn s_server_connection(
             break;
         }
     }
+    handle
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     ssl
 }
 

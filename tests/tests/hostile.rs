@@ -3300,18 +3300,27 @@ fn ech_scenarios() -> Vec<Scenario> {
 
 /// What the early-data scenarios' client writes as 0-RTT data.
 const EARLY: &[u8] = b"GET /replayable HTTP/1.1\r\n\r\n";
-/// early_data in a NewSessionTicket: max_early_data_size 16384.
-fn early_data_nst_ext() -> Vec<u8> {
-    ext(ext::EARLY_DATA, &16384u32.to_be_bytes())
-}
+/// The max_early_data_size of the small ticket: less than [`EARLY`].
+const SMALL_EARLY: usize = 10;
 
-/// A correct handshake that issues one ticket allowing 0-RTT (max_early_data_size 16384).
-fn issue_early_ticket(c: &mut Conn) -> R {
+/// A correct handshake that issues one ticket allowing `max` bytes of 0-RTT data.
+fn issue_ticket_allowing(c: &mut Conn, max: u32) -> R {
     handshake(c)?;
     c.ticket_psk(&[0]);
-    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[early_data_nst_ext()]));
+    let early_data = ext(ext::EARLY_DATA, &max.to_be_bytes());
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[early_data]));
     c.send(&rec)?;
     c.hello_and_close()
+}
+
+/// A ticket allowing 16 KiB of early data.
+fn issue_early_ticket(c: &mut Conn) -> R {
+    issue_ticket_allowing(c, 16384)
+}
+
+/// A ticket allowing [`SMALL_EARLY`] bytes of early data.
+fn issue_small_early_ticket(c: &mut Conn) -> R {
+    issue_ticket_allowing(c, SMALL_EARLY as u32)
 }
 
 /// A scenario whose client holds a ticket allowing early data and writes [`EARLY`] before
@@ -3356,10 +3365,10 @@ fn wait_client_finished(c: &Conn) -> bool {
     }
 }
 
-/// The client's records after the server's flight: its 0-RTT data must be exactly [`EARLY`],
+/// The client's records after the server's flight: its 0-RTT data must be exactly `want`,
 /// then (accepted) EndOfEarlyData under the early key, and after its first handshake-key
 /// record no early record at all.
-fn check_client_records(c: &Conn, accepted: bool) -> Result<(), String> {
+fn check_client_records(c: &Conn, accepted: bool, want: &[u8]) -> Result<(), String> {
     let recs = c.client_records();
     let first_hs = recs
         .iter()
@@ -3387,8 +3396,8 @@ fn check_client_records(c: &Conn, accepted: bool) -> Result<(), String> {
         .filter(|(_, t, _)| *t == ct::APPDATA)
         .flat_map(|(_, _, b)| b.clone())
         .collect();
-    if data != EARLY {
-        return Err(format!("0-RTT data {data:?}, expected {EARLY:?}"));
+    if data != want {
+        return Err(format!("0-RTT data {data:?}, expected {want:?}"));
     }
     let eoed = early
         .last()
@@ -3405,6 +3414,11 @@ fn check_client_records(c: &Conn, accepted: bool) -> Result<(), String> {
 /// PSK accepted, EncryptedExtensions with `exts`, Finished; then the client's records are
 /// checked ([`check_client_records`]) before the greeting.
 fn early_answer(c: &mut Conn, exts: &[Vec<u8>], accepted: bool) -> R {
+    early_answer_expecting(c, exts, accepted, EARLY)
+}
+
+/// [`early_answer`] where the client's 0-RTT data must be `want`.
+fn early_answer_expecting(c: &mut Conn, exts: &[Vec<u8>], accepted: bool, want: &[u8]) -> R {
     expect_early_offer(c)?;
     psk_server_hello(c, |_| {})?;
     let ee = c.encrypted_extensions(exts);
@@ -3414,7 +3428,7 @@ fn early_answer(c: &mut Conn, exts: &[Vec<u8>], accepted: bool) -> R {
     if !wait_client_finished(c) {
         return refuse(c, "the client sent no Finished".into());
     }
-    if let Err(why) = check_client_records(c, accepted) {
+    if let Err(why) = check_client_records(c, accepted, want) {
         return refuse(c, why);
     }
     c.hello_and_close()
@@ -3422,6 +3436,23 @@ fn early_answer(c: &mut Conn, exts: &[Vec<u8>], accepted: bool) -> R {
 
 fn early_data_scenarios() -> Vec<Scenario> {
     vec![
+        // The bound is the ticket's: of the request, exactly what it allows leaves as 0-RTT
+        // data (one byte more and a server fails the connection, RFC 8446 §4.2.10).
+        Scenario {
+            prelude: Some(issue_small_early_ticket),
+            ..early(
+                "the ticket allows 10 bytes: exactly 10 leave as 0-RTT data (completes)",
+                ok(),
+                |c| {
+                    early_answer_expecting(
+                        c,
+                        &[ext(ext::EARLY_DATA, &[])],
+                        true,
+                        &EARLY[..SMALL_EARLY],
+                    )
+                },
+            )
+        },
         early(
             "accepted: 0-RTT data, EndOfEarlyData under the early key, then Finished (completes)",
             ok(),
@@ -3441,7 +3472,7 @@ fn early_data_scenarios() -> Vec<Scenario> {
                 if !wait_client_finished(c) {
                     return refuse(c, "the client sent no Finished".into());
                 }
-                if let Err(why) = check_client_records(c, false) {
+                if let Err(why) = check_client_records(c, false, EARLY) {
                     return refuse(c, why);
                 }
                 c.hello_and_close()
