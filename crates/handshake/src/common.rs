@@ -256,7 +256,7 @@ pub(crate) fn start(
         }
         None => {}
     }
-    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
+    let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,
@@ -438,11 +438,9 @@ pub(crate) fn client_hello(
     let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
     let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
     let mut exts = Vec::new();
-    // After ECH was rejected by a HelloRetryRequest, the second ClientHello continues the
-    // outer one, which always names the public_name (RFC 9849 §6.1.5; RFC 8446 §4.1.2: the
-    // same extensions again), whether or not SNI is on for the inner name.
-    let outer_sni = matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
-    if let (true, ServerName::DnsName(name)) = (config.enable_sni || outer_sni, &cx.server_name) {
+    // After a rejected ECH the hello is the outer one, which always names the public name.
+    let sni = config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+    if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
             name.as_ref().as_bytes().to_vec(),
         ));
