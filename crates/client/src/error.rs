@@ -105,11 +105,16 @@ impl Error {
         }
     }
 
-    /// An error with fixed text: no allocation.
-    fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
+    /// An error with fixed text: no allocation (not even the empty `Arc<str>` that
+    /// [`Error::new`] would build first).
+    const fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
         Self {
+            kind,
+            alert_sent: None,
+            alert_received: None,
+            io_kind: None,
             reason: Reason::Fixed(reason),
-            ..Self::new(kind, "")
+            cause: None,
         }
     }
 

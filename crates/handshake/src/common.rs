@@ -421,7 +421,8 @@ pub(crate) fn client_hello(
     let config = &cx.config;
     let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
     let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
-    let mut exts = Vec::new();
+    // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
+    let mut exts = Vec::with_capacity(16);
     if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
             name.as_ref().as_bytes().to_vec(),
@@ -449,7 +450,8 @@ pub(crate) fn client_hello(
         exts.push(raw_ext(ExtensionType::EarlyData, &[]));
     }
     if tls13 {
-        let mut versions = vec![ProtocolVersion::TLSv1_3];
+        let mut versions = Vec::with_capacity(2);
+        versions.push(ProtocolVersion::TLSv1_3);
         if tls12 {
             versions.push(ProtocolVersion::TLSv1_2);
         }
