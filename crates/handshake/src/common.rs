@@ -177,15 +177,16 @@ pub(crate) fn start(
         }
     }
     // The hybrid post-quantum groups exist only in TLS 1.3.
-    let offered_kx: Vec<&'static dyn KeyExchange> = provider
-        .kx_groups
-        .iter()
-        .copied()
-        .filter(|g| tls13 || !g.tls13_only())
-        .collect();
-    let offered_groups: Vec<NamedGroup> = offered_kx.iter().map(|g| g.group()).collect();
-    let first = offered_kx
-        .first()
+    let offered_kx = || {
+        provider
+            .kx_groups
+            .iter()
+            .copied()
+            .filter(|g| tls13 || !g.tls13_only())
+    };
+    let offered_groups: Vec<NamedGroup> = offered_kx().map(|g| g.group()).collect();
+    let first = offered_kx()
+        .next()
         .ok_or(Error::Config("no key-exchange group"))?;
     let supported = config.verifier.supported_schemes();
     let offered_schemes: Vec<SignatureScheme> = match &config.verify_schemes {
