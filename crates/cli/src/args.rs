@@ -10,7 +10,7 @@ pub(crate) const USAGE: &str =
                         [--alpn LIST] [--cert PEM --key PEM] [--non-blocking] [--bio-pair]
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
                         [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
-                        [--record-size-limit N]
+                        [--record-size-limit N] [--early-data STRING]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -23,6 +23,11 @@ pub(crate) const USAGE: &str =
   --record-size-limit N (64..16385) offers RFC 8449's record_size_limit: the server's records
   must stay within N (else record_overflow), ours stay within the limit it answers
   (with --json, `peer_record_size_limit`).
+  --early-data STRING (with --reconnect N; \\r \\n \\t \\\\ escapes) sends STRING as TLS 1.3 0-RTT
+  early data on every resumed connection whose ticket allows it, prints the reply, and
+  reports whether the server accepted it (with --json, `early_data`: \"accepted\",
+  \"rejected\" or null when none was sent); rejected early data is resent after the
+  handshake. Early data can be replayed by an attacker: send only what is safe to repeat.
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -57,6 +62,8 @@ pub(crate) struct ConnectOpts {
     pub(crate) trace: bool,
     pub(crate) starttls: Option<Protocol>,
     pub(crate) record_size_limit: Option<u16>,
+    /// `--early-data`: sent as 0-RTT on resumed connections.
+    pub(crate) early_data: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +105,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         trace: false,
         starttls: None,
         record_size_limit: None,
+        early_data: None,
     };
     let mut transport_set = false;
     while let Some(arg) = it.next() {
@@ -165,6 +173,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                     .ok_or_else(|| format!("--record-size-limit takes 64..16385, not `{v}`"))?;
                 o.record_size_limit = Some(n);
             }
+            "--early-data" => o.early_data = Some(unescape(&value(arg)?)?),
             "--showcerts" => o.showcerts = true,
             "--trace" => o.trace = true,
             "--starttls" => {
@@ -184,6 +193,14 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
     }
     if o.target.is_empty() {
         return Err("connect needs HOST:PORT".into());
+    }
+    if o.early_data.is_some() && o.reconnect == 0 {
+        return Err(
+            "--early-data needs --reconnect N: only a resumed connection can send it".into(),
+        );
+    }
+    if o.early_data.is_some() && o.version == Some(Version::Tls12) {
+        return Err("--early-data needs TLS 1.3".into());
     }
     if o.cert.is_some() != o.key.is_some() {
         return Err("--cert and --key go together".into());
@@ -267,5 +284,12 @@ mod tests {
         assert!(parse(&args("connect h:1 --starttls lmtp")).is_err());
         assert!(parse(&args("connect h:1 --starttls")).is_err());
         assert!(unescape("a\\q").is_err());
+        assert!(parse(&args("connect h:1 --early-data x")).is_err());
+        assert!(parse(&args("connect h:1 --early-data x --reconnect 1 --tls1.2")).is_err());
+        let Ok(Command::Connect(o)) = parse(&args("connect h:1 --early-data a\\n --reconnect 1"))
+        else {
+            panic!("--early-data with --reconnect")
+        };
+        assert_eq!(o.early_data.as_deref(), Some(&b"a\n"[..]));
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Names are rendered in OpenSSL's one-line form (`KEY = value`, in the certificate's RDN
 //! order). The certificate comes from the peer: it is parsed by x509-verify's strict parser
-//! and the Name walk below never indexes, so a malformed one prints as such.
+//! and its Names are walked by x509-verify's `name_attributes`, so a malformed one prints as such.
 
 use overture::types::CertificateDer;
 use overture::x509::Certificate;
@@ -81,106 +81,20 @@ pub(crate) fn chain_json(chain: &[CertificateDer<'_>]) -> serde_json::Value {
         .collect()
 }
 
-/// One DER TLV: (tag, contents, rest), or `None` when it does not fit.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at_checked(n)?;
-        let len = bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, rest)
-    };
-    let (contents, rest) = rest.split_at_checked(len)?;
-    Some((tag, contents, rest))
-}
-
 /// A Name's contents (RDNSequence) as `KEY = value, KEY = value`, OpenSSL's one-line form.
 pub(crate) fn name_text(name: &[u8]) -> String {
     let mut parts = Vec::new();
-    let mut rdns = name;
-    while !rdns.is_empty() {
-        let Some((0x31, mut set, rest)) = tlv(rdns) else {
+    for attr in overture::x509::name_attributes(name) {
+        let Ok(attr) = attr else {
             return "<malformed name>".into();
         };
-        rdns = rest;
-        while !set.is_empty() {
-            let Some((0x30, atv, rest)) = tlv(set) else {
-                return "<malformed name>".into();
-            };
-            set = rest;
-            let Some((0x06, oid, after)) = tlv(atv) else {
-                return "<malformed name>".into();
-            };
-            let Some((tag, value, _)) = tlv(after) else {
-                return "<malformed name>".into();
-            };
-            parts.push(format!("{} = {}", attr_name(oid), value_text(tag, value)));
-        }
+        parts.push(format!("{} = {}", attr.key(), escaped(&attr.value_text())));
     }
     parts.join(", ")
 }
 
-fn attr_name(oid: &[u8]) -> String {
-    match oid {
-        [0x55, 0x04, 0x03] => "CN".into(),
-        [0x55, 0x04, 0x05] => "serialNumber".into(),
-        [0x55, 0x04, 0x06] => "C".into(),
-        [0x55, 0x04, 0x07] => "L".into(),
-        [0x55, 0x04, 0x08] => "ST".into(),
-        [0x55, 0x04, 0x09] => "street".into(),
-        [0x55, 0x04, 0x0a] => "O".into(),
-        [0x55, 0x04, 0x0b] => "OU".into(),
-        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => "emailAddress".into(),
-        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC".into(),
-        other => oid_text(other),
-    }
-}
-
-/// Dotted form of an OID's contents.
-fn oid_text(oid: &[u8]) -> String {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut acc: u64 = 0;
-    for &b in oid {
-        acc = acc.saturating_mul(128).saturating_add(u64::from(b & 0x7f));
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let first = (acc / 40).min(2);
-                arcs.push(first);
-                arcs.push(acc - first * 40);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        }
-    }
-    arcs.iter()
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// A string value as text (BMPString as UTF-16BE), control characters escaped.
-fn value_text(tag: u8, value: &[u8]) -> String {
-    let text = if tag == 0x1e {
-        let units: Vec<u16> = value
-            .chunks(2)
-            .map(|c| match c {
-                [a, b] => u16::from_be_bytes([*a, *b]),
-                _ => 0xfffd,
-            })
-            .collect();
-        String::from_utf16_lossy(&units)
-    } else {
-        String::from_utf8_lossy(value).into_owned()
-    };
+/// Control characters escaped as Rust does; quotes left as they are.
+fn escaped(text: &str) -> String {
     text.chars()
         .flat_map(char::escape_default)
         .collect::<String>()
@@ -290,7 +204,7 @@ mod tests {
             }
         }
         assert_eq!(
-            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            overture::x509::oid_to_string(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
             "1.2.840.113549"
         );
     }

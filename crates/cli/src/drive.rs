@@ -4,7 +4,9 @@
 use crate::args::{ConnectOpts, Transport, Version};
 use overture::bio::{Bio, BioPair, BioPairEnd, SocketBio, Transfer};
 use overture::types::{CertificateDer, CipherSuite, NamedGroup, ProtocolVersion};
-use overture::{ClientConfig, ErrorKind, FinalFlight, Negotiated, Ssl};
+use overture::{
+    ClientConfig, EarlyDataRejected, EarlyDataStatus, ErrorKind, FinalFlight, Negotiated, Ssl,
+};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -23,6 +25,8 @@ struct Report {
     response: Vec<u8>,
     /// The peer's chain, kept for `--showcerts` (also when the handshake failed).
     chain: Vec<CertificateDer<'static>>,
+    /// `--early-data`: how many bytes left as 0-RTT data.
+    early_bytes: usize,
 }
 
 pub(crate) fn run(o: &ConnectOpts) -> Result<bool, String> {
@@ -96,6 +100,12 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
     if let Some(limit) = o.record_size_limit {
         b = b.with_record_size_limit(limit);
     }
+    if o.early_data.is_some() {
+        // The early data is a request whose reply we print: a rejected one is sent again.
+        b = b
+            .with_early_data(true)
+            .with_early_data_rejected(EarlyDataRejected::Resend);
+    }
     if o.starttls.is_some() {
         // After a STARTTLS preamble the application protocol may wait for the server (and
         // the server for our Finished): never hold the final flight for a first write.
@@ -126,6 +136,7 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         handshake: Duration::ZERO,
         response: Vec::new(),
         chain: Vec::new(),
+        early_bytes: 0,
     };
     let (mut ssl, mut link) = match setup(o, config, addr, name) {
         Ok(x) => x,
@@ -136,6 +147,15 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
     };
     let deadline = Instant::now() + o.timeout;
     let start = Instant::now();
+    if let Some(early) = &o.early_data {
+        match send_early(&mut ssl, &mut link, early, deadline) {
+            Ok(n) => report.early_bytes = n,
+            Err(e) => {
+                report.outcome = Err(e);
+                return report;
+            }
+        }
+    }
     let outcome = loop {
         match ssl.connect() {
             Ok(n) => break Ok(n),
@@ -163,7 +183,13 @@ fn connect_once(o: &ConnectOpts, config: &ClientConfig, addr: SocketAddr, name: 
         }
     };
     report.handshake = start.elapsed();
-    if let Some(req) = &o.request
+    // With early data sent, its reply is read even without --request.
+    let request = match (&o.request, report.early_bytes) {
+        (Some(req), _) => Some(req.as_slice()),
+        (None, n) if n > 0 => Some(&[][..]),
+        (None, _) => None,
+    };
+    if let Some(req) = request
         && let Err(e) = exchange(&mut ssl, &mut link, req, deadline, &mut report.response)
     {
         report.outcome = Err(e);
@@ -364,6 +390,39 @@ fn pump_in(
     }
 }
 
+/// `--early-data`: writes it as 0-RTT data before the handshake completes, as far as the
+/// resumed ticket allows; returns how many bytes went. No ticket that allows early data (the
+/// first connection, a server without 0-RTT) sends none and is not an error.
+fn send_early(
+    ssl: &mut Ssl,
+    link: &mut Link,
+    early: &[u8],
+    deadline: Instant,
+) -> Result<usize, overture::Error> {
+    let mut off = 0;
+    while off < early.len() {
+        match ssl.write_early_data(early.get(off..).unwrap_or_default()) {
+            Ok(n) => off += n,
+            Err(e) if e.kind().is_retry() => wait(link, e.kind(), deadline)?,
+            // Not offered, or the ticket's limit reached: the rest goes as ordinary data
+            // only if the early data is rejected and resent.
+            Err(e) if e.kind() == ErrorKind::Usage => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(off)
+}
+
+/// The `--json` value of `early_data`: `"accepted"`, `"rejected"`, or null when none was
+/// offered.
+fn early_data_name(status: EarlyDataStatus) -> Option<&'static str> {
+    match status {
+        EarlyDataStatus::Accepted => Some("accepted"),
+        EarlyDataStatus::Rejected => Some("rejected"),
+        _ => None,
+    }
+}
+
 /// `--request`: write it, then read the reply until the peer closes or `SILENCE` passes.
 fn exchange(
     ssl: &mut Ssl,
@@ -471,6 +530,8 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
                 "response_bytes": r.response.len(),
                 "peer_record_size_limit": n.peer_record_size_limit(),
+                "early_data": early_data_name(n.early_data()),
+                "early_data_bytes": r.early_bytes,
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -503,6 +564,12 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
             );
             if let Some(limit) = n.peer_record_size_limit() {
                 println!("  server record_size_limit {limit}");
+            }
+            if let Some(early) = early_data_name(n.early_data()) {
+                println!(
+                    "  early data: {early} ({} bytes sent as 0-RTT)",
+                    r.early_bytes
+                );
             }
             if o.showcerts {
                 println!("{}", crate::certs::chain_text(&r.chain));

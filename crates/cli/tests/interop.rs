@@ -350,3 +350,45 @@ fn reconnect_prints_one_object_per_connection() {
     assert_eq!(json.len(), 3, "{text}");
     assert!(json.iter().all(|j| j["ok"] == true));
 }
+
+/// `--early-data` with `--reconnect`: the first connection gets a ticket (no early data:
+/// `early_data` null), the resumed ones send the string as 0-RTT data, which `openssl s_server
+/// -early_data` and `gnutls-serv --earlydata` accept (`early_data: "accepted"`, the bytes
+/// counted in `early_data_bytes`); gnutls-serv's echo of it is the reply read afterwards.
+#[test]
+fn early_data_is_accepted_on_reconnect() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let early = "GET-EARLY\\n";
+    let mut peers = Vec::new();
+    if let Some(p) = openssl_s_server(&pki, &["-tls1_3", "-early_data"]) {
+        peers.push(p);
+    }
+    if let Some(p) = gnutls_serv_with(
+        &pki,
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+        &["--echo", "--earlydata", "--maxearlydata=4096"],
+    ) {
+        peers.push(p);
+    }
+    for (i, peer) in peers.iter().enumerate() {
+        // Every transport against s_server, the blocking one against gnutls-serv (each run
+        // waits for 2 s of silence after the reply).
+        let transports = if i == 0 {
+            &TRANSPORTS[..]
+        } else {
+            &TRANSPORTS[..1]
+        };
+        for transport in transports {
+            let mut args = vec!["--reconnect", "1", "--early-data", early];
+            args.extend_from_slice(transport);
+            let (code, json, text) = connect_json(peer, &pki, &args);
+            assert_eq!(code, 0, "{}: {text}", peer.name);
+            assert_eq!(json.len(), 2, "{text}");
+            assert!(json[0]["early_data"].is_null(), "{text}");
+            assert_eq!(json[0]["early_data_bytes"], 0, "{text}");
+            assert_eq!(json[1]["resumed"], true, "{}: {text}", peer.name);
+            assert_eq!(json[1]["early_data"], "accepted", "{}: {text}", peer.name);
+            assert_eq!(json[1]["early_data_bytes"], 10, "{text}");
+        }
+    }
+}

@@ -92,6 +92,41 @@ pub fn shutdown(ssl: &mut Ssl) -> i32 {
     }
 }
 
+/// `SSL_EARLY_DATA_NOT_SENT`: no early data was offered.
+pub const SSL_EARLY_DATA_NOT_SENT: i32 = 0;
+/// `SSL_EARLY_DATA_REJECTED`: offered and not (yet) accepted.
+pub const SSL_EARLY_DATA_REJECTED: i32 = 1;
+/// `SSL_EARLY_DATA_ACCEPTED`: the server read the early data.
+pub const SSL_EARLY_DATA_ACCEPTED: i32 = 2;
+
+/// `SSL_write_early_data(ssl, buf, num, &written)`: 1 with `*written` set to the bytes taken,
+/// or 0 with the reason in [`get_error`] (`SSL_ERROR_WANT_WRITE`: call again with the same
+/// data; `SSL_ERROR_SSL`: early data is not possible now). See [`Ssl::write_early_data`].
+pub fn write_early_data(ssl: &mut Ssl, buf: &[u8], written: &mut usize) -> i32 {
+    match ssl.write_early_data(buf) {
+        Ok(n) => {
+            *written = n;
+            1
+        }
+        Err(_) => {
+            *written = 0;
+            0
+        }
+    }
+}
+
+/// `SSL_get_early_data_status(ssl)`: as OpenSSL's client, `SSL_EARLY_DATA_REJECTED` from the
+/// moment early data is offered until the server accepts it.
+pub fn get_early_data_status(ssl: &Ssl) -> i32 {
+    match ssl.early_data_status() {
+        crate::EarlyDataStatus::Accepted => SSL_EARLY_DATA_ACCEPTED,
+        crate::EarlyDataStatus::Offered | crate::EarlyDataStatus::Rejected => {
+            SSL_EARLY_DATA_REJECTED
+        }
+        _ => SSL_EARLY_DATA_NOT_SENT,
+    }
+}
+
 /// `SSL_get_error(ssl, ret)`: the reason behind the return value `ret` of the last call.
 pub fn get_error(ssl: &Ssl, ret: i32) -> i32 {
     if ret > 0 {

@@ -69,6 +69,34 @@ pub enum UnexpectedEof {
     Syscall,
 }
 
+/// What happens to early data (0-RTT) the server rejected
+/// ([`ConfigBuilder::with_early_data_rejected`]).
+///
+/// A server that rejects 0-RTT skips every early record unread; the connection still
+/// completes (as a resumed or a full handshake).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EarlyDataRejected {
+    /// Report it and send nothing more: [`Connection::early_data_status`] (and
+    /// [`Ssl::early_data_status`]) say [`EarlyDataStatus::Rejected`] and the application
+    /// resends what it wants delivered, now that it knows what the handshake negotiated (the
+    /// ALPN protocol may differ from the ticket's). This is OpenSSL's and rustls's behaviour, so
+    /// code ported from `SSL_write_early_data` keeps working unchanged.
+    ///
+    /// [`Connection::early_data_status`]: crate::Connection::early_data_status
+    /// [`Ssl::early_data_status`]: crate::Ssl::early_data_status
+    /// [`EarlyDataStatus::Rejected`]: crate::EarlyDataStatus::Rejected
+    #[default]
+    Report,
+    /// Resend it as ordinary application data right after the handshake completes (in the
+    /// same transport write as our Finished when the transport takes both), and still report
+    /// [`EarlyDataStatus::Rejected`](crate::EarlyDataStatus::Rejected). The connection keeps a
+    /// copy of the early data until the server's answer (at most
+    /// [`MAX_EARLY_DATA`](crate::MAX_EARLY_DATA) bytes). The data then goes to whatever the
+    /// handshake negotiated, e.g. another ALPN protocol than the ticket's.
+    Resend,
+}
+
 /// Settings shared by connections. Clone it freely: clones share one allocation.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -86,6 +114,7 @@ struct Inner {
     allow_tls12_without_ems: bool,
     offer_psk_ke: bool,
     unexpected_eof: UnexpectedEof,
+    early_data_rejected: EarlyDataRejected,
 }
 
 impl ClientConfig {
@@ -129,6 +158,8 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             record_size_limit: None,
+            early_data: false,
+            early_data_rejected: EarlyDataRejected::Report,
             unexpected_eof: UnexpectedEof::Ssl,
             verify_schemes: None,
             signing_schemes: None,
@@ -138,6 +169,17 @@ impl ClientConfig {
     /// The record_size_limit we offer (RFC 8449), if any: [`ConfigBuilder::with_record_size_limit`].
     pub fn record_size_limit(&self) -> Option<u16> {
         self.inner.handshake.extensions.record_size_limit
+    }
+
+    /// Whether 0-RTT early data is offered when a ticket allows it:
+    /// [`ConfigBuilder::with_early_data`].
+    pub fn early_data(&self) -> bool {
+        self.inner.handshake.extensions.early_data
+    }
+
+    /// What happens to rejected early data: [`ConfigBuilder::with_early_data_rejected`].
+    pub fn early_data_rejected(&self) -> EarlyDataRejected {
+        self.inner.early_data_rejected
     }
 
     pub(crate) fn handshake_config(&self) -> Arc<HandshakeConfig> {
@@ -212,6 +254,8 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     record_size_limit: Option<u16>,
+    early_data: bool,
+    early_data_rejected: EarlyDataRejected,
     unexpected_eof: UnexpectedEof,
     verify_schemes: Option<Vec<SignatureScheme>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
@@ -437,6 +481,36 @@ impl ConfigBuilder {
         self
     }
 
+    /// Offers TLS 1.3 0-RTT early data (RFC 8446 §2.3, §4.2.10) when resuming with a ticket
+    /// whose server allows it (its `max_early_data_size`); off by default. The application
+    /// then writes early data with [`Connection::write_early_data`] /
+    /// [`Ssl::write_early_data`] before the handshake completes, and learns whether the
+    /// server read it from `early_data_status()`; a rejection is reported or resent as
+    /// [`ConfigBuilder::with_early_data_rejected`] says.
+    ///
+    /// **Early data can be replayed.** It is protected by a key derived from the ticket alone,
+    /// with no fresh contribution from the server: an attacker who records it can send it to
+    /// the server again (to another instance of it, or after the server forgot the ticket),
+    /// and the server may process it twice, and it has no forward secrecy against a later
+    /// compromise of the ticket key (RFC 8446 §8, §E.5). Send in it only requests that are
+    /// safe to repeat (an idempotent `GET` with no side effects), as OpenSSL
+    /// (`SSL_write_early_data`) and rustls (`enable_early_data`) warn too; the server's
+    /// anti-replay defences are its own and partial.
+    ///
+    /// [`Connection::write_early_data`]: crate::Connection::write_early_data
+    /// [`Ssl::write_early_data`]: crate::Ssl::write_early_data
+    pub fn with_early_data(mut self, on: bool) -> Self {
+        self.early_data = on;
+        self
+    }
+
+    /// What happens to early data the server rejected (default
+    /// [`EarlyDataRejected::Report`], as OpenSSL and rustls: the application resends it).
+    pub fn with_early_data_rejected(mut self, policy: EarlyDataRejected) -> Self {
+        self.early_data_rejected = policy;
+        self
+    }
+
     /// Whether to use TLS 1.3 middlebox compatibility mode (default on).
     pub fn with_middlebox_compat(mut self, on: bool) -> Self {
         self.middlebox_compat = on;
@@ -530,6 +604,7 @@ impl ConfigBuilder {
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
+                early_data: self.early_data,
                 ..Default::default()
             },
         };
@@ -544,6 +619,7 @@ impl ConfigBuilder {
                 max_handshake_message: self.max_handshake_message,
                 sni: self.sni,
                 unexpected_eof: self.unexpected_eof,
+                early_data_rejected: self.early_data_rejected,
             }),
         })
     }

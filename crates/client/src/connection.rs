@@ -1,6 +1,6 @@
 //! `Connection`: the client's protocol engine, sans-IO and deterministic.
 
-use crate::config::{ClientConfig, UnexpectedEof};
+use crate::config::{ClientConfig, EarlyDataRejected, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::trace::{Dir, Trace};
@@ -21,6 +21,11 @@ pub const MAX_OUTPUT: usize = 256 * 1024;
 /// The plaintext buffer's bound: no record is opened while this many decrypted bytes wait
 /// for [`Connection::read`], so the buffer holds less than this plus one record (2^14 bytes).
 pub const MAX_PLAINTEXT: usize = 16 * 1024;
+/// The most 0-RTT early data one connection writes, whatever the ticket's `max_early_data_size`
+/// allows (a server may announce up to 4 GiB): 64 KiB, four times OpenSSL's and GnuTLS's
+/// default server limit (16 KiB). With [`EarlyDataRejected::Resend`] the connection keeps a
+/// copy of what it wrote until the server answers, so this also bounds that copy.
+pub const MAX_EARLY_DATA: usize = 64 * 1024;
 /// KeyUpdates in a row without application data between them that we accept; the next one is
 /// refused with `unexpected_message`. Each costs a key derivation (and, if requested, an answer):
 /// a peer has no reason to send more than a few, and 32 is BoringSSL's limit
@@ -33,6 +38,44 @@ const MAX_WARNING_ALERTS: u32 = 4;
 const KEY_UPDATE_REQUESTED: [u8; 5] = [24, 0, 0, 1, 1];
 /// The same message with `update_not_requested`.
 const KEY_UPDATE_NOT_REQUESTED: [u8; 5] = [24, 0, 0, 1, 0];
+
+/// Whether 0-RTT early data was offered and what the server made of it: OpenSSL's
+/// `SSL_get_early_data_status()` ([`Connection::early_data_status`],
+/// [`crate::Ssl::early_data_status`], [`Negotiated::early_data`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EarlyDataStatus {
+    /// No early data was offered: not enabled ([`crate::ConfigBuilder::with_early_data`]), no
+    /// resumed ticket that allows it, or the handshake has not started
+    /// (`SSL_EARLY_DATA_NOT_SENT`).
+    #[default]
+    NotSent,
+    /// The ClientHello offered early data and the server has not answered yet:
+    /// [`Connection::write_early_data`] writes it (OpenSSL reports `SSL_EARLY_DATA_REJECTED`
+    /// until the server accepts).
+    Offered,
+    /// The server accepted the early data: it read every early byte we wrote
+    /// (`SSL_EARLY_DATA_ACCEPTED`).
+    Accepted,
+    /// The server rejected it (or answered with a HelloRetryRequest or TLS 1.2): it read none
+    /// of it; [`crate::EarlyDataRejected`] says whether it was resent
+    /// (`SSL_EARLY_DATA_REJECTED`).
+    Rejected,
+}
+
+/// The 0-RTT side of a connection.
+#[derive(Default)]
+struct Early {
+    status: EarlyDataStatus,
+    /// Bytes the early key may still carry (the ticket's limit, at most [`MAX_EARLY_DATA`]),
+    /// while [`EarlyDataStatus::Offered`].
+    room: usize,
+    /// Bytes of early data written.
+    written: usize,
+    /// With [`EarlyDataRejected::Resend`]: a copy of what was written, until the server
+    /// answers (at most [`MAX_EARLY_DATA`] bytes).
+    copy: Vec<u8>,
+}
 
 /// What a completed handshake negotiated. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -47,9 +90,16 @@ pub struct Negotiated {
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
     peer_record_size_limit: Option<u16>,
+    early_data: EarlyDataStatus,
 }
 
 impl Negotiated {
+    /// What became of the 0-RTT early data: [`EarlyDataStatus::Accepted`] or
+    /// [`EarlyDataStatus::Rejected`] when it was offered, else [`EarlyDataStatus::NotSent`].
+    pub fn early_data(&self) -> EarlyDataStatus {
+        self.early_data
+    }
+
     /// Whether the server sent a HelloRetryRequest (TLS 1.3).
     pub fn hello_retry_request(&self) -> bool {
         self.hello_retry
@@ -253,6 +303,7 @@ pub struct Connection {
     flight_end: u64,
     key_update_end: u64,
     warning_end: (u64, Option<AlertDescription>),
+    early: Early,
     /// The `tracing` spans (nothing without the `tracing` feature).
     trace: Trace,
 }
@@ -303,6 +354,7 @@ impl Connection {
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
+                early_data: EarlyDataStatus::NotSent,
             },
             offered: None,
             session: None,
@@ -311,6 +363,7 @@ impl Connection {
             flight_end: 0,
             key_update_end: 0,
             warning_end: (0, None),
+            early: Early::default(),
         })
     }
 
@@ -562,6 +615,129 @@ impl Connection {
             return Err(self.die(Error::from_record(e)));
         }
         Ok(n)
+    }
+
+    /// Seals 0-RTT early data into the output queue, right behind the ClientHello
+    /// (`SSL_write_early_data` without the transport): returns how many bytes of `data` were
+    /// taken — all of it, or what fits in the ticket's `max_early_data_size` (at most
+    /// [`MAX_EARLY_DATA`] per connection, counted over every call) and the output queue.
+    ///
+    /// Possible from [`Connection::start`] until the server answers
+    /// ([`Connection::early_data_status`] is [`EarlyDataStatus::Offered`]): the config enabled
+    /// early data ([`crate::ConfigBuilder::with_early_data`]) and the ticket being resumed
+    /// allows it. Otherwise, and once the limit is used up, it is an [`ErrorKind::Usage`] error
+    /// and nothing is sent; [`ErrorKind::WantWrite`] when the output queue is full. Once the
+    /// server answered, the outcome is in [`Connection::early_data_status`]: accepted, the
+    /// server read it all; rejected, it read none of it and it was reported or resent as the
+    /// config says ([`EarlyDataRejected`]).
+    ///
+    /// **Replay risk**: an attacker can replay early data to the server, which may then
+    /// process it more than once; write only requests that are safe to repeat (see
+    /// [`crate::ConfigBuilder::with_early_data`]).
+    pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.check()?;
+        match self.early.status {
+            EarlyDataStatus::Offered => {}
+            EarlyDataStatus::NotSent if self.phase == Phase::New => {
+                return Err(Error::usage(
+                    "early data: start the handshake first (the ClientHello must offer it)",
+                ));
+            }
+            EarlyDataStatus::NotSent => {
+                return Err(Error::usage(
+                    "early data was not offered: not enabled in the config, or no resumed ticket allows it",
+                ));
+            }
+            EarlyDataStatus::Accepted | EarlyDataStatus::Rejected => {
+                return Err(Error::usage(
+                    "early data can no longer be written: the server has answered",
+                ));
+            }
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.early.room == 0 {
+            return Err(Error::usage(format!(
+                "the early data limit is used up ({} bytes written)",
+                self.early.written
+            )));
+        }
+        let room = MAX_OUTPUT.saturating_sub(self.out.queued());
+        if room == 0 {
+            return Err(Error::want_write());
+        }
+        let n = data.len().min(room).min(self.early.room);
+        let chunk = data.get(..n).unwrap_or_default();
+        if let Err(e) = self
+            .record
+            .seal(ContentType::ApplicationData, chunk, self.out.tail())
+        {
+            return Err(self.die(Error::from_record(e)));
+        }
+        self.early.room -= n;
+        self.early.written += n;
+        if self.config.early_data_rejected() == EarlyDataRejected::Resend {
+            self.early.copy.extend_from_slice(chunk);
+        }
+        Ok(n)
+    }
+
+    /// Whether 0-RTT early data was offered and what the server made of it
+    /// (`SSL_get_early_data_status`).
+    pub fn early_data_status(&self) -> EarlyDataStatus {
+        self.early.status
+    }
+
+    /// Whether the server accepted our early data (it read every byte of it).
+    pub fn early_data_accepted(&self) -> bool {
+        self.early.status == EarlyDataStatus::Accepted
+    }
+
+    /// How many more bytes [`Connection::write_early_data`] may write now (0 unless
+    /// [`EarlyDataStatus::Offered`]).
+    pub fn early_data_room(&self) -> usize {
+        match self.early.status {
+            EarlyDataStatus::Offered => self.early.room,
+            _ => 0,
+        }
+    }
+
+    /// How many bytes of early data were written.
+    pub fn early_data_written(&self) -> usize {
+        self.early.written
+    }
+
+    /// The server answered our early data: no more is written; a rejected one removes the
+    /// early key (what follows it before a handshake key — a second ClientHello, a TLS 1.2
+    /// flight — is plaintext).
+    fn early_data_answered(&mut self, accepted: bool) {
+        let status = if accepted {
+            EarlyDataStatus::Accepted
+        } else {
+            EarlyDataStatus::Rejected
+        };
+        self.early.status = status;
+        self.negotiated.early_data = status;
+        self.early.room = 0;
+        if accepted {
+            self.early.copy = Vec::new();
+        } else {
+            self.record.clear_write_key();
+        }
+    }
+
+    /// At the end of a handshake that rejected our early data with
+    /// [`EarlyDataRejected::Resend`]: the copy goes out as application data, after our
+    /// Finished.
+    fn resend_early_data(&mut self) -> Result<(), Error> {
+        let copy = std::mem::take(&mut self.early.copy);
+        if self.early.status != EarlyDataStatus::Rejected || copy.is_empty() {
+            return Ok(());
+        }
+        self.record
+            .seal(ContentType::ApplicationData, &copy, self.out.tail())
+            .map_err(|e| self.die(Error::from_record(e)))
     }
 
     /// Queues our close_notify (once). Application data that arrives after it is discarded
@@ -966,6 +1142,12 @@ impl Connection {
                     }
                 }
                 Event::SendCcs => {
+                    // Before any ServerHello, a CCS is the compatibility one of a ClientHello
+                    // that offers 0-RTT: it and the early data are TLS 1.3 records, which say
+                    // 0x0303 (RFC 8446 §5.1: only the initial ClientHello may say 0x0301).
+                    if self.record.version().is_none() {
+                        self.record.set_version(ProtocolVersion::TLSv1_3);
+                    }
                     self.trace.ccs(Dir::Sent, self.record.version());
                     let sealed =
                         self.record
@@ -986,16 +1168,23 @@ impl Connection {
                         Err(e) => return Err(self.die(Error::from_record(e))),
                     }
                 }
-                Event::InstallWriteKey(key) | Event::InstallEarlyWriteKey { key, .. } => {
-                    self.trace.key_change(Dir::Sent);
-                    match record_key(&key) {
-                        Ok(k) => self.record.set_write_key(k),
-                        Err(e) => return Err(self.die(Error::from_record(e))),
+                Event::InstallWriteKey(key) => self.install_write_key(&key)?,
+                Event::InstallEarlyWriteKey {
+                    key,
+                    max_early_data,
+                } => {
+                    // Early data goes out in TLS 1.3 records (0x0303, RFC 8446 §5.1).
+                    if self.record.version().is_none() {
+                        self.record.set_version(ProtocolVersion::TLSv1_3);
                     }
+                    self.install_write_key(&key)?;
+                    self.early.status = EarlyDataStatus::Offered;
+                    self.early.room = usize::try_from(max_early_data)
+                        .unwrap_or(usize::MAX)
+                        .min(MAX_EARLY_DATA);
                 }
                 Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
-                // This client does not offer early data yet (ExtensionOptions default).
-                Event::EarlyData { .. } => {}
+                Event::EarlyData { accepted } => self.early_data_answered(accepted),
                 Event::ServerHello {
                     version,
                     suite,
@@ -1050,10 +1239,22 @@ impl Connection {
                     // The handshake's input buffer may have grown to its largest record (a
                     // certificate chain); an idle connection needs none until data comes.
                     self.record.release_input();
+                    self.resend_early_data()?;
                 }
             }
         }
         Ok(())
+    }
+
+    fn install_write_key(&mut self, key: &TrafficKey) -> Result<(), Error> {
+        self.trace.key_change(Dir::Sent);
+        match record_key(key) {
+            Ok(k) => {
+                self.record.set_write_key(k);
+                Ok(())
+            }
+            Err(e) => Err(self.die(Error::from_record(e))),
+        }
     }
 
     fn keep_session(&mut self, session: Session) {

@@ -64,9 +64,12 @@ mod tests;
 
 pub use config::{
     ClientConfig, ConfigBuilder, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_SESSION_CACHE,
-    DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, FinalFlight, UnexpectedEof,
+    DEFAULT_SIGNATURE_CACHE, DangerousConfigBuilder, EarlyDataRejected, FinalFlight, UnexpectedEof,
 };
-pub use connection::{Connection, MAX_KEY_UPDATES, MAX_OUTPUT, MAX_PLAINTEXT, Negotiated};
+pub use connection::{
+    Connection, EarlyDataStatus, MAX_EARLY_DATA, MAX_KEY_UPDATES, MAX_OUTPUT, MAX_PLAINTEXT,
+    Negotiated,
+};
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;
 pub use session::{MemorySessionStore, Session, SessionStore};

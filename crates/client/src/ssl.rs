@@ -2,7 +2,7 @@
 //! contract: when to send, when to wait, and how each outcome maps to `SSL_get_error()`.
 
 use crate::config::{ClientConfig, FinalFlight};
-use crate::connection::{Connection, Negotiated};
+use crate::connection::{Connection, EarlyDataStatus, Negotiated};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
@@ -240,6 +240,64 @@ impl Ssl {
             Err(e) => return Err(e),
         }
         Ok(n)
+    }
+
+    /// Writes TLS 1.3 0-RTT early data (`SSL_write_early_data()`): before or instead of
+    /// [`Ssl::connect`], with a session being resumed whose server allows early data and the
+    /// config's [`with_early_data`](crate::ConfigBuilder::with_early_data) on. The first call
+    /// starts the handshake: the ClientHello and the early data leave in one transport write
+    /// when the BIO takes both. Returns how many bytes of `data` were taken (what fits in the
+    /// ticket's `max_early_data_size`, at most [`crate::MAX_EARLY_DATA`] over all calls);
+    /// they are sealed and handed to the BIO, and any it could not take yet stay queued and
+    /// leave with the next call (`connect`, `write_early_data`, `flush`...).
+    ///
+    /// Then call [`Ssl::connect`] (or `read`/`write`) to finish the handshake, and
+    /// [`Ssl::early_data_status`] to learn whether the server read the early data:
+    /// [`EarlyDataStatus::Accepted`], or [`EarlyDataStatus::Rejected`] — reported, or resent
+    /// after the handshake, as [`crate::EarlyDataRejected`] chose.
+    ///
+    /// Errors: [`ErrorKind::Usage`] when early data is not possible (not enabled, no ticket
+    /// allowing it — check [`Ssl::early_data_status`] after the first call: `NotSent` — the
+    /// server already answered, or the limit is used up); [`ErrorKind::WantWrite`] when the
+    /// output queue is full and the BIO takes nothing now (call again once it is writable).
+    /// It never waits for the server: it does not read the BIO.
+    ///
+    /// **Replay risk**: the server may process early data more than once (an attacker can
+    /// replay it); send only requests that are safe to repeat.
+    pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let r = self.write_early_inner(data);
+        self.note(r)
+    }
+
+    fn write_early_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if self.transport.is_none() {
+            return Err(no_bio());
+        }
+        if !self.conn.is_started() {
+            let r = self.conn.start(UnixTime::now());
+            self.on_error(r)?;
+        }
+        if self.conn.output_full() {
+            self.send()?;
+        }
+        let n = self.conn.write_early_data(data)?;
+        match self.send() {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::WantWrite => {}
+            Err(e) => return Err(e),
+        }
+        Ok(n)
+    }
+
+    /// Whether 0-RTT early data was offered and what the server made of it
+    /// (`SSL_get_early_data_status()`); final once [`Ssl::connect`] returned `Ok`.
+    pub fn early_data_status(&self) -> EarlyDataStatus {
+        self.conn.early_data_status()
+    }
+
+    /// Whether the server accepted our early data.
+    pub fn early_data_accepted(&self) -> bool {
+        self.conn.early_data_accepted()
     }
 
     /// Hands every queued byte to the BIO and flushes it.

@@ -302,58 +302,17 @@ impl core::fmt::Display for Subjects<'_> {
     }
 }
 
-/// Writes a DER `Name` (the content of its SEQUENCE) as `KEY=value, ...`; never indexes.
+/// Writes a DER `Name` (the content of its SEQUENCE) as `KEY=value, ...`, in encoding order.
 #[cfg(feature = "tracing")]
 fn name(f: &mut core::fmt::Formatter<'_>, der: &[u8]) -> core::fmt::Result {
-    let mut first = true;
-    let mut rdns = der;
-    while let Some((0x31, mut set, rest)) = tlv(rdns) {
-        rdns = rest;
-        while let Some((0x30, atv, rest)) = tlv(set) {
-            set = rest;
-            let Some((0x06, oid, after)) = tlv(atv) else {
-                return f.write_str("<malformed name>");
-            };
-            let value = tlv(after).map_or(&[][..], |(_, v, _)| v);
-            if !first {
-                f.write_str(", ")?;
-            }
-            first = false;
-            match oid {
-                [0x55, 0x04, 0x03] => f.write_str("CN")?,
-                [0x55, 0x04, 0x06] => f.write_str("C")?,
-                [0x55, 0x04, 0x0a] => f.write_str("O")?,
-                [0x55, 0x04, 0x0b] => f.write_str("OU")?,
-                other => {
-                    for (i, b) in other.iter().enumerate() {
-                        write!(f, "{}{b:02x}", if i == 0 { "oid:" } else { "" })?;
-                    }
-                }
-            }
-            write!(f, "={}", String::from_utf8_lossy(value).escape_debug())?;
+    for (i, attr) in overture_x509_verify::name_attributes(der).enumerate() {
+        let Ok(attr) = attr else {
+            return f.write_str("<malformed name>");
+        };
+        if i > 0 {
+            f.write_str(", ")?;
         }
+        write!(f, "{}={}", attr.key(), attr.value_text().escape_debug())?;
     }
     Ok(())
-}
-
-/// One DER TLV with a short or long (≤ 4 bytes) length: `(tag, value, rest)`.
-#[cfg(feature = "tracing")]
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at_checked(n)?;
-        let len = bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, rest)
-    };
-    let (value, rest) = rest.split_at_checked(len)?;
-    Some((tag, value, rest))
 }

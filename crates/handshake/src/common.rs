@@ -216,7 +216,11 @@ pub(crate) fn start(
             return None;
         }
         let suite = provider.tls13_suites().find(|s| s.suite == t.suite)?;
-        let age_ms = u32::try_from(age.checked_mul(1000)?).ok()?;
+        // The age we claim must not exceed the real one: GnuTLS refuses early data whose
+        // claimed age is above its own measure (and OpenSSL's window allows 10 s below).
+        // `UnixTime` has whole seconds, so the difference of two of them may be up to a
+        // second above the real age; one second less is never above it.
+        let age_ms = u32::try_from(age.saturating_sub(1).checked_mul(1000)?).ok()?;
         Some(PskOffer {
             suite,
             psk: t.psk,

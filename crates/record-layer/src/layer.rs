@@ -174,6 +174,13 @@ impl RecordLayer {
         self.write = Some(WriteState { key, seq: 0 });
     }
 
+    /// Removes the write key: records we seal are plaintext again (TLS 1.3 0-RTT rejected
+    /// before any handshake key: after a HelloRetryRequest the second ClientHello, and after a
+    /// TLS 1.2 ServerHello the client's first flight, go out unprotected).
+    pub fn clear_write_key(&mut self) {
+        self.write = None;
+    }
+
     /// The sequence number of the next record we open (0 without a key).
     pub fn read_seq(&self) -> u64 {
         self.rx.read.as_ref().map_or(0, |r| r.seq)

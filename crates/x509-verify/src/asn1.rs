@@ -38,6 +38,12 @@ impl<'a> Der<'a> {
         Ok(Self { bytes })
     }
 
+    /// A cursor over `bytes` (no check yet: each TLV is checked as it is read).
+    #[inline]
+    pub(crate) fn over(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
     /// A cursor with nothing left to read.
     #[inline]
     pub(crate) fn empty() -> Self {

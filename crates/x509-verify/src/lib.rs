@@ -68,6 +68,7 @@ mod asn1;
 mod cache;
 mod cert;
 mod crl;
+mod dn;
 mod error;
 mod names;
 mod roots;
@@ -75,6 +76,7 @@ mod verify;
 
 pub use cache::SignatureCache;
 pub use cert::Certificate;
+pub use dn::{NameAttribute, NameAttributes, name_attributes, oid_to_string};
 pub use error::Error;
 pub use roots::RootStore;
 pub use verify::{

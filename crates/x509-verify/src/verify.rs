@@ -1222,29 +1222,10 @@ fn check_name(ee: &Certificate<'_>, name: &PeerName<'_>, strict: bool) -> Result
 /// A Name (contents) as RFC 4514-like text, for messages.
 pub(crate) fn dn_text(name: &[u8]) -> String {
     let mut parts = Vec::new();
-    let Ok(mut rdns) = Der::new(name, "Name") else {
-        return "<malformed name>".into();
-    };
-    while let Ok(set) = rdns.expect(asn1::SET, "RDN") {
-        let Ok(mut atvs) = Der::new(set, "RDN") else {
-            break;
-        };
-        while let Ok(atv) = atvs.expect(asn1::SEQUENCE, "ATV") {
-            let Ok(mut d) = Der::new(atv, "ATV") else {
-                break;
-            };
-            if let (Ok(t), Ok(v)) = (d.expect(asn1::OID, "type"), d.next("value")) {
-                let key = match t {
-                    [0x55, 0x04, 0x03] => "CN".to_owned(),
-                    [0x55, 0x04, 0x06] => "C".to_owned(),
-                    [0x55, 0x04, 0x07] => "L".to_owned(),
-                    [0x55, 0x04, 0x08] => "ST".to_owned(),
-                    [0x55, 0x04, 0x0a] => "O".to_owned(),
-                    [0x55, 0x04, 0x0b] => "OU".to_owned(),
-                    other => asn1::oid_text(other),
-                };
-                parts.push(format!("{key}={}", String::from_utf8_lossy(v.value)));
-            }
+    for attr in crate::dn::name_attributes(name) {
+        match attr {
+            Ok(a) => parts.push(format!("{}={}", a.key(), a.value_text())),
+            Err(_) => return "<malformed name>".into(),
         }
     }
     if parts.is_empty() {
