@@ -38,8 +38,9 @@
 //! `instr-non-crypto-tls13-full-ecdsa` (all but the self cost of ring's functions), metric
 //! `instructions`, unit `Ir`. The costliest functions go to
 //! `target/bench/callgrind.<impl>.top.txt`. The floor runs under callgrind too (impl `floor`,
-//! the same primitives as its timed run), and so does `tls13-full-ecdsa-mlkem`
-//! (`instr-tls13-full-ecdsa-mlkem`, Overture beside its floor; libcrux counts as crypto).
+//! the same primitives as its timed run), and so do `tls13-full-ecdsa-mlkem`, `tls13-full-rsa`,
+//! `tls13-resumed` and `tls12-full-ecdsa` (`instr-<case>` and `instr-non-crypto-<case>`,
+//! Overture beside its floor; libcrux counts as crypto).
 //!
 //! Allocations (when valgrind is installed): `allocs-tls13-full-ecdsa`, metric `allocations`,
 //! unit `calls`: heap blocks allocated (malloc, calloc, realloc) per handshake by the client's
@@ -492,8 +493,17 @@ mod bench {
         if suite.wants("instr-tls13-full-ecdsa") {
             instructions(&mut suite, CASES[0].name, &["overture", "rustls", "floor"]);
         }
-        if suite.wants("instr-tls13-full-ecdsa-mlkem") {
-            instructions(&mut suite, "tls13-full-ecdsa-mlkem", &["overture", "floor"]);
+        // The other cases against their floors, instruction by instruction: where a time
+        // ratio comes from instructions and where from the cache and branch behaviour.
+        for case in [
+            "tls13-full-ecdsa-mlkem",
+            "tls13-full-rsa",
+            "tls13-resumed",
+            "tls12-full-ecdsa",
+        ] {
+            if suite.wants(&format!("instr-{case}")) {
+                instructions(&mut suite, case, &["overture", "floor"]);
+            }
         }
         if suite.wants("allocs-tls13-full-ecdsa") {
             allocations(&mut suite);
@@ -671,8 +681,19 @@ mod bench {
         let mut floor = None;
         if imp == "floor" {
             let transcript = overture_preflight(case, &s)?;
-            let verifies = if case.warm { 1 } else { 3 };
-            let f = Floor::new(&s.pki, FloorKind::Tls13, verifies, &transcript)?;
+            let verifies = match (case.resumed, case.warm) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 3,
+            };
+            let kind = if case.resumed {
+                FloorKind::Resumed
+            } else if case.tls12 {
+                FloorKind::Tls12
+            } else {
+                FloorKind::Tls13
+            };
+            let f = Floor::new(&s.pki, kind, verifies, &transcript)?;
             let kem = if case.mlkem {
                 Some(MlkemFloor::new()?)
             } else {
@@ -680,9 +701,12 @@ mod bench {
             };
             floor = Some((f, kem));
         }
+        // A resumed case takes the server's tickets after each handshake (not counted:
+        // `absorb` reads outside `client_call`), so the next one resumes.
+        let resumed = case.resumed;
         let mut once = |s: &Setup| match (imp, floor.as_mut()) {
-            ("overture", _) => overture_once(s, false).map(|_| ()),
-            ("rustls", _) => rustls_once(s, false).map(|_| ()),
+            ("overture", _) => overture_once(s, resumed).map(|_| ()),
+            ("rustls", _) => rustls_once(s, resumed).map(|_| ()),
             ("floor", Some((f, kem))) => {
                 overture_benches::inmem::client_call(|| {
                     f.run();

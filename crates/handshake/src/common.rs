@@ -23,7 +23,9 @@ use crate::msgs::{
     KeyShareEntry, OfferedPsks, PskIdentity, ServerHello,
 };
 use crate::{compress, tls12, tls13};
-use overture_crypto_provider::{ActiveKeyExchange, KeyExchange, Secret, Signer, Tls13CipherSuite};
+use overture_crypto_provider::{
+    ActiveKeyExchange, Hash, HashContext, KeyExchange, Secret, Signer, Tls13CipherSuite,
+};
 use overture_types::{
     CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, NamedGroup,
     PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
@@ -104,6 +106,8 @@ pub(crate) struct Common {
     pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
     /// Whether the next ClientHello offers early_data (only the first one may).
     pub(crate) offer_early_data: bool,
+    /// The last ClientHello's running hash, if [`client_hello`] kept one.
+    pub(crate) client_hello_hash: Option<ClientHelloHash>,
 }
 
 impl Common {
@@ -274,6 +278,7 @@ pub(crate) fn start(
         offer_psk_ke: options.offer_psk_ke,
         cert_compression: Vec::new(),
         offer_early_data: false,
+        client_hello_hash: None,
     };
     if tls13 {
         common.cert_compression = common
@@ -296,7 +301,7 @@ pub(crate) fn start(
         psk.as_ref(),
         &transcript,
     )?;
-    transcript.add(&ch);
+    add_client_hello(&mut common, &mut transcript, &ch);
     events.push(Event::Send {
         level: Level::Initial,
         bytes: ch,
@@ -426,6 +431,7 @@ pub(crate) fn client_hello(
     let config = &cx.config;
     let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
     let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
+    cx.client_hello_hash = None;
     // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
     let mut exts = Vec::with_capacity(16);
     if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
@@ -532,7 +538,8 @@ pub(crate) fn client_hello(
             .checked_sub(len.saturating_add(3))
             .ok_or(Error::Internal("ClientHello shorter than its binder"))?;
         let (truncated, binder_slot) = bytes.split_at_mut(cut);
-        let hash = transcript.hash_with(p.suite.hash, truncated);
+        let mut prefix = transcript.context_with(p.suite.hash, truncated);
+        let hash = prefix.fork_finish();
         let ks = KeySchedule::new(p.suite, Some(p.psk.as_bytes()));
         let empty = p.suite.hash.hash(&[]);
         let binder_key = ks.derive(b"res binder", empty.as_bytes())?;
@@ -551,8 +558,36 @@ pub(crate) fn client_hello(
             return Err(Error::Internal("binder length"));
         }
         slot.copy_from_slice(binder.as_bytes());
+        // The first ClientHello's hash, kept for the transcript (see `Transcript::add_hashed`).
+        if transcript.buffered().is_some_and(<[u8]>::is_empty) {
+            prefix.update(binder_slot);
+            cx.client_hello_hash = Some(ClientHelloHash {
+                hash: p.suite.hash,
+                ctx: prefix,
+                len: bytes.len(),
+            });
+        }
     }
     Ok(bytes)
+}
+
+/// The running hash of the ClientHello [`client_hello`] made last (only a first ClientHello
+/// with a PSK: its binder needed that hash up to the binders), for the transcript to continue
+/// rather than hash the message again.
+pub(crate) struct ClientHelloHash {
+    hash: &'static dyn Hash,
+    ctx: Box<dyn HashContext>,
+    /// The ClientHello's length, checked when the transcript takes the message.
+    len: usize,
+}
+
+/// Adds the ClientHello `ch` that [`client_hello`] just made to `transcript`, with its running
+/// hash when it kept one.
+pub(crate) fn add_client_hello(cx: &mut Common, transcript: &mut Transcript, ch: &[u8]) {
+    match cx.client_hello_hash.take() {
+        Some(h) if h.len == ch.len() => transcript.add_hashed(ch, h.hash, h.ctx),
+        _ => transcript.add(ch),
+    }
 }
 
 /// The client certificate for a CertificateRequest: the resolver's chain and signer for one of
