@@ -4,13 +4,13 @@
 //	go build -o go-tls-server tests/peers/go-tls-server.go     (GOTOOLCHAIN=local, Go >= 1.24)
 //	go-tls-server -cert chain.pem -key key.pem [-addr 127.0.0.1:0] [-groups X25519MLKEM768,x25519]
 //	              [-ech-config-out ech.list -ech-public-name public.example]
-//	              [-ech-stale-config-out stale.list]
+//	              [-ech-stale-config-out stale.list] [-request-client-cert]
 //
 // On stdout, one line per event (scripts and tests read them; keep them stable):
 //
 //	ACCEPT 127.0.0.1:PORT                                   listening
 //	ECH config_id=N public_name=NAME file=PATH               an ECHConfigList was written
-//	HANDSHAKE group=NAME group_id=0xNNNN version=TLS1.3 resumed=BOOL ech=BOOL server_name=NAME alpn=P
+//	HANDSHAKE group=NAME group_id=0xNNNN version=TLS1.3 resumed=BOOL ech=BOOL server_name=NAME alpn=P client_certs=N
 //	ERROR <message>                                          a failed handshake
 //
 // With -ech-config-out the server generates an X25519 HPKE key pair, serves ECH with it and
@@ -18,7 +18,8 @@
 // -ech-stale-config-out also writes a list for a second key the server does NOT hold, as after
 // a key rotation: a client using it is rejected and gets the real config as retry_configs.
 // server_name is the SNI the handshake completed with: the inner ClientHello's when ECH was
-// accepted. Each connection echoes what it reads until the client closes.
+// accepted. client_certs is how many certificates the client sent (-request-client-cert asks
+// for them without verifying). Each connection echoes what it reads until the client closes.
 package main
 
 import (
@@ -113,6 +114,7 @@ func main() {
 	echStaleOut := flag.String("ech-stale-config-out", "", "write an ECHConfigList for a key the server does not hold")
 	publicName := flag.String("ech-public-name", "public.example", "the ECHConfig's public_name")
 	alpn := flag.String("alpn", "", "comma-separated ALPN protocols")
+	requestClientCert := flag.Bool("request-client-cert", false, "send a CertificateRequest (any certificate, or none, is accepted)")
 	flag.Parse()
 
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
@@ -134,6 +136,9 @@ func main() {
 	}
 	if *alpn != "" {
 		config.NextProtos = strings.Split(*alpn, ",")
+	}
+	if *requestClientCert {
+		config.ClientAuth = tls.RequestClientCert
 	}
 	if *echOut != "" {
 		key, err := ecdh.X25519().GenerateKey(rand.Reader)
@@ -185,8 +190,8 @@ func serve(conn *tls.Conn) {
 	}
 	cs := conn.ConnectionState()
 	version := map[uint16]string{tls.VersionTLS12: "TLS1.2", tls.VersionTLS13: "TLS1.3"}[cs.Version]
-	report("HANDSHAKE group=%s group_id=0x%04x version=%s resumed=%t ech=%t server_name=%s alpn=%s",
+	report("HANDSHAKE group=%s group_id=0x%04x version=%s resumed=%t ech=%t server_name=%s alpn=%s client_certs=%d",
 		groupName(cs.CurveID), uint16(cs.CurveID), version, cs.DidResume, cs.ECHAccepted,
-		cs.ServerName, cs.NegotiatedProtocol)
+		cs.ServerName, cs.NegotiatedProtocol, len(cs.PeerCertificates))
 	io.Copy(conn, conn)
 }

@@ -147,6 +147,57 @@ pub struct Fixture {
     /// What one connection's script leaves for the next connection of the same scenario (the
     /// PSK of the ticket it issued).
     pub carry: Mutex<Option<Vec<u8>>>,
+    /// The server's ECH key and config (public name `localhost`, which the chain names, so
+    /// that a rejected ECH's outer handshake authenticates).
+    pub ech: EchKey,
+}
+
+/// An ECH key pair (DHKEM(X25519, HKDF-SHA256)) and its ECHConfigList, for scripts that play
+/// an ECH server (RFC 9849 §7).
+pub struct EchKey {
+    /// The HPKE private key.
+    pub secret: Secret,
+    /// The ECHConfig (version 0xfe0d, config_id 3, HKDF-SHA256 with AES-128-GCM).
+    pub config: Vec<u8>,
+    /// The ECHConfigList holding only `config`: what the client is configured with, and the
+    /// server's retry_configs.
+    pub list: Vec<u8>,
+}
+
+impl EchKey {
+    fn generate(public_name: &str) -> Self {
+        let hpke = ech_hpke(1, 1);
+        let (secret, public) = hpke.generate_key_pair().unwrap();
+        let mut c = vec![3u8];
+        c.extend_from_slice(&0x0020u16.to_be_bytes());
+        c.extend_from_slice(&u16b(public.len()));
+        c.extend_from_slice(&public);
+        c.extend_from_slice(&[0, 4, 0, 1, 0, 1]);
+        c.push(0);
+        c.push(u8::try_from(public_name.len()).unwrap());
+        c.extend_from_slice(public_name.as_bytes());
+        c.extend_from_slice(&[0, 0]);
+        let mut config = 0xfe0du16.to_be_bytes().to_vec();
+        config.extend_from_slice(&u16b(c.len()));
+        config.extend_from_slice(&c);
+        let mut list = u16b(config.len()).to_vec();
+        list.extend_from_slice(&config);
+        Self {
+            secret,
+            config,
+            list,
+        }
+    }
+}
+
+fn ech_hpke(kdf: u16, aead: u16) -> overture_crypto_provider::hpke::Hpke {
+    overture_crypto_provider::hpke::Hpke::from_provider(
+        &ring::default_provider(),
+        0x0020,
+        kdf,
+        aead,
+    )
+    .expect("an HPKE suite of the ring provider")
 }
 
 impl Fixture {
@@ -173,6 +224,7 @@ impl Fixture {
             scheme,
             extra_chains: Vec::new(),
             carry: Mutex::new(None),
+            ech: EchKey::generate("localhost"),
         }
     }
 
@@ -463,6 +515,13 @@ pub struct Conn {
     /// there on a real server reads under the client handshake key (RFC 8446 §6) and a
     /// plaintext alert is a record it cannot open (bad_record_mac).
     protected_from: Option<usize>,
+    /// ECH accepted (`ech_accept`): the HPKE context, ClientHelloInner1's random and the
+    /// message itself.
+    ech: Option<(
+        overture_crypto_provider::hpke::HpkeContext,
+        [u8; 32],
+        Vec<u8>,
+    )>,
 }
 
 /// The server side of a TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256 handshake with the extended
@@ -544,7 +603,171 @@ impl Conn {
             ch_record_version: 0,
             tls12: None,
             protected_from: None,
+            ech: None,
         }
+    }
+
+    /// Plays the ECH server (RFC 9849 §7.1) on the ClientHelloOuter just accepted: decrypts
+    /// its `encrypted_client_hello` with the fixture's key and makes ClientHelloInner the
+    /// handshake's ClientHello (transcript, key shares, session id). Call right after the
+    /// first `accept()`.
+    pub fn ech_accept(&mut self) -> io::Result<()> {
+        let inner = self.ech_open()?;
+        let msg = HandshakeMessage::ClientHello(inner.clone())
+            .encode()
+            .unwrap();
+        self.transcript = Transcript::new();
+        self.transcript.add(&msg);
+        if let Some(ech) = self.ech.as_mut() {
+            ech.2.clone_from(&msg);
+        }
+        self.client_hello = Some(inner);
+        self.ch_raw = msg;
+        Ok(())
+    }
+
+    /// After `hrr` (an encoded HelloRetryRequest, sent) and `accept()` of the second
+    /// ClientHelloOuter: decrypts it with the first hello's HPKE context (RFC 9849 §7.1.1)
+    /// and rebuilds the transcript over the inner hellos.
+    pub fn ech_accept_retry(&mut self, hrr: &[u8]) -> io::Result<()> {
+        let first = self.ech.as_ref().map(|e| e.2.clone()).unwrap_or_default();
+        let inner = self.ech_open()?;
+        let msg = HandshakeMessage::ClientHello(inner.clone())
+            .encode()
+            .unwrap();
+        self.transcript = Transcript::new();
+        self.transcript.add(&first);
+        self.transcript.roll_up_for_retry(self.suite.hash);
+        self.transcript.add(hrr);
+        self.transcript.add(&msg);
+        self.hrr_done = true;
+        self.client_hello = Some(inner);
+        self.ch_raw = msg;
+        Ok(())
+    }
+
+    /// Decrypts the current ClientHelloOuter's payload (the first with a new HPKE context,
+    /// later ones with the same) into ClientHelloInner, legacy_session_id restored.
+    fn ech_open(&mut self) -> io::Result<ClientHello> {
+        let fail = |why: &str| io::Error::other(format!("ECH: {why}"));
+        let mut outer = self
+            .client_hello
+            .clone()
+            .ok_or_else(|| fail("no ClientHello"))?;
+        let body = outer
+            .extensions
+            .0
+            .iter_mut()
+            .find_map(|e| match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfe0d => Some(&mut x.data.0),
+                _ => None,
+            })
+            .ok_or_else(|| fail("no encrypted_client_hello"))?;
+        let bad = |e: overture_types::InvalidMessage| fail(&e.to_string());
+        let mut r = overture_types::Reader::new(body);
+        let (kind, kdf, aead) = (
+            r.u8("type").map_err(bad)?,
+            r.u16("kdf").map_err(bad)?,
+            r.u16("aead").map_err(bad)?,
+        );
+        r.u8("config_id").map_err(bad)?;
+        let mut vector = || {
+            r.prefixed(overture_types::LengthWidth::U16, 0, 0xffff, "vector")
+                .map(|mut v| v.rest().to_vec())
+                .map_err(bad)
+        };
+        let enc = vector()?;
+        let payload = vector()?;
+        if kind != 0 {
+            return Err(fail("not the outer variant"));
+        }
+        // ClientHelloOuterAAD: the outer hello with a zero payload (RFC 9849 §5.2).
+        let at = body.len() - payload.len();
+        body[at..].fill(0);
+        let aad = HandshakeMessage::ClientHello(outer.clone())
+            .encode()
+            .unwrap();
+        if self.ech.is_none() {
+            let info = [&b"tls ech\0"[..], &self.fixture.ech.config].concat();
+            let ctx = ech_hpke(kdf, aead)
+                .setup_base_receiver(&enc, self.fixture.ech.secret.as_bytes(), &info)
+                .map_err(|e| fail(&e.to_string()))?;
+            self.ech = Some((ctx, [0; 32], Vec::new()));
+        } else if !enc.is_empty() {
+            return Err(fail("enc not empty in the second ClientHelloOuter"));
+        }
+        let (ctx, random, _) = self.ech.as_mut().unwrap();
+        let encoded = ctx
+            .open(&aad[4..], &payload)
+            .map_err(|e| fail(&e.to_string()))?;
+        let mut r = overture_types::Reader::new(&encoded);
+        let mut inner = <ClientHello as overture_types::Codec>::read(&mut r).map_err(bad)?;
+        if r.rest().iter().any(|b| *b != 0) {
+            return Err(fail("non-zero padding"));
+        }
+        if !inner.session_id.0.is_empty() {
+            return Err(fail("EncodedClientHelloInner has a session id"));
+        }
+        // ech_outer_extensions: the referenced extensions from the outer hello, in order.
+        let mut exts = Vec::new();
+        for e in inner.extensions.0 {
+            match e {
+                ClientExtension::Other(x) if x.typ.get() == 0xfd00 => {
+                    let mut r = overture_types::Reader::new(&x.data.0);
+                    let mut list = r
+                        .prefixed(overture_types::LengthWidth::U8, 2, 254, "OuterExtensions")
+                        .map_err(bad)?;
+                    while list.any_left() {
+                        let t = list.u16("type").map_err(bad)?;
+                        let found = outer.extensions.0.iter().find(|o| o.typ().get() == t);
+                        exts.push(
+                            found
+                                .ok_or_else(|| fail("missing outer extension"))?
+                                .clone(),
+                        );
+                    }
+                }
+                other => exts.push(other),
+            }
+        }
+        inner.extensions.0 = exts;
+        if *random == [0; 32] {
+            *random = inner.random;
+        }
+        inner.session_id = outer.session_id;
+        Ok(inner)
+    }
+
+    /// `HKDF-Expand-Label(HKDF-Extract(0, ClientHelloInner1.random), label, hash, 8)`.
+    fn ech_confirmation(&self, label: &[u8], hash: &[u8]) -> [u8; 8] {
+        let (_, random, _) = self.ech.as_ref().expect("ech_accept() first");
+        let prk = self.suite.hkdf.extract(&[], random);
+        let expander = self.suite.hkdf.expander(prk.as_bytes()).unwrap();
+        let mut out = [0u8; 8];
+        overture_crypto_provider::expand_label(&*expander, label, hash, &mut out).unwrap();
+        out
+    }
+
+    /// Sets the last 8 bytes of `sh.random` to the ECH accept_confirmation over the
+    /// transcript so far (RFC 9849 §7.2).
+    pub fn ech_confirm_server_hello(&self, sh: &mut ServerHelloSpec) {
+        sh.random[24..].fill(0);
+        let hash = self.transcript.hash_with(self.suite.hash, &sh.encode());
+        sh.random[24..]
+            .copy_from_slice(&self.ech_confirmation(b"ech accept confirmation", hash.as_bytes()));
+    }
+
+    /// Adds to `hrr` the ECH extension with hrr_accept_confirmation over ClientHelloInner1
+    /// (RFC 9849 §7.2.1).
+    pub fn ech_confirm_hrr(&self, hrr: &mut ServerHelloSpec) {
+        hrr.extensions.push(ext(0xfe0d, &[0; 8]));
+        let mut t = Transcript::new();
+        t.add(&self.ech.as_ref().expect("ech_accept() first").2);
+        t.roll_up_for_retry(self.suite.hash);
+        let hash = t.hash_with(self.suite.hash, &hrr.encode());
+        let conf = self.ech_confirmation(b"hrr ech accept confirmation", hash.as_bytes());
+        hrr.extensions.pop();
+        hrr.extensions.push(ext(0xfe0d, &conf));
     }
 
     /// Sends raw bytes.
@@ -603,6 +826,15 @@ impl Conn {
                         self.ch_record_version = u16::from_be_bytes([rec[1], rec[2]]);
                     }
                     msg.extend_from_slice(&rec[5..]);
+                }
+                // After a HelloRetryRequest, a server skips the 0-RTT records of the first
+                // ClientHello (RFC 8446 §4.2.10).
+                ct::APPDATA
+                    if msg.is_empty()
+                        && self.hrr_done
+                        && self.client_hello.as_ref().is_some_and(offers_early_data) =>
+                {
+                    continue;
                 }
                 other => {
                     return Err(io::Error::other(format!(
@@ -991,13 +1223,7 @@ impl Conn {
         let mut hs_key = Protect::new(self.suite, &s.c_hs);
         let mut app_key = Protect::new(self.suite, &secret);
         let mut out = Vec::new();
-        let mut at = 0;
-        while let Some(hdr) = bytes.get(at..at + 5) {
-            let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
-            let Some(rec) = bytes.get(at..at + len) else {
-                break;
-            };
-            at += len;
+        for rec in whole_records(&bytes) {
             if rec[0] != ct::APPDATA || hs_key.open(rec).is_some() {
                 continue;
             }
@@ -1079,6 +1305,16 @@ impl Conn {
     /// server random), the fixture's chain, an X25519 ServerKeyExchange signed with the fixture
     /// key, ServerHelloDone — one plaintext record each.
     pub fn tls12_to_server_hello_done(&mut self, sh: &ServerHelloSpec) -> io::Result<()> {
+        self.tls12_to_server_hello_done_then(sh, &[])
+    }
+
+    /// [`Conn::tls12_to_server_hello_done`] with `trailing` bytes in ServerHelloDone's record
+    /// after it (not in the transcript).
+    pub fn tls12_to_server_hello_done_then(
+        &mut self,
+        sh: &ServerHelloSpec,
+        trailing: &[u8],
+    ) -> io::Result<()> {
         let kx = ring::X25519.start().unwrap();
         let public = kx.public_key().to_vec();
         let mut st = Tls12Server {
@@ -1098,7 +1334,11 @@ impl Conn {
         let mut out = Vec::new();
         for m in &msgs {
             st.transcript.extend_from_slice(m);
-            out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            if m.first() == Some(&14) {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, &[m.as_slice(), trailing].concat()));
+            } else {
+                out.extend_from_slice(&plain(ct::HANDSHAKE, m));
+            }
         }
         self.tls12 = Some(st);
         self.send(&out)
@@ -1233,6 +1473,19 @@ impl Conn {
         self.send(&rec)
     }
 
+    /// The outer content types of the records the client sent so far, in order (whatever
+    /// their protection: enough to count what it sent after its Finished).
+    pub fn client_record_types(&self) -> Vec<u8> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(hdr) = bytes.get(at..at + 5) {
+            out.push(hdr[0]);
+            at += 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        }
+        out
+    }
+
     /// The greeting and close_notify under the TLS 1.2 key.
     pub fn tls12_hello_and_close(&mut self) -> io::Result<()> {
         let a = self.enc12(ct::APPDATA, GREETING);
@@ -1246,6 +1499,11 @@ impl Conn {
     fn observed_alert(&self) -> (Option<(u8, AlertDescription)>, bool) {
         let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
         let mut keys: Vec<Protect> = Vec::new();
+        // Until EncryptedExtensions says what became of its 0-RTT data, a client that offered
+        // it writes (an alert too) under its early key.
+        if let Some(early) = self.client_early_secret() {
+            keys.push(Protect::new(self.suite, &early));
+        }
         if let Some(s) = &self.secrets {
             keys.push(Protect::new(self.suite, &s.c_hs));
             if let Some(c_hs) = &s.c_hs_client_psk {
@@ -1316,6 +1574,98 @@ impl Conn {
     }
 }
 
+/// The whole records (header ‖ body) at the start of `bytes`, in order (a partial last one
+/// left out).
+fn whole_records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let hdr = bytes.get(at..at + 5)?;
+        let len = 5 + usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
+        let rec = bytes.get(at..at + len)?;
+        at += len;
+        Some(rec)
+    })
+}
+
+/// Whether a ClientHello offers early_data (RFC 8446 §4.2.10).
+pub fn offers_early_data(ch: &ClientHello) -> bool {
+    ch.extensions
+        .0
+        .iter()
+        .any(|e| e.typ() == overture_types::ExtensionType::EarlyData)
+}
+
+/// Which key protected a record the client sent ([`Conn::client_records`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsed {
+    /// None: a plaintext record (the ClientHello, a ChangeCipherSpec, an early alert).
+    Plain,
+    /// Its 0-RTT key (`client_early_traffic_secret`).
+    Early,
+    /// Its handshake traffic key.
+    Handshake,
+    /// Its first application traffic key.
+    Application,
+    /// None we know opens it.
+    Unknown,
+}
+
+impl Conn {
+    /// The client's early traffic secret (RFC 8446 §7.1), when its first ClientHello offered
+    /// early_data with the ticket this scenario's earlier connection issued
+    /// ([`Conn::carried_psk`]): `client_early_traffic_secret` over that ClientHello, with the
+    /// server's suite (the ticket's).
+    pub fn client_early_secret(&self) -> Option<Secret> {
+        let ch = self.client_hello.as_ref()?;
+        if self.hrr_done || !offers_early_data(ch) {
+            return None;
+        }
+        let psk = self.carried_psk()?;
+        let ks = KeySchedule::new(self.suite, Some(&psk));
+        let hash = overture_crypto_provider::Hash::hash(self.suite.hash, &self.ch_raw);
+        ks.derive(b"c e traffic", hash.as_bytes()).ok()
+    }
+
+    /// Every record the client sent so far, in order: which key protected it, its (inner)
+    /// content type and its (inner) payload. Early, handshake and application keys are
+    /// tried with their own sequence numbers, as a server that skips nothing would.
+    pub fn client_records(&self) -> Vec<(KeyUsed, u8, Vec<u8>)> {
+        let (bytes, _) = self.inbox.wait_for(0, Duration::ZERO);
+        let mut early = self
+            .client_early_secret()
+            .map(|s| Protect::new(self.suite, &s));
+        let mut hs_key = self
+            .secrets
+            .as_ref()
+            .map(|s| Protect::new(self.suite, &s.c_hs));
+        let mut app_key = self
+            .secrets
+            .as_ref()
+            .and_then(|s| s.c_ap.as_ref())
+            .map(|k| Protect::new(self.suite, k));
+        let mut out = Vec::new();
+        for rec in whole_records(&bytes) {
+            if rec[0] != ct::APPDATA {
+                out.push((KeyUsed::Plain, rec[0], rec[5..].to_vec()));
+                continue;
+            }
+            let mut found = (KeyUsed::Unknown, rec[0], Vec::new());
+            for (used, key) in [
+                (KeyUsed::Early, early.as_mut()),
+                (KeyUsed::Handshake, hs_key.as_mut()),
+                (KeyUsed::Application, app_key.as_mut()),
+            ] {
+                if let Some((typ, body)) = key.and_then(|k| k.open(rec)) {
+                    found = (used, typ, body);
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        out
+    }
+}
+
 /// What a HelloRetryRequest asked for: the key_share group and the cookie.
 fn hrr_requests(hrr: &ServerHelloSpec) -> (Option<u16>, Option<Vec<u8>>) {
     let mut group = None;
@@ -1349,14 +1699,18 @@ fn check_second_client_hello(
     }
     let (group, cookie) = hrr_requests(hrr);
     let changed = |e: &&ClientExtension| {
-        // RFC 8446 §4.1.2 also lets the client recompute the PSK's age and binders.
+        // RFC 8446 §4.1.2 also lets the client recompute the PSK's age and binders, and
+        // requires it to drop early_data (checked below).
         !matches!(
             e,
             ClientExtension::KeyShare(_)
                 | ClientExtension::Cookie(_)
                 | ClientExtension::PreSharedKey(_)
-        )
+        ) && e.typ() != overture_types::ExtensionType::EarlyData
     };
+    if offers_early_data(ch2) {
+        return Err("the second ClientHello offers early_data (RFC 8446 §4.1.2)".into());
+    }
     let rest1: Vec<_> = ch1.extensions.0.iter().filter(changed).collect();
     let rest2: Vec<_> = ch2.extensions.0.iter().filter(changed).collect();
     if rest1 != rest2 {

@@ -27,8 +27,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -369,6 +369,23 @@ pub fn openssl_s_server(pki: &Pki, extra: &[&str]) -> Option<Peer> {
 /// [`openssl_s_server`] run in directory `dir` (what `-WWW` serves files from: it takes
 /// request paths relative to its working directory and refuses `..`).
 pub fn openssl_s_server_in(pki: &Pki, dir: Option<&Path>, extra: &[&str]) -> Option<Peer> {
+    spawn_s_server(pki, dir, extra, None)
+}
+
+/// [`openssl_s_server`] whose output (stdout, and stderr lines prefixed `stderr: `) is kept
+/// in the returned buffer as it comes: s_server prints what it reads (early data under
+/// "Early data received:"), the connections' parameters and its errors.
+pub fn openssl_s_server_logged(pki: &Pki, extra: &[&str]) -> Option<(Peer, Arc<Mutex<String>>)> {
+    let log = Arc::new(Mutex::new(String::new()));
+    spawn_s_server(pki, None, extra, Some(log.clone())).map(|p| (p, log))
+}
+
+fn spawn_s_server(
+    pki: &Pki,
+    dir: Option<&Path>,
+    extra: &[&str],
+    log: Option<Arc<Mutex<String>>>,
+) -> Option<Peer> {
     if !peer_available("openssl") {
         return None;
     }
@@ -388,21 +405,37 @@ pub fn openssl_s_server_in(pki: &Pki, dir: Option<&Path>, extra: &[&str]) -> Opt
         .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if log.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("spawn openssl s_server");
     let stdout = child.stdout.take().unwrap();
+    if let (Some(stderr), Some(log)) = (child.stderr.take(), log.clone()) {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut l) = log.lock() {
+                    l.push_str("stderr: ");
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(Ok(line)) = lines.next() {
+        // Keep draining (and logging) so the server never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(addr) = line.strip_prefix("ACCEPT ") {
                 let _ = tx.send(addr.to_string());
-                break;
+            }
+            if let Some(Ok(mut l)) = log.as_ref().map(|l| l.lock()) {
+                l.push_str(&line);
+                l.push('\n');
             }
         }
-        // Keep draining so the server never blocks on a full pipe.
-        for _ in lines {}
     });
     let addr = rx
         .recv_timeout(Duration::from_secs(10))
@@ -425,6 +458,15 @@ pub fn gnutls_serv(pki: &Pki, priority: &str, mode: &str) -> Option<Peer> {
 /// [`gnutls_serv`] with any further arguments (`--echo` or `--http` among them, e.g.
 /// `["--echo", "--recordsize=512"]`).
 pub fn gnutls_serv_with(pki: &Pki, priority: &str, args: &[&str]) -> Option<Peer> {
+    spawn_gnutls_serv(pki, priority, args, None)
+}
+
+/// [`gnutls_serv_with`] with its stderr (the debug log, with `-d N`) written to `log`.
+pub fn gnutls_serv_logged(pki: &Pki, priority: &str, args: &[&str], log: &Path) -> Option<Peer> {
+    spawn_gnutls_serv(pki, priority, args, Some(log))
+}
+
+fn spawn_gnutls_serv(pki: &Pki, priority: &str, args: &[&str], log: Option<&Path>) -> Option<Peer> {
     if !peer_available("gnutls-serv") {
         return None;
     }
@@ -438,7 +480,10 @@ pub fn gnutls_serv_with(pki: &Pki, priority: &str, args: &[&str]) -> Option<Peer
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("gnutls-serv log")),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("spawn gnutls-serv");
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();

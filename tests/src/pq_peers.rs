@@ -36,6 +36,8 @@ pub struct ServerHandshake {
     pub ech: bool,
     /// The server name the handshake completed with (the inner one when ECH was accepted).
     pub server_name: String,
+    /// How many certificates the client sent (Go with `-request-client-cert`; else 0).
+    pub client_certs: usize,
 }
 
 impl ServerHandshake {
@@ -52,6 +54,9 @@ impl ServerHandshake {
             resumed: field("resumed")? == "true",
             ech: field("ech")? == "true",
             server_name: field("server_name")?,
+            client_certs: field("client_certs")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
         })
     }
 }

@@ -995,3 +995,135 @@ impl rustls::server::danger::ClientCertVerifier for SignatureOnly {
         self.0.supported_schemes()
     }
 }
+
+/// RFC 8446 §4.4.2.2: a leaf whose keyUsage lacks digitalSignature cannot sign the handshake,
+/// and that holds when the chain is not verified too (BoGo's ECDSAKeyUsage-Client and
+/// RSAKeyUsage-Client-WantSignature-GotEncipherment, TLS 1.3 here and TLS 1.2 in rustls's
+/// ECDHE suites): the signature check refuses it with bad_certificate.
+#[test]
+fn a_leaf_without_digital_signature_key_usage_cannot_sign_the_handshake() {
+    for (usage, refused) in [
+        (rcgen::KeyUsagePurpose::KeyEncipherment, true),
+        (rcgen::KeyUsagePurpose::DigitalSignature, false),
+    ] {
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+            params.key_usages = vec![usage];
+            let leaf = params.self_signed(&key).unwrap();
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let server_config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap();
+            let server = RustlsServer::start(Arc::new(server_config));
+            let config = ClientConfig::builder()
+                .dangerous()
+                .with_no_certificate_verification()
+                .build()
+                .unwrap();
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            let result = ssl.connect();
+            if refused {
+                let e = result.expect_err("keyEncipherment only: refused");
+                assert_eq!(
+                    e.alert_sent(),
+                    Some(AlertDescription::BadCertificate),
+                    "{version:?}: {e}"
+                );
+                assert!(e.to_string().contains("digitalSignature"), "{e}");
+            } else {
+                result.unwrap_or_else(|e| panic!("{version:?}: digitalSignature: {e}"));
+            }
+        }
+    }
+}
+
+/// RFC 8422 §5.1.1 / §5.3: in TLS 1.2 our supported_groups also names the curves we accept in
+/// the server's ECDSA certificate; a P-256 leaf when we offered only X25519 is refused with
+/// illegal_parameter (BoGo's CheckLeafCurve). TLS 1.3 schemes carry their curve: no check.
+#[test]
+fn tls12_ecdsa_leaf_on_a_curve_we_did_not_offer_is_refused() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let cases = [
+        (&rustls::version::TLS12, vec![NamedGroup::X25519], true),
+        (
+            &rustls::version::TLS12,
+            vec![NamedGroup::X25519, NamedGroup::secp256r1],
+            false,
+        ),
+        (&rustls::version::TLS13, vec![NamedGroup::X25519], false),
+    ];
+    for (version, groups, refused) in cases {
+        let server = RustlsServer::start(rustls_server_config(&pki, &[version], &[], &[]));
+        let config = ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .with_groups(&groups)
+            .unwrap()
+            .build()
+            .unwrap();
+        if refused {
+            let (e, _) = handshake_error(&config, server.addr, "localhost");
+            assert_eq!(
+                e.alert_sent(),
+                Some(AlertDescription::IllegalParameter),
+                "{e}"
+            );
+            assert!(e.to_string().contains("secp256r1"), "{e}");
+        } else {
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            ssl.connect()
+                .unwrap_or_else(|e| panic!("{version:?} {groups:?}: {e}"));
+        }
+    }
+}
+
+/// OCSP stapling (RFC 6066 §8; RFC 8446 §4.4.2.1) against rustls stapling a response: asked
+/// for, the response arrives as the server sent it in TLS 1.3 (CertificateEntry extension)
+/// and TLS 1.2 (CertificateStatus message); not asked for, the server staples nothing.
+#[test]
+fn ocsp_stapling_hands_the_stapled_response_over_unvalidated() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    // Not a real OCSP response: Overture does not parse it, and says so.
+    let ocsp = b"\x30\x03\x0a\x01\x00 not parsed".to_vec();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        for asked in [true, false] {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let server_config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert_with_ocsp(pki.chain.clone(), pki.private_key(), ocsp.clone())
+                .unwrap();
+            let server = RustlsServer::start(Arc::new(server_config));
+            let config = ClientConfig::builder()
+                .with_ca_file(&pki.ca_pem)
+                .unwrap()
+                .with_ocsp_stapling(asked)
+                .build()
+                .unwrap();
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            ssl.connect()
+                .unwrap_or_else(|e| panic!("{version:?} asked={asked}: {e}"));
+            let n = ssl.negotiated().unwrap();
+            let want = asked.then_some(ocsp.as_slice());
+            assert_eq!(n.ocsp_response(), want, "{version:?} asked={asked}");
+            assert_eq!(n.signed_certificate_timestamps(), None);
+        }
+    }
+}

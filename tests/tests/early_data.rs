@@ -20,11 +20,9 @@ use overture::types::UnixTime;
 use overture::{
     ClientConfig, Connection, EarlyDataRejected, EarlyDataStatus, ErrorKind, MAX_EARLY_DATA, Ssl,
 };
-use overture_tests::{KeyKind, Pki, peer_available};
-use std::io::{BufRead, BufReader, Read, Write};
+use overture_tests::{KeyKind, Peer, Pki, gnutls_serv_logged, openssl_s_server_logged};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -418,6 +416,29 @@ fn connection_queues_early_data_behind_the_client_hello() {
     assert_eq!(server.next().early, EARLY);
 }
 
+/// `StreamOwned` (a `Connection` over any `Read + Write`): early data before the first
+/// `write`, which completes the handshake.
+#[test]
+fn stream_owned_writes_early_data() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let server = RustlsEarly::start(rustls_configs(&pki, &[16384, 16384]));
+    let config = client_config(&pki, EarlyDataRejected::Report);
+    full_handshake(&config, server.addr);
+    server.next();
+
+    let conn = Connection::new(&config, "localhost").unwrap();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stream = overture::StreamOwned::new(conn, tcp);
+    assert_eq!(stream.write_early_data(EARLY).unwrap(), EARLY.len());
+    stream.write_all(b"end\n").unwrap();
+    assert!(stream.conn.early_data_accepted());
+    let mut echo = [0u8; 4];
+    stream.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"end\n");
+    assert_eq!(server.next().early, EARLY);
+}
+
 /// A config without early data never offers it, even with a ticket that allows it.
 #[test]
 fn early_data_is_off_by_default() {
@@ -514,74 +535,22 @@ fn a_huge_max_early_data_is_capped() {
 
 // ---- openssl s_server ----------------------------------------------------------------------
 
-/// `openssl s_server` with its stdout collected (it prints early data and what it reads).
+/// `openssl s_server -tls1_3` with its output kept.
 struct OpensslServer {
-    child: Child,
+    peer: Peer,
     addr: SocketAddr,
-    stdout: Arc<Mutex<String>>,
-}
-
-impl Drop for OpensslServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    log: Arc<Mutex<String>>,
 }
 
 impl OpensslServer {
     fn start(pki: &Pki, extra: &[&str]) -> Option<Self> {
-        if !peer_available("openssl") {
-            return None;
-        }
-        let mut child = Command::new("openssl")
-            .arg("s_server")
-            .args(["-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3"])
-            .arg("-cert")
-            .arg(&pki.leaf_pem)
-            .arg("-cert_chain")
-            .arg(&pki.intermediate_pem)
-            .arg("-key")
-            .arg(&pki.key_pem)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn openssl s_server");
-        let out = child.stdout.take().unwrap();
-        let err = child.stderr.take().unwrap();
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let errors = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let mut s = errors.lock().unwrap();
-                s.push_str("stderr: ");
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let (tx, rx) = channel();
-        let collected = stdout.clone();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(out).lines();
-            while let Some(Ok(line)) = lines.next() {
-                if let Some(addr) = line.strip_prefix("ACCEPT ") {
-                    let _ = tx.send(addr.to_string());
-                }
-                let mut s = collected.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let addr: SocketAddr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("s_server did not report its port")
-            .parse()
-            .unwrap();
+        let mut args = vec!["-tls1_3"];
+        args.extend_from_slice(extra);
+        let (peer, log) = openssl_s_server_logged(pki, &args)?;
         Some(Self {
-            child,
-            addr,
-            stdout,
+            addr: peer.addr,
+            peer,
+            log,
         })
     }
 
@@ -589,13 +558,14 @@ impl OpensslServer {
     fn wait_for(&self, want: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let said = self.stdout.lock().unwrap().clone();
+            let said = self.log.lock().unwrap().clone();
             if want.iter().all(|w| said.contains(w)) {
                 return said;
             }
             assert!(
                 Instant::now() < deadline,
-                "s_server's output lacks one of {want:?}:\n{said}"
+                "{}: its output lacks one of {want:?}:\n{said}",
+                self.peer.name
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -613,14 +583,19 @@ fn s_server_connection(
     want_ticket: bool,
 ) -> Ssl {
     let mut ssl = Ssl::new(config, "localhost").unwrap();
-    ssl.set_socket(timed(SocketBio::connect(addr).unwrap()))
-        .unwrap();
+    let socket = timed(SocketBio::connect(addr).unwrap());
+    let handle = socket.as_tcp().unwrap().try_clone().unwrap();
+    ssl.set_socket(socket).unwrap();
     if !early.is_empty() {
         assert_eq!(ssl.write_early_data(early).unwrap(), early.len());
     }
     ssl.connect().unwrap();
     ssl.write(line).unwrap();
-    // The server sends its tickets after the handshake: reading processes them.
+    // The server sends its tickets after the handshake: reading processes them (a read
+    // waits for application data, which s_server does not send: short socket timeouts).
+    handle
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut buf = [0u8; 256];
     while want_ticket && !ssl.session_ready() && Instant::now() < deadline {
@@ -631,6 +606,9 @@ fn s_server_connection(
             break;
         }
     }
+    handle
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     ssl
 }
 
@@ -663,7 +641,7 @@ fn openssl_s_server_accepts_and_prints_early_data() {
     assert!(
         second.negotiated().unwrap().resumed(),
         "{}",
-        server.stdout.lock().unwrap()
+        server.log.lock().unwrap()
     );
     assert_eq!(second.early_data_status(), EarlyDataStatus::Accepted);
     close(second);
@@ -737,13 +715,15 @@ fn openssl_s_server_rejects_early_data_and_we_resend_it() {
 /// decrypted exactly our bytes in the early epoch and received EndOfEarlyData.
 #[test]
 fn gnutls_serv_accepts_early_data() {
-    if !peer_available("gnutls-serv") {
-        return;
-    }
     let pki = Pki::new(KeyKind::EcdsaP256);
     let dir = overture_tests::temp_dir("early-gnutls");
     let log = dir.join("err");
-    let Some(server) = gnutls_with_log(&pki, &log) else {
+    let Some(server) = gnutls_serv_logged(
+        &pki,
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+        &["--echo", "--earlydata", "--maxearlydata=4096", "-d", "5"],
+        &log,
+    ) else {
         return;
     };
     let config = client_config(&pki, EarlyDataRejected::Report);
@@ -777,53 +757,4 @@ fn gnutls_serv_accepts_early_data() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A `gnutls-serv` process, killed on drop.
-struct Gnutls {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Gnutls {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `gnutls-serv` (TLS 1.3, echo, early data up to 4096 bytes) with its debug log in `log`.
-fn gnutls_with_log(pki: &Pki, log: &PathBuf) -> Option<Gnutls> {
-    for _ in 0..10 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("gnutls-serv")
-            .arg(format!("--port={port}"))
-            .arg(format!("--x509certfile={}", pki.chain_pem.display()))
-            .arg(format!("--x509keyfile={}", pki.key_pem.display()))
-            .arg("--priority=NORMAL:-VERS-ALL:+VERS-TLS1.3")
-            .args(["--echo", "--earlydata", "--maxearlydata=4096", "-d", "5"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .ok()?;
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Some(Gnutls { child, addr });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("gnutls-serv did not start");
 }

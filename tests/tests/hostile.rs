@@ -24,8 +24,9 @@ use overture::bio::SocketBio;
 use overture::types::AlertDescription as A;
 use overture::{ClientConfig, Error, ErrorKind, ShutdownState, Ssl};
 use overture_tests::hostile::{
-    Conn, Fixture, GREETING, HostileServer, Script, ServerHelloSpec, ct, ext, ext_block, hs,
-    hs_msg, key_share_ext, plain, plain_v, supported_versions_ext, u16b, u24,
+    Conn, Fixture, GREETING, HostileServer, KeyUsed, Script, ServerHelloSpec, ct, ext, ext_block,
+    hs, hs_msg, key_share_ext, offers_early_data, plain, plain_v, supported_versions_ext, u16b,
+    u24,
 };
 use overture_tests::{KeyKind, Pki};
 use overture_types::NamedGroup;
@@ -203,6 +204,11 @@ struct Scenario {
     peak_bound: u64,
     /// The record_size_limit the client offers (RFC 8449), if any.
     record_size_limit: Option<u16>,
+    /// The client offers ECH with the fixture's ECHConfigList (public name `localhost`).
+    ech: bool,
+    /// 0-RTT: the config enables early data and the client writes these bytes with
+    /// `write_early_data` before `connect()` (sent when its ticket allows early data).
+    early_data: Option<&'static [u8]>,
 }
 
 /// What the client does after `connect()`.
@@ -243,6 +249,8 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         flow: Flow::Read,
         peak_bound: PEAK_HEAP_BOUND,
         record_size_limit: None,
+        ech: false,
+        early_data: None,
     }
 }
 
@@ -414,6 +422,39 @@ fn key_update_requests(c: &mut Conn, n: usize, answers: Option<usize>) -> R {
         c.send(&rec)?;
         return Err(io::Error::other(format!(
             "the client sent {got} KeyUpdate answers to {n} requests, expected {answers:?}"
+        )));
+    }
+    c.hello_and_close()
+}
+
+/// After the handshake, `n` KeyUpdate(update_requested) one at a time, the first answered
+/// before the next leaves: the client writes no application data meanwhile, so its one answer
+/// answers them all (RFC 8446 §4.6.3: a receiver of several requests "while it is silent"
+/// responds with a single update; BoGo's KeyUpdate-Requested rejects a second one).
+fn key_update_requests_apart(c: &mut Conn, n: usize) -> R {
+    handshake(c)?;
+    let is_answer = |(t, p): &(u8, Vec<u8>)| {
+        *t == ct::HANDSHAKE && p.as_slice() == [hs::KEY_UPDATE, 0, 0, 1, 0]
+    };
+    let count = |recs: &[(u8, Vec<u8>)]| recs.iter().filter(|r| is_answer(r)).count();
+    for i in 0..n {
+        let rec = c.enc(ct::HANDSHAKE, &hs_msg(hs::KEY_UPDATE, &[1]));
+        c.rotate_write_key();
+        c.send(&rec)?;
+        if i == 0 && !c.wait_client(Duration::from_secs(5), |recs| count(recs) > 0) {
+            return Err(io::Error::other(
+                "the client never answered the first request",
+            ));
+        }
+        // A second answer would follow at once: give it a moment to show.
+        let _ = c.wait_client(Duration::from_millis(50), |recs| count(recs) > 1);
+    }
+    let got = count(&c.client_application_records());
+    if got != 1 {
+        let rec = c.enc(ct::ALERT, &[2, 80]);
+        c.send(&rec)?;
+        return Err(io::Error::other(format!(
+            "the client sent {got} KeyUpdate answers to {n} requests while silent, expected 1"
         )));
     }
     c.hello_and_close()
@@ -662,6 +703,48 @@ fn scenarios() -> Vec<Scenario> {
                 sh_with(c, |sh| {
                     sh.without(ext::KEY_SHARE);
                     sh.extensions.push(key_share_ext(G::X25519, &[9; 31]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share one byte short (1,119)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 - 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share one byte long (1,121)",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 + 1]));
+                })
+            },
+        ),
+        sc(
+            "server-hello",
+            "X25519MLKEM768 share of an X25519 share's 32 bytes",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
+                // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
+                sh_with(c, |sh| {
+                    sh.without(ext::KEY_SHARE);
+                    sh.extensions
+                        .push(key_share_ext(G::X25519MLKEM768, &[9; 32]));
                 })
             },
         ),
@@ -1685,6 +1768,22 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "alerts",
+            "alert of unknown level 0x42 before the ServerHello (TLS 1.2 rules: RFC 5246 §7.2)",
+            bad(A::IllegalParameter),
+            |c| c.send(&plain(ct::ALERT, &[0x42, 10])),
+        ),
+        sc(
+            "alerts",
+            "alert of unknown level in TLS 1.3: the level is ignored, the alert is fatal",
+            peer_alert(A::UnexpectedMessage),
+            |c| {
+                to_ee(c)?;
+                let rec = c.enc(ct::ALERT, &[0x42, 10]);
+                c.send(&rec)
+            },
+        ),
+        sc(
+            "alerts",
             "five warning alerts before the ServerHello: a flood",
             bad(A::UnexpectedMessage),
             |c| c.send(&plain(ct::ALERT, &[1, 112]).repeat(5)),
@@ -1813,20 +1912,57 @@ fn scenarios() -> Vec<Scenario> {
             },
         ),
         sc(
-            "ccs",
-            "CCS before ServerHello, then another after it",
+            "hello-retry",
+            "HelloRetryRequest with the start of a ServerHello behind it in its record: the \
+             flight ended with bytes pending (RFC 8446 §4.1.4; BoGo \
+             PartialServerHelloWithHelloRetryRequest)",
             bad(A::UnexpectedMessage),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                let partial = &c.default_server_hello().encode()[..10];
+                c.send(&plain(
+                    ct::HANDSHAKE,
+                    &[hrr.encode(), partial.to_vec()].concat(),
+                ))?;
+                let _ = c.read_record();
+                Ok(())
+            },
+        ),
+        sc(
+            "ccs",
+            "CCS before ServerHello, then another after it (RFC 8446 §5: each is dropped; \
+             completes)",
+            ok(),
             |c| {
                 c.send(&plain(ct::CCS, &[1]))?;
                 to_sh(c)?;
-                c.send(&plain(ct::CCS, &[1]))
+                c.send(&plain(ct::CCS, &[1]))?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
             },
         ),
-        sc("ccs", "two CCS records", bad(A::UnexpectedMessage), |c| {
-            to_sh(c)?;
-            c.send(&plain(ct::CCS, &[1]))?;
-            c.send(&plain(ct::CCS, &[1]))
-        }),
+        sc(
+            "ccs",
+            "32 CCS records in a row: the empty-record limit (completes)",
+            ok(),
+            |c| {
+                to_sh(c)?;
+                let burst: Vec<u8> = (0..32).flat_map(|_| plain(ct::CCS, &[1])).collect();
+                c.send(&burst)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        sc(
+            "ccs",
+            "33 CCS records in a row: a flood (BoGo's TooManyChangeCipherSpec)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                to_sh(c)?;
+                let burst: Vec<u8> = (0..33).flat_map(|_| plain(ct::CCS, &[1])).collect();
+                c.send(&burst)
+            },
+        ),
         sc(
             "ccs",
             "CCS with payload 0x02",
@@ -1884,6 +2020,12 @@ fn scenarios() -> Vec<Scenario> {
             "32 KeyUpdate requests in one burst: one answer (completes)",
             ok(),
             |c| key_update_requests(c, 32, Some(1)),
+        ),
+        sc(
+            "post-handshake",
+            "5 KeyUpdate requests sent apart while the client is silent: one answer (completes)",
+            ok(),
+            |c| key_update_requests_apart(c, 5),
         ),
         flat(sc(
             "bounds",
@@ -2638,6 +2780,58 @@ fn scenarios() -> Vec<Scenario> {
         ),
         sc(
             "tls12",
+            "ServerHelloDone with the start of a NewSessionTicket behind it in its record: \
+             the flight ended with bytes pending (BoGo PartialNewSessionTicketWithServerHelloDone)",
+            bad(A::UnexpectedMessage),
+            |c| {
+                let partial = &hs_msg(hs::NEW_SESSION_TICKET, &[0; 10])[..6];
+                c.tls12_to_server_hello_done_then(&sh12(), partial)?;
+                let _ = c.read_record();
+                Ok(())
+            },
+        ),
+        Scenario {
+            flow: Flow::Shutdown,
+            ..sc(
+                "tls12",
+                "HelloRequest after our close_notify: ignored, nothing more sent (completes)",
+                ok(),
+                |c| {
+                    c.tls12_handshake(&sh12())?;
+                    // The client shuts down at once; its close_notify is its only alert.
+                    let alerts = |c: &Conn| {
+                        c.client_record_types()
+                            .iter()
+                            .filter(|&&t| t == ct::ALERT)
+                            .count()
+                    };
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    while alerts(c) == 0 && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    let req = c.enc12(ct::HANDSHAKE, &hs_msg(hs::HELLO_REQUEST, &[]));
+                    c.send(&req)?;
+                    std::thread::sleep(Duration::from_millis(100));
+                    let rec = c.enc12(ct::ALERT, &[1, 0]);
+                    c.send(&rec)?;
+                    c.wait_for_client_close(Duration::from_secs(5));
+                    match alerts(c) {
+                        1 => Ok(()),
+                        n => Err(io::Error::other(format!(
+                            "{n} alert records from the client, expected its close_notify only"
+                        ))),
+                    }
+                },
+            )
+        },
+        sc(
+            "tls12",
+            "alert of unknown level 0x42 after the handshake (RFC 5246 §7.2)",
+            read_bad(A::IllegalParameter),
+            |c| tls12_post(c, |c| c.enc12(ct::ALERT, &[0x42, 10])),
+        ),
+        sc(
+            "tls12",
             "five warning alerts in a row after the handshake",
             read_bad(A::UnexpectedMessage),
             |c| {
@@ -2802,6 +2996,8 @@ fn scenarios() -> Vec<Scenario> {
             flow: Flow::Read,
             peak_bound: PEAK_HEAP_BOUND,
             record_size_limit: None,
+            ech: false,
+            early_data: None,
         });
     }
     // The over-long handshake length waits for bytes that never come: it times out too.
@@ -2811,6 +3007,8 @@ fn scenarios() -> Vec<Scenario> {
         }
     }
     v.extend(record_size_limit_scenarios());
+    v.extend(ech_scenarios());
+    v.extend(early_data_scenarios());
     v
 }
 
@@ -2938,6 +3136,424 @@ fn record_size_limit_scenarios() -> Vec<Scenario> {
     ]
 }
 
+// ---- Encrypted Client Hello (RFC 9849) -------------------------------------------------------
+
+/// A scenario where the client offers ECH with the fixture's config (public name localhost).
+fn ech(name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        ech: true,
+        ..sc("ech", name, expect, script)
+    }
+}
+
+/// The ServerHello of a server that accepted ECH (decrypted, confirmed), and `ee_exts`.
+fn ech_accepted_to_ee(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
+    c.ech_accept()?;
+    let mut sh = c.default_server_hello();
+    c.ech_confirm_server_hello(&mut sh);
+    c.send_server_hello(&sh)?;
+    let ee = c.encrypted_extensions(ee_exts);
+    c.send_hs(&ee)
+}
+
+/// A HelloRetryRequest (for secp256r1, offered without a share) from a server that decrypted
+/// ClientHelloInner1, with `confirmation` as its ECH extension (`None`: the correct one);
+/// then the second ClientHello is read (and decrypted when `open_second`).
+fn ech_hrr(c: &mut Conn, confirmation: Option<&[u8]>, open_second: bool) -> R {
+    c.ech_accept()?;
+    let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+    match confirmation {
+        None => c.ech_confirm_hrr(&mut hrr),
+        Some(bytes) => hrr.extensions.push(ext(0xfe0d, bytes)),
+    }
+    let msg = hrr.encode();
+    c.send(&plain(ct::HANDSHAKE, &msg))?;
+    c.accept()?;
+    if open_second {
+        c.ech_accept_retry(&msg)?;
+    }
+    Ok(())
+}
+
+/// The outer handshake of a server that does not decrypt (rejects ECH), with `ee_exts`, up
+/// to its Finished: a client that authenticated the public name sends its Finished, then
+/// ech_required under its application key (which the server decodes it with).
+fn ech_rejected(c: &mut Conn, ee_exts: &[Vec<u8>]) -> R {
+    to_sh(c)?;
+    let ee = c.encrypted_extensions(ee_exts);
+    c.send_hs(&ee)?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    Ok(())
+}
+
+/// An ECH-accepted handshake that issues a ticket (the prelude of a resumption scenario).
+fn ech_issue_ticket(c: &mut Conn) -> R {
+    ech_accepted_to_ee(c, &[])?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    c.ticket_psk(&[0]);
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[]));
+    c.send(&rec)?;
+    c.hello_and_close()
+}
+
+fn ech_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            prelude: Some(ech_issue_ticket),
+            ..ech(
+                "ECH rejected, yet the ServerHello selects the PSK the client offered only in \
+                 the inner hello (the outer one carries a GREASE PSK): illegal_parameter",
+                bad_hello(A::IllegalParameter),
+                |c| psk_server_hello(c, |_| {}),
+            )
+        },
+        ech(
+            "ECH: server decrypts ClientHelloInner and confirms it: accepted, completes",
+            ok(),
+            |c| {
+                ech_accepted_to_ee(c, &[])?;
+                c.send_certificate()?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        ech(
+            "ECH: HelloRetryRequest and ServerHello both confirm: the second ClientHelloOuter \
+             opens with the same HPKE context, completes",
+            ok(),
+            |c| {
+                ech_hrr(c, None, true)?;
+                let mut sh = c.default_server_hello();
+                c.ech_confirm_server_hello(&mut sh);
+                c.send_server_hello(&sh)?;
+                c.rest_of_flight()?;
+                c.hello_and_close()
+            },
+        ),
+        ech(
+            "ECH: ServerHello.random without a valid confirmation: rejected, the outer handshake \
+             authenticates the public name and ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
+            "ECH rejected without retry_configs: ech_required",
+            bad(A::EchRequired),
+            |c| ech_rejected(c, &[]),
+        ),
+        ech(
+            "ECH: a HelloRetryRequest without the ECH extension rejects it: the second \
+             ClientHello is the outer one (its ECH extension repeated), the outer handshake \
+             ends with ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                c.send_hrr(&hrr)?;
+                let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
+            "ECH: the HelloRetryRequest confirms, the ServerHello does not: illegal_parameter",
+            bad_hello(A::IllegalParameter),
+            |c| {
+                ech_hrr(c, None, true)?;
+                let sh = c.default_server_hello();
+                c.send_server_hello(&sh)
+            },
+        ),
+        ech(
+            "ECH: the HelloRetryRequest's confirmation is 7 bytes: decode_error",
+            bad(A::DecodeError),
+            |c| ech_hrr(c, Some(&[0; 7]), false),
+        ),
+        ech(
+            "ECH retry_configs in EncryptedExtensions after an acceptance: unsupported_extension",
+            bad(A::UnsupportedExtension),
+            |c| {
+                let list = c.fixture.ech.list.clone();
+                ech_accepted_to_ee(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
+            "ECH: malformed retry_configs after a rejection: decode_error",
+            bad(A::DecodeError),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[ext(0xfe0d, &[0, 5, 0xfe, 0x0d, 0, 9])]);
+                c.send_hs(&ee)
+            },
+        ),
+    ]
+}
+
+// ---- 0-RTT early data (RFC 8446 §4.2.10) ---------------------------------------------------
+
+/// What the early-data scenarios' client writes as 0-RTT data.
+const EARLY: &[u8] = b"GET /replayable HTTP/1.1\r\n\r\n";
+/// The max_early_data_size of the small ticket: less than [`EARLY`].
+const SMALL_EARLY: usize = 10;
+
+/// A correct handshake that issues one ticket allowing `max` bytes of 0-RTT data.
+fn issue_ticket_allowing(c: &mut Conn, max: u32) -> R {
+    handshake(c)?;
+    c.ticket_psk(&[0]);
+    let early_data = ext(ext::EARLY_DATA, &max.to_be_bytes());
+    let rec = c.enc(ct::HANDSHAKE, &nst(3600, &[7; 32], &[early_data]));
+    c.send(&rec)?;
+    c.hello_and_close()
+}
+
+/// A ticket allowing 16 KiB of early data.
+fn issue_early_ticket(c: &mut Conn) -> R {
+    issue_ticket_allowing(c, 16384)
+}
+
+/// A ticket allowing [`SMALL_EARLY`] bytes of early data.
+fn issue_small_early_ticket(c: &mut Conn) -> R {
+    issue_ticket_allowing(c, SMALL_EARLY as u32)
+}
+
+/// A scenario whose client holds a ticket allowing early data and writes [`EARLY`] before
+/// `connect()`.
+fn early(name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        prelude: Some(issue_early_ticket),
+        early_data: Some(EARLY),
+        ..sc("early_data", name, expect, script)
+    }
+}
+
+/// The client must have offered early_data with its ticket.
+fn expect_early_offer(c: &Conn) -> R {
+    match &c.client_hello {
+        Some(ch) if c.client_offers_psk() && offers_early_data(ch) => Ok(()),
+        _ => Err(io::Error::other(
+            "the client offered no early data with a ticket allowing it",
+        )),
+    }
+}
+
+/// Ends a scenario whose client broke an early-data rule: a fatal alert (so the run fails
+/// on the client side too) and the reason.
+fn refuse(c: &mut Conn, why: String) -> R {
+    let rec = c.enc(ct::ALERT, &[2, 10]);
+    let _ = c.send(&rec);
+    Err(io::Error::other(why))
+}
+
+/// Waits (at most 5 s) for the client's Finished, under its handshake key.
+fn wait_client_finished(c: &Conn) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let done = c.client_records().iter().any(|(k, t, b)| {
+            *k == KeyUsed::Handshake && *t == ct::HANDSHAKE && b.first() == Some(&hs::FINISHED)
+        });
+        if done || Instant::now() > deadline {
+            return done;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The client's records after the server's flight: its 0-RTT data must be exactly `want`,
+/// then (accepted) EndOfEarlyData under the early key, and after its first handshake-key
+/// record no early record at all.
+fn check_client_records(c: &Conn, accepted: bool, want: &[u8]) -> Result<(), String> {
+    let recs = c.client_records();
+    let first_hs = recs
+        .iter()
+        .position(|(k, _, _)| *k == KeyUsed::Handshake)
+        .ok_or("no record under the client handshake key")?;
+    if let Some(i) = recs
+        .iter()
+        .skip(first_hs)
+        .position(|(k, _, _)| *k == KeyUsed::Early)
+    {
+        return Err(format!(
+            "an early-key record after the handshake key (record {})",
+            first_hs + i
+        ));
+    }
+    if recs.iter().any(|(k, _, _)| *k == KeyUsed::Unknown) {
+        return Err("a record no key of the client opens".into());
+    }
+    let early: Vec<_> = recs
+        .iter()
+        .filter(|(k, _, _)| *k == KeyUsed::Early)
+        .collect();
+    let data: Vec<u8> = early
+        .iter()
+        .filter(|(_, t, _)| *t == ct::APPDATA)
+        .flat_map(|(_, _, b)| b.clone())
+        .collect();
+    if data != want {
+        return Err(format!("0-RTT data {data:?}, expected {want:?}"));
+    }
+    let eoed = early
+        .last()
+        .is_some_and(|(_, t, b)| *t == ct::HANDSHAKE && b[..] == [hs::END_OF_EARLY_DATA, 0, 0, 0]);
+    if eoed != accepted {
+        return Err(format!(
+            "EndOfEarlyData {} under the early key",
+            if accepted { "missing" } else { "sent" }
+        ));
+    }
+    Ok(())
+}
+
+/// PSK accepted, EncryptedExtensions with `exts`, Finished; then the client's records are
+/// checked ([`check_client_records`]) before the greeting.
+fn early_answer(c: &mut Conn, exts: &[Vec<u8>], accepted: bool) -> R {
+    early_answer_expecting(c, exts, accepted, EARLY)
+}
+
+/// [`early_answer`] where the client's 0-RTT data must be `want`.
+fn early_answer_expecting(c: &mut Conn, exts: &[Vec<u8>], accepted: bool, want: &[u8]) -> R {
+    expect_early_offer(c)?;
+    psk_server_hello(c, |_| {})?;
+    let ee = c.encrypted_extensions(exts);
+    c.send_hs(&ee)?;
+    c.send_finished()?;
+    c.application_keys();
+    if !wait_client_finished(c) {
+        return refuse(c, "the client sent no Finished".into());
+    }
+    if let Err(why) = check_client_records(c, accepted, want) {
+        return refuse(c, why);
+    }
+    c.hello_and_close()
+}
+
+fn early_data_scenarios() -> Vec<Scenario> {
+    vec![
+        // The bound is the ticket's: of the request, exactly what it allows leaves as 0-RTT
+        // data (one byte more and a server fails the connection, RFC 8446 §4.2.10).
+        Scenario {
+            prelude: Some(issue_small_early_ticket),
+            ..early(
+                "the ticket allows 10 bytes: exactly 10 leave as 0-RTT data (completes)",
+                ok(),
+                |c| {
+                    early_answer_expecting(
+                        c,
+                        &[ext(ext::EARLY_DATA, &[])],
+                        true,
+                        &EARLY[..SMALL_EARLY],
+                    )
+                },
+            )
+        },
+        early(
+            "accepted: 0-RTT data, EndOfEarlyData under the early key, then Finished (completes)",
+            ok(),
+            |c| early_answer(c, &[ext(ext::EARLY_DATA, &[])], true),
+        ),
+        early(
+            "rejected by EncryptedExtensions: no early record after it, no EndOfEarlyData (completes)",
+            ok(),
+            |c| early_answer(c, &[], false),
+        ),
+        early(
+            "rejected by a full handshake (PSK declined): no early record after it (completes)",
+            ok(),
+            |c| {
+                expect_early_offer(c)?;
+                c.full_handshake()?;
+                if !wait_client_finished(c) {
+                    return refuse(c, "the client sent no Finished".into());
+                }
+                if let Err(why) = check_client_records(c, false, EARLY) {
+                    return refuse(c, why);
+                }
+                c.hello_and_close()
+            },
+        ),
+        early(
+            "rejected by a HelloRetryRequest: the second ClientHello in plaintext, without \
+             early_data (completes)",
+            ok(),
+            |c| {
+                expect_early_offer(c)?;
+                hrr_then_continue(c, NamedGroup::secp384r1)
+            },
+        ),
+        early(
+            "accepted in a full handshake (the PSK was declined)",
+            bad(A::IllegalParameter),
+            |c| {
+                expect_early_offer(c)?;
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[ext(ext::EARLY_DATA, &[])]);
+                c.send_hs(&ee)
+            },
+        ),
+        early(
+            "accepted with a non-empty early_data extension",
+            bad(A::DecodeError),
+            |c| {
+                expect_early_offer(c)?;
+                psk_server_hello(c, |_| {})?;
+                let ee = c.encrypted_extensions(&[ext(ext::EARLY_DATA, &[0, 0, 0x40, 0])]);
+                c.send_hs(&ee)
+            },
+        ),
+        early(
+            "accepted, then the server sends EndOfEarlyData itself",
+            bad(A::UnexpectedMessage),
+            |c| {
+                expect_early_offer(c)?;
+                psk_server_hello(c, |_| {})?;
+                let ee = c.encrypted_extensions(&[ext(ext::EARLY_DATA, &[])]);
+                c.send_hs(&ee)?;
+                c.send_hs(&hs_msg(hs::END_OF_EARLY_DATA, &[]))
+            },
+        ),
+        // Offered, but answered in the wrong message (RFC 8446 §4.2: illegal_parameter). The
+        // alert goes under the early key, still the client's write key (what a server that
+        // reads our 0-RTT data reads), never in plaintext.
+        early(
+            "early_data in the ServerHello",
+            bad(A::IllegalParameter),
+            |c| {
+                expect_early_offer(c)?;
+                psk_server_hello(c, |sh| sh.extensions.push(ext(ext::EARLY_DATA, &[])))
+            },
+        ),
+        // The client offered none (its ticket allows none): an acceptance is an extension
+        // it never sent (RFC 8446 §4.2: unsupported_extension).
+        resumed(
+            "early_data",
+            "accepted although the ClientHello offered no early_data (resumed)",
+            bad(A::UnsupportedExtension),
+            |c| {
+                psk_server_hello(c, |_| {})?;
+                let ee = c.encrypted_extensions(&[ext(ext::EARLY_DATA, &[])]);
+                c.send_hs(&ee)
+            },
+        ),
+        sc(
+            "early_data",
+            "accepted although the ClientHello offered no early_data (full handshake)",
+            bad(A::UnsupportedExtension),
+            |c| {
+                to_sh(c)?;
+                let ee = c.encrypted_extensions(&[ext(ext::EARLY_DATA, &[])]);
+                c.send_hs(&ee)
+            },
+        ),
+    ]
+}
+
 // ---- the client side -----------------------------------------------------------------------
 
 fn fixture(pki: &Pki) -> Fixture {
@@ -3045,6 +3661,7 @@ fn client(
     mode: Mode,
     timeout: Duration,
     flow: Flow,
+    early: Option<&[u8]>,
 ) -> ClientRun {
     let mut run = ClientRun {
         connect: Ok(()),
@@ -3071,6 +3688,10 @@ fn client(
         };
         ssl.set_bio(Box::new(bio));
         let deadline = Instant::now() + timeout;
+        // 0-RTT: what the ticket allows goes out before the handshake (none without one).
+        if let Some(data) = early {
+            let _ = drive(&mut ssl, poller, deadline, |s| s.write_early_data(data));
+        }
         run.connect = drive(&mut ssl, poller, deadline, |s| s.connect()).map(|_| ());
         if run.connect.is_err() {
             run.again = ssl.connect().err();
@@ -3141,6 +3762,12 @@ fn run_one(
     if let Some(limit) = s.record_size_limit {
         builder = builder.with_record_size_limit(limit);
     }
+    if s.ech {
+        builder = builder.with_ech_config_list(&fixture.ech.list).unwrap();
+    }
+    if s.early_data.is_some() {
+        builder = builder.with_early_data(true);
+    }
     let config = &builder.build().unwrap();
     *fixture.carry.lock().unwrap() = None;
     if let Some(prelude) = s.prelude {
@@ -3154,6 +3781,7 @@ fn run_one(
                 Mode::Blocking,
                 USER_TIMEOUT,
                 Flow::Read,
+                None,
             ));
         });
         let run = rx
@@ -3168,8 +3796,9 @@ fn run_one(
     let server = HostileServer::start(fixture.clone(), s.script);
     let (tx, rx) = std::sync::mpsc::channel();
     let (config, addr, timeout, flow) = (config.clone(), server.addr, s.timeout, s.flow);
+    let early = s.early_data;
     std::thread::spawn(move || {
-        let _ = tx.send(client(&config, addr, mode, timeout, flow));
+        let _ = tx.send(client(&config, addr, mode, timeout, flow, early));
     });
     let run = rx
         .recv_timeout(WATCHDOG)

@@ -10,7 +10,12 @@
 //!   the ring provider — libcrux-ml-kem — and from the rustcrypto provider — ml-kem), real
 //!   handshakes (full and resumed) agree with both servers, which proves the share layout and
 //!   secret order of draft-ietf-tls-ecdhe-mlkem against two independent implementations;
-//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key.
+//! - the Go server's ECHConfigList is well formed and our HPKE seals to its key;
+//! - ECH (RFC 9849) against Go's ECH server: accepted (Go reports the inner name), resumed
+//!   inside ECH, with both providers' HPKE, through a HelloRetryRequest; rejected after a key
+//!   rotation with the server's current configs as retry configs, and the retry with them
+//!   accepted; a rejection whose certificate lacks the public name fails on the certificate;
+//!   GREASE ECH against `openssl s_server`.
 
 #![allow(
     clippy::unwrap_used,
@@ -255,4 +260,206 @@ fn default_client_against_go_crypto_tls_with_ech_on() {
     assert_eq!(ctx.seal(b"", b"inner").unwrap().len(), 5 + 16);
     let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
     assert_ne!(stale, list, "the stale list holds another key");
+}
+
+/// `connect_echo` with a config that offers ECH with `list` (and trusts `pki`).
+fn ech_config(pki: &Pki, list: &[u8]) -> ClientConfig {
+    ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_ech_config_list(list)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// What `connect` returns to a client offering ECH to `peer`.
+fn ech_connect(config: &ClientConfig, peer: &ReportingPeer) -> Result<Negotiated, overture::Error> {
+    let mut ssl = Ssl::new(config, "localhost").unwrap();
+    let socket = SocketBio::connect(peer.peer.addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    ssl.set_socket(socket).unwrap();
+    ssl.connect()
+}
+
+/// The PKI of an ECH server: the real name (`localhost`) and the public name, which a
+/// rejected ECH's outer handshake is authenticated for (RFC 9849 §6.1.7).
+fn ech_pki() -> Pki {
+    Pki::build(
+        KeyKind::EcdsaP256,
+        Validity::Current,
+        &["localhost", "public.example"],
+    )
+}
+
+#[test]
+fn ech_accepted_by_go_crypto_tls_which_sees_the_inner_name() {
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let config = ech_config(&pki, &list);
+    let negotiated = connect_echo(&config, &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+    let seen = peer.handshake(0);
+    assert!(seen.ech, "Go accepted ECH: {seen:?}");
+    assert_eq!(seen.server_name, "localhost", "Go saw the inner name");
+    // Resumption inside ECH: the ticket of the accepted connection, offered in the inner hello.
+    let resumed = connect_echo(&config, &peer);
+    assert!(resumed.resumed());
+    assert_eq!(resumed.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(1);
+    assert!(seen.ech && seen.resumed, "{seen:?}");
+    assert_eq!(seen.server_name, "localhost");
+    // The rustcrypto provider's HPKE (RustCrypto X25519, HKDF, AES-GCM) too.
+    let rustcrypto = ClientConfig::builder_with_provider(rustcrypto::default_provider())
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_ech_config_list(&list)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        connect_echo(&rustcrypto, &peer).ech(),
+        overture::EchStatus::Accepted
+    );
+    let seen = peer.handshake(2);
+    assert!(seen.ech && seen.server_name == "localhost", "{seen:?}");
+}
+
+#[test]
+fn ech_accepted_through_a_hello_retry_request_from_go() {
+    // Go prefers P-384, for which our first flight has no share: a HelloRetryRequest, which
+    // confirms ECH in its extension; the second ClientHelloOuter reuses the HPKE context.
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &["-groups", "secp384r1"]) else {
+        return;
+    };
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let negotiated = connect_echo(&ech_config(&pki, &list), &peer);
+    assert!(negotiated.hello_retry_request());
+    assert_eq!(negotiated.group(), Some(NamedGroup::secp384r1));
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(0);
+    assert!(seen.ech, "{seen:?}");
+    assert_eq!(seen.server_name, "localhost");
+}
+
+#[test]
+fn ech_rejected_after_a_key_rotation_then_the_retry_configs_work() {
+    let pki = ech_pki();
+    // The config a client cached from the server's first key...
+    let Some(old) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    let cached = std::fs::read(old.ech_config_list.as_ref().unwrap()).unwrap();
+    drop(old);
+    // ... and the server restarted with a new key.
+    let peer = go_tls_server(&pki, Some("public.example"), &[]).unwrap();
+    let current = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    assert_ne!(cached, current);
+    let err = ech_connect(&ech_config(&pki, &cached), &peer).unwrap_err();
+    assert!(err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
+    assert_eq!(err.kind(), overture::ErrorKind::Ssl);
+    assert_eq!(
+        err.alert_sent(),
+        Some(overture::types::AlertDescription::EchRequired)
+    );
+    let retry = err.ech_retry_configs().expect("Go sends retry configs");
+    assert_eq!(retry, current.as_slice(), "the server's current list");
+    // We sent our Finished before ech_required (RFC 9849 §6.1.6), so Go completed the outer
+    // handshake: it saw only the public name.
+    let seen = peer.handshake(0);
+    assert!(!seen.ech, "{seen:?}");
+    assert_eq!(seen.server_name, "public.example");
+    // The retry with them is accepted.
+    let negotiated = connect_echo(&ech_config(&pki, retry), &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(1);
+    assert!(seen.ech, "{seen:?}");
+    assert_eq!(seen.server_name, "localhost");
+    // The stale list the server writes (a key it never held) is rejected the same way.
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    let err = ech_connect(&ech_config(&pki, &stale), &peer).unwrap_err();
+    assert_eq!(err.ech_retry_configs(), Some(current.as_slice()));
+}
+
+#[test]
+fn ech_rejected_by_a_server_without_a_certificate_for_the_public_name_fails_on_it() {
+    // RFC 9849 §6.1.7: the outer handshake is authenticated for the public name; a
+    // certificate for the real name only does not do.
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    let err = ech_connect(&ech_config(&pki, &stale), &peer).unwrap_err();
+    assert!(!err.ech_rejected(), "{err}");
+    assert_eq!(err.ech_status(), overture::EchStatus::Rejected);
+    assert_eq!(
+        err.alert_sent(),
+        Some(overture::types::AlertDescription::BadCertificate),
+        "{err}"
+    );
+}
+
+#[test]
+fn grease_ech_against_openssl_s_server() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let Some(peer) = openssl_s_server(&pki, &["-tls1_3"]) else {
+        return;
+    };
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_ech_grease(true)
+        .build()
+        .unwrap();
+    let mut ssl = Ssl::new(&config, "localhost").unwrap();
+    ssl.set_socket(SocketBio::connect(peer.addr).unwrap())
+        .unwrap();
+    let negotiated = ssl.connect().unwrap();
+    assert_eq!(negotiated.ech(), overture::EchStatus::Grease);
+    assert_eq!(negotiated.version(), ProtocolVersion::TLSv1_3);
+}
+
+/// RFC 9849 §6.1.7: a rejected ECH's outer handshake answers a CertificateRequest with an
+/// empty Certificate (the client certificate is for the real server, not the public name);
+/// an accepted one sends the certificate.
+#[test]
+fn ech_rejection_sends_no_client_certificate() {
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &["-request-client-cert"]) else {
+        return;
+    };
+    let with_cert = |list: &[u8]| {
+        ClientConfig::builder()
+            .with_ca_file(&pki.ca_pem)
+            .unwrap()
+            .with_client_cert_files(&pki.chain_pem, &pki.key_pem)
+            .unwrap()
+            .with_ech_config_list(list)
+            .unwrap()
+            .build()
+            .unwrap()
+    };
+    let stale = std::fs::read(peer.stale_ech_config_list.as_ref().unwrap()).unwrap();
+    let err = ech_connect(&with_cert(&stale), &peer).unwrap_err();
+    assert!(err.ech_rejected(), "{err}");
+    let seen = peer.handshake(0);
+    assert_eq!(
+        (seen.ech, seen.server_name.as_str(), seen.client_certs),
+        (false, "public.example", 0),
+        "{seen:?}"
+    );
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let negotiated = connect_echo(&with_cert(&list), &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    let seen = peer.handshake(1);
+    assert_eq!((seen.ech, seen.client_certs), (true, 2), "{seen:?}");
 }

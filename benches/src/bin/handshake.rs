@@ -30,6 +30,14 @@
 //!   generation and decapsulation (libcrux, through the provider's `Kem`). No rustls client:
 //!   its X25519MLKEM768 needs the aws-lc-rs provider, which is not built here (ring has no
 //!   ML-KEM).
+//! - `tls13-resumed-0rtt`: the time until the first byte of 0-RTT early data leaves the client
+//!   (a 58-byte HTTP request; the ticket's server allows 16 KiB): Overture's `Ssl::new`,
+//!   `set_bio` and `write_early_data` (which builds the ClientHello with its PSK binder, derives the early
+//!   key, seals the data and hands ClientHello and data to the BIO) beside rustls's
+//!   `ClientConnection::new`, `early_data().write` and `write_tls`. Every measured connection
+//!   is then completed (not charged) and checked: resumed, early data accepted, and the server
+//!   read exactly the request as early data; its tickets feed the next one. No floor (the
+//!   floor is of whole handshakes).
 //!
 //! Instructions (when valgrind is installed): the binary re-runs itself under
 //! `valgrind --tool=callgrind`, counting only the client's calls (`inmem::client_call`) of
@@ -490,6 +498,9 @@ mod bench {
                 suite.time_charged(case.name, &mut [("rustls", &mut rl), ("floor", &mut fl)]);
             }
         }
+        if suite.wants(ZERO_RTT) {
+            zero_rtt(&mut suite);
+        }
         if suite.wants("instr-tls13-full-ecdsa") {
             instructions(&mut suite, CASES[0].name, &["overture", "rustls", "floor"]);
         }
@@ -509,6 +520,154 @@ mod bench {
             allocations(&mut suite);
         }
         suite.finish();
+    }
+
+    // ---- 0-RTT: time to the first byte of early data ---------------------------------------
+
+    const ZERO_RTT: &str = "tls13-resumed-0rtt";
+    /// The early data: a small idempotent request.
+    const EARLY: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n";
+
+    /// The server of `tls13-resumed` (stateless tickets, X25519, AES-128-GCM) allowing 16 KiB
+    /// of early data; the clients with early data on.
+    fn zero_rtt_setup() -> Result<(Setup, Arc<rustls::ClientConfig>), String> {
+        let mut s = setup(&CASES[3])?;
+        // rustls allows 0-RTT only with stateful resumption (RFC 8446 §8.1): its default
+        // (no ticketer) with a session cache that single-use tickets are taken from, one
+        // ticket per connection (the client resumes with the newest: evicting the oldest
+        // never costs a resumption).
+        let mut server = (*overture_tests::rustls_server_config(
+            &s.pki,
+            &[&rustls::version::TLS13],
+            &[rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256],
+            &[rustls::crypto::ring::kx_group::X25519],
+        ))
+        .clone();
+        server.max_early_data_size = 16384;
+        server.session_storage = rustls::server::ServerSessionMemoryCache::new(1 << 16);
+        server.send_tls13_tickets = 1;
+        s.server = Arc::new(server);
+        let mut rustls = (*s.rustls).clone();
+        rustls.enable_early_data = true;
+        s.overture = overture::ClientConfig::builder()
+            .with_groups(&[
+                overture::types::NamedGroup::X25519,
+                overture::types::NamedGroup::secp256r1,
+                overture::types::NamedGroup::secp384r1,
+            ])
+            .map_err(|e| e.to_string())?
+            .with_ca_file(&s.pki.ca_pem)
+            .map_err(|e| e.to_string())?
+            .with_protocol_versions(&[overture::types::ProtocolVersion::TLSv1_3])
+            .with_signature_cache(0)
+            .with_early_data(true)
+            .build()
+            .map_err(|e| format!("overture config: {e}"))?;
+        Ok((s, Arc::new(rustls)))
+    }
+
+    /// The early data the server read (not charged).
+    fn server_early(server: &mut rustls::ServerConnection) -> Vec<u8> {
+        use std::io::Read as _;
+        let mut got = Vec::new();
+        if let Some(mut early) = server.early_data() {
+            let _ = early.read_to_end(&mut got);
+        }
+        got
+    }
+
+    /// One Overture 0-RTT connection: the charged time to the early data in the BIO, then
+    /// (not charged) the handshake, the checks and the tickets for the next one.
+    fn overture_0rtt(s: &Setup) -> Result<Duration, String> {
+        let (mut c, t0) = OvertureConn::new(&s.overture, &s.server)?;
+        let t = std::time::Instant::now();
+        let n = overture_benches::inmem::client_call(|| c.ssl.write_early_data(EARLY));
+        let t1 = t.elapsed();
+        if n.map_err(|e| format!("overture write_early_data: {e}"))? != EARLY.len() {
+            return Err("overture: the early data did not fit".into());
+        }
+        c.to_server()?;
+        let early = server_early(&mut c.server);
+        c.handshake()?;
+        if !c.ssl.negotiated().is_some_and(|n| n.resumed()) || !c.ssl.early_data_accepted() {
+            return Err("overture: not resumed with early data accepted".into());
+        }
+        let mut early = early;
+        early.extend(server_early(&mut c.server));
+        if early != EARLY {
+            return Err(format!(
+                "the server read {} bytes of early data",
+                early.len()
+            ));
+        }
+        c.absorb()?;
+        Ok(t0 + t1)
+    }
+
+    /// One rustls 0-RTT connection, charged and checked the same way.
+    fn rustls_0rtt(s: &Setup, config: &Arc<rustls::ClientConfig>) -> Result<Duration, String> {
+        use std::io::Write as _;
+        let (mut c, t0) = RustlsConn::new(config, &s.server)?;
+        let t = std::time::Instant::now();
+        let wrote = overture_benches::inmem::client_call(|| {
+            c.client
+                .early_data()
+                .map(|mut e| e.write_all(EARLY).is_ok())
+        });
+        let t1 = t.elapsed();
+        if wrote != Some(true) {
+            return Err("rustls: no early data possible (no ticket allowing it)".into());
+        }
+        let t2 = c.client_write()?;
+        c.server_turn()?;
+        let mut early = server_early(&mut c.server);
+        c.handshake()?;
+        early.extend(server_early(&mut c.server));
+        if c.client.handshake_kind() != Some(rustls::HandshakeKind::Resumed)
+            || !c.client.is_early_data_accepted()
+        {
+            return Err("rustls: not resumed with early data accepted".into());
+        }
+        if early != EARLY {
+            return Err(format!(
+                "the server read {} bytes of early data",
+                early.len()
+            ));
+        }
+        c.absorb()?;
+        Ok(t0 + t1 + t2)
+    }
+
+    fn zero_rtt(suite: &mut Suite) {
+        let (s, rustls) = match zero_rtt_setup() {
+            Ok(x) => x,
+            Err(e) => {
+                suite.not_run(ZERO_RTT, "all", &e);
+                return;
+            }
+        };
+        suite.not_run(
+            ZERO_RTT,
+            "floor",
+            "the crypto floor is of whole handshakes, not of the first flight",
+        );
+        // First connections: full handshakes that bring tickets allowing early data.
+        if let Err(e) = overture_once(&s, true).and_then(|_| overture_0rtt(&s)) {
+            suite.not_run(ZERO_RTT, "overture", &e);
+            return;
+        }
+        let rustls_first = || -> Result<(), String> {
+            let (mut c, _) = RustlsConn::new(&rustls, &s.server)?;
+            c.handshake()?;
+            c.absorb()
+        };
+        if let Err(e) = rustls_first().and_then(|()| rustls_0rtt(&s, &rustls)) {
+            suite.not_run(ZERO_RTT, "rustls", &e);
+            return;
+        }
+        let mut ov = || overture_0rtt(&s).expect("overture 0-RTT connection");
+        let mut rl = || rustls_0rtt(&s, &rustls).expect("rustls 0-RTT connection");
+        suite.time_charged(ZERO_RTT, &mut [("overture", &mut ov), ("rustls", &mut rl)]);
     }
 
     // ---- instructions (callgrind) ---------------------------------------------------------

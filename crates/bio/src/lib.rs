@@ -22,7 +22,9 @@
 //!       │ sealed records                         ▲ raw bytes into the record layer's spare()
 //!       │ Bio::write / Bio::write_vectored       │ Bio::read
 //!       │ Bio::flush (end of every flight)       │
-//!       ▼                                        │
+//!       │ Bio::write_in_place: records sealed    │ Bio::read_in_place: records opened
+//!       │   in the BIO's own free space          │   where the BIO holds them
+//!       ▼                                        │   (BioPairEnd lends; the others say None)
 //!   ┌──────────────── Box<dyn Bio + Send> ───────┴──────────────────────┐
 //!   │ SocketBio        MemBio           BioPairEnd         IoBio<T>     │
 //!   │ TCP / Unix fd    one growable     bounded buffer     any Read +   │
@@ -242,9 +244,42 @@ pub trait Bio {
             None => Ok(Transfer::Bytes(0)),
         }
     }
+
+    /// Lends the BIO's own free space so that the caller writes into it in place (a TLS
+    /// record sealed where it will be read from, instead of sealed elsewhere and copied in).
+    /// `fill` gets one contiguous slice of at most `want` bytes (possibly fewer: what is free
+    /// and contiguous now) and returns how many bytes it wrote at its start; those are taken
+    /// as by [`Bio::write`]: `Some(Bytes(n))`. `Some(WouldBlock)` / `Some(Eof)` without
+    /// calling `fill` when no byte fits now / no reader is left. `None` (the default) when
+    /// this BIO does not lend its space (a socket: the kernel copies anyway): use
+    /// [`Bio::write`].
+    fn write_in_place(
+        &mut self,
+        want: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> io::Result<Option<Transfer>> {
+        let _ = (want, fill);
+        Ok(None)
+    }
+
+    /// Lends the bytes waiting to be read, in place and writable, so that the caller can use
+    /// them where they are (a TLS record opened in the BIO's buffer instead of copied out
+    /// first). `take` gets one contiguous slice of buffered bytes (possibly not all of them)
+    /// and returns how many from its start it consumed; it may modify those bytes, never the
+    /// others. `Some(Bytes(n))` for `n` consumed; `Some(WouldBlock)` / `Some(Eof)` without
+    /// calling `take` as [`Bio::read`] would say them. `None` (the default) when this BIO
+    /// does not lend its bytes: use [`Bio::read`].
+    fn read_in_place(
+        &mut self,
+        take: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> io::Result<Option<Transfer>> {
+        let _ = take;
+        Ok(None)
+    }
 }
 
-/// `Box<B>` and `&mut B` are BIOs that forward every call (including `write_vectored`).
+/// `Box<B>` and `&mut B` are BIOs that forward every call (including `write_vectored` and the
+/// in-place calls).
 macro_rules! forward_bio {
     ($($t:ty),*) => {$(
         impl<B: Bio + ?Sized> Bio for $t {
@@ -262,6 +297,19 @@ macro_rules! forward_bio {
             }
             fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<Transfer> {
                 (**self).write_vectored(bufs)
+            }
+            fn write_in_place(
+                &mut self,
+                want: usize,
+                fill: &mut dyn FnMut(&mut [u8]) -> usize,
+            ) -> io::Result<Option<Transfer>> {
+                (**self).write_in_place(want, fill)
+            }
+            fn read_in_place(
+                &mut self,
+                take: &mut dyn FnMut(&mut [u8]) -> usize,
+            ) -> io::Result<Option<Transfer>> {
+                (**self).read_in_place(take)
             }
         }
     )*};

@@ -1,7 +1,6 @@
 //! `BioPair`: two linked ends with bounded buffers, OpenSSL's `BIO_new_bio_pair`.
 
 use crate::{Bio, Transfer, write_after_shutdown};
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -92,9 +91,15 @@ impl BioPair {
     }
 }
 
-/// One direction of a pair.
+/// One direction of a pair: a ring over storage that is initialised once as it grows, so that
+/// its free space and its bytes can be lent in place ([`Bio::write_in_place`],
+/// [`Bio::read_in_place`]) without zero-filling anything again.
 struct Pipe {
-    buf: VecDeque<u8>,
+    /// The ring's storage: grows by doubling (zero-filled once, when it grows), never beyond
+    /// `capacity`. The buffered bytes are `len` bytes from `head`, wrapping at the end.
+    ring: Vec<u8>,
+    head: usize,
+    len: usize,
     capacity: usize,
     /// The writing end shut down its write side or was dropped: once empty, reads say EOF.
     writer_closed: bool,
@@ -105,7 +110,9 @@ struct Pipe {
 impl Pipe {
     fn new(capacity: usize) -> Self {
         Self {
-            buf: VecDeque::new(),
+            ring: Vec::new(),
+            head: 0,
+            len: 0,
             capacity,
             writer_closed: false,
             reader_gone: false,
@@ -113,35 +120,111 @@ impl Pipe {
     }
 
     fn free(&self) -> usize {
-        self.capacity.saturating_sub(self.buf.len())
+        self.capacity.saturating_sub(self.len)
     }
 
-    /// Appends `data` (which fits): grows the allocation by doubling, never beyond the capacity.
-    fn push(&mut self, data: &[u8]) -> io::Result<()> {
-        let len = self.buf.len();
-        let needed = len.saturating_add(data.len());
-        if self.buf.capacity() < needed {
-            let target = needed
-                .max(self.buf.capacity().saturating_mul(2))
-                .max(MIN_ALLOCATION)
-                .min(self.capacity);
-            self.buf
-                .try_reserve_exact(target.saturating_sub(len))
-                .map_err(|e| {
-                    io::Error::new(
-                        io::ErrorKind::OutOfMemory,
-                        format!("BIO pair: cannot grow the buffer to {target} bytes: {e}"),
-                    )
-                })?;
+    /// The buffered bytes, oldest first, in at most two pieces.
+    fn slices(&self) -> (&[u8], &[u8]) {
+        let end = self.head + self.len;
+        match end.checked_sub(self.ring.len()).filter(|w| *w > 0) {
+            None => (self.ring.get(self.head..end).unwrap_or_default(), &[]),
+            Some(wrapped) => (
+                self.ring.get(self.head..).unwrap_or_default(),
+                self.ring.get(..wrapped).unwrap_or_default(),
+            ),
         }
-        self.buf.extend(data);
+    }
+
+    /// Makes the storage hold at least `total` bytes (`total` ≤ capacity): doubling, at least
+    /// [`MIN_ALLOCATION`], never beyond the capacity; the buffered bytes move to its front.
+    fn reserve(&mut self, total: usize) -> io::Result<()> {
+        if self.ring.len() >= total {
+            return Ok(());
+        }
+        let target = total
+            .max(self.ring.len().saturating_mul(2))
+            .max(MIN_ALLOCATION)
+            .min(self.capacity);
+        let mut grown = Vec::new();
+        grown.try_reserve_exact(target).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("BIO pair: cannot grow the buffer to {target} bytes: {e}"),
+            )
+        })?;
+        let (front, back) = self.slices();
+        grown.extend_from_slice(front);
+        grown.extend_from_slice(back);
+        grown.resize(target, 0);
+        self.ring = grown;
+        self.head = 0;
         Ok(())
     }
 
-    /// Moves as many bytes as fit from the front into `out` (both halves of the ring, so a read
+    /// Where the next byte goes (the storage is not empty).
+    fn tail(&self) -> usize {
+        let end = self.head + self.len;
+        end.checked_sub(self.ring.len()).unwrap_or(end)
+    }
+
+    /// Appends `data` (which fits: at most [`Pipe::free`] bytes).
+    fn push(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.len == 0 {
+            self.head = 0;
+        }
+        self.reserve(self.len.saturating_add(data.len()))?;
+        let tail = self.tail();
+        let first = data.len().min(self.ring.len() - tail);
+        let (a, b) = data.split_at(first);
+        if let Some(dst) = self.ring.get_mut(tail..tail + first) {
+            dst.copy_from_slice(a);
+        }
+        if let Some(dst) = self.ring.get_mut(..b.len()) {
+            dst.copy_from_slice(b);
+        }
+        self.len += data.len();
+        Ok(())
+    }
+
+    /// Contiguous free space after the buffered bytes, up to `want` bytes (fewer when the
+    /// capacity or the ring's wrap point is nearer).
+    fn room(&mut self, want: usize) -> io::Result<&mut [u8]> {
+        if self.len == 0 {
+            self.head = 0;
+        }
+        let want = want.min(self.free());
+        self.reserve(self.len.saturating_add(want))?;
+        let tail = self.tail();
+        let end = if tail >= self.head && self.len < self.ring.len() {
+            self.ring.len()
+        } else {
+            self.head
+        };
+        let end = end.min(tail.saturating_add(want));
+        Ok(self.ring.get_mut(tail..end).unwrap_or_default())
+    }
+
+    /// Drops the `n` oldest bytes.
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.len -= n;
+        self.head += n;
+        if self.len == 0 || self.head >= self.ring.len() {
+            // Start over at the front: the next write and read are one contiguous piece each.
+            self.head = self.head.checked_sub(self.ring.len()).unwrap_or(self.head);
+            if self.len == 0 {
+                self.head = 0;
+            }
+        }
+    }
+
+    /// Moves as many bytes as fit from the front into `out` (both pieces of the ring, so a read
     /// is never short while bytes are buffered).
     fn pop_into(&mut self, out: &mut [u8]) -> usize {
-        let (front, back) = self.buf.as_slices();
+        let (front, back) = self.slices();
         let n1 = front.len().min(out.len());
         let n2 = back.len().min(out.len() - n1);
         if let (Some(dst), Some(src)) = (out.get_mut(..n1), front.get(..n1)) {
@@ -150,13 +233,14 @@ impl Pipe {
         if let (Some(dst), Some(src)) = (out.get_mut(n1..n1 + n2), back.get(..n2)) {
             dst.copy_from_slice(src);
         }
-        self.buf.drain(..n1 + n2);
-        if self.buf.is_empty() {
-            // Start over at the front of the allocation: the next write and read are one
-            // contiguous copy each instead of wrapping around the ring.
-            self.buf.clear();
-        }
+        self.consume(n1 + n2);
         n1 + n2
+    }
+
+    /// The oldest buffered bytes that are contiguous in the ring, writable.
+    fn front_mut(&mut self) -> &mut [u8] {
+        let end = (self.head + self.len).min(self.ring.len());
+        self.ring.get_mut(self.head..end).unwrap_or_default()
     }
 }
 
@@ -198,7 +282,7 @@ impl BioPairEnd {
     pub fn pending(&self) -> usize {
         let mut shared = self.lock();
         let (_, incoming) = Self::pipes(self.side, &mut shared);
-        incoming.buf.len()
+        incoming.len
     }
 
     /// Bytes this end can write now without a short write (`BIO_ctrl_get_write_guarantee`):
@@ -232,7 +316,7 @@ impl Bio for BioPairEnd {
         }
         let mut shared = self.lock();
         let (_, incoming) = Self::pipes(self.side, &mut shared);
-        if incoming.buf.is_empty() {
+        if incoming.len == 0 {
             return Ok(if incoming.writer_closed {
                 Transfer::Eof
             } else {
@@ -266,6 +350,54 @@ impl Bio for BioPairEnd {
         Ok(Transfer::Bytes(0))
     }
 
+    /// Lends the free space towards the other end: contiguous, so at most what is free up to
+    /// the ring's wrap point (all of it when nothing is buffered).
+    fn write_in_place(
+        &mut self,
+        want: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> io::Result<Option<Transfer>> {
+        if self.write_shut {
+            return Err(write_after_shutdown());
+        }
+        let mut shared = self.lock();
+        let (outgoing, _) = Self::pipes(self.side, &mut shared);
+        if outgoing.reader_gone {
+            return Ok(Some(Transfer::Eof));
+        }
+        if want == 0 {
+            return Ok(Some(Transfer::Bytes(0)));
+        }
+        if outgoing.free() == 0 {
+            return Ok(Some(Transfer::WouldBlock));
+        }
+        let room = outgoing.room(want)?;
+        let n = fill(room).min(room.len());
+        outgoing.len += n;
+        Ok(Some(Transfer::Bytes(n)))
+    }
+
+    /// Lends the oldest buffered bytes that are contiguous in the ring (all of them unless
+    /// they wrap around its end).
+    fn read_in_place(
+        &mut self,
+        take: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> io::Result<Option<Transfer>> {
+        let mut shared = self.lock();
+        let (_, incoming) = Self::pipes(self.side, &mut shared);
+        if incoming.len == 0 {
+            return Ok(Some(if incoming.writer_closed {
+                Transfer::Eof
+            } else {
+                Transfer::WouldBlock
+            }));
+        }
+        let front = incoming.front_mut();
+        let n = take(front).min(front.len());
+        incoming.consume(n);
+        Ok(Some(Transfer::Bytes(n)))
+    }
+
     /// The other end reads every byte already written, then EOF.
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.write_shut = true;
@@ -284,7 +416,9 @@ impl Drop for BioPairEnd {
         outgoing.writer_closed = true;
         incoming.reader_gone = true;
         // Nobody will read these bytes: give the memory back now.
-        incoming.buf = VecDeque::new();
+        incoming.ring = Vec::new();
+        incoming.head = 0;
+        incoming.len = 0;
     }
 }
 
@@ -294,9 +428,9 @@ impl fmt::Debug for BioPairEnd {
         let (outgoing, incoming) = Self::pipes(self.side, &mut shared);
         f.debug_struct("BioPairEnd")
             .field("side", &self.side)
-            .field("pending", &incoming.buf.len())
+            .field("pending", &incoming.len)
             .field("other_end_closed_write", &incoming.writer_closed)
-            .field("buffered_for_other_end", &outgoing.buf.len())
+            .field("buffered_for_other_end", &outgoing.len)
             .field("capacity", &outgoing.capacity)
             .field("write_shut", &self.write_shut)
             .field("other_end_dropped", &outgoing.reader_gone)
@@ -392,18 +526,111 @@ mod tests {
     #[test]
     fn buffers_grow_lazily_and_never_beyond_capacity() {
         let (mut a, b) = BioPair::new(100_000).unwrap();
-        assert_eq!(a.lock().first_to_second.buf.capacity(), 0);
+        assert_eq!(a.lock().first_to_second.ring.len(), 0);
         assert_eq!(a.write(&[7u8; 10]).unwrap(), Transfer::Bytes(10));
-        let cap = a.lock().first_to_second.buf.capacity();
+        let cap = a.lock().first_to_second.ring.len();
         assert!((10..=2 * MIN_ALLOCATION).contains(&cap), "{cap}");
         let big = vec![1u8; 200_000];
         assert_eq!(a.write(&big).unwrap(), Transfer::Bytes(100_000 - 10));
-        assert!(a.lock().first_to_second.buf.capacity() <= 2 * 100_000);
+        assert!(a.lock().first_to_second.ring.len() <= 2 * 100_000);
         assert_eq!(b.pending(), 100_000);
         // A tiny pair allocates only its capacity.
         let (mut t, _u) = BioPair::new(3).unwrap();
         assert_eq!(t.write(b"abcd").unwrap(), Transfer::Bytes(3));
-        assert!(t.lock().first_to_second.buf.capacity() <= 8);
+        assert!(t.lock().first_to_second.ring.len() <= 8);
+    }
+
+    #[test]
+    fn lent_space_and_bytes_in_place() {
+        let (mut a, mut b) = BioPair::new(8).unwrap();
+        // Writing in place: the slice is the pair's own free space.
+        let t = a.write_in_place(5, &mut |room| {
+            assert_eq!(room.len(), 5);
+            room[..3].copy_from_slice(b"abc");
+            3
+        });
+        assert_eq!(t.unwrap(), Some(Transfer::Bytes(3)));
+        assert_eq!(b.pending(), 3);
+        // Reading in place: the bytes may be changed where they are; only consumed ones go.
+        let t = b.read_in_place(&mut |bytes| {
+            assert_eq!(bytes, b"abc");
+            bytes[0] = b'X';
+            1
+        });
+        assert_eq!(t.unwrap(), Some(Transfer::Bytes(1)));
+        assert_eq!(read_all(&mut b), (b"bc".to_vec(), Transfer::WouldBlock));
+        // Wrap-around: 6 written, 5 read, then the free space is lent in contiguous pieces up
+        // to the ring's end, and the bytes in pieces up to it too.
+        assert_eq!(a.write(b"123456").unwrap(), Transfer::Bytes(6));
+        let mut five = [0u8; 5];
+        assert_eq!(b.read(&mut five).unwrap(), Transfer::Bytes(5));
+        let ring_len = a.lock().first_to_second.ring.len();
+        assert_eq!(ring_len, 8);
+        let mut lent = 0;
+        let t = a.write_in_place(8, &mut |room| {
+            lent = room.len();
+            room.fill(b'w');
+            room.len()
+        });
+        assert_eq!(t.unwrap(), Some(Transfer::Bytes(lent)));
+        assert!((1..=7).contains(&lent), "{lent}");
+        let t = a.write_in_place(8, &mut |room| {
+            room.fill(b'z');
+            room.len()
+        });
+        let more = t.unwrap().and_then(Transfer::bytes).unwrap();
+        assert_eq!(lent + more, 7, "the pair is full after both");
+        assert_eq!(
+            a.write_in_place(1, &mut |_| unreachable!()).unwrap(),
+            Some(Transfer::WouldBlock)
+        );
+        let mut seen = Vec::new();
+        while let Some(Transfer::Bytes(n)) = b
+            .read_in_place(&mut |bytes| {
+                seen.extend_from_slice(bytes);
+                bytes.len()
+            })
+            .unwrap()
+        {
+            assert!(n > 0);
+        }
+        let mut expected = b"6".to_vec();
+        expected.extend(std::iter::repeat_n(b'w', lent));
+        expected.extend(std::iter::repeat_n(b'z', more));
+        assert_eq!(seen, expected);
+        // Ends: EOF after shutdown, EOF towards a dropped reader, an error after our shutdown.
+        a.shutdown_write().unwrap();
+        assert_eq!(
+            b.read_in_place(&mut |_| unreachable!()).unwrap(),
+            Some(Transfer::Eof)
+        );
+        assert!(a.write_in_place(1, &mut |_| 0).is_err());
+        drop(a);
+        assert_eq!(
+            b.write_in_place(1, &mut |_| unreachable!()).unwrap(),
+            Some(Transfer::Eof)
+        );
+    }
+
+    #[test]
+    fn growing_keeps_wrapped_bytes_in_order() {
+        let (mut a, mut b) = BioPair::new(4096).unwrap();
+        let mut sent = Vec::new();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 700];
+        for i in 0..40u8 {
+            let chunk = vec![i; 100 + usize::from(i) * 7];
+            if let Transfer::Bytes(n) = a.write(&chunk).unwrap() {
+                sent.extend_from_slice(&chunk[..n]);
+            }
+            if i % 3 == 0
+                && let Transfer::Bytes(n) = b.read(&mut buf).unwrap()
+            {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        got.extend(read_all(&mut b).0);
+        assert_eq!(got, sent);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub(crate) const USAGE: &str =
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
                         [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
                         [--record-size-limit N] [--early-data STRING]
+                        [--ech-config FILE | --ech-grease]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -28,6 +29,11 @@ pub(crate) const USAGE: &str =
   reports whether the server accepted it (with --json, `early_data`: \"accepted\",
   \"rejected\" or null when none was sent); rejected early data is resent after the
   handshake. Early data can be replayed by an attacker: send only what is safe to repeat.
+  --ech-config FILE offers Encrypted Client Hello (RFC 9849) with the ECHConfigList in FILE
+  (raw bytes, or base64 text as in a DNS HTTPS record's ech=): the real name travels
+  encrypted, the visible one is the config's public name; TLS 1.3 only. A server that
+  rejects ECH fails the connection (its retry configs, base64, in `ech_retry_configs`).
+  --ech-grease sends a GREASE ECH extension instead (with --json, `ech` says which).
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -64,6 +70,10 @@ pub(crate) struct ConnectOpts {
     pub(crate) record_size_limit: Option<u16>,
     /// `--early-data`: sent as 0-RTT on resumed connections.
     pub(crate) early_data: Option<Vec<u8>>,
+    /// `--ech-config FILE`.
+    pub(crate) ech_config: Option<PathBuf>,
+    /// `--ech-grease`.
+    pub(crate) ech_grease: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +116,8 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         starttls: None,
         record_size_limit: None,
         early_data: None,
+        ech_config: None,
+        ech_grease: false,
     };
     let mut transport_set = false;
     while let Some(arg) = it.next() {
@@ -174,6 +186,8 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 o.record_size_limit = Some(n);
             }
             "--early-data" => o.early_data = Some(unescape(&value(arg)?)?),
+            "--ech-config" => o.ech_config = Some(value(arg)?.into()),
+            "--ech-grease" => o.ech_grease = true,
             "--showcerts" => o.showcerts = true,
             "--trace" => o.trace = true,
             "--starttls" => {
@@ -252,7 +266,7 @@ mod tests {
             "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
              --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
              --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json \
-             --showcerts --starttls SMTP --record-size-limit 512",
+             --showcerts --starttls SMTP --record-size-limit 512 --ech-config e.list --ech-grease",
         ))
         .unwrap() else {
             panic!("not connect")
@@ -267,6 +281,11 @@ mod tests {
         assert!(o.json && o.nodelay && o.showcerts);
         assert_eq!(o.starttls, Some(Protocol::Smtp));
         assert_eq!(o.record_size_limit, Some(512));
+        assert_eq!(
+            o.ech_config.as_deref(),
+            Some(std::path::Path::new("e.list"))
+        );
+        assert!(o.ech_grease);
     }
 
     #[test]

@@ -106,6 +106,13 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
             .with_early_data(true)
             .with_early_data_rejected(EarlyDataRejected::Resend);
     }
+    if let Some(path) = &o.ech_config {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        b = b
+            .with_ech_config_list(&ech_config_bytes(&bytes))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    b = b.with_ech_grease(o.ech_grease);
     if o.starttls.is_some() {
         // After a STARTTLS preamble the application protocol may wait for the server (and
         // the server for our Finished): never hold the final flight for a first write.
@@ -512,6 +519,65 @@ fn wait_for_session(
     Ok(())
 }
 
+/// An `--ech-config` file's ECHConfigList: the bytes as they are when they parse as one,
+/// else the file read as base64 text (whitespace ignored), else the bytes (whose parse error
+/// the config builder reports).
+fn ech_config_bytes(file: &[u8]) -> Vec<u8> {
+    if overture::handshake::EchConfigList::parse(file).is_ok() {
+        return file.to_vec();
+    }
+    base64_decode(file).unwrap_or_else(|| file.to_vec())
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with optional padding; `None` for anything else.
+fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let body = digits
+        .strip_suffix(b"==")
+        .or_else(|| digits.strip_suffix(b"="))
+        .unwrap_or(&digits);
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in body {
+        let v = BASE64.iter().position(|b| b == c)?;
+        acc = (acc << 6) | u32::try_from(v).ok()?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    (bits < 6 && body.len() % 4 != 1).then_some(out)
+}
+
+/// Standard base64 with padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = usize::try_from((n >> (18 - 6 * i)) & 63).unwrap_or(0);
+                out.push(char::from(BASE64.get(idx).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
     match (&r.outcome, o.json) {
         (Ok(n), true) => {
@@ -532,6 +598,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "peer_record_size_limit": n.peer_record_size_limit(),
                 "early_data": early_data_name(n.early_data()),
                 "early_data_bytes": r.early_bytes,
+                "ech": n.ech().name(),
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -541,6 +608,8 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "error_kind": e.kind().to_string(),
                 "alert": e.alert_sent().or(e.alert_received()).and_then(|a| a.name()),
                 "reason": e.reason(),
+                "ech": e.ech_status().name(),
+                "ech_retry_configs": e.ech_retry_configs().map(base64_encode),
             });
             println!("{}", with_certs(o, r, v));
         }
@@ -571,6 +640,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                     r.early_bytes
                 );
             }
+            if let Some(ech) = n.ech().name() {
+                println!("  ECH {ech}");
+            }
             if o.showcerts {
                 println!("{}", crate::certs::chain_text(&r.chain));
             }
@@ -585,6 +657,9 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
         (Err(e), false) => {
             println!("FAILED to connect to {} ({name})", o.target);
             println!("  {e}");
+            if let Some(configs) = e.ech_retry_configs() {
+                println!("  ECH retry configs (base64): {}", base64_encode(configs));
+            }
             if o.showcerts && !r.chain.is_empty() {
                 println!("{}", crate::certs::chain_text(&r.chain));
             }
@@ -627,5 +702,52 @@ mod tests {
         };
         assert_eq!(config("--starttls imap").final_flight(), FinalFlight::Send);
         assert_eq!(config("").final_flight(), FinalFlight::default());
+    }
+
+    /// RFC 4648 §10's vectors, both ways; bad text is `None`.
+    #[test]
+    fn base64_follows_rfc_4648() {
+        let vectors: [(&[u8], &str); 7] = [
+            (b"", ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"fooba", "Zm9vYmE="),
+            (b"foobar", "Zm9vYmFy"),
+        ];
+        for (raw, text) in vectors {
+            assert_eq!(base64_encode(raw), text);
+            assert_eq!(
+                base64_decode(text.as_bytes()).as_deref(),
+                Some(raw),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            base64_decode(b"Zm9v\nYmFy\n").as_deref(),
+            Some(&b"foobar"[..])
+        );
+        for bad in [&b"Zm9v!"[..], b"Z", b"Zm=9v"] {
+            assert_eq!(base64_decode(bad), None, "{bad:?}");
+        }
+    }
+
+    /// `--ech-config` takes the raw list or its base64 text.
+    #[test]
+    fn ech_config_files_are_raw_or_base64() {
+        let mut config = vec![0xfe, 0x0d, 0, 0];
+        let contents: &[u8] = &[
+            7, 0, 0x20, 0, 32, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, 0, 1, 0, 1, 0, 1, b'a', 0, 0,
+        ];
+        config[3] = u8::try_from(contents.len()).unwrap();
+        config.extend_from_slice(contents);
+        let mut list = vec![0, u8::try_from(config.len()).unwrap()];
+        list.extend_from_slice(&config);
+        assert!(overture::handshake::EchConfigList::parse(&list).is_ok());
+        assert_eq!(ech_config_bytes(&list), list);
+        let text = format!("{}\n", base64_encode(&list));
+        assert_eq!(ech_config_bytes(text.as_bytes()), list);
     }
 }

@@ -98,3 +98,55 @@ fn default_groups_fall_back_to_x25519_against_openssl_3_0_without_a_retry() {
     assert_eq!(json[0]["group"], "x25519", "{text}");
     assert_eq!(json[0]["hello_retry_request"], false, "{text}");
 }
+
+/// `--ech-config FILE` against Go's ECH server: `"ech":"accepted"` and Go saw the real name;
+/// with a config for a key the server does not hold, `"ech":"rejected"` with the server's
+/// list in `ech_retry_configs` (base64), which a second run takes as its `--ech-config`;
+/// `--ech-grease` against `openssl s_server`: `"ech":"grease"`. Without ECH the key is null.
+#[test]
+fn ech_config_and_grease_report_in_json() {
+    let pki = Pki::build(
+        KeyKind::EcdsaP256,
+        overture_tests::Validity::Current,
+        &["localhost", "public.example"],
+    );
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    let list = peer.ech_config_list.clone().unwrap();
+    let (code, json, text) =
+        connect_json(&peer.peer, &pki, &["--ech-config", list.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(json[0]["ech"], "accepted", "{text}");
+    assert_eq!(json[0]["protocol"], "TLSv1.3", "{text}");
+    let seen = peer.handshake(0);
+    assert!(seen.ech && seen.server_name == "localhost", "{seen:?}");
+
+    let stale = peer.stale_ech_config_list.clone().unwrap();
+    let (code, json, text) =
+        connect_json(&peer.peer, &pki, &["--ech-config", stale.to_str().unwrap()]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(json[0]["ok"], false, "{text}");
+    assert_eq!(json[0]["ech"], "rejected", "{text}");
+    assert_eq!(json[0]["alert"], "ech_required", "{text}");
+    let retry = json[0]["ech_retry_configs"]
+        .as_str()
+        .expect("retry configs")
+        .to_string();
+    let file = overture_tests::temp_dir("ech-retry").join("retry.b64");
+    std::fs::write(&file, retry).unwrap();
+    let (code, json, text) =
+        connect_json(&peer.peer, &pki, &["--ech-config", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(json[0]["ech"], "accepted", "{text}");
+
+    let Some(openssl) = openssl_s_server(&pki, &["-tls1_3"]) else {
+        return;
+    };
+    let (code, json, text) = connect_json(&openssl, &pki, &["--ech-grease"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(json[0]["ech"], "grease", "{text}");
+    let (code, json, text) = connect_json(&openssl, &pki, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(json[0]["ech"].is_null(), "{text}");
+}

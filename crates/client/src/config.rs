@@ -158,11 +158,14 @@ impl ClientConfig {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             middlebox_compat: true,
             record_size_limit: None,
+            ocsp_stapling: false,
+            signed_certificate_timestamps: false,
             early_data: false,
             early_data_rejected: EarlyDataRejected::Report,
             unexpected_eof: UnexpectedEof::Ssl,
             verify_schemes: None,
             signing_schemes: None,
+            ech: overture_handshake::EchMode::Off,
         }
     }
 
@@ -254,11 +257,14 @@ pub struct ConfigBuilder {
     max_handshake_message: usize,
     middlebox_compat: bool,
     record_size_limit: Option<u16>,
+    ocsp_stapling: bool,
+    signed_certificate_timestamps: bool,
     early_data: bool,
     early_data_rejected: EarlyDataRejected,
     unexpected_eof: UnexpectedEof,
     verify_schemes: Option<Vec<SignatureScheme>>,
     signing_schemes: Option<Vec<SignatureScheme>>,
+    ech: overture_handshake::EchMode,
 }
 
 impl ConfigBuilder {
@@ -481,6 +487,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// Asks the server to staple an OCSP response (the status_request extension, RFC 6066 §8,
+    /// as `SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)`): the response arrives in
+    /// [`crate::Negotiated::ocsp_response`]. Overture does **not** validate it (no OCSP
+    /// parsing, signature, freshness or revocation decision): it is handed to the application
+    /// as the server sent it. Default off.
+    pub fn with_ocsp_stapling(mut self, enable: bool) -> Self {
+        self.ocsp_stapling = enable;
+        self
+    }
+
+    /// Asks the server for its signed certificate timestamps (the signed_certificate_timestamp
+    /// extension, RFC 6962 §3.3.1): the SignedCertificateTimestampList arrives in
+    /// [`crate::Negotiated::signed_certificate_timestamps`]. Only its structure is checked
+    /// (a non-empty list of non-empty SCTs); the SCTs are **not** verified against any log.
+    /// Default off.
+    pub fn with_signed_certificate_timestamps(mut self, enable: bool) -> Self {
+        self.signed_certificate_timestamps = enable;
+        self
+    }
+
     /// Offers TLS 1.3 0-RTT early data (RFC 8446 §2.3, §4.2.10) when resuming with a ticket
     /// whose server allows it (its `max_early_data_size`); off by default. The application
     /// then writes early data with [`Connection::write_early_data`] /
@@ -533,6 +559,66 @@ impl ConfigBuilder {
         self
     }
 
+    /// Offers Encrypted Client Hello (RFC 9849) with the first usable config of
+    /// `config_list`, an ECHConfigList as the server publishes it (the bytes of a DNS HTTPS
+    /// record's `ech` parameter, or an error's [`Error::ech_retry_configs`]). The real server
+    /// name and ALPN go only into the encrypted inner ClientHello; the outer one names the
+    /// config's public name. Connections then offer TLS 1.3 only (the inner hello must not
+    /// offer TLS 1.2; `build` fails when TLS 1.3 is not enabled) and send no early data.
+    /// [`Negotiated::ech`](crate::Negotiated::ech) says `Accepted`; a server that rejects ECH
+    /// makes `connect` fail (alert `ech_required`) with the retry configs it sent, after
+    /// authenticating it for the public name. Fails now when the list does not parse, and at
+    /// `build` when no config is usable with the provider (HPKE DHKEM(X25519, HKDF-SHA256)
+    /// with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use overture::{ClientConfig, EchStatus, Ssl};
+    /// let list = std::fs::read("ech-config-list.bin")?; // e.g. from the HTTPS record
+    /// let config = |list: &[u8]| {
+    ///     ClientConfig::builder()
+    ///         .with_system_roots()?
+    ///         .with_ech_config_list(list)?
+    ///         .build()
+    /// };
+    /// let connect = |config: &ClientConfig| -> Result<_, overture::Error> {
+    ///     let socket = overture::bio::SocketBio::connect(("192.0.2.1", 443))
+    ///         .map_err(|e| overture::Error::from_io(&e, "connect"))?;
+    ///     let mut ssl = Ssl::new(config, "private.example")?;
+    ///     ssl.set_socket(socket)?;
+    ///     ssl.connect()
+    /// };
+    /// let negotiated = match connect(&config(&list)?) {
+    ///     // The server rotated its keys: retry once with the configs it sent.
+    ///     Err(e) if e.ech_retry_configs().is_some() => {
+    ///         connect(&config(e.ech_retry_configs().unwrap_or_default())?)?
+    ///     }
+    ///     other => other?,
+    /// };
+    /// assert_eq!(negotiated.ech(), EchStatus::Accepted);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_ech_config_list(mut self, config_list: &[u8]) -> Result<Self, Error> {
+        let list = overture_handshake::EchConfigList::parse(config_list)
+            .map_err(|e| Error::usage(format!("ECHConfigList: {e}")))?;
+        self.ech = overture_handshake::EchMode::Enabled(list);
+        Ok(self)
+    }
+
+    /// Sends a GREASE ECH extension (RFC 9849 §6.2.1, as Chrome does) when no config list is
+    /// set: random bytes shaped like a real offer, which servers ignore, so that real ECH
+    /// connections do not stand out. Off by default.
+    pub fn with_ech_grease(mut self, on: bool) -> Self {
+        if !matches!(self.ech, overture_handshake::EchMode::Enabled(_)) {
+            self.ech = if on {
+                overture_handshake::EchMode::Grease
+            } else {
+                overture_handshake::EchMode::Off
+            };
+        }
+        self
+    }
+
     /// Options that weaken security, named so nobody uses them by accident.
     pub fn dangerous(self) -> DangerousConfigBuilder {
         DangerousConfigBuilder(self)
@@ -546,6 +632,21 @@ impl ConfigBuilder {
                 "record_size_limit {limit} is outside 64..=16385 (RFC 8449 §4)"
             )));
         }
+        let mut versions = self.versions;
+        if let overture_handshake::EchMode::Enabled(list) = &self.ech {
+            // RFC 9849 §6.1: the inner ClientHello offers TLS 1.3 only, and so do we.
+            if !versions.contains(&ProtocolVersion::TLSv1_3) {
+                return Err(Error::usage("ECH needs TLS 1.3"));
+            }
+            versions.retain(|v| *v == ProtocolVersion::TLSv1_3);
+            if list.select(&self.provider).is_none() {
+                return Err(Error::usage(
+                    "no config of the ECHConfigList is usable (a supported version, \
+                     DHKEM(X25519, HKDF-SHA256) with a KDF/AEAD pair of the provider, a valid \
+                     public_name, no unknown mandatory extension)",
+                ));
+            }
+        }
         let mut provider = self.provider;
         if let Some(order) = &self.suites {
             provider.cipher_suites = order
@@ -555,7 +656,7 @@ impl ConfigBuilder {
         }
         provider
             .cipher_suites
-            .retain(|s: &SupportedCipherSuite| self.versions.contains(&s.version()));
+            .retain(|s: &SupportedCipherSuite| versions.contains(&s.version()));
         if provider.cipher_suites.is_empty() {
             return Err(Error::usage(
                 "no cipher suite left for the chosen protocol versions",
@@ -592,7 +693,7 @@ impl ConfigBuilder {
         }
         let handshake = HandshakeConfig {
             provider,
-            versions: self.versions,
+            versions,
             alpn_protocols: self.alpn,
             enable_sni: self.sni,
             middlebox_compat: self.middlebox_compat,
@@ -604,7 +705,10 @@ impl ConfigBuilder {
             extensions: overture_handshake::ExtensionOptions {
                 max_handshake_message: self.max_handshake_message,
                 record_size_limit: self.record_size_limit,
+                status_request: self.ocsp_stapling,
+                signed_certificate_timestamps: self.signed_certificate_timestamps,
                 early_data: self.early_data,
+                ech: self.ech,
                 ..Default::default()
             },
         };

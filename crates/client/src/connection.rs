@@ -4,7 +4,8 @@ use crate::config::{ClientConfig, EarlyDataRejected, UnexpectedEof};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::trace::{Dir, Trace};
-use overture_handshake::{ClientHandshake, Event, Level, StartOptions, TrafficKey};
+use overture_handshake::msgs::HELLO_RETRY_REQUEST_RANDOM;
+use overture_handshake::{ClientHandshake, EchStatus, Event, Level, StartOptions, TrafficKey};
 use overture_record_layer::{HandshakeJoiner, RecordKey, RecordLayer};
 use overture_types::{
     AlertDescription, AlertLevel, CertificateDer, CipherSuite, ContentType, NamedGroup,
@@ -34,6 +35,8 @@ pub const MAX_KEY_UPDATES: u32 = 32;
 /// Warning alerts in a row we tolerate before calling it an alert flood: TLS 1.2 warnings, and
 /// user_canceled in either version (TLS 1.3 has no other warnings besides close_notify).
 const MAX_WARNING_ALERTS: u32 = 4;
+/// The handshake type of ServerHelloDone (RFC 5246 §7.4).
+const SERVER_HELLO_DONE: u8 = 14;
 /// A KeyUpdate(update_requested) message as it arrives (type 24, length 1, value 1).
 const KEY_UPDATE_REQUESTED: [u8; 5] = [24, 0, 0, 1, 1];
 /// The same message with `update_not_requested`.
@@ -57,7 +60,8 @@ pub enum EarlyDataStatus {
     /// The server accepted the early data: it read every early byte we wrote
     /// (`SSL_EARLY_DATA_ACCEPTED`).
     Accepted,
-    /// The server rejected it (or answered with a HelloRetryRequest or TLS 1.2): it read none
+    /// The server rejected it (or answered with a HelloRetryRequest; TLS 1.2 is an error,
+    /// RFC 8446 D.3): it read none
     /// of it; [`crate::EarlyDataRejected`] says whether it was resent
     /// (`SSL_EARLY_DATA_REJECTED`).
     Rejected,
@@ -90,14 +94,42 @@ pub struct Negotiated {
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
     peer_record_size_limit: Option<u16>,
+    ocsp_response: Option<Arc<[u8]>>,
+    signed_certificate_timestamps: Option<Arc<[u8]>>,
     early_data: EarlyDataStatus,
+    ech: EchStatus,
 }
 
 impl Negotiated {
+    /// The OCSP response the server stapled (`SSL_get0_ocsp_response`), when
+    /// `ConfigBuilder::with_ocsp_stapling` asked for one and the server sent it in this
+    /// handshake (TLS 1.3: in the end entity's CertificateEntry; TLS 1.2: the
+    /// CertificateStatus message); `None` on a resumption, which has no certificate.
+    /// **Not validated**: DER bytes as the server sent them, for the application to check.
+    pub fn ocsp_response(&self) -> Option<&[u8]> {
+        self.ocsp_response.as_deref()
+    }
+
+    /// The server's SignedCertificateTimestampList (RFC 6962 §3.3,
+    /// `SSL_get0_signed_cert_timestamp_list`), when `ConfigBuilder::with_signed_certificate_timestamps`
+    /// asked for it and this full handshake carried it. Structure checked, SCTs **not**
+    /// verified.
+    pub fn signed_certificate_timestamps(&self) -> Option<&[u8]> {
+        self.signed_certificate_timestamps.as_deref()
+    }
+
     /// What became of the 0-RTT early data: [`EarlyDataStatus::Accepted`] or
     /// [`EarlyDataStatus::Rejected`] when it was offered, else [`EarlyDataStatus::NotSent`].
     pub fn early_data(&self) -> EarlyDataStatus {
         self.early_data
+    }
+
+    /// What became of Encrypted Client Hello: `Accepted` (the server saw the real name only
+    /// encrypted), `Grease`, or `NotOffered`. (A rejection never completes a handshake: it is
+    /// an error, whose [`Error::ech_status`](crate::Error::ech_status) says `Rejected`; see
+    /// [`Error::ech_retry_configs`](crate::Error::ech_retry_configs).)
+    pub fn ech(&self) -> EchStatus {
+        self.ech
     }
 
     /// Whether the server sent a HelloRetryRequest (TLS 1.3).
@@ -209,6 +241,14 @@ impl OutQueue {
     }
 }
 
+/// Bytes a transport lends to [`Connection::process_in_place`]: records are deframed from
+/// `pos` and opened where they lie.
+struct Lent<'a> {
+    bytes: &'a mut [u8],
+    /// The first byte not yet deframed.
+    pos: usize,
+}
+
 /// One step the handshake state machine takes: the only inputs it has after its start.
 enum Step<'a> {
     /// A whole handshake message from the server, at this time.
@@ -301,7 +341,10 @@ pub struct Connection {
     /// Stream offsets (see [`OutQueue::end`]) just after our last handshake flight, our last
     /// KeyUpdate and our last warning alert (with its description).
     flight_end: u64,
-    key_update_end: u64,
+    /// We sent a KeyUpdate and no application data since: RFC 8446 §4.6.3 — a receiver of
+    /// several requests "while it is silent" answers with a single update, so further requests
+    /// need no new one until we write application data.
+    key_update_silent: bool,
     warning_end: (u64, Option<AlertDescription>),
     early: Early,
     /// The `tracing` spans (nothing without the `tracing` feature).
@@ -354,14 +397,17 @@ impl Connection {
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
+                ocsp_response: None,
+                signed_certificate_timestamps: None,
                 early_data: EarlyDataStatus::NotSent,
+                ech: EchStatus::NotOffered,
             },
             offered: None,
             session: None,
             expect_ccs: false,
             records_in: 0,
             flight_end: 0,
-            key_update_end: 0,
+            key_update_silent: false,
             warning_end: (0, None),
             early: Early::default(),
         })
@@ -434,15 +480,15 @@ impl Connection {
     pub fn feed(&mut self, data: &[u8]) -> usize {
         let mut taken = 0;
         while let Some(rest) = data.get(taken..).filter(|r| !r.is_empty()) {
-            let spare = self.receive_buffer();
-            let n = spare.len().min(rest.len());
+            // Appended to the record layer's input: no zero-filled room first.
+            let n = if self.wants_read() {
+                self.record.fill(rest)
+            } else {
+                0
+            };
             if n == 0 {
                 break;
             }
-            if let (Some(dst), Some(src)) = (spare.get_mut(..n), rest.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-            self.received(n);
             taken += n;
         }
         taken
@@ -488,11 +534,57 @@ impl Connection {
     /// buffered): returns how many bytes went into `buf`. One copy less than through
     /// [`Connection::read`].
     pub fn process_into(&mut self, now: UnixTime, buf: &mut [u8]) -> Result<usize, Error> {
+        self.process_from(now, None, buf)
+    }
+
+    /// [`Connection::process_into`] on bytes the transport lends where they lie (a BIO's own
+    /// buffer, as `Bio::read_in_place` lends it) instead of bytes copied into the connection
+    /// first: each whole record is opened in place there — one copy fewer — and handled as
+    /// `process_into` handles it (application data into `buf` while no plaintext is
+    /// buffered, the rest into the plaintext buffer). What follows the records processed: a
+    /// partial record is copied into the connection's input (it is taken); whole records left
+    /// behind because a bound or the end of the handshake stopped the call are not taken.
+    /// Returns how many bytes of `input` were taken (the transport drops them; only those
+    /// were changed) and how many plaintext bytes went into `buf`. While the connection holds
+    /// a partial record itself, `input` is copied in as by [`Connection::feed`] and processed.
+    /// After a fatal error the connection is dead: what it was lent no longer matters.
+    pub fn process_in_place(
+        &mut self,
+        now: UnixTime,
+        input: &mut [u8],
+        buf: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        if self.record.buffered_len() > 0 {
+            let taken = self.feed(input);
+            return self.process_into(now, buf).map(|direct| (taken, direct));
+        }
+        let mut lent = Lent {
+            bytes: input,
+            pos: 0,
+        };
+        let direct = self.process_from(now, Some(&mut lent), buf)?;
+        let Lent { bytes, mut pos } = lent;
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let whole = matches!(self.record.record_len(rest), Ok(Some(len)) if len <= rest.len());
+        if !whole && self.failure.is_none() {
+            // A partial record (or bytes the deframer will refuse once they are its own).
+            pos += self.feed(rest);
+        }
+        Ok((pos, direct))
+    }
+
+    fn process_from(
+        &mut self,
+        now: UnixTime,
+        mut lent: Option<&mut Lent<'_>>,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
         self.check()?;
         let mut direct = 0;
         while self.may_open_record() {
             let handshaking = self.phase != Phase::Established;
-            let Some(progress) = self.next_record(now, buf, &mut direct)? else {
+            let Some(progress) = self.next_record(now, lent.as_deref_mut(), buf, &mut direct)?
+            else {
                 break;
             };
             // The record that completes the handshake ends the call: what follows is
@@ -521,11 +613,25 @@ impl Connection {
     /// The transport took the first `n` bytes of [`Connection::pending_output`].
     pub fn consume_output(&mut self, n: usize) {
         self.out.consume(n);
-        if self.out.queued() == 0 && self.phase == Phase::Established && self.flight_end > 0 {
-            // The handshake's flights are out: give back what they took (a write reserves
-            // what it needs).
+        if self.out.queued() == 0 && self.phase == Phase::Established {
+            // Nothing waits: an established connection holds no output buffer between writes
+            // (the handshake's flights, or the records of the last write, are out; the next
+            // write reserves what it needs).
             self.out.buf = Vec::new();
             self.flight_end = 0;
+        }
+    }
+
+    /// Gives back the memory of the connection's record buffers that hold no byte now: the
+    /// input buffer (one record at most) and the plaintext buffer. Call it when the
+    /// connection goes idle — [`crate::Ssl`] does when a read finds nothing to read; the
+    /// output queue gives its memory back by itself once drained. The buffers grow again
+    /// with the next record.
+    pub fn release_buffers(&mut self) {
+        self.record.release_input();
+        if self.plain_pos == self.plain.len() {
+            self.plain = Vec::new();
+            self.plain_pos = 0;
         }
     }
 
@@ -589,13 +695,7 @@ impl Connection {
     /// what fits; [`ErrorKind::WantWrite`] when the queue is full (take its output first).
     /// Only once the handshake is complete, and not after [`Connection::send_close_notify`].
     pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
-        self.check()?;
-        if self.phase != Phase::Established {
-            return Err(Error::usage("write before the handshake is complete"));
-        }
-        if self.close_queued {
-            return Err(Error::usage("write after close_notify"));
-        }
+        self.check_writable()?;
         if data.is_empty() {
             return Ok(0);
         }
@@ -614,7 +714,70 @@ impl Connection {
         {
             return Err(self.die(Error::from_record(e)));
         }
+        self.key_update_silent = false;
         Ok(n)
+    }
+
+    /// [`Connection::write`] straight into space the transport lends (a BIO's own buffer, as
+    /// `Bio::write_in_place` lends it) instead of into the output queue: as many whole records
+    /// of `data` as fit in `out` are sealed there, each chunk of `data` copied once into its
+    /// place and encrypted where it lies — one copy fewer than through the queue. Returns how
+    /// many bytes of `data` were taken and how many bytes of `out` were written (they now
+    /// belong to the transport). `(0, 0)` when this cannot be done now — output is queued
+    /// (it must go first; a KeyUpdate this call found due is queued too), or not even one
+    /// record fits in `out` — then use [`Connection::write`]. [`Connection::sealed_len`] says
+    /// how much room all of `data` takes. The same errors as [`Connection::write`].
+    pub fn write_in_place(&mut self, data: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error> {
+        self.check_writable()?;
+        if data.is_empty() || self.wants_write() {
+            return Ok((0, 0));
+        }
+        if self.record.write_needs_key_update() {
+            // The KeyUpdate is queued: it leaves before this data, through the queue.
+            self.step(Step::UpdateKey)?;
+            return Ok((0, 0));
+        }
+        let data = data.get(..data.len().min(MAX_OUTPUT)).unwrap_or_default();
+        match self
+            .record
+            .seal_into(ContentType::ApplicationData, data, out)
+        {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.die(Error::from_record(e))),
+        }
+    }
+
+    /// How many bytes the records of `data_len` bytes of application data take, sealed now
+    /// (at most [`MAX_OUTPUT`] bytes of data per call, as [`Connection::write`] takes).
+    pub fn sealed_len(&self, data_len: usize) -> usize {
+        let len = data_len.min(MAX_OUTPUT);
+        let fragment = self.record.send_limit().max(1);
+        let full = len / fragment;
+        let rest = len % fragment;
+        let typ = ContentType::ApplicationData;
+        let mut total = full.saturating_mul(self.record.sealed_len(typ, fragment));
+        if rest > 0 {
+            total = total.saturating_add(self.record.sealed_len(typ, rest));
+        }
+        total
+    }
+
+    /// Whether [`Connection::write_in_place`] may take data now: established, alive, not
+    /// closing, nothing queued.
+    pub fn can_write_in_place(&self) -> bool {
+        self.is_established() && !self.close_queued && !self.wants_write()
+    }
+
+    /// The errors of [`Connection::write`] before any data is looked at.
+    fn check_writable(&self) -> Result<(), Error> {
+        self.check()?;
+        if self.phase != Phase::Established {
+            return Err(Error::usage("write before the handshake is complete"));
+        }
+        if self.close_queued {
+            return Err(Error::usage("write after close_notify"));
+        }
+        Ok(())
     }
 
     /// Seals 0-RTT early data into the output queue, right behind the ClientHello
@@ -891,10 +1054,32 @@ impl Connection {
     fn next_record(
         &mut self,
         now: UnixTime,
+        lent: Option<&mut Lent<'_>>,
         direct: &mut [u8],
         direct_len: &mut usize,
     ) -> Result<Option<bool>, Error> {
-        let record = match self.record.next_record() {
+        let record = match lent {
+            None => self.record.next_record(),
+            Some(Lent { bytes, pos }) => {
+                let rest = bytes.get_mut(*pos..).unwrap_or_default();
+                match self.record.record_len(rest) {
+                    Ok(Some(len)) if len <= rest.len() => {
+                        *pos += len;
+                        match self
+                            .record
+                            .open_in_place(rest.get_mut(..len).unwrap_or_default())
+                        {
+                            // A swallowed compatibility ChangeCipherSpec: on to the next one.
+                            Ok(None) => return Ok(Some(false)),
+                            opened => opened,
+                        }
+                    }
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let record = match record {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.die(Error::from_record(e))),
@@ -988,6 +1173,15 @@ impl Connection {
         // warnings, but a TLS 1.2 server may send one — e.g. unrecognized_name for an SNI it
         // has no host for — before the version is known; OpenSSL ignores it).
         let tls13 = self.negotiated.version == ProtocolVersion::TLSv1_3;
+        // RFC 5246 §7.2 knows two levels; another is illegal_parameter (OpenSSL's
+        // UNKNOWN_ALERT_TYPE). In TLS 1.3 the level "can safely be ignored" (RFC 8446 §6) and
+        // any alert but close_notify and user_canceled ends the connection, as in OpenSSL.
+        if !tls13 && !matches!(level, AlertLevel::Warning | AlertLevel::Fatal) {
+            return Err(self.fatal(
+                AlertDescription::IllegalParameter,
+                format!("an alert of unknown level {level:?} ({desc})"),
+            ));
+        }
         // RFC 8446 §6.1: user_canceled is followed by close_notify; keep going, but count it
         // with the warnings, so that a flood of them cannot spin the reader forever.
         if desc == AlertDescription::UserCanceled || level == AlertLevel::Warning && !tls13 {
@@ -1013,6 +1207,7 @@ impl Connection {
 
     fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
         loop {
+            let buffered = self.joiner.buffered_len();
             let message = match self.joiner.next_message() {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
@@ -1029,8 +1224,10 @@ impl Connection {
                     ));
                 }
                 // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
-                // data: while the one we queued has not left, it answers this request too.
-                if message == KEY_UPDATE_REQUESTED && self.out.holds(self.key_update_end) {
+                // data, and a receiver of several requests while it is silent answers with a
+                // single update: the one we sent since our last application data answers
+                // this request too.
+                if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
                     &KEY_UPDATE_NOT_REQUESTED[..]
                 } else {
                     message
@@ -1038,6 +1235,24 @@ impl Connection {
             } else {
                 message
             };
+            // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
+            // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
+            // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
+            // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
+            // change). Checked before we answer.
+            let ends_flight = match message {
+                [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
+                [2, _, _, _, _, _, random @ ..] => {
+                    random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
+                }
+                _ => false,
+            };
+            if ends_flight && buffered > message.len() {
+                return Err(self.fatal(
+                    AlertDescription::UnexpectedMessage,
+                    "handshake bytes behind the message that ended the server's flight".into(),
+                ));
+            }
             let result = match self.handshake.as_mut() {
                 Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
                 None => Err(overture_handshake::Error::Usage(
@@ -1087,6 +1302,12 @@ impl Connection {
         let was_handshaking = self.phase != Phase::Established;
         let applied = match result {
             Ok(()) => self.apply_events(&mut events),
+            // A rejected ECH (RFC 9849 §6.1.6): the outer handshake completed, so our flight
+            // goes out first and the ech_required alert under the application key after it.
+            Err(e @ overture_handshake::Error::EchRejected { .. }) => {
+                let applied = self.apply_events(&mut events);
+                applied.and_then(|()| Err(self.die(Error::from_handshake(e))))
+            }
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
@@ -1136,7 +1357,7 @@ impl Connection {
                         return Err(self.die(Error::from_record(e)));
                     }
                     if level == Level::Application && self.phase == Phase::Established {
-                        self.key_update_end = self.out.end();
+                        self.key_update_silent = true;
                     } else {
                         self.flight_end = self.out.end();
                     }
@@ -1184,6 +1405,10 @@ impl Connection {
                         .min(MAX_EARLY_DATA);
                 }
                 Event::PeerRecordSizeLimit(limit) => self.apply_record_size_limit(limit),
+                Event::OcspResponse(r) => self.negotiated.ocsp_response = Some(Arc::from(r)),
+                Event::SignedCertificateTimestamps(l) => {
+                    self.negotiated.signed_certificate_timestamps = Some(Arc::from(l));
+                }
                 Event::EarlyData { accepted } => self.early_data_answered(accepted),
                 Event::ServerHello {
                     version,
@@ -1194,9 +1419,9 @@ impl Connection {
                     self.negotiated.cipher_suite = suite;
                     self.negotiated.group = group;
                     self.record.set_version(version);
-                    // RFC 8446 §5: one compat-mode ChangeCipherSpec may arrive until the
-                    // server's Finished. It was allowed since the ClientHello; allowing it again
-                    // here would accept a second one after an early one was swallowed.
+                    // RFC 8446 §5: compat-mode ChangeCipherSpecs may arrive until the server's
+                    // Finished; allowed since the ClientHello, refused in TLS 1.2 (where the
+                    // handshake reads the real one).
                     if version != ProtocolVersion::TLSv1_3 {
                         self.record.allow_ccs(false);
                     }
@@ -1209,6 +1434,7 @@ impl Connection {
                     self.negotiated.hello_retry = true;
                 }
                 Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                Event::Ech(status) => self.negotiated.ech = status,
                 // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
                 // nothing.
                 Event::TicketReceived { .. } => {}
@@ -1218,16 +1444,30 @@ impl Connection {
                 Event::ExpectCcs => self.expect_ccs = true,
                 Event::SendWarningAlert(desc) => {
                     // A flood of requests (TLS 1.2 HelloRequests) gets one answer while the
-                    // previous identical one has not left.
+                    // previous identical one has not left. After our close_notify nothing more
+                    // goes out (RFC 5246 §7.2.1): the request is ignored, as OpenSSL ignores
+                    // handshake records once it sent its close_notify.
                     let (end, last) = self.warning_end;
-                    if !(last == Some(desc) && self.out.holds(end)) {
+                    let repeated = last == Some(desc) && self.out.holds(end);
+                    if !self.close_queued && !repeated {
                         self.queue_alert(AlertLevel::Warning, desc);
                         self.warning_end = (self.out.end(), Some(desc));
                     }
                 }
                 Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
                 Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
-                Event::PeerCertificates(chain) => self.negotiated.peer_chain = Arc::from(chain),
+                Event::PeerCertificates(chain) => {
+                    if let Some(curve) = self.unoffered_leaf_curve(chain.first()) {
+                        return Err(self.fatal(
+                            AlertDescription::IllegalParameter,
+                            format!(
+                                "the server's ECDSA certificate is on {curve}, a curve we did \
+                                 not offer (RFC 8422 §5.3)"
+                            ),
+                        ));
+                    }
+                    self.negotiated.peer_chain = Arc::from(chain);
+                }
                 Event::Complete => {
                     self.record.allow_ccs(false);
                     self.negotiated.sni = match &self.server_name {
@@ -1286,15 +1526,37 @@ impl Connection {
         self.die(err)
     }
 
+    /// TLS 1.2: the curve of the server's ECDSA certificate when it is not one our
+    /// `supported_groups` offered (RFC 8422 §5.1.1: the extension names the curves we accept
+    /// in certificates too; §5.3: the server's certificate must use one). TLS 1.3 signature
+    /// schemes name their curve and need no such check.
+    fn unoffered_leaf_curve(&self, leaf: Option<&CertificateDer<'static>>) -> Option<NamedGroup> {
+        use overture_types::pki::alg_id;
+        if self.negotiated.version != ProtocolVersion::TLSv1_2 {
+            return None;
+        }
+        let (key_alg, _) = overture_x509_verify::Certificate::public_key_of(leaf?.as_ref()).ok()?;
+        let curves = [
+            (alg_id::ECDSA_P256, NamedGroup::secp256r1),
+            (alg_id::ECDSA_P384, NamedGroup::secp384r1),
+            (alg_id::ECDSA_P521, NamedGroup::secp521r1),
+        ];
+        let (_, curve) = curves.into_iter().find(|(id, _)| id.as_ref() == key_alg)?;
+        let offered = self.handshake.as_ref()?.offered_groups();
+        (!offered.contains(&curve)).then_some(curve)
+    }
+
     /// Records a fatal error: queues our alert (if any) and remembers the error so that every
     /// later call returns it.
     fn die(&mut self, err: Error) -> Error {
         if self.failure.is_none() {
+            let err = err.with_ech(self.negotiated.ech);
             if let Some(alert) = err.alert_sent() {
                 self.queue_alert(AlertLevel::Fatal, alert);
             }
             self.trace.failure(&err, &self.negotiated.peer_chain);
             self.failure = Some(err.clone());
+            return err;
         }
         self.failure.clone().unwrap_or(err)
     }

@@ -72,6 +72,8 @@ pub struct Error {
     alert_sent: Option<AlertDescription>,
     alert_received: Option<AlertDescription>,
     io_kind: Option<std::io::ErrorKind>,
+    /// What became of ECH before the failure (`NotOffered` for errors outside a connection).
+    ech: overture_handshake::EchStatus,
     reason: Reason,
     /// Boxed: an `Error` stays small in the `Result`s of the hot paths.
     cause: Option<Arc<Cause>>,
@@ -96,23 +98,19 @@ impl Reason {
 impl Error {
     pub(crate) fn new(kind: ErrorKind, reason: impl Into<Arc<str>>) -> Self {
         Self {
-            kind,
-            alert_sent: None,
-            alert_received: None,
-            io_kind: None,
             reason: Reason::Built(reason.into()),
-            cause: None,
+            ..Self::fixed(kind, "")
         }
     }
 
-    /// An error with fixed text: no allocation (not even the empty `Arc<str>` that
-    /// [`Error::new`] would build first).
+    /// An error with fixed text: no allocation (the would-block errors are frequent).
     const fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
         Self {
             kind,
             alert_sent: None,
             alert_received: None,
             io_kind: None,
+            ech: overture_handshake::EchStatus::NotOffered,
             reason: Reason::Fixed(reason),
             cause: None,
         }
@@ -187,6 +185,19 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_ech(mut self, status: overture_handshake::EchStatus) -> Self {
+        self.ech = status;
+        self
+    }
+
+    /// What became of Encrypted Client Hello on the connection before it failed: `Rejected`
+    /// once the server's ServerHello rejected it (whatever failed after: the certificate for
+    /// the public name, or the handshake completing into [`Error::ech_rejected`]), `Grease`,
+    /// `Accepted`, or `NotOffered`.
+    pub fn ech_status(&self) -> overture_handshake::EchStatus {
+        self.ech
+    }
+
     /// What kind of failure (or retry) this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -225,6 +236,30 @@ impl Error {
     pub fn record_error(&self) -> Option<&overture_record_layer::Error> {
         match self.cause.as_deref() {
             Some(Cause::Record(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the server rejected Encrypted Client Hello
+    /// ([`ConfigBuilder::with_ech_config_list`](crate::ConfigBuilder::with_ech_config_list)):
+    /// the handshake with the config's public name completed and authenticated, and we ended
+    /// it with an `ech_required` alert (RFC 9849 §6.1.6).
+    pub fn ech_rejected(&self) -> bool {
+        matches!(
+            self.handshake_error(),
+            Some(overture_handshake::Error::EchRejected { .. })
+        )
+    }
+
+    /// After an ECH rejection, the ECHConfigList the server sent to retry with (at least one
+    /// of its configs is usable): build a config with it and connect again, on a new
+    /// connection, once (RFC 9849 §6.1.6). `None` for any other error, and when the server
+    /// sent no usable retry configs (it has securely disabled ECH).
+    pub fn ech_retry_configs(&self) -> Option<&[u8]> {
+        match self.handshake_error() {
+            Some(overture_handshake::Error::EchRejected { retry_configs }) => {
+                retry_configs.as_deref()
+            }
             _ => None,
         }
     }

@@ -72,6 +72,7 @@ pub use connection::{
 };
 pub use error::{Error, ErrorKind};
 pub use keylog::KeyLogFile;
+pub use overture_handshake::EchStatus;
 pub use session::{MemorySessionStore, Session, SessionStore};
 pub use ssl::{ShutdownState, Ssl, Stats};
 pub use stream::{Stream, StreamOwned};

@@ -104,6 +104,16 @@ impl Session {
         now.as_secs() >= self.expires_at().as_secs()
     }
 
+    /// How many bytes of 0-RTT early data the server accepts when this session is resumed
+    /// (its ticket's `max_early_data_size`, RFC 8446 §4.6.1; `SSL_SESSION_get_max_early_data`):
+    /// 0 for a ticket without early data and for TLS 1.2.
+    pub fn max_early_data(&self) -> u32 {
+        match &self.inner {
+            Inner::Tls13(t) => t.max_early_data.unwrap_or(0),
+            Inner::Tls12(_) => 0,
+        }
+    }
+
     /// Whether offering it consumes it: a TLS 1.3 ticket is used once (RFC 8446 §C.4); a TLS
     /// 1.2 session may be offered again.
     pub fn single_use(&self) -> bool {
@@ -277,6 +287,16 @@ mod tests {
         );
         assert!(store.take(&name("a.example"), at(200)).is_none());
         assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn max_early_data_comes_from_the_ticket() {
+        let mut t = ticket("a.example", 100, 600, 1);
+        assert_eq!(t.max_early_data(), 0);
+        if let Inner::Tls13(ticket) = &mut t.inner {
+            ticket.max_early_data = Some(16384);
+        }
+        assert_eq!(t.max_early_data(), 16384);
     }
 
     #[test]

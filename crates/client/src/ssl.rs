@@ -174,7 +174,7 @@ impl Ssl {
                     "the server sent close_notify during the handshake",
                 ));
             }
-            self.recv()?;
+            self.recv(&mut [])?;
         }
     }
 
@@ -210,7 +210,19 @@ impl Ssl {
                 Err(e) if e.kind() == ErrorKind::WantWrite && !self.must_send_first() => {}
                 Err(e) => return Err(e),
             }
-            self.recv()?;
+            let n = match self.recv(buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    if e.kind() == ErrorKind::WantRead {
+                        // Idle until the peer sends more: hold no empty record buffer.
+                        self.conn.release_buffers();
+                    }
+                    return Err(e);
+                }
+            };
+            if n > 0 {
+                return Ok(n);
+            }
         }
     }
 
@@ -233,7 +245,14 @@ impl Ssl {
         if !held {
             self.send()?;
         }
-        let n = self.conn.write(data)?;
+        let lent = match self.transport.as_mut() {
+            Some(t) => t.write_in_place(&mut self.conn, data, &mut self.stats.writes),
+            None => Ok(None),
+        };
+        let n = match self.on_error(lent)? {
+            Some(n) => n,
+            None => self.conn.write(data)?,
+        };
         match self.send() {
             Ok(()) => self.restore_nodelay()?,
             Err(e) if e.kind() == ErrorKind::WantWrite => {}
@@ -264,6 +283,36 @@ impl Ssl {
     ///
     /// **Replay risk**: the server may process early data more than once (an attacker can
     /// replay it); send only requests that are safe to repeat.
+    ///
+    /// ```no_run
+    /// use overture::{ClientConfig, EarlyDataStatus, ErrorKind, Ssl};
+    /// use overture::bio::SocketBio;
+    ///
+    /// let config = ClientConfig::builder().with_ca_file("ca.pem")?.with_early_data(true).build()?;
+    /// let request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    /// for _ in 0..2 {
+    ///     // The first connection brings a ticket (into the config's session store); the
+    ///     // second resumes with it and sends the request as 0-RTT data.
+    ///     let mut ssl = Ssl::new(&config, "localhost")?;
+    ///     ssl.set_socket(SocketBio::connect("127.0.0.1:4433")?)?;
+    ///     let early = match ssl.write_early_data(request) {
+    ///         Ok(n) => n,
+    ///         Err(e) if e.kind() == ErrorKind::Usage => 0, // no ticket allowing it
+    ///         Err(e) => return Err(e.into()),
+    ///     };
+    ///     ssl.connect()?;
+    ///     if ssl.early_data_status() != EarlyDataStatus::Accepted {
+    ///         // Not sent or rejected (the server read none of it): send it now.
+    ///         ssl.write(request)?;
+    ///     } else if early < request.len() {
+    ///         ssl.write(&request[early..])?;
+    ///     }
+    ///     let mut reply = [0u8; 4096];
+    ///     let n = ssl.read(&mut reply)?; // also takes in the server's tickets
+    ///     let _ = ssl.shutdown();
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write_early_data(&mut self, data: &[u8]) -> Result<usize, Error> {
         let r = self.write_early_inner(data);
         self.note(r)
@@ -347,7 +396,7 @@ impl Ssl {
                     .conn
                     .unexpected_eof("the peer closed without close_notify"));
             }
-            self.recv()?;
+            self.recv(&mut [])?;
         }
     }
 
@@ -464,10 +513,16 @@ impl Ssl {
         t.send(&mut self.conn, &mut self.stats.writes)
     }
 
-    /// Reads the BIO once into the connection (see [`Transport::recv`]).
-    fn recv(&mut self) -> Result<(), Error> {
+    /// Reads the BIO once into the connection (see [`Transport::recv`]; records the BIO lends
+    /// are processed now, their application data into `buf`): how many bytes went into `buf`.
+    /// A fatal error found in them sends its alert, as after [`Connection::process`].
+    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let t = self.transport.as_mut().ok_or_else(no_bio)?;
-        t.recv(&mut self.conn)
+        let r = t.recv(&mut self.conn, UnixTime::now(), buf);
+        if r.is_err() && self.conn.failure().is_some() {
+            let _ = self.send();
+        }
+        r
     }
 
     fn set_nodelay(&mut self, on: bool) -> Result<(), Error> {

@@ -109,6 +109,24 @@ impl<T: io::Read + io::Write> StreamOwned<T> {
         (self.conn, self.sock)
     }
 
+    /// Writes TLS 1.3 0-RTT early data before the handshake completes
+    /// ([`Connection::write_early_data`]): starts the handshake, queues what the ticket
+    /// allows behind the ClientHello and writes both to the transport; returns how many bytes
+    /// of `data` were taken. The next `read` or `write` completes the handshake;
+    /// `self.conn.early_data_status()` then says whether the server read it. Replay risk: see
+    /// [`crate::ConfigBuilder::with_early_data`].
+    pub fn write_early_data(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.conn.start(UnixTime::now())?;
+        let n = loop {
+            match self.conn.write_early_data(data) {
+                Err(e) if e.kind() == ErrorKind::WantWrite => self.send()?,
+                other => break other?,
+            }
+        };
+        self.send()?;
+        Ok(n)
+    }
+
     /// Writes all queued output to the transport.
     fn send(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {

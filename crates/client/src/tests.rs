@@ -286,3 +286,194 @@ fn stream_owned_runs_over_a_tcp_stream() {
     stream.conn.send_close_notify();
     stream.flush().unwrap();
 }
+
+/// Hands the front `chunk` bytes of `pending` to `process_in_place` (as a BIO lends the part
+/// of its ring that is contiguous) and drops what it took; returns the plaintext that went
+/// into `buf`, or `None` when nothing was taken.
+fn lend(
+    conn: &mut Connection,
+    pending: &mut Vec<u8>,
+    chunk: usize,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let n = chunk.min(pending.len());
+    let before = pending[n..].to_vec();
+    let (taken, direct) = conn
+        .process_in_place(UnixTime::now(), &mut pending[..n], buf)
+        .unwrap();
+    assert!(taken <= n);
+    // Bytes not taken are left as they were.
+    assert_eq!(&pending[n..], &before[..]);
+    pending.drain(..taken);
+    (taken > 0 || direct > 0).then_some(direct)
+}
+
+/// Records opened where the transport lends them (`process_in_place`) — the handshake's
+/// and application data, lent whole or in pieces that split records anywhere — give the same
+/// connection as records copied in first; `write_in_place` seals into lent space what the
+/// server reads as the data written.
+#[test]
+fn records_are_opened_and_sealed_where_the_transport_lends_them() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    for chunk in [usize::MAX, 16_406, 1000, 7] {
+        let mut server =
+            rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+        let mut conn = Connection::new(&client_config(&pki), "localhost").unwrap();
+        conn.start(UnixTime::now()).unwrap();
+        let mut pending = Vec::new();
+        for _ in 0..10_000 {
+            if !conn.is_handshaking() {
+                break;
+            }
+            to_server(&mut conn, &mut server);
+            pending.extend(from_server(&mut server));
+            while lend(&mut conn, &mut pending, chunk, &mut []).is_some() {}
+        }
+        to_server(&mut conn, &mut server);
+        assert!(conn.is_established(), "chunk {chunk}");
+
+        // Server to client: 50,000 bytes in 16 KiB records, read into buffers of every size.
+        let sent: Vec<u8> = (0..50_000u32)
+            .map(|i| u8::try_from(i % 249).unwrap())
+            .collect();
+        server.writer().write_all(&sent).unwrap();
+        pending.extend(from_server(&mut server));
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 20_000];
+        for size in [20_000usize, 1, 16_384, 300].iter().cycle() {
+            if got.len() == sent.len() {
+                break;
+            }
+            if conn.plaintext_pending() > 0 {
+                let n = conn.read(&mut buf[..*size]).unwrap();
+                got.extend_from_slice(&buf[..n]);
+                continue;
+            }
+            let direct = lend(&mut conn, &mut pending, chunk, &mut buf[..*size]);
+            assert!(direct.is_some(), "chunk {chunk}: no progress");
+            got.extend_from_slice(&buf[..direct.unwrap_or(0)]);
+        }
+        assert_eq!(got, sent, "chunk {chunk}");
+        assert!(pending.is_empty());
+
+        // Client to server, sealed into lent space: only whole records, only when nothing is
+        // queued, and what the server reads is what was written.
+        let data: Vec<u8> = (0..40_000u32).map(|i| i.to_be_bytes()[3]).collect();
+        let mut room = vec![0u8; conn.sealed_len(data.len())];
+        assert_eq!(
+            conn.write_in_place(&data, &mut room[..100]).unwrap(),
+            (0, 0)
+        );
+        let one = conn.sealed_len(16_384);
+        let (taken, written) = conn.write_in_place(&data, &mut room[..one + 10]).unwrap();
+        assert_eq!((taken, written), (16_384, one));
+        let mut wire = room[..written].to_vec();
+        let (taken2, written2) = conn.write_in_place(&data[taken..], &mut room).unwrap();
+        assert_eq!(taken + taken2, data.len());
+        assert_eq!(written2, conn.sealed_len(data.len() - taken));
+        wire.extend_from_slice(&room[..written2]);
+        // Something queued goes first: then nothing is sealed in place.
+        assert_eq!(conn.write(b"queued").unwrap(), 6);
+        assert!(!conn.can_write_in_place());
+        assert_eq!(conn.write_in_place(b"later", &mut room).unwrap(), (0, 0));
+        let queued = conn.pending_output().to_vec();
+        conn.consume_output(queued.len());
+        wire.extend_from_slice(&queued);
+        let mut input = &wire[..];
+        let mut echo = Vec::new();
+        while !input.is_empty() {
+            server.read_tls(&mut input).unwrap();
+            server.process_new_packets().unwrap();
+            let _ = server.reader().read_to_end(&mut echo);
+        }
+        assert_eq!(echo.len(), data.len() + 6);
+        assert_eq!(&echo[..data.len()], &data[..]);
+        assert_eq!(&echo[data.len()..], b"queued");
+    }
+}
+
+/// The plaintext bound holds for records opened in place: at the bound the rest of what is
+/// lent is not taken (it stays in the transport) until the application reads.
+#[test]
+fn the_plaintext_buffer_is_bounded_in_place_too() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    let sent: Vec<u8> = (0..200_000u32)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    server.set_buffer_limit(None);
+    server.writer().write_all(&sent).unwrap();
+    let mut pending = from_server(&mut server);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1000];
+    while got.len() < sent.len() {
+        while lend(&mut conn, &mut pending, usize::MAX, &mut []).is_some() {
+            assert!(conn.plaintext_pending() < MAX_PLAINTEXT + 16_384);
+        }
+        assert!(pending.is_empty() || conn.plaintext_pending() >= MAX_PLAINTEXT);
+        let n = conn.read(&mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, sent);
+}
+
+/// Over a transport that does not lend its buffers (bytes fed in, output taken out), a
+/// connection holds one record buffer each way while 16 KiB move each way, and none once
+/// idle: the output queue's memory goes when it drains, the input's when the application
+/// says the connection is idle (`release_buffers`, which `Ssl` calls on a read that would
+/// block).
+#[test]
+fn an_idle_connection_holds_no_record_buffer() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (mut conn, mut server) = handshake(&pki);
+    // The server's session tickets first (they go to the session store).
+    let tickets = from_server(&mut server);
+    assert_eq!(conn.feed(&tickets), tickets.len());
+    conn.process(UnixTime::now()).unwrap();
+    conn.release_buffers();
+    let data = vec![0x42u8; 16 * 1024];
+    // Send: the queue holds the sealed record until the transport takes it, then nothing.
+    let written =
+        allocation_counter::measure(|| assert_eq!(conn.write(&data).unwrap(), data.len()));
+    assert!(written.bytes_current >= 16 * 1024, "{written:?}");
+    assert!(
+        written.bytes_max <= 16 * 1024 + 1024,
+        "one record buffer: {written:?}"
+    );
+    let out = conn.pending_output().to_vec();
+    let drained = allocation_counter::measure(|| conn.consume_output(out.len()));
+    assert_eq!(drained.bytes_current, -written.bytes_current, "{drained:?}");
+    let mut input = &out[..];
+    while !input.is_empty() {
+        server.read_tls(&mut input).unwrap();
+        server.process_new_packets().unwrap();
+    }
+    // Receive: one record's input buffer while it arrives, given back when idle.
+    server.writer().write_all(&data).unwrap();
+    let bytes = from_server(&mut server);
+    let mut buf = vec![0u8; data.len()];
+    let received = allocation_counter::measure(|| {
+        assert_eq!(conn.feed(&bytes), bytes.len());
+        assert_eq!(
+            conn.process_into(UnixTime::now(), &mut buf).unwrap(),
+            data.len()
+        );
+    });
+    assert!(
+        received.bytes_max <= u64::try_from(overture_record_layer::INPUT_BUFFER_LEN).unwrap(),
+        "one record buffer: {received:?}"
+    );
+    assert_eq!(buf, data);
+    let released = allocation_counter::measure(|| conn.release_buffers());
+    assert_eq!(
+        released.bytes_current, -received.bytes_current,
+        "{released:?}"
+    );
+    assert!(received.bytes_current >= 16 * 1024, "{received:?}");
+    // And it works again after.
+    server.writer().write_all(b"again").unwrap();
+    let bytes = from_server(&mut server);
+    assert_eq!(conn.feed(&bytes), bytes.len());
+    assert_eq!(conn.process_into(UnixTime::now(), &mut buf).unwrap(), 5);
+    assert_eq!(&buf[..5], b"again");
+}

@@ -3,6 +3,7 @@
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind};
 use overture_bio::{Bio, SocketBio, Transfer};
+use overture_types::UnixTime;
 
 /// The transport: a socket kept as such (its TCP_NODELAY can be switched), or any BIO.
 pub(crate) enum Transport {
@@ -53,24 +54,86 @@ impl Transport {
         }
     }
 
-    /// Reads the BIO once into the connection's receive buffer: [`ErrorKind::WantRead`] when
-    /// there is nothing yet (a blocking socket's receive timeout included, as OpenSSL's socket
-    /// BIO reports it), [`ErrorKind::WantWrite`] when the connection takes no input before its
-    /// output is sent. End of file is handed to the connection.
-    pub(crate) fn recv(&mut self, conn: &mut Connection) -> Result<(), Error> {
-        let spare = conn.receive_buffer();
-        if spare.is_empty() {
+    /// Seals `data` straight into the BIO's own buffer when the BIO lends it
+    /// ([`Bio::write_in_place`]) and nothing is queued: each 16 KiB chunk is copied once, into
+    /// the record in the BIO, and encrypted there (through the output queue it would be copied
+    /// in, sealed, and copied again into the BIO). Returns how many bytes of `data` were
+    /// taken; `None` when the queue must be used: this BIO does not lend, it has no room for
+    /// one record now, or the connection cannot write in place now (see
+    /// [`Connection::can_write_in_place`]; [`Connection::write`] then gives its answer).
+    pub(crate) fn write_in_place(
+        &mut self,
+        conn: &mut Connection,
+        data: &[u8],
+        writes: &mut u64,
+    ) -> Result<Option<usize>, Error> {
+        if data.is_empty() || !conn.can_write_in_place() {
+            return Ok(None);
+        }
+        let want = conn.sealed_len(data.len());
+        let mut sealed = Ok((0, 0));
+        let lent = self.bio().write_in_place(want, &mut |room| {
+            sealed = conn.write_in_place(data, room);
+            sealed.as_ref().map_or(0, |(_, written)| *written)
+        });
+        match lent {
+            Ok(Some(Transfer::Bytes(n))) => {
+                let (taken, _) = sealed?;
+                if n == 0 || taken == 0 {
+                    return Ok(None);
+                }
+                *writes += 1;
+                Ok(Some(taken))
+            }
+            // Would block, EOF, an error: the queue's path meets them again and reports them.
+            Ok(_) | Err(_) => sealed.map(|_| None),
+        }
+    }
+
+    /// Reads the BIO once into the connection: [`ErrorKind::WantRead`] when there is nothing
+    /// yet (a blocking socket's receive timeout included, as OpenSSL's socket BIO reports it),
+    /// [`ErrorKind::WantWrite`] when the connection takes no input before its output is sent.
+    /// End of file is handed to the connection.
+    ///
+    /// A BIO that lends its bytes ([`Bio::read_in_place`]) has its whole records opened where
+    /// they lie and processed now ([`Connection::process_in_place`]: one copy fewer than
+    /// copying them into the connection first), application data going into `buf` as
+    /// [`Connection::process_into`] would put it; returns how many plaintext bytes went there
+    /// (always 0 for a BIO that does not lend: process the connection next).
+    pub(crate) fn recv(
+        &mut self,
+        conn: &mut Connection,
+        now: UnixTime,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
+        if !conn.wants_read() {
             return Err(Error::want_write());
         }
-        match self.bio().read(spare) {
+        let mut processed = Ok((0, 0));
+        let lent = self.bio().read_in_place(&mut |bytes| {
+            processed = conn.process_in_place(now, bytes, buf);
+            processed.as_ref().map_or(bytes.len(), |(taken, _)| *taken)
+        });
+        let (read, in_place) = match lent {
+            Ok(None) => {
+                let spare = conn.receive_buffer();
+                if spare.is_empty() {
+                    return Err(Error::want_write());
+                }
+                (self.bio().read(spare), false)
+            }
+            other => (other.map(|t| t.unwrap_or(Transfer::WouldBlock)), true),
+        };
+        match read {
+            Ok(Transfer::Bytes(_)) if in_place => processed.map(|(_, direct)| direct),
             Ok(Transfer::Bytes(n)) => {
                 conn.received(n);
-                Ok(())
+                Ok(0)
             }
             Ok(Transfer::WouldBlock) => Err(Error::want_read()),
             Ok(Transfer::Eof) => {
                 conn.feed_eof();
-                Ok(())
+                Ok(0)
             }
             Err(e) if is_timeout(&e) => {
                 Err(Error::io(&e, "reading from the transport").with_kind(ErrorKind::WantRead))

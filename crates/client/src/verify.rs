@@ -109,12 +109,19 @@ impl CertVerifier for X509Verifier {
     }
 }
 
-/// The end entity's key algorithm and key. The chain was verified before any handshake
-/// signature is checked (the state machine demands that proof first), so only the framing up
-/// to the SubjectPublicKeyInfo is read again — still bounded, never trusted blindly.
+/// The end entity's key algorithm and key, for a handshake signature: the certificate is
+/// parsed (bounded, strict DER) and its keyUsage, when present, must allow digitalSignature
+/// (RFC 8446 §4.4.2.2; RFC 5280 §4.2.1.3) — checked here, where every handshake signature
+/// passes, so it holds also when the chain is not verified.
 fn end_entity_key<'a>(end_entity: &'a CertificateDer<'_>) -> Result<(&'a [u8], &'a [u8]), HsError> {
-    Certificate::public_key_of(end_entity.as_ref())
-        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))
+    let cert = Certificate::from_der(end_entity.as_ref())
+        .map_err(|e| HsError::InvalidCertificate(map_x509_error(&e)))?;
+    if !cert.key_usage_allows("digitalSignature") {
+        return Err(HsError::InvalidCertificate(CertificateError::Other(
+            "the certificate's keyUsage does not allow digitalSignature".into(),
+        )));
+    }
+    Ok((cert.public_key_alg_id(), cert.public_key()))
 }
 
 /// Checks a handshake signature with the end-entity certificate's key.

@@ -8,7 +8,7 @@ use crate::error::{Error, PeerMisbehaved};
 use crate::msgs::HandshakeMessage;
 use crate::tls12::Tls12State;
 use crate::tls13::Tls13State;
-use overture_types::{ServerName, UnixTime};
+use overture_types::{NamedGroup, ServerName, UnixTime};
 use std::sync::Arc;
 
 /// A TLS client handshake in progress (or finished: it then handles post-handshake messages).
@@ -63,6 +63,13 @@ impl ClientHandshake {
             common,
             state: Some(State::ServerHello(first)),
         })
+    }
+
+    /// The groups our ClientHello offered in `supported_groups`, in order. In TLS 1.2 they
+    /// also bound the curve of the server's ECDSA certificate (RFC 8422 §5.1.1, §5.3), which
+    /// the caller, who parses certificates, checks.
+    pub fn offered_groups(&self) -> &[NamedGroup] {
+        &self.common.offered_groups
     }
 
     /// Handles one whole handshake message (4-byte header included) from the server.

@@ -106,6 +106,8 @@ pub(crate) struct Common {
     pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
     /// Whether the next ClientHello offers early_data (only the first one may).
     pub(crate) offer_early_data: bool,
+    /// Encrypted Client Hello on this connection (`None`: not sent).
+    pub(crate) ech: Option<crate::ech::EchState>,
     /// The last ClientHello's running hash, if [`client_hello`] kept one.
     pub(crate) client_hello_hash: Option<ClientHelloHash>,
 }
@@ -259,6 +261,7 @@ pub(crate) fn start(
         }
         None => {}
     }
+    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,
@@ -278,6 +281,7 @@ pub(crate) fn start(
         offer_psk_ke: options.offer_psk_ke,
         cert_compression: Vec::new(),
         offer_early_data: false,
+        ech,
         client_hello_hash: None,
     };
     if tls13 {
@@ -289,8 +293,10 @@ pub(crate) fn start(
             .copied()
             .filter(|a| compress::SUPPORTED_ALGORITHMS.contains(a))
             .collect();
+        // No early data with ECH offered (a rejection would make it the outer hello's).
         common.offer_early_data = common.config.extensions.early_data
-            && psk.as_ref().is_some_and(|p| p.max_early_data.is_some());
+            && psk.as_ref().is_some_and(|p| p.max_early_data.is_some())
+            && !matches!(common.ech, Some(crate::ech::EchState::Offered(_)));
     }
     let mut transcript = Transcript::new();
     let ch = client_hello(
@@ -302,10 +308,16 @@ pub(crate) fn start(
         &transcript,
     )?;
     add_client_hello(&mut common, &mut transcript, &ch);
+    // With ECH offered, `ch` is the inner hello: the outer one carrying it goes out.
+    let bytes = crate::ech::wire_hello(&mut common, ch, false)?;
     events.push(Event::Send {
         level: Level::Initial,
-        bytes: ch,
+        bytes,
     });
+    if matches!(common.ech, Some(crate::ech::EchState::Grease(_))) {
+        // GREASE is what it is whatever the server answers (TLS 1.2 included).
+        events.push(Event::Ech(crate::ech::EchStatus::Grease));
+    }
     let early_offered = match (&psk, common.offer_early_data) {
         (Some(p), true) => {
             tls13::early_data_key(&mut common, p, &transcript, events)?;
@@ -499,11 +511,21 @@ pub(crate) fn client_hello(
         }
         exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
     }
+    if config.extensions.status_request {
+        // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
+        exts.push(raw_ext(ExtensionType::StatusRequest, &[1, 0, 0, 0, 0]));
+    }
+    if config.extensions.signed_certificate_timestamps {
+        exts.push(raw_ext(ExtensionType::SignedCertificateTimestamp, &[]));
+    }
     if let Some(limit) = config.extensions.record_size_limit {
         exts.push(raw_ext(
             ExtensionType::RecordSizeLimit,
             &limit.to_be_bytes(),
         ));
+    }
+    if let Some(ech) = crate::ech::client_extension(cx, &exts)? {
+        exts.push(ech);
     }
     let binder_len = psk.map(|p| p.suite.hash.output_len());
     if let (Some(p), Some(len)) = (psk, binder_len) {
@@ -766,8 +788,9 @@ impl ExpectServerHello {
                 return Err(PeerMisbehaved::Tls12AfterRetry.into());
             }
             if self.early_offered {
-                // A TLS 1.2 server ignores early_data: the early records were not read.
-                events.push(Event::EarlyData { accepted: false });
+                // RFC 8446 D.3: "A client that attempts to send 0-RTT data MUST fail a
+                // connection if it receives a ServerHello with TLS 1.2 or older."
+                return Err(PeerMisbehaved::Tls12AfterEarlyData.into());
             }
             return tls12::server_hello(cx, sh, raw, self.transcript, events).map(State::Tls12);
         }

@@ -63,10 +63,21 @@ pub struct ExtensionOptions {
     /// The record_size_limit to offer (RFC 8449): the largest record plaintext we accept
     /// (TLS 1.3: including the content type byte), 64..=16385. `None` (default): not sent.
     pub record_size_limit: Option<u16>,
+    /// Ask for the server's stapled OCSP response (status_request, RFC 6066 §8; TLS 1.3: RFC
+    /// 8446 §4.4.2.1). It arrives as [`Event::OcspResponse`]; nothing here validates it (the
+    /// bytes go to the application as they came). Default off.
+    pub status_request: bool,
+    /// Ask for the server's signed certificate timestamps (RFC 6962 §3.3.1). They arrive as
+    /// [`Event::SignedCertificateTimestamps`]; their list structure is checked, not their
+    /// signatures. Default off.
+    pub signed_certificate_timestamps: bool,
     /// Offer 0-RTT early data (RFC 8446 §4.2.10) when the resumed ticket allows it
     /// (`max_early_data` set). Off by default: early data can be replayed by an attacker;
     /// only send idempotent requests in it.
     pub early_data: bool,
+    /// Encrypted Client Hello (RFC 9849): off (default), GREASE, or a config list to offer
+    /// (see [`crate::ech::EchMode`]).
+    pub ech: crate::ech::EchMode,
 }
 
 /// The most content bytes one protected record may carry under a record_size_limit `limit`
@@ -93,7 +104,10 @@ impl Default for ExtensionOptions {
             cert_compression: crate::compress::SUPPORTED_ALGORITHMS.to_vec(),
             max_handshake_message: 64 * 1024,
             record_size_limit: None,
+            status_request: false,
+            signed_certificate_timestamps: false,
             early_data: false,
+            ech: crate::ech::EchMode::Off,
         }
     }
 }
@@ -409,6 +423,14 @@ pub enum Event {
         /// Whether it was kept.
         kept: bool,
     },
+    /// The server's stapled OCSP response (only when we sent status_request): TLS 1.3 from the
+    /// end entity's CertificateEntry, TLS 1.2 from the CertificateStatus message. Not
+    /// validated: a non-empty DER blob, as the server sent it.
+    OcspResponse(Vec<u8>),
+    /// The server's SignedCertificateTimestampList (RFC 6962 §3.3; only when we asked): TLS
+    /// 1.3 from the end entity's CertificateEntry, TLS 1.2 from the ServerHello of a full
+    /// handshake. The list and each SCT are non-empty; nothing else is checked.
+    SignedCertificateTimestamps(Vec<u8>),
     /// The server's handshake signature verified with this scheme (TLS 1.3 CertificateVerify,
     /// TLS 1.2 ServerKeyExchange; none in a resumed handshake). Comes right after the
     /// verification, before the server's Finished.
@@ -438,8 +460,8 @@ pub enum Event {
         max_early_data: u32,
     },
     /// TLS 1.3 0-RTT: whether the server accepted the early data we offered (comes once, after
-    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest, a TLS 1.2 ServerHello, or the
-    /// EncryptedExtensions). Accepted: keep the early write key installed (EndOfEarlyData
+    /// [`Event::InstallEarlyWriteKey`]: on a HelloRetryRequest or the EncryptedExtensions; a
+    /// TLS 1.2 ServerHello fails the handshake instead, RFC 8446 D.3). Accepted: keep the early write key installed (EndOfEarlyData
     /// goes out under it). Rejected: the server skipped or will skip every early record;
     /// remove the early write key, so that writes are plaintext again until the next
     /// [`Event::InstallWriteKey`] (after a HelloRetryRequest the second ClientHello follows
@@ -449,6 +471,12 @@ pub enum Event {
         /// `true`: the server read the early data.
         accepted: bool,
     },
+    /// What became of the ECH extension we sent ([`crate::ExtensionOptions::ech`]): `Grease`
+    /// right after the first ClientHello's [`Event::Send`]; with a config, right after the
+    /// TLS 1.3 [`Event::ServerHello`], `Accepted` (the handshake is the inner ClientHello's)
+    /// or `Rejected` (the handshake goes on with the outer ClientHello and ends in
+    /// [`crate::Error::EchRejected`]).
+    Ech(crate::ech::EchStatus),
 }
 
 #[cfg(test)]

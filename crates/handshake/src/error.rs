@@ -37,6 +37,19 @@ pub enum Error {
     Encode(EncodeError),
     /// An internal invariant failed; the handshake cannot continue.
     Internal(&'static str),
+    /// The server rejected Encrypted Client Hello (RFC 9849 §6.1.6): the handshake with the
+    /// outer ClientHello completed and authenticated the config's public name, and the
+    /// connection ends with an `ech_required` alert. The only error that comes with events to
+    /// apply: the `handle` call that returns it has pushed our final flight and the
+    /// application keys (no `Complete`); send them, then the alert. `retry_configs` is the ECHConfigList the
+    /// server sent in its EncryptedExtensions when one of its configs is usable: retry once,
+    /// on a new connection, with it (RFC 9849 §6.1.6: not again if that retry is rejected
+    /// with retry configs too). `None`: the server did not send any usable one, which
+    /// securely disables ECH for this server.
+    EchRejected {
+        /// The server's retry configs (an ECHConfigList), if usable.
+        retry_configs: Option<Vec<u8>>,
+    },
 }
 
 /// Ways a peer breaks the protocol.
@@ -105,6 +118,9 @@ pub enum PeerMisbehaved {
     PskSuiteHashMismatch,
     /// The server chose TLS 1.2 after a HelloRetryRequest (which only TLS 1.3 has).
     Tls12AfterRetry,
+    /// The server chose TLS 1.2 although we sent 0-RTT early data (RFC 8446 D.3: the client
+    /// "MUST fail a connection" then).
+    Tls12AfterEarlyData,
     /// TLS 1.2 renegotiation_info was not empty in an initial handshake (RFC 5746 §3.4).
     BadRenegotiationInfo,
     /// TLS 1.2 ec_point_formats without the uncompressed format (RFC 8422 §5.2).
@@ -136,6 +152,11 @@ pub enum PeerMisbehaved {
     /// The server accepted early data without resuming our ticket, or with another suite or
     /// ALPN protocol than the ticket's (RFC 8446 §4.2.10).
     EarlyDataAcceptedWithChanges,
+    /// A HelloRetryRequest accepted ECH and the ServerHello then did not (RFC 9849 §6.1.5).
+    EchAcceptanceWithdrawn,
+    /// EncryptedExtensions carried ECH retry configs although ECH was accepted (RFC 9849 §5:
+    /// unsupported_extension).
+    EchRetryConfigsAfterAcceptance,
 }
 
 /// Ways a peer is incompatible with what we offer.
@@ -256,6 +277,7 @@ impl Error {
                 | M::UnofferedPsk
                 | M::PskSuiteHashMismatch
                 | M::Tls12AfterRetry
+                | M::Tls12AfterEarlyData
                 | M::BadEcPointFormats
                 | M::UnofferedGroup
                 | M::Tls13OnlyGroupInTls12
@@ -267,6 +289,8 @@ impl Error {
                 | M::RecordSizeLimitTooSmall(_)
                 | M::EarlyDataAcceptedWithChanges => A::IllegalParameter,
                 M::CertificateDecompression(_) => A::BadCertificate,
+                M::EchAcceptanceWithdrawn => A::IllegalParameter,
+                M::EchRetryConfigsAfterAcceptance => A::UnsupportedExtension,
             },
             Self::PeerIncompatible(p) => match p {
                 PeerIncompatible::NoExtendedMasterSecret
@@ -278,6 +302,7 @@ impl Error {
             Self::InvalidCertificate(c) => c.alert(),
             Self::Crypto(overture_crypto_provider::Error::InvalidPeerShare) => A::IllegalParameter,
             Self::Crypto(_) | Self::Encode(_) | Self::Internal(_) => A::InternalError,
+            Self::EchRejected { .. } => A::EchRequired,
             Self::Config(_) | Self::Usage(_) => return None,
         })
     }
@@ -322,6 +347,17 @@ impl fmt::Display for Error {
             Self::Usage(s) => write!(f, "usage error: {s}"),
             Self::Encode(e) => write!(f, "cannot encode our message: {e}"),
             Self::Internal(s) => write!(f, "internal error: {s}"),
+            Self::EchRejected { retry_configs } => match retry_configs {
+                Some(c) => write!(
+                    f,
+                    "the server rejected Encrypted Client Hello and sent retry configs \
+                     ({} bytes): retry with them",
+                    c.len()
+                ),
+                None => f.write_str(
+                    "the server rejected Encrypted Client Hello and sent no usable retry configs",
+                ),
+            },
         }
     }
 }
@@ -392,6 +428,9 @@ impl fmt::Display for PeerMisbehaved {
                 f.write_str("it resumed with a suite whose hash differs from the ticket's")
             }
             M::Tls12AfterRetry => f.write_str("it chose TLS 1.2 after a HelloRetryRequest"),
+            M::Tls12AfterEarlyData => {
+                f.write_str("it chose TLS 1.2 after we sent early data (RFC 8446 D.3)")
+            }
             M::BadRenegotiationInfo => {
                 f.write_str("renegotiation_info is not empty in an initial handshake")
             }
@@ -428,6 +467,12 @@ impl fmt::Display for PeerMisbehaved {
                 "it accepted early data without our ticket, or with another cipher suite or \
                  ALPN protocol than the ticket's",
             ),
+            M::EchAcceptanceWithdrawn => f.write_str(
+                "its HelloRetryRequest accepted Encrypted Client Hello, its ServerHello did not",
+            ),
+            M::EchRetryConfigsAfterAcceptance => {
+                f.write_str("it sent ECH retry configs although it accepted Encrypted Client Hello")
+            }
             M::RecordSizeLimitTooSmall(n) => {
                 write!(f, "its record_size_limit {n} is below 64 (RFC 8449 §4)")
             }

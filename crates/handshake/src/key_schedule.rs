@@ -535,7 +535,9 @@ mod tests {
     fn client_hello_hashed_once_gives_the_same_transcript() {
         let sha256 = ring::TLS13_AES_128_GCM_SHA256.hash;
         let sha384 = ring::TLS13_AES_256_GCM_SHA384.hash;
-        let ch: Vec<u8> = (0..600u32).map(|i| u8::try_from(i % 251).unwrap()).collect();
+        let ch: Vec<u8> = (0..600u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let sh = [2u8, 0, 0, 3, 9, 9, 9];
         for suite_hash in [sha256, sha384] {
             let mut plain = Transcript::new();

@@ -7,11 +7,13 @@
 //!  client crate                         overture-handshake
 //!  ───────────                          ──────────────────
 //!  ClientHandshake::start(config, name, now, options) ─► ExpectServerHello ─► Send(ClientHello)
+//!                                          │        [GREASE ECH: Ech(Grease)]
 //!                                          │        [0-RTT: SendCcs, InstallEarlyWriteKey]
 //!  record layer ─► joiner ─► message ──► hs.handle(message, now, &mut events)
 //!                                          │  ExpectServerHello ─(HRR)─► HelloRetryRequest,
 //!                                          │        │ [EarlyData{false}], [SendCcs], Send(ClientHello2)
-//!                                          │        │ ServerHello: ServerHello{..}, [Resumed], InstallReadKey,
+//!                                          │        │ ServerHello: ServerHello{..}, [Ech(Accepted|Rejected)],
+//!                                          │        │ [Resumed], InstallReadKey,
 //!                                          │        │ [SendCcs], InstallWriteKey (no early data offered)
 //!                                          │  ExpectEncryptedExtensions ─► Alpn,
 //!                                          │        │ [PeerRecordSizeLimit], [EarlyData{accepted}]
@@ -79,6 +81,14 @@
 //!   application data goes out under it) and one [`Event::EarlyData`] with the outcome (a
 //!   rejection removes the early key: plaintext writes again until the next
 //!   `InstallWriteKey`).
+//! * **Encrypted Client Hello** ([`ech`], RFC 9849, [`ExtensionOptions::ech`]): with a config
+//!   the first ClientHello sent is the outer one (public name) carrying the HPKE-sealed inner
+//!   one (real name); [`Event::Ech`] after `ServerHello` says whether the server accepted.
+//!   Rejected, the handshake goes on with the outer hello, authenticates the public name, and
+//!   at the server's Finished emits our flight (an empty Certificate if asked for) and its
+//!   keys as usual, then returns [`Error::EchRejected`] (alert `ech_required`) with the
+//!   server's retry configs instead of `Complete`: apply that call's events before sending
+//!   the alert (RFC 9849 §6.1.6: the handshake completes, then the client aborts).
 //! * **Tickets**: every NewSessionTicket gives `TicketReceived { kept }`; a ticket longer than
 //!   [`MAX_TICKET_LEN`] is not kept (it could never be sent back).
 //! * **TLS 1.2 full**: `ServerHello { version: TLSv1_2, group: None }` → switch the record
@@ -191,6 +201,7 @@ mod client;
 mod common;
 pub mod compress;
 mod config;
+pub mod ech;
 pub mod error;
 pub mod key_schedule;
 pub mod msgs;
@@ -205,6 +216,7 @@ pub use config::{
     MAX_TICKET_LEN, ServerCertVerified, SignatureVerified, StartOptions, Tls12Session, Tls13Ticket,
     record_content_limit,
 };
+pub use ech::{EchConfigList, EchMode, EchStatus};
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;
 pub use tls12::prf as tls12_prf;

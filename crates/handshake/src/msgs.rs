@@ -98,9 +98,10 @@ impl ExtensionContext {
             Self::ServerHello => {
                 matches!(typ, E::KeyShare | E::SupportedVersions | E::PreSharedKey)
             }
-            Self::HelloRetryRequest => {
-                matches!(typ, E::KeyShare | E::SupportedVersions | E::Cookie)
-            }
+            Self::HelloRetryRequest => matches!(
+                typ,
+                E::KeyShare | E::SupportedVersions | E::Cookie | E::EncryptedClientHello
+            ),
             Self::EncryptedExtensions => matches!(
                 typ,
                 E::ServerName
@@ -113,6 +114,7 @@ impl ExtensionContext {
                     | E::ServerCertificateType
                     | E::EarlyData
                     | E::RecordSizeLimit
+                    | E::EncryptedClientHello
             ),
             Self::CertificateRequest => matches!(
                 typ,
@@ -130,7 +132,9 @@ impl ExtensionContext {
             // SupportedCurves-ServerHello-TLS12): offered by us, it is accepted and ignored.
             Self::Tls12ServerHello => matches!(
                 typ,
-                E::SupportedGroups
+                E::StatusRequest
+                    | E::SignedCertificateTimestamp
+                    | E::SupportedGroups
                     | E::ServerName
                     | E::EcPointFormats
                     | E::ExtendedMasterSecret
@@ -237,6 +241,30 @@ pub fn check_extensions_in(
         }
     }
     Ok(())
+}
+
+/// A CertificateStatus body (RFC 6066 §8; in TLS 1.3 the status_request extension of a
+/// CertificateEntry, RFC 8446 §4.4.2.1): `status_type` ocsp (1) and a non-empty OCSP response
+/// (`opaque OCSPResponse<1..2^24-1>`), nothing after it. The response is returned as it came:
+/// it is not parsed or validated.
+pub fn read_certificate_status(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
+    let mut r = Reader::new(body);
+    if u8::read(&mut r)? != 1 {
+        return Err(InvalidMessage::IllegalValue(
+            "CertificateStatus status_type",
+        ));
+    }
+    let response = PayloadU24::<1>::read(&mut r)?;
+    r.expect_empty("CertificateStatus")?;
+    Ok(response.0)
+}
+
+/// A SignedCertificateTimestampList (RFC 6962 §3.3): `SerializedSCT
+/// sct_list<1..2^16-1>` of `opaque SerializedSCT<1..2^16-1>`, nothing after it. Returns the
+/// list's bytes as they came (the SCTs' contents and signatures are not checked).
+pub fn read_sct_list(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
+    let _checked = VecU16::<PayloadU16<1>, 1>::read_bytes(body)?;
+    Ok(body.to_vec())
 }
 
 /// The body of the extension of `typ`, if present.
@@ -944,6 +972,8 @@ pub enum Tls12Message {
     CertificateRequest(Tls12CertificateRequest),
     /// ServerHelloDone (empty).
     ServerHelloDone,
+    /// CertificateStatus (RFC 6066 §8): the OCSP response.
+    CertificateStatus(Vec<u8>),
     /// NewSessionTicket.
     NewSessionTicket(Tls12NewSessionTicket),
     /// Finished: the verify_data.
@@ -963,6 +993,7 @@ impl Tls12Message {
             Self::ServerKeyExchange(_) => T::ServerKeyExchange,
             Self::CertificateRequest(_) => T::CertificateRequest,
             Self::ServerHelloDone => T::ServerHelloDone,
+            Self::CertificateStatus(_) => T::CertificateStatus,
             Self::NewSessionTicket(_) => T::NewSessionTicket,
             Self::Finished(_) => T::Finished,
             Self::Other(t) => *t,
@@ -990,6 +1021,7 @@ impl Tls12Message {
                 Reader::new(body).expect_empty("ServerHelloDone")?;
                 Self::ServerHelloDone
             }
+            T::CertificateStatus => Self::CertificateStatus(read_certificate_status(body)?),
             T::NewSessionTicket => Self::NewSessionTicket(Tls12NewSessionTicket::read_bytes(body)?),
             T::Finished => {
                 if body.is_empty() {
@@ -1012,6 +1044,10 @@ impl Tls12Message {
             Self::ServerKeyExchange(m) => m.encode(out),
             Self::CertificateRequest(m) => m.encode(out),
             Self::NewSessionTicket(m) => m.encode(out),
+            Self::CertificateStatus(ocsp) => {
+                out.push(1);
+                PayloadU24::<1>(ocsp.clone()).encode(out)
+            }
             Self::Finished(v) => {
                 out.extend_from_slice(v);
                 Ok(())
@@ -1126,6 +1162,35 @@ mod tests {
     }
 
     #[test]
+    fn certificate_status_and_sct_lists_are_checked() {
+        // RFC 6066 §8: ocsp (1), a non-empty response, nothing after it.
+        assert_eq!(
+            read_certificate_status(&[1, 0, 0, 2, 0x30, 0]).unwrap(),
+            [0x30, 0]
+        );
+        for bad in [
+            &[1, 0, 0, 0][..],         // empty response (BoGo RejectEmptyOCSPResponse)
+            &[2, 0, 0, 1, 0x30],       // not ocsp
+            &[1, 0, 0, 2, 0x30, 0, 9], // trailing byte
+            &[1, 0, 0, 3, 0x30, 0],    // truncated
+            &[],
+        ] {
+            assert!(read_certificate_status(bad).is_err(), "{bad:?}");
+        }
+        // RFC 6962 §3.3: a non-empty list of non-empty SCTs.
+        let list = [0, 4, 0, 2, 1, 2];
+        assert_eq!(read_sct_list(&list).unwrap(), list);
+        for bad in [
+            &[0, 0][..],               // empty list
+            &[0, 6, 0, 2, 1, 2, 0, 0], // an empty SCT in the list
+            &[0, 4, 0, 2, 1, 2, 9],    // trailing byte
+            &[],
+        ] {
+            assert!(read_sct_list(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn tls12_messages_round_trip() {
         let msgs = [
             Tls12Message::HelloRequest,
@@ -1147,6 +1212,7 @@ mod tests {
                 ticket: PayloadU16(vec![7; 50]),
             }),
             Tls12Message::Finished(vec![1; 12]),
+            Tls12Message::CertificateStatus(vec![0x30, 3, 1, 2, 3]),
         ];
         for m in msgs {
             let bytes = m.encode().unwrap();

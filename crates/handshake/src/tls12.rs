@@ -371,6 +371,11 @@ pub(crate) fn server_hello(
         }
     };
     let ems = empty_ext(ExtensionType::ExtendedMasterSecret)?;
+    // RFC 6066 §8: an empty status_request answer announces a CertificateStatus message.
+    let status_acked = empty_ext(ExtensionType::StatusRequest)?;
+    let scts = msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
+        .map(msgs::read_sct_list)
+        .transpose()?;
     let ticket_promised = empty_ext(ExtensionType::SessionTicket)?;
     let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
         .map(|b| common::parse_alpn(cx, b))
@@ -425,8 +430,16 @@ pub(crate) fn server_hello(
         messages,
     };
     let Some((session, accepted)) = resumed else {
-        return Ok(Tls12State::Certificate(ExpectCertificate { hs }));
+        if let Some(list) = scts {
+            events.push(Event::SignedCertificateTimestamps(list));
+        }
+        return Ok(Tls12State::Certificate(ExpectCertificate {
+            hs,
+            status_acked,
+        }));
     };
+    // A resumption has no certificate: SCTs in its ServerHello are ignored (the session's
+    // are those of its full handshake; BoringSSL tolerates them too, BoGo SendSCTListOnResume).
     events.push(Event::Resumed);
     let ms = session.master_secret.clone();
     cx.key_log("CLIENT_RANDOM", &ms);
@@ -466,6 +479,8 @@ fn ccs_or_ticket(
 
 pub(crate) struct ExpectCertificate {
     hs: Hs12,
+    /// The server answered status_request: a CertificateStatus may follow the Certificate.
+    status_acked: bool,
 }
 
 impl ExpectCertificate {
@@ -491,6 +506,7 @@ impl ExpectCertificate {
             hs: self.hs,
             end_entity,
             cert_verified,
+            status_expected: self.status_acked,
         }))
     }
 }
@@ -499,6 +515,9 @@ pub(crate) struct ExpectServerKeyExchange {
     hs: Hs12,
     end_entity: CertificateDer<'static>,
     cert_verified: ServerCertVerified,
+    /// A CertificateStatus may come first (RFC 6066 §8: right after the Certificate; the
+    /// server may also leave it out).
+    status_expected: bool,
 }
 
 impl ExpectServerKeyExchange {
@@ -509,6 +528,18 @@ impl ExpectServerKeyExchange {
         raw: &[u8],
         events: &mut Vec<Event>,
     ) -> Result<Tls12State, Error> {
+        if let Tls12Message::CertificateStatus(ocsp) = msg {
+            if !self.status_expected {
+                return Err(unexpected(
+                    "ServerKeyExchange",
+                    HandshakeType::CertificateStatus,
+                ));
+            }
+            self.status_expected = false;
+            self.hs.add(raw);
+            events.push(Event::OcspResponse(ocsp));
+            return Ok(Tls12State::ServerKeyExchange(self));
+        }
         let Tls12Message::ServerKeyExchange(ske) = msg else {
             return Err(unexpected("ServerKeyExchange", msg.typ()));
         };

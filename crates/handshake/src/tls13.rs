@@ -123,6 +123,14 @@ pub(crate) fn server_hello(
     raw: &[u8],
     events: &mut Vec<Event>,
 ) -> Result<Tls13State, Error> {
+    // ECH (RFC 9849 §6.1.4) first: which ClientHello the server answered decides the
+    // transcript, the offered extensions and the name the certificate must have.
+    let ech =
+        crate::ech::on_server_hello(cx, &mut st.transcript, suite, raw, st.retry_suite.is_some())?;
+    if ech == Some(crate::ech::EchStatus::Rejected) {
+        // The outer hello offered no PSK (RFC 9849 §6.1.2: a GREASE one at most).
+        st.psk = None;
+    }
     let exts = &sh.extensions.0;
     msgs::check_extensions(exts, &cx.offered, ExtensionContext::ServerHello)?;
     if st
@@ -210,6 +218,9 @@ pub(crate) fn server_hello(
         suite: suite.suite,
         group,
     });
+    if let Some(status) = ech {
+        events.push(Event::Ech(status));
+    }
     let psk_accepted = psk.map(|_| PskAccepted(()));
     if psk_accepted.is_some() {
         events.push(Event::Resumed);
@@ -293,6 +304,13 @@ pub(crate) fn retry(
     if st.key_share.is_none() {
         return Err(Error::Internal("no key share"));
     }
+    // ECH (RFC 9849 §6.1.4): accepted or not, decided on ClientHelloInner1 before the
+    // transcript is rolled up; rejected, the handshake is the outer hello's (no PSK there).
+    let ech_ext = msgs::find_extension(exts, ExtensionType::EncryptedClientHello);
+    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext)?;
+    if matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. })) {
+        st.psk = None;
+    }
     if let Some(g) = group {
         // Any group we sent a share for (the hybrid or its classical part) is illegal here.
         if cx.offered_shares.contains(&g) {
@@ -330,10 +348,11 @@ pub(crate) fn retry(
         &st.transcript,
     )?;
     st.transcript.add(&ch2);
+    let bytes = crate::ech::wire_hello(cx, ch2, true)?;
     cx.compat_ccs(events);
     events.push(Event::Send {
         level: Level::Initial,
-        bytes: ch2,
+        bytes,
     });
     st.retry_suite = Some(suite);
     Ok(st)
@@ -396,6 +415,10 @@ impl ExpectEncryptedExtensions {
         if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
             return Err(PeerMisbehaved::BadServerNameAck.into());
         }
+        crate::ech::on_encrypted_extensions(
+            cx,
+            msgs::find_extension(exts, ExtensionType::EncryptedClientHello),
+        )?;
         let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
             .map(|body| common::parse_alpn(cx, body))
             .transpose()?;
@@ -524,6 +547,21 @@ impl ExpectCertificate {
                 &cx.offered,
                 ExtensionContext::Certificate,
             )?;
+        }
+        // The end entity's stapled OCSP response and SCTs (RFC 8446 §4.4.2.1), when asked
+        // for (check_extensions refused them otherwise); other entries' are not used.
+        if let Some(leaf) = cert.entries.0.first() {
+            let exts = &leaf.extensions.0;
+            if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
+                events.push(Event::OcspResponse(msgs::read_certificate_status(body)?));
+            }
+            if let Some(body) =
+                msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
+            {
+                events.push(Event::SignedCertificateTimestamps(msgs::read_sct_list(
+                    body,
+                )?));
+            }
         }
         let chain = cert
             .entries
@@ -678,6 +716,10 @@ impl ExpectFinished {
         let expected = key_schedule::verify_data(suite, server_key, hash.as_bytes());
         cx.observe("server_finished_verify_data", expected.as_bytes());
         let finished_verified = common::check_finished(expected.as_bytes(), &verify_data)?;
+        // ECH rejected: the outer handshake authenticated the public name; it completes (our
+        // flight, with an empty Certificate if one was asked for) and then ends with
+        // ech_required and the retry configs (RFC 9849 §6.1.6, §6.1.7).
+        let ech_rejected = crate::ech::rejection(cx);
         hs.transcript.add(raw);
 
         // Application secrets from the transcript through the server's Finished.
@@ -728,7 +770,8 @@ impl ExpectFinished {
         // Without client authentication the flight is the Finished alone: one allocation.
         let mut flight = Vec::with_capacity(4 + suite.hash.output_len());
         if let Some(req) = client_auth {
-            client_certificate(cx, &mut hs.transcript, &req, &mut flight)?;
+            let usable = ech_rejected.is_none();
+            client_certificate(cx, &mut hs.transcript, &req, usable, &mut flight)?;
         }
         cx.observe("client_finished_key", client_key.as_bytes());
         let hash = hs.transcript.current_hash()?;
@@ -749,6 +792,11 @@ impl ExpectFinished {
         cx.observe("client_application_write_key", write_key.key.as_bytes());
         cx.observe("client_application_write_iv", &write_key.iv);
         events.push(Event::InstallWriteKey(write_key));
+        if let Some(rejected) = ech_rejected {
+            // The events so far go out (the client applies them for this error), then the
+            // alert under the application key, as Go does; no Complete.
+            return Err(rejected);
+        }
         events.push(Event::Complete);
         Ok(Tls13State::Traffic(ExpectTraffic::new(
             suite,
@@ -762,14 +810,20 @@ impl ExpectFinished {
 }
 
 /// Appends the client's Certificate (and CertificateVerify, with a certificate) to `flight`
-/// and the transcript.
+/// and the transcript; an empty Certificate unless `usable` (RFC 9849 §6.1.7: a rejected
+/// ECH's outer handshake sends none).
 fn client_certificate(
     cx: &Common,
     transcript: &mut Transcript,
     req: &ClientAuthRequest,
+    usable: bool,
     flight: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let (chain, signer) = common::choose_client_cert(cx, &req.schemes, tls13_signing_scheme);
+    let (chain, signer) = if usable {
+        common::choose_client_cert(cx, &req.schemes, tls13_signing_scheme)
+    } else {
+        (Vec::new(), None)
+    };
     let entries = common::cert_list(&chain)?
         .into_iter()
         .map(|cert_data| CertificateEntry {

@@ -1589,3 +1589,142 @@ fn verification_preferences_and_the_peer_signature_scheme() {
     let ske = s.ske(NamedGroup::X25519, |_| {});
     assert_eq!(s.reject(&ske), Some(A::IllegalParameter));
 }
+
+#[test]
+fn ocsp_stapling_and_scts_in_tls12() {
+    let asking = || Opts {
+        versions: vec![ProtocolVersion::TLSv1_2],
+        extensions: overture_handshake::ExtensionOptions {
+            status_request: true,
+            signed_certificate_timestamps: true,
+            ..Default::default()
+        },
+        ..Opts::default()
+    };
+    let mut s = start(asking());
+    // RFC 6066 §8: ocsp, no responder ids, no extensions; RFC 6962 §3.3.1: empty.
+    assert_eq!(
+        s.ch_has(ExtensionType::StatusRequest),
+        Some(vec![1, 0, 0, 0, 0])
+    );
+    assert_eq!(
+        s.ch_has(ExtensionType::SignedCertificateTimestamp),
+        Some(vec![])
+    );
+    let scts = [0, 4, 0, 2, 7, 7];
+    let sh = s.server_hello(|sh| {
+        sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[]));
+        sh.extensions
+            .0
+            .push(ext(ExtensionType::SignedCertificateTimestamp, &scts));
+    });
+    s.accept(&sh);
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::SignedCertificateTimestamps(l) if l.as_slice() == scts))
+    );
+    let c = s.certificate();
+    s.accept(&c);
+    let status = Tls12Message::CertificateStatus(b"\x30\x00ocsp".to_vec())
+        .encode()
+        .unwrap();
+    s.accept(&status);
+    assert!(
+        s.events
+            .iter()
+            .any(|e| matches!(e, Event::OcspResponse(r) if r.as_slice() == b"\x30\x00ocsp"))
+    );
+    // Only one CertificateStatus.
+    let mut again = start(asking());
+    let sh = again.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    again.accept(&sh);
+    let c = again.certificate();
+    again.accept(&c);
+    again.accept(&status);
+    assert_eq!(again.reject(&status), Some(A::UnexpectedMessage));
+    // The ServerKeyExchange after it is signed over the same randoms: the handshake goes on.
+    let ske = s.ske(NamedGroup::X25519, |_| {});
+    s.accept(&ske);
+    s.done();
+    s.expect_ccs_then_read_key();
+    let f = s.server_finished();
+    s.accept(&f);
+    assert!(s.hs.is_complete());
+
+    // The server may leave the CertificateStatus out (RFC 6066 §8).
+    let mut s = start(asking());
+    s.up_to_done(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    assert!(!s.events.iter().any(|e| matches!(e, Event::OcspResponse(_))));
+
+    // Refused: a CertificateStatus the ServerHello did not announce, an empty response
+    // (BoGo RejectEmptyOCSPResponse), a non-empty status_request answer, an empty SCT list or
+    // an empty SCT (BoGo SignedCertificateTimestampListEmpty*), and both when not asked for.
+    let mut s = start(asking());
+    let sh = s.server_hello(|_| {});
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    assert_eq!(s.reject(&status), Some(A::UnexpectedMessage));
+    let mut s = start(asking());
+    let sh = s.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    s.accept(&sh);
+    let c = s.certificate();
+    s.accept(&c);
+    let empty = [22, 0, 0, 4, 1, 0, 0, 0];
+    assert_eq!(s.reject(&empty), Some(A::DecodeError));
+    let bad_sh: [(ExtensionType, &[u8]); 3] = [
+        (ExtensionType::StatusRequest, &[1]),
+        (ExtensionType::SignedCertificateTimestamp, &[0, 0]),
+        (
+            ExtensionType::SignedCertificateTimestamp,
+            &[0, 6, 0, 2, 1, 2, 0, 0],
+        ),
+    ];
+    for (typ, body) in bad_sh {
+        let mut s = start(asking());
+        let sh = s.server_hello(|sh| sh.extensions.0.push(ext(typ, body)));
+        assert_eq!(s.reject(&sh), Some(A::DecodeError), "{typ:?} {body:?}");
+    }
+    for typ in [
+        ExtensionType::StatusRequest,
+        ExtensionType::SignedCertificateTimestamp,
+    ] {
+        let mut s = start(Opts {
+            versions: vec![ProtocolVersion::TLSv1_2],
+            ..Opts::default()
+        });
+        assert_eq!(s.ch_has(typ), None);
+        let sh = s.server_hello(|sh| sh.extensions.0.push(ext(typ, &[])));
+        assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension), "{typ:?}");
+    }
+}
+
+/// RFC 8446 D.3: "A client that attempts to send 0-RTT data MUST fail a connection if it
+/// receives a ServerHello with TLS 1.2 or older" (BoGo EarlyDataVersionDowngrade-Client).
+/// Without early data offered, the same TLS 1.2 answer is a normal fallback.
+#[test]
+fn tls12_after_early_data_is_refused() {
+    for early in [true, false] {
+        let mut t = ticket(CipherSuite::TLS13_AES_128_GCM_SHA256);
+        t.max_early_data = Some(16384);
+        let mut s = start(Opts {
+            options: StartOptions {
+                tls13_ticket: Some(t),
+                ..StartOptions::default()
+            },
+            extensions: overture_handshake::ExtensionOptions {
+                early_data: early,
+                ..Default::default()
+            },
+            ..Opts::default()
+        });
+        assert_eq!(s.ch_has(ExtensionType::EarlyData).is_some(), early);
+        let sh = s.server_hello(|_| {});
+        if early {
+            assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
+        } else {
+            s.accept(&sh);
+        }
+    }
+}

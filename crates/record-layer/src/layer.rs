@@ -123,9 +123,11 @@ impl RecordLayer {
         self.version
     }
 
-    /// TLS 1.3 middlebox-compatibility mode (RFC 8446 §5, D.4): while on, one unprotected
-    /// ChangeCipherSpec record whose payload is exactly `0x01` is swallowed. Any other one is
-    /// `unexpected_message`. Turn it off when the handshake completes.
+    /// TLS 1.3 middlebox-compatibility mode (RFC 8446 §5, D.4): while on, unprotected
+    /// ChangeCipherSpec records whose payload is exactly `0x01` are swallowed (RFC 8446 §5:
+    /// "at any time ... before the peer's Finished"), at most [`MAX_EMPTY_RECORDS`] in a row
+    /// (they count as records without content). Any other one is `unexpected_message`. Turn it
+    /// off when the handshake completes.
     pub fn allow_ccs(&mut self, allow: bool) {
         self.rx.ccs_allowed = allow;
     }
@@ -230,8 +232,50 @@ impl RecordLayer {
     /// The buffer grows with what arrives — at least [`MIN_READ`] bytes of room, enough for
     /// the record being read, never more than one maximal record ([`INPUT_BUFFER_LEN`]) — so a
     /// connection that only ever sees small records never holds (or zeroes) 18 KiB; a partial
-    /// record is moved to the front only when it would not fit behind.
+    /// record is moved to the front only when it would not fit behind. Space handed out here
+    /// must be initialised (safe Rust reads only into initialised bytes), so new space is
+    /// zero-filled once as the buffer grows; [`RecordLayer::fill`] appends without that.
     pub fn spare(&mut self) -> &mut [u8] {
+        let want = self.make_room(0);
+        if self.input.len() < want {
+            self.input.resize(want, 0);
+        }
+        self.input.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// Copies the start of `data` into the input (as much as [`RecordLayer::spare`] would
+    /// offer) and returns how many bytes it took: the same bounds, but space beyond what the
+    /// buffer had initialised is appended to, never zero-filled first (for a transport that
+    /// lends its bytes, or a caller that has them in memory).
+    pub fn fill(&mut self, data: &[u8]) -> usize {
+        // With nothing buffered, the header in `data` says how long the record is: room for
+        // all of it at once (no growing, and no copying, as its bytes arrive).
+        let hint = if self.start == self.end {
+            record_len_hint(data)
+        } else {
+            0
+        };
+        let want = self.make_room(hint).max(self.input.len());
+        let n = want.saturating_sub(self.end).min(data.len());
+        let (src, _) = data.split_at(n);
+        let inited = self.input.len().clamp(self.end, self.end + n) - self.end;
+        let (copy, append) = src.split_at(inited);
+        if let Some(dst) = self.input.get_mut(self.end..self.end + inited) {
+            dst.copy_from_slice(copy);
+        }
+        if !append.is_empty() {
+            self.input.truncate(self.end + inited);
+            self.input.extend_from_slice(append);
+        }
+        self.end += n;
+        n
+    }
+
+    /// Gets the buffer ready for more input: drops what was deframed, moves a partial record
+    /// to the front when it would not fit behind, reserves (without initialising) enough for
+    /// the record being read (or `hint` bytes, a record about to be appended, when longer);
+    /// returns how long the buffer may be now.
+    fn make_room(&mut self, hint: usize) -> usize {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -247,19 +291,17 @@ impl RecordLayer {
             .start
             .saturating_add(self.pending_record_len())
             .max(self.end.saturating_add(MIN_READ))
+            .max(hint)
             .min(INPUT_BUFFER_LEN);
-        if self.input.len() < want {
-            if self.input.capacity() < want {
-                // Grow by doubling as `Vec` would, but never past one maximal record: left to
-                // itself, `resize` could double 16 KiB into 32 KiB for an 18 KiB need.
-                let target = want
-                    .max(self.input.capacity().saturating_mul(2))
-                    .min(INPUT_BUFFER_LEN);
-                self.input.reserve_exact(target - self.input.len());
-            }
-            self.input.resize(want, 0);
+        if self.input.capacity() < want {
+            // Grow by doubling as `Vec` would, but never past one maximal record: left to
+            // itself, `resize` could double 16 KiB into 32 KiB for an 18 KiB need.
+            let target = want
+                .max(self.input.capacity().saturating_mul(2))
+                .min(INPUT_BUFFER_LEN);
+            self.input.reserve_exact(target - self.input.len());
         }
-        self.input.get_mut(self.end..).unwrap_or_default()
+        want
     }
 
     /// Gives the input buffer's memory back when it holds no byte (e.g. once a handshake is
@@ -357,6 +399,17 @@ impl RecordLayer {
             }
             Step::Swallowed | Step::NeedMore => Ok(None),
         }
+    }
+
+    /// The whole length (header included) of the record that starts `bytes`, judged as
+    /// [`RecordLayer::next_record`] judges a header (type, version, length limits: garbage
+    /// fails as soon as it is in); `None` while the header is incomplete. For a caller that
+    /// deframes a buffer of its own and opens each record with [`RecordLayer::open_in_place`].
+    pub fn record_len(&self, bytes: &[u8]) -> Result<Option<usize>, Error> {
+        Ok(self
+            .rx
+            .header(self.version, bytes)?
+            .map(|(_, len)| HEADER_LEN + len))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -476,6 +529,38 @@ impl RecordLayer {
         }
         w.seq = seq + 1;
         Ok(total)
+    }
+
+    /// Seals the start of `data` as whole records of at most 2^14 bytes each (protected ones:
+    /// at most [`RecordLayer::send_limit`]) straight into `out`, as many as fit: each chunk is
+    /// copied once into its place in `out` and sealed there. Returns how many bytes of `data`
+    /// were taken and how many of `out` were written (`(0, 0)` when not even one record
+    /// fits). On an error nothing of this call counts as written.
+    pub fn seal_into(
+        &mut self,
+        typ: ContentType,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        let fragment = match self.protects(typ) {
+            Some(_) => self.send_limit,
+            None => MAX_FRAGMENT_LEN,
+        };
+        let head = self.seal_headroom(typ);
+        let (mut taken, mut written) = (0, 0);
+        for chunk in data.chunks(fragment) {
+            let total = self.sealed_len(typ, chunk.len());
+            let Some(rec) = out.get_mut(written..written + total) else {
+                break;
+            };
+            if let Some(dst) = rec.get_mut(head..head + chunk.len()) {
+                dst.copy_from_slice(chunk);
+            }
+            self.seal_in_place(typ, rec, chunk.len())?;
+            taken += chunk.len();
+            written += total;
+        }
+        Ok((taken, written))
     }
 
     /// Seals `data` as records of at most 2^14 bytes each (protected ones: at most
@@ -612,7 +697,13 @@ impl Rx {
             if !is_one {
                 return Err(Error::UnexpectedChangeCipherSpec("payload is not 0x01"));
             }
-            self.ccs_allowed = false;
+            // RFC 8446 §5: every such record until the peer's Finished "MUST simply [be
+            // dropped]"; a run of them counts as records without content, so a flood ends at
+            // the empty-record limit (as BoringSSL counts them).
+            self.empty_run += 1;
+            if self.empty_run > MAX_EMPTY_RECORDS {
+                return Err(Error::TooManyEmptyRecords(self.empty_run));
+            }
             return Ok(Step::Swallowed);
         }
         if version == Some(ProtocolVersion::TLSv1_2) && self.read.is_none() {
@@ -774,6 +865,15 @@ fn open(
             "a protected change_cipher_spec",
         )),
         _ => Err(Error::UnknownContentType(inner_type)),
+    }
+}
+
+/// The whole length a record header at the start of `bytes` announces (0 without a header);
+/// only a size hint: the header is judged when the record is deframed.
+fn record_len_hint(bytes: &[u8]) -> usize {
+    match bytes {
+        [_, _, _, l0, l1, ..] => HEADER_LEN + usize::from(u16::from_be_bytes([*l0, *l1])),
+        _ => 0,
     }
 }
 

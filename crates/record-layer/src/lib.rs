@@ -3,13 +3,15 @@
 //!
 //! ```text
 //!  transport ──read into──► RecordLayer::spare() / advance(n)      (one maximal record of input)
+//!            ──or append──► RecordLayer::fill(&bytes)              (same bound, no zero-filling)
 //!                                │
 //!                      next_record(): header checks (type, version, length limits)
 //!                                │    open in place: AEAD(IV ^ seq | salt ‖ explicit, AAD)
 //!                                │    TLS 1.3: strip padding, take the inner content type
 //!                                ▼    compat CCS swallowed, empty-record flood bounded
 //!                   Record { typ, payload: &[u8] }  (borrowed from the input buffer)
-//!                   (open_in_place(&mut record): the same on a record in the caller's buffer)
+//!                   (open_in_place(&mut record): the same on a record in the caller's buffer,
+//!                    record_len(&bytes) deframes one: e.g. a transport's buffer lent in place)
 //!                     │ handshake        │ alert            │ application data
 //!                     ▼                  ▼                  ▼
 //!           HandshakeJoiner::push   Alert::decode      the application
@@ -17,6 +19,8 @@
 //!           check_key_change ◄── before every read-key change
 //!
 //!  the application / handshake ──► seal(typ, data, &mut Vec)   fragments ≤ 2^14, one copy
+//!                                   seal_into(typ, data, &mut out)  whole records into a
+//!                                                     lent buffer, one copy, as many as fit
 //!                                   seal_in_place(typ, buf, n)  caller's buffer, no copy
 //!                                      header ‖ [explicit] ‖ payload ‖ [type ‖ pad] ‖ tag
 //! ```

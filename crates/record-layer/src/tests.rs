@@ -476,7 +476,7 @@ fn a_flood_of_empty_records_is_cut_off() {
 // ChangeCipherSpec
 
 #[test]
-fn compat_ccs_is_swallowed_once() {
+fn compat_ccs_is_swallowed_until_the_flood_limit() {
     let mut rl = RecordLayer::new();
     rl.set_version(ProtocolVersion::TLSv1_3);
     rl.allow_ccs(true);
@@ -485,8 +485,23 @@ fn compat_ccs_is_swallowed_once() {
     wire.extend(plain(22, 0x0303, &[8, 0, 0, 0]));
     let got = read_chunked(&mut rl, &wire, 1).unwrap();
     assert_eq!(got, vec![(CT::Handshake, vec![8, 0, 0, 0])]);
-    // Also after the read key, protected records around it.
+    // RFC 8446 §5: every one before the peer's Finished is dropped, MAX_EMPTY_RECORDS in a
+    // row (BoGo's TooManyChangeCipherSpec sends 33).
+    let run = |n: usize| {
+        let mut rl = RecordLayer::new();
+        rl.set_version(ProtocolVersion::TLSv1_3);
+        rl.allow_ccs(true);
+        let wire: Vec<u8> = (0..n).flat_map(|_| ccs.clone()).collect();
+        read(&mut rl, &wire)
+    };
+    assert_eq!(run(MAX_EMPTY_RECORDS).unwrap(), vec![]);
+    let e = run(MAX_EMPTY_RECORDS + 1).unwrap_err();
+    assert_eq!(e, Error::TooManyEmptyRecords(MAX_EMPTY_RECORDS + 1));
+    assert_eq!(e.alert(), A::UnexpectedMessage);
+    // Also after the read key, until compat mode is turned off (the handshake is complete).
     rl.set_read_key(k13());
+    assert_eq!(read(&mut rl, &ccs).unwrap(), vec![]);
+    rl.allow_ccs(false);
     let e = read(&mut rl, &ccs).unwrap_err();
     assert!(matches!(e, Error::UnexpectedChangeCipherSpec(_)));
     assert_eq!(e.alert(), A::UnexpectedMessage);
@@ -1041,4 +1056,128 @@ fn receive_limit_is_record_overflow_above_our_limit() {
     let mut hs = vec![2, 0, 0x03, 0xfc];
     hs.resize(1024, 0);
     assert_eq!(read(&mut rl, &plain(22, 0x0303, &hs)).unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// In place: sealing into, filling from and deframing a buffer the caller lends
+
+#[test]
+fn seal_into_writes_the_same_records_as_seal_and_only_whole_ones() {
+    let data: Vec<u8> = (0..40_000u32).map(|i| i.to_le_bytes()[1]).collect();
+    let mut want = Vec::new();
+    writer13()
+        .seal(CT::ApplicationData, &data, &mut want)
+        .unwrap();
+    // Room for everything: the same bytes.
+    let mut w = writer13();
+    let mut out = vec![0xee; want.len() + 100];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!((taken, written), (data.len(), want.len()));
+    assert_eq!(&out[..written], &want[..]);
+    assert_eq!(w.write_seq(), 3);
+    // Room for one record and a half: one record, and the sequence moves by one.
+    let mut w = writer13();
+    let one = w.sealed_len(CT::ApplicationData, MAX_FRAGMENT_LEN);
+    let mut out = vec![0u8; one + one / 2];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!((taken, written), (MAX_FRAGMENT_LEN, one));
+    assert_eq!(&out[..one], &want[..one]);
+    assert_eq!(w.write_seq(), 1);
+    // Not even one: nothing, and no sequence number used.
+    let mut small = [0u8; 100];
+    assert_eq!(
+        w.seal_into(CT::ApplicationData, &data, &mut small).unwrap(),
+        (0, 0)
+    );
+    assert_eq!(w.write_seq(), 1);
+    // The send limit applies as for `seal`.
+    let mut w = writer13();
+    w.set_send_limit(512);
+    let mut out = vec![0u8; 4096];
+    let (taken, written) = w.seal_into(CT::ApplicationData, &data, &mut out).unwrap();
+    assert_eq!(taken % 512, 0);
+    assert!(
+        record_lengths(&out[..written])
+            .iter()
+            .all(|l| *l == 513 + TAG_LEN)
+    );
+    // Application data without a key is refused, as by `seal`.
+    let mut rl = RecordLayer::new();
+    let e = rl
+        .seal_into(CT::ApplicationData, b"x", &mut out)
+        .unwrap_err();
+    assert!(matches!(e, Error::NoWriteKey));
+}
+
+#[test]
+fn fill_takes_what_spare_would_offer_in_any_split() {
+    let mut w = writer13();
+    let mut wire = Vec::new();
+    w.seal(CT::Handshake, &[20, 0, 0, 2, 9, 9], &mut wire)
+        .unwrap();
+    w.seal(CT::ApplicationData, &vec![0x5a; 40_000], &mut wire)
+        .unwrap();
+    let want = read(&mut reader13(), &wire).unwrap();
+    for chunk in [1, 5, 999, 4096, 16_405, INPUT_BUFFER_LEN, wire.len()] {
+        let mut rl = reader13();
+        let mut got = Vec::new();
+        for mut c in wire.chunks(chunk) {
+            while !c.is_empty() {
+                let room = rl.spare().len();
+                let n = rl.fill(c);
+                assert_eq!(n, room.min(c.len()), "fill takes what spare offers");
+                assert!(rl.buffered_len() <= INPUT_BUFFER_LEN);
+                c = &c[n..];
+                while let Some(r) = rl.next_record().unwrap() {
+                    got.push((r.typ, r.payload.to_vec()));
+                }
+            }
+        }
+        assert_eq!(got, want, "chunk {chunk}");
+    }
+    // Filling without asking for the spare space first (no zero-filled room at all).
+    let mut rl = reader13();
+    let mut got = Vec::new();
+    let mut rest = &wire[..];
+    while !rest.is_empty() {
+        let n = rl.fill(rest);
+        assert!(n > 0);
+        rest = &rest[n..];
+        while let Some(r) = rl.next_record().unwrap() {
+            got.push((r.typ, r.payload.to_vec()));
+        }
+    }
+    assert_eq!(got, want);
+}
+
+#[test]
+fn record_len_judges_headers_as_the_deframer_does() {
+    let rl = reader13();
+    assert_eq!(rl.record_len(&[]).unwrap(), None);
+    assert_eq!(rl.record_len(&[23, 3, 3, 0]).unwrap(), None);
+    assert_eq!(rl.record_len(&[23, 3, 3, 0, 40]).unwrap(), Some(45));
+    assert_eq!(
+        rl.record_len(&[99]).unwrap_err().alert(),
+        A::UnexpectedMessage
+    );
+    assert_eq!(
+        rl.record_len(&[23, 3, 3, 0xff, 0xff]).unwrap_err().alert(),
+        A::RecordOverflow
+    );
+    // A buffer of the caller's, deframed with it and opened in place: the same records.
+    let mut w = writer13();
+    let mut wire = Vec::new();
+    w.seal(CT::ApplicationData, &vec![1; 20_000], &mut wire)
+        .unwrap();
+    let want = read(&mut reader13(), &wire).unwrap();
+    let mut rl = reader13();
+    let mut got = Vec::new();
+    let mut rest = &mut wire[..];
+    while let Some(len) = rl.record_len(rest).unwrap() {
+        let (rec, tail) = rest.split_at_mut(len);
+        let r = rl.open_in_place(rec).unwrap().unwrap();
+        got.push((r.typ, r.payload.to_vec()));
+        rest = tail;
+    }
+    assert_eq!(got, want);
 }

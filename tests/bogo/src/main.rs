@@ -35,7 +35,10 @@ use overture::types::{
     UnixTime,
 };
 use overture::x509::RootStore;
-use overture::{ClientConfig, Error, ErrorKind, Session, ShutdownState, Ssl, X509Verifier};
+use overture::{
+    ClientConfig, EarlyDataStatus, EchStatus, Error, ErrorKind, Session, ShutdownState, Ssl,
+    X509Verifier,
+};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use std::fmt;
 use std::io::Write as _;
@@ -55,6 +58,8 @@ const POLL_TIMEOUT_SECS: i64 = 60;
 const DEFAULT_NAME: &str = "test";
 /// Resumptions the shim accepts (`-resume-count`): the runner asks for at most 2.
 const MAX_RESUMES: u32 = 16;
+/// The most keying material `-export-keying-material` may ask for (the runner asks ≤ 1 KiB).
+const MAX_EXPORT: usize = 1 << 16;
 
 /// Why the shim stops.
 enum Stop {
@@ -94,6 +99,9 @@ enum Scope {
     All,
     Initial,
     Resume,
+    /// BoringSSL's `-on-retry-`: the rest of a resumption whose 0-RTT data the server
+    /// rejected (its flags are the unprefixed ones and these, not the `-on-resume-` ones).
+    Retry,
 }
 
 /// Flags that take no value and are settings of a connection.
@@ -132,6 +140,22 @@ const BOOL_FLAGS: &[&str] = &[
     // Whether the server sent a HelloRetryRequest (`Negotiated::hello_retry_request`).
     "-expect-hrr",
     "-expect-no-hrr",
+    // Exporters (`Ssl::export_keying_material`): with the -export-context, else none.
+    "-use-export-context",
+    // `ConfigBuilder::with_ocsp_stapling` / `with_signed_certificate_timestamps`.
+    "-enable-ocsp-stapling",
+    "-enable-signed-cert-timestamps",
+    // 0-RTT (`ConfigBuilder::with_early_data`, `Ssl::write_early_data`,
+    // `Ssl::early_data_status`, `Session::max_early_data`).
+    "-enable-early-data",
+    "-expect-ticket-supports-early-data",
+    "-expect-accept-early-data",
+    "-expect-reject-early-data",
+    "-expect-no-offer-early-data",
+    // ECH (`ConfigBuilder::with_ech_grease`, `Negotiated::ech`, `Error::ech_retry_configs`).
+    "-enable-ech-grease",
+    "-expect-ech-accept",
+    "-expect-no-ech-retry-configs",
 ];
 
 /// Flags that take one value and are settings of a connection.
@@ -155,6 +179,20 @@ const VALUE_FLAGS: &[&str] = &[
     "-signing-prefs",
     "-verify-prefs",
     "-expect-peer-signature-algorithm",
+    // After the handshake, export this many bytes of keying material and send them.
+    "-export-keying-material",
+    "-export-label",
+    "-export-context",
+    // Base64: what `Negotiated::ocsp_response` / `signed_certificate_timestamps` must hold.
+    "-expect-ocsp-response",
+    "-expect-signed-cert-timestamps",
+    // Base64 ECHConfigList (`ConfigBuilder::with_ech_config_list`) / expected retry configs.
+    "-ech-config-list",
+    "-expect-ech-retry-configs",
+    // BoringSSL's early-data reason, for the reasons Overture's state tells apart.
+    "-expect-early-data-reason",
+    // The cipher suite's code point (`Negotiated::cipher_suite`).
+    "-expect-cipher",
 ];
 
 /// One connection's settings.
@@ -198,6 +236,97 @@ struct Opts {
     /// `-verify-prefs`: `ClientConfig` verification preferences (`None`: the default).
     verify_prefs: Option<Vec<SignatureScheme>>,
     expect_peer_signature_algorithm: Option<u16>,
+    /// `-export-keying-material N`: bytes to export (RFC 8446 §7.5 / RFC 5705) and send.
+    export_keying_material: Option<usize>,
+    export_label: String,
+    export_context: String,
+    use_export_context: bool,
+    enable_ocsp_stapling: bool,
+    enable_signed_cert_timestamps: bool,
+    expect_ocsp_response: Option<Vec<u8>>,
+    expect_signed_cert_timestamps: Option<Vec<u8>>,
+    enable_early_data: bool,
+    expect_ticket_supports_early_data: bool,
+    expect_accept_early_data: bool,
+    expect_reject_early_data: bool,
+    expect_no_offer_early_data: bool,
+    expect_early_data_reason: Option<EarlyReason>,
+    enable_ech_grease: bool,
+    ech_config_list: Option<Vec<u8>>,
+    expect_ech_accept: bool,
+    /// `Some(empty)`: `-expect-no-ech-retry-configs`.
+    expect_ech_retry_configs: Option<Vec<u8>>,
+    expect_cipher: Option<u16>,
+}
+
+/// BoringSSL's `SSL_early_data_reason_string` values that Overture's observable state tells
+/// apart (the others need BoringSSL's internal reasons: unimplemented).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EarlyReason {
+    /// The server accepted.
+    Accept,
+    /// The client did not enable early data.
+    Disabled,
+    /// No session was offered.
+    NoSessionOffered,
+    /// The session's ticket allows no early data.
+    UnsupportedForSession,
+    /// The server did not resume the session.
+    SessionNotResumed,
+    /// The server negotiated TLS 1.2.
+    ProtocolVersion,
+    /// The server sent a HelloRetryRequest.
+    HelloRetryRequest,
+    /// The server resumed but declined the early data.
+    PeerDeclined,
+}
+
+impl EarlyReason {
+    fn parse(value: &str) -> Result<Self, Stop> {
+        Ok(match value {
+            "accept" => Self::Accept,
+            "disabled" => Self::Disabled,
+            "no_session_offered" => Self::NoSessionOffered,
+            "unsupported_for_session" => Self::UnsupportedForSession,
+            "session_not_resumed" => Self::SessionNotResumed,
+            "protocol_version" => Self::ProtocolVersion,
+            "hello_retry_request" => Self::HelloRetryRequest,
+            "peer_declined" => Self::PeerDeclined,
+            other => {
+                return Err(Stop::Unimplemented(format!(
+                    "-expect-early-data-reason {other}: a BoringSSL-internal reason"
+                )));
+            }
+        })
+    }
+
+    /// The reason for what became of the early data on `ssl` (handshake complete).
+    fn of(ssl: &Ssl, opts: &Opts, offer: Option<&Offer>) -> Option<Self> {
+        let n = ssl.negotiated()?;
+        // In BoringSSL's order: the client's own reasons not to offer, then the server's.
+        let tls13 = ProtocolVersion::TLSv1_3;
+        Some(if !opts.enable_early_data {
+            Self::Disabled
+        } else if !opts.versions().contains(&tls13) {
+            Self::ProtocolVersion
+        } else if offer.is_none() {
+            Self::NoSessionOffered
+        } else if offer.is_some_and(|o| o.session.version() != tls13) {
+            Self::ProtocolVersion
+        } else if offer.is_some_and(|o| o.session.max_early_data() == 0) {
+            Self::UnsupportedForSession
+        } else if ssl.early_data_status() == EarlyDataStatus::Accepted {
+            Self::Accept
+        } else if n.version() != tls13 {
+            Self::ProtocolVersion
+        } else if n.hello_retry_request() {
+            Self::HelloRetryRequest
+        } else if !n.resumed() {
+            Self::SessionNotResumed
+        } else {
+            Self::PeerDeclined
+        })
+    }
 }
 
 fn int<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Stop> {
@@ -216,6 +345,41 @@ fn tls_version(flag: &str, value: &str) -> Result<u16, Stop> {
             "{flag} {v:#06x} is not a TLS version (DTLS is not implemented)"
         )))
     }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as the runner encodes binary flag values.
+fn base64(flag: &str, value: &str) -> Result<Vec<u8>, Stop> {
+    let bad = || Stop::Check(format!("bad base64 for {flag}: {value:?}"));
+    let digit = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let bytes = value.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return Err(bad());
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, quad) in bytes.chunks(4).enumerate() {
+        let last = i + 1 == bytes.len() / 4;
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return Err(bad());
+        }
+        let mut n = 0u32;
+        for &c in quad.get(..4 - pad).unwrap_or_default() {
+            n = (n << 6) | digit(c).ok_or_else(bad)?;
+        }
+        n <<= 6 * pad;
+        let three = n.to_be_bytes();
+        out.extend_from_slice(three.get(1..4 - pad).unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// ALPN protocols in wire form (each prefixed by its length), as `-advertise-alpn` gives them.
@@ -312,6 +476,34 @@ impl Opts {
             "-expect-peer-signature-algorithm" => {
                 self.expect_peer_signature_algorithm = Some(int(flag, v)?);
             }
+            "-export-keying-material" => {
+                let n: usize = int(flag, v)?;
+                check(n <= MAX_EXPORT, || format!("{flag} {n} above {MAX_EXPORT}"))?;
+                self.export_keying_material = Some(n);
+            }
+            "-export-label" => self.export_label = v.to_owned(),
+            "-export-context" => self.export_context = v.to_owned(),
+            "-use-export-context" => self.use_export_context = true,
+            "-enable-ocsp-stapling" => self.enable_ocsp_stapling = true,
+            "-enable-signed-cert-timestamps" => self.enable_signed_cert_timestamps = true,
+            "-enable-early-data" => self.enable_early_data = true,
+            "-expect-ticket-supports-early-data" => self.expect_ticket_supports_early_data = true,
+            "-expect-accept-early-data" => self.expect_accept_early_data = true,
+            "-expect-reject-early-data" => self.expect_reject_early_data = true,
+            "-expect-no-offer-early-data" => self.expect_no_offer_early_data = true,
+            "-expect-early-data-reason" => {
+                self.expect_early_data_reason = Some(EarlyReason::parse(v)?);
+            }
+            "-enable-ech-grease" => self.enable_ech_grease = true,
+            "-ech-config-list" => self.ech_config_list = Some(base64(flag, v)?),
+            "-expect-ech-accept" => self.expect_ech_accept = true,
+            "-expect-no-ech-retry-configs" => self.expect_ech_retry_configs = Some(Vec::new()),
+            "-expect-ech-retry-configs" => self.expect_ech_retry_configs = Some(base64(flag, v)?),
+            "-expect-cipher" => self.expect_cipher = Some(int(flag, v)?),
+            "-expect-ocsp-response" => self.expect_ocsp_response = Some(base64(flag, v)?),
+            "-expect-signed-cert-timestamps" => {
+                self.expect_signed_cert_timestamps = Some(base64(flag, v)?);
+            }
             other => return Err(Stop::Unimplemented(format!("flag {other}"))),
         }
         Ok(())
@@ -390,6 +582,14 @@ impl Opts {
         }
         if let Some(n) = self.max_cert_list {
             b = b.with_max_handshake_message(n);
+        }
+        b = b
+            .with_ocsp_stapling(self.enable_ocsp_stapling)
+            .with_signed_certificate_timestamps(self.enable_signed_cert_timestamps)
+            .with_early_data(self.enable_early_data)
+            .with_ech_grease(self.enable_ech_grease);
+        if let Some(list) = &self.ech_config_list {
+            b = b.with_ech_config_list(list)?;
         }
         if self.credentials.is_empty() && !self.cert_callback {
             match (&self.cert_file, &self.key_file) {
@@ -560,6 +760,8 @@ fn parse(args: &[String]) -> Result<Args, Stop> {
                     (Scope::Initial, rest)
                 } else if let Some(rest) = flag.strip_prefix("-on-resume") {
                     (Scope::Resume, rest)
+                } else if let Some(rest) = flag.strip_prefix("-on-retry") {
+                    (Scope::Retry, rest)
                 } else {
                     (Scope::All, flag)
                 };
@@ -581,13 +783,24 @@ fn parse(args: &[String]) -> Result<Args, Stop> {
 impl Args {
     /// The settings of connection `n` (0 is the initial one, the others resume).
     fn opts(&self, n: u32) -> Result<Opts, Stop> {
+        self.opts_in(|scope| match scope {
+            Scope::All => true,
+            Scope::Initial => n == 0,
+            Scope::Resume => n > 0,
+            Scope::Retry => false,
+        })
+    }
+
+    /// The settings after a 0-RTT rejection (BoringSSL's retry config): the unprefixed flags
+    /// and the `-on-retry-` ones.
+    fn retry_opts(&self) -> Result<Opts, Stop> {
+        self.opts_in(|scope| matches!(scope, Scope::All | Scope::Retry))
+    }
+
+    fn opts_in(&self, applies: impl Fn(Scope) -> bool) -> Result<Opts, Stop> {
         let mut opts = Opts::default();
         for (scope, flag, value) in &self.settings {
-            let applies = match scope {
-                Scope::All => true,
-                Scope::Initial => n == 0,
-                Scope::Resume => n > 0,
-            };
+            let applies = applies(*scope);
             if applies {
                 opts.apply(flag, value.as_deref())?;
             }
@@ -679,6 +892,31 @@ struct Offer {
     session: Session,
     peer_scheme: Option<SignatureScheme>,
     group: Option<NamedGroup>,
+    /// The stapled OCSP response and SCT list of the full handshake (BoringSSL keeps them in
+    /// the session and reports them on a resumption, which has no certificate).
+    ocsp: Option<Vec<u8>>,
+    scts: Option<Vec<u8>>,
+}
+
+/// `Negotiated::ocsp_response` as BoringSSL's `SSL_get0_ocsp_response` reports it: this
+/// handshake's, or on resumption the session's.
+fn ocsp_response(ssl: &Ssl, offer: Option<&Offer>) -> Option<Vec<u8>> {
+    let n = ssl.negotiated()?;
+    if n.resumed() {
+        offer.and_then(|o| o.ocsp.clone())
+    } else {
+        n.ocsp_response().map(<[u8]>::to_vec)
+    }
+}
+
+/// The SCT list, as [`ocsp_response`].
+fn sct_list(ssl: &Ssl, offer: Option<&Offer>) -> Option<Vec<u8>> {
+    let n = ssl.negotiated()?;
+    if n.resumed() {
+        offer.and_then(|o| o.scts.clone())
+    } else {
+        n.signed_certificate_timestamps().map(<[u8]>::to_vec)
+    }
 }
 
 /// The server's signature scheme as BoringSSL's `SSL_get_peer_signature_algorithm` reports
@@ -759,6 +997,33 @@ fn check_negotiated(
             )
         })?;
     }
+    if let Some(want) = opts.expect_cipher {
+        let got = u16::from(n.cipher_suite());
+        check(got == want, || {
+            format!("cipher was {got:04x}, wanted {want:04x}")
+        })?;
+    }
+    let ech = n.ech() == EchStatus::Accepted;
+    check(ech == opts.expect_ech_accept, || {
+        format!(
+            "ECH was {}accepted, but wanted opposite",
+            if ech { "" } else { "not " }
+        )
+    })?;
+    if let Some(want) = opts.expect_early_data_reason {
+        let got = EarlyReason::of(ssl, opts, offer);
+        check(got == Some(want), || {
+            format!("early data reason was {got:?}, wanted {want:?}")
+        })?;
+    }
+    if let Some(want) = &opts.expect_ocsp_response {
+        let got = ocsp_response(ssl, offer).unwrap_or_default();
+        check(&got == want, || "OCSP response mismatch".into())?;
+    }
+    if let Some(want) = &opts.expect_signed_cert_timestamps {
+        let got = sct_list(ssl, offer).unwrap_or_default();
+        check(&got == want, || "SCT list mismatch".into())?;
+    }
     if let Some(path) = &opts.expect_peer_cert_file {
         let want = pem_certs(path)?;
         check(n.peer_chain() == want.as_slice(), || {
@@ -776,6 +1041,7 @@ fn check_negotiated(
 fn connection(
     args: &Args,
     opts: &Opts,
+    retry: &Opts,
     offer: Option<&Offer>,
     is_resume: bool,
 ) -> Result<Option<Offer>, Stop> {
@@ -802,14 +1068,33 @@ fn connection(
             .map_err(|e| Stop::Check(format!("non-blocking socket: {e}")))?;
     }
     ssl.set_socket(socket)?;
-    let result = exchange(&mut ssl, &poller, opts, is_resume, offer, &selected);
+    let result = exchange(&mut ssl, &poller, opts, retry, is_resume, offer, &selected);
     if let Err(Stop::Tls(_)) = &result {
         orderly_close(&raw);
+    }
+    // An ECH rejection is a failed connection whose error carries the retry configs.
+    if let Some(want) = &opts.expect_ech_retry_configs {
+        match &result {
+            Ok(_) => {
+                return Err(Stop::Check(
+                    "expected ECH rejection, but connection succeeded".into(),
+                ));
+            }
+            Err(Stop::Tls(e)) if e.ech_rejected() => {
+                let got = e.ech_retry_configs().unwrap_or_default();
+                check(got == want.as_slice(), || {
+                    "ECH retry configs did not match expectations".into()
+                })?;
+            }
+            Err(_) => {}
+        }
     }
     Ok(result?.map(|session| Offer {
         session,
         peer_scheme: peer_scheme(&ssl, offer),
         group: group(&ssl, offer),
+        ocsp: ocsp_response(&ssl, offer),
+        scts: sct_list(&ssl, offer),
     }))
 }
 
@@ -836,12 +1121,71 @@ fn exchange(
     ssl: &mut Ssl,
     poller: &Poller,
     opts: &Opts,
+    retry: &Opts,
     is_resume: bool,
     offer: Option<&Offer>,
     selected: &Selected,
 ) -> Result<Option<Session>, Stop> {
+    let mut opts = opts;
+    // As BoringSSL's client: when the ClientHello offers 0-RTT (early data enabled, a ticket
+    // that allows it), the first write goes out as early data.
+    let mut early_written = false;
+    let mut early_rest: &[u8] = &[];
+    if opts.enable_early_data && offer.is_some() {
+        match poller.drive(ssl, |s| s.write_early_data(&[])) {
+            Ok(_) => {}
+            // Not offered (the ClientHello is out all the same): a normal handshake.
+            Err(e)
+                if e.kind() == ErrorKind::Usage
+                    && ssl.early_data_status() == EarlyDataStatus::NotSent => {}
+            Err(e) => return Err(e.into()),
+        }
+        if ssl.early_data_status() == EarlyDataStatus::Offered {
+            check(!opts.expect_no_offer_early_data, || {
+                "Client unexpectedly offered early data.".into()
+            })?;
+            // BoringSSL's shim exports right after its handshake returns, here in the early
+            // state: no keying material yet.
+            if let Some(n) = opts.export_keying_material {
+                let mut out = vec![0u8; n];
+                ssl.export_keying_material(&mut out, opts.export_label.as_bytes(), None)?;
+            }
+            if opts.shim_writes_first {
+                let mut data = INITIAL_WRITE;
+                while !data.is_empty() {
+                    match poller.drive(ssl, |s| s.write_early_data(data)) {
+                        Ok(n) => data = data.get(n..).unwrap_or_default(),
+                        // The ticket's max_early_data is used up: the rest goes after the
+                        // handshake (as BoringSSL's SSL_write does).
+                        Err(e) if e.kind() == ErrorKind::Usage => break,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                early_written = true;
+                early_rest = data;
+            }
+        }
+    }
     if !opts.implicit_handshake {
         poller.drive(ssl, Ssl::connect)?;
+        if is_resume && (opts.expect_accept_early_data || opts.expect_reject_early_data) {
+            let status = ssl.early_data_status();
+            let want = if opts.expect_accept_early_data {
+                EarlyDataStatus::Accepted
+            } else {
+                EarlyDataStatus::Rejected
+            };
+            check(status == want, || {
+                format!("early data was {status:?}, wanted {want:?}")
+            })?;
+            if status == EarlyDataStatus::Rejected {
+                // BoringSSL's shim resets and goes on with its retry config; Overture goes on
+                // by itself (`EarlyDataRejected::Report`: the early data was not resent).
+                opts = retry;
+                early_written = false;
+                early_rest = &[];
+            }
+        }
         check_negotiated(ssl, opts, is_resume, offer)?;
         if let Some(want) = opts.expect_selected_credential {
             let got = selected.lock().ok().and_then(|s| *s);
@@ -850,8 +1194,20 @@ fn exchange(
             })?;
         }
     }
-    if opts.shim_writes_first {
+    if let Some(n) = opts.export_keying_material {
+        // As BoringSSL's shim: right after the handshake, the exported bytes go to the runner,
+        // which derives the same and compares.
+        let mut out = vec![0u8; n];
+        let context = opts
+            .use_export_context
+            .then_some(opts.export_context.as_bytes());
+        ssl.export_keying_material(&mut out, opts.export_label.as_bytes(), context)?;
+        poller.write_all(ssl, &out)?;
+    }
+    if opts.shim_writes_first && !early_written {
         poller.write_all(ssl, INITIAL_WRITE)?;
+    } else if !early_rest.is_empty() {
+        poller.write_all(ssl, early_rest)?;
     }
     if !opts.shim_shuts_down {
         let mut buf = vec![0u8; opts.read_size.unwrap_or(512).clamp(1, 1 << 16)];
@@ -894,6 +1250,17 @@ fn exchange(
                 if got { "" } else { " not" }
             )
         })?;
+        if let Some(session) = &new_session
+            && (opts.enable_early_data || opts.expect_ticket_supports_early_data)
+        {
+            let got = session.max_early_data() > 0;
+            check(got == opts.expect_ticket_supports_early_data, || {
+                format!(
+                    "new session did{} support early data, but we expected the opposite",
+                    if got { "" } else { " not" }
+                )
+            })?;
+        }
     }
 
     // Without -check-close-notify BoringSSL's shim shuts down quietly (no close_notify).
@@ -923,9 +1290,10 @@ fn run(args: &[String]) -> Result<(), Stop> {
     let all: Vec<Opts> = (0..=args.resume_count)
         .map(|n| args.opts(n))
         .collect::<Result<_, _>>()?;
+    let retry = args.retry_opts()?;
     let mut offer: Option<Offer> = None;
     for (n, opts) in all.iter().enumerate() {
-        offer = connection(&args, opts, offer.as_ref(), n > 0)?;
+        offer = connection(&args, opts, &retry, offer.as_ref(), n > 0)?;
     }
     Ok(())
 }
@@ -957,6 +1325,18 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn base64_decodes_the_runners_values() {
+        assert_eq!(base64("-f", "").ok().unwrap(), b"");
+        assert_eq!(base64("-f", "Zg==").ok().unwrap(), b"f");
+        assert_eq!(base64("-f", "Zm8=").ok().unwrap(), b"fo");
+        assert_eq!(base64("-f", "Zm9v").ok().unwrap(), b"foo");
+        assert_eq!(base64("-f", "AQID/w==").ok().unwrap(), [1, 2, 3, 0xff]);
+        for bad in ["Zg=", "Z===", "Zg==Zm9v", "Zm9*"] {
+            assert!(base64("-f", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -1046,7 +1426,7 @@ mod tests {
 
     #[test]
     fn unknown_flags_are_unimplemented_never_guessed() {
-        for flag in ["-enable-early-data", "-on-resume-psk", "-frobnicate"] {
+        for flag in ["-false-start", "-on-resume-psk", "-frobnicate"] {
             match parse(&strings(&["-port", "1", flag])) {
                 Err(Stop::Unimplemented(why)) => assert!(why.contains(flag), "{why}"),
                 _ => panic!("{flag} must be unimplemented"),

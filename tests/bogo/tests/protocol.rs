@@ -277,7 +277,8 @@ fn unimplemented_modes_and_flags_exit_89_before_connecting() {
         &["-server"][..],
         &["-dtls"],
         &["-quic"],
-        &["-enable-early-data"],
+        &["-false-start"],
+        &["-expect-early-data-reason", "alps_mismatch"],
         // rsa_pkcs1_sha1: a scheme Overture does not support (RFC 9155).
         &["-verify-prefs", "513"],
         &["-new-x509-credential", "-signing-prefs", "2052"],
