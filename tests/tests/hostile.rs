@@ -3246,6 +3246,19 @@ fn ech_scenarios() -> Vec<Scenario> {
             },
         ),
         ech(
+            "ECH rejected with ~64 KiB of retry_configs (a thousand configs): kept within the \
+             handshake message limit, heap bounded, ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let config = &c.fixture.ech.config;
+                let n = 64_000 / config.len();
+                let body: Vec<u8> = config.repeat(n);
+                let mut list = u16b(body.len()).to_vec();
+                list.extend_from_slice(&body);
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        ech(
             "ECH rejected without retry_configs: ech_required",
             bad(A::EchRequired),
             |c| ech_rejected(c, &[]),

@@ -647,6 +647,10 @@ impl ConfigBuilder {
                 ));
             }
         }
+        // HPKE's suite is the ECHConfig's: its pieces come from the whole provider, not the
+        // TLS suites and groups chosen below.
+        let ech_hpke_provider = matches!(self.ech, overture_handshake::EchMode::Enabled(_))
+            .then(|| Arc::new(self.provider.clone()));
         let mut provider = self.provider;
         if let Some(order) = &self.suites {
             provider.cipher_suites = order
@@ -709,6 +713,7 @@ impl ConfigBuilder {
                 signed_certificate_timestamps: self.signed_certificate_timestamps,
                 early_data: self.early_data,
                 ech: self.ech,
+                ech_hpke_provider,
                 ..Default::default()
             },
         };

@@ -261,7 +261,7 @@ pub(crate) fn start(
         }
         None => {}
     }
-    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
+    let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,
@@ -446,7 +446,9 @@ pub(crate) fn client_hello(
     cx.client_hello_hash = None;
     // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
     let mut exts = Vec::with_capacity(16);
-    if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
+    // After a rejected ECH the hello is the outer one, which always names the public name.
+    let sni = config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+    if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
             name.as_ref().as_bytes().to_vec(),
         ));
