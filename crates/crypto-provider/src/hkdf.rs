@@ -12,6 +12,35 @@ pub trait Hkdf: Send + Sync + fmt::Debug {
 
     /// An expander keyed with `prk` (an Extract output, or a TLS 1.3 traffic secret).
     fn expander(&self, prk: &[u8]) -> Result<Box<dyn HkdfExpander>, Error>;
+
+    /// Calls `f` with an expander keyed with `prk`, for as many expansions as `f` makes.
+    ///
+    /// The same as `f(&*self.expander(prk)?)`, which is the default; the built-in providers
+    /// key the expander on the stack instead, so a key-schedule step costs no heap allocation.
+    /// The expander is dropped when `f` returns, as a boxed one would be.
+    fn with_expander(
+        &self,
+        prk: &[u8],
+        f: &mut dyn FnMut(&dyn HkdfExpander) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&*self.expander(prk)?)
+    }
+}
+
+/// TLS 1.3 `HKDF-Expand-Label(prk, label, context, len)` into a new [`Secret`] (at most 64
+/// bytes), through [`Hkdf::with_expander`]: no heap allocation with the built-in providers.
+pub fn expand_label_secret_with(
+    hkdf: &dyn Hkdf,
+    prk: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Result<Secret, Error> {
+    let mut out = Secret::zeroed(len).ok_or(Error::OutputLength)?;
+    hkdf.with_expander(prk, &mut |e| {
+        expand_label(e, label, context, out.as_mut_bytes())
+    })?;
+    Ok(out)
 }
 
 /// HKDF-Expand with a fixed PRK.

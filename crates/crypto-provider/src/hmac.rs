@@ -9,6 +9,14 @@ pub trait Hmac: Send + Sync + fmt::Debug {
     /// A key for signing and verifying.
     fn with_key(&self, key: &[u8]) -> Box<dyn HmacKey>;
 
+    /// The tag over the concatenation of `data` with `key`, in one call.
+    ///
+    /// The same as `self.with_key(key).sign(data)`, which is the default; the built-in
+    /// providers key the HMAC on the stack instead (no heap allocation).
+    fn sign_once(&self, key: &[u8], data: &[&[u8]]) -> Output {
+        self.with_key(key).sign(data)
+    }
+
     /// The tag length in bytes (the hash's output length).
     fn tag_len(&self) -> usize {
         self.hash_algorithm().output_len()

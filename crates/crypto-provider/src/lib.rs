@@ -73,7 +73,7 @@ pub mod rustcrypto;
 pub use aead::{Aead, AeadAlgorithm, BoundAead, NONCE_LEN, Nonce, TAG_LEN, Tag};
 pub use error::Error;
 pub use hash::{Hash, HashAlgorithm, HashContext};
-pub use hkdf::{Hkdf, HkdfExpander, expand_label, expand_label_secret};
+pub use hkdf::{Hkdf, HkdfExpander, expand_label, expand_label_secret, expand_label_secret_with};
 pub use hmac::{Hmac, HmacKey};
 #[cfg(feature = "ring")]
 pub use kem::LibcruxMlKem768;

@@ -108,6 +108,10 @@ impl Hmac for RingHmac {
     fn with_key(&self, key: &[u8]) -> Box<dyn HmacKey> {
         Box::new(RingHmacKey(hmac::Key::new(self.ring_alg(), key)))
     }
+
+    fn sign_once(&self, key: &[u8], data: &[&[u8]]) -> Output {
+        RingHmacKey(hmac::Key::new(self.ring_alg(), key)).sign(data)
+    }
 }
 
 struct RingHmacKey(hmac::Key);
@@ -159,10 +163,24 @@ impl Hkdf for RingHkdf {
     }
 
     fn expander(&self, prk: &[u8]) -> Result<Box<dyn HkdfExpander>, Error> {
-        Ok(Box::new(RingExpander {
+        Ok(Box::new(self.stack_expander(prk)))
+    }
+
+    fn with_expander(
+        &self,
+        prk: &[u8],
+        f: &mut dyn FnMut(&dyn HkdfExpander) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&self.stack_expander(prk))
+    }
+}
+
+impl RingHkdf {
+    fn stack_expander(&self, prk: &[u8]) -> RingExpander {
+        RingExpander {
             prk: hkdf::Prk::new_less_safe(self.hkdf_alg(), prk),
             hash_len: self.0.output_len(),
-        }))
+        }
     }
 }
 

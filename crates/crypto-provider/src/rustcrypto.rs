@@ -191,6 +191,10 @@ impl Hmac for RustCryptoHmac {
     fn with_key(&self, key: &[u8]) -> Box<dyn HmacKey> {
         Box::new(RustCryptoHmacKey(HmacState::new(self.0, key)))
     }
+
+    fn sign_once(&self, key: &[u8], data: &[&[u8]]) -> Output {
+        HmacState::new(self.0, key).sign(data)
+    }
 }
 
 struct RustCryptoHmacKey(HmacState);
@@ -239,6 +243,20 @@ impl Hkdf for RustCryptoHkdf {
     }
 
     fn expander(&self, prk: &[u8]) -> Result<Box<dyn HkdfExpander>, Error> {
+        Ok(Box::new(self.stack_expander(prk)?))
+    }
+
+    fn with_expander(
+        &self,
+        prk: &[u8],
+        f: &mut dyn FnMut(&dyn HkdfExpander) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        f(&self.stack_expander(prk)?)
+    }
+}
+
+impl RustCryptoHkdf {
+    fn stack_expander(&self, prk: &[u8]) -> Result<RustCryptoExpander, Error> {
         // `hkdf` refuses PRKs shorter than HashLen (RFC 5869 §2.3 asks for at least that). HMAC
         // zero-pads every key shorter than its block, so padding such a PRK to HashLen with
         // zeros keys the same HMAC: the result is RFC 5869's Expand for any PRK, as with ring.
@@ -262,7 +280,7 @@ impl Hkdf for RustCryptoHkdf {
                 ExpanderState::Sha512(hkdf::Hkdf::from_prk(prk).map_err(|_| Error::InvalidKey)?)
             }
         };
-        Ok(Box::new(RustCryptoExpander { state, hash_len }))
+        Ok(RustCryptoExpander { state, hash_len })
     }
 }
 

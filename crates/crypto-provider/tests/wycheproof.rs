@@ -293,8 +293,16 @@ fn hkdf_case(p: &CryptoProvider, hash_len: usize, test: &Value) -> Outcome {
         Ok(e) => e,
         Err(e) => return Fail(format!("expander: {e}")),
     };
+    let info = hex_field(test, "info");
     let mut out = vec![0u8; size];
-    let result = expander.expand(&[&hex_field(test, "info")], &mut out);
+    let result = expander.expand(&[&info], &mut out);
+    // The non-boxing entry point must give the same verdict and bytes.
+    let mut out_with = vec![0u8; size];
+    let result_with =
+        hkdf.with_expander(prk.as_bytes(), &mut |e| e.expand(&[&info], &mut out_with));
+    if result.is_ok() != result_with.is_ok() || out != out_with {
+        return Fail("with_expander differs from expander".into());
+    }
     match (
         plain_expectation(test).expect("no acceptable HKDF cases"),
         result,
@@ -316,6 +324,10 @@ fn hmac_case(p: &CryptoProvider, hash_len: usize, group: &Value, test: &Value) -
     let msg = hex_field(test, "msg");
     let tag = hex_field(test, "tag");
     let expect = plain_expectation(test).expect("no acceptable HMAC cases");
+    // The non-boxing entry point must give the same tag.
+    if hmac.sign_once(&hex_field(test, "key"), &[&msg]) != key.sign(&[&msg]) {
+        return Fail("sign_once differs from with_key().sign".into());
+    }
     let result = if tag_len == hash_len {
         // Full-length tags, as TLS uses them (Finished, PRF): the provider's verify.
         key.verify(&[&msg], &tag)

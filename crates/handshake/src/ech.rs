@@ -585,9 +585,10 @@ fn confirmation(
     transcript_hash: &[u8],
 ) -> Result<[u8; CONFIRMATION_LEN], Error> {
     let prk = suite.hkdf.extract(&[], inner_random);
-    let expander = suite.hkdf.expander(prk.as_bytes())?;
     let mut out = [0u8; CONFIRMATION_LEN];
-    overture_crypto_provider::expand_label(&*expander, label, transcript_hash, &mut out)?;
+    suite.hkdf.with_expander(prk.as_bytes(), &mut |e| {
+        overture_crypto_provider::expand_label(e, label, transcript_hash, &mut out)
+    })?;
     Ok(out)
 }
 

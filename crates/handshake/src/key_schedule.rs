@@ -17,6 +17,7 @@ use core::fmt;
 use overture_crypto_provider::{
     Aead, Hash, HashAlgorithm, HashContext, HkdfExpander, NONCE_LEN, Output, Secret,
     Tls12CipherSuite, Tls13CipherSuite, expand_label, expand_label_secret,
+    expand_label_secret_with,
 };
 use overture_types::HandshakeType;
 
@@ -208,10 +209,6 @@ impl Default for Transcript {
 pub struct KeySchedule {
     suite: &'static Tls13CipherSuite,
     secret: Secret,
-    /// The HKDF-Expand state keyed with `secret`, made once per stage for all its
-    /// Derive-Secret calls (`None` if the provider refused the key: each derive then makes
-    /// its own and reports that error).
-    expander: Option<Box<dyn HkdfExpander>>,
     /// `Hash("")`, the context of both "derived" secrets (kept from the first advance).
     empty_hash: Option<Output>,
 }
@@ -222,11 +219,9 @@ impl KeySchedule {
         let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
         let ikm = psk.unwrap_or_else(|| zeros.get(..suite.hash.output_len()).unwrap_or_default());
         let secret = suite.hkdf.extract(&[], ikm);
-        let expander = suite.hkdf.expander(secret.as_bytes()).ok();
         Self {
             suite,
             secret,
-            expander,
             empty_hash: None,
         }
     }
@@ -243,15 +238,28 @@ impl KeySchedule {
 
     /// `Derive-Secret(current, label, transcript_hash)`.
     pub fn derive(&self, label: &[u8], transcript_hash: &[u8]) -> Result<Secret, Error> {
-        match &self.expander {
-            Some(expander) => Ok(expand_label_secret(
-                &**expander,
-                label,
-                transcript_hash,
-                self.suite.hash.output_len(),
-            )?),
-            None => derive(self.suite, &self.secret, label, transcript_hash),
-        }
+        derive(self.suite, &self.secret, label, transcript_hash)
+    }
+
+    /// `Derive-Secret(current, label, transcript_hash)` for each of `labels`, with one
+    /// HKDF-Expand state for all (keyed on the stack by the built-in providers).
+    pub fn derive_many<const N: usize>(
+        &self,
+        labels: [&[u8]; N],
+        transcript_hash: &[u8],
+    ) -> Result<[Secret; N], Error> {
+        let len = self.suite.hash.output_len();
+        let zero = Secret::zeroed(len).ok_or(Error::Internal("hash longer than 64 bytes"))?;
+        let mut out: [Secret; N] = core::array::from_fn(|_| zero.clone());
+        self.suite
+            .hkdf
+            .with_expander(self.secret.as_bytes(), &mut |e| {
+                for (label, secret) in labels.iter().zip(out.iter_mut()) {
+                    expand_label(e, label, transcript_hash, secret.as_mut_bytes())?;
+                }
+                Ok(())
+            })?;
+        Ok(out)
     }
 
     /// `Derive-Secret(current, "derived", "")`: the salt of the next stage.
@@ -280,7 +288,6 @@ impl KeySchedule {
                 .unwrap_or_default()
         });
         self.secret = self.suite.hkdf.extract(salt.as_bytes(), ikm);
-        self.expander = self.suite.hkdf.expander(self.secret.as_bytes()).ok();
         Ok(())
     }
 }
@@ -309,14 +316,23 @@ pub fn expand(
     context: &[u8],
     len: usize,
 ) -> Result<Secret, Error> {
-    let expander = suite.hkdf.expander(secret.as_bytes())?;
-    Ok(expand_label_secret(&*expander, label, context, len)?)
+    Ok(expand_label_secret_with(
+        suite.hkdf,
+        secret.as_bytes(),
+        label,
+        context,
+        len,
+    )?)
 }
 
 /// The record keys of a traffic secret (`key` and `iv`, RFC 8446 §7.3).
 pub fn traffic_key(suite: &Tls13CipherSuite, secret: &Secret) -> Result<TrafficKey, Error> {
-    let expander = suite.hkdf.expander(secret.as_bytes())?;
-    traffic_key_with(suite, &*expander)
+    let mut key = None;
+    suite.hkdf.with_expander(secret.as_bytes(), &mut |e| {
+        key = Some(traffic_key_with(suite, e)?);
+        Ok(())
+    })?;
+    key.ok_or(Error::Internal("HKDF expander not called"))
 }
 
 /// [`traffic_key`] and [`finished_key`] of one handshake traffic secret, with one HKDF-Expand
@@ -325,17 +341,21 @@ pub fn traffic_and_finished_keys(
     suite: &Tls13CipherSuite,
     secret: &Secret,
 ) -> Result<(TrafficKey, Secret), Error> {
-    let expander = suite.hkdf.expander(secret.as_bytes())?;
-    let traffic = traffic_key_with(suite, &*expander)?;
-    let finished = expand_label_secret(&*expander, b"finished", &[], suite.hash.output_len())?;
-    Ok((traffic, finished))
+    let mut keys = None;
+    suite.hkdf.with_expander(secret.as_bytes(), &mut |e| {
+        let traffic = traffic_key_with(suite, e)?;
+        let finished = expand_label_secret(e, b"finished", &[], suite.hash.output_len())?;
+        keys = Some((traffic, finished));
+        Ok(())
+    })?;
+    keys.ok_or(Error::Internal("HKDF expander not called"))
 }
 
 /// The write key and IV from an expander keyed with the traffic secret.
 fn traffic_key_with(
     suite: &Tls13CipherSuite,
     expander: &dyn HkdfExpander,
-) -> Result<TrafficKey, Error> {
+) -> Result<TrafficKey, overture_crypto_provider::Error> {
     let key = expand_label_secret(expander, b"key", &[], suite.aead.key_len())?;
     let mut iv = [0u8; NONCE_LEN];
     expand_label(expander, b"iv", &[], &mut iv)?;
@@ -365,8 +385,7 @@ pub fn verify_data(
 ) -> Output {
     suite
         .hmac
-        .with_key(finished_key.as_bytes())
-        .sign(&[transcript_hash])
+        .sign_once(finished_key.as_bytes(), &[transcript_hash])
 }
 
 /// The PSK of a ticket: `HKDF-Expand-Label(resumption_master_secret, "resumption", nonce, HashLen)`
@@ -396,13 +415,9 @@ pub fn export(
     let empty = suite.hash.hash(&[]);
     let secret = derive(suite, exporter_master_secret, label, empty.as_bytes())?;
     let context_hash = suite.hash.hash(context);
-    let expander = suite.hkdf.expander(secret.as_bytes())?;
-    Ok(expand_label(
-        &*expander,
-        b"exporter",
-        context_hash.as_bytes(),
-        out,
-    )?)
+    Ok(suite.hkdf.with_expander(secret.as_bytes(), &mut |e| {
+        expand_label(e, b"exporter", context_hash.as_bytes(), out)
+    })?)
 }
 
 #[cfg(test)]
@@ -445,6 +460,11 @@ mod tests {
         let shts = ks.derive(b"s hs traffic", hs_hash).unwrap();
         assert_eq!(chts.as_bytes(), t["client_handshake_traffic_secret"]);
         assert_eq!(shts.as_bytes(), t["server_handshake_traffic_secret"]);
+        let [c2, s2] = ks
+            .derive_many([b"c hs traffic", b"s hs traffic"], hs_hash)
+            .unwrap();
+        assert_eq!(c2.as_bytes(), t["client_handshake_traffic_secret"]);
+        assert_eq!(s2.as_bytes(), t["server_handshake_traffic_secret"]);
         let k = traffic_key(s, &shts).unwrap();
         assert_eq!(k.key.as_bytes(), t["server_handshake_write_key"]);
         assert_eq!(k.iv.to_vec(), t["server_handshake_write_iv"]);
@@ -463,6 +483,11 @@ mod tests {
         let ap_hash = &t["client_application_traffic_transcript_hash"];
         let cats = ks.derive(b"c ap traffic", ap_hash).unwrap();
         assert_eq!(cats.as_bytes(), t["client_application_traffic_secret_0"]);
+        let [cats2, exp2] = ks
+            .derive_many([b"c ap traffic", b"exp master"], ap_hash)
+            .unwrap();
+        assert_eq!(cats2.as_bytes(), t["client_application_traffic_secret_0"]);
+        assert_eq!(exp2.as_bytes(), t["exporter_master_secret"]);
         let k = traffic_key(s, &cats).unwrap();
         assert_eq!(k.key.as_bytes(), t["client_application_write_key"]);
         assert_eq!(k.iv.to_vec(), t["client_application_write_iv"]);

@@ -200,8 +200,8 @@ pub(crate) fn server_hello(
     ks.advance(shared.as_ref().map(Secret::as_bytes))?;
     cx.observe("handshake_secret", ks.current_secret().as_bytes());
     let hash = st.transcript.current_hash()?;
-    let client_secret = ks.derive(b"c hs traffic", hash.as_bytes())?;
-    let server_secret = ks.derive(b"s hs traffic", hash.as_bytes())?;
+    let [client_secret, server_secret] =
+        ks.derive_many([b"c hs traffic", b"s hs traffic"], hash.as_bytes())?;
     cx.observe("client_handshake_traffic_transcript_hash", hash.as_bytes());
     cx.observe("server_handshake_traffic_transcript_hash", hash.as_bytes());
     cx.observe("client_handshake_traffic_secret", client_secret.as_bytes());
@@ -732,9 +732,10 @@ impl ExpectFinished {
         }
         hs.ks.advance(None)?;
         cx.observe("master_secret", hs.ks.current_secret().as_bytes());
-        let client_ap = hs.ks.derive(b"c ap traffic", hash.as_bytes())?;
-        let server_ap = hs.ks.derive(b"s ap traffic", hash.as_bytes())?;
-        let exporter = hs.ks.derive(b"exp master", hash.as_bytes())?;
+        let [client_ap, server_ap, exporter] = hs.ks.derive_many(
+            [b"c ap traffic", b"s ap traffic", b"exp master"],
+            hash.as_bytes(),
+        )?;
         for name in [
             "client_application_traffic_transcript_hash",
             "server_application_traffic_transcript_hash",
