@@ -1,6 +1,7 @@
 //! Reading callgrind's output through `callgrind_annotate`: the total instructions counted,
-//! the part spent in the crypto library (the self cost of ring's functions: `ring::…`, its C
-//! and assembly `ring_core_…`), and the costliest functions outside it.
+//! the part spent in the crypto libraries (the self cost of ring's functions: `ring::…`, its C
+//! and assembly `ring_core_…`; and libcrux's, for ML-KEM), and the costliest functions
+//! outside them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -15,14 +16,17 @@ pub struct Totals {
     pub crypto: u64,
 }
 
-/// Whether a function belongs to the crypto library: ring's Rust (`ring::…`), its C and
+/// Whether a function belongs to a crypto library: ring's Rust (`ring::…`), its C and
 /// assembly (exported `ring_core_…` symbols, and static ones found by their source file under
-/// `ring-0.x/`).
+/// `ring-0.x/`), and libcrux (ML-KEM and its SHA-3: `libcrux_…`, files under `libcrux-…/`).
 pub fn is_crypto(file: &str, function: &str) -> bool {
     file.contains("/ring-0.")
         || function.starts_with("ring::")
         || function.starts_with("<ring::")
         || function.contains("ring_core_")
+        || file.contains("/libcrux-")
+        || function.starts_with("libcrux")
+        || function.starts_with("<libcrux")
 }
 
 /// One function's cost: (instructions, source file, function).
@@ -97,10 +101,10 @@ pub fn annotate(out: &Path, imp: &str) -> Result<Totals, String> {
     for (n, _, f) in outside.iter().take(40) {
         let _ = writeln!(report, "{n:>12}  {f}");
     }
-    let own = if imp == "overture" {
-        "overture"
-    } else {
-        "rustls"
+    let own = match imp {
+        "overture" => "overture",
+        "floor" => "overture_benches",
+        _ => "rustls",
     };
     let _ = writeln!(report, "\nTop {own} functions by inclusive cost:");
     let mut mine: Vec<&Cost> = inclusive

@@ -1127,3 +1127,62 @@ fn ocsp_stapling_hands_the_stapled_response_over_unvalidated() {
         }
     }
 }
+
+/// `ConfigBuilder::with_ocsp_response_check` (OpenSSL's client status callback): it sees the
+/// stapled response (or `None`) and refusing fails the handshake with
+/// bad_certificate_status_response (BoGo ClientOCSPCallback-Pass / -Fail / -FailNoStaple).
+#[test]
+fn the_applications_ocsp_check_sees_the_staple_and_can_refuse() {
+    use std::sync::Mutex;
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let ocsp = b"\x30\x03\x0a\x01\x00".to_vec();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        for (staple, accept) in [(true, true), (true, false), (false, false)] {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ServerConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_no_client_auth();
+            let server_config = if staple {
+                builder.with_single_cert_with_ocsp(
+                    pki.chain.clone(),
+                    pki.private_key(),
+                    ocsp.clone(),
+                )
+            } else {
+                builder.with_single_cert(pki.chain.clone(), pki.private_key())
+            }
+            .unwrap();
+            let server = RustlsServer::start(Arc::new(server_config));
+            let seen: Arc<Mutex<Vec<Option<Vec<u8>>>>> = Arc::default();
+            let seen2 = seen.clone();
+            let config = ClientConfig::builder()
+                .with_ca_file(&pki.ca_pem)
+                .unwrap()
+                .with_ocsp_stapling(true)
+                .with_ocsp_response_check(move |r| {
+                    seen2.lock().unwrap().push(r.map(<[u8]>::to_vec));
+                    accept
+                })
+                .build()
+                .unwrap();
+            let mut ssl = Ssl::new(&config, "localhost").unwrap();
+            let s = SocketBio::new(TcpStream::connect(server.addr).unwrap());
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            ssl.set_bio(Box::new(s));
+            let result = ssl.connect();
+            let want = staple.then(|| ocsp.clone());
+            assert_eq!(*seen.lock().unwrap(), vec![want], "{version:?} {staple}");
+            if accept {
+                result.unwrap_or_else(|e| panic!("{version:?}: {e}"));
+            } else {
+                let e = result.expect_err("refused by the check");
+                assert_eq!(
+                    e.alert_sent(),
+                    Some(AlertDescription::BadCertificateStatusResponse),
+                    "{version:?} {staple}: {e}"
+                );
+            }
+        }
+    }
+}

@@ -206,6 +206,11 @@ struct Scenario {
     record_size_limit: Option<u16>,
     /// The client offers ECH with the fixture's ECHConfigList (public name `localhost`).
     ech: bool,
+    /// The client sends no SNI for its own name (`ConfigBuilder::with_sni(false)`).
+    no_sni: bool,
+    /// The client asks for a stapled OCSP response and SCTs (`with_ocsp_stapling`,
+    /// `with_signed_certificate_timestamps`).
+    ocsp: bool,
     /// 0-RTT: the config enables early data and the client writes these bytes with
     /// `write_early_data` before `connect()` (sent when its ticket allows early data).
     early_data: Option<&'static [u8]>,
@@ -250,6 +255,8 @@ fn sc(area: &'static str, name: &'static str, expect: Expect, script: Script) ->
         peak_bound: PEAK_HEAP_BOUND,
         record_size_limit: None,
         ech: false,
+        no_sni: false,
+        ocsp: false,
         early_data: None,
     }
 }
@@ -329,6 +336,33 @@ fn cert_msg(c: &mut Conn, msg: &[u8]) -> R {
     c.send_hs(msg)?;
     c.send_certificate_verify()?;
     c.send_finished()
+}
+
+/// The fixture's TLS 1.3 Certificate with `leaf_exts` (type, body) in the end entity's entry.
+fn cert_with_leaf_exts(c: &Conn, leaf_exts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for (i, cert) in c.fixture.chain.iter().enumerate() {
+        list.extend_from_slice(&u24(cert.len()));
+        list.extend_from_slice(cert);
+        let exts: Vec<Vec<u8>> = if i == 0 {
+            leaf_exts.iter().map(|(t, b)| ext(*t, b)).collect()
+        } else {
+            Vec::new()
+        };
+        list.extend_from_slice(&ext_block(&exts));
+    }
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u24(list.len()));
+    body.extend_from_slice(&list);
+    hs_msg(hs::CERTIFICATE, &body)
+}
+
+/// A scenario whose client asks for OCSP stapling and SCTs.
+fn ocsp(name: &'static str, expect: Expect, script: Script) -> Scenario {
+    Scenario {
+        ocsp: true,
+        ..sc("certificate", name, expect, script)
+    }
 }
 
 fn cert_chain(c: &mut Conn, name: &str) -> R {
@@ -1232,6 +1266,48 @@ fn scenarios() -> Vec<Scenario> {
             "zero-length certificate entry",
             bad(A::DecodeError),
             |c| cert_msg(c, &hs_msg(hs::CERTIFICATE, &[0, 0, 0, 5, 0, 0, 0, 0, 0])),
+        ),
+        ocsp(
+            "stapled OCSP response and SCT list in the end entity's entry, both asked for \
+             (RFC 8446 §4.4.2.1; completes)",
+            ok(),
+            |c| {
+                to_ee(c)?;
+                let m = cert_with_leaf_exts(
+                    c,
+                    &[
+                        (ext::STATUS_REQUEST, &[1, 0, 0, 2, 0x30, 0]),
+                        (18, &[0, 4, 0, 2, 7, 7]),
+                    ],
+                );
+                c.send_hs(&m)?;
+                c.send_certificate_verify()?;
+                c.finish_and_greet()
+            },
+        ),
+        ocsp(
+            "empty OCSP response in the entry (RFC 6066 §8: 1 byte at least): decode_error",
+            bad(A::DecodeError),
+            |c| {
+                let m = cert_with_leaf_exts(c, &[(ext::STATUS_REQUEST, &[1, 0, 0, 0])]);
+                cert_msg(c, &m)
+            },
+        ),
+        ocsp(
+            "CertificateStatus of an unknown status_type in the entry: illegal_parameter",
+            bad(A::IllegalParameter),
+            |c| {
+                let m = cert_with_leaf_exts(c, &[(ext::STATUS_REQUEST, &[2, 0, 0, 1, 0x30])]);
+                cert_msg(c, &m)
+            },
+        ),
+        ocsp(
+            "empty SCT list, or an empty SCT in it, in the entry (RFC 6962 §3.3): decode_error",
+            bad(A::DecodeError),
+            |c| {
+                let m = cert_with_leaf_exts(c, &[(18, &[0, 6, 0, 2, 1, 2, 0, 0])]);
+                cert_msg(c, &m)
+            },
         ),
         sc(
             "certificate",
@@ -2997,6 +3073,8 @@ fn scenarios() -> Vec<Scenario> {
             peak_bound: PEAK_HEAP_BOUND,
             record_size_limit: None,
             ech: false,
+            no_sni: false,
+            ocsp: false,
             early_data: None,
         });
     }
@@ -3202,6 +3280,19 @@ fn ech_issue_ticket(c: &mut Conn) -> R {
     c.hello_and_close()
 }
 
+/// [`ech_rejected`] after a HelloRetryRequest: the ServerHello, then the outer handshake.
+fn ech_rejected_after_hello(c: &mut Conn) -> R {
+    let sh = c.default_server_hello();
+    c.send_server_hello(&sh)?;
+    let ee = c.encrypted_extensions(&[]);
+    c.send_hs(&ee)?;
+    c.send_certificate()?;
+    c.send_certificate_verify()?;
+    c.send_finished()?;
+    c.application_keys();
+    Ok(())
+}
+
 fn ech_scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
@@ -3242,6 +3333,35 @@ fn ech_scenarios() -> Vec<Scenario> {
             bad(A::EchRequired),
             |c| {
                 let list = c.fixture.ech.list.clone();
+                ech_rejected(c, &[ext(0xfe0d, &list)])
+            },
+        ),
+        Scenario {
+            no_sni: true,
+            ..ech(
+                "ECH rejected by a HelloRetryRequest, SNI off for the inner name: the second \
+                 ClientHello repeats the first outer one, public_name SNI included (RFC 8446 \
+                 §4.1.2; BoGo TLS-ECH-Client-Reject-HelloRetryRequest), then ech_required",
+                bad(A::EchRequired),
+                |c| {
+                    let mut hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
+                    // A confirmation that does not verify: ECH is rejected here.
+                    hrr.extensions.push(ext(0xfe0d, &[0; 8]));
+                    c.send_hrr(&hrr)?;
+                    ech_rejected_after_hello(c)
+                },
+            )
+        },
+        ech(
+            "ECH rejected with ~64 KiB of retry_configs (a thousand configs): kept within the \
+             handshake message limit, heap bounded, ech_required",
+            bad(A::EchRequired),
+            |c| {
+                let config = &c.fixture.ech.config;
+                let n = 64_000 / config.len();
+                let body: Vec<u8> = config.repeat(n);
+                let mut list = u16b(body.len()).to_vec();
+                list.extend_from_slice(&body);
                 ech_rejected(c, &[ext(0xfe0d, &list)])
             },
         ),
@@ -3764,6 +3884,14 @@ fn run_one(
     }
     if s.ech {
         builder = builder.with_ech_config_list(&fixture.ech.list).unwrap();
+    }
+    if s.no_sni {
+        builder = builder.with_sni(false);
+    }
+    if s.ocsp {
+        builder = builder
+            .with_ocsp_stapling(true)
+            .with_signed_certificate_timestamps(true);
     }
     if s.early_data.is_some() {
         builder = builder.with_early_data(true);

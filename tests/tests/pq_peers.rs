@@ -463,3 +463,35 @@ fn ech_rejection_sends_no_client_certificate() {
     let seen = peer.handshake(1);
     assert_eq!((seen.ech, seen.client_certs), (true, 2), "{seen:?}");
 }
+
+/// With only TLS_AES_256_GCM_SHA384 and P-384: HPKE's X25519 and HKDF-SHA256 come from the
+/// whole provider (the TLS choices leave neither), and the acceptance confirmation runs over
+/// SHA-384, the negotiated suite's hash (RFC 9849 §7.2).
+#[test]
+fn ech_accepted_with_aes_256_sha384_and_p384() {
+    let pki = ech_pki();
+    let Some(peer) = go_tls_server(&pki, Some("public.example"), &[]) else {
+        return;
+    };
+    let list = std::fs::read(peer.ech_config_list.as_ref().unwrap()).unwrap();
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_cipher_suites(&[overture::types::CipherSuite::TLS13_AES_256_GCM_SHA384])
+        .unwrap()
+        .with_groups(&[NamedGroup::secp384r1])
+        .unwrap()
+        .with_ech_config_list(&list)
+        .unwrap()
+        .build()
+        .unwrap();
+    let negotiated = connect_echo(&config, &peer);
+    assert_eq!(negotiated.ech(), overture::EchStatus::Accepted);
+    assert_eq!(
+        negotiated.cipher_suite(),
+        overture::types::CipherSuite::TLS13_AES_256_GCM_SHA384
+    );
+    assert_eq!(negotiated.group(), Some(NamedGroup::secp384r1));
+    let seen = peer.handshake(0);
+    assert!(seen.ech && seen.server_name == "localhost", "{seen:?}");
+}

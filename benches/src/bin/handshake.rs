@@ -45,7 +45,17 @@
 //! cases `instr-tls13-full-ecdsa` (all instructions per handshake) and
 //! `instr-non-crypto-tls13-full-ecdsa` (all but the self cost of ring's functions), metric
 //! `instructions`, unit `Ir`. The costliest functions go to
-//! `target/bench/callgrind.<impl>.top.txt`.
+//! `target/bench/callgrind.<impl>.top.txt`. The floor runs under callgrind too (impl `floor`,
+//! the same primitives as its timed run), and so do `tls13-full-ecdsa-mlkem`, `tls13-full-rsa`,
+//! `tls13-resumed` and `tls12-full-ecdsa` (`instr-<case>` and `instr-non-crypto-<case>`,
+//! Overture beside its floor; libcrux counts as crypto).
+//!
+//! Allocations (when valgrind is installed): `allocs-tls13-full-ecdsa`, metric `allocations`,
+//! unit `calls`: heap blocks allocated (malloc, calloc, realloc) per handshake by the client's
+//! calls, counted by valgrind's DHAT over the stacks that pass through `inmem::client_call`;
+//! two runs (5 and 10 handshakes after the warm-up) are subtracted, so setup and warm-up do
+//! not count. (callgrind's call counts are not used for this: with `--toggle-collect` they
+//! also count calls made while collection is off.)
 
 #[cfg(feature = "handshake")]
 fn main() {
@@ -363,7 +373,8 @@ mod bench {
         if let Some(i) = args.iter().position(|a| a == "--callgrind-child") {
             let imp = args.get(i + 1).cloned().unwrap_or_default();
             let n: usize = args.get(i + 2).and_then(|v| v.parse().ok()).unwrap_or(5);
-            if let Err(e) = callgrind_child(&imp, n) {
+            let case = args.get(i + 3).map_or(CASES[0].name, String::as_str);
+            if let Err(e) = callgrind_child(&imp, n, case) {
                 eprintln!("callgrind child: {e}");
                 std::process::exit(1);
             }
@@ -491,7 +502,22 @@ mod bench {
             zero_rtt(&mut suite);
         }
         if suite.wants("instr-tls13-full-ecdsa") {
-            instructions(&mut suite);
+            instructions(&mut suite, CASES[0].name, &["overture", "rustls", "floor"]);
+        }
+        // The other cases against their floors, instruction by instruction: where a time
+        // ratio comes from instructions and where from the cache and branch behaviour.
+        for case in [
+            "tls13-full-ecdsa-mlkem",
+            "tls13-full-rsa",
+            "tls13-resumed",
+            "tls12-full-ecdsa",
+        ] {
+            if suite.wants(&format!("instr-{case}")) {
+                instructions(&mut suite, case, &["overture", "floor"]);
+            }
+        }
+        if suite.wants("allocs-tls13-full-ecdsa") {
+            allocations(&mut suite);
         }
         suite.finish();
     }
@@ -649,25 +675,30 @@ mod bench {
     /// Handshakes counted per implementation under callgrind.
     const COUNTED: usize = 5;
 
-    fn instructions(suite: &mut Suite) {
+    /// Instructions per handshake of `case` under callgrind for each of `imps` (the first is
+    /// the subject of the ratios): cases `instr-<case>` and `instr-non-crypto-<case>`.
+    fn instructions(suite: &mut Suite, case: &str, imps: &[&str]) {
+        let all_case = format!("instr-{case}");
         if Command::new("valgrind").arg("--version").output().is_err() {
-            suite.not_run(
-                "instr-tls13-full-ecdsa",
-                "overture",
-                "valgrind is not installed",
-            );
+            suite.not_run(&all_case, "overture", "valgrind is not installed");
             return;
         }
         let exe = match std::env::current_exe() {
             Ok(e) => e,
             Err(e) => {
-                suite.not_run("instr-tls13-full-ecdsa", "overture", &e.to_string());
+                suite.not_run(&all_case, "overture", &e.to_string());
                 return;
             }
         };
         let mut totals = Vec::new();
-        for imp in ["overture", "rustls"] {
-            let out = bench_dir().join(format!("callgrind.{imp}.out"));
+        for imp in imps {
+            // The classical case keeps its historical file names.
+            let tag = if case == CASES[0].name {
+                (*imp).to_string()
+            } else {
+                format!("{imp}.{case}")
+            };
+            let out = bench_dir().join(format!("callgrind.{tag}.out"));
             let status = Command::new("valgrind")
                 .args([
                     "--tool=callgrind",
@@ -677,7 +708,7 @@ mod bench {
                 ])
                 .arg(format!("--callgrind-out-file={}", out.display()))
                 .arg(&exe)
-                .args(["--callgrind-child", imp, &COUNTED.to_string()])
+                .args(["--callgrind-child", imp, &COUNTED.to_string(), case])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .status();
@@ -685,7 +716,7 @@ mod bench {
                 Ok(s) if s.success() => {}
                 other => {
                     suite.not_run(
-                        "instr-tls13-full-ecdsa",
+                        &all_case,
                         imp,
                         &format!("valgrind run for {imp} failed: {other:?}"),
                     );
@@ -693,9 +724,9 @@ mod bench {
                 }
             }
             match overture_benches::callgrind::annotate(&out, imp) {
-                Ok(t) => totals.push((imp, t)),
+                Ok(t) => totals.push((*imp, t)),
                 Err(e) => {
-                    suite.not_run("instr-tls13-full-ecdsa", "overture", &e);
+                    suite.not_run(&all_case, imp, &e);
                     return;
                 }
             }
@@ -709,30 +740,142 @@ mod bench {
             .iter()
             .map(|(i, t)| (*i, vec![per(t.total - t.crypto)]))
             .collect();
-        suite.samples("instr-tls13-full-ecdsa", "instructions", "Ir", &all);
+        suite.samples(&all_case, "instructions", "Ir", &all);
         suite.samples(
-            "instr-non-crypto-tls13-full-ecdsa",
+            &format!("instr-non-crypto-{case}"),
             "instructions",
             "Ir",
             &non,
         );
         for (imp, t) in &totals {
             eprintln!(
-                "callgrind {imp}: {} Ir per handshake, {} in ring, top outside ring in target/bench/callgrind.{imp}.top.txt",
+                "callgrind {case} {imp}: {} Ir per handshake, {} in the crypto libraries",
                 per(t.total),
                 per(t.crypto)
             );
         }
     }
 
-    /// Runs under callgrind: one warm-up handshake (not counted: the counters are zeroed
-    /// after it), then `n` counted ones; only the client's calls are counted.
-    fn callgrind_child(imp: &str, n: usize) -> Result<(), String> {
-        let s = setup(&CASES[0])?;
-        let once = |s: &Setup| match imp {
-            "overture" => overture_once(s, false).map(|_| ()),
-            "rustls" => rustls_once(s, false).map(|_| ()),
-            other => Err(format!("unknown implementation {other}")),
+    /// Heap blocks allocated per handshake by the client's calls (DHAT): the blocks of every
+    /// allocation stack through `client_call`, 2·COUNTED handshakes minus COUNTED.
+    fn allocations(suite: &mut Suite) {
+        let case = "allocs-tls13-full-ecdsa";
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => {
+                suite.not_run(case, "overture", &e.to_string());
+                return;
+            }
+        };
+        let mut counts = Vec::new();
+        for imp in ["overture", "rustls"] {
+            let mut blocks = [0u64; 2];
+            for (slot, n) in blocks.iter_mut().zip([COUNTED, 2 * COUNTED]) {
+                let out = bench_dir().join(format!("dhat.{imp}.{n}.json"));
+                let status = Command::new("valgrind")
+                    .args(["--tool=dhat", "--num-callers=200"])
+                    .arg(format!("--dhat-out-file={}", out.display()))
+                    .arg(&exe)
+                    .args(["--callgrind-child", imp, &n.to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+                if !matches!(status, Ok(s) if s.success()) {
+                    suite.not_run(case, imp, &format!("valgrind --tool=dhat: {status:?}"));
+                    return;
+                }
+                match client_blocks(&out) {
+                    Ok(b) => *slot = b,
+                    Err(e) => {
+                        suite.not_run(case, imp, &e);
+                        return;
+                    }
+                }
+            }
+            let per = blocks[1].saturating_sub(blocks[0]) as f64 / COUNTED as f64;
+            eprintln!("dhat {imp}: {per} heap blocks allocated per handshake");
+            counts.push((imp, vec![per]));
+        }
+        suite.samples(case, "allocations", "calls", &counts);
+    }
+
+    /// The heap blocks a DHAT profile counts at the allocation stacks that pass through
+    /// `client_call`.
+    fn client_blocks(path: &std::path::Path) -> Result<u64, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let frames = v["ftbl"].as_array().ok_or("DHAT output without ftbl")?;
+        let client: Vec<bool> = frames
+            .iter()
+            .map(|f| f.as_str().is_some_and(|f| f.contains("client_call")))
+            .collect();
+        let mut total = 0;
+        for pp in v["pps"].as_array().ok_or("DHAT output without pps")? {
+            let through_client = pp["fs"].as_array().is_some_and(|fs| {
+                fs.iter().any(|i| {
+                    i.as_u64()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .and_then(|i| client.get(i))
+                        .copied()
+                        .unwrap_or(false)
+                })
+            });
+            if through_client {
+                total += pp["tbk"].as_u64().unwrap_or(0);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Runs under callgrind (or DHAT): one warm-up handshake of `case` (not counted: the
+    /// counters are zeroed after it), then `n` counted ones; only the client's calls are
+    /// counted. `imp` `floor` runs the case's crypto floor instead.
+    fn callgrind_child(imp: &str, n: usize, case: &str) -> Result<(), String> {
+        let case = CASES
+            .iter()
+            .find(|c| c.name == case)
+            .ok_or_else(|| format!("unknown case {case}"))?;
+        let s = setup(case)?;
+        let mut floor = None;
+        if imp == "floor" {
+            let transcript = overture_preflight(case, &s)?;
+            let verifies = match (case.resumed, case.warm) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 3,
+            };
+            let kind = if case.resumed {
+                FloorKind::Resumed
+            } else if case.tls12 {
+                FloorKind::Tls12
+            } else {
+                FloorKind::Tls13
+            };
+            let f = Floor::new(&s.pki, kind, verifies, &transcript)?;
+            let kem = if case.mlkem {
+                Some(MlkemFloor::new()?)
+            } else {
+                None
+            };
+            floor = Some((f, kem));
+        }
+        // A resumed case takes the server's tickets after each handshake (not counted:
+        // `absorb` reads outside `client_call`), so the next one resumes.
+        let resumed = case.resumed;
+        let mut once = |s: &Setup| match (imp, floor.as_mut()) {
+            ("overture", _) => overture_once(s, resumed).map(|_| ()),
+            ("rustls", _) => rustls_once(s, resumed).map(|_| ()),
+            ("floor", Some((f, kem))) => {
+                overture_benches::inmem::client_call(|| {
+                    f.run();
+                    if let Some(k) = kem {
+                        k.run();
+                    }
+                });
+                Ok(())
+            }
+            (other, _) => Err(format!("unknown implementation {other}")),
         };
         once(&s)?;
         callgrind_zero();

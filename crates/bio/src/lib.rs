@@ -24,7 +24,7 @@
 //!       │ Bio::flush (end of every flight)       │
 //!       │ Bio::write_in_place: records sealed    │ Bio::read_in_place: records opened
 //!       │   in the BIO's own free space          │   where the BIO holds them
-//!       ▼                                        │   (BioPairEnd lends; the others say None)
+//!       ▼                                        │   (BioPairEnd lends both, MemBio its bytes)
 //!   ┌──────────────── Box<dyn Bio + Send> ───────┴──────────────────────┐
 //!   │ SocketBio        MemBio           BioPairEnd         IoBio<T>     │
 //!   │ TCP / Unix fd    one growable     bounded buffer     any Read +   │

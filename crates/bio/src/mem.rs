@@ -153,6 +153,30 @@ impl Bio for MemBio {
         Ok(Transfer::Bytes(0))
     }
 
+    /// Lends every unread byte (they are contiguous). Writes are not lent: new space would
+    /// have to be zero-filled first, which costs what the copy it saves does.
+    fn read_in_place(
+        &mut self,
+        take: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> io::Result<Option<Transfer>> {
+        let unread = self.buf.get_mut(self.pos..).unwrap_or_default();
+        if unread.is_empty() {
+            return Ok(Some(if self.eof {
+                Transfer::Eof
+            } else {
+                Transfer::WouldBlock
+            }));
+        }
+        let n = take(unread).min(unread.len());
+        self.pos += n;
+        if self.pos >= self.buf.len() {
+            // Drained: start over at the front without freeing the allocation.
+            self.buf.clear();
+            self.pos = 0;
+        }
+        Ok(Some(Transfer::Bytes(n)))
+    }
+
     /// Marks the BIO EOF (as [`MemBio::set_eof`]) and refuses further writes.
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.write_closed = true;
@@ -256,5 +280,33 @@ mod tests {
         assert!(rest.iter().copied().eq(expect.iter().copied()));
         assert_eq!(m.pending(), 0);
         assert_eq!(m.read(&mut buf).unwrap(), Transfer::WouldBlock);
+    }
+
+    #[test]
+    fn unread_bytes_are_lent_in_place() {
+        let mut bio = MemBio::from(&b"abcdef"[..]);
+        let t = bio.read_in_place(&mut |bytes| {
+            assert_eq!(bytes, b"abcdef");
+            bytes[0] = b'X';
+            2
+        });
+        assert_eq!(t.unwrap(), Some(Transfer::Bytes(2)));
+        assert_eq!(bio.data(), b"cdef");
+        let t = bio.read_in_place(&mut |bytes| bytes.len());
+        assert_eq!(t.unwrap(), Some(Transfer::Bytes(4)));
+        assert_eq!(
+            bio.read_in_place(&mut |_| unreachable!()).unwrap(),
+            Some(Transfer::WouldBlock)
+        );
+        bio.set_eof();
+        assert_eq!(
+            bio.read_in_place(&mut |_| unreachable!()).unwrap(),
+            Some(Transfer::Eof)
+        );
+        // Writes are not lent.
+        assert_eq!(
+            bio.write_in_place(4, &mut |_| unreachable!()).unwrap(),
+            None
+        );
     }
 }

@@ -11,7 +11,7 @@ pub(crate) const USAGE: &str =
                         [--nodelay] [--reconnect N] [--request STRING] [--keylog FILE]
                         [--timeout SECS] [--showcerts] [--starttls PROTO] [--trace] [--json]
                         [--record-size-limit N] [--early-data STRING]
-                        [--ech-config FILE | --ech-grease]
+                        [--ech-config FILE | --ech-grease] [--status]
   LISTs are comma-separated IANA names: TLS_AES_128_GCM_SHA256, x25519, secp256r1, h2, ...
   --request writes STRING (\\r \\n \\t \\\\ escapes) after the handshake and prints the reply
   until the peer closes or 2 s of silence.
@@ -34,6 +34,9 @@ pub(crate) const USAGE: &str =
   encrypted, the visible one is the config's public name; TLS 1.3 only. A server that
   rejects ECH fails the connection (its retry configs, base64, in `ech_retry_configs`).
   --ech-grease sends a GREASE ECH extension instead (with --json, `ech` says which).
+  --status asks for the server's stapled OCSP response (status_request, as openssl s_client
+  -status) and prints its size (with --json, `ocsp_response_bytes`, null when none came); the
+  response is not validated.
   Exit status: 0 all connections succeeded, 1 one failed, 2 usage error.";
 
 /// How the bytes move.
@@ -68,6 +71,8 @@ pub(crate) struct ConnectOpts {
     pub(crate) trace: bool,
     pub(crate) starttls: Option<Protocol>,
     pub(crate) record_size_limit: Option<u16>,
+    /// `--status`: ask for a stapled OCSP response.
+    pub(crate) status: bool,
     /// `--early-data`: sent as 0-RTT on resumed connections.
     pub(crate) early_data: Option<Vec<u8>>,
     /// `--ech-config FILE`.
@@ -115,6 +120,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         trace: false,
         starttls: None,
         record_size_limit: None,
+        status: false,
         early_data: None,
         ech_config: None,
         ech_grease: false,
@@ -188,6 +194,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
             "--early-data" => o.early_data = Some(unescape(&value(arg)?)?),
             "--ech-config" => o.ech_config = Some(value(arg)?.into()),
             "--ech-grease" => o.ech_grease = true,
+            "--status" => o.status = true,
             "--showcerts" => o.showcerts = true,
             "--trace" => o.trace = true,
             "--starttls" => {
@@ -266,7 +273,8 @@ mod tests {
             "connect 127.0.0.1:4433 --server-name localhost --ca-file ca.pem --tls1.3 \
              --cipher-suites TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384 --groups x25519 \
              --alpn h2,http/1.1 --bio-pair --nodelay --reconnect 3 --request GET\\r\\n --json \
-             --showcerts --starttls SMTP --record-size-limit 512 --ech-config e.list --ech-grease",
+             --showcerts --starttls SMTP --record-size-limit 512 --ech-config e.list --ech-grease \
+             --status",
         ))
         .unwrap() else {
             panic!("not connect")
@@ -285,7 +293,7 @@ mod tests {
             o.ech_config.as_deref(),
             Some(std::path::Path::new("e.list"))
         );
-        assert!(o.ech_grease);
+        assert!(o.ech_grease && o.status);
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn build_config(o: &ConnectOpts) -> Result<ClientConfig, String> {
     if let Some(limit) = o.record_size_limit {
         b = b.with_record_size_limit(limit);
     }
+    b = b.with_ocsp_stapling(o.status);
     if o.early_data.is_some() {
         // The early data is a request whose reply we print: a rejected one is sent again.
         b = b
@@ -596,6 +597,7 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
                 "handshake_us": u64::try_from(r.handshake.as_micros()).unwrap_or(u64::MAX),
                 "response_bytes": r.response.len(),
                 "peer_record_size_limit": n.peer_record_size_limit(),
+                "ocsp_response_bytes": n.ocsp_response().map(<[u8]>::len),
                 "early_data": early_data_name(n.early_data()),
                 "early_data_bytes": r.early_bytes,
                 "ech": n.ech().name(),
@@ -633,6 +635,12 @@ fn print_report(o: &ConnectOpts, name: &str, r: &Report) {
             );
             if let Some(limit) = n.peer_record_size_limit() {
                 println!("  server record_size_limit {limit}");
+            }
+            if o.status {
+                match n.ocsp_response() {
+                    Some(r) => println!("  OCSP response: {} bytes (not validated)", r.len()),
+                    None => println!("  OCSP response: no response sent"),
+                }
             }
             if let Some(early) = early_data_name(n.early_data()) {
                 println!(

@@ -392,3 +392,73 @@ fn early_data_is_accepted_on_reconnect() {
         }
     }
 }
+
+/// `--status` asks for the stapled OCSP response (status_request) and reports its size:
+/// `openssl s_server -status_file` staples a response made by `openssl ocsp` (its status
+/// "unknown": the responder's index is empty; the client only carries the bytes), in TLS 1.3
+/// (CertificateEntry extension) and TLS 1.2 (CertificateStatus); without `--status` nothing
+/// is asked and nothing comes.
+#[test]
+fn status_reports_the_stapled_ocsp_response() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    if !overture_tests::peer_available("openssl") {
+        assert!(!overture_tests::peers_required(), "openssl is required");
+        return;
+    }
+    let dir = &pki.dir;
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    overture_tests::openssl_cli(
+        dir,
+        &[
+            "ocsp",
+            "-issuer",
+            &path("intermediate.pem"),
+            "-cert",
+            &path("leaf.pem"),
+            "-no_nonce",
+            "-reqout",
+            &path("req.der"),
+        ],
+    );
+    overture_tests::openssl_cli(
+        dir,
+        &[
+            "ocsp",
+            "-index",
+            &path("index.txt"),
+            "-CA",
+            &path("intermediate.pem"),
+            "-rsigner",
+            &path("leaf.pem"),
+            "-rkey",
+            &path("key.pem"),
+            "-reqin",
+            &path("req.der"),
+            "-respout",
+            &path("resp.der"),
+            "-ndays",
+            "1",
+        ],
+    );
+    let response_len = std::fs::metadata(dir.join("resp.der")).unwrap().len();
+    assert!(
+        response_len > 100,
+        "an OCSP response of {response_len} bytes"
+    );
+    for version in ["-tls1_3", "-tls1_2"] {
+        let peer = openssl_s_server(&pki, &[version, "-status_file", &path("resp.der")]).unwrap();
+        let (code, json, text) = connect_json(&peer, &pki, &["--status"]);
+        assert_eq!(code, 0, "{version}: {text}");
+        assert_eq!(
+            json[0]["ocsp_response_bytes"], response_len,
+            "{version}: {text}"
+        );
+        let (code, json, text) = connect_json(&peer, &pki, &[]);
+        assert_eq!(code, 0, "{version}: {text}");
+        assert!(
+            json[0]["ocsp_response_bytes"].is_null(),
+            "{version}: {text}"
+        );
+    }
+}

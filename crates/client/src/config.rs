@@ -115,6 +115,28 @@ struct Inner {
     offer_psk_ke: bool,
     unexpected_eof: UnexpectedEof,
     early_data_rejected: EarlyDataRejected,
+    ocsp_response_check: Option<OcspResponseCheck>,
+}
+
+/// The application's decision on the server's stapled OCSP response
+/// ([`ConfigBuilder::with_ocsp_response_check`]).
+#[derive(Clone)]
+pub(crate) struct OcspResponseCheck(Arc<OcspCheckFn>);
+
+/// The function behind an [`OcspResponseCheck`]: the stapled response (`None`: none) →
+/// accepted.
+type OcspCheckFn = dyn Fn(Option<&[u8]>) -> bool + Send + Sync;
+
+impl OcspResponseCheck {
+    pub(crate) fn accepts(&self, response: Option<&[u8]>) -> bool {
+        (self.0)(response)
+    }
+}
+
+impl core::fmt::Debug for OcspResponseCheck {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("OcspResponseCheck(..)")
+    }
 }
 
 impl ClientConfig {
@@ -160,6 +182,7 @@ impl ClientConfig {
             record_size_limit: None,
             ocsp_stapling: false,
             signed_certificate_timestamps: false,
+            ocsp_response_check: None,
             early_data: false,
             early_data_rejected: EarlyDataRejected::Report,
             unexpected_eof: UnexpectedEof::Ssl,
@@ -183,6 +206,10 @@ impl ClientConfig {
     /// What happens to rejected early data: [`ConfigBuilder::with_early_data_rejected`].
     pub fn early_data_rejected(&self) -> EarlyDataRejected {
         self.inner.early_data_rejected
+    }
+
+    pub(crate) fn ocsp_response_check(&self) -> Option<&OcspResponseCheck> {
+        self.inner.ocsp_response_check.as_ref()
     }
 
     pub(crate) fn handshake_config(&self) -> Arc<HandshakeConfig> {
@@ -259,6 +286,7 @@ pub struct ConfigBuilder {
     record_size_limit: Option<u16>,
     ocsp_stapling: bool,
     signed_certificate_timestamps: bool,
+    ocsp_response_check: Option<OcspResponseCheck>,
     early_data: bool,
     early_data_rejected: EarlyDataRejected,
     unexpected_eof: UnexpectedEof,
@@ -497,6 +525,21 @@ impl ConfigBuilder {
         self
     }
 
+    /// The application's own check of the stapled OCSP response (OpenSSL's
+    /// `SSL_CTX_set_tlsext_status_cb` on a client): in every full handshake, once the server's
+    /// certificate and handshake signature are verified, `check` gets the response the server
+    /// stapled (`None` when it sent none; ask for one with [`Self::with_ocsp_stapling`]).
+    /// Returning `false` fails the handshake with a `bad_certificate_status_response` alert.
+    /// Overture itself never parses the response: validating it (signature, freshness,
+    /// status) is up to `check`. Not called on a resumption (no certificate).
+    pub fn with_ocsp_response_check(
+        mut self,
+        check: impl Fn(Option<&[u8]>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.ocsp_response_check = Some(OcspResponseCheck(Arc::new(check)));
+        self
+    }
+
     /// Asks the server for its signed certificate timestamps (the signed_certificate_timestamp
     /// extension, RFC 6962 §3.3.1): the SignedCertificateTimestampList arrives in
     /// [`crate::Negotiated::signed_certificate_timestamps`]. Only its structure is checked
@@ -647,6 +690,10 @@ impl ConfigBuilder {
                 ));
             }
         }
+        // HPKE's suite is the ECHConfig's: its pieces come from the whole provider, not the
+        // TLS suites and groups chosen below.
+        let ech_hpke_provider = matches!(self.ech, overture_handshake::EchMode::Enabled(_))
+            .then(|| Arc::new(self.provider.clone()));
         let mut provider = self.provider;
         if let Some(order) = &self.suites {
             provider.cipher_suites = order
@@ -709,6 +756,7 @@ impl ConfigBuilder {
                 signed_certificate_timestamps: self.signed_certificate_timestamps,
                 early_data: self.early_data,
                 ech: self.ech,
+                ech_hpke_provider,
                 ..Default::default()
             },
         };
@@ -724,6 +772,7 @@ impl ConfigBuilder {
                 sni: self.sni,
                 unexpected_eof: self.unexpected_eof,
                 early_data_rejected: self.early_data_rejected,
+                ocsp_response_check: self.ocsp_response_check,
             }),
         })
     }

@@ -1433,7 +1433,23 @@ impl Connection {
                     self.record.set_version(ProtocolVersion::TLSv1_3);
                     self.negotiated.hello_retry = true;
                 }
-                Event::PeerSignatureScheme(s) => self.negotiated.peer_signature_scheme = Some(s),
+                Event::PeerSignatureScheme(s) => {
+                    self.negotiated.peer_signature_scheme = Some(s);
+                    // The server's certificate and signature are verified: the application's
+                    // OCSP check (OpenSSL's client status callback) has its say.
+                    let refused = self
+                        .config
+                        .ocsp_response_check()
+                        .is_some_and(|c| !c.accepts(self.negotiated.ocsp_response()));
+                    if refused {
+                        return Err(self.fatal(
+                            AlertDescription::BadCertificateStatusResponse,
+                            "the application's OCSP response check refused the server's \
+                             stapled response"
+                                .into(),
+                        ));
+                    }
+                }
                 Event::Ech(status) => self.negotiated.ech = status,
                 // Kept tickets arrive as NewSessionTicket / Tls12Session; a dropped one needs
                 // nothing.

@@ -98,21 +98,21 @@ impl Reason {
 impl Error {
     pub(crate) fn new(kind: ErrorKind, reason: impl Into<Arc<str>>) -> Self {
         Self {
+            reason: Reason::Built(reason.into()),
+            ..Self::fixed(kind, "")
+        }
+    }
+
+    /// An error with fixed text: no allocation (the would-block errors are frequent).
+    const fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
+        Self {
             kind,
             alert_sent: None,
             alert_received: None,
             io_kind: None,
             ech: overture_handshake::EchStatus::NotOffered,
-            reason: Reason::Built(reason.into()),
-            cause: None,
-        }
-    }
-
-    /// An error with fixed text: no allocation.
-    fn fixed(kind: ErrorKind, reason: &'static str) -> Self {
-        Self {
             reason: Reason::Fixed(reason),
-            ..Self::new(kind, "")
+            cause: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! contract: when to send, when to wait, and how each outcome maps to `SSL_get_error()`.
 
 use crate::config::{ClientConfig, FinalFlight};
-use crate::connection::{Connection, EarlyDataStatus, Negotiated};
+use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
@@ -250,7 +250,12 @@ impl Ssl {
             None => Ok(None),
         };
         let n = match self.on_error(lent)? {
-            Some(n) => n,
+            // What did not fit in the BIO's room is queued, as a write through the queue
+            // would take it: the call takes as much as ever (all, up to `MAX_OUTPUT`).
+            Some(n) => match data.get(n..data.len().min(MAX_OUTPUT)) {
+                Some(rest) if !rest.is_empty() => n + self.conn.write(rest)?,
+                _ => n,
+            },
             None => self.conn.write(data)?,
         };
         match self.send() {

@@ -477,3 +477,54 @@ fn an_idle_connection_holds_no_record_buffer() {
     assert_eq!(conn.process_into(UnixTime::now(), &mut buf).unwrap(), 5);
     assert_eq!(&buf[..5], b"again");
 }
+
+/// `Ssl::write` over a BIO pair with room for one record: that record is sealed in the pair's
+/// buffer, the rest is queued as before (the call takes all of it), and `flush` sends it as
+/// the pair drains; the server reads every byte in order.
+#[test]
+fn a_write_larger_than_the_lent_room_is_taken_whole() {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let mut server =
+        rustls::ServerConnection::new(rustls_server_config(&pki, &[], &[], &[])).unwrap();
+    let mut ssl = Ssl::new(&client_config(&pki), "localhost").unwrap();
+    let (near, mut far) = BioPair::new(20_000).unwrap();
+    ssl.set_bio(Box::new(near));
+    loop {
+        match ssl.connect() {
+            Ok(_) => break,
+            Err(e) if e.kind().is_retry() => pump(&mut far, &mut server),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    pump(&mut far, &mut server);
+    let data: Vec<u8> = (0..50_000u32).map(|i| i.to_le_bytes()[1]).collect();
+    let before = ssl.stats().writes;
+    assert_eq!(ssl.write(&data).unwrap(), data.len());
+    assert!(ssl.stats().writes > before);
+    assert!(
+        ssl.connection().wants_write(),
+        "the rest waits in the queue"
+    );
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    for _ in 0..100 {
+        // The server takes the pair's bytes a piece at a time, reading its plaintext as it goes.
+        while let Transfer::Bytes(n) = far.read(&mut buf).unwrap() {
+            let mut input = &buf[..n];
+            while !input.is_empty() {
+                server.read_tls(&mut input).unwrap();
+                server.process_new_packets().unwrap();
+                let _ = server.reader().read_to_end(&mut got);
+            }
+        }
+        if got.len() == data.len() {
+            break;
+        }
+        match ssl.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::WantWrite => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, data);
+}

@@ -18,6 +18,8 @@ pub struct X509Verifier {
     /// `None`: any chain is accepted (`dangerous().with_no_certificate_verification()`).
     verifier: Option<Verifier>,
     provider: Arc<CryptoProvider>,
+    /// The provider's schemes, listed once (each handshake offers them).
+    schemes: Vec<SignatureScheme>,
 }
 
 impl X509Verifier {
@@ -29,6 +31,7 @@ impl X509Verifier {
         }
         Self {
             verifier: Some(verifier),
+            schemes: provider.supported_schemes(),
             provider,
         }
     }
@@ -58,6 +61,7 @@ impl X509Verifier {
     pub(crate) fn accepting_any_chain(provider: Arc<CryptoProvider>) -> Self {
         Self {
             verifier: None,
+            schemes: provider.supported_schemes(),
             provider,
         }
     }
@@ -101,7 +105,7 @@ impl CertVerifier for X509Verifier {
     }
 
     fn supported_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.supported_schemes()
+        self.schemes.clone()
     }
 }
 

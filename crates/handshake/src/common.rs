@@ -23,7 +23,9 @@ use crate::msgs::{
     KeyShareEntry, OfferedPsks, PskIdentity, ServerHello,
 };
 use crate::{compress, tls12, tls13};
-use overture_crypto_provider::{ActiveKeyExchange, KeyExchange, Secret, Signer, Tls13CipherSuite};
+use overture_crypto_provider::{
+    ActiveKeyExchange, Hash, HashContext, KeyExchange, Secret, Signer, Tls13CipherSuite,
+};
 use overture_types::{
     CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, NamedGroup,
     PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
@@ -106,6 +108,8 @@ pub(crate) struct Common {
     pub(crate) offer_early_data: bool,
     /// Encrypted Client Hello on this connection (`None`: not sent).
     pub(crate) ech: Option<crate::ech::EchState>,
+    /// The last ClientHello's running hash, if [`client_hello`] kept one.
+    pub(crate) client_hello_hash: Option<ClientHelloHash>,
 }
 
 impl Common {
@@ -179,15 +183,16 @@ pub(crate) fn start(
         }
     }
     // The hybrid post-quantum groups exist only in TLS 1.3.
-    let offered_kx: Vec<&'static dyn KeyExchange> = provider
-        .kx_groups
-        .iter()
-        .copied()
-        .filter(|g| tls13 || !g.tls13_only())
-        .collect();
-    let offered_groups: Vec<NamedGroup> = offered_kx.iter().map(|g| g.group()).collect();
-    let first = offered_kx
-        .first()
+    let offered_kx = || {
+        provider
+            .kx_groups
+            .iter()
+            .copied()
+            .filter(|g| tls13 || !g.tls13_only())
+    };
+    let offered_groups: Vec<NamedGroup> = offered_kx().map(|g| g.group()).collect();
+    let first = offered_kx()
+        .next()
         .ok_or(Error::Config("no key-exchange group"))?;
     let supported = config.verifier.supported_schemes();
     let offered_schemes: Vec<SignatureScheme> = match &config.verify_schemes {
@@ -256,7 +261,7 @@ pub(crate) fn start(
         }
         None => {}
     }
-    let ech = crate::ech::start(&config.extensions.ech, provider, tls12)?;
+    let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
         config,
@@ -277,6 +282,7 @@ pub(crate) fn start(
         cert_compression: Vec::new(),
         offer_early_data: false,
         ech,
+        client_hello_hash: None,
     };
     if tls13 {
         common.cert_compression = common
@@ -301,7 +307,7 @@ pub(crate) fn start(
         psk.as_ref(),
         &transcript,
     )?;
-    transcript.add(&ch);
+    add_client_hello(&mut common, &mut transcript, &ch);
     // With ECH offered, `ch` is the inner hello: the outer one carrying it goes out.
     let bytes = crate::ech::wire_hello(&mut common, ch, false)?;
     events.push(Event::Send {
@@ -437,8 +443,12 @@ pub(crate) fn client_hello(
     let config = &cx.config;
     let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
     let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
-    let mut exts = Vec::new();
-    if let (true, ServerName::DnsName(name)) = (config.enable_sni, &cx.server_name) {
+    cx.client_hello_hash = None;
+    // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
+    let mut exts = Vec::with_capacity(16);
+    // After a rejected ECH the hello is the outer one, which always names the public name.
+    let sni = config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+    if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
         exts.push(ClientExtension::ServerName(
             name.as_ref().as_bytes().to_vec(),
         ));
@@ -465,7 +475,8 @@ pub(crate) fn client_hello(
         exts.push(raw_ext(ExtensionType::EarlyData, &[]));
     }
     if tls13 {
-        let mut versions = vec![ProtocolVersion::TLSv1_3];
+        let mut versions = Vec::with_capacity(2);
+        versions.push(ProtocolVersion::TLSv1_3);
         if tls12 {
             versions.push(ProtocolVersion::TLSv1_2);
         }
@@ -551,7 +562,8 @@ pub(crate) fn client_hello(
             .checked_sub(len.saturating_add(3))
             .ok_or(Error::Internal("ClientHello shorter than its binder"))?;
         let (truncated, binder_slot) = bytes.split_at_mut(cut);
-        let hash = transcript.hash_with(p.suite.hash, truncated);
+        let mut prefix = transcript.context_with(p.suite.hash, truncated);
+        let hash = prefix.fork_finish();
         let ks = KeySchedule::new(p.suite, Some(p.psk.as_bytes()));
         let empty = p.suite.hash.hash(&[]);
         let binder_key = ks.derive(b"res binder", empty.as_bytes())?;
@@ -570,8 +582,36 @@ pub(crate) fn client_hello(
             return Err(Error::Internal("binder length"));
         }
         slot.copy_from_slice(binder.as_bytes());
+        // The first ClientHello's hash, kept for the transcript (see `Transcript::add_hashed`).
+        if transcript.buffered().is_some_and(<[u8]>::is_empty) {
+            prefix.update(binder_slot);
+            cx.client_hello_hash = Some(ClientHelloHash {
+                hash: p.suite.hash,
+                ctx: prefix,
+                len: bytes.len(),
+            });
+        }
     }
     Ok(bytes)
+}
+
+/// The running hash of the ClientHello [`client_hello`] made last (only a first ClientHello
+/// with a PSK: its binder needed that hash up to the binders), for the transcript to continue
+/// rather than hash the message again.
+pub(crate) struct ClientHelloHash {
+    hash: &'static dyn Hash,
+    ctx: Box<dyn HashContext>,
+    /// The ClientHello's length, checked when the transcript takes the message.
+    len: usize,
+}
+
+/// Adds the ClientHello `ch` that [`client_hello`] just made to `transcript`, with its running
+/// hash when it kept one.
+pub(crate) fn add_client_hello(cx: &mut Common, transcript: &mut Transcript, ch: &[u8]) {
+    match cx.client_hello_hash.take() {
+        Some(h) if h.len == ch.len() => transcript.add_hashed(ch, h.hash, h.ctx),
+        _ => transcript.add(ch),
+    }
 }
 
 /// The client certificate for a CertificateRequest: the resolver's chain and signer for one of

@@ -49,6 +49,16 @@ pub struct HandshakeConfig {
     pub extensions: ExtensionOptions,
 }
 
+impl HandshakeConfig {
+    /// The provider of ECH's HPKE: [`ExtensionOptions::ech_hpke_provider`], else ours.
+    pub(crate) fn hpke_provider(&self) -> &CryptoProvider {
+        self.extensions
+            .ech_hpke_provider
+            .as_deref()
+            .unwrap_or(&self.provider)
+    }
+}
+
 /// The optional TLS extensions a client offers ([`HandshakeConfig::extensions`]).
 #[derive(Debug, Clone)]
 pub struct ExtensionOptions {
@@ -78,6 +88,11 @@ pub struct ExtensionOptions {
     /// Encrypted Client Hello (RFC 9849): off (default), GREASE, or a config list to offer
     /// (see [`crate::ech::EchMode`]).
     pub ech: crate::ech::EchMode,
+    /// The provider ECH's HPKE takes its X25519, HKDF-SHA256 and AEAD from, when not the
+    /// connection's own: HPKE's suite is the ECHConfig's, independent of the TLS suites and
+    /// groups a configuration restricted the connection's provider to (with only
+    /// TLS_AES_256_GCM_SHA384 it has no HKDF-SHA256 left). `None`: [`HandshakeConfig::provider`].
+    pub ech_hpke_provider: Option<Arc<CryptoProvider>>,
 }
 
 /// The most content bytes one protected record may carry under a record_size_limit `limit`
@@ -108,6 +123,7 @@ impl Default for ExtensionOptions {
             signed_certificate_timestamps: false,
             early_data: false,
             ech: crate::ech::EchMode::Off,
+            ech_hpke_provider: None,
         }
     }
 }

@@ -122,23 +122,8 @@ impl EchConfigList {
     /// from a server); a 0xfe0d config whose contents do not parse too. A list of only
     /// unknown versions parses (to no config).
     pub fn parse(bytes: &[u8]) -> Result<Self, InvalidMessage> {
-        let mut r = Reader::new(bytes);
-        let mut list = r.prefixed(LengthWidth::U16, 4, 0xffff, "ECHConfigList")?;
-        r.expect_empty("ECHConfigList")?;
         let mut configs = Vec::new();
-        while list.any_left() {
-            let start = list.used();
-            let version = list.u16("ECHConfig.version")?;
-            let contents = list.prefixed(LengthWidth::U16, 0, 0xffff, "ECHConfig.contents")?;
-            if version != ECH_VERSION {
-                continue;
-            }
-            let raw = bytes
-                .get(2 + start..2 + list.used())
-                .ok_or(InvalidMessage::MissingData("ECHConfig"))?
-                .to_vec();
-            configs.push(read_contents(contents, raw)?);
-        }
+        for_each_config(bytes, |c| configs.push(c))?;
         Ok(Self {
             raw: bytes.to_vec(),
             configs,
@@ -161,6 +146,29 @@ impl EchConfigList {
             .iter()
             .find_map(|c| c.hpke(provider).map(|h| (c, h)))
     }
+}
+
+/// Parses the ECHConfigList `bytes` and hands each 0xfe0d config to `f` in order, keeping
+/// none: a server's retry_configs are checked in one pass without holding a parsed copy of
+/// up to 64 KiB of configs (the hostile corpus bounds the heap of that case).
+fn for_each_config(bytes: &[u8], mut f: impl FnMut(EchConfig)) -> Result<(), InvalidMessage> {
+    let mut r = Reader::new(bytes);
+    let mut list = r.prefixed(LengthWidth::U16, 4, 0xffff, "ECHConfigList")?;
+    r.expect_empty("ECHConfigList")?;
+    while list.any_left() {
+        let start = list.used();
+        let version = list.u16("ECHConfig.version")?;
+        let contents = list.prefixed(LengthWidth::U16, 0, 0xffff, "ECHConfig.contents")?;
+        if version != ECH_VERSION {
+            continue;
+        }
+        let raw = bytes
+            .get(2 + start..2 + list.used())
+            .ok_or(InvalidMessage::MissingData("ECHConfig"))?
+            .to_vec();
+        f(read_contents(contents, raw)?);
+    }
+    Ok(())
 }
 
 fn read_contents(mut r: Reader<'_>, raw: Vec<u8>) -> Result<EchConfig, InvalidMessage> {
@@ -715,26 +723,29 @@ pub(crate) fn on_encrypted_extensions(cx: &mut Common, body: Option<&[u8]>) -> R
     if matches!(cx.ech, Some(EchState::Accepted)) {
         return Err(PeerMisbehaved::EchRetryConfigsAfterAcceptance.into());
     }
-    let list = EchConfigList::parse(body).map_err(|e| match e {
-        // A syntax error in retry_configs is decode_error (RFC 9849 §6.1.6).
-        InvalidMessage::IllegalValue(what) => InvalidMessage::MissingData(what),
-        other => other,
+    let provider = cx.config.hpke_provider();
+    let mut usable = false;
+    for_each_config(body, |c| usable = usable || c.hpke(provider).is_some()).map_err(|e| {
+        match e {
+            // A syntax error in retry_configs is decode_error (RFC 9849 §6.1.6).
+            InvalidMessage::IllegalValue(what) => InvalidMessage::MissingData(what),
+            other => other,
+        }
     })?;
-    let usable = list.select(&cx.config.provider).is_some();
     if let Some(EchState::Rejected { retry_configs, .. }) = &mut cx.ech
         && usable
     {
-        *retry_configs = Some(list.raw);
+        *retry_configs = Some(body.to_vec());
     }
     Ok(())
 }
 
 /// The error that ends a handshake whose ECH was rejected, once the server's Finished
 /// verified and our flight is out (RFC 9849 §6.1.6); `None` otherwise.
-pub(crate) fn rejection(cx: &Common) -> Option<Error> {
-    match &cx.ech {
+pub(crate) fn rejection(cx: &mut Common) -> Option<Error> {
+    match &mut cx.ech {
         Some(EchState::Rejected { retry_configs, .. }) => Some(Error::EchRejected {
-            retry_configs: retry_configs.clone(),
+            retry_configs: retry_configs.take(),
         }),
         _ => None,
     }

@@ -15,8 +15,8 @@
 use crate::error::Error;
 use core::fmt;
 use overture_crypto_provider::{
-    Aead, Hash, HashContext, HkdfExpander, NONCE_LEN, Output, Secret, Tls12CipherSuite,
-    Tls13CipherSuite, expand_label, expand_label_secret,
+    Aead, Hash, HashAlgorithm, HashContext, HkdfExpander, NONCE_LEN, Output, Secret,
+    Tls12CipherSuite, Tls13CipherSuite, expand_label, expand_label_secret,
 };
 use overture_types::HandshakeType;
 
@@ -75,6 +75,11 @@ impl Drop for TrafficKey {
 /// The running transcript hash. Before the suite is known it buffers the ClientHello bytes.
 pub struct Transcript {
     state: TranscriptState,
+    /// While buffering: a running hash of exactly the buffered bytes, made with the hash the
+    /// PSK binder needed (the first ClientHello was hashed for it anyway). If the server's
+    /// suite has the same hash, [`Transcript::start_hash`] continues it instead of hashing
+    /// the ClientHello a second time.
+    prehash: Option<(HashAlgorithm, Box<dyn HashContext>)>,
 }
 
 enum TranscriptState {
@@ -87,14 +92,37 @@ impl Transcript {
     pub fn new() -> Self {
         Self {
             state: TranscriptState::Buffer(Vec::new()),
+            prehash: None,
         }
     }
 
     /// Adds a whole handshake message (header included).
     pub fn add(&mut self, message: &[u8]) {
         match &mut self.state {
-            TranscriptState::Buffer(b) => b.extend_from_slice(message),
+            TranscriptState::Buffer(b) => {
+                b.extend_from_slice(message);
+                if let Some((_, ctx)) = &mut self.prehash {
+                    ctx.update(message);
+                }
+            }
             TranscriptState::Hashing(ctx) => ctx.update(message),
+        }
+    }
+
+    /// Adds `message` while buffering, with `ctx`: a hash context of `hash` that has already
+    /// taken the buffered bytes and exactly `message` (the ClientHello hashed for its PSK
+    /// binder). Once hashing, or with a buffer that `ctx` did not see, it is a plain
+    /// [`Transcript::add`].
+    pub fn add_hashed(
+        &mut self,
+        message: &[u8],
+        hash: &'static dyn Hash,
+        ctx: Box<dyn HashContext>,
+    ) {
+        let fresh = matches!(&self.state, TranscriptState::Buffer(b) if b.is_empty());
+        self.add(message);
+        if fresh && self.prehash.is_none() {
+            self.prehash = Some((hash.algorithm(), ctx));
         }
     }
 
@@ -110,10 +138,17 @@ impl Transcript {
     /// Switches from buffering to hashing with `hash` (once the server chose a suite).
     pub fn start_hash(&mut self, hash: &'static dyn Hash) {
         if let TranscriptState::Buffer(b) = &mut self.state {
-            let mut ctx = hash.start();
-            ctx.update(b);
+            let ctx = match self.prehash.take() {
+                Some((alg, ctx)) if alg == hash.algorithm() => ctx,
+                _ => {
+                    let mut ctx = hash.start();
+                    ctx.update(b);
+                    ctx
+                }
+            };
             self.state = TranscriptState::Hashing(ctx);
         }
+        self.prehash = None;
     }
 
     /// Replaces ClientHello1 with `message_hash` (RFC 8446 §4.4.1), for a HelloRetryRequest.
@@ -133,16 +168,25 @@ impl Transcript {
     /// The hash of everything so far followed by `extra` (not added), with `hash` while still
     /// buffering (a PSK binder over the truncated ClientHello, RFC 8446 §4.2.11.2).
     pub fn hash_with(&self, hash: &'static dyn Hash, extra: &[u8]) -> Output {
-        let mut ctx = match &self.state {
-            TranscriptState::Hashing(ctx) => ctx.fork(),
-            TranscriptState::Buffer(b) => {
+        self.context_with(hash, extra).finish()
+    }
+
+    /// A hash context that has taken everything so far followed by `extra` (not added), with
+    /// `hash` while still buffering; [`Transcript::hash_with`] finishes it.
+    pub fn context_with(&self, hash: &'static dyn Hash, extra: &[u8]) -> Box<dyn HashContext> {
+        let mut ctx = match (&self.state, &self.prehash) {
+            (TranscriptState::Hashing(ctx), _) => ctx.fork(),
+            (TranscriptState::Buffer(_), Some((alg, ctx))) if *alg == hash.algorithm() => {
+                ctx.fork()
+            }
+            (TranscriptState::Buffer(b), _) => {
                 let mut ctx = hash.start();
                 ctx.update(b);
                 ctx
             }
         };
         ctx.update(extra);
-        ctx.finish()
+        ctx
     }
 
     /// The hash of everything so far; fails before [`Transcript::start_hash`].
@@ -483,5 +527,54 @@ mod tests {
         export(s, &a, b"label", b"ctx", &mut o1).unwrap();
         export(s, &a, b"label", b"ctx2", &mut o2).unwrap();
         assert_ne!(o1, o2);
+    }
+
+    /// A ClientHello added with its running hash gives the transcript hash of the plain
+    /// buffer when the server's suite has that hash, and is hashed from the buffer when not.
+    #[test]
+    fn client_hello_hashed_once_gives_the_same_transcript() {
+        let sha256 = ring::TLS13_AES_128_GCM_SHA256.hash;
+        let sha384 = ring::TLS13_AES_256_GCM_SHA384.hash;
+        let ch: Vec<u8> = (0..600u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let sh = [2u8, 0, 0, 3, 9, 9, 9];
+        for suite_hash in [sha256, sha384] {
+            let mut plain = Transcript::new();
+            plain.add(&ch);
+            let mut ctx = sha256.start();
+            ctx.update(&ch[..400]);
+            ctx.update(&ch[400..]);
+            let mut hashed = Transcript::new();
+            hashed.add_hashed(&ch, sha256, ctx);
+            assert_eq!(hashed.buffered(), Some(&ch[..]));
+            assert_eq!(
+                hashed.hash_with(suite_hash, &sh).as_bytes(),
+                plain.hash_with(suite_hash, &sh).as_bytes()
+            );
+            for t in [&mut plain, &mut hashed] {
+                t.start_hash(suite_hash);
+                t.add(&sh);
+            }
+            assert_eq!(
+                hashed.current_hash().unwrap().as_bytes(),
+                plain.current_hash().unwrap().as_bytes()
+            );
+        }
+        // Only a fresh transcript takes the running hash: one that already buffered bytes
+        // the context did not see hashes its buffer.
+        let mut t = Transcript::new();
+        t.add(b"x");
+        let mut ctx = sha256.start();
+        ctx.update(&ch);
+        t.add_hashed(&ch, sha256, ctx);
+        t.start_hash(sha256);
+        let mut want = sha256.start();
+        want.update(b"x");
+        want.update(&ch);
+        assert_eq!(
+            t.current_hash().unwrap().as_bytes(),
+            want.finish().as_bytes()
+        );
     }
 }

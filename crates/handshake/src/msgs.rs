@@ -477,6 +477,34 @@ pub struct ClientHello {
     pub extensions: VecU16<ClientExtension, 8>,
 }
 
+impl ClientHello {
+    /// The bytes of the fields that can make a ClientHello long (key shares, PSK identities,
+    /// a cookie, raw extension bodies such as a TLS 1.2 ticket): what its encoding needs
+    /// beyond a few hundred bytes.
+    fn large_fields_len(&self) -> usize {
+        self.extensions
+            .0
+            .iter()
+            .map(|e| match e {
+                ClientExtension::KeyShare(v) => {
+                    v.0.iter()
+                        .map(|k| 4 + k.key_exchange.as_slice().len())
+                        .sum()
+                }
+                ClientExtension::PreSharedKey(p) => p
+                    .identities
+                    .0
+                    .iter()
+                    .map(|i| 6 + i.identity.as_slice().len())
+                    .sum(),
+                ClientExtension::Cookie(c) => c.as_slice().len(),
+                ClientExtension::Other(o) => o.data.as_slice().len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
 impl Codec<'_> for ClientHello {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.legacy_version.encode(out)?;
@@ -795,10 +823,11 @@ impl HandshakeMessage {
     /// Encodes the whole message with its 4-byte header; fails when a field is longer than
     /// its length prefix can express.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        // One allocation for the messages a client sends: a ClientHello (with a ticket, a
-        // few hundred bytes more), a Finished, a KeyUpdate.
+        // One allocation for the messages a client sends: a ClientHello (512 bytes and its
+        // large fields: key shares, 1216 bytes for X25519MLKEM768; a ticket; a cookie), a
+        // Finished, a KeyUpdate.
         let mut out = Vec::with_capacity(match self {
-            Self::ClientHello(_) => 512,
+            Self::ClientHello(m) => 512 + m.large_fields_len(),
             _ => 68,
         });
         self.typ().encode(&mut out)?;
@@ -819,6 +848,14 @@ impl HandshakeMessage {
         })?;
         Ok(out)
     }
+}
+
+/// Appends a Finished message (header and `verify_data`) to `out`: what
+/// `HandshakeMessage::Finished(verify_data.to_vec()).encode()` makes, without its two
+/// allocations.
+pub fn encode_finished(out: &mut Vec<u8>, verify_data: &[u8]) -> Result<(), EncodeError> {
+    HandshakeType::Finished.encode(out)?;
+    encode_bytes(out, LengthWidth::U24, verify_data)
 }
 
 /// A TLS 1.2 `ServerKeyExchange` for ECDHE (RFC 8422 §5.4): named-curve parameters and the
@@ -1106,6 +1143,12 @@ mod tests {
             signature: PayloadU16(vec![1; 70]),
         }));
         round_trip(HandshakeMessage::Finished(vec![4; 32]));
+        let mut direct = vec![9];
+        encode_finished(&mut direct, &[4; 32]).unwrap();
+        assert_eq!(
+            direct[1..],
+            HandshakeMessage::Finished(vec![4; 32]).encode().unwrap()
+        );
         round_trip(HandshakeMessage::NewSessionTicket(NewSessionTicket {
             lifetime: 7200,
             age_add: 12345,

@@ -593,14 +593,35 @@ fn tls13_signing_scheme(scheme: SignatureScheme) -> bool {
     common::scheme_key(scheme).is_some_and(|k| k != SchemeKey::RsaPkcs1)
 }
 
+/// The longest content a CertificateVerify signs: 64 spaces, a 33-byte context string, the
+/// 0 separator and a transcript hash.
+const SIGNED_CONTENT_MAX: usize =
+    64 + TLS13_CONTEXT_SERVER.len() + 1 + overture_crypto_provider::MAX_OUTPUT_LEN;
+
+/// The content a TLS 1.3 CertificateVerify signs, on the stack (no allocation per handshake).
+struct SignedContent {
+    buf: [u8; SIGNED_CONTENT_MAX],
+    len: usize,
+}
+
+impl SignedContent {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// The content a TLS 1.3 CertificateVerify signs (RFC 8446 §4.4.3).
-fn signed_content(context: &[u8], transcript_hash: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(64 + context.len() + 1 + transcript_hash.len());
-    m.resize(64, 0x20);
-    m.extend_from_slice(context);
-    m.push(0);
-    m.extend_from_slice(transcript_hash);
-    m
+fn signed_content(context: &[u8], transcript_hash: &[u8]) -> Result<SignedContent, Error> {
+    let too_long = || Error::Internal("CertificateVerify content longer than its buffer");
+    let len = 64 + context.len() + 1 + transcript_hash.len();
+    let mut buf = [0x20; SIGNED_CONTENT_MAX];
+    let tail = buf.get_mut(64..len).ok_or_else(too_long)?;
+    let (ctx, rest) = tail.split_at_mut(context.len());
+    ctx.copy_from_slice(context);
+    let (zero, hash) = rest.split_first_mut().ok_or_else(too_long)?;
+    *zero = 0;
+    hash.copy_from_slice(transcript_hash);
+    Ok(SignedContent { buf, len })
 }
 
 impl ExpectCertificateVerify {
@@ -632,9 +653,9 @@ impl ExpectCertificateVerify {
             return Err(PeerMisbehaved::UnofferedSignatureScheme.into());
         }
         let hash = self.hs.transcript.current_hash()?;
-        let content = signed_content(TLS13_CONTEXT_SERVER, hash.as_bytes());
+        let content = signed_content(TLS13_CONTEXT_SERVER, hash.as_bytes())?;
         let sig_verified = cx.config.verifier.verify_tls13_signature(
-            &content,
+            content.as_bytes(),
             &self.end_entity,
             cv.scheme,
             cv.signature.as_slice(),
@@ -746,7 +767,8 @@ impl ExpectFinished {
         }
         hs.install_write_key(cx, events)?;
         let client_key = key_schedule::finished_key(suite, &hs.client_secret)?;
-        let mut flight = Vec::new();
+        // Without client authentication the flight is the Finished alone: one allocation.
+        let mut flight = Vec::with_capacity(4 + suite.hash.output_len());
         if let Some(req) = client_auth {
             let usable = ech_rejected.is_none();
             client_certificate(cx, &mut hs.transcript, &req, usable, &mut flight)?;
@@ -755,9 +777,9 @@ impl ExpectFinished {
         let hash = hs.transcript.current_hash()?;
         let ours = key_schedule::verify_data(suite, &client_key, hash.as_bytes());
         cx.observe("client_finished_verify_data", ours.as_bytes());
-        let fin = HandshakeMessage::Finished(ours.as_bytes().to_vec()).encode()?;
-        hs.transcript.add(&fin);
-        flight.extend_from_slice(&fin);
+        let at = flight.len();
+        msgs::encode_finished(&mut flight, ours.as_bytes())?;
+        hs.transcript.add(flight.get(at..).unwrap_or_default());
         let hash = hs.transcript.current_hash()?;
         let resumption = hs.ks.derive(b"res master", hash.as_bytes())?;
         cx.observe("resumption_master_transcript_hash", hash.as_bytes());
@@ -818,8 +840,8 @@ fn client_certificate(
     flight.extend_from_slice(&cert);
     if let Some(signer) = signer {
         let hash = transcript.current_hash()?;
-        let content = signed_content(TLS13_CONTEXT_CLIENT, hash.as_bytes());
-        let cv = common::certificate_verify(signer.as_ref(), &content)?;
+        let content = signed_content(TLS13_CONTEXT_CLIENT, hash.as_bytes())?;
+        let cv = common::certificate_verify(signer.as_ref(), content.as_bytes())?;
         transcript.add(&cv);
         flight.extend_from_slice(&cv);
     }
@@ -975,11 +997,17 @@ mod tests {
 
     #[test]
     fn signed_content_layout() {
-        let c = signed_content(TLS13_CONTEXT_SERVER, &[7; 32]);
+        let c = signed_content(TLS13_CONTEXT_SERVER, &[7; 32]).unwrap();
+        let c = c.as_bytes();
         assert_eq!(c.len(), 64 + 33 + 1 + 32);
         assert!(c[..64].iter().all(|b| *b == 0x20));
         assert_eq!(&c[64..97], b"TLS 1.3, server CertificateVerify");
         assert_eq!(c[97], 0);
         assert_eq!(&c[98..], &[7; 32]);
+        let c = signed_content(TLS13_CONTEXT_CLIENT, &[9; 64]).unwrap();
+        assert_eq!(c.as_bytes().len(), SIGNED_CONTENT_MAX);
+        assert_eq!(&c.as_bytes()[64..97], b"TLS 1.3, client CertificateVerify");
+        assert_eq!(&c.as_bytes()[98..], &[9; 64]);
+        assert!(signed_content(TLS13_CONTEXT_CLIENT, &[9; 65]).is_err());
     }
 }

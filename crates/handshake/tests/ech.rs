@@ -362,3 +362,71 @@ mod props {
         }
     }
 }
+
+/// RFC 9849 §6.1.4: a HelloRetryRequest without the ECH extension rejects ECH; the second
+/// ClientHello is then the outer one again (same random, same ECH extension, the public name
+/// even with SNI off for the real name), and never shows the real name.
+#[test]
+fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
+    use overture_handshake::msgs::{Extension, HELLO_RETRY_REQUEST_RANDOM, ServerHello};
+    use overture_types::{CipherSuite, Compression, NamedGroup, PayloadU16, VecU16};
+    let key = ech_key("public.example", 0);
+    let list = EchConfigList::parse(&key.list).unwrap();
+    let mut cfg = (*config(&[ProtocolVersion::TLSv1_3], EchMode::Enabled(list))).clone();
+    cfg.enable_sni = false;
+    let mut events = Vec::new();
+    let mut hs = ClientHandshake::start(
+        Arc::new(cfg),
+        ServerName::try_from("secret.example.com").unwrap(),
+        UnixTime::now(),
+        StartOptions::default(),
+        &mut events,
+    )
+    .unwrap();
+    let sent = |events: &[Event]| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Send { bytes, .. } => Some(bytes.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let first = sent(&events);
+    let ch1 = decode(&first);
+    assert_eq!(sni(&ch1).as_deref(), Some("public.example"));
+    let (inner, _) = open(&key, &ch1).unwrap();
+    assert!(sni(&ClientHello::read(&mut Reader::new(&inner)).unwrap()).is_none());
+    let ext = |typ, data: &[u8]| Extension {
+        typ,
+        data: PayloadU16(data.to_vec()),
+    };
+    let hrr = HandshakeMessage::ServerHello(ServerHello {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random: HELLO_RETRY_REQUEST_RANDOM,
+        session_id: ch1.session_id.clone(),
+        cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
+        compression_method: Compression::Null,
+        extensions: VecU16(vec![
+            ext(ExtensionType::SupportedVersions, &[3, 4]),
+            ext(
+                ExtensionType::KeyShare,
+                &NamedGroup::secp256r1.get().to_be_bytes(),
+            ),
+        ]),
+    })
+    .encode()
+    .unwrap();
+    events.clear();
+    hs.handle(&hrr, UnixTime::now(), &mut events).unwrap();
+    let second = sent(&events);
+    let ch2 = decode(&second);
+    assert_eq!(ch2.random, ch1.random);
+    assert_eq!(sni(&ch2).as_deref(), Some("public.example"));
+    assert_eq!(
+        ech_body(&ch2),
+        ech_body(&ch1),
+        "the first outer extension again"
+    );
+    assert!(!second.windows(18).any(|w| w == b"secret.example.com"));
+}

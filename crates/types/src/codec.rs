@@ -245,7 +245,12 @@ pub fn encode_prefixed(
     body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
     let at = out.len();
-    out.resize(at.saturating_add(width.bytes()), 0);
+    // The placeholder as fixed-size writes: `resize` would call `memset` for 1 to 3 bytes.
+    match width {
+        LengthWidth::U8 => out.push(0),
+        LengthWidth::U16 => out.extend_from_slice(&[0; 2]),
+        LengthWidth::U24 => out.extend_from_slice(&[0; 3]),
+    }
     let start = out.len();
     if let Err(e) = body(out) {
         out.truncate(at);
@@ -260,7 +265,10 @@ pub fn encode_prefixed(
     };
     let be = len32.to_be_bytes();
     if let (Some(dst), Some(src)) = (out.get_mut(at..start), be.get(4 - width.bytes()..)) {
-        dst.copy_from_slice(src);
+        // Byte by byte: at most 3 bytes, not worth a `memcpy` call.
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
     }
     Ok(())
 }

@@ -160,6 +160,9 @@ impl core::fmt::Display for PeerName<'_> {
     }
 }
 
+/// How many presented intermediates are parsed on the stack (more go to the heap).
+const INLINE_INTERMEDIATES: usize = 4;
+
 /// The path that verified: which presented intermediates (indices into the `intermediates`
 /// argument, end-entity side first) and which trust anchor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -455,11 +458,25 @@ impl Verifier {
         let ee = Certificate::parse(end_entity)?;
         self.check_end_entity(&ee, purpose, names)?;
         check_time(&ee, now)?;
-        let inters: Vec<_> = intermediates.iter().map(Certificate::parse).collect();
+        // The usual chain has one to three intermediates: parsed on the stack, no allocation
+        // (the unused slots hold a placeholder error and are never looked at).
+        let on_stack: [Result<Certificate<'_>, Error>; INLINE_INTERMEDIATES];
+        let on_heap: Vec<Result<Certificate<'_>, Error>>;
+        let inters: &[Result<Certificate<'_>, Error>] =
+            if intermediates.len() <= INLINE_INTERMEDIATES {
+                on_stack = core::array::from_fn(|i| match intermediates.get(i) {
+                    Some(der) => Certificate::parse(der),
+                    None => Err(Error::NoTrustAnchors),
+                });
+                on_stack.get(..intermediates.len()).unwrap_or_default()
+            } else {
+                on_heap = intermediates.iter().map(Certificate::parse).collect();
+                &on_heap
+            };
         let mut ctx = Ctx {
             v: self,
             ee: &ee,
-            inters: &inters,
+            inters,
             purpose,
             now,
             signatures: 0,

@@ -31,8 +31,8 @@ use overture::handshake::{
 };
 use overture::types::pki::pem::PemObject;
 use overture::types::{
-    CertificateDer, NamedGroup, PrivateKeyDer, ProtocolVersion, ServerName, SignatureScheme,
-    UnixTime,
+    CertificateDer, CipherSuite, NamedGroup, PrivateKeyDer, ProtocolVersion, ServerName,
+    SignatureScheme, UnixTime,
 };
 use overture::x509::RootStore;
 use overture::{
@@ -145,6 +145,14 @@ const BOOL_FLAGS: &[&str] = &[
     // `ConfigBuilder::with_ocsp_stapling` / `with_signed_certificate_timestamps`.
     "-enable-ocsp-stapling",
     "-enable-signed-cert-timestamps",
+    // BoringSSL's client OCSP status callback, accepting unless -fail-ocsp-callback:
+    // `ConfigBuilder::with_ocsp_response_check`.
+    "-use-ocsp-callback",
+    "-fail-ocsp-callback",
+    // BoringSSL's compliance policies, expressed through ConfigBuilder's suite, group and
+    // signature-scheme lists (see `Policy`).
+    "-fips-202205",
+    "-wpa-202304",
     // 0-RTT (`ConfigBuilder::with_early_data`, `Ssl::write_early_data`,
     // `Ssl::early_data_status`, `Session::max_early_data`).
     "-enable-early-data",
@@ -245,6 +253,9 @@ struct Opts {
     enable_signed_cert_timestamps: bool,
     expect_ocsp_response: Option<Vec<u8>>,
     expect_signed_cert_timestamps: Option<Vec<u8>>,
+    use_ocsp_callback: bool,
+    fail_ocsp_callback: bool,
+    policy: Option<Policy>,
     enable_early_data: bool,
     expect_ticket_supports_early_data: bool,
     expect_accept_early_data: bool,
@@ -257,6 +268,68 @@ struct Opts {
     /// `Some(empty)`: `-expect-no-ech-retry-configs`.
     expect_ech_retry_configs: Option<Vec<u8>>,
     expect_cipher: Option<u16>,
+}
+
+/// BoringSSL's compliance policies (`SSL_set_compliance_policy`) as a user of Overture would
+/// configure them: TLS 1.2 and 1.3 (Overture's only versions), and these suites, groups and
+/// signature schemes, for verifying and for signing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Policy {
+    /// `ssl_compliance_policy_fips_202205`: AES-GCM, P-256 and P-384, no Ed25519 or SHA-1.
+    Fips202205,
+    /// `ssl_compliance_policy_wpa3_192_202304`: AES-256-GCM, P-384, SHA-384 and up.
+    Wpa202304,
+}
+
+impl Policy {
+    fn suites(self) -> Vec<CipherSuite> {
+        use CipherSuite as C;
+        match self {
+            Self::Fips202205 => vec![
+                C::TLS13_AES_128_GCM_SHA256,
+                C::TLS13_AES_256_GCM_SHA384,
+                C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            ],
+            Self::Wpa202304 => vec![
+                C::TLS13_AES_256_GCM_SHA384,
+                C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            ],
+        }
+    }
+
+    fn groups(self) -> Vec<NamedGroup> {
+        match self {
+            Self::Fips202205 => vec![NamedGroup::secp256r1, NamedGroup::secp384r1],
+            Self::Wpa202304 => vec![NamedGroup::secp384r1],
+        }
+    }
+
+    fn schemes(self) -> Vec<SignatureScheme> {
+        use SignatureScheme as S;
+        match self {
+            Self::Fips202205 => vec![
+                S::ECDSA_NISTP256_SHA256,
+                S::ECDSA_NISTP384_SHA384,
+                S::RSA_PSS_SHA256,
+                S::RSA_PSS_SHA384,
+                S::RSA_PSS_SHA512,
+                S::RSA_PKCS1_SHA256,
+                S::RSA_PKCS1_SHA384,
+                S::RSA_PKCS1_SHA512,
+            ],
+            Self::Wpa202304 => vec![
+                S::ECDSA_NISTP384_SHA384,
+                S::RSA_PSS_SHA384,
+                S::RSA_PSS_SHA512,
+                S::RSA_PKCS1_SHA384,
+                S::RSA_PKCS1_SHA512,
+            ],
+        }
+    }
 }
 
 /// BoringSSL's `SSL_early_data_reason_string` values that Overture's observable state tells
@@ -486,6 +559,10 @@ impl Opts {
             "-use-export-context" => self.use_export_context = true,
             "-enable-ocsp-stapling" => self.enable_ocsp_stapling = true,
             "-enable-signed-cert-timestamps" => self.enable_signed_cert_timestamps = true,
+            "-use-ocsp-callback" => self.use_ocsp_callback = true,
+            "-fips-202205" => self.policy = Some(Policy::Fips202205),
+            "-wpa-202304" => self.policy = Some(Policy::Wpa202304),
+            "-fail-ocsp-callback" => self.fail_ocsp_callback = true,
             "-enable-early-data" => self.enable_early_data = true,
             "-expect-ticket-supports-early-data" => self.expect_ticket_supports_early_data = true,
             "-expect-accept-early-data" => self.expect_accept_early_data = true,
@@ -588,6 +665,17 @@ impl Opts {
             .with_signed_certificate_timestamps(self.enable_signed_cert_timestamps)
             .with_early_data(self.enable_early_data)
             .with_ech_grease(self.enable_ech_grease);
+        if let Some(policy) = self.policy {
+            b = b
+                .with_cipher_suites(&policy.suites())?
+                .with_groups(&policy.groups())?
+                .with_verify_schemes(&policy.schemes())
+                .with_signing_schemes(&policy.schemes());
+        }
+        if self.use_ocsp_callback {
+            let accept = !self.fail_ocsp_callback;
+            b = b.with_ocsp_response_check(move |_| accept);
+        }
         if let Some(list) = &self.ech_config_list {
             b = b.with_ech_config_list(list)?;
         }
@@ -1336,6 +1424,17 @@ mod tests {
         assert_eq!(base64("-f", "AQID/w==").ok().unwrap(), [1, 2, 3, 0xff]);
         for bad in ["Zg=", "Z===", "Zg==Zm9v", "Zm9*"] {
             assert!(base64("-f", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compliance_policies_build_with_the_default_provider() {
+        for policy in [Policy::Fips202205, Policy::Wpa202304] {
+            let opts = Opts {
+                policy: Some(policy),
+                ..Opts::default()
+            };
+            assert!(opts.config(&Selected::default()).is_ok(), "{policy:?}");
         }
     }
 
