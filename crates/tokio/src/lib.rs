@@ -46,7 +46,7 @@
 //! - The transport ending without close_notify is an error of kind
 //!   [`io::ErrorKind::UnexpectedEof`] (a truncation attack looks exactly like that), during the
 //!   handshake and after it.
-//! - [`AsyncWriteExt::shutdown`](tokio::io::AsyncWriteExt::shutdown) sends our close_notify,
+//! - `AsyncWriteExt::shutdown` (`poll_shutdown`) sends our close_notify,
 //!   flushes it, then shuts the transport's write side. After it, application data from the
 //!   peer is discarded (as OpenSSL does while `SSL_shutdown` waits for the peer's close_notify),
 //!   so a peer that keeps sending cannot grow our buffers; its close_notify still reads as EOF.
@@ -57,7 +57,7 @@
 //! a future that polls it holds nothing of its own, so dropping it at any `.await` loses
 //! nothing:
 //!
-//! - `read` / `read_buf` ([`AsyncReadExt`](tokio::io::AsyncReadExt)) are **cancel-safe**: a
+//! - `read` / `read_buf` (`AsyncReadExt`) are **cancel-safe**: a
 //!   record received but not yet returned stays buffered in the connection (whole or in part)
 //!   and is returned by the next read.
 //! - `write` / `write_vectored` are **cancel-safe**: when they pend, nothing of the buffer was
