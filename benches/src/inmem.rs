@@ -73,6 +73,28 @@ pub fn rustls_client_config(
     Ok(Arc::new(c))
 }
 
+/// The rustls client on its aws-lc-rs provider, offering X25519MLKEM768 then x25519 (one
+/// X25519 key for both shares, as Overture's default) with TLS 1.3 only, trusting `pki`'s
+/// root: the only rustls client with ML-KEM.
+pub fn rustls_aws_lc_client_config(pki: &Pki) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::crypto::aws_lc_rs;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der.clone()).map_err(|e| e.to_string())?;
+    let provider = rustls::crypto::CryptoProvider {
+        kx_groups: vec![
+            aws_lc_rs::kx_group::X25519MLKEM768,
+            aws_lc_rs::kx_group::X25519,
+        ],
+        ..aws_lc_rs::default_provider()
+    };
+    let c = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(c))
+}
+
 /// An Overture client connected to a rustls server through a BIO pair.
 pub struct OvertureConn {
     /// The client.

@@ -3,12 +3,14 @@
 //! accept any share of the right length, a zero HMAC so Finished is 32 or 48 zero bytes) and a
 //! CertVerifier that accepts anything: the fuzzer reaches every state, post-handshake
 //! messages included. Input: `flags` (see `overture_fuzz::test_handshake_config`; bit 6: a
-//! KeyUpdate of our own after completion, bit 7: requesting the peer's), then the server's
-//! handshake messages back to back, each with its 4-byte header (the last may be cut short).
+//! KeyUpdate of our own after completion, bit 7: requesting the peer's), `ext` (the extension
+//! bits of `test_handshake_config`: OCSP, SCTs, early data on a resumed `test_ticket`, ECH
+//! GREASE or offered), then the server's handshake messages back to back, each with its 4-byte
+//! header (the last may be cut short).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use overture_fuzz::{debug, test_handshake_config};
+use overture_fuzz::{debug, test_handshake_config, test_ticket};
 use overture_handshake::msgs::HandshakeMessage;
 use overture_handshake::{ClientHandshake, Event, StartOptions};
 use overture_types::{ServerName, UnixTime};
@@ -49,14 +51,18 @@ fn check_events(events: &mut Vec<Event>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [flags, server @ ..] = data else {
+    let [flags, ext, server @ ..] = data else {
         return;
     };
-    let config = Arc::new(test_handshake_config(*flags));
+    let config = Arc::new(test_handshake_config(*flags, *ext));
     let name = ServerName::try_from("example.com").expect("a valid name");
     let now = UnixTime::since_unix_epoch(Duration::from_secs(NOW));
+    let options = StartOptions {
+        tls13_ticket: (ext & 4 != 0).then(|| test_ticket(now)),
+        ..StartOptions::default()
+    };
     let mut events = Vec::new();
-    let mut hs = ClientHandshake::start(config, name, now, StartOptions::default(), &mut events)
+    let mut hs = ClientHandshake::start(config, name, now, options, &mut events)
         .expect("our config is valid");
     check_events(&mut events);
     for m in messages(server) {

@@ -5,7 +5,8 @@
 //!
 //! Input: `flags` (bit 0 middlebox compatibility; bits 1–2: both versions, TLS 1.3 only,
 //! TLS 1.2 only; bit 3 ALPN; bit 4 write application data once established; bit 5 send
-//! close_notify at the end), a split seed (how the stream is cut into transport reads), then
+//! close_notify at the end; bit 6 ask for OCSP stapling and SCTs; bit 7 GREASE ECH), a split
+//! seed (how the stream is cut into transport reads), then
 //! the server's bytes. Checked: no panic, the output queue and the plaintext buffer within
 //! their bounds, everything we send is whole records, a failed connection stays failed with
 //! the same kind.
@@ -20,13 +21,14 @@ use std::time::Duration;
 
 const NOW: u64 = 1_798_761_600;
 
-/// One config per combination of flag bits 0–3, built once (no session store: every input
+/// One config per combination of flag bits 0–3 and 6–7, built once (no session store: every input
 /// starts from the same state, so runs are reproducible).
 fn config(flags: u8) -> &'static ClientConfig {
     static CONFIGS: OnceLock<Vec<ClientConfig>> = OnceLock::new();
     let configs = CONFIGS.get_or_init(|| {
-        (0u8..16)
-            .map(|f| {
+        (0u8..64)
+            .map(|i| {
+                let f = (i & 15) | (i & 48) << 2;
                 let versions: &[ProtocolVersion] = match (f >> 1) & 3 {
                     1 => &[ProtocolVersion::TLSv1_3],
                     2 => &[ProtocolVersion::TLSv1_2],
@@ -42,6 +44,9 @@ fn config(flags: u8) -> &'static ClientConfig {
                     .with_middlebox_compat(f & 1 != 0)
                     .with_alpn(alpn)
                     .with_session_store(None)
+                    .with_ocsp_stapling(f & 64 != 0)
+                    .with_signed_certificate_timestamps(f & 64 != 0)
+                    .with_ech_grease(f & 128 != 0)
                     .dangerous()
                     .with_custom_verifier(Arc::new(AcceptAnything))
                     .build()
@@ -49,7 +54,7 @@ fn config(flags: u8) -> &'static ClientConfig {
             })
             .collect()
     });
-    &configs[usize::from(flags & 15)]
+    &configs[usize::from((flags & 15) | (flags >> 2) & 48)]
 }
 
 /// Everything we queued must be whole records with a sane header.

@@ -167,7 +167,7 @@ def main():
     if "--new-pki" in sys.argv:
         new_pki()
     for t in ["deframer", "handshake_messages", "certificate", "path_building", "client_state_machine",
-              "connection"]:
+              "connection", "ech_config"]:
         shutil.rmtree(os.path.join(HERE, t), ignore_errors=True)
     with open(RFC8448) as f:
         rfc = json.load(f)
@@ -188,6 +188,33 @@ def main():
                 write("handshake_messages", f"{tn}-{i}-{m['type']}-body", bytes([sel]) + data[4:])
     write("handshake_messages", "key_update", b"\x00" + msg(24, b"\x01"))
     write("handshake_messages", "end_of_early_data", b"\x00" + msg(5, b""))
+    # ECH, OCSP, SCTs (ours, built here): the configs list, a CertificateEntry with a stapled
+    # OCSP response and an SCT list, TLS 1.2's CertificateStatus (selector 3: Tls12Message).
+    def ech_config(version=0xFE0D, config_id=7, kem=0x0020, suites=((1, 1),), name=b"public.example",
+                   exts=b""):
+        contents = (bytes([config_id]) + u16(kem) + vec16(bytes([0x42] * 32))
+                    + vec16(b"".join(u16(k) + u16(a) for k, a in suites)) + b"\x00" + vec8(name) + vec16(exts))
+        return u16(version) + vec16(contents)
+
+    ech_list = vec16(ech_config())
+    ocsp_ext = ext(5, b"\x01" + vec24(b"\x30\x03\x0a\x01\x00"))
+    sct_list = vec16(vec16(b"\x00" + bytes(32) + bytes(8) + vec16(b"") + b"\x04\x03" + vec16(bytes(8))))
+    sct_ext = ext(18, sct_list)
+    write("handshake_messages", "certificate-ocsp-sct",
+          b"\x00" + msg(11, vec8(b"") + vec24(vec24(b"\x30\x03\x02\x01\x01") + vec16(ocsp_ext + sct_ext))))
+    write("handshake_messages", "ee-ech-retry-configs", b"\x00" + msg(8, vec16(ext(0xFE0D, ech_list))))
+    write("handshake_messages", "ee-early-data", b"\x00" + msg(8, vec16(ext(42, b""))))
+    write("handshake_messages", "tls12-certificate-status", b"\x03" + msg(22, b"\x01" + vec24(b"\x30\x03\x0a\x01\x00")))
+    write("handshake_messages", "tls12-certificate", b"\x03" + msg(11, vec24(vec24(b"\x30\x03\x02\x01\x01"))))
+
+    # ech_config: the list the state machine offers, several configs (other versions
+    # skipped, a mandatory extension, several suites, a bad public name).
+    write("ech_config", "one", ech_list)
+    write("ech_config", "mixed", vec16(ech_config(version=0xFE0A) + ech_config(config_id=1, kem=0x0010)
+                                       + ech_config(exts=ext(0x8001, b"x")) + ech_config(name=b"1.2.3.4")
+                                       + ech_config(suites=((1, 2), (1, 3), (2, 1), (1, 1)), exts=ext(1, b""))))
+    write("ech_config", "empty", vec16(b""))
+
     write("handshake_messages", "tls12_server_hello_no_exts",
           b"\x00" + msg(2, b"\x03\x03" + bytes(32) + b"\x00" + b"\xc0\x2f" + b"\x00"))
 
@@ -262,26 +289,51 @@ def main():
     for flags in [0, 1, 2, 3, 16, 32, 64, 64 | 128, 8]:
         compat, alpn = flags & 1, flags & 2
         write("client_state_machine", f"full-{flags}",
-              bytes([flags]) + server_hello(compat) + ee(alpn) + cert_msg + cv + fin32 + nst + ku + nst)
+              bytes([flags, 0]) + server_hello(compat) + ee(alpn) + cert_msg + cv + fin32 + nst + ku + nst)
     write("client_state_machine", "full-sha384",
-          bytes([0]) + server_hello(0, suite=0x1302) + ee(0) + cert_msg + cv + fin48 + nst)
+          bytes([0, 0]) + server_hello(0, suite=0x1302) + ee(0) + cert_msg + cv + fin48 + nst)
     write("client_state_machine", "full-chacha",
-          bytes([1]) + server_hello(1, suite=0x1303) + ee(0) + cert_msg + cv + fin32)
+          bytes([1, 0]) + server_hello(1, suite=0x1303) + ee(0) + cert_msg + cv + fin32)
     write("client_state_machine", "client-auth",
-          bytes([4 | 2]) + server_hello(0) + ee(2) + cr_msg + cert_msg + cv + fin32 + ku)
+          bytes([4 | 2, 0]) + server_hello(0) + ee(2) + cr_msg + cert_msg + cv + fin32 + ku)
     write("client_state_machine", "client-auth-compat",
-          bytes([4 | 1]) + server_hello(1) + ee(0) + cr_msg + cert_msg + cv + fin32)
+          bytes([4 | 1, 0]) + server_hello(1) + ee(0) + cr_msg + cert_msg + cv + fin32)
     write("client_state_machine", "hrr-p256",
-          bytes([0]) + server_hello(0, group=0x0017, hrr=True)
+          bytes([0, 0]) + server_hello(0, group=0x0017, hrr=True)
           + server_hello(0, group=0x0017, share_len=65) + ee(0) + cert_msg + cv + fin32 + nst)
     write("client_state_machine", "hrr-p256-compat",
-          bytes([1 | 16]) + server_hello(1, group=0x0017, hrr=True)
+          bytes([1 | 16, 0]) + server_hello(1, group=0x0017, hrr=True)
           + server_hello(1, group=0x0017, share_len=65) + ee(0) + cert_msg + cv + fin32)
     write("client_state_machine", "tls12-choice",
-          bytes([8]) + msg(2, b"\x03\x03" + bytes(24) + b"DOWNGRD\x01" + b"\x00\xc0\x2f\x00"))
+          bytes([8, 0]) + msg(2, b"\x03\x03" + bytes(24) + b"DOWNGRD\x01" + b"\x00\xc0\x2f\x00"))
+    # The extensions of the second byte: OCSP and SCTs in the end entity's entry; GREASE ECH
+    # with retry_configs (ignored); ECH offered and rejected (EncryptedExtensions' retry_configs,
+    # an HRR whose confirmation is wrong); early data on the resumed test ticket, accepted
+    # (pre_shared_key selected, early_data in EncryptedExtensions) or not (a full handshake).
+    cert_ocsp_sct = msg(11, vec8(b"") + vec24(vec24(server_cert) + vec16(ocsp_ext + sct_ext)))
+    ee_ech = msg(8, vec16(ext(0xFE0D, ech_list)))
+    write("client_state_machine", "ocsp-sct",
+          bytes([0, 3]) + server_hello(0) + ee(0) + cert_ocsp_sct + cv + fin32 + nst)
+    write("client_state_machine", "ech-grease-retry-configs",
+          bytes([0, 8]) + server_hello(0) + ee_ech + cert_msg + cv + fin32 + nst)
+    write("client_state_machine", "ech-rejected-retry-configs",
+          bytes([0, 16]) + server_hello(0) + ee_ech + cert_msg + cv + fin32)
+    write("client_state_machine", "ech-rejected-hrr",
+          bytes([1, 16]) + server_hello(1, group=0x0017, hrr=True, extra=ext(0xFE0D, bytes(8)))
+          + server_hello(1, group=0x0017, share_len=65) + ee_ech + cert_msg + cv + fin32)
+    psk_selected = ext(41, u16(0))
+    write("client_state_machine", "early-data-accepted",
+          bytes([0, 4]) + server_hello(0, extra=psk_selected) + msg(8, vec16(ext(42, b""))) + fin32 + nst)
+    write("client_state_machine", "early-data-rejected-resumed",
+          bytes([0, 4]) + server_hello(0, extra=psk_selected) + ee(0) + fin32)
+    write("client_state_machine", "early-data-rejected-full",
+          bytes([0, 4 | 3]) + server_hello(0) + ee(0) + cert_ocsp_sct + cv + fin32)
+    sh12_status = msg(2, b"\x03\x03" + bytes(32) + vec8(b"") + u16(0xC02F) + b"\x00"
+                      + vec16(ext(0xFF01, b"\x00") + ext(23, b"") + ext(5, b"") + ext(18, sct_list)))
+    status12 = msg(22, b"\x01" + vec24(b"\x30\x03\x0a\x01\x00"))
     for tn, tr in traces.items():
         server = b"".join(bytes.fromhex(m["data"]) for m in tr["handshake_messages"] if m["sender"] == "server")
-        write("client_state_machine", f"rfc8448-{tn}", bytes([0]) + server)
+        write("client_state_machine", f"rfc8448-{tn}", bytes([0, 0]) + server)
 
     # connection: whole server byte streams (records) for `null_record_provider` ([flags, split
     # seed] first): TLS 1.3 with and without compatibility mode, after a HelloRetryRequest, and
@@ -302,6 +354,8 @@ def main():
                   + null13(22, flight13) + post13)
     write("connection", "tls13-alpn", bytes([8 | 16, 3]) + rec(22, server_hello(0))
           + null13(22, ee(2) + cert_msg + cv + fin32) + post13)
+    write("connection", "tls13-ocsp-sct-grease", bytes([64 | 128 | 16, 3]) + rec(22, server_hello(0))
+          + null13(22, ee_ech + cert_ocsp_sct + cv + fin32) + post13)
     write("connection", "tls13-hrr-p256", bytes([1 | 16, 1])
           + rec(22, server_hello(1, group=0x0017, hrr=True)) + ccs
           + rec(22, server_hello(1, group=0x0017, share_len=65)) + null13(22, flight13) + post13)
@@ -315,6 +369,9 @@ def main():
     ske = msg(12, b"\x03" + u16(0x001D) + vec8(bytes([7] * 32)) + u16(0x0804) + vec16(bytes(256)))
     shd = msg(14, b"")
     fin12 = msg(20, bytes(12))
+    write("connection", "tls12-certificate-status", bytes([64 | 16, 0])
+          + rec(22, sh12_status + cert12 + status12 + ske + shd) + ccs + null12(22, fin12)
+          + null12(23, b"hello") + null12(21, b"\x01\x00"))
     for flags in [4 | 16 | 32, 16]:
         write("connection", f"tls12-{flags}", bytes([flags, 0]) + rec(22, sh12 + cert12 + ske + shd)
               + ccs + null12(22, fin12) + null12(23, b"hello") + null12(22, msg(0, b""))

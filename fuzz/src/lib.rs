@@ -343,12 +343,64 @@ impl KeyLog for NullKeyLog {
     fn log(&self, _: &str, _: &[u8], _: &[u8]) {}
 }
 
+/// The ECHConfigList offered by [`test_handshake_config`] (extension bit 3): one config,
+/// id 7, DHKEM(X25519) with a fixed public key, HKDF-SHA256 with AES-128-GCM, public name
+/// `public.example`. With the fixed key shares HPKE "works" against any server.
+pub fn test_ech_config_list() -> Vec<u8> {
+    let name = b"public.example";
+    let mut contents = vec![7u8, 0x00, 0x20, 0x00, 0x20];
+    contents.extend_from_slice(&[0x42; 32]);
+    contents.extend_from_slice(&[0x00, 0x04, 0x00, 0x01, 0x00, 0x01, 0x00]);
+    contents.push(u8::try_from(name.len()).unwrap_or(0));
+    contents.extend_from_slice(name);
+    contents.extend_from_slice(&[0x00, 0x00]);
+    let mut config = vec![0xfe, 0x0d];
+    config.extend_from_slice(&u16::try_from(contents.len()).unwrap_or(0).to_be_bytes());
+    config.extend_from_slice(&contents);
+    let mut list = u16::try_from(config.len())
+        .unwrap_or(0)
+        .to_be_bytes()
+        .to_vec();
+    list.extend_from_slice(&config);
+    list
+}
+
+/// A TLS 1.3 ticket for `example.com` (TLS_AES_128_GCM_SHA256, identity `ticket`, a fixed
+/// PSK) that allows 16,384 bytes of early data, received at `now`: what the
+/// `client_state_machine` target resumes with extension bit 2.
+pub fn test_ticket(now: UnixTime) -> overture_handshake::Tls13Ticket {
+    overture_handshake::Tls13Ticket {
+        suite: overture_types::CipherSuite::TLS13_AES_128_GCM_SHA256,
+        ticket: b"ticket".to_vec(),
+        psk: Secret::truncated(&[0x33; 32]),
+        lifetime: 7200,
+        age_add: 12345,
+        max_early_data: Some(16_384),
+        received_at: now,
+        server_name: ServerName::try_from("example.com")
+            .expect("a valid name")
+            .to_owned(),
+        alpn: None,
+    }
+}
+
 /// The handshake configuration for flag bits `flags`: bit 0 middlebox compatibility,
 /// bit 1 ALPN (`h2`, `http/1.1`), bit 2 client certificate, bit 3 also offer TLS 1.2,
-/// bit 4 key log, bit 5 SNI off.
-pub fn test_handshake_config(flags: u8) -> HandshakeConfig {
+/// bit 4 key log, bit 5 SNI off; and extension bits `ext`: bit 0 status_request (OCSP),
+/// bit 1 signed_certificate_timestamp, bit 2 early data (the target resumes
+/// [`test_ticket`]), bits 3–4 ECH: 1 GREASE, 2 or 3 [`test_ech_config_list`] (TLS 1.3 only:
+/// flag bit 3 is then ignored, as `start` refuses ECH with TLS 1.2).
+pub fn test_handshake_config(flags: u8, ext: u8) -> HandshakeConfig {
+    let ech = match (ext >> 3) & 3 {
+        0 => overture_handshake::EchMode::Off,
+        1 => overture_handshake::EchMode::Grease,
+        _ => overture_handshake::EchMode::Enabled(
+            overture_handshake::EchConfigList::parse(&test_ech_config_list())
+                .unwrap_or_else(|e| panic!("the test ECHConfigList parses: {e:?}")),
+        ),
+    };
     let mut versions = vec![ProtocolVersion::TLSv1_3];
-    if flags & 8 != 0 {
+    if flags & 8 != 0 && !matches!(ech, overture_handshake::EchMode::Enabled(_)) {
         versions.push(ProtocolVersion::TLSv1_2);
     }
     HandshakeConfig {
@@ -374,7 +426,13 @@ pub fn test_handshake_config(flags: u8) -> HandshakeConfig {
         } else {
             None
         },
-        extensions: overture_handshake::ExtensionOptions::default(),
+        extensions: overture_handshake::ExtensionOptions {
+            status_request: ext & 1 != 0,
+            signed_certificate_timestamps: ext & 2 != 0,
+            early_data: ext & 4 != 0,
+            ech,
+            ..overture_handshake::ExtensionOptions::default()
+        },
     }
 }
 

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 
 fn usage() {
     eprintln!(
-        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl|openssl-diff> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|connection|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
+        "usage: cargo xtask <ci | demo | bench <{}|all> [--quick] [--reps N] | corpus <wycheproof|rfc8448|x509-limbo|hostile|badssl|openssl-diff> | fuzz <deframer|handshake_messages|certificate|path_building|client_state_machine|connection|ech_config|all> [--time S | --minimize] | bogo --runner PATH [-- runner flags]>",
         LAYERS.join("|")
     );
     eprintln!("       cargo xtask tidy   (dependency rules, xtask/src/tidy.rs)");
@@ -259,6 +259,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "path_building",
     "client_state_machine",
     "connection",
+    "ech_config",
 ];
 
 /// Coverage instrumentation for libFuzzer on *stable* rustc: the SanitizerCoverage pass with

@@ -27,9 +27,10 @@
 //!   groups (its ClientHello carries an X25519MLKEM768 and an x25519 share); the rustls server
 //!   does the hybrid through Overture's ring provider (libcrux-ml-kem) behind rustls's
 //!   `SupportedKxGroup` (not charged). Floor: the `tls13-full-ecdsa` floor plus ML-KEM-768 key
-//!   generation and decapsulation (libcrux, through the provider's `Kem`). No rustls client:
-//!   its X25519MLKEM768 needs the aws-lc-rs provider, which is not built here (ring has no
-//!   ML-KEM).
+//!   generation and decapsulation (libcrux, through the provider's `Kem`). The rustls client
+//!   is impl `rustls-aws-lc-rs`: rustls's X25519MLKEM768 needs its aws-lc-rs provider (ring
+//!   has no ML-KEM), so aws-lc does all of that client's crypto, and its ratio compares two
+//!   whole stacks rather than two codes over one crypto library.
 //! - `tls13-resumed-0rtt`: the time until the first byte of 0-RTT early data leaves the client
 //!   (a 58-byte HTTP request; the ticket's server allows 16 KiB): Overture's `Ssl::new`,
 //!   `set_bio` and `write_early_data` (which builds the ClientHello with its PSK binder, derives the early
@@ -71,7 +72,8 @@ fn main() {
 mod bench {
     use overture_benches::floor::{Floor, FloorKind, Transcript};
     use overture_benches::inmem::{
-        KeyKind, OvertureConn, Pki, RustlsConn, callgrind_zero, rustls_client_config, server_config,
+        KeyKind, OvertureConn, Pki, RustlsConn, callgrind_zero, rustls_aws_lc_client_config,
+        rustls_client_config, server_config,
     };
     use overture_benches::{Suite, bench_dir};
     use std::process::Command;
@@ -441,11 +443,28 @@ mod bench {
                         continue;
                     }
                 };
-                suite.not_run(
-                    case.name,
-                    "rustls",
-                    "rustls's X25519MLKEM768 needs its aws-lc-rs provider, not built here (ring has no ML-KEM)",
-                );
+                // rustls's X25519MLKEM768 exists only with its aws-lc-rs provider (ring has no
+                // ML-KEM): that client is the anchor here, with aws-lc doing all of its crypto
+                // (ECDSA and HKDF too), so its ratio compares two stacks, not two codes over
+                // one library as in the other cases.
+                let rustls_pq = match rustls_aws_lc_client_config(&s.pki) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        suite.not_run(case.name, "rustls-aws-lc-rs", &e);
+                        continue;
+                    }
+                };
+                let mut rl = || {
+                    let (mut c, t0) =
+                        RustlsConn::new(&rustls_pq, &s.server).expect("rustls handshake");
+                    let t1 = c.handshake().expect("rustls handshake");
+                    assert_eq!(
+                        c.client.negotiated_key_exchange_group().map(|g| g.name()),
+                        Some(rustls::NamedGroup::X25519MLKEM768),
+                        "rustls-aws-lc-rs: X25519MLKEM768 expected"
+                    );
+                    t0 + t1
+                };
                 let mut ov = || {
                     let (t, c) = overture_once(&s, false).expect("overture handshake");
                     assert_eq!(
@@ -456,7 +475,14 @@ mod bench {
                     t
                 };
                 let mut fl = || floor.run() + mlkem_floor.run();
-                suite.time_charged(case.name, &mut [("overture", &mut ov), ("floor", &mut fl)]);
+                suite.time_charged(
+                    case.name,
+                    &mut [
+                        ("overture", &mut ov),
+                        ("rustls-aws-lc-rs", &mut rl),
+                        ("floor", &mut fl),
+                    ],
+                );
                 continue;
             }
             // rustls's first connection (a full one: it brings the tickets a resumed case uses).

@@ -480,7 +480,10 @@ impl ConfigBuilder {
     /// Where to keep sessions for resumption (default: a [`MemorySessionStore`] of
     /// [`DEFAULT_SESSION_CACHE`] sessions; `None` turns resumption off). Every connection made
     /// from the config stores what its server gives it and offers it to the same server name
-    /// next time.
+    /// next time. Do not share one store between a config with ECH and one without: a ticket
+    /// from a connection whose server name was encrypted would be offered in a ClientHello
+    /// that names the server in the clear, and its PSK identity links the two connections
+    /// (each config's default store is its own).
     pub fn with_session_store(mut self, store: Option<Arc<dyn SessionStore>>) -> Self {
         self.session_store = store;
         self

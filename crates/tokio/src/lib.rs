@@ -33,6 +33,7 @@
 //! | `conn.alpn_protocol()`                   | `ssl.selected_alpn_protocol()`          | [`TlsStream::negotiated`]`.alpn()`       |
 //! | `stream.into_inner()`                    | —                                       | [`TlsStream::into_inner`]                |
 //! | `poll_shutdown`: close_notify, then the transport's shutdown | `SSL_shutdown`, then the transport's | the same |
+//! | `connector.early_data(true)`, then `poll_write` before the handshake | `write_early_data` | [`TlsConnector::connect_with_early_data`]`(name, io, data, f)`, [`TlsStream::early_data_status`], [`TlsStream::early_data_sent`] |
 //!
 //! Server names are `&str` (a DNS name or an IP address), checked when the connection is made;
 //! the verifier, ALPN, session resumption, key log and versions come from the [`ClientConfig`]
@@ -45,7 +46,7 @@
 //! - The transport ending without close_notify is an error of kind
 //!   [`io::ErrorKind::UnexpectedEof`] (a truncation attack looks exactly like that), during the
 //!   handshake and after it.
-//! - [`AsyncWriteExt::shutdown`](tokio::io::AsyncWriteExt::shutdown) sends our close_notify,
+//! - `AsyncWriteExt::shutdown` (`poll_shutdown`) sends our close_notify,
 //!   flushes it, then shuts the transport's write side. After it, application data from the
 //!   peer is discarded (as OpenSSL does while `SSL_shutdown` waits for the peer's close_notify),
 //!   so a peer that keeps sending cannot grow our buffers; its close_notify still reads as EOF.
@@ -56,7 +57,7 @@
 //! a future that polls it holds nothing of its own, so dropping it at any `.await` loses
 //! nothing:
 //!
-//! - `read` / `read_buf` ([`AsyncReadExt`](tokio::io::AsyncReadExt)) are **cancel-safe**: a
+//! - `read` / `read_buf` (`AsyncReadExt`) are **cancel-safe**: a
 //!   record received but not yet returned stays buffered in the connection (whole or in part)
 //!   and is returned by the next read.
 //! - `write` / `write_vectored` are **cancel-safe**: when they pend, nothing of the buffer was
@@ -77,6 +78,43 @@
 //! the transport takes some, so a peer that does not read makes writes pend instead of growing
 //! a buffer. Reading is bounded by [`overture::MAX_PLAINTEXT`], and a read never waits for the
 //! write side, so two peers writing to each other (an echo) cannot deadlock.
+//!
+//! ## 0-RTT early data
+//!
+//! [`TlsConnector::connect_with_early_data`] names the bytes to send as TLS 1.3 early data: they
+//! are sealed with [`Connection::write_early_data`] right behind the ClientHello (when the
+//! config enables early data and the resumed ticket allows it), so the request travels in the
+//! first flight. Early data **can be replayed** by an attacker: only idempotent requests.
+//! Unlike tokio-rustls's `early_data(true)` flag, no ordinary `write` ever becomes early data
+//! by timing: what may be replayed is exactly what the call names. Afterwards
+//! [`TlsStream::early_data_sent`] says how much of it reached the server (accepted, or rejected
+//! and resent under [`EarlyDataRejected::Resend`]; 0 when rejected under the default
+//! [`EarlyDataRejected::Report`]): write the rest.
+//!
+//! ```no_run
+//! use overture::ClientConfig;
+//! use overture_tokio::TlsConnector;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use tokio::net::TcpStream;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = ClientConfig::builder().with_system_roots()?.with_early_data(true).build()?;
+//! let connector = TlsConnector::from(config);
+//! let request = b"GET / HTTP/1.0\r\nHost: example.com\r\n\r\n"; // safe to replay
+//! for _ in 0..2 {
+//!     // The first connection gets a ticket; the second sends the request as early data.
+//!     let tcp = TcpStream::connect("example.com:443").await?;
+//!     let mut tls = connector
+//!         .connect_with_early_data("example.com", tcp, request, |_| ())
+//!         .await?;
+//!     let sent = tls.early_data_sent();
+//!     tls.write_all(&request[sent..]).await?;
+//!     let mut reply = Vec::new();
+//!     tls.read_to_end(&mut reply).await?;
+//!     println!("{:?}: {} bytes", tls.early_data_status(), reply.len());
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! ## Example
 //!
@@ -102,7 +140,10 @@
 #![warn(missing_docs)]
 
 use overture::types::UnixTime;
-use overture::{ClientConfig, Connection, Error, ErrorKind, Negotiated, Session};
+use overture::{
+    ClientConfig, Connection, EarlyDataRejected, EarlyDataStatus, Error, ErrorKind, Negotiated,
+    Session,
+};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -173,6 +214,49 @@ impl TlsConnector {
         Connect(Some(state.map_err(io::Error::from)))
     }
 
+    /// [`TlsConnector::connect_with`], and 0-RTT: `early_data` is sealed as TLS 1.3 early data
+    /// right behind the ClientHello ([`Connection::write_early_data`]) and goes out with it,
+    /// before the handshake — when the config enables it
+    /// ([`overture::ConfigBuilder::with_early_data`]) and the session being resumed (from the
+    /// config's session store, or set by `f`) allows it; at most the ticket's
+    /// `max_early_data_size` ([`overture::MAX_EARLY_DATA`] at most) is taken. Otherwise
+    /// nothing is sent early and the handshake is the ordinary one.
+    ///
+    /// Once connected, [`TlsStream::early_data_status`] says what the server made of it, and
+    /// [`TlsStream::early_data_sent`] how many bytes of `early_data` reach the server on this
+    /// connection: write `early_data[sent..]` as ordinary data to deliver all of it. That is
+    /// what the server accepted, or, rejected, what the connection resent after the handshake
+    /// ([`EarlyDataRejected::Resend`]); with [`EarlyDataRejected::Report`] (the default) a
+    /// rejection sends nothing more and `sent` is 0: the application decides, knowing what the
+    /// handshake negotiated (e.g. another ALPN protocol).
+    ///
+    /// **Replay risk**: an attacker who records the ClientHello can replay early data to the
+    /// server, which may process it more than once. Send only requests that are safe to repeat
+    /// (an idempotent GET), never a payment or a state change.
+    pub fn connect_with_early_data<IO, F>(
+        &self,
+        server_name: &str,
+        io: IO,
+        early_data: &[u8],
+        f: F,
+    ) -> Connect<IO>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+        F: FnOnce(&mut Connection),
+    {
+        let state = Connection::new(&self.config, server_name).and_then(|mut conn| {
+            f(&mut conn);
+            conn.start(UnixTime::now())?;
+            if conn.early_data_status() == EarlyDataStatus::Offered {
+                write_early(&mut conn, early_data)?;
+            }
+            let mut stream = TlsStream::new(conn, io);
+            stream.resend_early = self.config.early_data_rejected() == EarlyDataRejected::Resend;
+            Ok(stream)
+        });
+        Connect(Some(state.map_err(io::Error::from)))
+    }
+
     /// [`TlsConnector::connect`] offering `session` for resumption (instead of one from the
     /// config's session store).
     pub fn connect_resuming<IO>(&self, server_name: &str, io: IO, session: &Session) -> Connect<IO>
@@ -181,6 +265,21 @@ impl TlsConnector {
     {
         self.connect_with(server_name, io, |conn| conn.set_session(session))
     }
+}
+
+/// Seals as much of `data` as the ticket allows as early data (the output queue holds only the
+/// ClientHello, so it has room; the ticket's limit stops the loop).
+fn write_early(conn: &mut Connection, data: &[u8]) -> Result<(), Error> {
+    let mut rest = data;
+    while !rest.is_empty() && conn.early_data_room() > 0 {
+        match conn.write_early_data(rest) {
+            Ok(0) => break,
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == ErrorKind::WantWrite => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The handshake in progress: resolves to the [`TlsStream`] once it is complete. Dropping it
@@ -233,6 +332,8 @@ pub struct TlsStream<IO> {
     conn: Connection,
     /// Reused by vectored writes to gather small slices into one record.
     gather: Vec<u8>,
+    /// The config resends rejected early data ([`EarlyDataRejected::Resend`]).
+    resend_early: bool,
 }
 
 impl<IO> TlsStream<IO> {
@@ -241,6 +342,7 @@ impl<IO> TlsStream<IO> {
             io,
             conn,
             gather: Vec::new(),
+            resend_early: false,
         }
     }
 
@@ -264,6 +366,26 @@ impl<IO> TlsStream<IO> {
     /// What the handshake negotiated (version, cipher suite, ALPN, resumption, peer chain).
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.conn.negotiated()
+    }
+
+    /// Whether 0-RTT early data was offered ([`TlsConnector::connect_with_early_data`]) and
+    /// what the server made of it (`SSL_get_early_data_status`; also
+    /// [`Negotiated::early_data`]).
+    pub fn early_data_status(&self) -> EarlyDataStatus {
+        self.conn.early_data_status()
+    }
+
+    /// How many bytes of the early data given to
+    /// [`TlsConnector::connect_with_early_data`] reach the server on this connection: all that
+    /// was written early when the server accepted it, or when it rejected it and the config
+    /// resends ([`EarlyDataRejected::Resend`]); 0 when it was rejected and only reported
+    /// ([`EarlyDataRejected::Report`]) or never offered. Write the rest as ordinary data.
+    pub fn early_data_sent(&self) -> usize {
+        match self.conn.early_data_status() {
+            EarlyDataStatus::Accepted => self.conn.early_data_written(),
+            EarlyDataStatus::Rejected if self.resend_early => self.conn.early_data_written(),
+            _ => 0,
+        }
     }
 }
 

@@ -376,3 +376,159 @@ async fn openssl_s_server_tls13_download_and_resumption() {
 async fn openssl_s_server_tls12_download_and_resumption() {
     openssl_www("-tls1_2", &[ProtocolVersion::TLSv1_2]).await;
 }
+
+// ---- 0-RTT early data against an in-process rustls server on 127.0.0.1 ------------------
+
+const EARLY: &[u8] = b"GET /early HTTP/1.0\r\n\r\n";
+
+/// What one connection to [`rustls_early_server`] received: early data, application data.
+#[derive(Debug, Default)]
+struct Received {
+    early: Vec<u8>,
+    data: Vec<u8>,
+}
+
+/// A rustls TLS 1.3 server on 127.0.0.1 (blocking, on a thread) serving one connection per
+/// `max_early_data_size` in turn over one session storage: it reads early data during the
+/// handshake, echoes application data once it ends in `end\n`, closes, and reports both.
+fn rustls_early_server(
+    pki: &Pki,
+    max_early: &[u32],
+) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<Received>>) {
+    use std::io::Read as _;
+    let base = overture_tests::rustls_server_config(pki, &[&rustls::version::TLS13], &[], &[]);
+    let configs: Vec<_> = max_early
+        .iter()
+        .map(|m| {
+            let mut c = rustls::ServerConfig::clone(&base);
+            c.max_early_data_size = *m;
+            std::sync::Arc::new(c)
+        })
+        .collect();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for config in configs {
+            let (mut tcp, _) = listener.accept().unwrap();
+            tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut conn = rustls::ServerConnection::new(config).unwrap();
+            let mut got = Received::default();
+            let mut buf = [0u8; 16384];
+            loop {
+                while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+                if !conn.is_handshaking() && got.data.ends_with(b"end\n") {
+                    conn.writer().write_all(&got.data).unwrap();
+                    conn.send_close_notify();
+                    while conn.wants_write() && conn.write_tls(&mut tcp).is_ok() {}
+                    break;
+                }
+                match conn.read_tls(&mut tcp) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                conn.process_new_packets().unwrap();
+                if let Some(mut early) = conn.early_data() {
+                    early.read_to_end(&mut got.early).unwrap();
+                }
+                while let Ok(n @ 1..) = conn.reader().read(&mut buf) {
+                    got.data.extend_from_slice(&buf[..n]);
+                }
+            }
+            all.push(got);
+        }
+        all
+    });
+    (addr, thread)
+}
+
+/// Connects with `EARLY` as early data, writes what did not reach the server and `end\n`,
+/// reads the echo to the end; returns the status, `early_data_sent` and the echo.
+async fn connect_early(
+    connector: &TlsConnector,
+    addr: std::net::SocketAddr,
+) -> (overture::EarlyDataStatus, usize, Vec<u8>) {
+    let tcp = tcp(addr).await;
+    let mut tls = timeout(connector.connect_with_early_data("localhost", tcp, EARLY, |_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    let status = tls.early_data_status();
+    assert_eq!(tls.negotiated().unwrap().early_data(), status);
+    let sent = tls.early_data_sent();
+    tls.write_all(&EARLY[sent..]).await.unwrap();
+    tls.write_all(b"end\n").await.unwrap();
+    let mut echo = Vec::new();
+    timeout(tls.read_to_end(&mut echo)).await.unwrap().unwrap();
+    (status, sent, echo)
+}
+
+/// The first connection (a full handshake: nothing offered early, everything written after
+/// it) gets a ticket allowing early data; the second resumes it with `EARLY` as early data.
+async fn early_data_round(
+    second_max_early: u32,
+    policy: overture::EarlyDataRejected,
+) -> ((overture::EarlyDataStatus, usize, Vec<u8>), Received) {
+    let pki = Pki::new(KeyKind::EcdsaP256);
+    let (addr, server) = rustls_early_server(&pki, &[16384, second_max_early]);
+    let config = ClientConfig::builder()
+        .with_ca_file(&pki.ca_pem)
+        .unwrap()
+        .with_early_data(true)
+        .with_early_data_rejected(policy)
+        .build()
+        .unwrap();
+    let connector = TlsConnector::from(config);
+    let (status, sent, echo) = connect_early(&connector, addr).await;
+    assert_eq!(status, overture::EarlyDataStatus::NotSent);
+    assert_eq!(sent, 0);
+    let mut want = EARLY.to_vec();
+    want.extend_from_slice(b"end\n");
+    assert_eq!(echo, want);
+    let second = connect_early(&connector, addr).await;
+    let mut got = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+    assert!(got[0].early.is_empty());
+    (second, got.remove(1))
+}
+
+#[tokio::test]
+async fn early_data_accepted_by_rustls() {
+    let ((status, sent, echo), got) =
+        early_data_round(16384, overture::EarlyDataRejected::Report).await;
+    assert_eq!(status, overture::EarlyDataStatus::Accepted);
+    assert_eq!(sent, EARLY.len());
+    assert_eq!(
+        got.early, EARLY,
+        "the server read our early data as early data"
+    );
+    assert_eq!(got.data, b"end\n");
+    assert_eq!(echo, b"end\n");
+}
+
+#[tokio::test]
+async fn early_data_rejected_by_rustls_is_resent() {
+    let ((status, sent, echo), got) =
+        early_data_round(0, overture::EarlyDataRejected::Resend).await;
+    assert_eq!(status, overture::EarlyDataStatus::Rejected);
+    assert_eq!(sent, EARLY.len(), "the connection resent it");
+    assert!(got.early.is_empty());
+    let mut want = EARLY.to_vec();
+    want.extend_from_slice(b"end\n");
+    assert_eq!(got.data, want, "the early data came again, first, once");
+    assert_eq!(echo, want);
+}
+
+#[tokio::test]
+async fn early_data_rejected_by_rustls_is_reported() {
+    let ((status, sent, echo), got) =
+        early_data_round(0, overture::EarlyDataRejected::Report).await;
+    assert_eq!(status, overture::EarlyDataStatus::Rejected);
+    assert_eq!(sent, 0, "nothing resent: the application writes it");
+    assert!(got.early.is_empty());
+    let mut want = EARLY.to_vec();
+    want.extend_from_slice(b"end\n");
+    assert_eq!(got.data, want, "once: what the application wrote");
+    assert_eq!(echo, want);
+}
