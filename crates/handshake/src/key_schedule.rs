@@ -209,9 +209,18 @@ impl Default for Transcript {
 pub struct KeySchedule {
     suite: &'static Tls13CipherSuite,
     secret: Secret,
-    /// `Hash("")`, the context of both "derived" secrets (kept from the first advance).
+    /// 0 early, 1 handshake, 2 master secret.
+    stage: u8,
+    /// `Hash("")`, the context of both "derived" secrets (kept from the first use).
     empty_hash: Option<Output>,
+    /// `Derive-Secret(current, "derived", "")`, when [`KeySchedule::derive_many`] derived it
+    /// with the stage's other secrets (one HKDF-Expand key setup for all); taken by
+    /// [`KeySchedule::advance`].
+    next_salt: Option<Secret>,
 }
+
+/// The stage of the master secret: no stage follows it.
+const MASTER_STAGE: u8 = 2;
 
 impl KeySchedule {
     /// Starts with the early secret: `HKDF-Extract(0, psk)`, or with HashLen zeros without a PSK.
@@ -222,7 +231,9 @@ impl KeySchedule {
         Self {
             suite,
             secret,
+            stage: 0,
             empty_hash: None,
+            next_salt: None,
         }
     }
 
@@ -242,24 +253,42 @@ impl KeySchedule {
     }
 
     /// `Derive-Secret(current, label, transcript_hash)` for each of `labels`, with one
-    /// HKDF-Expand state for all (keyed on the stack by the built-in providers).
+    /// HKDF-Expand state for all (keyed on the stack by the built-in providers). Before the
+    /// master secret it also derives the next stage's salt with it, for
+    /// [`KeySchedule::advance`].
     pub fn derive_many<const N: usize>(
-        &self,
+        &mut self,
         labels: [&[u8]; N],
         transcript_hash: &[u8],
     ) -> Result<[Secret; N], Error> {
         let len = self.suite.hash.output_len();
         let zero = Secret::zeroed(len).ok_or(Error::Internal("hash longer than 64 bytes"))?;
         let mut out: [Secret; N] = core::array::from_fn(|_| zero.clone());
+        let empty =
+            (self.stage < MASTER_STAGE && self.next_salt.is_none()).then(|| self.empty_hash());
+        let mut salt = empty.map(|_| zero.clone());
         self.suite
             .hkdf
             .with_expander(self.secret.as_bytes(), &mut |e| {
                 for (label, secret) in labels.iter().zip(out.iter_mut()) {
                     expand_label(e, label, transcript_hash, secret.as_mut_bytes())?;
                 }
+                if let (Some(empty), Some(salt)) = (&empty, &mut salt) {
+                    expand_label(e, b"derived", empty.as_bytes(), salt.as_mut_bytes())?;
+                }
                 Ok(())
             })?;
+        if salt.is_some() {
+            self.next_salt = salt;
+        }
         Ok(out)
+    }
+
+    /// `Hash("")`, computed once.
+    fn empty_hash(&mut self) -> Output {
+        *self
+            .empty_hash
+            .get_or_insert_with(|| self.suite.hash.hash(&[]))
     }
 
     /// `Derive-Secret(current, "derived", "")`: the salt of the next stage.
@@ -272,13 +301,11 @@ impl KeySchedule {
     /// `ikm` is the (EC)DHE secret for the handshake secret, `None` (HashLen zeros) for the
     /// master secret.
     pub fn advance(&mut self, ikm: Option<&[u8]>) -> Result<(), Error> {
-        let salt = match &self.empty_hash {
-            Some(empty) => self.derive(b"derived", empty.as_bytes())?,
+        let salt = match self.next_salt.take() {
+            Some(salt) => salt,
             None => {
-                let empty = self.suite.hash.hash(&[]);
-                let salt = self.derive(b"derived", empty.as_bytes())?;
-                self.empty_hash = Some(empty);
-                salt
+                let empty = self.empty_hash();
+                self.derive(b"derived", empty.as_bytes())?
             }
         };
         let zeros = [0u8; overture_crypto_provider::MAX_OUTPUT_LEN];
@@ -288,6 +315,7 @@ impl KeySchedule {
                 .unwrap_or_default()
         });
         self.secret = self.suite.hkdf.extract(salt.as_bytes(), ikm);
+        self.stage = self.stage.saturating_add(1);
         Ok(())
     }
 }
