@@ -1470,8 +1470,8 @@ impl Connection {
                         self.warning_end = (self.out.end(), Some(desc));
                     }
                 }
-                Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(ticket)),
-                Event::Tls12Session(session) => self.keep_session(Session::tls12(session)),
+                Event::NewSessionTicket(ticket) => self.keep_session(Session::tls13(*ticket)),
+                Event::Tls12Session(session) => self.keep_session(Session::tls12(*session)),
                 Event::PeerCertificates(chain) => {
                     if let Some(curve) = self.unoffered_leaf_curve(chain.first()) {
                         return Err(self.fatal(

@@ -403,8 +403,10 @@ pub enum Event {
     PeerCertificates(Vec<CertificateDer<'static>>),
     /// The handshake is complete: application data may flow.
     Complete,
-    /// A session ticket arrived (post-handshake).
-    NewSessionTicket(Tls13Ticket),
+    /// A session ticket arrived (post-handshake). Boxed, as is [`Event::Tls12Session`]: the
+    /// largest variants would otherwise size every event (and the event vector a handshake
+    /// step fills) to them.
+    NewSessionTicket(Box<Tls13Ticket>),
     /// The server accepted the session we offered (a TLS 1.3 PSK or a TLS 1.2 abbreviated
     /// handshake). Comes right after [`Event::ServerHello`]; without it the handshake is a
     /// full one.
@@ -414,7 +416,7 @@ pub enum Event {
     KeyExchangeGroup(NamedGroup),
     /// A resumable TLS 1.2 session (after the server's Finished verified, just before
     /// [`Event::Complete`] of a full handshake or after an abbreviated one).
-    Tls12Session(Tls12Session),
+    Tls12Session(Box<Tls12Session>),
     /// Send a warning alert with this description and go on: `no_renegotiation` in answer
     /// to a TLS 1.2 HelloRequest (we never renegotiate).
     SendWarningAlert(AlertDescription),
@@ -498,6 +500,19 @@ pub enum Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The session variants are boxed: an event, and the vector of them a handshake step
+    /// fills, is sized by a traffic key, not by a ticket or a TLS 1.2 session.
+    #[test]
+    fn events_are_no_larger_than_a_traffic_key_event() {
+        let event = core::mem::size_of::<Event>();
+        assert!(
+            event <= core::mem::size_of::<TrafficKey>() + 16,
+            "Event is {event} bytes"
+        );
+        assert!(core::mem::size_of::<Tls13Ticket>() > event);
+        assert!(core::mem::size_of::<Tls12Session>() > event);
+    }
 
     #[test]
     fn record_content_limits_follow_rfc_8449() {

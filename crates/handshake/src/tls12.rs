@@ -828,7 +828,7 @@ impl ExpectFinished {
                 Some((t, h)) => (Some(t), h),
                 None => (None, 0),
             };
-            events.push(Event::Tls12Session(Tls12Session {
+            events.push(Event::Tls12Session(Box::new(Tls12Session {
                 suite: hs.suite.suite,
                 master_secret: ms.clone(),
                 session_id: hs.session_id.clone(),
@@ -838,7 +838,7 @@ impl ExpectFinished {
                 server_name: cx.server_name.clone(),
                 created_at: created_at.unwrap_or(now),
                 alpn: cx.alpn.clone(),
-            }));
+            })));
         }
         events.push(Event::Complete);
         Ok(Tls12State::Traffic(Traffic::new(

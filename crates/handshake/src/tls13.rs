@@ -911,7 +911,7 @@ impl ExpectTraffic {
                     nst.nonce.as_slice(),
                 )?;
                 cx.observe("resumption_psk", psk.as_bytes());
-                events.push(Event::NewSessionTicket(Tls13Ticket {
+                events.push(Event::NewSessionTicket(Box::new(Tls13Ticket {
                     suite: self.suite.suite,
                     ticket: nst.ticket.0,
                     psk,
@@ -921,7 +921,7 @@ impl ExpectTraffic {
                     received_at: now,
                     server_name: cx.server_name.clone(),
                     alpn: cx.alpn.clone(),
-                }));
+                })));
             }
             HandshakeMessage::KeyUpdate(req) => {
                 let requested = match req {

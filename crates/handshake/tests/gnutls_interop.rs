@@ -218,7 +218,7 @@ impl Conn {
                     }
                 }
                 Event::PeerRecordSizeLimit(n) => self.peer_limit = Some(n),
-                Event::NewSessionTicket(t) => self.ticket = Some(t),
+                Event::NewSessionTicket(t) => self.ticket = Some(*t),
                 Event::Complete => self.complete = true,
                 _ => {}
             }

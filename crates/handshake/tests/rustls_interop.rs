@@ -124,7 +124,7 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
             Event::ExpectCcs => seen.expect_ccs = true,
             Event::Resumed => seen.resumed = true,
             Event::KeyExchangeGroup(g) => seen.kx_group = Some(g),
-            Event::Tls12Session(s) => seen.tls12_session = Some(s),
+            Event::Tls12Session(s) => seen.tls12_session = Some(*s),
             Event::SendWarningAlert(d) => {
                 seen.warnings.push(d);
                 f.seal(ContentType::Alert, &[1, d.get()], out);
@@ -147,7 +147,7 @@ fn apply(events: &mut Vec<Event>, f: &mut Framing, out: &mut Vec<u8>, seen: &mut
             Event::Complete => seen.complete = true,
             Event::NewSessionTicket(t) => {
                 seen.tickets += 1;
-                seen.tls13_ticket = Some(t);
+                seen.tls13_ticket = Some(*t);
             }
             Event::TicketReceived { version, len, kept } => {
                 seen.received.push((version, len, kept))

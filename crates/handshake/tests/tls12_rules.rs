@@ -981,7 +981,7 @@ fn session(ticket: bool, ems: bool) -> Tls12Session {
     let Some(Event::Tls12Session(sess)) = s.events.first() else {
         panic!("no session")
     };
-    sess.clone()
+    (**sess).clone()
 }
 
 /// Starts a client offering `sess`; the scripted server resumes it (echoing our session id).
