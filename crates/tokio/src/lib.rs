@@ -206,12 +206,8 @@ impl TlsConnector {
         IO: AsyncRead + AsyncWrite + Unpin,
         F: FnOnce(&mut Connection),
     {
-        let state = Connection::new(&self.config, server_name).and_then(|mut conn| {
-            f(&mut conn);
-            conn.start(UnixTime::now())?;
-            Ok(TlsStream::new(conn, io))
-        });
-        Connect(Some(state.map_err(io::Error::from)))
+        // No early data: nothing is written before the handshake.
+        self.connect_with_early_data(server_name, io, &[], f)
     }
 
     /// [`TlsConnector::connect_with`], and 0-RTT: `early_data` is sealed as TLS 1.3 early data
