@@ -117,8 +117,17 @@ impl<T: io::Read + io::Write> StreamOwned<T> {
     /// [`crate::ConfigBuilder::with_early_data`].
     pub fn write_early_data(&mut self, data: &[u8]) -> io::Result<usize> {
         self.conn.start(UnixTime::now())?;
+        self.write_then_send(|conn| conn.write_early_data(data))
+    }
+
+    /// Runs `write` on the connection, sending queued output whenever its queue is full, then
+    /// sends what it queued; returns how many bytes it took.
+    fn write_then_send(
+        &mut self,
+        mut write: impl FnMut(&mut Connection) -> Result<usize, crate::Error>,
+    ) -> io::Result<usize> {
         let n = loop {
-            match self.conn.write_early_data(data) {
+            match write(&mut self.conn) {
                 Err(e) if e.kind() == ErrorKind::WantWrite => self.send()?,
                 other => break other?,
             }
@@ -185,14 +194,7 @@ impl<T: io::Read + io::Write> io::Read for StreamOwned<T> {
 impl<T: io::Read + io::Write> io::Write for StreamOwned<T> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.complete_handshake()?;
-        let n = loop {
-            match self.conn.write(buf) {
-                Err(e) if e.kind() == ErrorKind::WantWrite => self.send()?,
-                other => break other?,
-            }
-        };
-        self.send()?;
-        Ok(n)
+        self.write_then_send(|conn| conn.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
