@@ -35,7 +35,7 @@ pub(crate) struct Der<'a> {
 impl<'a> Der<'a> {
     #[inline]
     pub(crate) fn new(bytes: &'a [u8], _what: &'static str) -> Result<Self, Error> {
-        Ok(Self { bytes })
+        Ok(Self::over(bytes))
     }
 
     /// A cursor over `bytes` (no check yet: each TLV is checked as it is read).
