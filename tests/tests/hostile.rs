@@ -288,6 +288,14 @@ fn sh_bytes(c: &mut Conn, f: impl FnOnce(&mut Vec<u8>)) -> R {
     c.send(&plain(ct::HANDSHAKE, &msg))
 }
 
+/// A ServerHello whose key_share is replaced by one for `group` with `share`.
+fn sh_share(c: &mut Conn, group: NamedGroup, share: &[u8]) -> R {
+    sh_with(c, |sh| {
+        sh.without(ext::KEY_SHARE);
+        sh.extensions.push(key_share_ext(group, share));
+    })
+}
+
 fn to_sh(c: &mut Conn) -> R {
     let sh = c.default_server_hello();
     c.send_server_hello(&sh)
@@ -711,34 +719,19 @@ fn scenarios() -> Vec<Scenario> {
             "server-hello",
             "key share for a group not offered (secp521r1)",
             bad_hello(A::IllegalParameter),
-            |c| {
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions.push(key_share_ext(G::secp521r1, &[4; 133]));
-                })
-            },
+            |c| sh_share(c, G::secp521r1, &[4; 133]),
         ),
         sc(
             "server-hello",
             "key share for an offered group we sent no share for",
             bad_hello(A::IllegalParameter),
-            |c| {
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions.push(key_share_ext(G::secp256r1, &[4; 65]));
-                })
-            },
+            |c| sh_share(c, G::secp256r1, &[4; 65]),
         ),
         sc(
             "server-hello",
             "X25519 share of 31 bytes",
             bad_hello(A::IllegalParameter),
-            |c| {
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions.push(key_share_ext(G::X25519, &[9; 31]));
-                })
-            },
+            |c| sh_share(c, G::X25519, &[9; 31]),
         ),
         sc(
             "server-hello",
@@ -747,11 +740,7 @@ fn scenarios() -> Vec<Scenario> {
             |c| {
                 // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
                 // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions
-                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 - 1]));
-                })
+                sh_share(c, G::X25519MLKEM768, &[9; 1088 + 32 - 1])
             },
         ),
         sc(
@@ -761,11 +750,7 @@ fn scenarios() -> Vec<Scenario> {
             |c| {
                 // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
                 // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions
-                        .push(key_share_ext(G::X25519MLKEM768, &[9; 1088 + 32 + 1]));
-                })
+                sh_share(c, G::X25519MLKEM768, &[9; 1088 + 32 + 1])
             },
         ),
         sc(
@@ -775,23 +760,14 @@ fn scenarios() -> Vec<Scenario> {
             |c| {
                 // The ML-KEM ciphertext (1,088) then X25519 (32): any other length is refused
                 // before decapsulation (draft-ietf-tls-ecdhe-mlkem §4).
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions
-                        .push(key_share_ext(G::X25519MLKEM768, &[9; 32]));
-                })
+                sh_share(c, G::X25519MLKEM768, &[9; 32])
             },
         ),
         sc(
             "server-hello",
             "X25519 all-zero share",
             bad_hello(A::IllegalParameter),
-            |c| {
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions.push(key_share_ext(G::X25519, &[0; 32]));
-                })
-            },
+            |c| sh_share(c, G::X25519, &[0; 32]),
         ),
         sc(
             "server-hello",
@@ -1011,10 +987,7 @@ fn scenarios() -> Vec<Scenario> {
             |c| {
                 let hrr = c.default_hrr(Some(NamedGroup::secp256r1), None);
                 c.send_hrr(&hrr)?;
-                sh_with(c, |sh| {
-                    sh.without(ext::KEY_SHARE);
-                    sh.extensions.push(key_share_ext(G::X25519, &[9; 32]));
-                })
+                sh_share(c, G::X25519, &[9; 32])
             },
         ),
         // Order and unexpected messages.
