@@ -1389,7 +1389,7 @@ impl Connection {
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
-                        self.negotiated.peer_chain = Arc::from(chain);
+                        self.negotiated.peer_chain = chain;
                     }
                 }
                 Err(self.die(Error::from_handshake(e)))
@@ -1568,7 +1568,7 @@ impl Connection {
                             ),
                         ));
                     }
-                    self.negotiated.peer_chain = Arc::from(chain);
+                    self.negotiated.peer_chain = chain;
                 }
                 Event::Complete => {
                     self.record.allow_ccs(false);
