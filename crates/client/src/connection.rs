@@ -14,6 +14,9 @@ use overture_types::{
 use std::io;
 use std::sync::Arc;
 
+mod lend;
+pub(crate) use lend::Sink;
+
 /// The output queue's bound: [`Connection::write`] takes data only while fewer bytes than this
 /// wait to be sent, and [`Connection::process`] opens no record while more do (so a peer that
 /// never reads cannot make us buffer its answers without limit). The queue never holds more
@@ -534,7 +537,9 @@ impl Connection {
     /// buffered): returns how many bytes went into `buf`. One copy less than through
     /// [`Connection::read`].
     pub fn process_into(&mut self, now: UnixTime, buf: &mut [u8]) -> Result<usize, Error> {
-        self.process_from(now, None, buf)
+        let mut sink = Sink::copy(buf);
+        self.process_from(now, None, &mut sink)?;
+        Ok(sink.taken().unwrap_or(0))
     }
 
     /// [`Connection::process_into`] on bytes the transport lends where they lie (a BIO's own
@@ -554,15 +559,29 @@ impl Connection {
         input: &mut [u8],
         buf: &mut [u8],
     ) -> Result<(usize, usize), Error> {
+        let mut sink = Sink::copy(buf);
+        let taken = self.process_in_place_to(now, input, &mut sink)?;
+        Ok((taken, sink.taken().unwrap_or(0)))
+    }
+
+    /// [`Connection::process_in_place`] with the application data going into `sink`: returns
+    /// how many bytes of `input` were taken.
+    pub(crate) fn process_in_place_to(
+        &mut self,
+        now: UnixTime,
+        input: &mut [u8],
+        sink: &mut Sink<'_>,
+    ) -> Result<usize, Error> {
         if self.record.buffered_len() > 0 {
             let taken = self.feed(input);
-            return self.process_into(now, buf).map(|direct| (taken, direct));
+            self.process_from(now, None, sink)?;
+            return Ok(taken);
         }
         let mut lent = Lent {
             bytes: input,
             pos: 0,
         };
-        let direct = self.process_from(now, Some(&mut lent), buf)?;
+        self.process_from(now, Some(&mut lent), sink)?;
         let Lent { bytes, mut pos } = lent;
         let rest = bytes.get(pos..).unwrap_or_default();
         let whole = matches!(self.record.record_len(rest), Ok(Some(len)) if len <= rest.len());
@@ -570,27 +589,28 @@ impl Connection {
             // A partial record (or bytes the deframer will refuse once they are its own).
             pos += self.feed(rest);
         }
-        Ok((pos, direct))
+        Ok(pos)
     }
 
+    /// Processes records (from `lent`, else from the input buffer), the first application
+    /// data record's plaintext into `sink` while no plaintext is buffered.
     fn process_from(
         &mut self,
         now: UnixTime,
         mut lent: Option<&mut Lent<'_>>,
-        buf: &mut [u8],
-    ) -> Result<usize, Error> {
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Error> {
         self.check()?;
-        let mut direct = 0;
         while self.may_open_record() {
             let handshaking = self.phase != Phase::Established;
-            let Some(progress) = self.next_record(now, lent.as_deref_mut(), buf, &mut direct)?
-            else {
+            let Some(progress) = self.next_record(now, lent.as_deref_mut(), sink)? else {
                 break;
             };
             // The record that completes the handshake ends the call: what follows is
             // post-handshake traffic, for the caller's next call (a post-handshake record never
             // makes the handshake fail).
-            if progress && direct > 0 || handshaking && self.phase == Phase::Established {
+            if progress && sink.taken().is_some() || handshaking && self.phase == Phase::Established
+            {
                 break;
             }
         }
@@ -599,7 +619,7 @@ impl Connection {
                 self.unexpected_eof("the server closed the connection during the handshake")
             );
         }
-        Ok(direct)
+        Ok(())
     }
 
     // ---- output ---------------------------------------------------------------------------
@@ -651,33 +671,9 @@ impl Connection {
     /// without close_notify, or [`ErrorKind::WantRead`]: feed bytes and process. Call
     /// [`Connection::process`] first: only processed records count.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if self.plain_pos < self.plain.len() {
-            let avail = self.plain.get(self.plain_pos..).unwrap_or_default();
-            let n = avail.len().min(buf.len());
-            if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-            self.plain_pos += n;
-            if self.plain_pos == self.plain.len() {
-                self.plain.clear();
-                self.plain_pos = 0;
-            }
-            return Ok(n);
-        }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.peer_closed {
-            return Err(Error::new(
-                ErrorKind::ZeroReturn,
-                "the peer sent close_notify",
-            ));
-        }
-        self.check()?;
-        if self.eof && self.may_open_record() {
-            return Err(self.unexpected_eof("the peer closed the connection without close_notify"));
-        }
-        Err(Error::want_read())
+        let mut sink = Sink::copy(buf);
+        self.read_to(&mut sink)?;
+        Ok(sink.taken().unwrap_or(0))
     }
 
     /// Whether [`Connection::read`] would return [`ErrorKind::WantRead`] now: no plaintext
@@ -1055,8 +1051,7 @@ impl Connection {
         &mut self,
         now: UnixTime,
         lent: Option<&mut Lent<'_>>,
-        direct: &mut [u8],
-        direct_len: &mut usize,
+        sink: &mut Sink<'_>,
     ) -> Result<Option<bool>, Error> {
         let record = match lent {
             None => self.record.next_record(),
@@ -1118,18 +1113,12 @@ impl Connection {
                     // After our close_notify, application data is discarded.
                     return Ok(Some(false));
                 }
-                if self.plain.is_empty() && !direct.is_empty() {
-                    let n = payload.len().min(direct.len());
-                    if let (Some(dst), Some(src), Some(rest)) =
-                        (direct.get_mut(..n), payload.get(..n), payload.get(n..))
-                    {
-                        dst.copy_from_slice(src);
-                        self.plain.extend_from_slice(rest);
-                        *direct_len = n;
-                        return Ok(Some(true));
-                    }
+                if self.plain.is_empty() {
+                    // Into the caller's sink (copied or lent), the rest buffered.
+                    sink.deliver_record(payload, &mut self.plain);
+                } else {
+                    self.plain.extend_from_slice(payload);
                 }
-                self.plain.extend_from_slice(payload);
                 Ok(Some(true))
             }
             ContentType::Alert => {
