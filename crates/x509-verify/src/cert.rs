@@ -369,18 +369,7 @@ impl<'a> Certificate<'a> {
     pub fn public_key_of(der: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), Error> {
         let cert = asn1::single(der, asn1::SEQUENCE, "Certificate")?;
         let tbs = Der::new(cert, "Certificate")?.expect(asn1::SEQUENCE, "TBSCertificate")?;
-        let mut tbs = Der::new(tbs, "TBSCertificate")?;
-        tbs.optional(0xa0, "version")?;
-        tbs.expect(asn1::INTEGER, "serialNumber")?;
-        tbs.expect(asn1::SEQUENCE, "signature")?;
-        tbs.expect(asn1::SEQUENCE, "issuer")?;
-        tbs.expect(asn1::SEQUENCE, "validity")?;
-        tbs.expect(asn1::SEQUENCE, "subject")?;
-        let spki = tbs.next("subjectPublicKeyInfo")?;
-        if spki.tag != asn1::SEQUENCE {
-            return Err(Error::bad("subjectPublicKeyInfo"));
-        }
-        parse_spki(spki.raw)
+        spki_of_tbs(&mut Der::over(tbs))
     }
 
     /// The key a certificate signs TLS handshakes with (the TLS 1.3 CertificateVerify, a TLS
@@ -418,17 +407,7 @@ impl<'a> Certificate<'a> {
         outer.expect(asn1::BIT_STRING, "signatureValue")?;
         outer.finish("Certificate")?;
         let mut tbs = Der::over(tbs);
-        tbs.optional(0xa0, "version")?;
-        tbs.expect(asn1::INTEGER, "serialNumber")?;
-        tbs.expect(asn1::SEQUENCE, "signature")?;
-        tbs.expect(asn1::SEQUENCE, "issuer")?;
-        tbs.expect(asn1::SEQUENCE, "validity")?;
-        tbs.expect(asn1::SEQUENCE, "subject")?;
-        let spki = tbs.next("subjectPublicKeyInfo")?;
-        if spki.tag != asn1::SEQUENCE {
-            return Err(Error::bad("subjectPublicKeyInfo"));
-        }
-        let (public_key_alg_id, public_key) = parse_spki(spki.raw)?;
+        let (public_key_alg_id, public_key) = spki_of_tbs(&mut tbs)?;
         key_alg(public_key_alg_id)?;
         if !matches!(tbs.peek_tag(), None | Some(0xa3)) {
             for tag in [0x81, 0xa1, 0x82, 0xa2] {
@@ -710,6 +689,22 @@ impl<'a> Certificate<'a> {
         })?;
         Some(Shape { template, spans })
     }
+}
+
+/// Reads a TBSCertificate's fields up to and including the SubjectPublicKeyInfo, checking only
+/// their framing and tags, and splits the SPKI ([`parse_spki`]); `tbs` is left after it.
+fn spki_of_tbs<'a>(tbs: &mut Der<'a>) -> Result<(&'a [u8], &'a [u8]), Error> {
+    tbs.optional(0xa0, "version")?;
+    tbs.expect(asn1::INTEGER, "serialNumber")?;
+    tbs.expect(asn1::SEQUENCE, "signature")?;
+    tbs.expect(asn1::SEQUENCE, "issuer")?;
+    tbs.expect(asn1::SEQUENCE, "validity")?;
+    tbs.expect(asn1::SEQUENCE, "subject")?;
+    let spki = tbs.next("subjectPublicKeyInfo")?;
+    if spki.tag != asn1::SEQUENCE {
+        return Err(Error::bad("subjectPublicKeyInfo"));
+    }
+    parse_spki(spki.raw)
 }
 
 /// Splits an SPKI TLV into (algorithm contents, key bytes), strictly (one SEQUENCE of an
