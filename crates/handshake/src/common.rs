@@ -478,23 +478,36 @@ pub(crate) fn peer_record_size_limit(
 }
 
 /// Emits the server's chain (before verifying it, so that a failure can still show it), then
-/// verifies it: the end entity and the proof.
+/// verifies it: the end entity (shared with the event's chain, not copied) and the proof.
 pub(crate) fn verify_chain(
     cx: &Common,
-    chain: Vec<CertificateDer<'static>>,
+    chain: Arc<[CertificateDer<'static>]>,
     now: UnixTime,
     events: &mut Vec<Event>,
-) -> Result<(CertificateDer<'static>, ServerCertVerified), Error> {
+) -> Result<(EndEntity, ServerCertVerified), Error> {
     let Some((end_entity, intermediates)) = chain.split_first() else {
         return Err(PeerMisbehaved::EmptyCertificate.into());
     };
-    let end_entity = end_entity.clone();
     let verified =
         cx.config
             .verifier
-            .verify_server_cert(&end_entity, intermediates, &cx.server_name, now);
-    events.push(Event::PeerCertificates(chain));
-    Ok((end_entity, verified?))
+            .verify_server_cert(end_entity, intermediates, &cx.server_name, now);
+    events.push(Event::PeerCertificates(Arc::clone(&chain)));
+    Ok((EndEntity(chain), verified?))
+}
+
+/// The server's end entity certificate: the first of its chain, which it shares with the
+/// [`Event::PeerCertificates`] the user sees (made by [`verify_chain`], never empty).
+pub(crate) struct EndEntity(Arc<[CertificateDer<'static>]>);
+
+impl core::ops::Deref for EndEntity {
+    type Target = CertificateDer<'static>;
+
+    fn deref(&self) -> &CertificateDer<'static> {
+        // `verify_chain` refuses an empty chain; an empty certificate stands in, unreachable.
+        static NONE: CertificateDer<'static> = CertificateDer::from_slice(&[]);
+        self.0.first().unwrap_or(&NONE)
+    }
 }
 
 /// The most extensions one of our ClientHellos carries (19 with every option on; test
