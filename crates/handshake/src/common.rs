@@ -79,21 +79,133 @@ pub(crate) struct PskOffer {
     pub(crate) alpn: Option<Vec<u8>>,
 }
 
-/// What stays the same for the whole connection.
+/// A short list of `Copy` values (what a ClientHello offers: suites, groups, schemes,
+/// extension types), held inline up to `N` entries — no allocation for a connection's usual
+/// lists — and on the heap beyond (a provider may have any number of suites). Reads as a
+/// slice.
+#[derive(Clone, Debug)]
+pub(crate) enum ShortList<T: Copy, const N: usize> {
+    /// Empty (an empty `Vec` does not allocate), or spilled past `N`.
+    Heap(Vec<T>),
+    /// `items[..len]`.
+    Inline { items: [T; N], len: usize },
+}
+
+impl<T: Copy, const N: usize> Default for ShortList<T, N> {
+    fn default() -> Self {
+        Self::Heap(Vec::new())
+    }
+}
+
+impl<T: Copy, const N: usize> ShortList<T, N> {
+    pub(crate) fn push(&mut self, value: T) {
+        match self {
+            Self::Heap(v) if v.is_empty() && N > 0 => {
+                *self = Self::Inline {
+                    items: [value; N],
+                    len: 1,
+                };
+            }
+            Self::Heap(v) => v.push(value),
+            Self::Inline { items, len } => match items.get_mut(*len) {
+                Some(slot) => {
+                    *slot = value;
+                    *len += 1;
+                }
+                None => {
+                    let mut v = Vec::with_capacity(2 * N);
+                    v.extend_from_slice(items);
+                    v.push(value);
+                    *self = Self::Heap(v);
+                }
+            },
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Self::Heap(v) => v.clear(),
+            Self::Inline { len, .. } => *len = 0,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> core::ops::Deref for ShortList<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Self::Heap(v) => v,
+            Self::Inline { items, len } => items.get(..*len).unwrap_or_default(),
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Extend<T> for ShortList<T, N> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for v in iter {
+            self.push(v);
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> FromIterator<T> for ShortList<T, N> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut out = Self::default();
+        out.extend(iter);
+        out
+    }
+}
+
+/// The extension types of a ClientHello (19 at most without test hooks).
+pub(crate) type OfferedExtensions = ShortList<ExtensionType, 24>;
+
+/// `legacy_session_id`: up to 32 bytes, inline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SessionId {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl SessionId {
+    /// A session id of `bytes` (at most 32: longer is `None`).
+    pub(crate) fn new(bytes: &[u8]) -> Option<Self> {
+        let mut out = Self::default();
+        out.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        out.len = bytes.len();
+        Some(out)
+    }
+
+    /// 32 random bytes.
+    fn random(random: &dyn overture_crypto_provider::SecureRandom) -> Result<Self, Error> {
+        let mut out = Self {
+            bytes: [0; 32],
+            len: 32,
+        };
+        random.fill(&mut out.bytes)?;
+        Ok(out)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// What stays the same for the whole connection. The lists a ClientHello offers are held
+/// inline ([`ShortList`]): no allocation per connection for them.
 pub(crate) struct Common {
     pub(crate) config: Arc<HandshakeConfig>,
     pub(crate) server_name: ServerName<'static>,
     hooks: TestHooks,
     pub(crate) random: [u8; 32],
-    pub(crate) session_id: Vec<u8>,
+    pub(crate) session_id: SessionId,
     /// Extension types of the last ClientHello (after hooks).
-    pub(crate) offered: Vec<ExtensionType>,
-    pub(crate) offered_suites: Vec<CipherSuite>,
-    pub(crate) offered_groups: Vec<NamedGroup>,
+    pub(crate) offered: OfferedExtensions,
+    pub(crate) offered_suites: ShortList<CipherSuite, 16>,
+    pub(crate) offered_groups: ShortList<NamedGroup, 8>,
     /// The groups of the key shares in the last ClientHello: one, or (first flight) a hybrid
     /// and its classical group sharing one key.
-    pub(crate) offered_shares: Vec<NamedGroup>,
-    pub(crate) offered_schemes: Vec<SignatureScheme>,
+    pub(crate) offered_shares: ShortList<NamedGroup, 2>,
+    pub(crate) offered_schemes: ShortList<SignatureScheme, 16>,
     ccs_sent: bool,
     pub(crate) alpn: Option<Vec<u8>>,
     /// The TLS 1.2 session offered for resumption (taken at ServerHello).
@@ -103,7 +215,7 @@ pub(crate) struct Common {
     /// [`StartOptions::offer_psk_ke`].
     pub(crate) offer_psk_ke: bool,
     /// The certificate compression algorithms offered (empty: none).
-    pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
+    pub(crate) cert_compression: ShortList<overture_types::CertificateCompressionAlgorithm, 3>,
     /// Whether the next ClientHello offers early_data (only the first one may).
     pub(crate) offer_early_data: bool,
     /// Encrypted Client Hello on this connection (`None`: not sent).
@@ -168,7 +280,7 @@ pub(crate) fn start(
         return Err(Error::Config("neither TLS 1.3 nor TLS 1.2 is enabled"));
     }
     let provider = &config.provider;
-    let mut offered_suites: Vec<CipherSuite> = Vec::new();
+    let mut offered_suites = ShortList::default();
     if tls13 {
         offered_suites.extend(provider.tls13_suites().map(|s| s.suite));
         if offered_suites.is_empty() {
@@ -190,18 +302,18 @@ pub(crate) fn start(
             .copied()
             .filter(|g| tls13 || !g.tls13_only())
     };
-    let offered_groups: Vec<NamedGroup> = offered_kx().map(|g| g.group()).collect();
+    let offered_groups = offered_kx().map(|g| g.group()).collect();
     let first = offered_kx()
         .next()
         .ok_or(Error::Config("no key-exchange group"))?;
     let supported = config.verifier.supported_schemes();
-    let offered_schemes: Vec<SignatureScheme> = match &config.verify_schemes {
+    let offered_schemes: ShortList<SignatureScheme, 16> = match &config.verify_schemes {
         Some(prefs) => prefs
             .iter()
             .copied()
             .filter(|s| supported.contains(s))
             .collect(),
-        None => supported,
+        None => supported.iter().copied().collect(),
     };
     if offered_schemes.is_empty() {
         return Err(Error::Config(
@@ -247,20 +359,14 @@ pub(crate) fn start(
             && s.session_id.len() <= 32
             && s.ticket.as_ref().is_none_or(|t| t.len() <= MAX_TICKET_LEN)
     });
-    let mut session_id = Vec::new();
-    match &tls12_offer {
+    let session_id = match &tls12_offer {
         // RFC 5077 §3.4: a session id of our own tells us whether the ticket was taken.
-        Some(s) if s.ticket.is_some() => {
-            session_id = vec![0u8; 32];
-            provider.secure_random.fill(&mut session_id)?;
-        }
-        Some(s) => session_id.clone_from(&s.session_id),
-        None if config.middlebox_compat && tls13 => {
-            session_id = vec![0u8; 32];
-            provider.secure_random.fill(&mut session_id)?;
-        }
-        None => {}
-    }
+        Some(s) if s.ticket.is_some() => SessionId::random(provider.secure_random)?,
+        Some(s) => SessionId::new(&s.session_id)
+            .ok_or(Error::Internal("a TLS 1.2 session id longer than 32 bytes"))?,
+        None if config.middlebox_compat && tls13 => SessionId::random(provider.secure_random)?,
+        None => SessionId::default(),
+    };
     let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
@@ -269,17 +375,17 @@ pub(crate) fn start(
         hooks,
         random,
         session_id,
-        offered: Vec::new(),
+        offered: ShortList::default(),
         offered_suites,
         offered_groups,
-        offered_shares: Vec::new(),
+        offered_shares: ShortList::default(),
         offered_schemes,
         ccs_sent: false,
         alpn: None,
         tls12_offer,
         allow_no_ems: options.allow_tls12_without_ems,
         offer_psk_ke: options.offer_psk_ke,
-        cert_compression: Vec::new(),
+        cert_compression: ShortList::default(),
         offer_early_data: false,
         ech,
         client_hello_hash: None,
@@ -463,7 +569,7 @@ pub(crate) fn client_hello(
         exts.push(ClientExtension::Alpn(VecU16(protocols)));
     }
     exts.push(ClientExtension::SupportedGroups(VecU16(
-        cx.offered_groups.clone(),
+        cx.offered_groups.to_vec(),
     )));
     cx.offered_shares.clear();
     if let Some(key_share) = key_share {
@@ -483,7 +589,7 @@ pub(crate) fn client_hello(
         exts.push(ClientExtension::SupportedVersions(VecU8(versions)));
     }
     exts.push(ClientExtension::SignatureAlgorithms(VecU16(
-        cx.offered_schemes.clone(),
+        cx.offered_schemes.to_vec(),
     )));
     if !cx.cert_compression.is_empty() {
         exts.push(raw_ext(
@@ -549,8 +655,8 @@ pub(crate) fn client_hello(
     let ch = ClientHello {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: cx.random,
-        session_id: PayloadU8(cx.session_id.clone()),
-        cipher_suites: VecU16(cx.offered_suites.clone()),
+        session_id: PayloadU8(cx.session_id.as_slice().to_vec()),
+        cipher_suites: VecU16(cx.offered_suites.to_vec()),
         compression_methods: VecU8(vec![Compression::Null]),
         extensions: VecU16(exts),
     };
@@ -805,5 +911,35 @@ impl ExpectServerHello {
         Err(Error::PeerIncompatible(
             PeerIncompatible::VersionNotOffered(v.get()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lists_spill_to_the_heap_past_their_capacity() {
+        let mut l: ShortList<u16, 2> = ShortList::default();
+        assert!(l.is_empty() && matches!(l, ShortList::Heap(ref v) if v.capacity() == 0));
+        l.extend([1, 2]);
+        assert!(matches!(l, ShortList::Inline { .. }));
+        assert_eq!(&*l, &[1, 2]);
+        l.push(3);
+        assert!(matches!(l, ShortList::Heap(_)));
+        assert_eq!(&*l, &[1, 2, 3]);
+        l.clear();
+        assert!(l.is_empty());
+        l.push(4);
+        assert_eq!(&*l, &[4]);
+        let from: ShortList<u16, 4> = (0..9).collect();
+        assert_eq!(&*from, &(0..9).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn session_ids_hold_up_to_32_bytes() {
+        assert_eq!(SessionId::new(&[7; 32]).unwrap().as_slice(), &[7; 32]);
+        assert!(SessionId::new(&[7; 33]).is_none());
+        assert!(SessionId::default().as_slice().is_empty());
     }
 }

@@ -323,7 +323,7 @@ pub(crate) struct EchOffer {
     outer_random: [u8; 32],
     /// The outer hellos sent, for a rejection.
     outer_transcript: Transcript,
-    outer_offered: Vec<ExtensionType>,
+    outer_offered: crate::common::OfferedExtensions,
     /// The first outer hello's `encrypted_client_hello` body.
     first_outer_ext: Vec<u8>,
 }
@@ -362,7 +362,7 @@ pub(crate) fn start(
                 public_name,
                 outer_random,
                 outer_transcript: Transcript::new(),
-                outer_offered: Vec::new(),
+                outer_offered: Default::default(),
                 first_outer_ext: Vec::new(),
             }))))
         }
