@@ -423,27 +423,50 @@ fn stream() -> StreamOwned<Duplex> {
 }
 
 #[test]
-fn stream_owned_buf_read_reads_lines_through_a_key_update_to_end_of_file() {
+fn stream_owned_buf_read_and_read_in_place_read_through_a_key_update_to_end_of_file() {
     let long = "x".repeat(20_000);
     let text = format!("first line\nsecond\n{long}\nlast");
     let mut via_read = String::new();
     let mut via_lines = Vec::new();
-    for buffered in [false, true] {
+    let mut via_lending = Vec::new();
+    for mode in 0..3 {
         let mut s = stream();
         let server = &mut s.sock.server;
         server.writer().write_all(&text.as_bytes()[..15]).unwrap();
         server.refresh_traffic_keys().unwrap();
         server.writer().write_all(&text.as_bytes()[15..]).unwrap();
         server.send_close_notify();
-        if buffered {
-            let mut line = String::new();
-            while s.read_line(&mut line).unwrap() > 0 {
-                via_lines.push(std::mem::take(&mut line));
+        match mode {
+            0 => {
+                s.read_to_string(&mut via_read).unwrap();
             }
-            // End of file stays end of file.
-            assert!(s.fill_buf().unwrap().is_empty());
-        } else {
-            s.read_to_string(&mut via_read).unwrap();
+            1 => {
+                let mut line = String::new();
+                while s.read_line(&mut line).unwrap() > 0 {
+                    via_lines.push(std::mem::take(&mut line));
+                }
+                // End of file stays end of file.
+                assert!(s.fill_buf().unwrap().is_empty());
+            }
+            _ => {
+                // Lent in place, 7000 bytes at most per call: the rest stays for the next.
+                loop {
+                    let mut called = false;
+                    let n = s
+                        .read_in_place(|p| {
+                            called = true;
+                            let n = p.len().min(7000);
+                            via_lending.extend_from_slice(&p[..n]);
+                            n
+                        })
+                        .unwrap();
+                    if n == 0 {
+                        assert!(!called, "lent at end of file");
+                        break;
+                    }
+                }
+                assert_eq!(s.read_in_place(|_| panic!("lent after EOF")).unwrap(), 0);
+            }
         }
         // The KeyUpdate was answered: the server reads what we write after it.
         s.write_all(b"done").unwrap();
@@ -454,6 +477,7 @@ fn stream_owned_buf_read_reads_lines_through_a_key_update_to_end_of_file() {
     assert_eq!(via_read, text);
     assert_eq!(via_lines.concat(), text);
     assert_eq!(via_lines.len(), 4);
+    assert_eq!(via_lending, text.as_bytes());
 }
 
 #[test]
