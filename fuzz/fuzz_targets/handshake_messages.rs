@@ -20,18 +20,18 @@ use overture_types::{
     Codec, ExtensionType, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, VecU8, VecU16,
 };
 
-/// `T::read_bytes`, then the round trip.
-fn round_trip<T: for<'a> Codec<'a> + PartialEq + Debug>(bytes: &[u8]) -> Option<T> {
+/// `T::read_bytes`, then the round trip (the encoding is the input, so it decodes again to an
+/// equal value).
+fn round_trip<'a, T: Codec<'a> + PartialEq + Debug>(bytes: &'a [u8]) -> Option<T> {
     let v = T::read_bytes(bytes).ok()?;
     let again = v.get_encoding().expect("what decoded re-encodes");
     assert_eq!(again, bytes, "{v:?} re-encodes differently");
-    assert_eq!(T::read_bytes(&again).as_ref().ok(), Some(&v));
     Some(v)
 }
 
 /// A ServerHello re-encodes to its input, or to its input plus an empty extension block when
 /// the input had none.
-fn server_hello_canonical(sh: &ServerHello, body: &[u8]) {
+fn server_hello_canonical(sh: &ServerHello<'_>, body: &[u8]) {
     let again = sh.get_encoding().expect("what decoded re-encodes");
     let same =
         again == body || (sh.extensions.0.is_empty() && again.strip_suffix(&[0, 0]) == Some(body));

@@ -490,7 +490,7 @@ pub struct Conn {
     /// The fixture.
     pub fixture: Arc<Fixture>,
     /// The (last) ClientHello.
-    pub client_hello: Option<ClientHello>,
+    pub client_hello: Option<ClientHello<'static>>,
     /// The suite the server uses.
     pub suite: &'static Tls13CipherSuite,
     transcript: Transcript,
@@ -648,7 +648,7 @@ impl Conn {
 
     /// Decrypts the current ClientHelloOuter's payload (the first with a new HPKE context,
     /// later ones with the same) into ClientHelloInner, legacy_session_id restored.
-    fn ech_open(&mut self) -> io::Result<ClientHello> {
+    fn ech_open(&mut self) -> io::Result<ClientHello<'static>> {
         let fail = |why: &str| io::Error::other(format!("ECH: {why}"));
         let mut outer = self
             .client_hello
@@ -659,7 +659,7 @@ impl Conn {
             .0
             .iter_mut()
             .find_map(|e| match e {
-                ClientExtension::Other(x) if x.typ.get() == 0xfe0d => Some(&mut x.data.0),
+                ClientExtension::Other(x) if x.typ.get() == 0xfe0d => Some(x.data.0.to_mut()),
                 _ => None,
             })
             .ok_or_else(|| fail("no encrypted_client_hello"))?;
@@ -701,7 +701,7 @@ impl Conn {
             .open(&aad[4..], &payload)
             .map_err(|e| fail(&e.to_string()))?;
         let mut r = overture_types::Reader::new(&encoded);
-        let mut inner = <ClientHello as overture_types::Codec>::read(&mut r).map_err(bad)?;
+        let inner = <ClientHello as overture_types::Codec>::read(&mut r).map_err(bad)?;
         if r.rest().iter().any(|b| *b != 0) {
             return Err(fail("non-zero padding"));
         }
@@ -727,10 +727,14 @@ impl Conn {
                         );
                     }
                 }
-                other => exts.push(other),
+                other => exts.push(other.into_owned()),
             }
         }
-        inner.extensions.0 = exts;
+        let mut inner = ClientHello {
+            extensions: overture_types::VecU16(exts),
+            ..inner
+        }
+        .into_owned();
         if *random == [0; 32] {
             *random = inner.random;
         }
@@ -856,6 +860,7 @@ impl Conn {
             return Err(io::Error::other("not a ClientHello"));
         };
         self.transcript.add(&msg);
+        let ch = ch.into_owned();
         self.client_hello = Some(ch);
         self.ch_raw = msg;
         Ok(())
@@ -870,7 +875,7 @@ impl Conn {
             .find_map(|e| match e {
                 ClientExtension::KeyShare(v) => Some(
                     v.0.iter()
-                        .map(|k| (k.group, k.key_exchange.0.clone()))
+                        .map(|k| (k.group, k.key_exchange.as_slice().to_vec()))
                         .collect(),
                 ),
                 _ => None,
@@ -880,7 +885,12 @@ impl Conn {
 
     /// The client's legacy_session_id.
     pub fn client_session_id(&self) -> Vec<u8> {
-        self.client_hello.as_ref().unwrap().session_id.0.clone()
+        self.client_hello
+            .as_ref()
+            .unwrap()
+            .session_id
+            .as_slice()
+            .to_vec()
     }
 
     /// A correct ServerHello for the client's first key share (our share computed now).

@@ -56,7 +56,7 @@ impl core::fmt::Debug for TestHooks {
 
 /// See [`TestHooks::client_hello`].
 #[doc(hidden)]
-pub type ClientHelloHook = Arc<dyn Fn(&mut Vec<ClientExtension>) + Send + Sync>;
+pub type ClientHelloHook = Arc<dyn for<'a> Fn(&mut Vec<ClientExtension<'a>>) + Send + Sync>;
 /// See [`TestHooks::observe`].
 #[doc(hidden)]
 pub type ObserveHook = Arc<dyn Fn(&str, &[u8]) + Send + Sync>;
@@ -463,7 +463,7 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
     {
         return Err(PeerMisbehaved::BadAlpn.into());
     }
-    Ok(one.0.clone())
+    Ok(one.as_slice().to_vec())
 }
 
 /// The server's record_size_limit (RFC 8449 §4; TLS 1.3 EncryptedExtensions, TLS 1.2
@@ -503,10 +503,10 @@ pub(crate) fn verify_chain(
     Ok((end_entity, verified?))
 }
 
-fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension {
+fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension<'static> {
     ClientExtension::Other(Extension {
         typ,
-        data: PayloadU16(data.to_vec()),
+        data: PayloadU16(data.to_vec().into()),
     })
 }
 
@@ -514,14 +514,14 @@ fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension {
 /// flight; after a HelloRetryRequest only the group it named is sent, RFC 8446 §4.1.2) and the
 /// key is a hybrid whose classical group we offer — the classical part of the same key as a
 /// share of its own, so a server without the hybrid needs no HelloRetryRequest.
-fn key_shares(
+fn key_shares<'k>(
     offered_groups: &[NamedGroup],
-    key_share: &dyn ActiveKeyExchange,
+    key_share: &'k dyn ActiveKeyExchange,
     share_classical: bool,
-) -> Vec<KeyShareEntry> {
+) -> Vec<KeyShareEntry<'k>> {
     let mut shares = vec![KeyShareEntry {
         group: key_share.group(),
-        key_exchange: PayloadU16(key_share.public_key().to_vec()),
+        key_exchange: PayloadU16(key_share.public_key().into()),
     }];
     if let Some((group, share)) = key_share
         .classical_component()
@@ -529,7 +529,7 @@ fn key_shares(
     {
         shares.push(KeyShareEntry {
             group,
-            key_exchange: PayloadU16(share.to_vec()),
+            key_exchange: PayloadU16(share.into()),
         });
     }
     shares
@@ -598,7 +598,7 @@ pub(crate) fn client_hello(
         ));
     }
     if let Some(c) = cookie {
-        exts.push(ClientExtension::Cookie(PayloadU16(c.to_vec())));
+        exts.push(ClientExtension::Cookie(PayloadU16(c.into())));
     }
     if tls12 {
         // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
@@ -639,10 +639,10 @@ pub(crate) fn client_hello(
     if let (Some(p), Some(len)) = (psk, binder_len) {
         exts.push(ClientExtension::PreSharedKey(OfferedPsks {
             identities: VecU16(vec![PskIdentity {
-                identity: PayloadU16(p.identity.clone()),
+                identity: PayloadU16(p.identity.as_slice().into()),
                 obfuscated_ticket_age: p.obfuscated_age,
             }]),
-            binders: VecU16(vec![PayloadU8(vec![0u8; len])]),
+            binders: VecU16(vec![PayloadU8(vec![0u8; len].into())]),
         }));
     }
     if let Some(hook) = &cx.hooks.client_hello {
@@ -655,7 +655,7 @@ pub(crate) fn client_hello(
     let ch = ClientHello {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: cx.random,
-        session_id: PayloadU8(cx.session_id.as_slice().to_vec()),
+        session_id: PayloadU8(cx.session_id.as_slice().into()),
         cipher_suites: VecU16(cx.offered_suites.to_vec()),
         compression_methods: VecU8(vec![Compression::Null]),
         extensions: VecU16(exts),
@@ -784,10 +784,12 @@ pub(crate) fn scheme_key(scheme: SignatureScheme) -> Option<SchemeKey> {
 }
 
 /// Our certificate chain as the `opaque ASN.1Cert<1..2^24-1>` list both versions send.
-pub(crate) fn cert_list(chain: &[CertificateDer<'_>]) -> Result<Vec<PayloadU24<1>>, Error> {
+pub(crate) fn cert_list<'c>(
+    chain: &'c [CertificateDer<'_>],
+) -> Result<Vec<PayloadU24<'c, 1>>, Error> {
     chain
         .iter()
-        .map(|c| PayloadU24::new(c.as_ref().to_vec()))
+        .map(|c| PayloadU24::new(c.as_ref()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| Error::Internal("a client certificate is empty or too long"))
 }

@@ -20,7 +20,6 @@
 //! meta-block) fails cleanly instead of taking memory.
 
 use crate::error::{Error, PeerMisbehaved};
-use crate::msgs::Certificate;
 use brotli_decompressor::{Allocator, BrotliResult, BrotliState, StandardAlloc};
 
 type Block = <StandardAlloc as Allocator<u8>>::AllocatedMemory;
@@ -87,12 +86,13 @@ pub(crate) fn extension_body(algorithms: &[CertificateCompressionAlgorithm]) -> 
 
 /// Decodes a whole CompressedCertificate message (`raw`, header included): checks the
 /// algorithm against `offered` and the declared length against `max`, inflates with a hard
-/// bound, and decodes the Certificate it holds.
+/// bound, and returns the Certificate message body it holds, which the caller decodes (the
+/// decoded [`crate::msgs::Certificate`] borrows from it).
 pub(crate) fn decompress_certificate(
     raw: &[u8],
     offered: &[CertificateCompressionAlgorithm],
     max: usize,
-) -> Result<Certificate, Error> {
+) -> Result<Vec<u8>, Error> {
     let body = raw.get(4..).ok_or(Error::Internal("handshake header"))?;
     let mut r = Reader::new(body);
     let algorithm = CertificateCompressionAlgorithm::read(&mut r)?;
@@ -109,9 +109,8 @@ pub(crate) fn decompress_certificate(
     if !offered.contains(&algorithm) || !SUPPORTED_ALGORITHMS.contains(&algorithm) {
         return Err(PeerMisbehaved::UnofferedCertCompression(algorithm.get()).into());
     }
-    let plain = decompress(algorithm, compressed, declared, max)
-        .map_err(PeerMisbehaved::CertificateDecompression)?;
-    Ok(Certificate::read_bytes(&plain)?)
+    Ok(decompress(algorithm, compressed, declared, max)
+        .map_err(PeerMisbehaved::CertificateDecompression)?)
 }
 
 /// Inflates `compressed` to exactly `declared` bytes, `declared` being at most `max`.
@@ -217,6 +216,7 @@ fn brotli_bounded(compressed: &[u8], len: usize) -> (Result<Vec<u8>, Decompressi
 mod tests {
     use super::*;
     use crate::error::Error;
+    use crate::msgs::Certificate;
     use overture_types::AlertDescription;
     use std::io::Write;
 
@@ -274,7 +274,8 @@ mod tests {
             (Alg::Brotli, brotli_enc(&body, 22, 3)),
         ] {
             let m = cert_message(alg, body.len() as u32, &compressed);
-            let cert = decompress_certificate(&m, SUPPORTED_ALGORITHMS, MAX).unwrap();
+            let plain = decompress_certificate(&m, SUPPORTED_ALGORITHMS, MAX).unwrap();
+            let cert = Certificate::read_bytes(&plain).unwrap();
             assert_eq!(cert.entries.0.len(), 1);
             assert_eq!(cert.entries.0[0].cert_data.0.len(), 3000);
         }

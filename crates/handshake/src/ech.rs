@@ -375,8 +375,8 @@ pub(crate) fn start(
 /// extension for this hello: `others` are the extensions so far).
 pub(crate) fn client_extension(
     cx: &mut Common,
-    others: &[ClientExtension],
-) -> Result<Option<ClientExtension>, Error> {
+    others: &[ClientExtension<'_>],
+) -> Result<Option<ClientExtension<'static>>, Error> {
     let random = cx.config.provider.secure_random;
     let body = match &mut cx.ech {
         None | Some(EchState::Accepted) => return Ok(None),
@@ -444,10 +444,10 @@ fn outer_body(
     Ok(b)
 }
 
-fn raw(typ: ExtensionType, body: Vec<u8>) -> ClientExtension {
+fn raw(typ: ExtensionType, body: Vec<u8>) -> ClientExtension<'static> {
     ClientExtension::Other(Extension {
         typ,
-        data: PayloadU16(body),
+        data: PayloadU16(body.into()),
     })
 }
 
@@ -480,7 +480,7 @@ fn outer_hello(
     // replaced by ech_outer_extensions (the outer hello carries the same shares), then
     // padding.
     let compressed = ClientHello {
-        session_id: PayloadU8(Vec::new()),
+        session_id: PayloadU8::default(),
         extensions: overture_types::VecU16(
             ch.extensions
                 .0
@@ -553,7 +553,7 @@ fn outer_hello(
         if let ClientExtension::Other(x) = e
             && x.typ == ExtensionType::EncryptedClientHello
         {
-            x.data = PayloadU16(body.clone());
+            x.data = PayloadU16(body.clone().into());
         }
     }
     if !second {
@@ -565,17 +565,19 @@ fn outer_hello(
 
 /// A GREASE pre_shared_key mirroring `real`'s shape: random identities and binders of the
 /// same lengths, random ages.
-fn grease_psk(real: &OfferedPsks, random: &dyn SecureRandom) -> Result<OfferedPsks, Error> {
+fn grease_psk<'a>(
+    real: &OfferedPsks<'a>,
+    random: &dyn SecureRandom,
+) -> Result<OfferedPsks<'a>, Error> {
     let mut out = real.clone();
     for id in &mut out.identities.0 {
-        random.fill(&mut id.identity.0)?;
+        random.fill(id.identity.0.to_mut())?;
         let mut age = [0u8; 4];
         random.fill(&mut age)?;
         id.obfuscated_ticket_age = u32::from_be_bytes(age);
     }
     for b in &mut out.binders.0 {
-        let PayloadU8(bytes) = b;
-        random.fill(bytes)?;
+        random.fill(b.0.to_mut())?;
     }
     Ok(out)
 }
@@ -633,7 +635,7 @@ pub(crate) fn on_retry(
             let mut zeroed = hrr.clone();
             for e in &mut zeroed.extensions.0 {
                 if e.typ == ExtensionType::EncryptedClientHello {
-                    e.data = PayloadU16(vec![0; CONFIRMATION_LEN]);
+                    e.data = PayloadU16(vec![0; CONFIRMATION_LEN].into());
                 }
             }
             let zeroed = HandshakeMessage::ServerHello(zeroed).encode()?;

@@ -28,14 +28,14 @@ pub const DOWNGRADE_TLS11: [u8; 8] = *b"DOWNGRD\x00";
 
 /// One extension as it is on the wire: type and opaque body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Extension {
+pub struct Extension<'a> {
     /// The extension type.
     pub typ: ExtensionType,
     /// The `extension_data`.
-    pub data: PayloadU16,
+    pub data: PayloadU16<'a>,
 }
 
-impl Extension {
+impl Extension<'_> {
     /// An extension of `typ` whose body is the encoding of `body`; fails when that encoding
     /// fails or is longer than an extension can be.
     pub fn new(
@@ -53,18 +53,26 @@ impl Extension {
         }
         Ok(Self {
             typ,
-            data: PayloadU16(data),
+            data: PayloadU16(data.into()),
         })
+    }
+
+    /// The same extension owning its body (a copy when it was borrowed).
+    pub fn into_owned(self) -> Extension<'static> {
+        Extension {
+            typ: self.typ,
+            data: self.data.into_owned(),
+        }
     }
 }
 
-impl Codec<'_> for Extension {
+impl<'a> Codec<'a> for Extension<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.typ.encode(out)?;
         self.data.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             typ: ExtensionType::read(r)?,
             data: PayloadU16::read(r)?,
@@ -205,7 +213,7 @@ impl ExtensionSet {
 /// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
 /// extension, and `offered` is our own ClientHello's short list.
 pub fn check_extensions(
-    exts: &[Extension],
+    exts: &[Extension<'_>],
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
@@ -215,7 +223,7 @@ pub fn check_extensions(
 /// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
 pub fn check_extensions_in(
     seen: &mut ExtensionSet,
-    exts: &[Extension],
+    exts: &[Extension<'_>],
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
@@ -247,16 +255,18 @@ pub fn check_extensions_in(
 /// CertificateEntry, RFC 8446 §4.4.2.1): `status_type` ocsp (1) and a non-empty OCSP response
 /// (`opaque OCSPResponse<1..2^24-1>`), nothing after it. The response is returned as it came:
 /// it is not parsed or validated.
-pub fn read_certificate_status(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
+pub fn read_certificate_status(body: &[u8]) -> Result<&[u8], InvalidMessage> {
     let mut r = Reader::new(body);
     if u8::read(&mut r)? != 1 {
         return Err(InvalidMessage::IllegalValue(
             "CertificateStatus status_type",
         ));
     }
-    let response = PayloadU24::<1>::read(&mut r)?;
+    let response = r
+        .prefixed(LengthWidth::U24, 1, 0xff_ffff, "PayloadU24")?
+        .rest();
     r.expect_empty("CertificateStatus")?;
-    Ok(response.0)
+    Ok(response)
 }
 
 /// A SignedCertificateTimestampList (RFC 6962 §3.3): `SerializedSCT
@@ -268,7 +278,7 @@ pub fn read_sct_list(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
 }
 
 /// The body of the extension of `typ`, if present.
-pub fn find_extension(exts: &[Extension], typ: ExtensionType) -> Option<&[u8]> {
+pub fn find_extension<'e>(exts: &'e [Extension<'_>], typ: ExtensionType) -> Option<&'e [u8]> {
     exts.iter()
         .find(|e| e.typ == typ)
         .map(|e| e.data.as_slice())
@@ -281,20 +291,30 @@ pub fn read_extension<'a, T: Codec<'a>>(body: &'a [u8]) -> Result<T, InvalidMess
 
 /// A `KeyShareEntry` (RFC 8446 §4.2.8).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyShareEntry {
+pub struct KeyShareEntry<'a> {
     /// The group.
     pub group: NamedGroup,
-    /// The public share.
-    pub key_exchange: PayloadU16<1>,
+    /// The public share: borrowed from the message when read, from the key when sent.
+    pub key_exchange: PayloadU16<'a, 1>,
 }
 
-impl Codec<'_> for KeyShareEntry {
+impl KeyShareEntry<'_> {
+    /// The same entry owning its share (a copy when it was borrowed).
+    pub fn into_owned(self) -> KeyShareEntry<'static> {
+        KeyShareEntry {
+            group: self.group,
+            key_exchange: self.key_exchange.into_owned(),
+        }
+    }
+}
+
+impl<'a> Codec<'a> for KeyShareEntry<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.group.encode(out)?;
         self.key_exchange.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             group: NamedGroup::read(r)?,
             key_exchange: PayloadU16::read(r)?,
@@ -304,20 +324,30 @@ impl Codec<'_> for KeyShareEntry {
 
 /// A `PskIdentity` (RFC 8446 §4.2.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PskIdentity {
+pub struct PskIdentity<'a> {
     /// The ticket or external identity.
-    pub identity: PayloadU16<1>,
+    pub identity: PayloadU16<'a, 1>,
     /// The obfuscated ticket age.
     pub obfuscated_ticket_age: u32,
 }
 
-impl Codec<'_> for PskIdentity {
+impl PskIdentity<'_> {
+    /// The same identity owning its bytes.
+    pub fn into_owned(self) -> PskIdentity<'static> {
+        PskIdentity {
+            identity: self.identity.into_owned(),
+            obfuscated_ticket_age: self.obfuscated_ticket_age,
+        }
+    }
+}
+
+impl<'a> Codec<'a> for PskIdentity<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.identity.encode(out)?;
         self.obfuscated_ticket_age.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             identity: PayloadU16::read(r)?,
             obfuscated_ticket_age: r.u32("obfuscated_ticket_age")?,
@@ -327,20 +357,36 @@ impl Codec<'_> for PskIdentity {
 
 /// `OfferedPsks` (RFC 8446 §4.2.11): encoded here; computing binders is resumption's job.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OfferedPsks {
+pub struct OfferedPsks<'a> {
     /// The identities.
-    pub identities: VecU16<PskIdentity, 7>,
+    pub identities: VecU16<PskIdentity<'a>, 7>,
     /// One binder per identity.
-    pub binders: VecU16<PayloadU8<32>, 33>,
+    pub binders: VecU16<PayloadU8<'a, 32>, 33>,
 }
 
-impl Codec<'_> for OfferedPsks {
+impl OfferedPsks<'_> {
+    /// The same offer owning its bytes.
+    pub fn into_owned(self) -> OfferedPsks<'static> {
+        OfferedPsks {
+            identities: VecU16(
+                self.identities
+                    .0
+                    .into_iter()
+                    .map(PskIdentity::into_owned)
+                    .collect(),
+            ),
+            binders: VecU16(self.binders.0.into_iter().map(|b| b.into_owned()).collect()),
+        }
+    }
+}
+
+impl<'a> Codec<'a> for OfferedPsks<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.identities.encode(out)?;
         self.binders.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             identities: VecU16::read(r)?,
             binders: VecU16::read(r)?,
@@ -351,7 +397,7 @@ impl Codec<'_> for OfferedPsks {
 /// A ClientHello extension, typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ClientExtension {
+pub enum ClientExtension<'a> {
     /// `server_name` with one DNS host name.
     ServerName(Vec<u8>),
     /// `supported_versions`.
@@ -359,24 +405,45 @@ pub enum ClientExtension {
     /// `supported_groups`.
     SupportedGroups(VecU16<NamedGroup, 2>),
     /// `key_share` (client shares).
-    KeyShare(VecU16<KeyShareEntry>),
+    KeyShare(VecU16<KeyShareEntry<'a>>),
     /// `signature_algorithms`.
     SignatureAlgorithms(VecU16<SignatureScheme, 2, 0xfffe>),
     /// `signature_algorithms_cert`.
     SignatureAlgorithmsCert(VecU16<SignatureScheme, 2, 0xfffe>),
     /// `application_layer_protocol_negotiation`.
-    Alpn(VecU16<PayloadU8<1>, 2>),
+    Alpn(VecU16<PayloadU8<'a, 1>, 2>),
     /// `psk_key_exchange_modes`.
     PskKeyExchangeModes(VecU8<PskKeyExchangeMode, 1>),
     /// `cookie`, echoed from a HelloRetryRequest.
-    Cookie(PayloadU16<1>),
+    Cookie(PayloadU16<'a, 1>),
     /// `pre_shared_key` (must be last).
-    PreSharedKey(OfferedPsks),
+    PreSharedKey(OfferedPsks<'a>),
     /// Any other extension, raw.
-    Other(Extension),
+    Other(Extension<'a>),
 }
 
-impl ClientExtension {
+impl<'a> ClientExtension<'a> {
+    /// The same extension owning its bytes (a server keeps the ClientHello it read).
+    pub fn into_owned(self) -> ClientExtension<'static> {
+        match self {
+            Self::ServerName(n) => ClientExtension::ServerName(n),
+            Self::SupportedVersions(v) => ClientExtension::SupportedVersions(v),
+            Self::SupportedGroups(v) => ClientExtension::SupportedGroups(v),
+            Self::KeyShare(v) => ClientExtension::KeyShare(VecU16(
+                v.0.into_iter().map(KeyShareEntry::into_owned).collect(),
+            )),
+            Self::SignatureAlgorithms(v) => ClientExtension::SignatureAlgorithms(v),
+            Self::SignatureAlgorithmsCert(v) => ClientExtension::SignatureAlgorithmsCert(v),
+            Self::Alpn(v) => {
+                ClientExtension::Alpn(VecU16(v.0.into_iter().map(|p| p.into_owned()).collect()))
+            }
+            Self::PskKeyExchangeModes(v) => ClientExtension::PskKeyExchangeModes(v),
+            Self::Cookie(c) => ClientExtension::Cookie(c.into_owned()),
+            Self::PreSharedKey(p) => ClientExtension::PreSharedKey(p.into_owned()),
+            Self::Other(e) => ClientExtension::Other(e.into_owned()),
+        }
+    }
+
     /// The extension type.
     pub fn typ(&self) -> ExtensionType {
         use ExtensionType as E;
@@ -416,7 +483,7 @@ impl ClientExtension {
         }
     }
 
-    fn read_body(typ: ExtensionType, body: &[u8]) -> Result<Self, InvalidMessage> {
+    fn read_body(typ: ExtensionType, body: &'a [u8]) -> Result<Self, InvalidMessage> {
         use ExtensionType as E;
         Ok(match typ {
             E::ServerName => {
@@ -429,7 +496,7 @@ impl ClientExtension {
                 }
                 let name = PayloadU16::<1>::read(&mut list)?;
                 list.expect_empty("server_name_list")?;
-                Self::ServerName(name.0)
+                Self::ServerName(name.into_vec())
             }
             E::SupportedVersions => Self::SupportedVersions(read_extension(body)?),
             E::SupportedGroups => Self::SupportedGroups(read_extension(body)?),
@@ -442,42 +509,63 @@ impl ClientExtension {
             E::PreSharedKey => Self::PreSharedKey(read_extension(body)?),
             _ => Self::Other(Extension {
                 typ,
-                data: PayloadU16(body.to_vec()),
+                data: PayloadU16(body.into()),
             }),
         })
     }
 }
 
-impl Codec<'_> for ClientExtension {
+impl<'a> Codec<'a> for ClientExtension<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.typ().encode(out)?;
         encode_prefixed(out, LengthWidth::U16, |out| self.encode_body(out))?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
-        let raw = Extension::read(r)?;
-        Self::read_body(raw.typ, raw.data.as_slice())
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
+        let typ = ExtensionType::read(r)?;
+        let body = r
+            .prefixed(LengthWidth::U16, 0, 0xffff, "PayloadU16")?
+            .rest();
+        Self::read_body(typ, body)
     }
 }
 
 /// ClientHello (RFC 8446 §4.1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientHello {
+pub struct ClientHello<'a> {
     /// `legacy_version` (0x0303).
     pub legacy_version: ProtocolVersion,
     /// 32 random bytes.
     pub random: [u8; 32],
     /// `legacy_session_id`.
-    pub session_id: PayloadU8<0, 32>,
+    pub session_id: PayloadU8<'a, 0, 32>,
     /// Offered suites.
     pub cipher_suites: VecU16<CipherSuite, 2, 0xfffe>,
     /// `legacy_compression_methods` (null only).
     pub compression_methods: VecU8<Compression, 1>,
     /// The extensions, in order.
-    pub extensions: VecU16<ClientExtension, 8>,
+    pub extensions: VecU16<ClientExtension<'a>, 8>,
 }
 
-impl ClientHello {
+impl ClientHello<'_> {
+    /// The same hello owning its bytes (a server keeps the ClientHello it read).
+    pub fn into_owned(self) -> ClientHello<'static> {
+        ClientHello {
+            legacy_version: self.legacy_version,
+            random: self.random,
+            session_id: self.session_id.into_owned(),
+            cipher_suites: self.cipher_suites,
+            compression_methods: self.compression_methods,
+            extensions: VecU16(
+                self.extensions
+                    .0
+                    .into_iter()
+                    .map(ClientExtension::into_owned)
+                    .collect(),
+            ),
+        }
+    }
+
     /// The bytes of the fields that can make a ClientHello long (key shares, PSK identities,
     /// a cookie, raw extension bodies such as a TLS 1.2 ticket): what its encoding needs
     /// beyond a few hundred bytes.
@@ -505,7 +593,7 @@ impl ClientHello {
     }
 }
 
-impl Codec<'_> for ClientHello {
+impl<'a> Codec<'a> for ClientHello<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.legacy_version.encode(out)?;
         out.extend_from_slice(&self.random);
@@ -515,7 +603,7 @@ impl Codec<'_> for ClientHello {
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             legacy_version: ProtocolVersion::read(r)?,
             random: r.take_array("ClientHello.random")?,
@@ -529,29 +617,29 @@ impl Codec<'_> for ClientHello {
 
 /// ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4); they share one encoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServerHello {
+pub struct ServerHello<'a> {
     /// `legacy_version`.
     pub legacy_version: ProtocolVersion,
     /// 32 bytes; [`HELLO_RETRY_REQUEST_RANDOM`] marks a HelloRetryRequest.
     pub random: [u8; 32],
     /// `legacy_session_id_echo`.
-    pub session_id: PayloadU8<0, 32>,
+    pub session_id: PayloadU8<'a, 0, 32>,
     /// The chosen suite.
     pub cipher_suite: CipherSuite,
     /// `legacy_compression_method`.
     pub compression_method: Compression,
     /// The extensions (a TLS 1.2 ServerHello may omit the block: empty here).
-    pub extensions: VecU16<Extension>,
+    pub extensions: VecU16<Extension<'a>>,
 }
 
-impl ServerHello {
+impl ServerHello<'_> {
     /// Whether this is a HelloRetryRequest.
     pub fn is_retry_request(&self) -> bool {
         self.random == HELLO_RETRY_REQUEST_RANDOM
     }
 }
 
-impl Codec<'_> for ServerHello {
+impl<'a> Codec<'a> for ServerHello<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.legacy_version.encode(out)?;
         out.extend_from_slice(&self.random);
@@ -561,7 +649,7 @@ impl Codec<'_> for ServerHello {
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         let legacy_version = ProtocolVersion::read(r)?;
         let random = r.take_array("ServerHello.random")?;
         let session_id = PayloadU8::read(r)?;
@@ -585,17 +673,17 @@ impl Codec<'_> for ServerHello {
 
 /// EncryptedExtensions (RFC 8446 §4.3.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EncryptedExtensions {
+pub struct EncryptedExtensions<'a> {
     /// The extensions.
-    pub extensions: VecU16<Extension>,
+    pub extensions: VecU16<Extension<'a>>,
 }
 
-impl Codec<'_> for EncryptedExtensions {
+impl<'a> Codec<'a> for EncryptedExtensions<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             extensions: VecU16::read(r)?,
         })
@@ -604,20 +692,20 @@ impl Codec<'_> for EncryptedExtensions {
 
 /// CertificateRequest (RFC 8446 §4.3.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertificateRequest {
+pub struct CertificateRequest<'a> {
     /// `certificate_request_context` (empty during the handshake).
-    pub context: PayloadU8,
+    pub context: PayloadU8<'a>,
     /// The extensions (signature_algorithms is required).
-    pub extensions: VecU16<Extension, 2>,
+    pub extensions: VecU16<Extension<'a>, 2>,
 }
 
-impl Codec<'_> for CertificateRequest {
+impl<'a> Codec<'a> for CertificateRequest<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.context.encode(out)?;
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
             extensions: VecU16::read(r)?,
@@ -627,20 +715,20 @@ impl Codec<'_> for CertificateRequest {
 
 /// A `CertificateEntry` (X.509 only).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertificateEntry {
+pub struct CertificateEntry<'a> {
     /// The DER certificate.
-    pub cert_data: PayloadU24<1>,
+    pub cert_data: PayloadU24<'a, 1>,
     /// Per-certificate extensions.
-    pub extensions: VecU16<Extension>,
+    pub extensions: VecU16<Extension<'a>>,
 }
 
-impl Codec<'_> for CertificateEntry {
+impl<'a> Codec<'a> for CertificateEntry<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.cert_data.encode(out)?;
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             cert_data: PayloadU24::read(r)?,
             extensions: VecU16::read(r)?,
@@ -650,20 +738,20 @@ impl Codec<'_> for CertificateEntry {
 
 /// Certificate (RFC 8446 §4.4.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Certificate {
+pub struct Certificate<'a> {
     /// `certificate_request_context`.
-    pub context: PayloadU8,
+    pub context: PayloadU8<'a>,
     /// The chain, end entity first.
-    pub entries: VecU24<CertificateEntry>,
+    pub entries: VecU24<CertificateEntry<'a>>,
 }
 
-impl Codec<'_> for Certificate {
+impl<'a> Codec<'a> for Certificate<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.context.encode(out)?;
         self.entries.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
             entries: VecU24::read(r)?,
@@ -673,20 +761,20 @@ impl Codec<'_> for Certificate {
 
 /// CertificateVerify (RFC 8446 §4.4.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertificateVerify {
+pub struct CertificateVerify<'a> {
     /// The scheme.
     pub scheme: SignatureScheme,
     /// The signature.
-    pub signature: PayloadU16,
+    pub signature: PayloadU16<'a>,
 }
 
-impl Codec<'_> for CertificateVerify {
+impl<'a> Codec<'a> for CertificateVerify<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.scheme.encode(out)?;
         self.signature.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             scheme: SignatureScheme::read(r)?,
             signature: PayloadU16::read(r)?,
@@ -696,20 +784,20 @@ impl Codec<'_> for CertificateVerify {
 
 /// NewSessionTicket (RFC 8446 §4.6.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewSessionTicket {
+pub struct NewSessionTicket<'a> {
     /// Lifetime in seconds.
     pub lifetime: u32,
     /// Added to the ticket age (mod 2^32).
     pub age_add: u32,
     /// The per-ticket nonce.
-    pub nonce: PayloadU8,
+    pub nonce: PayloadU8<'a>,
     /// The opaque ticket.
-    pub ticket: PayloadU16<1>,
+    pub ticket: PayloadU16<'a, 1>,
     /// Extensions.
-    pub extensions: VecU16<Extension>,
+    pub extensions: VecU16<Extension<'a>>,
 }
 
-impl Codec<'_> for NewSessionTicket {
+impl<'a> Codec<'a> for NewSessionTicket<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.lifetime.encode(out)?;
         self.age_add.encode(out)?;
@@ -718,7 +806,7 @@ impl Codec<'_> for NewSessionTicket {
         self.extensions.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             lifetime: r.u32("ticket_lifetime")?,
             age_add: r.u32("ticket_age_add")?,
@@ -744,23 +832,23 @@ fn split_header(bytes: &[u8]) -> Result<(HandshakeType, &[u8]), InvalidMessage> 
 /// A decoded handshake message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum HandshakeMessage {
+pub enum HandshakeMessage<'a> {
     /// ClientHello.
-    ClientHello(ClientHello),
+    ClientHello(ClientHello<'a>),
     /// ServerHello or HelloRetryRequest.
-    ServerHello(ServerHello),
+    ServerHello(ServerHello<'a>),
     /// EncryptedExtensions.
-    EncryptedExtensions(EncryptedExtensions),
+    EncryptedExtensions(EncryptedExtensions<'a>),
     /// CertificateRequest.
-    CertificateRequest(CertificateRequest),
+    CertificateRequest(CertificateRequest<'a>),
     /// Certificate.
-    Certificate(Certificate),
+    Certificate(Certificate<'a>),
     /// CertificateVerify.
-    CertificateVerify(CertificateVerify),
+    CertificateVerify(CertificateVerify<'a>),
     /// Finished: the verify_data.
-    Finished(Vec<u8>),
+    Finished(&'a [u8]),
     /// NewSessionTicket.
-    NewSessionTicket(NewSessionTicket),
+    NewSessionTicket(NewSessionTicket<'a>),
     /// KeyUpdate.
     KeyUpdate(KeyUpdateRequest),
     /// EndOfEarlyData (empty).
@@ -769,7 +857,7 @@ pub enum HandshakeMessage {
     Other(HandshakeType),
 }
 
-impl HandshakeMessage {
+impl<'a> HandshakeMessage<'a> {
     /// The handshake type.
     pub fn typ(&self) -> HandshakeType {
         use HandshakeType as T;
@@ -790,7 +878,7 @@ impl HandshakeMessage {
 
     /// Decodes one whole message (4-byte header included); the body must span exactly the
     /// length in the header.
-    pub fn decode(bytes: &[u8]) -> Result<Self, InvalidMessage> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, InvalidMessage> {
         use HandshakeType as T;
         let (typ, body) = split_header(bytes)?;
         Ok(match typ {
@@ -808,7 +896,7 @@ impl HandshakeMessage {
                 if body.is_empty() {
                     return Err(InvalidMessage::MissingData("Finished.verify_data"));
                 }
-                Self::Finished(body.to_vec())
+                Self::Finished(body)
             }
             T::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::read_bytes(body)?),
             T::KeyUpdate => Self::KeyUpdate(KeyUpdateRequest::read_bytes(body)?),
@@ -851,8 +939,7 @@ impl HandshakeMessage {
 }
 
 /// Appends a Finished message (header and `verify_data`) to `out`: what
-/// `HandshakeMessage::Finished(verify_data.to_vec()).encode()` makes, without its two
-/// allocations.
+/// `HandshakeMessage::Finished(verify_data).encode()` makes, without its allocation.
 pub fn encode_finished(out: &mut Vec<u8>, verify_data: &[u8]) -> Result<(), EncodeError> {
     HandshakeType::Finished.encode(out)?;
     encode_bytes(out, LengthWidth::U24, verify_data)
@@ -861,18 +948,18 @@ pub fn encode_finished(out: &mut Vec<u8>, verify_data: &[u8]) -> Result<(), Enco
 /// A TLS 1.2 `ServerKeyExchange` for ECDHE (RFC 8422 §5.4): named-curve parameters and the
 /// signature over `client_random ‖ server_random ‖ params`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EcdheServerKeyExchange {
+pub struct EcdheServerKeyExchange<'a> {
     /// The curve (only `named_curve` parses).
     pub group: NamedGroup,
     /// The server's ephemeral public point.
-    pub public: PayloadU8<1>,
+    pub public: PayloadU8<'a, 1>,
     /// The signature scheme.
     pub scheme: SignatureScheme,
     /// The signature.
-    pub signature: PayloadU16,
+    pub signature: PayloadU16<'a>,
 }
 
-impl EcdheServerKeyExchange {
+impl EcdheServerKeyExchange<'_> {
     /// The signed `ServerECDHParams` bytes.
     pub fn params(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
@@ -883,14 +970,14 @@ impl EcdheServerKeyExchange {
     }
 }
 
-impl Codec<'_> for EcdheServerKeyExchange {
+impl<'a> Codec<'a> for EcdheServerKeyExchange<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.params()?);
         self.scheme.encode(out)?;
         self.signature.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         if EcCurveType::read(r)? != EcCurveType::NamedCurve {
             return Err(InvalidMessage::IllegalValue(
                 "ECCurveType (only named_curve)",
@@ -907,23 +994,23 @@ impl Codec<'_> for EcdheServerKeyExchange {
 
 /// A TLS 1.2 `CertificateRequest` (RFC 5246 §7.4.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tls12CertificateRequest {
+pub struct Tls12CertificateRequest<'a> {
     /// `certificate_types`.
     pub certificate_types: VecU8<u8, 1>,
     /// `supported_signature_algorithms`.
     pub schemes: VecU16<SignatureScheme, 2, 0xfffe>,
     /// `certificate_authorities` (DER distinguished names).
-    pub authorities: VecU16<PayloadU16<1>>,
+    pub authorities: VecU16<PayloadU16<'a, 1>>,
 }
 
-impl Codec<'_> for Tls12CertificateRequest {
+impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.certificate_types.encode(out)?;
         self.schemes.encode(out)?;
         self.authorities.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             certificate_types: VecU8::read(r)?,
             schemes: VecU16::read(r)?,
@@ -934,20 +1021,20 @@ impl Codec<'_> for Tls12CertificateRequest {
 
 /// A TLS 1.2 `NewSessionTicket` (RFC 5077 §3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tls12NewSessionTicket {
+pub struct Tls12NewSessionTicket<'a> {
     /// `ticket_lifetime_hint` in seconds (0: unspecified).
     pub lifetime_hint: u32,
     /// The opaque ticket (empty: the server issues none after all).
-    pub ticket: PayloadU16,
+    pub ticket: PayloadU16<'a>,
 }
 
-impl Codec<'_> for Tls12NewSessionTicket {
+impl<'a> Codec<'a> for Tls12NewSessionTicket<'a> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.lifetime_hint.encode(out)?;
         self.ticket.encode(out)?;
         Ok(())
     }
-    fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             lifetime_hint: r.u32("ticket_lifetime_hint")?,
             ticket: PayloadU16::read(r)?,
@@ -959,30 +1046,30 @@ impl Codec<'_> for Tls12NewSessionTicket {
 /// NewSessionTicket differ from TLS 1.3's, so a TLS 1.2 handshake decodes with this type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Tls12Message {
+pub enum Tls12Message<'a> {
     /// HelloRequest (empty).
     HelloRequest,
     /// ServerHello.
-    ServerHello(ServerHello),
+    ServerHello(ServerHello<'a>),
     /// Certificate: the chain, end entity first.
-    Certificate(VecU24<PayloadU24<1>>),
+    Certificate(VecU24<PayloadU24<'a, 1>>),
     /// ServerKeyExchange (ECDHE).
-    ServerKeyExchange(EcdheServerKeyExchange),
+    ServerKeyExchange(EcdheServerKeyExchange<'a>),
     /// CertificateRequest.
-    CertificateRequest(Tls12CertificateRequest),
+    CertificateRequest(Tls12CertificateRequest<'a>),
     /// ServerHelloDone (empty).
     ServerHelloDone,
     /// CertificateStatus (RFC 6066 §8): the OCSP response.
-    CertificateStatus(Vec<u8>),
+    CertificateStatus(&'a [u8]),
     /// NewSessionTicket.
-    NewSessionTicket(Tls12NewSessionTicket),
+    NewSessionTicket(Tls12NewSessionTicket<'a>),
     /// Finished: the verify_data.
-    Finished(Vec<u8>),
+    Finished(&'a [u8]),
     /// Any other type, kept for the error message.
     Other(HandshakeType),
 }
 
-impl Tls12Message {
+impl<'a> Tls12Message<'a> {
     /// The handshake type.
     pub fn typ(&self) -> HandshakeType {
         use HandshakeType as T;
@@ -1001,7 +1088,7 @@ impl Tls12Message {
     }
 
     /// Decodes one whole message (4-byte header included).
-    pub fn decode(bytes: &[u8]) -> Result<Self, InvalidMessage> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, InvalidMessage> {
         use HandshakeType as T;
         let (typ, body) = split_header(bytes)?;
         Ok(match typ {
@@ -1027,7 +1114,7 @@ impl Tls12Message {
                 if body.is_empty() {
                     return Err(InvalidMessage::MissingData("Finished.verify_data"));
                 }
-                Self::Finished(body.to_vec())
+                Self::Finished(body)
             }
             other => Self::Other(other),
         })
@@ -1046,7 +1133,7 @@ impl Tls12Message {
             Self::NewSessionTicket(m) => m.encode(out),
             Self::CertificateStatus(ocsp) => {
                 out.push(1);
-                PayloadU24::<1>(ocsp.clone()).encode(out)
+                encode_bytes(out, LengthWidth::U24, ocsp)
             }
             Self::Finished(v) => {
                 out.extend_from_slice(v);
@@ -1062,7 +1149,7 @@ impl Tls12Message {
 mod tests {
     use super::*;
 
-    fn round_trip(m: HandshakeMessage) {
+    fn round_trip(m: HandshakeMessage<'_>) {
         let bytes = m.encode().unwrap();
         assert_eq!(HandshakeMessage::decode(&bytes).unwrap(), m, "{m:?}");
         // Every strict prefix is an error, never a panic.
@@ -1078,10 +1165,10 @@ mod tests {
         assert!(HandshakeMessage::decode(&long).is_err());
     }
 
-    fn ext(typ: ExtensionType, data: &[u8]) -> Extension {
+    fn ext(typ: ExtensionType, data: &[u8]) -> Extension<'static> {
         Extension {
             typ,
-            data: PayloadU16(data.to_vec()),
+            data: PayloadU16(data.to_vec().into()),
         }
     }
 
@@ -1090,7 +1177,7 @@ mod tests {
         round_trip(HandshakeMessage::ClientHello(ClientHello {
             legacy_version: ProtocolVersion::TLSv1_2,
             random: [7; 32],
-            session_id: PayloadU8(vec![1; 32]),
+            session_id: PayloadU8(vec![1; 32].into()),
             cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
             compression_methods: VecU8(vec![Compression::Null]),
             extensions: VecU16(vec![
@@ -1099,27 +1186,27 @@ mod tests {
                 ClientExtension::SupportedGroups(VecU16(vec![NamedGroup::X25519])),
                 ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
                     group: NamedGroup::X25519,
-                    key_exchange: PayloadU16(vec![9; 32]),
+                    key_exchange: PayloadU16(vec![9; 32].into()),
                 }])),
                 ClientExtension::SignatureAlgorithms(VecU16(vec![SignatureScheme::ED25519])),
                 ClientExtension::SignatureAlgorithmsCert(VecU16(vec![SignatureScheme::ED25519])),
-                ClientExtension::Alpn(VecU16(vec![PayloadU8(b"h2".to_vec())])),
+                ClientExtension::Alpn(VecU16(vec![PayloadU8(b"h2".to_vec().into())])),
                 ClientExtension::PskKeyExchangeModes(VecU8(vec![PskKeyExchangeMode::PskDheKe])),
-                ClientExtension::Cookie(PayloadU16(vec![1, 2, 3])),
+                ClientExtension::Cookie(PayloadU16(vec![1, 2, 3].into())),
                 ClientExtension::Other(ext(ExtensionType::Padding, &[0; 5])),
                 ClientExtension::PreSharedKey(OfferedPsks {
                     identities: VecU16(vec![PskIdentity {
-                        identity: PayloadU16(vec![5; 10]),
+                        identity: PayloadU16(vec![5; 10].into()),
                         obfuscated_ticket_age: 77,
                     }]),
-                    binders: VecU16(vec![PayloadU8(vec![3; 32])]),
+                    binders: VecU16(vec![PayloadU8(vec![3; 32].into())]),
                 }),
             ]),
         }));
         round_trip(HandshakeMessage::ServerHello(ServerHello {
             legacy_version: ProtocolVersion::TLSv1_2,
             random: HELLO_RETRY_REQUEST_RANDOM,
-            session_id: PayloadU8(vec![]),
+            session_id: PayloadU8(vec![].into()),
             cipher_suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
             compression_method: Compression::Null,
             extensions: VecU16(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
@@ -1128,32 +1215,32 @@ mod tests {
             extensions: VecU16(vec![ext(ExtensionType::ServerName, &[])]),
         }));
         round_trip(HandshakeMessage::CertificateRequest(CertificateRequest {
-            context: PayloadU8(vec![]),
+            context: PayloadU8(vec![].into()),
             extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
         }));
         round_trip(HandshakeMessage::Certificate(Certificate {
-            context: PayloadU8(vec![]),
+            context: PayloadU8(vec![].into()),
             entries: VecU24(vec![CertificateEntry {
-                cert_data: PayloadU24(vec![0x30, 0]),
+                cert_data: PayloadU24(vec![0x30, 0].into()),
                 extensions: VecU16(vec![]),
             }]),
         }));
         round_trip(HandshakeMessage::CertificateVerify(CertificateVerify {
             scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
-            signature: PayloadU16(vec![1; 70]),
+            signature: PayloadU16(vec![1; 70].into()),
         }));
-        round_trip(HandshakeMessage::Finished(vec![4; 32]));
+        round_trip(HandshakeMessage::Finished(&[4; 32]));
         let mut direct = vec![9];
         encode_finished(&mut direct, &[4; 32]).unwrap();
         assert_eq!(
             direct[1..],
-            HandshakeMessage::Finished(vec![4; 32]).encode().unwrap()
+            HandshakeMessage::Finished(&[4; 32]).encode().unwrap()
         );
         round_trip(HandshakeMessage::NewSessionTicket(NewSessionTicket {
             lifetime: 7200,
             age_add: 12345,
-            nonce: PayloadU8(vec![0, 0]),
-            ticket: PayloadU16(vec![1; 40]),
+            nonce: PayloadU8(vec![0, 0].into()),
+            ticket: PayloadU16(vec![1; 40].into()),
             extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
         }));
         round_trip(HandshakeMessage::KeyUpdate(
@@ -1195,24 +1282,24 @@ mod tests {
         let msgs = [
             Tls12Message::HelloRequest,
             Tls12Message::ServerHelloDone,
-            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])])),
+            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())])),
             Tls12Message::ServerKeyExchange(EcdheServerKeyExchange {
                 group: NamedGroup::X25519,
-                public: PayloadU8(vec![9; 32]),
+                public: PayloadU8(vec![9; 32].into()),
                 scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
-                signature: PayloadU16(vec![1; 70]),
+                signature: PayloadU16(vec![1; 70].into()),
             }),
             Tls12Message::CertificateRequest(Tls12CertificateRequest {
                 certificate_types: VecU8(vec![1, 64]),
                 schemes: VecU16(vec![SignatureScheme::RSA_PKCS1_SHA256]),
-                authorities: VecU16(vec![PayloadU16(vec![0x30, 0])]),
+                authorities: VecU16(vec![PayloadU16(vec![0x30, 0].into())]),
             }),
             Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
                 lifetime_hint: 300,
-                ticket: PayloadU16(vec![7; 50]),
+                ticket: PayloadU16(vec![7; 50].into()),
             }),
-            Tls12Message::Finished(vec![1; 12]),
-            Tls12Message::CertificateStatus(vec![0x30, 3, 1, 2, 3]),
+            Tls12Message::Finished(&[1; 12]),
+            Tls12Message::CertificateStatus(&[0x30, 3, 1, 2, 3]),
         ];
         for m in msgs {
             let bytes = m.encode().unwrap();

@@ -149,7 +149,7 @@ fn verify_data(suite: &Tls12CipherSuite, ms: &Secret, label: &[u8], hash: &Outpu
 }
 
 fn finished_message(verify_data: Vec<u8>) -> Result<Vec<u8>, Error> {
-    Ok(HandshakeMessage::Finished(verify_data).encode()?)
+    Ok(HandshakeMessage::Finished(&verify_data).encode()?)
 }
 
 /// Whether `scheme` may sign a TLS 1.2 ServerKeyExchange of a suite with `kx` (RFC 8422 §5.4,
@@ -325,7 +325,7 @@ impl Traffic {
 /// A TLS 1.2 ServerHello (the caller checked version, compression and the downgrade sentinel).
 pub(crate) fn server_hello(
     cx: &mut Common,
-    sh: &ServerHello,
+    sh: &ServerHello<'_>,
     raw: &[u8],
     mut transcript: Transcript,
     events: &mut Vec<Event>,
@@ -424,7 +424,7 @@ pub(crate) fn server_hello(
         transcript,
         server_random: sh.random,
         ems,
-        session_id: sh.session_id.0.clone(),
+        session_id: sh.session_id.as_slice().to_vec(),
         ticket_promised,
         ticket: None,
         messages,
@@ -498,7 +498,7 @@ impl ExpectCertificate {
         let chain = list
             .0
             .into_iter()
-            .map(|c| CertificateDer::from(c.0))
+            .map(|c| CertificateDer::from(c.into_vec()))
             .collect();
         let (end_entity, cert_verified) = common::verify_chain(cx, chain, now, events)?;
         self.hs.add(raw);
@@ -537,7 +537,7 @@ impl ExpectServerKeyExchange {
             }
             self.status_expected = false;
             self.hs.add(raw);
-            events.push(Event::OcspResponse(ocsp));
+            events.push(Event::OcspResponse(ocsp.to_vec()));
             return Ok(Tls12State::ServerKeyExchange(self));
         }
         let Tls12Message::ServerKeyExchange(ske) = msg else {
@@ -728,7 +728,7 @@ impl ExpectNewTicket {
             });
             // A new ticket replaces the resumed session's; one too long to send back leaves
             // the session resumable by id only (or not at all).
-            self.next.hs.ticket = kept.then_some((ticket.0, lifetime_hint));
+            self.next.hs.ticket = kept.then(|| (ticket.into_vec(), lifetime_hint));
         }
         events.push(Event::ExpectCcs);
         Ok(Tls12State::Ccs(ExpectCcs {
@@ -803,7 +803,7 @@ impl ExpectFinished {
         } = self;
         let hash = hs.transcript.current_hash()?;
         let expected = verify_data(hs.suite, &ms, b"server finished", &hash);
-        let finished = common::check_finished(&expected, &theirs)?;
+        let finished = common::check_finished(&expected, theirs)?;
         hs.add(raw);
         let mut created_at = None;
         if let Some(Abbreviated {

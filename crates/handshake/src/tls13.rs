@@ -500,7 +500,7 @@ impl ExpectCertificateOrCertReq {
                 Ok(Tls13State::Certificate(ExpectCertificate {
                     hs: self.hs,
                     client_auth: Some(ClientAuthRequest {
-                        context: cr.context.0,
+                        context: cr.context.into_vec(),
                         schemes: schemes.0,
                     }),
                 }))
@@ -524,17 +524,19 @@ impl ExpectCertificate {
         now: UnixTime,
         events: &mut Vec<Event>,
     ) -> Result<Tls13State, Error> {
+        let plain;
         let cert = match msg {
             HandshakeMessage::Certificate(cert) => cert,
             // RFC 8879 §4: only when offered; the transcript keeps the message as received.
             HandshakeMessage::Other(HandshakeType::CompressedCertificate)
                 if !cx.cert_compression.is_empty() =>
             {
-                compress::decompress_certificate(
+                plain = compress::decompress_certificate(
                     raw,
                     &cx.cert_compression,
                     cx.config.extensions.max_handshake_message,
-                )?
+                )?;
+                Certificate::read_bytes(&plain)?
             }
             other => return Err(unexpected("Certificate", other.typ())),
         };
@@ -553,7 +555,8 @@ impl ExpectCertificate {
         if let Some(leaf) = cert.entries.0.first() {
             let exts = &leaf.extensions.0;
             if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
-                events.push(Event::OcspResponse(msgs::read_certificate_status(body)?));
+                let ocsp = msgs::read_certificate_status(body)?;
+                events.push(Event::OcspResponse(ocsp.to_vec()));
             }
             if let Some(body) =
                 msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
@@ -567,7 +570,7 @@ impl ExpectCertificate {
             .entries
             .0
             .into_iter()
-            .map(|e| CertificateDer::from(e.cert_data.0))
+            .map(|e| CertificateDer::from(e.cert_data.into_vec()))
             .collect();
         let (end_entity, cert_verified) = verify_chain(cx, chain, now, events)?;
         self.hs.transcript.add(raw);
@@ -715,7 +718,7 @@ impl ExpectFinished {
         cx.observe("server_finished_key", server_key.as_bytes());
         let expected = key_schedule::verify_data(suite, server_key, hash.as_bytes());
         cx.observe("server_finished_verify_data", expected.as_bytes());
-        let finished_verified = common::check_finished(expected.as_bytes(), &verify_data)?;
+        let finished_verified = common::check_finished(expected.as_bytes(), verify_data)?;
         // ECH rejected: the outer handshake authenticated the public name; it completes (our
         // flight, with an empty Certificate if one was asked for) and then ends with
         // ech_required and the retry configs (RFC 9849 §6.1.6, §6.1.7).
@@ -833,7 +836,7 @@ fn client_certificate(
         })
         .collect();
     let cert = HandshakeMessage::Certificate(Certificate {
-        context: PayloadU8(req.context.clone()),
+        context: PayloadU8(req.context.as_slice().into()),
         entries: VecU24(entries),
     })
     .encode()?;
@@ -913,7 +916,7 @@ impl ExpectTraffic {
                 cx.observe("resumption_psk", psk.as_bytes());
                 events.push(Event::NewSessionTicket(Box::new(Tls13Ticket {
                     suite: self.suite.suite,
-                    ticket: nst.ticket.0,
+                    ticket: nst.ticket.into_vec(),
                     psk,
                     lifetime: nst.lifetime,
                     age_add: nst.age_add,

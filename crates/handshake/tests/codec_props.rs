@@ -23,11 +23,11 @@ fn bytes(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Raw extensions of types the parser keeps raw in the messages that carry `Extension`s.
-fn raw_extensions() -> impl Strategy<Value = VecU16<Extension>> {
+fn raw_extensions() -> impl Strategy<Value = VecU16<Extension<'static>>> {
     prop::collection::vec(
         (any::<u16>(), bytes(0, 40)).prop_map(|(t, d)| Extension {
             typ: ExtensionType::from(t),
-            data: PayloadU16(d),
+            data: PayloadU16(d.into()),
         }),
         0..5,
     )
@@ -50,7 +50,7 @@ fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn client_extension() -> impl Strategy<Value = ClientExtension> {
+fn client_extension() -> impl Strategy<Value = ClientExtension<'static>> {
     prop_oneof![
         prop::collection::vec(any::<u16>(), 1..6).prop_map(|v| ClientExtension::SupportedVersions(
             VecU8(v.into_iter().map(ProtocolVersion::from).collect())
@@ -63,7 +63,7 @@ fn client_extension() -> impl Strategy<Value = ClientExtension> {
                 v.into_iter()
                     .map(|(g, k)| KeyShareEntry {
                         group: NamedGroup::from(g),
-                        key_exchange: PayloadU16(k),
+                        key_exchange: PayloadU16(k.into()),
                     })
                     .collect(),
             ))
@@ -73,18 +73,19 @@ fn client_extension() -> impl Strategy<Value = ClientExtension> {
                 v.into_iter().map(SignatureScheme::from).collect(),
             ))
         }),
-        prop::collection::vec(bytes(1, 12), 1..4)
-            .prop_map(|v| ClientExtension::Alpn(VecU16(v.into_iter().map(PayloadU8).collect()))),
+        prop::collection::vec(bytes(1, 12), 1..4).prop_map(|v| ClientExtension::Alpn(VecU16(
+            v.into_iter().map(|p| PayloadU8(p.into())).collect()
+        ))),
         prop::collection::vec(any::<u8>(), 1..3).prop_map(|v| {
             ClientExtension::PskKeyExchangeModes(VecU8(
                 v.into_iter().map(PskKeyExchangeMode::from).collect(),
             ))
         }),
-        bytes(1, 40).prop_map(|c| ClientExtension::Cookie(PayloadU16(c))),
+        bytes(1, 40).prop_map(|c| ClientExtension::Cookie(PayloadU16(c.into()))),
         // Types the parser does not interpret (GREASE-like values) stay raw.
         (0u16..16, bytes(0, 20)).prop_map(|(i, d)| ClientExtension::Other(Extension {
             typ: ExtensionType::from(0x0a0a + 0x1010 * i),
-            data: PayloadU16(d),
+            data: PayloadU16(d.into()),
         })),
     ]
 }
@@ -103,7 +104,7 @@ proptest! {
         round_trip(&HandshakeMessage::ClientHello(ClientHello {
             legacy_version: ProtocolVersion::TLSv1_2,
             random,
-            session_id: PayloadU8(session_id),
+            session_id: PayloadU8(session_id.into()),
             cipher_suites: VecU16(suites.into_iter().map(CipherSuite::from).collect()),
             compression_methods: VecU8(vec![Compression::Null]),
             extensions: VecU16(extensions),
@@ -120,7 +121,7 @@ proptest! {
         round_trip(&HandshakeMessage::ServerHello(ServerHello {
             legacy_version: ProtocolVersion::TLSv1_2,
             random,
-            session_id: PayloadU8(session_id),
+            session_id: PayloadU8(session_id.into()),
             cipher_suite: CipherSuite::from(suite),
             compression_method: Compression::Null,
             extensions,
@@ -138,11 +139,11 @@ proptest! {
         entries in prop::collection::vec((bytes(1, 300), raw_extensions()), 0..4),
     ) {
         round_trip(&HandshakeMessage::Certificate(Certificate {
-            context: PayloadU8(context),
+            context: PayloadU8(context.into()),
             entries: VecU24(
                 entries
                     .into_iter()
-                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c), extensions: e })
+                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e })
                     .collect(),
             ),
         }))?;
@@ -152,13 +153,13 @@ proptest! {
     fn certificate_verify(scheme in any::<u16>(), signature in bytes(0, 300)) {
         round_trip(&HandshakeMessage::CertificateVerify(CertificateVerify {
             scheme: SignatureScheme::from(scheme),
-            signature: PayloadU16(signature),
+            signature: PayloadU16(signature.into()),
         }))?;
     }
 
     #[test]
     fn finished(verify_data in bytes(1, 64)) {
-        round_trip(&HandshakeMessage::Finished(verify_data))?;
+        round_trip(&HandshakeMessage::Finished(&verify_data))?;
     }
 
     #[test]
@@ -172,8 +173,8 @@ proptest! {
         round_trip(&HandshakeMessage::NewSessionTicket(NewSessionTicket {
             lifetime,
             age_add,
-            nonce: PayloadU8(nonce),
-            ticket: PayloadU16(ticket),
+            nonce: PayloadU8(nonce.into()),
+            ticket: PayloadU16(ticket.into()),
             extensions,
         }))?;
     }
@@ -196,8 +197,8 @@ proptest! {
                 HandshakeMessage::NewSessionTicket(NewSessionTicket {
                     lifetime: 1,
                     age_add: 2,
-                    nonce: PayloadU8(vec![]),
-                    ticket: PayloadU16(vec![7; ticket_len]),
+                    nonce: PayloadU8(vec![].into()),
+                    ticket: PayloadU16(vec![7; ticket_len].into()),
                     extensions: VecU16(vec![]),
                 }),
                 ticket_len > 0xffff,
@@ -208,20 +209,20 @@ proptest! {
                 let ch = ClientHello {
                     legacy_version: ProtocolVersion::TLSv1_2,
                     random: [1; 32],
-                    session_id: PayloadU8(vec![]),
+                    session_id: PayloadU8(vec![].into()),
                     cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
                     compression_methods: VecU8(vec![Compression::Null]),
                     extensions: VecU16(vec![
                         ClientExtension::Other(Extension {
                             typ: ExtensionType::Padding,
-                            data: PayloadU16(vec![0; ext_len]),
+                            data: PayloadU16(vec![0; ext_len].into()),
                         }),
                         ClientExtension::PreSharedKey(OfferedPsks {
                             identities: VecU16(vec![PskIdentity {
-                                identity: PayloadU16(vec![5; ticket_len]),
+                                identity: PayloadU16(vec![5; ticket_len].into()),
                                 obfuscated_ticket_age: 0,
                             }]),
-                            binders: VecU16(vec![PayloadU8(vec![0; 32])]),
+                            binders: VecU16(vec![PayloadU8(vec![0; 32].into())]),
                         }),
                     ]),
                 };
@@ -235,9 +236,9 @@ proptest! {
             }
             _ => (
                 HandshakeMessage::Certificate(Certificate {
-                    context: PayloadU8(vec![]),
+                    context: PayloadU8(vec![].into()),
                     entries: VecU24(vec![CertificateEntry {
-                        cert_data: PayloadU24(vec![0x30; cert_len]),
+                        cert_data: PayloadU24(vec![0x30; cert_len].into()),
                         extensions: VecU16(vec![]),
                     }]),
                 }),

@@ -102,7 +102,7 @@ fn start(
     Ok((bytes.clone(), events))
 }
 
-fn decode(bytes: &[u8]) -> ClientHello {
+fn decode(bytes: &[u8]) -> ClientHello<'_> {
     let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(bytes).unwrap() else {
         panic!()
     };
@@ -116,13 +116,13 @@ fn sni(ch: &ClientHello) -> Option<String> {
     })
 }
 
-fn ech_body(ch: &ClientHello) -> Vec<u8> {
+fn ech_body(ch: &ClientHello<'_>) -> Vec<u8> {
     ch.extensions
         .0
         .iter()
         .find_map(|e| match e {
             ClientExtension::Other(x) if x.typ == ExtensionType::EncryptedClientHello => {
-                Some(x.data.0.clone())
+                Some(x.data.as_slice().to_vec())
             }
             _ => None,
         })
@@ -160,7 +160,7 @@ fn open(key: &EchKey, outer: &ClientHello) -> Result<(Vec<u8>, HpkeContext), Str
             && x.typ == ExtensionType::EncryptedClientHello
         {
             let at = x.data.0.len() - payload.len();
-            x.data.0[at..].fill(0);
+            x.data.0.to_mut()[at..].fill(0);
         }
     }
     let mut aad_bytes = Vec::new();
@@ -399,7 +399,7 @@ fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
     assert!(sni(&ClientHello::read(&mut Reader::new(&inner)).unwrap()).is_none());
     let ext = |typ, data: &[u8]| Extension {
         typ,
-        data: PayloadU16(data.to_vec()),
+        data: PayloadU16(data.to_vec().into()),
     };
     let hrr = HandshakeMessage::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::TLSv1_2,

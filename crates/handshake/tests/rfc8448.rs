@@ -127,7 +127,7 @@ fn leak<T>(v: T) -> &'static T {
 }
 
 /// The extensions of a ClientHello message.
-fn ch_extensions(msg: &[u8]) -> Vec<ClientExtension> {
+fn ch_extensions(msg: &[u8]) -> Vec<ClientExtension<'_>> {
     match HandshakeMessage::decode(msg).unwrap() {
         HandshakeMessage::ClientHello(ch) => ch.extensions.0,
         _ => panic!("not a ClientHello"),
@@ -138,15 +138,15 @@ fn ch_key_share(msg: &[u8]) -> Vec<u8> {
     ch_extensions(msg)
         .into_iter()
         .find_map(|e| match e {
-            ClientExtension::KeyShare(k) => Some(k.0[0].key_exchange.0.clone()),
+            ClientExtension::KeyShare(k) => Some(k.0[0].key_exchange.as_slice().to_vec()),
             _ => None,
         })
         .unwrap()
 }
 
-fn raw(e: &ClientExtension) -> Extension {
+fn raw(e: &ClientExtension<'_>) -> Extension<'static> {
     let enc = e.get_encoding().unwrap();
-    Extension::read_bytes(&enc).unwrap()
+    Extension::read_bytes(&enc).unwrap().into_owned()
 }
 
 struct Tally {
@@ -217,7 +217,7 @@ fn simple_trace_ticket(simple: &Summary, now: UnixTime) -> Tls13Ticket {
         .map(|e| u32::read_bytes(e.data.as_slice()).unwrap());
     Tls13Ticket {
         suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
-        ticket: nst.ticket.0,
+        ticket: nst.ticket.into_vec(),
         psk: overture_crypto_provider::Secret::new(&simple["resumption_psk"]).unwrap(),
         lifetime: nst.lifetime,
         age_add: nst.age_add.wrapping_add(6),
@@ -333,7 +333,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
         panic!()
     };
     let verifier = Arc::new(PinnedVerifier {
-        cert: entries.0[0].cert_data.0.clone(),
+        cert: entries.0[0].cert_data.as_slice().to_vec(),
         name: "server".into(),
         provider: provider.clone(),
         schemes: nss_schemes,
@@ -348,9 +348,9 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
             panic!()
         };
         Arc::new(TraceResolver {
-            cert: c.entries.0[0].cert_data.0.clone(),
+            cert: c.entries.0[0].cert_data.as_slice().to_vec(),
             scheme: cv.scheme,
-            signature: cv.signature.0,
+            signature: cv.signature.into_vec(),
             provider: provider.clone(),
         }) as Arc<dyn ClientCertResolver>
     });

@@ -35,15 +35,15 @@ use std::sync::Arc;
 
 const SUITE12: CipherSuite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
 
-fn ext(typ: ExtensionType, data: &[u8]) -> Extension {
+fn ext(typ: ExtensionType, data: &[u8]) -> Extension<'static> {
     Extension {
         typ,
-        data: PayloadU16(data.to_vec()),
+        data: PayloadU16(data.to_vec().into()),
     }
 }
 
 /// The extensions of a good TLS 1.2 ServerHello.
-fn good_extensions() -> Vec<Extension> {
+fn good_extensions() -> Vec<Extension<'static>> {
     vec![
         ext(ExtensionType::RenegotiationInfo, &[0]),
         ext(ExtensionType::ExtendedMasterSecret, &[]),
@@ -77,7 +77,8 @@ impl Default for Opts {
 struct S {
     hs: ClientHandshake,
     events: Vec<Event>,
-    ch: ClientHello,
+    /// Our ClientHello, as sent.
+    ch_bytes: Vec<u8>,
     cert: CertificateDer<'static>,
     key: Arc<dyn SigningKey>,
     /// Every handshake message so far, as both sides hash it.
@@ -145,13 +146,10 @@ fn start(opts: Opts) -> S {
     .unwrap();
     let (mut sent, _) = drain(&mut events);
     let ch_bytes = sent.pop().unwrap();
-    let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&ch_bytes).unwrap() else {
-        panic!()
-    };
     S {
         hs,
         events,
-        ch,
+        ch_bytes: ch_bytes.clone(),
         cert,
         key: signing,
         transcript: ch_bytes,
@@ -164,6 +162,15 @@ fn start(opts: Opts) -> S {
 }
 
 impl S {
+    /// Our ClientHello, decoded.
+    fn ch(&self) -> ClientHello<'_> {
+        let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(&self.ch_bytes).unwrap()
+        else {
+            panic!()
+        };
+        ch
+    }
+
     fn feed(&mut self, msg: &[u8]) -> Result<(), Error> {
         self.hs.handle(msg, UnixTime::now(), &mut self.events)
     }
@@ -187,7 +194,7 @@ impl S {
     }
 
     fn ch_has(&self, typ: ExtensionType) -> Option<Vec<u8>> {
-        self.ch.extensions.0.iter().find_map(|e| {
+        self.ch().extensions.0.iter().find_map(|e| {
             (e.typ() == typ).then(|| {
                 let enc = e.get_encoding().unwrap();
                 enc[4..].to_vec()
@@ -200,7 +207,7 @@ impl S {
         let mut sh = ServerHello {
             legacy_version: ProtocolVersion::TLSv1_2,
             random: self.server_random,
-            session_id: PayloadU8(vec![9; 32]),
+            session_id: PayloadU8(vec![9; 32].into()),
             cipher_suite: SUITE12,
             compression_method: Compression::Null,
             extensions: VecU16(good_extensions()),
@@ -216,7 +223,7 @@ impl S {
     }
 
     fn certificate(&self) -> Vec<u8> {
-        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec())]))
+        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec().into())]))
             .encode()
             .unwrap()
     }
@@ -247,19 +254,19 @@ impl S {
             .unwrap_or_else(|| vec![4; 133]);
         let mut ske = EcdheServerKeyExchange {
             group,
-            public: PayloadU8(public),
+            public: PayloadU8(public.into()),
             scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
-            signature: PayloadU16(vec![]),
+            signature: PayloadU16(vec![].into()),
         };
         before(&mut ske);
-        let mut signed = self.ch.random.to_vec();
+        let mut signed = self.ch().random.to_vec();
         signed.extend_from_slice(&self.server_random);
         signed.extend_from_slice(&ske.params().unwrap());
         let signer = self
             .key
             .choose_scheme(&[SignatureScheme::ECDSA_NISTP256_SHA256])
             .unwrap();
-        ske.signature = PayloadU16(signer.sign(&signed).unwrap());
+        ske.signature = PayloadU16(signer.sign(&signed).unwrap().into());
         after(&mut ske);
         self.kx = kx;
         Tls12Message::ServerKeyExchange(ske).encode().unwrap()
@@ -305,7 +312,7 @@ impl S {
             prf(
                 pms.as_bytes(),
                 b"master secret",
-                &[&self.ch.random, &self.server_random],
+                &[&self.ch().random, &self.server_random],
                 48,
             )
         };
@@ -316,7 +323,7 @@ impl S {
         let block = prf(
             &ms,
             b"key expansion",
-            &[&self.server_random, &self.ch.random],
+            &[&self.server_random, &self.ch().random],
             40,
         );
         assert_eq!(k.key.as_bytes(), &block[..16], "client_write_key");
@@ -344,7 +351,7 @@ impl S {
             &[&sha256(&self.transcript)],
             12,
         );
-        Tls12Message::Finished(vd).encode().unwrap()
+        Tls12Message::Finished(&vd).encode().unwrap()
     }
 
     fn expect_ccs_then_read_key(&mut self) {
@@ -371,7 +378,7 @@ impl S {
         let block = prf(
             self.ms.as_ref().unwrap().as_bytes(),
             b"key expansion",
-            &[&self.server_random, &self.ch.random],
+            &[&self.server_random, &self.ch().random],
             40,
         );
         assert_eq!(k.key.as_bytes(), &block[16..32], "server_write_key");
@@ -394,7 +401,7 @@ impl S {
 fn a_full_handshake_completes_with_the_right_keys_and_key_log() {
     let mut s = start(Opts::default());
     // Offering 1.2: its suites and extensions are in the ClientHello.
-    assert!(s.ch.cipher_suites.0.contains(&SUITE12));
+    assert!(s.ch().cipher_suites.0.contains(&SUITE12));
     assert_eq!(s.ch_has(ExtensionType::RenegotiationInfo), Some(vec![0]));
     assert_eq!(s.ch_has(ExtensionType::ExtendedMasterSecret), Some(vec![]));
     assert_eq!(s.ch_has(ExtensionType::EcPointFormats), Some(vec![1, 0]));
@@ -417,7 +424,7 @@ fn a_full_handshake_completes_with_the_right_keys_and_key_log() {
     assert_eq!(sess.master_secret, *s.ms.as_ref().unwrap());
     let log = s.log.0.lock().unwrap();
     assert!(log.iter().any(|(l, r, v)| l == "CLIENT_RANDOM"
-        && r == &s.ch.random
+        && r == &s.ch().random
         && v == s.ms.as_ref().unwrap().as_bytes()));
 }
 
@@ -486,8 +493,8 @@ fn a_tls12_only_client_sends_no_tls13_extensions() {
     ] {
         assert!(s.ch_has(t).is_none(), "{t}");
     }
-    assert!(s.ch.session_id.0.is_empty());
-    assert!(s.ch.cipher_suites.0.iter().all(|c| !c.is_tls13()));
+    assert!(s.ch().session_id.0.is_empty());
+    assert!(s.ch().cipher_suites.0.iter().all(|c| !c.is_tls13()));
     // A TLS 1.2-only client does not look for the TLS 1.3 downgrade sentinel.
     s.complete(|sh| sh.random[24..].copy_from_slice(&msgs::DOWNGRADE_TLS12));
 }
@@ -546,7 +553,7 @@ fn exporter_with_ems() {
     let want = prf(
         &ms,
         b"EXPORTER-x",
-        &[&s.ch.random, &s.server_random, &[0, 1, b'c']],
+        &[&s.ch().random, &s.server_random, &[0, 1, b'c']],
         20,
     );
     assert_eq!(out.to_vec(), want);
@@ -672,7 +679,7 @@ fn server_hello_extension_and_negotiation_rules() {
     ];
     for (what, tweak, alert) in cases {
         let mut s = start(Opts::default());
-        let compat_id = s.ch.session_id.clone();
+        let compat_id = s.ch().session_id.into_owned();
         let echo = what.starts_with("echo");
         let sh = s.server_hello(|sh| {
             if echo {
@@ -710,7 +717,7 @@ fn certificate_and_server_key_exchange_rules() {
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0])]))
+    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())]))
         .encode()
         .unwrap();
     assert_eq!(s.reject(&other), Some(A::UnknownCa));
@@ -722,14 +729,14 @@ fn certificate_and_server_key_exchange_rules() {
             NamedGroup::X25519,
             Box::new(|k| {
                 let last = k.signature.0.len() - 1;
-                k.signature.0[last] ^= 1;
+                k.signature.0.to_mut()[last] ^= 1;
             }),
             A::DecryptError,
         ),
         (
             "signature over other params",
             NamedGroup::secp256r1,
-            Box::new(|k| k.public.0[10] ^= 1),
+            Box::new(|k| k.public.0.to_mut()[10] ^= 1),
             A::DecryptError,
         ),
         (
@@ -765,7 +772,7 @@ fn certificate_and_server_key_exchange_rules() {
         s.accept(&c);
         let ske = if what == "invalid point" {
             // Correctly signed, but the point is off the curve.
-            s.ske_with(group, |k| k.public.0[10] ^= 0x55, |_| {})
+            s.ske_with(group, |k| k.public.0.to_mut()[10] ^= 0x55, |_| {})
         } else {
             s.ske(group, tweak)
         };
@@ -788,7 +795,7 @@ fn certificate_and_server_key_exchange_rules() {
         s.accept(&c);
         let ske = s.ske_with(
             NamedGroup::X25519MLKEM768,
-            |k| k.public = PayloadU8(vec![7; 200]),
+            |k| k.public = PayloadU8(vec![7; 200].into()),
             |_| {},
         );
         let err = s.feed(&ske).unwrap_err();
@@ -893,7 +900,7 @@ fn bad_finished_is_decrypt_error() {
     s.up_to_done(|_| {});
     s.done();
     s.expect_ccs_then_read_key();
-    let f = Tls12Message::Finished(vec![0; 32]).encode().unwrap();
+    let f = Tls12Message::Finished(&[0; 32]).encode().unwrap();
     assert_eq!(s.reject(&f), Some(A::DecryptError));
 }
 
@@ -969,7 +976,7 @@ fn session(ticket: bool, ems: bool) -> Tls12Session {
     if ticket {
         let nst = Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
             lifetime_hint: 600,
-            ticket: PayloadU16(vec![0xee; 80]),
+            ticket: PayloadU16(vec![0xee; 80].into()),
         })
         .encode()
         .unwrap();
@@ -1006,14 +1013,14 @@ fn abbreviated_handshakes_by_session_id_and_by_ticket() {
         if ticket {
             assert_eq!(s.ch_has(ExtensionType::SessionTicket), Some(vec![0xee; 80]));
             assert_eq!(
-                s.ch.session_id.0.len(),
+                s.ch().session_id.0.len(),
                 32,
                 "our own id to detect acceptance"
             );
         } else {
-            assert_eq!(s.ch.session_id.0, sess.session_id);
+            assert_eq!(s.ch().session_id.0, sess.session_id);
         }
-        let id = s.ch.session_id.clone();
+        let id = s.ch().session_id.into_owned();
         let sh = s.server_hello(|sh| sh.session_id = id);
         s.accept(&sh);
         assert!(matches!(
@@ -1054,7 +1061,7 @@ fn resumption_rules() {
     // Another suite than the session's.
     let sess = session(false, true);
     let mut s = resume_start(sess.clone(), false);
-    let id = s.ch.session_id.clone();
+    let id = s.ch().session_id.into_owned();
     let sh = s.server_hello(|sh| {
         sh.session_id = id;
         sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
@@ -1062,7 +1069,7 @@ fn resumption_rules() {
     assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
     // EMS dropped on resumption (RFC 7627 §5.3).
     let mut s = resume_start(sess.clone(), false);
-    let id = s.ch.session_id.clone();
+    let id = s.ch().session_id.into_owned();
     let sh = s.server_hello(|sh| {
         sh.session_id = id;
         sh.extensions
@@ -1073,21 +1080,21 @@ fn resumption_rules() {
     // EMS added on resumption of a session without it.
     let old = session(false, false);
     let mut s = resume_start(old.clone(), true);
-    assert_eq!(s.ch.session_id.0, old.session_id, "offered when allowed");
-    let id = s.ch.session_id.clone();
+    assert_eq!(s.ch().session_id.0, old.session_id, "offered when allowed");
+    let id = s.ch().session_id.into_owned();
     let sh = s.server_hello(|sh| sh.session_id = id);
     assert_eq!(s.reject(&sh), Some(A::HandshakeFailure));
     // A session without EMS is not offered unless allowed.
     let s = resume_start(old, false);
-    assert!(s.ch.session_id.0.len() == 32 && s.ch.session_id.0 != sess.session_id);
+    assert!(s.ch().session_id.0.len() == 32 && s.ch().session_id.0 != sess.session_id);
     // A session for another server is not offered.
     let mut other = sess.clone();
     other.server_name = ServerName::try_from("other.example").unwrap();
     let s = resume_start(other, false);
-    assert_ne!(s.ch.session_id.0, sess.session_id);
+    assert_ne!(s.ch().session_id.0, sess.session_id);
     // The server declines (new session id): a full handshake.
     let mut s = resume_start(sess, false);
-    let last = s.complete(|sh| sh.session_id = PayloadU8(vec![8; 32]));
+    let last = s.complete(|sh| sh.session_id = PayloadU8(vec![8; 32].into()));
     assert!(matches!(last.first(), Some(Event::Tls12Session(_))));
 }
 
@@ -1123,12 +1130,15 @@ fn start13(psk_ke: bool) -> S {
     })
 }
 
-fn share(ch: &ClientHello) -> KeyShareEntry {
+fn share(ch: &ClientHello<'_>) -> KeyShareEntry<'static> {
     ch.extensions
         .0
         .iter()
         .find_map(|e| match e {
-            ClientExtension::KeyShare(k) => Some(k.0[0].clone()),
+            ClientExtension::KeyShare(k) => Some(KeyShareEntry {
+                group: k.0[0].group,
+                key_exchange: k.0[0].key_exchange.clone().into_owned(),
+            }),
             _ => None,
         })
         .unwrap()
@@ -1139,7 +1149,7 @@ fn share(ch: &ClientHello) -> KeyShareEntry {
 fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec<u8> {
     let mut exts = vec![ext(ExtensionType::SupportedVersions, &[3, 4])];
     if !no_share {
-        let theirs = share(&s.ch);
+        let theirs = share(&s.ch());
         // The server's side (an encapsulation for the hybrid default group).
         let done = ring::default_provider()
             .find_kx(theirs.group)
@@ -1150,7 +1160,7 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
             Extension::new(ExtensionType::KeyShare, |o| {
                 KeyShareEntry {
                     group: theirs.group,
-                    key_exchange: PayloadU16(done.share.clone()),
+                    key_exchange: PayloadU16(done.share.clone().into()),
                 }
                 .encode(o)
             })
@@ -1163,7 +1173,7 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
     HandshakeMessage::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: [0x11; 32],
-        session_id: s.ch.session_id.clone(),
+        session_id: s.ch().session_id.into_owned(),
         cipher_suite: suite,
         compression_method: Compression::Null,
         extensions: VecU16(exts),
@@ -1175,7 +1185,8 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
 #[test]
 fn tls13_offer_has_a_valid_binder_and_age() {
     let s = start13(false);
-    let Some(ClientExtension::PreSharedKey(offer)) = s.ch.extensions.0.last() else {
+    let ch = s.ch();
+    let Some(ClientExtension::PreSharedKey(offer)) = ch.extensions.0.last() else {
         panic!("pre_shared_key is not last")
     };
     let id = &offer.identities.0[0];
@@ -1184,7 +1195,7 @@ fn tls13_offer_has_a_valid_binder_and_age() {
     let age = id.obfuscated_ticket_age.wrapping_sub(1000);
     assert_eq!(age, 9_000);
     // Recompute the binder as a server would.
-    let enc = HandshakeMessage::ClientHello(s.ch.clone())
+    let enc = HandshakeMessage::ClientHello(s.ch().clone())
         .encode()
         .unwrap();
     let truncated = &enc[..enc.len() - 35];
@@ -1250,7 +1261,7 @@ fn tls13_resumption_rules() {
     .unwrap();
     s.accept(&ee);
     let cert = HandshakeMessage::Certificate(overture_handshake::msgs::Certificate {
-        context: PayloadU8(vec![]),
+        context: PayloadU8(vec![].into()),
         entries: VecU24(vec![]),
     })
     .encode()
@@ -1318,12 +1329,12 @@ fn tls13_tickets_that_cannot_be_used_are_not_offered() {
 #[test]
 fn tls12_after_hello_retry_request_is_refused() {
     let mut s = start(Opts::default());
-    let theirs = share(&s.ch);
+    let theirs = share(&s.ch());
     assert_eq!(theirs.group, NamedGroup::X25519MLKEM768);
     let hrr = HandshakeMessage::ServerHello(ServerHello {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: msgs::HELLO_RETRY_REQUEST_RANDOM,
-        session_id: s.ch.session_id.clone(),
+        session_id: s.ch().session_id.into_owned(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
         extensions: VecU16(vec![
@@ -1626,7 +1637,7 @@ fn ocsp_stapling_and_scts_in_tls12() {
     );
     let c = s.certificate();
     s.accept(&c);
-    let status = Tls12Message::CertificateStatus(b"\x30\x00ocsp".to_vec())
+    let status = Tls12Message::CertificateStatus(b"\x30\x00ocsp")
         .encode()
         .unwrap();
     s.accept(&status);

@@ -5,6 +5,7 @@
 //! truncated or over-long field becomes an [`InvalidMessage`], never a panic.
 
 use core::fmt;
+use std::borrow::Cow;
 
 /// Why a peer's bytes did not decode. Maps to the `decode_error` alert (or `illegal_parameter`
 /// for [`InvalidMessage::IllegalValue`]) in the crates that speak TLS.
@@ -384,13 +385,16 @@ macro_rules! payload {
     ($(#[$m:meta])* $name:ident, $width:expr, $max:expr) => {
         $(#[$m])*
         ///
-        /// `MIN` and `MAX` bound the length in bytes; reading outside them is an error.
+        /// `MIN` and `MAX` bound the length in bytes; reading outside them is an error. A read
+        /// borrows the bytes from the message ([`Cow::Borrowed`]: no copy); an encoder builds the
+        /// value over a slice it has or over bytes it made ([`Cow::Owned`]).
         #[derive(Clone, PartialEq, Eq, Hash, Default)]
-        pub struct $name<const MIN: usize = 0, const MAX: usize = { $max }>(pub Vec<u8>);
+        pub struct $name<'a, const MIN: usize = 0, const MAX: usize = { $max }>(pub Cow<'a, [u8]>);
 
-        impl<const MIN: usize, const MAX: usize> $name<MIN, MAX> {
-            /// Wraps `bytes`, which must have a length in `MIN..=MAX`.
-            pub fn new(bytes: Vec<u8>) -> Result<Self, InvalidMessage> {
+        impl<'a, const MIN: usize, const MAX: usize> $name<'a, MIN, MAX> {
+            /// Wraps `bytes` (borrowed or owned), which must have a length in `MIN..=MAX`.
+            pub fn new(bytes: impl Into<Cow<'a, [u8]>>) -> Result<Self, InvalidMessage> {
+                let bytes = bytes.into();
                 if bytes.len() < MIN || bytes.len() > MAX {
                     return Err(InvalidMessage::LengthOutOfRange {
                         what: stringify!($name),
@@ -406,24 +410,34 @@ macro_rules! payload {
             pub fn as_slice(&self) -> &[u8] {
                 &self.0
             }
+
+            /// The bytes as an owned vector (a copy when they were borrowed).
+            pub fn into_vec(self) -> Vec<u8> {
+                self.0.into_owned()
+            }
+
+            /// The same value owning its bytes (a copy when they were borrowed).
+            pub fn into_owned(self) -> $name<'static, MIN, MAX> {
+                $name(Cow::Owned(self.0.into_owned()))
+            }
         }
 
-        impl<const MIN: usize, const MAX: usize> fmt::Debug for $name<MIN, MAX> {
+        impl<const MIN: usize, const MAX: usize> fmt::Debug for $name<'_, MIN, MAX> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for b in &self.0 {
+                for b in self.0.iter() {
                     write!(f, "{b:02x}")?;
                 }
                 Ok(())
             }
         }
 
-        impl<const MIN: usize, const MAX: usize> Codec<'_> for $name<MIN, MAX> {
+        impl<'a, const MIN: usize, const MAX: usize> Codec<'a> for $name<'a, MIN, MAX> {
             fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 encode_bytes(out, $width, &self.0)
             }
-            fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
+            fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
                 let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
-                Ok(Self(sub.rest().to_vec()))
+                Ok(Self(Cow::Borrowed(sub.rest())))
             }
         }
     };
@@ -523,7 +537,7 @@ mod tests {
 
     #[test]
     fn payload_bounds_are_enforced() {
-        type P = PayloadU8<1, 4>;
+        type P = PayloadU8<'static, 1, 4>;
         assert_eq!(P::read_bytes(&[2, 9, 9]).unwrap().0, vec![9, 9]);
         assert!(matches!(
             P::read_bytes(&[0]),
@@ -540,7 +554,7 @@ mod tests {
         assert_eq!(
             P::read_bytes(&[1, 1, 7]),
             Err(InvalidMessage::TrailingData(
-                "overture_types::codec::PayloadU8<1, 4>"
+                "overture_types::codec::PayloadU8<'_, 1, 4>"
             ))
         );
         assert!(P::new(vec![]).is_err());
@@ -589,7 +603,7 @@ mod tests {
             assert_eq!(out.len(), 1 + width.bytes() + max);
         }
         // Nested: an inner field that fits inside an outer one that does not.
-        let ticket = PayloadU16::<0>(vec![1; 65_000]);
+        let ticket = PayloadU16::<0>(vec![1; 65_000].into());
         let outer: VecU16<PayloadU16> = VecU16(vec![ticket.clone(), ticket]);
         assert_eq!(
             outer.get_encoding(),
@@ -598,6 +612,10 @@ mod tests {
                 max: 0xffff
             })
         );
-        assert!(PayloadU16::<0>(vec![0; 65_536]).get_encoding().is_err());
+        assert!(
+            PayloadU16::<0>(vec![0; 65_536].into())
+                .get_encoding()
+                .is_err()
+        );
     }
 }
