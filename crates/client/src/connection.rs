@@ -92,7 +92,9 @@ pub struct Negotiated {
     group: Option<NamedGroup>,
     alpn: Option<Vec<u8>>,
     resumed: bool,
-    sni: Option<String>,
+    /// The name the connection verifies; sent as SNI when `sni` says so.
+    server_name: ServerName<'static>,
+    sni: bool,
     peer_chain: Arc<[CertificateDer<'static>]>,
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
@@ -179,7 +181,10 @@ impl Negotiated {
 
     /// The server name sent in the SNI extension (none for IP addresses or with SNI off).
     pub fn sni(&self) -> Option<&str> {
-        self.sni.as_deref()
+        match &self.server_name {
+            ServerName::DnsName(d) if self.sni => Some(d.as_ref()),
+            _ => None,
+        }
     }
 
     /// The certificates the server presented, end entity first, as verified.
@@ -316,12 +321,15 @@ enum Step<'a> {
 /// ```
 pub struct Connection {
     config: ClientConfig,
-    server_name: ServerName<'static>,
     handshake: Option<ClientHandshake>,
     record: RecordLayer,
     joiner: HandshakeJoiner,
     /// The event list the handshake fills, kept to reuse its allocation.
     events: Vec<Event>,
+    /// While a handshake message is handled: the bytes of handshake records behind it not yet
+    /// handled (in the joiner, or in the lent record it was taken from). A read key must not
+    /// change while any wait (RFC 8446 §5.1).
+    behind: usize,
     out: OutQueue,
     /// Decrypted application data not yet read.
     plain: Vec<u8>,
@@ -357,7 +365,7 @@ pub struct Connection {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("server_name", &self.server_name)
+            .field("server_name", &self.negotiated.server_name)
             .field("phase", &self.phase)
             .field("failure", &self.failure)
             .field("queued", &self.out.queued())
@@ -376,9 +384,9 @@ impl Connection {
             record: RecordLayer::new(),
             joiner: HandshakeJoiner::new(config.max_handshake_message()),
             config: config.clone(),
-            server_name,
             handshake: None,
             events: Vec::new(),
+            behind: 0,
             out: OutQueue::default(),
             plain: Vec::new(),
             plain_pos: 0,
@@ -395,8 +403,10 @@ impl Connection {
                 group: None,
                 alpn: None,
                 resumed: false,
-                sni: None,
-                peer_chain: Arc::from(Vec::new()),
+                server_name,
+                sni: false,
+                // An empty shared slice: no allocation.
+                peer_chain: Arc::default(),
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
@@ -432,7 +442,7 @@ impl Connection {
         let offered = self.offered.take().or_else(|| {
             self.config
                 .session_store()
-                .and_then(|store| store.take(&self.server_name, now))
+                .and_then(|store| store.take(&self.negotiated.server_name, now))
         });
         let (tls13_ticket, tls12_session) = offered.map(Session::into_parts).unwrap_or_default();
         let options = StartOptions {
@@ -451,7 +461,7 @@ impl Connection {
         let mut events = std::mem::take(&mut self.events);
         let started = ClientHandshake::start(
             hs_config,
-            self.server_name.clone(),
+            self.negotiated.server_name.clone(),
             now,
             options,
             &mut events,
@@ -1002,7 +1012,7 @@ impl Connection {
 
     /// The server name this connection verifies (and sends as SNI unless it is an IP address).
     pub fn server_name(&self) -> &ServerName<'static> {
-        &self.server_name
+        &self.negotiated.server_name
     }
 
     /// Records received and processed.
@@ -1066,6 +1076,17 @@ impl Connection {
                         {
                             // A swallowed compatibility ChangeCipherSpec: on to the next one.
                             Ok(None) => return Ok(Some(false)),
+                            // Handshake messages are handled where the record was opened,
+                            // not copied into the joiner first (only a message that goes on in
+                            // the next record is).
+                            Ok(Some(r))
+                                if r.typ == ContentType::Handshake && self.joiner.is_empty() =>
+                            {
+                                self.records_in += 1;
+                                self.warnings_in_a_row = 0;
+                                self.handle_handshake_in_place(now, r.payload)?;
+                                return Ok(Some(false));
+                            }
                             opened => opened,
                         }
                     }
@@ -1194,64 +1215,121 @@ impl Connection {
         Err(err)
     }
 
+    /// Handles the whole handshake messages the joiner holds.
     fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
-        loop {
-            let buffered = self.joiner.buffered_len();
-            let message = match self.joiner.next_message() {
+        // The messages borrow the joiner: it is out of `self` while they are handled (a
+        // default joiner, which holds no memory, stands in).
+        let mut joiner = std::mem::take(&mut self.joiner);
+        let result = loop {
+            let buffered = joiner.buffered_len();
+            let message = match joiner.next_message() {
                 Ok(Some(m)) => m,
-                Ok(None) => return Ok(()),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(self.die(Error::from_record(e))),
+            };
+            let handled = self.handle_message(now, message, buffered - message.len());
+            joiner.consume();
+            if let Err(e) = handled {
+                break Err(e);
+            }
+        };
+        self.joiner = joiner;
+        if self.phase == Phase::Established && self.joiner.is_empty() {
+            self.release_joiner();
+        }
+        result
+    }
+
+    /// Handles a handshake record opened where the transport lent it, while the joiner holds
+    /// nothing: its whole messages are handled where they lie, with the joiner's checks; what
+    /// is left (a message that goes on in the next record) is pushed into the joiner.
+    fn handle_handshake_in_place(&mut self, now: UnixTime, payload: &[u8]) -> Result<(), Error> {
+        if let Err(e) = self.joiner.check_record(payload) {
+            return Err(self.die(Error::from_record(e)));
+        }
+        let mut rest = payload;
+        loop {
+            let message = match self.joiner.whole_message(rest) {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
                 Err(e) => return Err(self.die(Error::from_record(e))),
             };
-            self.trace
-                .messages(Dir::Received, self.record.version(), message);
-            let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
-                self.key_updates_in_a_row += 1;
-                if self.key_updates_in_a_row > MAX_KEY_UPDATES {
-                    return Err(self.fatal(
-                        AlertDescription::UnexpectedMessage,
-                        format!("more than {MAX_KEY_UPDATES} KeyUpdates without application data"),
-                    ));
-                }
-                // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
-                // data, and a receiver of several requests while it is silent answers with a
-                // single update: the one we sent since our last application data answers
-                // this request too.
-                if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
-                    &KEY_UPDATE_NOT_REQUESTED[..]
-                } else {
-                    message
-                }
-            } else {
-                message
-            };
-            // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
-            // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
-            // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
-            // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
-            // change). Checked before we answer.
-            let ends_flight = match message {
-                [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
-                [2, _, _, _, _, _, random @ ..] => {
-                    random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
-                }
-                _ => false,
-            };
-            if ends_flight && buffered > message.len() {
+            rest = rest.get(message.len()..).unwrap_or_default();
+            self.handle_message(now, message, rest.len())?;
+        }
+        if !rest.is_empty()
+            && let Err(e) = self.joiner.push(rest)
+        {
+            return Err(self.die(Error::from_record(e)));
+        }
+        Ok(())
+    }
+
+    /// Handles one whole handshake message from the server; `behind` handshake bytes follow
+    /// it, not yet handled.
+    fn handle_message(
+        &mut self,
+        now: UnixTime,
+        message: &[u8],
+        behind: usize,
+    ) -> Result<(), Error> {
+        self.trace
+            .messages(Dir::Received, self.record.version(), message);
+        let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
+            self.key_updates_in_a_row += 1;
+            if self.key_updates_in_a_row > MAX_KEY_UPDATES {
                 return Err(self.fatal(
                     AlertDescription::UnexpectedMessage,
-                    "handshake bytes behind the message that ended the server's flight".into(),
+                    format!("more than {MAX_KEY_UPDATES} KeyUpdates without application data"),
                 ));
             }
-            let result = match self.handshake.as_mut() {
-                Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
-                None => Err(overture_handshake::Error::Usage(
-                    "the handshake never started",
-                )),
-            };
-            self.joiner.consume();
-            let events = std::mem::take(&mut self.events);
-            self.finish_step(result, events)?;
+            // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
+            // data, and a receiver of several requests while it is silent answers with a
+            // single update: the one we sent since our last application data answers
+            // this request too.
+            if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
+                &KEY_UPDATE_NOT_REQUESTED[..]
+            } else {
+                message
+            }
+        } else {
+            message
+        };
+        // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
+        // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
+        // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
+        // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
+        // change). Checked before we answer.
+        let ends_flight = match message {
+            [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
+            [2, _, _, _, _, _, random @ ..] => {
+                random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
+            }
+            _ => false,
+        };
+        if ends_flight && behind > 0 {
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                "handshake bytes behind the message that ended the server's flight".into(),
+            ));
         }
+        let result = match self.handshake.as_mut() {
+            Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
+            None => Err(overture_handshake::Error::Usage(
+                "the handshake never started",
+            )),
+        };
+        self.behind = behind;
+        let events = std::mem::take(&mut self.events);
+        let applied = self.finish_step(result, events);
+        self.behind = 0;
+        applied
+    }
+
+    /// Gives back the joiner's memory (once the handshake is complete and it holds nothing:
+    /// post-handshake messages are small and rare, it grows again if needed).
+    fn release_joiner(&mut self) {
+        self.joiner = HandshakeJoiner::new(self.joiner.max_message());
     }
 
     // ---- the handshake: every call into it, and every event out of it ---------------------
@@ -1300,7 +1378,7 @@ impl Connection {
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
-                        self.negotiated.peer_chain = Arc::from(chain);
+                        self.negotiated.peer_chain = chain;
                     }
                 }
                 Err(self.die(Error::from_handshake(e)))
@@ -1313,7 +1391,7 @@ impl Connection {
             // needed). The joiner is replaced only when no message is pending in it.
             events = Vec::new();
             if self.joiner.is_empty() {
-                self.joiner = HandshakeJoiner::new(self.joiner.max_message());
+                self.release_joiner();
             }
         }
         self.events = events;
@@ -1369,7 +1447,15 @@ impl Connection {
                 }
                 Event::InstallReadKey(key) => {
                     // A handshake message must not span a key change.
-                    if let Err(e) = self.joiner.check_key_change() {
+                    let spans = match self.joiner.check_key_change() {
+                        Ok(()) if self.behind > 0 => {
+                            Err(overture_record_layer::Error::HandshakeSpansKeyChange {
+                                buffered: self.behind,
+                            })
+                        }
+                        checked => checked,
+                    };
+                    if let Err(e) = spans {
                         return Err(self.die(Error::from_record(e)));
                     }
                     self.trace.key_change(Dir::Received);
@@ -1471,14 +1557,12 @@ impl Connection {
                             ),
                         ));
                     }
-                    self.negotiated.peer_chain = Arc::from(chain);
+                    self.negotiated.peer_chain = chain;
                 }
                 Event::Complete => {
                     self.record.allow_ccs(false);
-                    self.negotiated.sni = match &self.server_name {
-                        ServerName::DnsName(d) if self.config.sni() => Some(d.as_ref().to_string()),
-                        _ => None,
-                    };
+                    // The name is the connection's own: no copy (see `Negotiated::sni`).
+                    self.negotiated.sni = self.config.sni();
                     self.phase = Phase::Established;
                     self.trace.handshake_ended();
                     // The handshake's input buffer may have grown to its largest record (a
@@ -1504,7 +1588,7 @@ impl Connection {
 
     fn keep_session(&mut self, session: Session) {
         if let Some(store) = self.config.session_store() {
-            store.put(&self.server_name, session.clone());
+            store.put(&self.negotiated.server_name, session.clone());
         }
         self.session = Some(session);
     }
