@@ -9,10 +9,11 @@
 use crate::error::{Error, PeerMisbehaved};
 use overture_types::{
     CipherSuite, Codec, Compression, EcCurveType, EncodeError, ExtensionType, HandshakeType,
-    InvalidMessage, KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
-    ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16,
-    VecU24, encode_bytes, encode_prefixed,
+    InvalidMessage, KeyUpdateRequest, LengthWidth, ListU8, ListU16, ListU24, NamedGroup, PayloadU8,
+    PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType,
+    SignatureScheme, VecU8, VecU16, encode_bytes, encode_prefixed,
 };
+use std::borrow::Cow;
 
 /// `ServerHello.random` of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
 pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
@@ -79,6 +80,10 @@ impl<'a> Codec<'a> for Extension<'a> {
         })
     }
 }
+
+/// An extension block as the server's messages carry it, read in place: each iteration reads
+/// the extensions again from the message (no allocation).
+pub type Extensions<'a> = ListU16<'a, Extension<'a>>;
 
 /// Which extensions a message may carry (RFC 8446 §4.2 table; RFC 8449 for record_size_limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,8 +217,8 @@ impl ExtensionSet {
 /// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
 /// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
 /// extension, and `offered` is our own ClientHello's short list.
-pub fn check_extensions(
-    exts: &[Extension<'_>],
+pub fn check_extensions<'a, const MIN: usize, const MAX: usize>(
+    exts: &ListU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
@@ -221,23 +226,23 @@ pub fn check_extensions(
 }
 
 /// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
-pub fn check_extensions_in(
+pub fn check_extensions_in<'a, const MIN: usize, const MAX: usize>(
     seen: &mut ExtensionSet,
-    exts: &[Extension<'_>],
+    exts: &ListU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
     // The block's structure first (RFC 8446 §4.2: no type twice), then each extension: a
     // duplicated unknown extension is reported as the duplicate it is.
-    for e in exts {
+    for e in exts.iter() {
         if !seen.insert(e.typ) {
             return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
         }
     }
-    for e in exts {
-        if context.ignores_unknown() {
-            continue;
-        }
+    if context.ignores_unknown() {
+        return Ok(());
+    }
+    for e in exts.iter() {
         // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
         let unasked_ok =
             context == ExtensionContext::HelloRetryRequest && e.typ == ExtensionType::Cookie;
@@ -273,15 +278,17 @@ pub fn read_certificate_status(body: &[u8]) -> Result<&[u8], InvalidMessage> {
 /// sct_list<1..2^16-1>` of `opaque SerializedSCT<1..2^16-1>`, nothing after it. Returns the
 /// list's bytes as they came (the SCTs' contents and signatures are not checked).
 pub fn read_sct_list(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
-    let _checked = VecU16::<PayloadU16<1>, 1>::read_bytes(body)?;
+    let _checked = ListU16::<PayloadU16<1>, 1>::read_bytes(body)?;
     Ok(body.to_vec())
 }
 
-/// The body of the extension of `typ`, if present.
-pub fn find_extension<'e>(exts: &'e [Extension<'_>], typ: ExtensionType) -> Option<&'e [u8]> {
-    exts.iter()
-        .find(|e| e.typ == typ)
-        .map(|e| e.data.as_slice())
+/// The body of the extension of `typ`, if present: borrowed from the message for a list that
+/// was read.
+pub fn find_extension<'a, const MIN: usize, const MAX: usize>(
+    exts: &ListU16<'a, Extension<'a>, MIN, MAX>,
+    typ: ExtensionType,
+) -> Option<Cow<'a, [u8]>> {
+    exts.iter().find(|e| e.typ == typ).map(|e| e.data.0)
 }
 
 /// Reads an extension body that must be exactly one `T`.
@@ -629,7 +636,7 @@ pub struct ServerHello<'a> {
     /// `legacy_compression_method`.
     pub compression_method: Compression,
     /// The extensions (a TLS 1.2 ServerHello may omit the block: empty here).
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: ListU16<'a, Extension<'a>>,
 }
 
 impl ServerHello<'_> {
@@ -656,9 +663,9 @@ impl<'a> Codec<'a> for ServerHello<'a> {
         let cipher_suite = CipherSuite::read(r)?;
         let compression_method = Compression::read(r)?;
         let extensions = if r.any_left() {
-            VecU16::read(r)?
+            ListU16::read(r)?
         } else {
-            VecU16::default()
+            ListU16::default()
         };
         Ok(Self {
             legacy_version,
@@ -675,7 +682,7 @@ impl<'a> Codec<'a> for ServerHello<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedExtensions<'a> {
     /// The extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: ListU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for EncryptedExtensions<'a> {
@@ -685,7 +692,7 @@ impl<'a> Codec<'a> for EncryptedExtensions<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            extensions: VecU16::read(r)?,
+            extensions: ListU16::read(r)?,
         })
     }
 }
@@ -696,7 +703,7 @@ pub struct CertificateRequest<'a> {
     /// `certificate_request_context` (empty during the handshake).
     pub context: PayloadU8<'a>,
     /// The extensions (signature_algorithms is required).
-    pub extensions: VecU16<Extension<'a>, 2>,
+    pub extensions: ListU16<'a, Extension<'a>, 2>,
 }
 
 impl<'a> Codec<'a> for CertificateRequest<'a> {
@@ -708,7 +715,7 @@ impl<'a> Codec<'a> for CertificateRequest<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: ListU16::read(r)?,
         })
     }
 }
@@ -719,7 +726,7 @@ pub struct CertificateEntry<'a> {
     /// The DER certificate.
     pub cert_data: PayloadU24<'a, 1>,
     /// Per-certificate extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: ListU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for CertificateEntry<'a> {
@@ -731,7 +738,7 @@ impl<'a> Codec<'a> for CertificateEntry<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             cert_data: PayloadU24::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: ListU16::read(r)?,
         })
     }
 }
@@ -742,7 +749,7 @@ pub struct Certificate<'a> {
     /// `certificate_request_context`.
     pub context: PayloadU8<'a>,
     /// The chain, end entity first.
-    pub entries: VecU24<CertificateEntry<'a>>,
+    pub entries: ListU24<'a, CertificateEntry<'a>>,
 }
 
 impl<'a> Codec<'a> for Certificate<'a> {
@@ -754,7 +761,7 @@ impl<'a> Codec<'a> for Certificate<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            entries: VecU24::read(r)?,
+            entries: ListU24::read(r)?,
         })
     }
 }
@@ -794,7 +801,7 @@ pub struct NewSessionTicket<'a> {
     /// The opaque ticket.
     pub ticket: PayloadU16<'a, 1>,
     /// Extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: ListU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for NewSessionTicket<'a> {
@@ -812,7 +819,7 @@ impl<'a> Codec<'a> for NewSessionTicket<'a> {
             age_add: r.u32("ticket_age_add")?,
             nonce: PayloadU8::read(r)?,
             ticket: PayloadU16::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: ListU16::read(r)?,
         })
     }
 }
@@ -996,11 +1003,11 @@ impl<'a> Codec<'a> for EcdheServerKeyExchange<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tls12CertificateRequest<'a> {
     /// `certificate_types`.
-    pub certificate_types: VecU8<u8, 1>,
+    pub certificate_types: ListU8<'a, u8, 1>,
     /// `supported_signature_algorithms`.
-    pub schemes: VecU16<SignatureScheme, 2, 0xfffe>,
+    pub schemes: ListU16<'a, SignatureScheme, 2, 0xfffe>,
     /// `certificate_authorities` (DER distinguished names).
-    pub authorities: VecU16<PayloadU16<'a, 1>>,
+    pub authorities: ListU16<'a, PayloadU16<'a, 1>>,
 }
 
 impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
@@ -1012,9 +1019,9 @@ impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            certificate_types: VecU8::read(r)?,
-            schemes: VecU16::read(r)?,
-            authorities: VecU16::read(r)?,
+            certificate_types: ListU8::read(r)?,
+            schemes: ListU16::read(r)?,
+            authorities: ListU16::read(r)?,
         })
     }
 }
@@ -1052,7 +1059,7 @@ pub enum Tls12Message<'a> {
     /// ServerHello.
     ServerHello(ServerHello<'a>),
     /// Certificate: the chain, end entity first.
-    Certificate(VecU24<PayloadU24<'a, 1>>),
+    Certificate(ListU24<'a, PayloadU24<'a, 1>>),
     /// ServerKeyExchange (ECDHE).
     ServerKeyExchange(EcdheServerKeyExchange<'a>),
     /// CertificateRequest.
@@ -1097,7 +1104,7 @@ impl<'a> Tls12Message<'a> {
                 Self::HelloRequest
             }
             T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
-            T::Certificate => Self::Certificate(VecU24::read_bytes(body)?),
+            T::Certificate => Self::Certificate(ListU24::read_bytes(body)?),
             T::ServerKeyExchange => {
                 Self::ServerKeyExchange(EcdheServerKeyExchange::read_bytes(body)?)
             }
@@ -1209,20 +1216,20 @@ mod tests {
             session_id: PayloadU8(vec![].into()),
             cipher_suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
             compression_method: Compression::Null,
-            extensions: VecU16(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
+            extensions: ListU16::from(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
         }));
         round_trip(HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-            extensions: VecU16(vec![ext(ExtensionType::ServerName, &[])]),
+            extensions: ListU16::from(vec![ext(ExtensionType::ServerName, &[])]),
         }));
         round_trip(HandshakeMessage::CertificateRequest(CertificateRequest {
             context: PayloadU8(vec![].into()),
-            extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
+            extensions: ListU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
         }));
         round_trip(HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(vec![].into()),
-            entries: VecU24(vec![CertificateEntry {
+            entries: ListU24::from(vec![CertificateEntry {
                 cert_data: PayloadU24(vec![0x30, 0].into()),
-                extensions: VecU16(vec![]),
+                extensions: ListU16::from(vec![]),
             }]),
         }));
         round_trip(HandshakeMessage::CertificateVerify(CertificateVerify {
@@ -1241,7 +1248,7 @@ mod tests {
             age_add: 12345,
             nonce: PayloadU8(vec![0, 0].into()),
             ticket: PayloadU16(vec![1; 40].into()),
-            extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
+            extensions: ListU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
         }));
         round_trip(HandshakeMessage::KeyUpdate(
             KeyUpdateRequest::UpdateRequested,
@@ -1282,7 +1289,7 @@ mod tests {
         let msgs = [
             Tls12Message::HelloRequest,
             Tls12Message::ServerHelloDone,
-            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())])),
+            Tls12Message::Certificate(ListU24::from(vec![PayloadU24(vec![0x30, 0].into())])),
             Tls12Message::ServerKeyExchange(EcdheServerKeyExchange {
                 group: NamedGroup::X25519,
                 public: PayloadU8(vec![9; 32].into()),
@@ -1290,9 +1297,9 @@ mod tests {
                 signature: PayloadU16(vec![1; 70].into()),
             }),
             Tls12Message::CertificateRequest(Tls12CertificateRequest {
-                certificate_types: VecU8(vec![1, 64]),
-                schemes: VecU16(vec![SignatureScheme::RSA_PKCS1_SHA256]),
-                authorities: VecU16(vec![PayloadU16(vec![0x30, 0].into())]),
+                certificate_types: ListU8::from(vec![1, 64]),
+                schemes: ListU16::from(vec![SignatureScheme::RSA_PKCS1_SHA256]),
+                authorities: ListU16::from(vec![PayloadU16(vec![0x30, 0].into())]),
             }),
             Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
                 lifetime_hint: 300,
@@ -1323,7 +1330,7 @@ mod tests {
         let HandshakeMessage::ServerHello(sh) = HandshakeMessage::decode(&msg).unwrap() else {
             panic!()
         };
-        assert!(sh.extensions.0.is_empty());
+        assert!(sh.extensions.is_empty());
         assert!(!sh.is_retry_request());
     }
 
@@ -1349,20 +1356,21 @@ mod tests {
             ExtensionType::SupportedVersions,
             ExtensionType::ServerName,
         ];
-        let dup = [
+        let dup: ListU16<Extension> = ListU16::from(vec![
             ext(ExtensionType::KeyShare, &[]),
             ext(ExtensionType::KeyShare, &[]),
-        ];
+        ]);
         assert_eq!(
             check_extensions(&dup, &offered, ExtensionContext::ServerHello),
             Err(M::DuplicateExtension(51).into())
         );
-        let unoffered = [ext(ExtensionType::Cookie, &[])];
+        let unoffered: ListU16<Extension> = ListU16::from(vec![ext(ExtensionType::Cookie, &[])]);
         assert_eq!(
             check_extensions(&unoffered, &offered, ExtensionContext::ServerHello),
             Err(M::UnsolicitedExtension(44).into())
         );
-        let misplaced = [ext(ExtensionType::ServerName, &[])];
+        let misplaced: ListU16<Extension> =
+            ListU16::from(vec![ext(ExtensionType::ServerName, &[])]);
         assert_eq!(
             check_extensions(&misplaced, &offered, ExtensionContext::ServerHello),
             Err(M::ExtensionNotAllowedHere(0).into())
@@ -1371,7 +1379,8 @@ mod tests {
             check_extensions(&misplaced, &offered, ExtensionContext::EncryptedExtensions).is_ok()
         );
         // CertificateRequest ignores unknown extensions, but not duplicates.
-        let unknown = [ext(ExtensionType::Unknown(0x1234), &[])];
+        let unknown: ListU16<Extension> =
+            ListU16::from(vec![ext(ExtensionType::Unknown(0x1234), &[])]);
         assert!(check_extensions(&unknown, &offered, ExtensionContext::CertificateRequest).is_ok());
     }
 }
