@@ -17,7 +17,7 @@ use overture_handshake::msgs::{
     find_extension, read_certificate_status, read_extension, read_sct_list,
 };
 use overture_types::{
-    Codec, ExtensionType, ListU16, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, VecU8,
+    Codec, ExtensionType, LazyU16, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, VecU8,
 };
 
 /// `T::read_bytes`, then the round trip (the encoding is the input, so it decodes again to an
@@ -86,7 +86,7 @@ fn whole_message(bytes: &[u8]) {
 /// The state machine's checks on one server extension block, and the extension bodies the
 /// client reads, as it reads them.
 fn block<'a, const MIN: usize, const MAX: usize>(
-    exts: &ListU16<'a, Extension<'a>, MIN, MAX>,
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
     cx: ExtensionContext,
 ) {
     let offered = [
@@ -110,7 +110,7 @@ fn block<'a, const MIN: usize, const MAX: usize>(
         let _ = read_extension::<NamedGroup>(&b);
     }
     if let Some(b) = find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation) {
-        let _ = read_extension::<ListU16<PayloadU8<1>, 2>>(&b);
+        let _ = read_extension::<LazyU16<PayloadU8<1>, 2>>(&b);
     }
     if let Some(b) = find_extension(exts, ExtensionType::Cookie) {
         let _ = read_extension::<PayloadU16<1>>(&b);

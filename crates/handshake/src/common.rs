@@ -27,7 +27,7 @@ use overture_crypto_provider::{
     ActiveKeyExchange, Hash, HashContext, KeyExchange, Secret, Signer, Tls13CipherSuite,
 };
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, ListU16,
+    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, LazyU16,
     NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
     SignatureScheme, UnixTime, VecU8, VecU16,
 };
@@ -345,7 +345,7 @@ pub(crate) fn unexpected(expected: &'static str, got: HandshakeType) -> Error {
 /// The ALPN answer of a ServerHello (1.2) or EncryptedExtensions (1.3): exactly one protocol
 /// we offered.
 pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
-    let list = ListU16::<PayloadU8<1>, 2>::read_bytes(body)?;
+    let list = LazyU16::<PayloadU8<1>, 2>::read_bytes(body)?;
     let mut items = list.iter();
     let (Some(one), None) = (items.next(), items.next()) else {
         return Err(PeerMisbehaved::BadAlpn.into());
@@ -365,7 +365,7 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
 /// ServerHello), if it sent one: below 64 is `illegal_parameter`; otherwise emitted as
 /// [`Event::PeerRecordSizeLimit`].
 pub(crate) fn peer_record_size_limit(
-    exts: &ListU16<'_, Extension<'_>>,
+    exts: &LazyU16<'_, Extension<'_>>,
     events: &mut Vec<Event>,
 ) -> Result<(), Error> {
     if let Some(body) = msgs::find_extension(exts, ExtensionType::RecordSizeLimit) {

@@ -24,8 +24,8 @@ use overture_crypto_provider::{
     Hmac, NONCE_LEN, Output, Secret, SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature,
 };
 use overture_types::{
-    AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, ListU8,
-    ListU24, PayloadU8, ProtocolVersion, SignatureScheme, UnixTime, encode_prefixed,
+    AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LazyU8, LazyU24,
+    LengthWidth, PayloadU8, ProtocolVersion, SignatureScheme, UnixTime, encode_prefixed,
 };
 use zeroize::Zeroizing;
 
@@ -355,7 +355,7 @@ pub(crate) fn server_hello(
         Some(_) => return Err(PeerMisbehaved::BadRenegotiationInfo.into()),
     }
     if let Some(body) = msgs::find_extension(exts, ExtensionType::EcPointFormats) {
-        let formats = ListU8::<u8, 1>::read_bytes(&body)?;
+        let formats = LazyU8::<u8, 1>::read_bytes(&body)?;
         if !formats.iter().any(|f| f == 0) {
             return Err(PeerMisbehaved::BadEcPointFormats.into());
         }
@@ -651,7 +651,7 @@ impl ExpectCertReqOrDone {
                 tls12_client_scheme(s) && fits_certificate_types(&req.types, s)
             });
             let cert =
-                Tls12Message::Certificate(ListU24::from(common::cert_list(&chain)?)).encode()?;
+                Tls12Message::Certificate(LazyU24::from(common::cert_list(&chain)?)).encode()?;
             hs.add(&cert);
             flight.extend_from_slice(&cert);
         }

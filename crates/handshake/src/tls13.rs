@@ -27,8 +27,8 @@ use crate::msgs::{
 };
 use overture_crypto_provider::{Secret, SupportedCipherSuite, Tls13CipherSuite};
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, ExtensionType, HandshakeType, KeyUpdateRequest, ListU16,
-    ListU24, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime,
+    CertificateDer, CipherSuite, Codec, ExtensionType, HandshakeType, KeyUpdateRequest, LazyU16,
+    LazyU24, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime,
 };
 
 /// Proof that the server selected the PSK we offered (its Finished, keyed by that PSK, then
@@ -497,7 +497,7 @@ impl ExpectCertificateOrCertReq {
                 msgs::check_extensions(exts, &cx.offered, ExtensionContext::CertificateRequest)?;
                 let body = msgs::find_extension(exts, ExtensionType::SignatureAlgorithms)
                     .ok_or(PeerMisbehaved::MissingSignatureAlgorithms)?;
-                let schemes = ListU16::<SignatureScheme, 2, 0xfffe>::read_bytes(&body)?;
+                let schemes = LazyU16::<SignatureScheme, 2, 0xfffe>::read_bytes(&body)?;
                 self.hs.transcript.add(raw);
                 Ok(Tls13State::Certificate(ExpectCertificate {
                     hs: self.hs,
@@ -835,12 +835,12 @@ fn client_certificate(
         .into_iter()
         .map(|cert_data| CertificateEntry {
             cert_data,
-            extensions: ListU16::default(),
+            extensions: LazyU16::default(),
         })
         .collect();
     let cert = HandshakeMessage::Certificate(Certificate {
         context: PayloadU8(req.context.as_slice().into()),
-        entries: ListU24::from(entries),
+        entries: LazyU24::from(entries),
     })
     .encode()?;
     transcript.add(&cert);

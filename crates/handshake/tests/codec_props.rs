@@ -13,7 +13,7 @@
 
 use overture_handshake::msgs::*;
 use overture_types::{
-    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, ListU16, ListU24, NamedGroup,
+    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, LazyU16, LazyU24, NamedGroup,
     PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme, VecU8,
     VecU16,
 };
@@ -140,7 +140,7 @@ proptest! {
     ) {
         round_trip(&HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(context.into()),
-            entries: ListU24::from(
+            entries: LazyU24::from(
                 entries
                     .into_iter()
                     .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e.into() })
@@ -199,7 +199,7 @@ proptest! {
                     age_add: 2,
                     nonce: PayloadU8(vec![].into()),
                     ticket: PayloadU16(vec![7; ticket_len].into()),
-                    extensions: ListU16::from(vec![]),
+                    extensions: LazyU16::from(vec![]),
                 }),
                 ticket_len > 0xffff,
             ),
@@ -237,9 +237,9 @@ proptest! {
             _ => (
                 HandshakeMessage::Certificate(Certificate {
                     context: PayloadU8(vec![].into()),
-                    entries: ListU24::from(vec![CertificateEntry {
+                    entries: LazyU24::from(vec![CertificateEntry {
                         cert_data: PayloadU24(vec![0x30; cert_len].into()),
-                        extensions: ListU16::from(vec![]),
+                        extensions: LazyU16::from(vec![]),
                     }]),
                 }),
                 // entry: 3 + len + 2; list: 3 + entry; message: 4 + 1 + list (u24 body)

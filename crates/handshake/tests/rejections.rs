@@ -26,7 +26,7 @@ use overture_handshake::{
 };
 use overture_types::{
     AlertDescription as A, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, Codec,
-    Compression, ExtensionType, KeyUpdateRequest, ListU16, ListU24, NamedGroup, PayloadU8,
+    Compression, ExtensionType, KeyUpdateRequest, LazyU16, LazyU24, NamedGroup, PayloadU8,
     PayloadU16, PayloadU24, ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16,
 };
 use std::sync::Arc;
@@ -200,7 +200,7 @@ impl T {
             session_id: self.ch().session_id.clone(),
             cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
             compression_method: Compression::Null,
-            extensions: ListU16::from(vec![
+            extensions: LazyU16::from(vec![
                 ext(ExtensionType::SupportedVersions, &[3, 4]),
                 Extension::new(ExtensionType::KeyShare, |o| {
                     KeyShareEntry {
@@ -259,7 +259,7 @@ impl T {
 
     fn ee(&self, exts: Vec<Extension>) -> Vec<u8> {
         HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-            extensions: ListU16::from(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -268,9 +268,9 @@ impl T {
     fn certificate<'a>(&self, cert: &[u8], exts: Vec<Extension<'a>>) -> HandshakeMessage<'a> {
         HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(vec![].into()),
-            entries: ListU24::from(vec![CertificateEntry {
+            entries: LazyU24::from(vec![CertificateEntry {
                 cert_data: PayloadU24(cert.to_vec().into()),
-                extensions: ListU16::from(exts),
+                extensions: LazyU16::from(exts),
             }]),
         })
     }
@@ -343,7 +343,7 @@ fn hrr(t: &T, exts: Vec<Extension>) -> Vec<u8> {
         session_id: t.ch().session_id.clone(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: ListU16::from(exts),
+        extensions: LazyU16::from(exts),
     })
     .encode()
     .unwrap()
@@ -1352,7 +1352,7 @@ fn compressed_certificate_rules() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: ListU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
     });
     let cr = t.server_msg(cr);
     t.feed(&cr).unwrap();
@@ -1377,7 +1377,7 @@ fn certificate_rules() {
     let mut t = after_ee(Opts::default());
     let empty = HandshakeMessage::Certificate(Certificate {
         context: PayloadU8(vec![].into()),
-        entries: ListU24::from(vec![]),
+        entries: LazyU24::from(vec![]),
     });
     assert_eq!(t.reject(&empty.encode().unwrap()), Some(A::DecodeError));
 
@@ -1535,14 +1535,14 @@ fn certificate_request_rules() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: ListU16::from(vec![ext(ExtensionType::CertificateAuthorities, &[0, 0])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::CertificateAuthorities, &[0, 0])]),
     });
     assert_eq!(t.reject(&cr.encode().unwrap()), Some(A::MissingExtension));
 
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![5].into()),
-        extensions: ListU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
     });
     assert_eq!(t.reject(&cr.encode().unwrap()), Some(A::IllegalParameter));
 }
@@ -1552,7 +1552,7 @@ fn certificate_request_without_a_certificate_sends_an_empty_one() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: ListU16::from(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3]),
             // Unknown extensions in CertificateRequest are ignored (RFC 8446 §4.3.2).
             ext(ExtensionType::Unknown(0x4444), &[1]),
@@ -1609,7 +1609,7 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
             age_add: 1,
             nonce: PayloadU8(vec![0].into()),
             ticket: PayloadU16(vec![9; 16].into()),
-            extensions: ListU16::from(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -1684,7 +1684,7 @@ fn new_session_ticket_rules() {
             age_add: 1,
             nonce: PayloadU8(vec![0, 1].into()),
             ticket: PayloadU16(vec![9; 16].into()),
-            extensions: ListU16::from(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -1862,7 +1862,7 @@ fn corrupted_messages_never_panic() {
         age_add: 1,
         nonce: PayloadU8(vec![0].into()),
         ticket: PayloadU16(vec![1; 8].into()),
-        extensions: ListU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0, 1])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0, 1])]),
     })
     .encode()
     .unwrap();

@@ -27,8 +27,8 @@ use overture_handshake::{
     Tls12Session, Tls13Ticket, tls12_prf,
 };
 use overture_types::{
-    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType, ListU8,
-    ListU16, ListU24, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName,
+    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType, LazyU8,
+    LazyU16, LazyU24, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName,
     SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
@@ -210,7 +210,7 @@ impl S {
             session_id: PayloadU8(vec![9; 32].into()),
             cipher_suite: SUITE12,
             compression_method: Compression::Null,
-            extensions: ListU16::from(good_extensions()),
+            extensions: LazyU16::from(good_extensions()),
         };
         tweak(&mut sh);
         self.server_random = sh.random;
@@ -222,7 +222,7 @@ impl S {
     }
 
     fn certificate(&self) -> Vec<u8> {
-        Tls12Message::Certificate(ListU24::from(vec![PayloadU24(self.cert.to_vec().into())]))
+        Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(self.cert.to_vec().into())]))
             .encode()
             .unwrap()
     }
@@ -718,7 +718,7 @@ fn certificate_and_server_key_exchange_rules() {
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let empty = Tls12Message::Certificate(ListU24::from(vec![]))
+    let empty = Tls12Message::Certificate(LazyU24::from(vec![]))
         .encode()
         .unwrap();
     assert_eq!(s.reject(&empty), Some(A::DecodeError));
@@ -726,7 +726,7 @@ fn certificate_and_server_key_exchange_rules() {
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let other = Tls12Message::Certificate(ListU24::from(vec![PayloadU24(vec![0x30, 0].into())]))
+    let other = Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(vec![0x30, 0].into())]))
         .encode()
         .unwrap();
     assert_eq!(s.reject(&other), Some(A::UnknownCa));
@@ -867,9 +867,9 @@ fn out_of_order_messages_and_change_cipher_specs() {
     let mut s = start(Opts::default());
     s.up_to_done(|_| {});
     let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-        certificate_types: ListU8::from(vec![64]),
-        schemes: ListU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
-        authorities: ListU16::from(vec![]),
+        certificate_types: LazyU8::from(vec![64]),
+        schemes: LazyU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -882,9 +882,9 @@ fn certificate_request_gets_an_empty_certificate() {
     let mut s = start(Opts::default());
     s.up_to_done(|_| {});
     let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-        certificate_types: ListU8::from(vec![64]),
-        schemes: ListU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
-        authorities: ListU16::from(vec![]),
+        certificate_types: LazyU8::from(vec![64]),
+        schemes: LazyU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -1190,7 +1190,7 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
         session_id: s.ch().session_id.into_owned(),
         cipher_suite: suite,
         compression_method: Compression::Null,
-        extensions: ListU16::from(exts),
+        extensions: LazyU16::from(exts),
     })
     .encode()
     .unwrap()
@@ -1269,14 +1269,14 @@ fn tls13_resumption_rules() {
         ]
     ));
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-        extensions: ListU16::from(vec![]),
+        extensions: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
     s.accept(&ee);
     let cert = HandshakeMessage::Certificate(overture_handshake::msgs::Certificate {
         context: PayloadU8(vec![].into()),
-        entries: ListU24::from(vec![]),
+        entries: LazyU24::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -1305,7 +1305,7 @@ fn tls13_resumption_rules() {
     let sh = sh13(&s, aes128, Some(0), false);
     s.accept(&sh);
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-        extensions: ListU16::from(vec![ext(ExtensionType::EarlyData, &[])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[])]),
     })
     .encode()
     .unwrap();
@@ -1351,7 +1351,7 @@ fn tls12_after_hello_retry_request_is_refused() {
         session_id: s.ch().session_id.into_owned(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: ListU16::from(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SupportedVersions, &[3, 4]),
             ext(ExtensionType::KeyShare, &[0, 23]),
         ]),
@@ -1521,9 +1521,9 @@ fn certificate_types_are_honoured() {
         });
         s.up_to_done(|_| {});
         let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-            certificate_types: ListU8::from(types),
-            schemes: ListU16::from(server_schemes.clone()),
-            authorities: ListU16::from(vec![]),
+            certificate_types: LazyU8::from(types),
+            schemes: LazyU16::from(server_schemes.clone()),
+            authorities: LazyU16::from(vec![]),
         })
         .encode()
         .unwrap();

@@ -511,27 +511,27 @@ list!(
     VecU24, LengthWidth::U24, 0xff_ffff
 );
 
-/// An iterator over the items of a [`ListU8`], [`ListU16`] or [`ListU24`]: a read list's items
+/// An iterator over the items of a [`LazyU8`], [`LazyU16`] or [`LazyU24`]: a read list's items
 /// are decoded again from the message (borrowing from it, no allocation); an encoder's are
 /// cloned.
 #[derive(Clone)]
-pub struct ListIter<'l, 'a, T> {
-    inner: ListIterInner<'l, 'a, T>,
+pub struct LazyIter<'l, 'a, T> {
+    inner: LazyIterInner<'l, 'a, T>,
 }
 
 #[derive(Clone)]
-enum ListIterInner<'l, 'a, T> {
+enum LazyIterInner<'l, 'a, T> {
     Owned(core::slice::Iter<'l, T>),
     Read(Reader<'a>),
 }
 
-impl<'a, T: Codec<'a> + Clone> Iterator for ListIter<'_, 'a, T> {
+impl<'a, T: Codec<'a> + Clone> Iterator for LazyIter<'_, 'a, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
         match &mut self.inner {
-            ListIterInner::Owned(items) => items.next().cloned(),
-            ListIterInner::Read(r) if r.any_left() => match T::read(r) {
+            LazyIterInner::Owned(items) => items.next().cloned(),
+            LazyIterInner::Read(r) if r.any_left() => match T::read(r) {
                 Ok(item) => Some(item),
                 // Never: the read checked every item. Ends the iteration for good.
                 Err(_) => {
@@ -539,7 +539,7 @@ impl<'a, T: Codec<'a> + Clone> Iterator for ListIter<'_, 'a, T> {
                     None
                 }
             },
-            ListIterInner::Read(_) => None,
+            LazyIterInner::Read(_) => None,
         }
     }
 }
@@ -579,11 +579,11 @@ macro_rules! lazy_list {
 
         impl<'a, T: Codec<'a> + Clone, const MIN: usize, const MAX: usize> $name<'a, T, MIN, MAX> {
             /// The items, in order.
-            pub fn iter(&self) -> ListIter<'_, 'a, T> {
-                ListIter {
+            pub fn iter(&self) -> LazyIter<'_, 'a, T> {
+                LazyIter {
                     inner: match self.read {
-                        Some(bytes) => ListIterInner::Read(Reader::new(bytes)),
-                        None => ListIterInner::Owned(self.owned.iter()),
+                        Some(bytes) => LazyIterInner::Read(Reader::new(bytes)),
+                        None => LazyIterInner::Owned(self.owned.iter()),
                     },
                 }
             }
@@ -663,15 +663,15 @@ macro_rules! lazy_list {
 
 lazy_list!(
     /// A list of `T` behind a one-byte length, read in place.
-    ListU8, LengthWidth::U8, 0xff
+    LazyU8, LengthWidth::U8, 0xff
 );
 lazy_list!(
     /// A list of `T` behind a two-byte length, read in place.
-    ListU16, LengthWidth::U16, 0xffff
+    LazyU16, LengthWidth::U16, 0xffff
 );
 lazy_list!(
     /// A list of `T` behind a three-byte length, read in place.
-    ListU24, LengthWidth::U24, 0xff_ffff
+    LazyU24, LengthWidth::U24, 0xff_ffff
 );
 
 #[cfg(test)]
@@ -737,7 +737,7 @@ mod tests {
     /// reads its items again on each iteration; it equals the owned list of the same items.
     #[test]
     fn read_lists_check_every_item_and_keep_the_encoding() {
-        type L<'a> = ListU16<'a, PayloadU8<'a, 1>, 2>;
+        type L<'a> = LazyU16<'a, PayloadU8<'a, 1>, 2>;
         let wire = [0, 5, 1, 7, 2, 8, 9];
         let read = L::read_bytes(&wire).unwrap();
         let items: Vec<Vec<u8>> = read.iter().map(PayloadU8::into_vec).collect();
@@ -760,20 +760,20 @@ mod tests {
         ));
         assert_eq!(
             L::read_bytes(&[0, 9, 1]),
-            Err(InvalidMessage::MissingData("ListU16"))
+            Err(InvalidMessage::MissingData("LazyU16"))
         );
         // An odd length cuts an element in half.
-        assert!(ListU16::<u16>::read_bytes(&[0, 3, 1, 2, 3]).is_err());
-        assert!(ListU16::<u16>::read_bytes(&[0, 0]).unwrap().is_empty());
+        assert!(LazyU16::<u16>::read_bytes(&[0, 3, 1, 2, 3]).is_err());
+        assert!(LazyU16::<u16>::read_bytes(&[0, 0]).unwrap().is_empty());
         // A test changes a read list: it becomes owned.
         let mut changed = L::read_bytes(&wire).unwrap();
         changed.to_mut().pop();
         assert_eq!(changed.get_encoding().unwrap(), [0, 2, 1, 7]);
         assert_ne!(changed, read);
         // Every width.
-        let l8 = ListU8::<u8, 1>::read_bytes(&[2, 0, 1]).unwrap();
+        let l8 = LazyU8::<u8, 1>::read_bytes(&[2, 0, 1]).unwrap();
         assert_eq!(l8.to_vec(), [0, 1]);
-        let l24 = ListU24::<PayloadU24<'_, 1>>::read_bytes(&[0, 0, 5, 0, 0, 2, 0x30, 0]).unwrap();
+        let l24 = LazyU24::<PayloadU24<'_, 1>>::read_bytes(&[0, 0, 5, 0, 0, 2, 0x30, 0]).unwrap();
         assert_eq!(l24.iter().next().unwrap().as_slice(), [0x30, 0]);
         assert_eq!(l24.get_encoding().unwrap(), [0, 0, 5, 0, 0, 2, 0x30, 0]);
     }

@@ -33,7 +33,7 @@ pub mod codec;
 pub mod enums;
 
 pub use codec::{
-    Codec, EncodeError, InvalidMessage, LengthWidth, ListIter, ListU8, ListU16, ListU24, PayloadU8,
+    Codec, EncodeError, InvalidMessage, LazyIter, LazyU8, LazyU16, LazyU24, LengthWidth, PayloadU8,
     PayloadU16, PayloadU24, Reader, U24, VecU8, VecU16, VecU24, encode_bytes, encode_prefixed,
 };
 pub use enums::{
