@@ -153,16 +153,29 @@ impl Suite {
     /// **median** charged time of its operations (robust to a preempted operation on a shared
     /// machine). Calibration uses the wall time so a repetition still lasts about the target.
     pub fn time_charged(&mut self, case: &str, impls: &mut [Charged<'_>]) {
-        self.run_charged(case, Kind::Time, impls);
+        self.run_charged(case, Kind::Time, impls, 1);
     }
 
     /// [`Suite::time_charged`] for operations that each process `bytes` bytes; reports MiB/s
     /// (from the median charged time of each repetition).
     pub fn throughput_charged(&mut self, case: &str, bytes: u64, impls: &mut [Charged<'_>]) {
-        self.run_charged(case, Kind::Throughput(bytes), impls);
+        self.run_charged(case, Kind::Throughput(bytes), impls, 1);
     }
 
-    fn run_charged(&mut self, case: &str, kind: Kind, impls: &mut [Charged<'_>]) {
+    /// [`Suite::throughput_charged`] with the first `subjects` implementations each a subject:
+    /// ratio rows `a/b` for each of them against every implementation after it (e.g. two ways
+    /// of one client, both against the same anchors in one interleaved run).
+    pub fn throughput_charged_subjects(
+        &mut self,
+        case: &str,
+        bytes: u64,
+        subjects: usize,
+        impls: &mut [Charged<'_>],
+    ) {
+        self.run_charged(case, Kind::Throughput(bytes), impls, subjects);
+    }
+
+    fn run_charged(&mut self, case: &str, kind: Kind, impls: &mut [Charged<'_>], subjects: usize) {
         if !self.wants(case) || impls.is_empty() {
             return;
         }
@@ -193,7 +206,7 @@ impl Suite {
                 });
             }
         }
-        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples);
+        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples, subjects);
     }
 
     fn push_samples<'n>(
@@ -202,6 +215,7 @@ impl Suite {
         kind: Kind,
         names: impl Iterator<Item = &'n str>,
         samples: Vec<Vec<f64>>,
+        subjects: usize,
     ) {
         let (metric, unit) = match kind {
             Kind::Throughput(_) => ("throughput", "MiB/s"),
@@ -209,6 +223,14 @@ impl Suite {
         };
         let named: Vec<(&str, Vec<f64>)> = names.zip(samples).collect();
         self.samples(case, metric, unit, &named);
+        // Further subjects' ratios, after the first's.
+        for (k, (subject, first)) in named.iter().enumerate().take(subjects).skip(1) {
+            for (name, v) in named.iter().skip(k + 1) {
+                let ratios: Vec<f64> = first.iter().zip(v).map(|(a, b)| a / b).collect();
+                let imp = format!("{subject}/{name}");
+                self.rows.push(summarize(case, &imp, "ratio", "x", &ratios));
+            }
+        }
     }
 
     /// Adds figures measured by the caller, one value per repetition for each implementation
@@ -279,7 +301,7 @@ impl Suite {
                 });
             }
         }
-        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples);
+        self.push_samples(case, kind, impls.iter().map(|(n, _)| *n), samples, 1);
     }
 
     /// The rows measured so far.

@@ -8,8 +8,11 @@
 //!   `seal_in_place_separate_tag` of the 16 KiB + content-type byte with the 5-byte header as
 //!   AAD (what one record costs at least).
 //! - `bulk-recv-<suite>`: the server's 16 KiB record waiting; Overture `Ssl::read` until
-//!   16 KiB came out; rustls `read_tls` + `process_new_packets` + `reader().read_exact`;
-//!   raw AEAD: one `open_in_place` of that record (re-sealed, uncharged, before each).
+//!   16 KiB came out; `overture-lend`: `Ssl::read_in_place` until 16 KiB were lent (the
+//!   plaintext is opened in the BIO pair's buffer and lent there: no copy; the closure only
+//!   takes its length, so an application that then reads its bytes pays that itself); rustls
+//!   `read_tls` + `process_new_packets` + `reader().read_exact`; raw AEAD: one
+//!   `open_in_place` of that record (re-sealed, uncharged, before each).
 //!
 //! A repetition's figure is the median operation's throughput.
 
@@ -76,7 +79,7 @@ mod bench {
     fn connect(
         pki: &Pki,
         suite: rustls::SupportedCipherSuite,
-    ) -> Result<(OvertureConn, RustlsConn, usize), String> {
+    ) -> Result<(OvertureConn, OvertureConn, RustlsConn), String> {
         let server = server_config(pki, &[&rustls::version::TLS13], suite, false);
         let config = overture::ClientConfig::builder()
             .with_ca_file(&pki.ca_pem)
@@ -85,12 +88,41 @@ mod bench {
             .map_err(|e| e.to_string())?;
         let (mut ov, _) = OvertureConn::new(&config, &server)?;
         ov.handshake()?;
+        let (mut ov_lend, _) = OvertureConn::new(&config, &server)?;
+        ov_lend.handshake()?;
         let rl_config = rustls_client_config(pki, &[&rustls::version::TLS13])?;
         let (mut rl, _) = RustlsConn::new(&rl_config, &server)?;
         rl.handshake()?;
         rl.client_write()?;
         rl.server_turn()?;
-        Ok((ov, rl, SIZE))
+        Ok((ov, ov_lend, rl))
+    }
+
+    /// `Ssl::read_in_place` until `len` bytes were lent; the time charged to those calls.
+    fn read_lent(ov: &mut OvertureConn, len: usize) -> Result<Duration, String> {
+        let mut charged = Duration::ZERO;
+        let mut got = 0;
+        while got < len {
+            let t = Instant::now();
+            let r = client_call(|| {
+                ov.ssl.read_in_place(|plaintext| {
+                    std::hint::black_box(plaintext);
+                    plaintext.len()
+                })
+            });
+            charged += t.elapsed();
+            match r {
+                Ok(n) => got += n,
+                Err(e) if e.kind() == overture::ErrorKind::WantRead => {
+                    ov.to_client()?;
+                    if ov.far.pending() == 0 {
+                        return Err("overture read_in_place: the server sent nothing more".into());
+                    }
+                }
+                Err(e) => return Err(format!("overture read_in_place: {e}")),
+            }
+        }
+        Ok(charged)
     }
 
     pub(crate) fn run() {
@@ -103,7 +135,7 @@ mod bench {
             if !suite.wants(&send) && !suite.wants(&recv) {
                 continue;
             }
-            let (mut ov, mut rl, _) = match connect(&pki, sc.rustls) {
+            let (mut ov, mut ov_lend, mut rl) = match connect(&pki, sc.rustls) {
                 Ok(c) => c,
                 Err(e) => {
                     suite.not_run(&send, "all", &e);
@@ -164,6 +196,15 @@ mod bench {
                 ov.to_client().expect("to client");
                 ov.read_exact(&mut sink[..SIZE]).expect("overture read")
             };
+            let mut lend_recv = || {
+                ov_lend
+                    .server
+                    .writer()
+                    .write_all(&data)
+                    .expect("server write");
+                ov_lend.to_client().expect("to client");
+                read_lent(&mut ov_lend, SIZE).expect("overture read_in_place")
+            };
             let mut rl_buf = vec![0u8; SIZE];
             let mut rl_recv = || {
                 rl.server.writer().write_all(&data).expect("server write");
@@ -194,11 +235,14 @@ mod bench {
                 std::hint::black_box(out);
                 t.elapsed()
             };
-            suite.throughput_charged(
+            // Both Overture reads are subjects: each against rustls and the raw AEAD.
+            suite.throughput_charged_subjects(
                 &recv,
                 SIZE as u64,
+                2,
                 &mut [
                     ("overture", &mut ov_recv),
+                    ("overture-lend", &mut lend_recv),
                     ("rustls", &mut rl_recv),
                     ("raw-aead", &mut raw_recv),
                 ],

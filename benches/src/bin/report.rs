@@ -107,6 +107,22 @@ const GOALS: &[Goal] = &[
         target: 0.88,
     },
     Goal {
+        what: "bulk receive ÷ raw AEAD, lent in place (`Ssl::read_in_place`, AES-128-GCM)",
+        layer: "bulk",
+        case: "bulk-recv-aes128gcm",
+        ratio: "overture-lend/raw-aead",
+        at_most: false,
+        target: 0.88,
+    },
+    Goal {
+        what: "bulk receive ÷ raw AEAD, lent in place (`Ssl::read_in_place`, AES-256-GCM)",
+        layer: "bulk",
+        case: "bulk-recv-aes256gcm",
+        ratio: "overture-lend/raw-aead",
+        at_most: false,
+        target: 0.88,
+    },
+    Goal {
         what: "heap held after the handshake ÷ rustls",
         layer: "memory",
         case: "mem-held-after-handshake",

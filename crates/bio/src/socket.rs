@@ -128,15 +128,14 @@ impl SocketBio {
     }
 
     fn from_stream(stream: Stream) -> Self {
-        let bio = Self {
+        // The mode is not read here: where the kernel can be asked, `is_nonblocking` asks it
+        // each time (one `fcntl` less per connection); elsewhere only a mode set through this
+        // BIO is known.
+        Self {
             stream,
             nonblocking: AtomicBool::new(false),
             write_shut: false,
-        };
-        if let Some(nb) = bio.kernel_nonblocking() {
-            bio.nonblocking.store(nb, Ordering::Relaxed);
         }
-        bio
     }
 
     /// Connects a blocking TCP socket to the first address of `addr` that accepts.

@@ -19,6 +19,11 @@
 //! | `SSL_read` after the peer's close_notify | 0, `SSL_ERROR_ZERO_RETURN` | same |
 //! | `SSL_read`, transport EOF without close_notify | 0, `SSL_ERROR_SSL`, a decode_error alert sent; 1.1.1: 0, `SSL_ERROR_SYSCALL` | same; [`UnexpectedEof::Syscall`](crate::UnexpectedEof) for 1.1.1's |
 //!
+//! Overture additions with no OpenSSL counterpart have no integer wrapper here: e.g.
+//! [`Ssl::read_in_place`] (an `SSL_read` that lends the plaintext where the record was opened
+//! instead of copying it; its errors are `SSL_read`'s, so [`get_error`] maps them alike when
+//! given `-1`).
+//!
 //! ```no_run
 //! # fn demo(ssl: &mut overture::Ssl) {
 //! use overture::compat::{self, SSL_ERROR_WANT_READ};

@@ -14,6 +14,9 @@ use overture_types::{
 use std::io;
 use std::sync::Arc;
 
+mod lend;
+pub(crate) use lend::Sink;
+
 /// The output queue's bound: [`Connection::write`] takes data only while fewer bytes than this
 /// wait to be sent, and [`Connection::process`] opens no record while more do (so a peer that
 /// never reads cannot make us buffer its answers without limit). The queue never holds more
@@ -89,7 +92,9 @@ pub struct Negotiated {
     group: Option<NamedGroup>,
     alpn: Option<Vec<u8>>,
     resumed: bool,
-    sni: Option<String>,
+    /// The name the connection verifies; sent as SNI when `sni` says so.
+    server_name: ServerName<'static>,
+    sni: bool,
     peer_chain: Arc<[CertificateDer<'static>]>,
     hello_retry: bool,
     peer_signature_scheme: Option<SignatureScheme>,
@@ -176,7 +181,10 @@ impl Negotiated {
 
     /// The server name sent in the SNI extension (none for IP addresses or with SNI off).
     pub fn sni(&self) -> Option<&str> {
-        self.sni.as_deref()
+        match &self.server_name {
+            ServerName::DnsName(d) if self.sni => Some(d.as_ref()),
+            _ => None,
+        }
     }
 
     /// The certificates the server presented, end entity first, as verified.
@@ -313,12 +321,15 @@ enum Step<'a> {
 /// ```
 pub struct Connection {
     config: ClientConfig,
-    server_name: ServerName<'static>,
     handshake: Option<ClientHandshake>,
     record: RecordLayer,
     joiner: HandshakeJoiner,
     /// The event list the handshake fills, kept to reuse its allocation.
     events: Vec<Event>,
+    /// While a handshake message is handled: the bytes of handshake records behind it not yet
+    /// handled (in the joiner, or in the lent record it was taken from). A read key must not
+    /// change while any wait (RFC 8446 §5.1).
+    behind: usize,
     out: OutQueue,
     /// Decrypted application data not yet read.
     plain: Vec<u8>,
@@ -354,7 +365,7 @@ pub struct Connection {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("server_name", &self.server_name)
+            .field("server_name", &self.negotiated.server_name)
             .field("phase", &self.phase)
             .field("failure", &self.failure)
             .field("queued", &self.out.queued())
@@ -373,9 +384,9 @@ impl Connection {
             record: RecordLayer::new(),
             joiner: HandshakeJoiner::new(config.max_handshake_message()),
             config: config.clone(),
-            server_name,
             handshake: None,
             events: Vec::new(),
+            behind: 0,
             out: OutQueue::default(),
             plain: Vec::new(),
             plain_pos: 0,
@@ -392,8 +403,10 @@ impl Connection {
                 group: None,
                 alpn: None,
                 resumed: false,
-                sni: None,
-                peer_chain: Arc::from(Vec::new()),
+                server_name,
+                sni: false,
+                // An empty shared slice: no allocation.
+                peer_chain: Arc::default(),
                 hello_retry: false,
                 peer_signature_scheme: None,
                 peer_record_size_limit: None,
@@ -429,7 +442,7 @@ impl Connection {
         let offered = self.offered.take().or_else(|| {
             self.config
                 .session_store()
-                .and_then(|store| store.take(&self.server_name, now))
+                .and_then(|store| store.take(&self.negotiated.server_name, now))
         });
         let (tls13_ticket, tls12_session) = offered.map(Session::into_parts).unwrap_or_default();
         let options = StartOptions {
@@ -448,7 +461,7 @@ impl Connection {
         let mut events = std::mem::take(&mut self.events);
         let started = ClientHandshake::start(
             hs_config,
-            self.server_name.clone(),
+            self.negotiated.server_name.clone(),
             now,
             options,
             &mut events,
@@ -534,7 +547,9 @@ impl Connection {
     /// buffered): returns how many bytes went into `buf`. One copy less than through
     /// [`Connection::read`].
     pub fn process_into(&mut self, now: UnixTime, buf: &mut [u8]) -> Result<usize, Error> {
-        self.process_from(now, None, buf)
+        let mut sink = Sink::copy(buf);
+        self.process_from(now, None, &mut sink)?;
+        Ok(sink.taken().unwrap_or(0))
     }
 
     /// [`Connection::process_into`] on bytes the transport lends where they lie (a BIO's own
@@ -554,15 +569,29 @@ impl Connection {
         input: &mut [u8],
         buf: &mut [u8],
     ) -> Result<(usize, usize), Error> {
+        let mut sink = Sink::copy(buf);
+        let taken = self.process_in_place_to(now, input, &mut sink)?;
+        Ok((taken, sink.taken().unwrap_or(0)))
+    }
+
+    /// [`Connection::process_in_place`] with the application data going into `sink`: returns
+    /// how many bytes of `input` were taken.
+    pub(crate) fn process_in_place_to(
+        &mut self,
+        now: UnixTime,
+        input: &mut [u8],
+        sink: &mut Sink<'_>,
+    ) -> Result<usize, Error> {
         if self.record.buffered_len() > 0 {
             let taken = self.feed(input);
-            return self.process_into(now, buf).map(|direct| (taken, direct));
+            self.process_from(now, None, sink)?;
+            return Ok(taken);
         }
         let mut lent = Lent {
             bytes: input,
             pos: 0,
         };
-        let direct = self.process_from(now, Some(&mut lent), buf)?;
+        self.process_from(now, Some(&mut lent), sink)?;
         let Lent { bytes, mut pos } = lent;
         let rest = bytes.get(pos..).unwrap_or_default();
         let whole = matches!(self.record.record_len(rest), Ok(Some(len)) if len <= rest.len());
@@ -570,27 +599,28 @@ impl Connection {
             // A partial record (or bytes the deframer will refuse once they are its own).
             pos += self.feed(rest);
         }
-        Ok((pos, direct))
+        Ok(pos)
     }
 
+    /// Processes records (from `lent`, else from the input buffer), the first application
+    /// data record's plaintext into `sink` while no plaintext is buffered.
     fn process_from(
         &mut self,
         now: UnixTime,
         mut lent: Option<&mut Lent<'_>>,
-        buf: &mut [u8],
-    ) -> Result<usize, Error> {
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Error> {
         self.check()?;
-        let mut direct = 0;
         while self.may_open_record() {
             let handshaking = self.phase != Phase::Established;
-            let Some(progress) = self.next_record(now, lent.as_deref_mut(), buf, &mut direct)?
-            else {
+            let Some(progress) = self.next_record(now, lent.as_deref_mut(), sink)? else {
                 break;
             };
             // The record that completes the handshake ends the call: what follows is
             // post-handshake traffic, for the caller's next call (a post-handshake record never
             // makes the handshake fail).
-            if progress && direct > 0 || handshaking && self.phase == Phase::Established {
+            if progress && sink.taken().is_some() || handshaking && self.phase == Phase::Established
+            {
                 break;
             }
         }
@@ -599,7 +629,7 @@ impl Connection {
                 self.unexpected_eof("the server closed the connection during the handshake")
             );
         }
-        Ok(direct)
+        Ok(())
     }
 
     // ---- output ---------------------------------------------------------------------------
@@ -651,33 +681,9 @@ impl Connection {
     /// without close_notify, or [`ErrorKind::WantRead`]: feed bytes and process. Call
     /// [`Connection::process`] first: only processed records count.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if self.plain_pos < self.plain.len() {
-            let avail = self.plain.get(self.plain_pos..).unwrap_or_default();
-            let n = avail.len().min(buf.len());
-            if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-            self.plain_pos += n;
-            if self.plain_pos == self.plain.len() {
-                self.plain.clear();
-                self.plain_pos = 0;
-            }
-            return Ok(n);
-        }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.peer_closed {
-            return Err(Error::new(
-                ErrorKind::ZeroReturn,
-                "the peer sent close_notify",
-            ));
-        }
-        self.check()?;
-        if self.eof && self.may_open_record() {
-            return Err(self.unexpected_eof("the peer closed the connection without close_notify"));
-        }
-        Err(Error::want_read())
+        let mut sink = Sink::copy(buf);
+        self.read_to(&mut sink)?;
+        Ok(sink.taken().unwrap_or(0))
     }
 
     /// Whether [`Connection::read`] would return [`ErrorKind::WantRead`] now: no plaintext
@@ -1006,7 +1012,7 @@ impl Connection {
 
     /// The server name this connection verifies (and sends as SNI unless it is an IP address).
     pub fn server_name(&self) -> &ServerName<'static> {
-        &self.server_name
+        &self.negotiated.server_name
     }
 
     /// Records received and processed.
@@ -1055,8 +1061,7 @@ impl Connection {
         &mut self,
         now: UnixTime,
         lent: Option<&mut Lent<'_>>,
-        direct: &mut [u8],
-        direct_len: &mut usize,
+        sink: &mut Sink<'_>,
     ) -> Result<Option<bool>, Error> {
         let record = match lent {
             None => self.record.next_record(),
@@ -1071,6 +1076,17 @@ impl Connection {
                         {
                             // A swallowed compatibility ChangeCipherSpec: on to the next one.
                             Ok(None) => return Ok(Some(false)),
+                            // Handshake messages are handled where the record was opened,
+                            // not copied into the joiner first (only a message that goes on in
+                            // the next record is).
+                            Ok(Some(r))
+                                if r.typ == ContentType::Handshake && self.joiner.is_empty() =>
+                            {
+                                self.records_in += 1;
+                                self.warnings_in_a_row = 0;
+                                self.handle_handshake_in_place(now, r.payload)?;
+                                return Ok(Some(false));
+                            }
                             opened => opened,
                         }
                     }
@@ -1118,18 +1134,12 @@ impl Connection {
                     // After our close_notify, application data is discarded.
                     return Ok(Some(false));
                 }
-                if self.plain.is_empty() && !direct.is_empty() {
-                    let n = payload.len().min(direct.len());
-                    if let (Some(dst), Some(src), Some(rest)) =
-                        (direct.get_mut(..n), payload.get(..n), payload.get(n..))
-                    {
-                        dst.copy_from_slice(src);
-                        self.plain.extend_from_slice(rest);
-                        *direct_len = n;
-                        return Ok(Some(true));
-                    }
+                if self.plain.is_empty() {
+                    // Into the caller's sink (copied or lent), the rest buffered.
+                    sink.deliver_record(payload, &mut self.plain);
+                } else {
+                    self.plain.extend_from_slice(payload);
                 }
-                self.plain.extend_from_slice(payload);
                 Ok(Some(true))
             }
             ContentType::Alert => {
@@ -1205,64 +1215,121 @@ impl Connection {
         Err(err)
     }
 
+    /// Handles the whole handshake messages the joiner holds.
     fn handle_handshake_messages(&mut self, now: UnixTime) -> Result<(), Error> {
-        loop {
-            let buffered = self.joiner.buffered_len();
-            let message = match self.joiner.next_message() {
+        // The messages borrow the joiner: it is out of `self` while they are handled (a
+        // default joiner, which holds no memory, stands in).
+        let mut joiner = std::mem::take(&mut self.joiner);
+        let result = loop {
+            let buffered = joiner.buffered_len();
+            let message = match joiner.next_message() {
                 Ok(Some(m)) => m,
-                Ok(None) => return Ok(()),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(self.die(Error::from_record(e))),
+            };
+            let handled = self.handle_message(now, message, buffered - message.len());
+            joiner.consume();
+            if let Err(e) = handled {
+                break Err(e);
+            }
+        };
+        self.joiner = joiner;
+        if self.phase == Phase::Established && self.joiner.is_empty() {
+            self.release_joiner();
+        }
+        result
+    }
+
+    /// Handles a handshake record opened where the transport lent it, while the joiner holds
+    /// nothing: its whole messages are handled where they lie, with the joiner's checks; what
+    /// is left (a message that goes on in the next record) is pushed into the joiner.
+    fn handle_handshake_in_place(&mut self, now: UnixTime, payload: &[u8]) -> Result<(), Error> {
+        if let Err(e) = self.joiner.check_record(payload) {
+            return Err(self.die(Error::from_record(e)));
+        }
+        let mut rest = payload;
+        loop {
+            let message = match self.joiner.whole_message(rest) {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
                 Err(e) => return Err(self.die(Error::from_record(e))),
             };
-            self.trace
-                .messages(Dir::Received, self.record.version(), message);
-            let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
-                self.key_updates_in_a_row += 1;
-                if self.key_updates_in_a_row > MAX_KEY_UPDATES {
-                    return Err(self.fatal(
-                        AlertDescription::UnexpectedMessage,
-                        format!("more than {MAX_KEY_UPDATES} KeyUpdates without application data"),
-                    ));
-                }
-                // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
-                // data, and a receiver of several requests while it is silent answers with a
-                // single update: the one we sent since our last application data answers
-                // this request too.
-                if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
-                    &KEY_UPDATE_NOT_REQUESTED[..]
-                } else {
-                    message
-                }
-            } else {
-                message
-            };
-            // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
-            // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
-            // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
-            // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
-            // change). Checked before we answer.
-            let ends_flight = match message {
-                [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
-                [2, _, _, _, _, _, random @ ..] => {
-                    random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
-                }
-                _ => false,
-            };
-            if ends_flight && buffered > message.len() {
+            rest = rest.get(message.len()..).unwrap_or_default();
+            self.handle_message(now, message, rest.len())?;
+        }
+        if !rest.is_empty()
+            && let Err(e) = self.joiner.push(rest)
+        {
+            return Err(self.die(Error::from_record(e)));
+        }
+        Ok(())
+    }
+
+    /// Handles one whole handshake message from the server; `behind` handshake bytes follow
+    /// it, not yet handled.
+    fn handle_message(
+        &mut self,
+        now: UnixTime,
+        message: &[u8],
+        behind: usize,
+    ) -> Result<(), Error> {
+        self.trace
+            .messages(Dir::Received, self.record.version(), message);
+        let message = if message.first() == Some(&KEY_UPDATE_REQUESTED[0]) {
+            self.key_updates_in_a_row += 1;
+            if self.key_updates_in_a_row > MAX_KEY_UPDATES {
                 return Err(self.fatal(
                     AlertDescription::UnexpectedMessage,
-                    "handshake bytes behind the message that ended the server's flight".into(),
+                    format!("more than {MAX_KEY_UPDATES} KeyUpdates without application data"),
                 ));
             }
-            let result = match self.handshake.as_mut() {
-                Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
-                None => Err(overture_handshake::Error::Usage(
-                    "the handshake never started",
-                )),
-            };
-            self.joiner.consume();
-            let events = std::mem::take(&mut self.events);
-            self.finish_step(result, events)?;
+            // RFC 8446 §4.6.3 asks for one KeyUpdate of ours before our next application
+            // data, and a receiver of several requests while it is silent answers with a
+            // single update: the one we sent since our last application data answers
+            // this request too.
+            if message == KEY_UPDATE_REQUESTED && self.key_update_silent {
+                &KEY_UPDATE_NOT_REQUESTED[..]
+            } else {
+                message
+            }
+        } else {
+            message
+        };
+        // A message that ends the server's flight (TLS 1.2's ServerHelloDone; a
+        // HelloRetryRequest, after which the server waits for our second ClientHello, RFC
+        // 8446 §4.1.4) has nothing behind it: bytes already there were sent before our
+        // answer could be read (BoringSSL's EXCESS_HANDSHAKE_DATA; RFC 8446 §5.1 for a key
+        // change). Checked before we answer.
+        let ends_flight = match message {
+            [SERVER_HELLO_DONE, ..] => self.negotiated.version == ProtocolVersion::TLSv1_2,
+            [2, _, _, _, _, _, random @ ..] => {
+                random.get(..32) == Some(&HELLO_RETRY_REQUEST_RANDOM[..])
+            }
+            _ => false,
+        };
+        if ends_flight && behind > 0 {
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                "handshake bytes behind the message that ended the server's flight".into(),
+            ));
         }
+        let result = match self.handshake.as_mut() {
+            Some(hs) => Self::call(hs, Step::Message(message, now), &mut self.events),
+            None => Err(overture_handshake::Error::Usage(
+                "the handshake never started",
+            )),
+        };
+        self.behind = behind;
+        let events = std::mem::take(&mut self.events);
+        let applied = self.finish_step(result, events);
+        self.behind = 0;
+        applied
+    }
+
+    /// Gives back the joiner's memory (once the handshake is complete and it holds nothing:
+    /// post-handshake messages are small and rare, it grows again if needed).
+    fn release_joiner(&mut self) {
+        self.joiner = HandshakeJoiner::new(self.joiner.max_message());
     }
 
     // ---- the handshake: every call into it, and every event out of it ---------------------
@@ -1311,7 +1378,7 @@ impl Connection {
             Err(e) => {
                 for ev in events.drain(..) {
                     if let Event::PeerCertificates(chain) = ev {
-                        self.negotiated.peer_chain = Arc::from(chain);
+                        self.negotiated.peer_chain = chain;
                     }
                 }
                 Err(self.die(Error::from_handshake(e)))
@@ -1324,7 +1391,7 @@ impl Connection {
             // needed). The joiner is replaced only when no message is pending in it.
             events = Vec::new();
             if self.joiner.is_empty() {
-                self.joiner = HandshakeJoiner::new(self.joiner.max_message());
+                self.release_joiner();
             }
         }
         self.events = events;
@@ -1380,7 +1447,15 @@ impl Connection {
                 }
                 Event::InstallReadKey(key) => {
                     // A handshake message must not span a key change.
-                    if let Err(e) = self.joiner.check_key_change() {
+                    let spans = match self.joiner.check_key_change() {
+                        Ok(()) if self.behind > 0 => {
+                            Err(overture_record_layer::Error::HandshakeSpansKeyChange {
+                                buffered: self.behind,
+                            })
+                        }
+                        checked => checked,
+                    };
+                    if let Err(e) = spans {
                         return Err(self.die(Error::from_record(e)));
                     }
                     self.trace.key_change(Dir::Received);
@@ -1482,14 +1557,12 @@ impl Connection {
                             ),
                         ));
                     }
-                    self.negotiated.peer_chain = Arc::from(chain);
+                    self.negotiated.peer_chain = chain;
                 }
                 Event::Complete => {
                     self.record.allow_ccs(false);
-                    self.negotiated.sni = match &self.server_name {
-                        ServerName::DnsName(d) if self.config.sni() => Some(d.as_ref().to_string()),
-                        _ => None,
-                    };
+                    // The name is the connection's own: no copy (see `Negotiated::sni`).
+                    self.negotiated.sni = self.config.sni();
                     self.phase = Phase::Established;
                     self.trace.handshake_ended();
                     // The handshake's input buffer may have grown to its largest record (a
@@ -1515,7 +1588,7 @@ impl Connection {
 
     fn keep_session(&mut self, session: Session) {
         if let Some(store) = self.config.session_store() {
-            store.put(&self.server_name, session.clone());
+            store.put(&self.negotiated.server_name, session.clone());
         }
         self.session = Some(session);
     }

@@ -2,7 +2,7 @@
 //! contract: when to send, when to wait, and how each outcome maps to `SSL_get_error()`.
 
 use crate::config::{ClientConfig, FinalFlight};
-use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated};
+use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated, Sink};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
@@ -174,7 +174,7 @@ impl Ssl {
                     "the server sent close_notify during the handshake",
                 ));
             }
-            self.recv(&mut [])?;
+            self.recv(&mut Sink::copy(&mut []))?;
         }
     }
 
@@ -184,24 +184,64 @@ impl Ssl {
     /// [`ErrorKind::WantWrite`] while our handshake flight (or a full output queue) waits for
     /// the BIO — the server cannot answer before it has it.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        let r = self.read_inner(buf);
+        let r = self.read_inner(&mut Sink::copy(buf));
         self.note(r)
     }
 
-    fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+    /// `SSL_read()` without the copy (an Overture addition, not an OpenSSL call): the
+    /// decrypted application data is **lent** to `take` where the record was opened — in the
+    /// BIO's own buffer when the BIO lends it ([`Bio::read_in_place`], e.g. a
+    /// [`BioPair`](crate::bio::BioPair) end), else in the connection's input buffer — instead
+    /// of copied into a buffer of the caller's. `take` gets the plaintext of one record (or of
+    /// what an earlier call left buffered), never empty, and returns how many bytes from its
+    /// start it used; what it leaves is kept for the next `read` or `read_in_place` (one copy,
+    /// of that rest only). Returns what `take` returned (at most the slice's length).
+    ///
+    /// Everything else is [`Ssl::read`]'s, by the same code: the handshake runs first if
+    /// needed; errors ([`ErrorKind::ZeroReturn`] after close_notify, `WantRead` / `WantWrite`,
+    /// a fatal alert, an unexpected end of file) come back as from `read`, and `take` is then
+    /// not called; KeyUpdates and tickets are handled on the way.
+    ///
+    /// ```no_run
+    /// # fn demo(ssl: &mut overture::Ssl, out: &mut Vec<u8>) -> Result<(), overture::Error> {
+    /// // Hash, parse or forward the plaintext where it lies:
+    /// let used = ssl.read_in_place(|plaintext| {
+    ///     out.extend_from_slice(plaintext);
+    ///     plaintext.len()
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn read_in_place(&mut self, take: impl FnOnce(&[u8]) -> usize) -> Result<usize, Error> {
+        let mut take = Some(take);
+        let mut lend = |p: &[u8]| take.take().map_or(0, |f| f(p));
+        let r = self.read_inner(&mut Sink::lend(&mut lend));
+        self.note(r)
+    }
+
+    /// `SSL_read`'s loop, the plaintext going into `sink` (copied by [`Ssl::read`], lent by
+    /// [`Ssl::read_in_place`]); returns how many bytes the caller took.
+    fn read_inner(&mut self, sink: &mut Sink<'_>) -> Result<usize, Error> {
         if !self.conn.is_established() {
             self.handshake()?;
         }
         loop {
-            let r = self.conn.process_into(UnixTime::now(), buf);
-            let n = self.on_error(r)?;
-            if n > 0 {
+            if sink.wants() && self.conn.plaintext_pending() > 0 {
+                // Plaintext left by an earlier call comes first (as `SSL_read` returns a
+                // record's rest before it looks at the next record, which may be bad).
+                let r = self.conn.read_to(sink);
+                self.on_error(r)?;
+                return Ok(sink.taken().unwrap_or(0));
+            }
+            let r = self.conn.process_to(UnixTime::now(), sink);
+            self.on_error(r)?;
+            if let Some(n) = sink.taken() {
                 return Ok(n);
             }
-            if buf.is_empty() || !self.conn.read_would_block() {
+            if !sink.wants() || !self.conn.read_would_block() {
                 // A failure found here (the transport's end) may have queued our alert.
-                let r = self.conn.read(buf);
-                return self.on_error(r);
+                let r = self.conn.read_to(sink);
+                self.on_error(r)?;
+                return Ok(sink.taken().unwrap_or(0));
             }
             // Post-handshake answers (a KeyUpdate) go out as soon as the BIO takes them; what
             // must be sent first (our flight, a full queue) makes the call want write.
@@ -210,17 +250,14 @@ impl Ssl {
                 Err(e) if e.kind() == ErrorKind::WantWrite && !self.must_send_first() => {}
                 Err(e) => return Err(e),
             }
-            let n = match self.recv(buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    if e.kind() == ErrorKind::WantRead {
-                        // Idle until the peer sends more: hold no empty record buffer.
-                        self.conn.release_buffers();
-                    }
-                    return Err(e);
+            if let Err(e) = self.recv(sink) {
+                if e.kind() == ErrorKind::WantRead {
+                    // Idle until the peer sends more: hold no empty record buffer.
+                    self.conn.release_buffers();
                 }
-            };
-            if n > 0 {
+                return Err(e);
+            }
+            if let Some(n) = sink.taken() {
                 return Ok(n);
             }
         }
@@ -401,7 +438,7 @@ impl Ssl {
                     .conn
                     .unexpected_eof("the peer closed without close_notify"));
             }
-            self.recv(&mut [])?;
+            self.recv(&mut Sink::copy(&mut []))?;
         }
     }
 
@@ -519,11 +556,11 @@ impl Ssl {
     }
 
     /// Reads the BIO once into the connection (see [`Transport::recv`]; records the BIO lends
-    /// are processed now, their application data into `buf`): how many bytes went into `buf`.
-    /// A fatal error found in them sends its alert, as after [`Connection::process`].
-    fn recv(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+    /// are processed now, their application data into `sink`). A fatal error found in them
+    /// sends its alert, as after [`Connection::process`].
+    fn recv(&mut self, sink: &mut Sink<'_>) -> Result<(), Error> {
         let t = self.transport.as_mut().ok_or_else(no_bio)?;
-        let r = t.recv(&mut self.conn, UnixTime::now(), buf);
+        let r = t.recv(&mut self.conn, UnixTime::now(), sink);
         if r.is_err() && self.conn.failure().is_some() {
             let _ = self.send();
         }

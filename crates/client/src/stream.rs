@@ -191,6 +191,41 @@ impl<T: io::Read + io::Write> io::Read for StreamOwned<T> {
     }
 }
 
+/// Lends the connection's buffered plaintext (`fill_buf`) instead of copying it out: the
+/// records are opened in the connection's input buffer and their plaintext copied once, into
+/// its plaintext buffer (the one copy `read` makes into the caller's buffer), from which
+/// `fill_buf` lends it and `consume` takes it — no second copy for a caller that parses lines
+/// or frames where they lie (`read_line`, `read_until`, `lines`). Empty once the peer has sent
+/// close_notify (end of file); errors, KeyUpdates and post-handshake messages as `read`.
+impl<T: io::Read + io::Write> io::BufRead for StreamOwned<T> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.complete_handshake()?;
+        while self.conn.buffered_plaintext().is_empty() {
+            self.conn.process(UnixTime::now())?;
+            if !self.conn.buffered_plaintext().is_empty() {
+                break;
+            }
+            if !self.conn.read_would_block() {
+                // Closed, failed or at the transport's end: `read`'s answer.
+                match self.conn.read(&mut [0]) {
+                    Err(e) if e.kind() == ErrorKind::ZeroReturn => break,
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
+                }
+                continue;
+            }
+            // Answers (a KeyUpdate) leave before we wait for the peer.
+            self.send()?;
+            self.recv()?;
+        }
+        Ok(self.conn.buffered_plaintext())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.conn.consume_plaintext(amt);
+    }
+}
+
 impl<T: io::Read + io::Write> io::Write for StreamOwned<T> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.complete_handshake()?;

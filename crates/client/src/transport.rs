@@ -1,6 +1,6 @@
 //! `Transport`: the one place that moves bytes between a BIO and a [`Connection`].
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Sink};
 use crate::error::{Error, ErrorKind};
 use overture_bio::{Bio, SocketBio, Transfer};
 use overture_types::UnixTime;
@@ -98,21 +98,21 @@ impl Transport {
     /// A BIO that lends its bytes ([`Bio::read_in_place`]) has its whole records opened where
     /// they lie and processed now ([`Connection::process_in_place`]: one copy fewer than
     /// copying them into the connection first), application data going into `buf` as
-    /// [`Connection::process_into`] would put it; returns how many plaintext bytes went there
-    /// (always 0 for a BIO that does not lend: process the connection next).
+    /// [`Connection::process_into`] would put it, into `sink` (copied or lent; nothing for a
+    /// BIO that does not lend: process the connection next).
     pub(crate) fn recv(
         &mut self,
         conn: &mut Connection,
         now: UnixTime,
-        buf: &mut [u8],
-    ) -> Result<usize, Error> {
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Error> {
         if !conn.wants_read() {
             return Err(Error::want_write());
         }
-        let mut processed = Ok((0, 0));
+        let mut processed = Ok(0);
         let lent = self.bio().read_in_place(&mut |bytes| {
-            processed = conn.process_in_place(now, bytes, buf);
-            processed.as_ref().map_or(bytes.len(), |(taken, _)| *taken)
+            processed = conn.process_in_place_to(now, bytes, sink);
+            processed.as_ref().map_or(bytes.len(), |taken| *taken)
         });
         let (read, in_place) = match lent {
             Ok(None) => {
@@ -125,15 +125,15 @@ impl Transport {
             other => (other.map(|t| t.unwrap_or(Transfer::WouldBlock)), true),
         };
         match read {
-            Ok(Transfer::Bytes(_)) if in_place => processed.map(|(_, direct)| direct),
+            Ok(Transfer::Bytes(_)) if in_place => processed.map(|_| ()),
             Ok(Transfer::Bytes(n)) => {
                 conn.received(n);
-                Ok(0)
+                Ok(())
             }
             Ok(Transfer::WouldBlock) => Err(Error::want_read()),
             Ok(Transfer::Eof) => {
                 conn.feed_eof();
-                Ok(0)
+                Ok(())
             }
             Err(e) if is_timeout(&e) => {
                 Err(Error::io(&e, "reading from the transport").with_kind(ErrorKind::WantRead))

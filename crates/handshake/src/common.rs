@@ -19,8 +19,8 @@ use crate::config::{
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{self, KeySchedule, Transcript};
 use crate::msgs::{
-    self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage,
-    KeyShareEntry, OfferedPsks, PskIdentity, ServerHello,
+    self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage, Items,
+    KeyShareEntry, ListU8, ListU16, OfferedPsks, ProtocolNames, PskIdentity, ServerHello,
 };
 use crate::{compress, tls12, tls13};
 use overture_crypto_provider::{
@@ -29,8 +29,9 @@ use overture_crypto_provider::{
 use overture_types::{
     CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, LazyU16,
     NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
-    SignatureScheme, UnixTime, VecU8, VecU16,
+    SignatureScheme, UnixTime,
 };
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Test hooks: change the ClientHello's extension list before it is encoded (to reproduce
@@ -79,21 +80,126 @@ pub(crate) struct PskOffer {
     pub(crate) alpn: Option<Vec<u8>>,
 }
 
-/// What stays the same for the whole connection.
+/// A short list of `Copy` values (what a ClientHello offers: suites, groups, schemes,
+/// extension types), held inline up to `N` entries — no allocation for a connection's usual
+/// lists — and on the heap beyond (a provider may have any number of suites). Reads as a
+/// slice.
+#[derive(Clone, Debug)]
+pub(crate) enum ShortList<T: Copy, const N: usize> {
+    /// Empty (an empty `Vec` does not allocate), or spilled past `N`.
+    Heap(Vec<T>),
+    /// `items[..len]`.
+    Inline { items: [T; N], len: usize },
+}
+
+impl<T: Copy, const N: usize> Default for ShortList<T, N> {
+    fn default() -> Self {
+        Self::Heap(Vec::new())
+    }
+}
+
+impl<T: Copy, const N: usize> ShortList<T, N> {
+    pub(crate) fn push(&mut self, value: T) {
+        match self {
+            Self::Heap(v) if v.is_empty() && N > 0 => {
+                *self = Self::Inline {
+                    items: [value; N],
+                    len: 1,
+                };
+            }
+            Self::Heap(v) => v.push(value),
+            Self::Inline { items, len } => match items.get_mut(*len) {
+                Some(slot) => {
+                    *slot = value;
+                    *len += 1;
+                }
+                None => {
+                    let mut v = Vec::with_capacity(2 * N);
+                    v.extend_from_slice(items);
+                    v.push(value);
+                    *self = Self::Heap(v);
+                }
+            },
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> core::ops::Deref for ShortList<T, N> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Self::Heap(v) => v,
+            Self::Inline { items, len } => items.get(..*len).unwrap_or_default(),
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Extend<T> for ShortList<T, N> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for v in iter {
+            self.push(v);
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> FromIterator<T> for ShortList<T, N> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut out = Self::default();
+        out.extend(iter);
+        out
+    }
+}
+
+/// The extension types of a ClientHello (19 at most without test hooks).
+pub(crate) type OfferedExtensions = ShortList<ExtensionType, 24>;
+
+/// `legacy_session_id`: up to 32 bytes, inline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SessionId {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl SessionId {
+    /// A session id of `bytes` (at most 32: longer is `None`).
+    pub(crate) fn new(bytes: &[u8]) -> Option<Self> {
+        let mut out = Self::default();
+        out.bytes.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        out.len = bytes.len();
+        Some(out)
+    }
+
+    /// 32 random bytes.
+    fn random(random: &dyn overture_crypto_provider::SecureRandom) -> Result<Self, Error> {
+        let mut out = Self {
+            bytes: [0; 32],
+            len: 32,
+        };
+        random.fill(&mut out.bytes)?;
+        Ok(out)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// What stays the same for the whole connection. The lists a ClientHello offers are held
+/// inline ([`ShortList`]): no allocation per connection for them.
 pub(crate) struct Common {
     pub(crate) config: Arc<HandshakeConfig>,
     pub(crate) server_name: ServerName<'static>,
     hooks: TestHooks,
     pub(crate) random: [u8; 32],
-    pub(crate) session_id: Vec<u8>,
+    pub(crate) session_id: SessionId,
     /// Extension types of the last ClientHello (after hooks).
-    pub(crate) offered: Vec<ExtensionType>,
-    pub(crate) offered_suites: Vec<CipherSuite>,
-    pub(crate) offered_groups: Vec<NamedGroup>,
+    pub(crate) offered: OfferedExtensions,
+    pub(crate) offered_suites: ShortList<CipherSuite, 16>,
+    pub(crate) offered_groups: ShortList<NamedGroup, 8>,
     /// The groups of the key shares in the last ClientHello: one, or (first flight) a hybrid
     /// and its classical group sharing one key.
-    pub(crate) offered_shares: Vec<NamedGroup>,
-    pub(crate) offered_schemes: Vec<SignatureScheme>,
+    pub(crate) offered_shares: ShortList<NamedGroup, 2>,
+    pub(crate) offered_schemes: ShortList<SignatureScheme, 16>,
     ccs_sent: bool,
     pub(crate) alpn: Option<Vec<u8>>,
     /// The TLS 1.2 session offered for resumption (taken at ServerHello).
@@ -103,7 +209,7 @@ pub(crate) struct Common {
     /// [`StartOptions::offer_psk_ke`].
     pub(crate) offer_psk_ke: bool,
     /// The certificate compression algorithms offered (empty: none).
-    pub(crate) cert_compression: Vec<overture_types::CertificateCompressionAlgorithm>,
+    pub(crate) cert_compression: ShortList<overture_types::CertificateCompressionAlgorithm, 3>,
     /// Whether the next ClientHello offers early_data (only the first one may).
     pub(crate) offer_early_data: bool,
     /// Encrypted Client Hello on this connection (`None`: not sent).
@@ -168,7 +274,7 @@ pub(crate) fn start(
         return Err(Error::Config("neither TLS 1.3 nor TLS 1.2 is enabled"));
     }
     let provider = &config.provider;
-    let mut offered_suites: Vec<CipherSuite> = Vec::new();
+    let mut offered_suites = ShortList::default();
     if tls13 {
         offered_suites.extend(provider.tls13_suites().map(|s| s.suite));
         if offered_suites.is_empty() {
@@ -190,18 +296,18 @@ pub(crate) fn start(
             .copied()
             .filter(|g| tls13 || !g.tls13_only())
     };
-    let offered_groups: Vec<NamedGroup> = offered_kx().map(|g| g.group()).collect();
+    let offered_groups = offered_kx().map(|g| g.group()).collect();
     let first = offered_kx()
         .next()
         .ok_or(Error::Config("no key-exchange group"))?;
     let supported = config.verifier.supported_schemes();
-    let offered_schemes: Vec<SignatureScheme> = match &config.verify_schemes {
+    let offered_schemes: ShortList<SignatureScheme, 16> = match &config.verify_schemes {
         Some(prefs) => prefs
             .iter()
             .copied()
             .filter(|s| supported.contains(s))
             .collect(),
-        None => supported,
+        None => supported.iter().copied().collect(),
     };
     if offered_schemes.is_empty() {
         return Err(Error::Config(
@@ -247,20 +353,14 @@ pub(crate) fn start(
             && s.session_id.len() <= 32
             && s.ticket.as_ref().is_none_or(|t| t.len() <= MAX_TICKET_LEN)
     });
-    let mut session_id = Vec::new();
-    match &tls12_offer {
+    let session_id = match &tls12_offer {
         // RFC 5077 §3.4: a session id of our own tells us whether the ticket was taken.
-        Some(s) if s.ticket.is_some() => {
-            session_id = vec![0u8; 32];
-            provider.secure_random.fill(&mut session_id)?;
-        }
-        Some(s) => session_id.clone_from(&s.session_id),
-        None if config.middlebox_compat && tls13 => {
-            session_id = vec![0u8; 32];
-            provider.secure_random.fill(&mut session_id)?;
-        }
-        None => {}
-    }
+        Some(s) if s.ticket.is_some() => SessionId::random(provider.secure_random)?,
+        Some(s) => SessionId::new(&s.session_id)
+            .ok_or(Error::Internal("a TLS 1.2 session id longer than 32 bytes"))?,
+        None if config.middlebox_compat && tls13 => SessionId::random(provider.secure_random)?,
+        None => SessionId::default(),
+    };
     let ech = crate::ech::start(&config.extensions.ech, config.hpke_provider(), tls12)?;
     let key_share = if tls13 { Some(first.start()?) } else { None };
     let mut common = Common {
@@ -269,17 +369,17 @@ pub(crate) fn start(
         hooks,
         random,
         session_id,
-        offered: Vec::new(),
+        offered: ShortList::default(),
         offered_suites,
         offered_groups,
-        offered_shares: Vec::new(),
+        offered_shares: ShortList::default(),
         offered_schemes,
         ccs_sent: false,
         alpn: None,
         tls12_offer,
         allow_no_ems: options.allow_tls12_without_ems,
         offer_psk_ke: options.offer_psk_ke,
-        cert_compression: Vec::new(),
+        cert_compression: ShortList::default(),
         offer_early_data: false,
         ech,
         client_hello_hash: None,
@@ -379,60 +479,118 @@ pub(crate) fn peer_record_size_limit(
 }
 
 /// Emits the server's chain (before verifying it, so that a failure can still show it), then
-/// verifies it: the end entity and the proof.
+/// verifies it: the end entity (shared with the event's chain, not copied) and the proof.
 pub(crate) fn verify_chain(
     cx: &Common,
-    chain: Vec<CertificateDer<'static>>,
+    chain: Arc<[CertificateDer<'static>]>,
     now: UnixTime,
     events: &mut Vec<Event>,
-) -> Result<(CertificateDer<'static>, ServerCertVerified), Error> {
+) -> Result<(EndEntity, ServerCertVerified), Error> {
     let Some((end_entity, intermediates)) = chain.split_first() else {
         return Err(PeerMisbehaved::EmptyCertificate.into());
     };
-    let end_entity = end_entity.clone();
     let verified =
         cx.config
             .verifier
-            .verify_server_cert(&end_entity, intermediates, &cx.server_name, now);
-    events.push(Event::PeerCertificates(chain));
-    Ok((end_entity, verified?))
+            .verify_server_cert(end_entity, intermediates, &cx.server_name, now);
+    events.push(Event::PeerCertificates(Arc::clone(&chain)));
+    Ok((EndEntity(chain), verified?))
 }
 
-fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension<'static> {
-    ClientExtension::Other(Extension {
-        typ,
-        data: PayloadU16(data.to_vec().into()),
-    })
+/// The server's end entity certificate: the first of its chain, which it shares with the
+/// [`Event::PeerCertificates`] the user sees (made by [`verify_chain`], never empty).
+pub(crate) struct EndEntity(Arc<[CertificateDer<'static>]>);
+
+impl core::ops::Deref for EndEntity {
+    type Target = CertificateDer<'static>;
+
+    fn deref(&self) -> &CertificateDer<'static> {
+        // `verify_chain` refuses an empty chain; an empty certificate stands in, unreachable.
+        static NONE: CertificateDer<'static> = CertificateDer::from_slice(&[]);
+        self.0.first().unwrap_or(&NONE)
+    }
 }
 
-/// The key shares of a ClientHello: `key_share`'s, then — when `share_classical` (the first
-/// flight; after a HelloRetryRequest only the group it named is sent, RFC 8446 §4.1.2) and the
-/// key is a hybrid whose classical group we offer — the classical part of the same key as a
-/// share of its own, so a server without the hybrid needs no HelloRetryRequest.
+/// The most extensions one of our ClientHellos carries (19 with every option on; test
+/// hooks may add more, on the heap).
+const MAX_EXTENSIONS: usize = 20;
+
+/// The binder placeholder's bytes (the longest binder is SHA-512's, 64 bytes).
+const ZERO_BINDER: [u8; 64] = [0; 64];
+
+/// `supported_versions` bodies.
+const TLS13_AND_TLS12: &[ProtocolVersion] = &[ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2];
+/// `psk_key_exchange_modes` bodies.
+const PSK_DHE_KE: &[PskKeyExchangeMode] = &[PskKeyExchangeMode::PskDheKe];
+const PSK_DHE_KE_AND_PSK_KE: &[PskKeyExchangeMode] =
+    &[PskKeyExchangeMode::PskDheKe, PskKeyExchangeMode::PskKe];
+
+/// The extensions of a ClientHello being built, on the stack: they borrow what they carry
+/// (the configuration's lists, the key shares' public keys, the ticket), nothing is copied
+/// before the one encoding.
+struct HelloExtensions<'a> {
+    items: [ClientExtension<'a>; MAX_EXTENSIONS],
+    len: usize,
+}
+
+impl<'a> HelloExtensions<'a> {
+    fn new() -> Self {
+        Self {
+            items: core::array::from_fn(|_| ClientExtension::raw(ExtensionType::Padding, &[])),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, ext: ClientExtension<'a>) -> Result<(), Error> {
+        let slot = self.items.get_mut(self.len).ok_or(Error::Internal(
+            "more ClientHello extensions than MAX_EXTENSIONS",
+        ))?;
+        *slot = ext;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[ClientExtension<'a>] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The key shares of a ClientHello (the first `n` of the array): `key_share`'s, then — when
+/// `share_classical` (the first flight; after a HelloRetryRequest only the group it named is
+/// sent, RFC 8446 §4.1.2) and the key is a hybrid whose classical group we offer — the
+/// classical part of the same key as a share of its own, so a server without the hybrid
+/// needs no HelloRetryRequest. The shares borrow the key's public values.
 fn key_shares<'k>(
     offered_groups: &[NamedGroup],
     key_share: &'k dyn ActiveKeyExchange,
     share_classical: bool,
-) -> Vec<KeyShareEntry<'k>> {
-    let mut shares = vec![KeyShareEntry {
+) -> ([KeyShareEntry<'k>; 2], usize) {
+    let first = KeyShareEntry {
         group: key_share.group(),
-        key_exchange: PayloadU16(key_share.public_key().into()),
-    }];
-    if let Some((group, share)) = key_share
+        key_exchange: PayloadU16(Cow::Borrowed(key_share.public_key())),
+    };
+    match key_share
         .classical_component()
         .filter(|(g, _)| share_classical && offered_groups.contains(g))
     {
-        shares.push(KeyShareEntry {
-            group,
-            key_exchange: PayloadU16(share.into()),
-        });
+        Some((group, share)) => {
+            let second = KeyShareEntry {
+                group,
+                key_exchange: PayloadU16(Cow::Borrowed(share)),
+            };
+            ([first, second], 2)
+        }
+        None => ([first.clone(), first], 1),
     }
-    shares
 }
 
 /// Builds and encodes a ClientHello; records the offered extension types and key-share groups.
 /// With a PSK, the binder is computed over the truncated ClientHello (after `transcript`, RFC
 /// 8446 §4.2.11.2) and patched in.
+///
+/// The hello is built over borrowed values (see [`HelloExtensions`]) and written once: the
+/// message's buffer is its one allocation (the test hook, ECH's GREASE body the first time,
+/// and a PSK's running hash add theirs).
 pub(crate) fn client_hello(
     cx: &mut Common,
     key_share: Option<&dyn ActiveKeyExchange>,
@@ -441,121 +599,171 @@ pub(crate) fn client_hello(
     psk: Option<&PskOffer>,
     transcript: &Transcript,
 ) -> Result<Vec<u8>, Error> {
-    let config = &cx.config;
-    let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
-    let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
     cx.client_hello_hash = None;
-    // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
-    let mut exts = Vec::with_capacity(16);
-    // After a rejected ECH the hello is the outer one, which always names the public name.
-    let sni = config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
-    if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
-        exts.push(ClientExtension::ServerName(
-            name.as_ref().as_bytes().to_vec(),
-        ));
-    }
-    if !config.alpn_protocols.is_empty() {
-        let protocols = config
-            .alpn_protocols
-            .iter()
-            .map(|p| PayloadU8::new(p.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| Error::Config("an ALPN protocol is empty or longer than 255 bytes"))?;
-        exts.push(ClientExtension::Alpn(VecU16(protocols)));
-    }
-    exts.push(ClientExtension::SupportedGroups(VecU16(
-        cx.offered_groups.clone(),
-    )));
-    cx.offered_shares.clear();
-    if let Some(key_share) = key_share {
-        let shares = key_shares(&cx.offered_groups, key_share, share_classical);
-        cx.offered_shares.extend(shares.iter().map(|s| s.group));
-        exts.push(ClientExtension::KeyShare(VecU16(shares)));
-    }
-    if cx.offer_early_data && psk.is_some() {
-        exts.push(raw_ext(ExtensionType::EarlyData, &[]));
-    }
-    if tls13 {
-        let mut versions = Vec::with_capacity(2);
-        versions.push(ProtocolVersion::TLSv1_3);
-        if tls12 {
-            versions.push(ProtocolVersion::TLSv1_2);
-        }
-        exts.push(ClientExtension::SupportedVersions(VecU8(versions)));
-    }
-    exts.push(ClientExtension::SignatureAlgorithms(VecU16(
-        cx.offered_schemes.clone(),
-    )));
-    if !cx.cert_compression.is_empty() {
-        exts.push(raw_ext(
-            ExtensionType::CompressCertificate,
-            &compress::extension_body(&cx.cert_compression),
-        ));
-    }
-    if let Some(c) = cookie {
-        exts.push(ClientExtension::Cookie(PayloadU16(c.into())));
-    }
-    if tls12 {
-        // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
-        exts.push(raw_ext(ExtensionType::EcPointFormats, &[1, 0]));
-        exts.push(raw_ext(ExtensionType::ExtendedMasterSecret, &[]));
-        exts.push(raw_ext(ExtensionType::RenegotiationInfo, &[0]));
-        let ticket = cx
-            .tls12_offer
-            .as_ref()
-            .and_then(|s| s.ticket.as_deref())
-            .unwrap_or_default();
-        exts.push(raw_ext(ExtensionType::SessionTicket, ticket));
-    }
-    if tls13 {
-        let mut modes = vec![PskKeyExchangeMode::PskDheKe];
-        if cx.offer_psk_ke {
-            modes.push(PskKeyExchangeMode::PskKe);
-        }
-        exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
-    }
-    if config.extensions.status_request {
-        // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
-        exts.push(raw_ext(ExtensionType::StatusRequest, &[1, 0, 0, 0, 0]));
-    }
-    if config.extensions.signed_certificate_timestamps {
-        exts.push(raw_ext(ExtensionType::SignedCertificateTimestamp, &[]));
-    }
-    if let Some(limit) = config.extensions.record_size_limit {
-        exts.push(raw_ext(
-            ExtensionType::RecordSizeLimit,
-            &limit.to_be_bytes(),
-        ));
-    }
-    if let Some(ech) = crate::ech::client_extension(cx, &exts)? {
-        exts.push(ech);
-    }
     let binder_len = psk.map(|p| p.suite.hash.output_len());
-    if let (Some(p), Some(len)) = (psk, binder_len) {
-        exts.push(ClientExtension::PreSharedKey(OfferedPsks {
-            identities: VecU16(vec![PskIdentity {
-                identity: PayloadU16(p.identity.as_slice().into()),
-                obfuscated_ticket_age: p.obfuscated_age,
-            }]),
-            binders: VecU16(vec![PayloadU8(vec![0u8; len].into())]),
-        }));
-    }
-    if let Some(hook) = &cx.hooks.client_hello {
-        hook(&mut exts);
-    }
-    if psk.is_some() && !matches!(exts.last(), Some(ClientExtension::PreSharedKey(_))) {
-        return Err(Error::Internal("pre_shared_key is not the last extension"));
-    }
-    cx.offered = exts.iter().map(ClientExtension::typ).collect();
-    let ch = ClientHello {
-        legacy_version: ProtocolVersion::TLSv1_2,
-        random: cx.random,
-        session_id: PayloadU8(cx.session_id.as_slice().into()),
-        cipher_suites: VecU16(cx.offered_suites.clone()),
-        compression_methods: VecU8(vec![Compression::Null]),
-        extensions: VecU16(exts),
+    let (mut bytes, offered, offered_shares, fresh_grease) = {
+        let cx: &Common = cx;
+        let config = &cx.config;
+        let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
+        let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
+        // What the extensions borrow, made before them (and dropped after them).
+        let shares = key_share.map(|k| key_shares(&cx.offered_groups, k, share_classical));
+        let compress_body = compress::extension_body(&cx.cert_compression);
+        let record_size_limit = config.extensions.record_size_limit.map(u16::to_be_bytes);
+        let psk_identity = psk.map(|p| PskIdentity {
+            identity: PayloadU16(Cow::Borrowed(&p.identity)),
+            obfuscated_ticket_age: p.obfuscated_age,
+        });
+        let psk_binder = binder_len
+            .map(|len| ZERO_BINDER.get(..len).map(|z| PayloadU8(Cow::Borrowed(z))))
+            .map(|b| b.ok_or(Error::Internal("a binder longer than 64 bytes")))
+            .transpose()?;
+        // ECH's body is sized from the extensions before it: made once they are there.
+        #[allow(clippy::needless_late_init)]
+        let ech_body;
+        let mut offered = OfferedExtensions::default();
+        let mut offered_shares = ShortList::default();
+        let mut list = HelloExtensions::new();
+        // After a rejected ECH the hello is the outer one, which always names the public name.
+        let sni =
+            config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+        if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
+            list.push(ClientExtension::ServerName(Cow::Borrowed(
+                name.as_ref().as_bytes(),
+            )))?;
+        }
+        if !config.alpn_protocols.is_empty() {
+            if config
+                .alpn_protocols
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 255)
+            {
+                return Err(Error::Config(
+                    "an ALPN protocol is empty or longer than 255 bytes",
+                ));
+            }
+            list.push(ClientExtension::Alpn(ProtocolNames(Cow::Borrowed(
+                &config.alpn_protocols,
+            ))))?;
+        }
+        list.push(ClientExtension::SupportedGroups(ListU16(Items::Borrowed(
+            &cx.offered_groups,
+        ))))?;
+        if let Some((shares, n)) = &shares {
+            let shares = shares.get(..*n).unwrap_or_default();
+            offered_shares.extend(shares.iter().map(|s| s.group));
+            list.push(ClientExtension::KeyShare(ListU16(Items::Borrowed(shares))))?;
+        }
+        if cx.offer_early_data && psk.is_some() {
+            list.push(ClientExtension::raw(ExtensionType::EarlyData, &[]))?;
+        }
+        if tls13 {
+            let versions = match tls12 {
+                true => TLS13_AND_TLS12,
+                false => TLS13_AND_TLS12.get(..1).unwrap_or_default(),
+            };
+            list.push(ClientExtension::SupportedVersions(ListU8(Items::Borrowed(
+                versions,
+            ))))?;
+        }
+        list.push(ClientExtension::SignatureAlgorithms(ListU16(
+            Items::Borrowed(&cx.offered_schemes),
+        )))?;
+        if !cx.cert_compression.is_empty() {
+            list.push(ClientExtension::raw(
+                ExtensionType::CompressCertificate,
+                &compress_body,
+            ))?;
+        }
+        if let Some(c) = cookie {
+            list.push(ClientExtension::Cookie(PayloadU16(Cow::Borrowed(c))))?;
+        }
+        if tls12 {
+            // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
+            list.push(ClientExtension::raw(ExtensionType::EcPointFormats, &[1, 0]))?;
+            list.push(ClientExtension::raw(
+                ExtensionType::ExtendedMasterSecret,
+                &[],
+            ))?;
+            list.push(ClientExtension::raw(ExtensionType::RenegotiationInfo, &[0]))?;
+            let ticket = cx
+                .tls12_offer
+                .as_ref()
+                .and_then(|s| s.ticket.as_deref())
+                .unwrap_or_default();
+            list.push(ClientExtension::raw(ExtensionType::SessionTicket, ticket))?;
+        }
+        if tls13 {
+            let modes = match cx.offer_psk_ke {
+                true => PSK_DHE_KE_AND_PSK_KE,
+                false => PSK_DHE_KE,
+            };
+            list.push(ClientExtension::PskKeyExchangeModes(ListU8(
+                Items::Borrowed(modes),
+            )))?;
+        }
+        if config.extensions.status_request {
+            // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
+            list.push(ClientExtension::raw(
+                ExtensionType::StatusRequest,
+                &[1, 0, 0, 0, 0],
+            ))?;
+        }
+        if config.extensions.signed_certificate_timestamps {
+            list.push(ClientExtension::raw(
+                ExtensionType::SignedCertificateTimestamp,
+                &[],
+            ))?;
+        }
+        if let Some(limit) = &record_size_limit {
+            list.push(ClientExtension::raw(ExtensionType::RecordSizeLimit, limit))?;
+        }
+        ech_body = crate::ech::extension_body(cx, list.as_slice())?;
+        if let Some(body) = &ech_body {
+            list.push(ClientExtension::raw(
+                ExtensionType::EncryptedClientHello,
+                body,
+            ))?;
+        }
+        if let (Some(identity), Some(binder)) = (&psk_identity, &psk_binder) {
+            list.push(ClientExtension::PreSharedKey(OfferedPsks {
+                identities: ListU16(Items::Borrowed(core::slice::from_ref(identity))),
+                binders: ListU16(Items::Borrowed(core::slice::from_ref(binder))),
+            }))?;
+        }
+        let hooked = cx.hooks.client_hello.as_ref().map(|hook| {
+            let mut v = list.as_slice().to_vec();
+            hook(&mut v);
+            v
+        });
+        let exts = hooked.as_deref().unwrap_or(list.as_slice());
+        if psk.is_some() && !matches!(exts.last(), Some(ClientExtension::PreSharedKey(_))) {
+            return Err(Error::Internal("pre_shared_key is not the last extension"));
+        }
+        offered.extend(exts.iter().map(ClientExtension::typ));
+        let bytes = HandshakeMessage::ClientHello(ClientHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: cx.random,
+            session_id: PayloadU8(Cow::Borrowed(cx.session_id.as_slice())),
+            cipher_suites: ListU16(Items::Borrowed(&cx.offered_suites)),
+            compression_methods: ListU8(Items::Borrowed(&[Compression::Null])),
+            extensions: ListU16(Items::Borrowed(exts)),
+        })
+        .encode()?;
+        // The extensions borrow `ech_body`: gone before a fresh GREASE body moves out.
+        drop(hooked);
+        drop(list);
+        let fresh_grease = match ech_body {
+            Some(Cow::Owned(body)) => Some(body),
+            _ => None,
+        };
+        (bytes, offered, offered_shares, fresh_grease)
     };
-    let mut bytes = HandshakeMessage::ClientHello(ch).encode()?;
+    cx.offered = offered;
+    cx.offered_shares = offered_shares;
+    if let Some(body) = fresh_grease {
+        crate::ech::keep_grease(cx, body);
+    }
     if let (Some(p), Some(len)) = (psk, binder_len) {
         // The binders list (u16 length, u8 length, binder) ends the message.
         let cut = bytes
@@ -808,5 +1016,45 @@ impl ExpectServerHello {
         Err(Error::PeerIncompatible(
             PeerIncompatible::VersionNotOffered(v.get()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lists_spill_to_the_heap_past_their_capacity() {
+        let mut l: ShortList<u16, 2> = ShortList::default();
+        assert!(l.is_empty() && matches!(l, ShortList::Heap(ref v) if v.capacity() == 0));
+        l.extend([1, 2]);
+        assert!(matches!(l, ShortList::Inline { .. }));
+        assert_eq!(&*l, &[1, 2]);
+        l.push(3);
+        assert!(matches!(l, ShortList::Heap(_)));
+        assert_eq!(&*l, &[1, 2, 3]);
+        let from: ShortList<u16, 4> = (0..9).collect();
+        assert_eq!(&*from, &(0..9).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn a_hello_holds_max_extensions_and_refuses_one_more() {
+        let mut list = HelloExtensions::new();
+        for i in 0..MAX_EXTENSIONS {
+            let typ = ExtensionType::from(u16::try_from(i).unwrap());
+            list.push(ClientExtension::raw(typ, &[])).unwrap();
+        }
+        assert_eq!(list.as_slice().len(), MAX_EXTENSIONS);
+        assert!(matches!(
+            list.push(ClientExtension::raw(ExtensionType::Padding, &[])),
+            Err(Error::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn session_ids_hold_up_to_32_bytes() {
+        assert_eq!(SessionId::new(&[7; 32]).unwrap().as_slice(), &[7; 32]);
+        assert!(SessionId::new(&[7; 33]).is_none());
+        assert!(SessionId::default().as_slice().is_empty());
     }
 }

@@ -72,14 +72,17 @@ impl core::fmt::Display for DecompressionFailure {
     }
 }
 
-/// The `compress_certificate` extension body: `algorithms<2..2^8-2>`.
-pub(crate) fn extension_body(algorithms: &[CertificateCompressionAlgorithm]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(1 + 2 * algorithms.len());
+/// The `compress_certificate` extension body: `algorithms<2..2^8-2>` (inline, no allocation,
+/// up to 7 algorithms).
+pub(crate) fn extension_body(
+    algorithms: &[CertificateCompressionAlgorithm],
+) -> crate::common::ShortList<u8, 15> {
     // At most 127 algorithms fit; a longer configured list is cut (there are three).
     let algorithms = algorithms.get(..127).unwrap_or(algorithms);
+    let mut body = crate::common::ShortList::default();
     body.push(u8::try_from(algorithms.len() * 2).unwrap_or(u8::MAX - 1));
     for a in algorithms {
-        body.extend_from_slice(&a.get().to_be_bytes());
+        body.extend(a.get().to_be_bytes());
     }
     body
 }
@@ -420,6 +423,6 @@ mod tests {
 
     #[test]
     fn the_extension_lists_the_algorithms() {
-        assert_eq!(extension_body(&[Alg::Brotli, Alg::Zlib]), [4, 0, 2, 0, 1]);
+        assert_eq!(*extension_body(&[Alg::Brotli, Alg::Zlib]), [4, 0, 2, 0, 1]);
     }
 }

@@ -399,8 +399,9 @@ pub enum Event {
     /// The ALPN protocol the server chose (`None`: none).
     Alpn(Option<Vec<u8>>),
     /// The server's chain as received (emitted before it is verified, so that a failure can
-    /// still show it).
-    PeerCertificates(Vec<CertificateDer<'static>>),
+    /// still show it). Shared: the handshake keeps the end entity from it for the
+    /// CertificateVerify (TLS 1.2: ServerKeyExchange) signature, no copy.
+    PeerCertificates(Arc<[CertificateDer<'static>]>),
     /// The handshake is complete: application data may flow.
     Complete,
     /// A session ticket arrived (post-handshake). Boxed, as is [`Event::Tls12Session`]: the

@@ -513,7 +513,7 @@ impl ExpectCertificate {
 
 pub(crate) struct ExpectServerKeyExchange {
     hs: Hs12,
-    end_entity: CertificateDer<'static>,
+    end_entity: common::EndEntity,
     cert_verified: ServerCertVerified,
     /// A CertificateStatus may come first (RFC 6066 §8: right after the Certificate; the
     /// server may also leave it out).

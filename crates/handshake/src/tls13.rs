@@ -12,8 +12,8 @@
 //! ```
 
 use crate::common::{
-    self, Common, ExpectServerHello, FinishedVerified, SchemeKey, client_hello, unexpected,
-    verify_chain,
+    self, Common, EndEntity, ExpectServerHello, FinishedVerified, SchemeKey, client_hello,
+    unexpected, verify_chain,
 };
 use crate::compress;
 use crate::config::{
@@ -589,7 +589,7 @@ impl ExpectCertificate {
 pub(crate) struct ExpectCertificateVerify {
     hs: HandshakeState,
     client_auth: Option<ClientAuthRequest>,
-    end_entity: CertificateDer<'static>,
+    end_entity: EndEntity,
     cert_verified: ServerCertVerified,
 }
 
@@ -634,7 +634,7 @@ impl ExpectCertificateVerify {
     fn new(
         hs: HandshakeState,
         client_auth: Option<ClientAuthRequest>,
-        end_entity: CertificateDer<'static>,
+        end_entity: EndEntity,
         cert_verified: ServerCertVerified,
     ) -> Self {
         Self {

@@ -150,7 +150,7 @@ fn client_shares<'a>(ch: &ClientHello<'a>) -> Vec<KeyShareEntry<'a>> {
         .0
         .iter()
         .find_map(|e| match e {
-            ClientExtension::KeyShare(k) => Some(k.0.clone()),
+            ClientExtension::KeyShare(k) => Some(k.0.to_vec()),
             _ => None,
         })
         .unwrap()
@@ -748,7 +748,7 @@ fn supported_groups(ch: &ClientHello) -> Vec<NamedGroup> {
         .0
         .iter()
         .find_map(|e| match e {
-            ClientExtension::SupportedGroups(g) => Some(g.0.clone()),
+            ClientExtension::SupportedGroups(g) => Some(g.0.to_vec()),
             _ => None,
         })
         .unwrap()

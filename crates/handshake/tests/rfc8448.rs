@@ -27,7 +27,7 @@ use overture_handshake::{
 };
 use overture_types::{
     CertificateDer, CipherSuite, Codec, ExtensionType, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime, VecU16,
+    SignatureScheme, UnixTime,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -129,7 +129,7 @@ fn leak<T>(v: T) -> &'static T {
 /// The extensions of a ClientHello message.
 fn ch_extensions(msg: &[u8]) -> Vec<ClientExtension<'_>> {
     match HandshakeMessage::decode(msg).unwrap() {
-        HandshakeMessage::ClientHello(ch) => ch.extensions.0,
+        HandshakeMessage::ClientHello(ch) => ch.extensions.0.into_owned(),
         _ => panic!("not a ClientHello"),
     }
 }
@@ -318,7 +318,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
     let nss_schemes: Vec<SignatureScheme> = ch_extensions(&trace_chs[0])
         .into_iter()
         .find_map(|e| match e {
-            ClientExtension::SignatureAlgorithms(v) => Some(v.0),
+            ClientExtension::SignatureAlgorithms(v) => Some(v.0.into_owned()),
             _ => None,
         })
         .unwrap();
@@ -410,12 +410,12 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
                     ClientExtension::SupportedGroups(mine),
                     ClientExtension::SupportedGroups(nss),
                 ) = (&mut o, &t)
-                    && mine != nss
+                    && mine.as_slice() != nss.as_slice()
                 {
                     inj.lock()
                         .unwrap()
                         .push(format!("{which} supported_groups list (secp521r1, ffdhe*)"));
-                    *mine = VecU16(nss.0.clone());
+                    *mine = nss.clone().into_owned();
                 }
                 exts.push(o);
             }

@@ -71,11 +71,7 @@ impl HandshakeJoiner {
         if record_payload.is_empty() {
             return Err(Error::EmptyHandshakeRecord);
         }
-        let limit = self
-            .max_message
-            .saturating_add(HANDSHAKE_HEADER_LEN)
-            .saturating_add(MAX_FRAGMENT_LEN);
-        if self.buffered_len().saturating_add(record_payload.len()) > limit {
+        if self.buffered_len().saturating_add(record_payload.len()) > self.limit() {
             return Err(Error::HandshakeBufferFull);
         }
         if self.start > 0 {
@@ -83,12 +79,63 @@ impl HandshakeJoiner {
             self.start = 0;
         }
         self.buf.extend_from_slice(record_payload);
-        self.check_headers()
+        self.check_headers(self.buf.get(self.start..).unwrap_or_default())
     }
 
-    /// Checks the length of every message header that is complete in the buffer.
-    fn check_headers(&self) -> Result<(), Error> {
-        let mut r = Reader::new(self.buf.get(self.start..).unwrap_or_default());
+    /// While nothing is buffered: the checks [`HandshakeJoiner::push`] makes on a record
+    /// payload, without copying it in, so that its whole messages can be taken where they lie
+    /// with [`HandshakeJoiner::whole_message`] (and only a message that goes on in the next
+    /// record is pushed). Fails as `push` would on the same payload, and with
+    /// [`Error::HandshakeBufferFull`] when bytes are buffered (the payload must then be pushed).
+    ///
+    /// ```
+    /// use overture_record_layer::HandshakeJoiner;
+    ///
+    /// let j = HandshakeJoiner::default();
+    /// let record = [20, 0, 0, 1, 9, 14, 0, 0, 0, 11, 0];
+    /// j.check_record(&record)?;
+    /// let first = j.whole_message(&record)?.unwrap_or_default();
+    /// assert_eq!(first, &[20, 0, 0, 1, 9][..]);
+    /// let second = j.whole_message(&record[5..])?.unwrap_or_default();
+    /// assert_eq!(second, &[14, 0, 0, 0][..]);
+    /// assert_eq!(j.whole_message(&record[9..])?, None); // part of a header: push it
+    /// # Ok::<(), overture_record_layer::Error>(())
+    /// ```
+    pub fn check_record(&self, record_payload: &[u8]) -> Result<(), Error> {
+        if record_payload.is_empty() {
+            return Err(Error::EmptyHandshakeRecord);
+        }
+        if !self.is_empty() || record_payload.len() > self.limit() {
+            return Err(Error::HandshakeBufferFull);
+        }
+        self.check_headers(record_payload)
+    }
+
+    /// The bytes [`HandshakeJoiner::push`] accepts buffered at once: the largest message and
+    /// one record.
+    fn limit(&self) -> usize {
+        self.max_message
+            .saturating_add(HANDSHAKE_HEADER_LEN)
+            .saturating_add(MAX_FRAGMENT_LEN)
+    }
+
+    /// The whole message at the start of `bytes` (header included), `None` when `bytes` hold
+    /// only part of one; fails on a header that announces a message above the maximum.
+    pub fn whole_message<'b>(&self, bytes: &'b [u8]) -> Result<Option<&'b [u8]>, Error> {
+        let mut r = Reader::new(bytes);
+        if r.left() < HANDSHAKE_HEADER_LEN {
+            return Ok(None);
+        }
+        let len = self.header_len(&mut r)?;
+        if r.left() < len {
+            return Ok(None);
+        }
+        Ok(bytes.get(..HANDSHAKE_HEADER_LEN.saturating_add(len)))
+    }
+
+    /// Checks the length of every message header that is complete in `bytes`.
+    fn check_headers(&self, bytes: &[u8]) -> Result<(), Error> {
+        let mut r = Reader::new(bytes);
         while r.left() >= HANDSHAKE_HEADER_LEN {
             let len = self.header_len(&mut r)?;
             if r.take(len).is_none() {
@@ -116,17 +163,9 @@ impl HandshakeJoiner {
     /// message is returned again until [`HandshakeJoiner::consume`].
     pub fn next_message(&mut self) -> Result<Option<&[u8]>, Error> {
         let rest = self.buf.get(self.start..).unwrap_or_default();
-        let mut r = Reader::new(rest);
-        if r.left() < HANDSHAKE_HEADER_LEN {
-            return Ok(None);
-        }
-        let len = self.header_len(&mut r)?;
-        if r.left() < len {
-            return Ok(None);
-        }
-        let total = HANDSHAKE_HEADER_LEN.saturating_add(len);
-        self.current = Some(total);
-        Ok(rest.get(..total))
+        let message = Self::whole_message(self, rest)?;
+        self.current = message.map(<[u8]>::len);
+        Ok(message)
     }
 
     /// Drops the message [`HandshakeJoiner::next_message`] returned last (nothing if none).
@@ -297,5 +336,41 @@ mod tests {
         assert!(j.next_message().unwrap().is_some());
         j.consume();
         assert!(j.buf.capacity() <= 2 * MAX_FRAGMENT_LEN);
+    }
+    #[test]
+    fn a_record_checked_in_place_fails_as_a_pushed_one() {
+        let j = HandshakeJoiner::new(100);
+        let records = [
+            vec![],
+            [msg(2, 5), vec![11, 0, 1, 0]].concat(),
+            vec![11, 0, 0, 101],
+            msg(2, 5),
+            [msg(2, 5), vec![11, 0]].concat(),
+        ];
+        for record in records {
+            let pushed = HandshakeJoiner::new(100).push(&record);
+            assert_eq!(j.check_record(&record), pushed, "{record:?}");
+        }
+        // Whole messages are taken where they lie; a part of one is not a message.
+        let record = [msg(2, 5), msg(20, 3), vec![11, 0, 0]].concat();
+        let first = j.whole_message(&record).unwrap().unwrap();
+        assert_eq!(first, &msg(2, 5)[..]);
+        let second = j.whole_message(&record[9..]).unwrap().unwrap();
+        assert_eq!(second, &msg(20, 3)[..]);
+        assert_eq!(j.whole_message(&record[16..]).unwrap(), None);
+        assert_eq!(
+            j.whole_message(&[11, 0, 0, 101]).unwrap_err(),
+            Error::HandshakeMessageTooLarge { len: 101, max: 100 }
+        );
+    }
+
+    #[test]
+    fn a_record_is_not_checked_in_place_behind_buffered_bytes() {
+        let mut j = HandshakeJoiner::default();
+        j.push(&[20, 0, 0, 3, 1]).unwrap();
+        assert_eq!(j.check_record(&[2, 3]), Err(Error::HandshakeBufferFull));
+        // ...it is pushed, as before.
+        j.push(&[2, 3]).unwrap();
+        assert_eq!(j.next_message().unwrap(), Some(&[20, 0, 0, 3, 1, 2, 3][..]));
     }
 }
