@@ -27,9 +27,9 @@ use overture_crypto_provider::{
     ActiveKeyExchange, Hash, HashContext, KeyExchange, Secret, Signer, Tls13CipherSuite,
 };
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, NamedGroup,
-    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
-    SignatureScheme, UnixTime, VecU16,
+    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, LazyU16,
+    NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
+    SignatureScheme, UnixTime,
 };
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -445,8 +445,9 @@ pub(crate) fn unexpected(expected: &'static str, got: HandshakeType) -> Error {
 /// The ALPN answer of a ServerHello (1.2) or EncryptedExtensions (1.3): exactly one protocol
 /// we offered.
 pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
-    let list = VecU16::<PayloadU8<1>, 2>::read_bytes(body)?;
-    let [one] = list.0.as_slice() else {
+    let list = LazyU16::<PayloadU8<1>, 2>::read_bytes(body)?;
+    let mut items = list.iter();
+    let (Some(one), None) = (items.next(), items.next()) else {
         return Err(PeerMisbehaved::BadAlpn.into());
     };
     if !cx
@@ -464,11 +465,11 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
 /// ServerHello), if it sent one: below 64 is `illegal_parameter`; otherwise emitted as
 /// [`Event::PeerRecordSizeLimit`].
 pub(crate) fn peer_record_size_limit(
-    exts: &[Extension],
+    exts: &LazyU16<'_, Extension<'_>>,
     events: &mut Vec<Event>,
 ) -> Result<(), Error> {
     if let Some(body) = msgs::find_extension(exts, ExtensionType::RecordSizeLimit) {
-        let limit = u16::read_bytes(body)?;
+        let limit = u16::read_bytes(&body)?;
         if limit < 64 {
             return Err(PeerMisbehaved::RecordSizeLimitTooSmall(limit).into());
         }
@@ -948,13 +949,13 @@ impl ExpectServerHello {
         if sh.compression_method != Compression::Null {
             return Err(PeerMisbehaved::NonNullCompression.into());
         }
-        let exts = &sh.extensions.0;
+        let exts = &sh.extensions;
         let Some(sv) = msgs::find_extension(exts, ExtensionType::SupportedVersions) else {
             return self.legacy_version(cx, &sh, raw, events);
         };
         // The version first: what the other fields must hold depends on it (a TLS 1.2 server
         // that wrongly sends supported_versions is refused for that, not for its session id).
-        let version = ProtocolVersion::read_bytes(sv)?;
+        let version = ProtocolVersion::read_bytes(&sv)?;
         if version.get() < ProtocolVersion::TLSv1_3.get() {
             // RFC 8446 §4.2.1: a pre-1.3 version in supported_versions is illegal_parameter.
             return Err(PeerMisbehaved::SupportedVersionsBeforeTls13.into());

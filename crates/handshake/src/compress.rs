@@ -279,8 +279,9 @@ mod tests {
             let m = cert_message(alg, body.len() as u32, &compressed);
             let plain = decompress_certificate(&m, SUPPORTED_ALGORITHMS, MAX).unwrap();
             let cert = Certificate::read_bytes(&plain).unwrap();
-            assert_eq!(cert.entries.0.len(), 1);
-            assert_eq!(cert.entries.0[0].cert_data.0.len(), 3000);
+            let entries = cert.entries.to_vec();
+            assert_eq!(entries.len(), 1);
+            assert_eq!(entries[0].cert_data.as_slice().len(), 3000);
         }
     }
 

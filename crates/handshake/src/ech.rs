@@ -683,7 +683,7 @@ pub(crate) fn on_retry(
             conf.add(ch1);
             conf.roll_up_for_retry(suite.hash);
             let mut zeroed = hrr.clone();
-            for e in &mut zeroed.extensions.0 {
+            for e in zeroed.extensions.to_mut() {
                 if e.typ == ExtensionType::EncryptedClientHello {
                     e.data = PayloadU16(vec![0; CONFIRMATION_LEN].into());
                 }

@@ -9,9 +9,9 @@
 use crate::error::{Error, PeerMisbehaved};
 use overture_types::{
     CipherSuite, Codec, Compression, EcCurveType, EncodeError, ExtensionType, HandshakeType,
-    InvalidMessage, KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
-    ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16,
-    VecU24, encode_bytes, encode_prefixed,
+    InvalidMessage, KeyUpdateRequest, LazyU8, LazyU16, LazyU24, LengthWidth, NamedGroup, PayloadU8,
+    PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType,
+    SignatureScheme, VecU16, encode_bytes, encode_prefixed,
 };
 use std::borrow::Cow;
 
@@ -80,6 +80,10 @@ impl<'a> Codec<'a> for Extension<'a> {
         })
     }
 }
+
+/// An extension block as the server's messages carry it, read in place: each iteration reads
+/// the extensions again from the message (no allocation).
+pub type Extensions<'a> = LazyU16<'a, Extension<'a>>;
 
 /// Which extensions a message may carry (RFC 8446 §4.2 table; RFC 8449 for record_size_limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,8 +217,8 @@ impl ExtensionSet {
 /// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
 /// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
 /// extension, and `offered` is our own ClientHello's short list.
-pub fn check_extensions(
-    exts: &[Extension<'_>],
+pub fn check_extensions<'a, const MIN: usize, const MAX: usize>(
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
@@ -222,23 +226,23 @@ pub fn check_extensions(
 }
 
 /// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
-pub fn check_extensions_in(
+pub fn check_extensions_in<'a, const MIN: usize, const MAX: usize>(
     seen: &mut ExtensionSet,
-    exts: &[Extension<'_>],
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
     // The block's structure first (RFC 8446 §4.2: no type twice), then each extension: a
     // duplicated unknown extension is reported as the duplicate it is.
-    for e in exts {
+    for e in exts.iter() {
         if !seen.insert(e.typ) {
             return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
         }
     }
-    for e in exts {
-        if context.ignores_unknown() {
-            continue;
-        }
+    if context.ignores_unknown() {
+        return Ok(());
+    }
+    for e in exts.iter() {
         // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
         let unasked_ok =
             context == ExtensionContext::HelloRetryRequest && e.typ == ExtensionType::Cookie;
@@ -274,15 +278,17 @@ pub fn read_certificate_status(body: &[u8]) -> Result<&[u8], InvalidMessage> {
 /// sct_list<1..2^16-1>` of `opaque SerializedSCT<1..2^16-1>`, nothing after it. Returns the
 /// list's bytes as they came (the SCTs' contents and signatures are not checked).
 pub fn read_sct_list(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
-    let _checked = VecU16::<PayloadU16<1>, 1>::read_bytes(body)?;
+    let _checked = LazyU16::<PayloadU16<1>, 1>::read_bytes(body)?;
     Ok(body.to_vec())
 }
 
-/// The body of the extension of `typ`, if present.
-pub fn find_extension<'e>(exts: &'e [Extension<'_>], typ: ExtensionType) -> Option<&'e [u8]> {
-    exts.iter()
-        .find(|e| e.typ == typ)
-        .map(|e| e.data.as_slice())
+/// The body of the extension of `typ`, if present: borrowed from the message for a list that
+/// was read.
+pub fn find_extension<'a, const MIN: usize, const MAX: usize>(
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
+    typ: ExtensionType,
+) -> Option<Cow<'a, [u8]>> {
+    exts.iter().find(|e| e.typ == typ).map(|e| e.data.0)
 }
 
 /// Reads an extension body that must be exactly one `T`.
@@ -819,7 +825,7 @@ pub struct ServerHello<'a> {
     /// `legacy_compression_method`.
     pub compression_method: Compression,
     /// The extensions (a TLS 1.2 ServerHello may omit the block: empty here).
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl ServerHello<'_> {
@@ -846,9 +852,9 @@ impl<'a> Codec<'a> for ServerHello<'a> {
         let cipher_suite = CipherSuite::read(r)?;
         let compression_method = Compression::read(r)?;
         let extensions = if r.any_left() {
-            VecU16::read(r)?
+            LazyU16::read(r)?
         } else {
-            VecU16::default()
+            LazyU16::default()
         };
         Ok(Self {
             legacy_version,
@@ -865,7 +871,7 @@ impl<'a> Codec<'a> for ServerHello<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedExtensions<'a> {
     /// The extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for EncryptedExtensions<'a> {
@@ -875,7 +881,7 @@ impl<'a> Codec<'a> for EncryptedExtensions<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -886,7 +892,7 @@ pub struct CertificateRequest<'a> {
     /// `certificate_request_context` (empty during the handshake).
     pub context: PayloadU8<'a>,
     /// The extensions (signature_algorithms is required).
-    pub extensions: VecU16<Extension<'a>, 2>,
+    pub extensions: LazyU16<'a, Extension<'a>, 2>,
 }
 
 impl<'a> Codec<'a> for CertificateRequest<'a> {
@@ -898,7 +904,7 @@ impl<'a> Codec<'a> for CertificateRequest<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -909,7 +915,7 @@ pub struct CertificateEntry<'a> {
     /// The DER certificate.
     pub cert_data: PayloadU24<'a, 1>,
     /// Per-certificate extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for CertificateEntry<'a> {
@@ -921,7 +927,7 @@ impl<'a> Codec<'a> for CertificateEntry<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             cert_data: PayloadU24::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -932,7 +938,7 @@ pub struct Certificate<'a> {
     /// `certificate_request_context`.
     pub context: PayloadU8<'a>,
     /// The chain, end entity first.
-    pub entries: VecU24<CertificateEntry<'a>>,
+    pub entries: LazyU24<'a, CertificateEntry<'a>>,
 }
 
 impl<'a> Codec<'a> for Certificate<'a> {
@@ -944,7 +950,7 @@ impl<'a> Codec<'a> for Certificate<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            entries: VecU24::read(r)?,
+            entries: LazyU24::read(r)?,
         })
     }
 }
@@ -984,7 +990,7 @@ pub struct NewSessionTicket<'a> {
     /// The opaque ticket.
     pub ticket: PayloadU16<'a, 1>,
     /// Extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for NewSessionTicket<'a> {
@@ -1002,7 +1008,7 @@ impl<'a> Codec<'a> for NewSessionTicket<'a> {
             age_add: r.u32("ticket_age_add")?,
             nonce: PayloadU8::read(r)?,
             ticket: PayloadU16::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -1186,11 +1192,11 @@ impl<'a> Codec<'a> for EcdheServerKeyExchange<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tls12CertificateRequest<'a> {
     /// `certificate_types`.
-    pub certificate_types: VecU8<u8, 1>,
+    pub certificate_types: LazyU8<'a, u8, 1>,
     /// `supported_signature_algorithms`.
-    pub schemes: VecU16<SignatureScheme, 2, 0xfffe>,
+    pub schemes: LazyU16<'a, SignatureScheme, 2, 0xfffe>,
     /// `certificate_authorities` (DER distinguished names).
-    pub authorities: VecU16<PayloadU16<'a, 1>>,
+    pub authorities: LazyU16<'a, PayloadU16<'a, 1>>,
 }
 
 impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
@@ -1202,9 +1208,9 @@ impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            certificate_types: VecU8::read(r)?,
-            schemes: VecU16::read(r)?,
-            authorities: VecU16::read(r)?,
+            certificate_types: LazyU8::read(r)?,
+            schemes: LazyU16::read(r)?,
+            authorities: LazyU16::read(r)?,
         })
     }
 }
@@ -1242,7 +1248,7 @@ pub enum Tls12Message<'a> {
     /// ServerHello.
     ServerHello(ServerHello<'a>),
     /// Certificate: the chain, end entity first.
-    Certificate(VecU24<PayloadU24<'a, 1>>),
+    Certificate(LazyU24<'a, PayloadU24<'a, 1>>),
     /// ServerKeyExchange (ECDHE).
     ServerKeyExchange(EcdheServerKeyExchange<'a>),
     /// CertificateRequest.
@@ -1287,7 +1293,7 @@ impl<'a> Tls12Message<'a> {
                 Self::HelloRequest
             }
             T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
-            T::Certificate => Self::Certificate(VecU24::read_bytes(body)?),
+            T::Certificate => Self::Certificate(LazyU24::read_bytes(body)?),
             T::ServerKeyExchange => {
                 Self::ServerKeyExchange(EcdheServerKeyExchange::read_bytes(body)?)
             }
@@ -1403,20 +1409,20 @@ mod tests {
             session_id: PayloadU8(vec![].into()),
             cipher_suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
             compression_method: Compression::Null,
-            extensions: VecU16(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
         }));
         round_trip(HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-            extensions: VecU16(vec![ext(ExtensionType::ServerName, &[])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::ServerName, &[])]),
         }));
         round_trip(HandshakeMessage::CertificateRequest(CertificateRequest {
             context: PayloadU8(vec![].into()),
-            extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
         }));
         round_trip(HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(vec![].into()),
-            entries: VecU24(vec![CertificateEntry {
+            entries: LazyU24::from(vec![CertificateEntry {
                 cert_data: PayloadU24(vec![0x30, 0].into()),
-                extensions: VecU16(vec![]),
+                extensions: LazyU16::from(vec![]),
             }]),
         }));
         round_trip(HandshakeMessage::CertificateVerify(CertificateVerify {
@@ -1435,7 +1441,7 @@ mod tests {
             age_add: 12345,
             nonce: PayloadU8(vec![0, 0].into()),
             ticket: PayloadU16(vec![1; 40].into()),
-            extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
         }));
         round_trip(HandshakeMessage::KeyUpdate(
             KeyUpdateRequest::UpdateRequested,
@@ -1476,7 +1482,7 @@ mod tests {
         let msgs = [
             Tls12Message::HelloRequest,
             Tls12Message::ServerHelloDone,
-            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())])),
+            Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(vec![0x30, 0].into())])),
             Tls12Message::ServerKeyExchange(EcdheServerKeyExchange {
                 group: NamedGroup::X25519,
                 public: PayloadU8(vec![9; 32].into()),
@@ -1484,9 +1490,9 @@ mod tests {
                 signature: PayloadU16(vec![1; 70].into()),
             }),
             Tls12Message::CertificateRequest(Tls12CertificateRequest {
-                certificate_types: VecU8(vec![1, 64]),
-                schemes: VecU16(vec![SignatureScheme::RSA_PKCS1_SHA256]),
-                authorities: VecU16(vec![PayloadU16(vec![0x30, 0].into())]),
+                certificate_types: LazyU8::from(vec![1, 64]),
+                schemes: LazyU16::from(vec![SignatureScheme::RSA_PKCS1_SHA256]),
+                authorities: LazyU16::from(vec![PayloadU16(vec![0x30, 0].into())]),
             }),
             Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
                 lifetime_hint: 300,
@@ -1517,7 +1523,7 @@ mod tests {
         let HandshakeMessage::ServerHello(sh) = HandshakeMessage::decode(&msg).unwrap() else {
             panic!()
         };
-        assert!(sh.extensions.0.is_empty());
+        assert!(sh.extensions.is_empty());
         assert!(!sh.is_retry_request());
     }
 
@@ -1543,20 +1549,21 @@ mod tests {
             ExtensionType::SupportedVersions,
             ExtensionType::ServerName,
         ];
-        let dup = [
+        let dup: LazyU16<Extension> = LazyU16::from(vec![
             ext(ExtensionType::KeyShare, &[]),
             ext(ExtensionType::KeyShare, &[]),
-        ];
+        ]);
         assert_eq!(
             check_extensions(&dup, &offered, ExtensionContext::ServerHello),
             Err(M::DuplicateExtension(51).into())
         );
-        let unoffered = [ext(ExtensionType::Cookie, &[])];
+        let unoffered: LazyU16<Extension> = LazyU16::from(vec![ext(ExtensionType::Cookie, &[])]);
         assert_eq!(
             check_extensions(&unoffered, &offered, ExtensionContext::ServerHello),
             Err(M::UnsolicitedExtension(44).into())
         );
-        let misplaced = [ext(ExtensionType::ServerName, &[])];
+        let misplaced: LazyU16<Extension> =
+            LazyU16::from(vec![ext(ExtensionType::ServerName, &[])]);
         assert_eq!(
             check_extensions(&misplaced, &offered, ExtensionContext::ServerHello),
             Err(M::ExtensionNotAllowedHere(0).into())
@@ -1565,7 +1572,8 @@ mod tests {
             check_extensions(&misplaced, &offered, ExtensionContext::EncryptedExtensions).is_ok()
         );
         // CertificateRequest ignores unknown extensions, but not duplicates.
-        let unknown = [ext(ExtensionType::Unknown(0x1234), &[])];
+        let unknown: LazyU16<Extension> =
+            LazyU16::from(vec![ext(ExtensionType::Unknown(0x1234), &[])]);
         assert!(check_extensions(&unknown, &offered, ExtensionContext::CertificateRequest).is_ok());
     }
 }

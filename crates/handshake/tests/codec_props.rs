@@ -13,8 +13,8 @@
 
 use overture_handshake::msgs::*;
 use overture_types::{
-    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16,
-    PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme, VecU16, VecU24,
+    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, LazyU16, LazyU24, NamedGroup,
+    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
 use proptest::prelude::*;
 
@@ -23,7 +23,7 @@ fn bytes(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Raw extensions of types the parser keeps raw in the messages that carry `Extension`s.
-fn raw_extensions() -> impl Strategy<Value = VecU16<Extension<'static>>> {
+fn raw_extensions() -> impl Strategy<Value = Vec<Extension<'static>>> {
     prop::collection::vec(
         (any::<u16>(), bytes(0, 40)).prop_map(|(t, d)| Extension {
             typ: ExtensionType::from(t),
@@ -31,7 +31,6 @@ fn raw_extensions() -> impl Strategy<Value = VecU16<Extension<'static>>> {
         }),
         0..5,
     )
-    .prop_map(VecU16)
 }
 
 fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
@@ -125,13 +124,13 @@ proptest! {
             session_id: PayloadU8(session_id.into()),
             cipher_suite: CipherSuite::from(suite),
             compression_method: Compression::Null,
-            extensions,
+            extensions: extensions.into(),
         }))?;
     }
 
     #[test]
     fn encrypted_extensions(extensions in raw_extensions()) {
-        round_trip(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }))?;
+        round_trip(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions: extensions.into() }))?;
     }
 
     #[test]
@@ -141,11 +140,11 @@ proptest! {
     ) {
         round_trip(&HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(context.into()),
-            entries: VecU24(
+            entries: LazyU24::from(
                 entries
                     .into_iter()
-                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e })
-                    .collect(),
+                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e.into() })
+                    .collect::<Vec<_>>(),
             ),
         }))?;
     }
@@ -176,7 +175,7 @@ proptest! {
             age_add,
             nonce: PayloadU8(nonce.into()),
             ticket: PayloadU16(ticket.into()),
-            extensions,
+            extensions: extensions.into(),
         }))?;
     }
 
@@ -200,7 +199,7 @@ proptest! {
                     age_add: 2,
                     nonce: PayloadU8(vec![].into()),
                     ticket: PayloadU16(vec![7; ticket_len].into()),
-                    extensions: VecU16(vec![]),
+                    extensions: LazyU16::from(vec![]),
                 }),
                 ticket_len > 0xffff,
             ),
@@ -238,9 +237,9 @@ proptest! {
             _ => (
                 HandshakeMessage::Certificate(Certificate {
                     context: PayloadU8(vec![].into()),
-                    entries: VecU24(vec![CertificateEntry {
+                    entries: LazyU24::from(vec![CertificateEntry {
                         cert_data: PayloadU24(vec![0x30; cert_len].into()),
-                        extensions: VecU16(vec![]),
+                        extensions: LazyU16::from(vec![]),
                     }]),
                 }),
                 // entry: 3 + len + 2; list: 3 + entry; message: 4 + 1 + list (u24 body)

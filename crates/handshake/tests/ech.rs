@@ -369,7 +369,7 @@ mod props {
 #[test]
 fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
     use overture_handshake::msgs::{Extension, HELLO_RETRY_REQUEST_RANDOM, ServerHello};
-    use overture_types::{CipherSuite, Compression, NamedGroup, PayloadU16, VecU16};
+    use overture_types::{CipherSuite, Compression, LazyU16, NamedGroup, PayloadU16};
     let key = ech_key("public.example", 0);
     let list = EchConfigList::parse(&key.list).unwrap();
     let mut cfg = (*config(&[ProtocolVersion::TLSv1_3], EchMode::Enabled(list))).clone();
@@ -407,7 +407,7 @@ fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
         session_id: ch1.session_id.clone(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: VecU16(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SupportedVersions, &[3, 4]),
             ext(
                 ExtensionType::KeyShare,

@@ -211,7 +211,6 @@ fn simple_trace_ticket(simple: &Summary, now: UnixTime) -> Tls13Ticket {
     };
     let max_early_data = nst
         .extensions
-        .0
         .iter()
         .find(|e| e.typ == ExtensionType::EarlyData)
         .map(|e| u32::read_bytes(e.data.as_slice()).unwrap());
@@ -333,7 +332,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
         panic!()
     };
     let verifier = Arc::new(PinnedVerifier {
-        cert: entries.0[0].cert_data.as_slice().to_vec(),
+        cert: entries.iter().next().unwrap().cert_data.into_vec(),
         name: "server".into(),
         provider: provider.clone(),
         schemes: nss_schemes,
@@ -348,7 +347,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
             panic!()
         };
         Arc::new(TraceResolver {
-            cert: c.entries.0[0].cert_data.as_slice().to_vec(),
+            cert: c.entries.iter().next().unwrap().cert_data.into_vec(),
             scheme: cv.scheme,
             signature: cv.signature.into_vec(),
             provider: provider.clone(),
