@@ -17,7 +17,7 @@ use overture_handshake::msgs::{
     find_extension, read_certificate_status, read_extension, read_sct_list,
 };
 use overture_types::{
-    Codec, ExtensionType, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, VecU8, VecU16,
+    Codec, ExtensionType, LazyU16, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, VecU8,
 };
 
 /// `T::read_bytes`, then the round trip (the encoding is the input, so it decodes again to an
@@ -34,7 +34,7 @@ fn round_trip<'a, T: Codec<'a> + PartialEq + Debug>(bytes: &'a [u8]) -> Option<T
 fn server_hello_canonical(sh: &ServerHello<'_>, body: &[u8]) {
     let again = sh.get_encoding().expect("what decoded re-encodes");
     let same =
-        again == body || (sh.extensions.0.is_empty() && again.strip_suffix(&[0, 0]) == Some(body));
+        again == body || (sh.extensions.is_empty() && again.strip_suffix(&[0, 0]) == Some(body));
     assert!(same, "{sh:?} re-encodes differently");
     assert_eq!(ServerHello::read_bytes(&again).as_ref().ok(), Some(sh));
 }
@@ -56,6 +56,39 @@ fn whole_message(bytes: &[u8]) {
         _ => assert_eq!(again, bytes, "{m:?} re-encodes differently"),
     }
     // The state machine's extension checks on every server extension block.
+    match &m {
+        HandshakeMessage::ServerHello(sh) => block(
+            &sh.extensions,
+            if sh.is_retry_request() {
+                ExtensionContext::HelloRetryRequest
+            } else {
+                ExtensionContext::ServerHello
+            },
+        ),
+        HandshakeMessage::EncryptedExtensions(ee) => {
+            block(&ee.extensions, ExtensionContext::EncryptedExtensions)
+        }
+        HandshakeMessage::CertificateRequest(cr) => {
+            block(&cr.extensions, ExtensionContext::CertificateRequest)
+        }
+        HandshakeMessage::Certificate(c) => {
+            for e in c.entries.iter() {
+                block(&e.extensions, ExtensionContext::Certificate);
+            }
+        }
+        HandshakeMessage::NewSessionTicket(t) => {
+            block(&t.extensions, ExtensionContext::NewSessionTicket)
+        }
+        _ => {}
+    }
+}
+
+/// The state machine's checks on one server extension block, and the extension bodies the
+/// client reads, as it reads them.
+fn block<'a, const MIN: usize, const MAX: usize>(
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
+    cx: ExtensionContext,
+) {
     let offered = [
         ExtensionType::ServerName,
         ExtensionType::SupportedGroups,
@@ -68,70 +101,41 @@ fn whole_message(bytes: &[u8]) {
         ExtensionType::SignedCertificateTimestamp,
         ExtensionType::EncryptedClientHello,
     ];
-    let blocks: Vec<(&[Extension], ExtensionContext)> = match &m {
-        HandshakeMessage::ServerHello(sh) => vec![(
-            &sh.extensions.0,
-            if sh.is_retry_request() {
-                ExtensionContext::HelloRetryRequest
-            } else {
-                ExtensionContext::ServerHello
-            },
-        )],
-        HandshakeMessage::EncryptedExtensions(ee) => {
-            vec![(&ee.extensions.0, ExtensionContext::EncryptedExtensions)]
+    let _ = check_extensions(exts, &offered, cx).map_err(|e| e.to_string());
+    if let Some(b) = find_extension(exts, ExtensionType::SupportedVersions) {
+        let _ = read_extension::<ProtocolVersion>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::KeyShare) {
+        let _ = read_extension::<KeyShareEntry>(&b);
+        let _ = read_extension::<NamedGroup>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation) {
+        let _ = read_extension::<LazyU16<PayloadU8<1>, 2>>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::Cookie) {
+        let _ = read_extension::<PayloadU16<1>>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::PreSharedKey) {
+        let _ = read_extension::<u16>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::EarlyData) {
+        let _ = read_extension::<u32>(&b);
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::StatusRequest) {
+        if let Ok(ocsp) = read_certificate_status(&b) {
+            assert!(!ocsp.is_empty() && ocsp.len() + 4 == b.len());
         }
-        HandshakeMessage::CertificateRequest(cr) => {
-            vec![(&cr.extensions.0, ExtensionContext::CertificateRequest)]
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::SignedCertificateTimestamp) {
+        if let Ok(scts) = read_sct_list(&b) {
+            assert_eq!(scts, *b);
         }
-        HandshakeMessage::Certificate(c) => c
-            .entries
-            .0
-            .iter()
-            .map(|e| (&e.extensions.0[..], ExtensionContext::Certificate))
-            .collect(),
-        HandshakeMessage::NewSessionTicket(t) => {
-            vec![(&t.extensions.0, ExtensionContext::NewSessionTicket)]
-        }
-        _ => Vec::new(),
-    };
-    for (exts, cx) in blocks {
-        let _ = check_extensions(exts, &offered, cx).map_err(|e| e.to_string());
-        // The extension bodies the client reads, as it reads them.
-        if let Some(b) = find_extension(exts, ExtensionType::SupportedVersions) {
-            let _ = read_extension::<ProtocolVersion>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::KeyShare) {
-            let _ = read_extension::<KeyShareEntry>(b);
-            let _ = read_extension::<NamedGroup>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation) {
-            let _ = read_extension::<VecU16<PayloadU8<1>, 2>>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::Cookie) {
-            let _ = read_extension::<PayloadU16<1>>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::PreSharedKey) {
-            let _ = read_extension::<u16>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::EarlyData) {
-            let _ = read_extension::<u32>(b);
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::StatusRequest) {
-            if let Ok(ocsp) = read_certificate_status(b) {
-                assert!(!ocsp.is_empty() && ocsp.len() + 4 == b.len());
-            }
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::SignedCertificateTimestamp) {
-            if let Ok(scts) = read_sct_list(b) {
-                assert_eq!(scts, b);
-            }
-        }
-        if let Some(b) = find_extension(exts, ExtensionType::EncryptedClientHello) {
-            // EncryptedExtensions: retry_configs; HelloRetryRequest: 8 confirmation bytes
-            // (compared, never parsed).
-            if let Ok(list) = EchConfigList::parse(b) {
-                assert_eq!(list.as_bytes(), b);
-            }
+    }
+    if let Some(b) = find_extension(exts, ExtensionType::EncryptedClientHello) {
+        // EncryptedExtensions: retry_configs; HelloRetryRequest: 8 confirmation bytes
+        // (compared, never parsed).
+        if let Ok(list) = EchConfigList::parse(&b) {
+            assert_eq!(list.as_bytes(), &*b);
         }
     }
 }

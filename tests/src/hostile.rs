@@ -657,6 +657,7 @@ impl Conn {
         let body = outer
             .extensions
             .0
+            .to_mut()
             .iter_mut()
             .find_map(|e| match e {
                 ClientExtension::Other(x) if x.typ.get() == 0xfe0d => Some(x.data.0.to_mut()),
@@ -710,7 +711,7 @@ impl Conn {
         }
         // ech_outer_extensions: the referenced extensions from the outer hello, in order.
         let mut exts = Vec::new();
-        for e in inner.extensions.0 {
+        for e in inner.extensions.0.into_owned() {
             match e {
                 ClientExtension::Other(x) if x.typ.get() == 0xfd00 => {
                     let mut r = overture_types::Reader::new(&x.data.0);
@@ -731,7 +732,7 @@ impl Conn {
             }
         }
         let mut inner = ClientHello {
-            extensions: overture_types::VecU16(exts),
+            extensions: overture_handshake::msgs::ListU16::from(exts),
             ..inner
         }
         .into_owned();

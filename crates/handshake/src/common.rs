@@ -19,18 +19,19 @@ use crate::config::{
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{self, KeySchedule, Transcript};
 use crate::msgs::{
-    self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage,
-    KeyShareEntry, OfferedPsks, PskIdentity, ServerHello,
+    self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage, Items,
+    KeyShareEntry, ListU8, ListU16, OfferedPsks, ProtocolNames, PskIdentity, ServerHello,
 };
 use crate::{compress, tls12, tls13};
 use overture_crypto_provider::{
     ActiveKeyExchange, Hash, HashContext, KeyExchange, Secret, Signer, Tls13CipherSuite,
 };
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, NamedGroup,
-    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
-    SignatureScheme, UnixTime, VecU8, VecU16,
+    CertificateDer, CipherSuite, Codec, Compression, ExtensionType, HandshakeType, LazyU16,
+    NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, ServerName,
+    SignatureScheme, UnixTime,
 };
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Test hooks: change the ClientHello's extension list before it is encoded (to reproduce
@@ -119,13 +120,6 @@ impl<T: Copy, const N: usize> ShortList<T, N> {
                     *self = Self::Heap(v);
                 }
             },
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        match self {
-            Self::Heap(v) => v.clear(),
-            Self::Inline { len, .. } => *len = 0,
         }
     }
 }
@@ -451,8 +445,9 @@ pub(crate) fn unexpected(expected: &'static str, got: HandshakeType) -> Error {
 /// The ALPN answer of a ServerHello (1.2) or EncryptedExtensions (1.3): exactly one protocol
 /// we offered.
 pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
-    let list = VecU16::<PayloadU8<1>, 2>::read_bytes(body)?;
-    let [one] = list.0.as_slice() else {
+    let list = LazyU16::<PayloadU8<1>, 2>::read_bytes(body)?;
+    let mut items = list.iter();
+    let (Some(one), None) = (items.next(), items.next()) else {
         return Err(PeerMisbehaved::BadAlpn.into());
     };
     if !cx
@@ -470,11 +465,11 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
 /// ServerHello), if it sent one: below 64 is `illegal_parameter`; otherwise emitted as
 /// [`Event::PeerRecordSizeLimit`].
 pub(crate) fn peer_record_size_limit(
-    exts: &[Extension],
+    exts: &LazyU16<'_, Extension<'_>>,
     events: &mut Vec<Event>,
 ) -> Result<(), Error> {
     if let Some(body) = msgs::find_extension(exts, ExtensionType::RecordSizeLimit) {
-        let limit = u16::read_bytes(body)?;
+        let limit = u16::read_bytes(&body)?;
         if limit < 64 {
             return Err(PeerMisbehaved::RecordSizeLimitTooSmall(limit).into());
         }
@@ -516,41 +511,86 @@ impl core::ops::Deref for EndEntity {
     }
 }
 
-fn raw_ext(typ: ExtensionType, data: &[u8]) -> ClientExtension<'static> {
-    ClientExtension::Other(Extension {
-        typ,
-        data: PayloadU16(data.to_vec().into()),
-    })
+/// The most extensions one of our ClientHellos carries (19 with every option on; test
+/// hooks may add more, on the heap).
+const MAX_EXTENSIONS: usize = 20;
+
+/// The binder placeholder's bytes (the longest binder is SHA-512's, 64 bytes).
+const ZERO_BINDER: [u8; 64] = [0; 64];
+
+/// `supported_versions` bodies.
+const TLS13_AND_TLS12: &[ProtocolVersion] = &[ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2];
+/// `psk_key_exchange_modes` bodies.
+const PSK_DHE_KE: &[PskKeyExchangeMode] = &[PskKeyExchangeMode::PskDheKe];
+const PSK_DHE_KE_AND_PSK_KE: &[PskKeyExchangeMode] =
+    &[PskKeyExchangeMode::PskDheKe, PskKeyExchangeMode::PskKe];
+
+/// The extensions of a ClientHello being built, on the stack: they borrow what they carry
+/// (the configuration's lists, the key shares' public keys, the ticket), nothing is copied
+/// before the one encoding.
+struct HelloExtensions<'a> {
+    items: [ClientExtension<'a>; MAX_EXTENSIONS],
+    len: usize,
 }
 
-/// The key shares of a ClientHello: `key_share`'s, then — when `share_classical` (the first
-/// flight; after a HelloRetryRequest only the group it named is sent, RFC 8446 §4.1.2) and the
-/// key is a hybrid whose classical group we offer — the classical part of the same key as a
-/// share of its own, so a server without the hybrid needs no HelloRetryRequest.
+impl<'a> HelloExtensions<'a> {
+    fn new() -> Self {
+        Self {
+            items: core::array::from_fn(|_| ClientExtension::raw(ExtensionType::Padding, &[])),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, ext: ClientExtension<'a>) -> Result<(), Error> {
+        let slot = self.items.get_mut(self.len).ok_or(Error::Internal(
+            "more ClientHello extensions than MAX_EXTENSIONS",
+        ))?;
+        *slot = ext;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[ClientExtension<'a>] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The key shares of a ClientHello (the first `n` of the array): `key_share`'s, then — when
+/// `share_classical` (the first flight; after a HelloRetryRequest only the group it named is
+/// sent, RFC 8446 §4.1.2) and the key is a hybrid whose classical group we offer — the
+/// classical part of the same key as a share of its own, so a server without the hybrid
+/// needs no HelloRetryRequest. The shares borrow the key's public values.
 fn key_shares<'k>(
     offered_groups: &[NamedGroup],
     key_share: &'k dyn ActiveKeyExchange,
     share_classical: bool,
-) -> Vec<KeyShareEntry<'k>> {
-    let mut shares = vec![KeyShareEntry {
+) -> ([KeyShareEntry<'k>; 2], usize) {
+    let first = KeyShareEntry {
         group: key_share.group(),
-        key_exchange: PayloadU16(key_share.public_key().into()),
-    }];
-    if let Some((group, share)) = key_share
+        key_exchange: PayloadU16(Cow::Borrowed(key_share.public_key())),
+    };
+    match key_share
         .classical_component()
         .filter(|(g, _)| share_classical && offered_groups.contains(g))
     {
-        shares.push(KeyShareEntry {
-            group,
-            key_exchange: PayloadU16(share.into()),
-        });
+        Some((group, share)) => {
+            let second = KeyShareEntry {
+                group,
+                key_exchange: PayloadU16(Cow::Borrowed(share)),
+            };
+            ([first, second], 2)
+        }
+        None => ([first.clone(), first], 1),
     }
-    shares
 }
 
 /// Builds and encodes a ClientHello; records the offered extension types and key-share groups.
 /// With a PSK, the binder is computed over the truncated ClientHello (after `transcript`, RFC
 /// 8446 §4.2.11.2) and patched in.
+///
+/// The hello is built over borrowed values (see [`HelloExtensions`]) and written once: the
+/// message's buffer is its one allocation (the test hook, ECH's GREASE body the first time,
+/// and a PSK's running hash add theirs).
 pub(crate) fn client_hello(
     cx: &mut Common,
     key_share: Option<&dyn ActiveKeyExchange>,
@@ -559,121 +599,171 @@ pub(crate) fn client_hello(
     psk: Option<&PskOffer>,
     transcript: &Transcript,
 ) -> Result<Vec<u8>, Error> {
-    let config = &cx.config;
-    let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
-    let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
     cx.client_hello_hash = None;
-    // Room for every extension below (up to 16 without hooks): one allocation, no regrowth.
-    let mut exts = Vec::with_capacity(16);
-    // After a rejected ECH the hello is the outer one, which always names the public name.
-    let sni = config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
-    if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
-        exts.push(ClientExtension::ServerName(
-            name.as_ref().as_bytes().to_vec(),
-        ));
-    }
-    if !config.alpn_protocols.is_empty() {
-        let protocols = config
-            .alpn_protocols
-            .iter()
-            .map(|p| PayloadU8::new(p.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| Error::Config("an ALPN protocol is empty or longer than 255 bytes"))?;
-        exts.push(ClientExtension::Alpn(VecU16(protocols)));
-    }
-    exts.push(ClientExtension::SupportedGroups(VecU16(
-        cx.offered_groups.to_vec(),
-    )));
-    cx.offered_shares.clear();
-    if let Some(key_share) = key_share {
-        let shares = key_shares(&cx.offered_groups, key_share, share_classical);
-        cx.offered_shares.extend(shares.iter().map(|s| s.group));
-        exts.push(ClientExtension::KeyShare(VecU16(shares)));
-    }
-    if cx.offer_early_data && psk.is_some() {
-        exts.push(raw_ext(ExtensionType::EarlyData, &[]));
-    }
-    if tls13 {
-        let mut versions = Vec::with_capacity(2);
-        versions.push(ProtocolVersion::TLSv1_3);
-        if tls12 {
-            versions.push(ProtocolVersion::TLSv1_2);
-        }
-        exts.push(ClientExtension::SupportedVersions(VecU8(versions)));
-    }
-    exts.push(ClientExtension::SignatureAlgorithms(VecU16(
-        cx.offered_schemes.to_vec(),
-    )));
-    if !cx.cert_compression.is_empty() {
-        exts.push(raw_ext(
-            ExtensionType::CompressCertificate,
-            &compress::extension_body(&cx.cert_compression),
-        ));
-    }
-    if let Some(c) = cookie {
-        exts.push(ClientExtension::Cookie(PayloadU16(c.into())));
-    }
-    if tls12 {
-        // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
-        exts.push(raw_ext(ExtensionType::EcPointFormats, &[1, 0]));
-        exts.push(raw_ext(ExtensionType::ExtendedMasterSecret, &[]));
-        exts.push(raw_ext(ExtensionType::RenegotiationInfo, &[0]));
-        let ticket = cx
-            .tls12_offer
-            .as_ref()
-            .and_then(|s| s.ticket.as_deref())
-            .unwrap_or_default();
-        exts.push(raw_ext(ExtensionType::SessionTicket, ticket));
-    }
-    if tls13 {
-        let mut modes = vec![PskKeyExchangeMode::PskDheKe];
-        if cx.offer_psk_ke {
-            modes.push(PskKeyExchangeMode::PskKe);
-        }
-        exts.push(ClientExtension::PskKeyExchangeModes(VecU8(modes)));
-    }
-    if config.extensions.status_request {
-        // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
-        exts.push(raw_ext(ExtensionType::StatusRequest, &[1, 0, 0, 0, 0]));
-    }
-    if config.extensions.signed_certificate_timestamps {
-        exts.push(raw_ext(ExtensionType::SignedCertificateTimestamp, &[]));
-    }
-    if let Some(limit) = config.extensions.record_size_limit {
-        exts.push(raw_ext(
-            ExtensionType::RecordSizeLimit,
-            &limit.to_be_bytes(),
-        ));
-    }
-    if let Some(ech) = crate::ech::client_extension(cx, &exts)? {
-        exts.push(ech);
-    }
     let binder_len = psk.map(|p| p.suite.hash.output_len());
-    if let (Some(p), Some(len)) = (psk, binder_len) {
-        exts.push(ClientExtension::PreSharedKey(OfferedPsks {
-            identities: VecU16(vec![PskIdentity {
-                identity: PayloadU16(p.identity.as_slice().into()),
-                obfuscated_ticket_age: p.obfuscated_age,
-            }]),
-            binders: VecU16(vec![PayloadU8(vec![0u8; len].into())]),
-        }));
-    }
-    if let Some(hook) = &cx.hooks.client_hello {
-        hook(&mut exts);
-    }
-    if psk.is_some() && !matches!(exts.last(), Some(ClientExtension::PreSharedKey(_))) {
-        return Err(Error::Internal("pre_shared_key is not the last extension"));
-    }
-    cx.offered = exts.iter().map(ClientExtension::typ).collect();
-    let ch = ClientHello {
-        legacy_version: ProtocolVersion::TLSv1_2,
-        random: cx.random,
-        session_id: PayloadU8(cx.session_id.as_slice().into()),
-        cipher_suites: VecU16(cx.offered_suites.to_vec()),
-        compression_methods: VecU8(vec![Compression::Null]),
-        extensions: VecU16(exts),
+    let (mut bytes, offered, offered_shares, fresh_grease) = {
+        let cx: &Common = cx;
+        let config = &cx.config;
+        let tls13 = cx.offers(ProtocolVersion::TLSv1_3);
+        let tls12 = cx.offers(ProtocolVersion::TLSv1_2);
+        // What the extensions borrow, made before them (and dropped after them).
+        let shares = key_share.map(|k| key_shares(&cx.offered_groups, k, share_classical));
+        let compress_body = compress::extension_body(&cx.cert_compression);
+        let record_size_limit = config.extensions.record_size_limit.map(u16::to_be_bytes);
+        let psk_identity = psk.map(|p| PskIdentity {
+            identity: PayloadU16(Cow::Borrowed(&p.identity)),
+            obfuscated_ticket_age: p.obfuscated_age,
+        });
+        let psk_binder = binder_len
+            .map(|len| ZERO_BINDER.get(..len).map(|z| PayloadU8(Cow::Borrowed(z))))
+            .map(|b| b.ok_or(Error::Internal("a binder longer than 64 bytes")))
+            .transpose()?;
+        // ECH's body is sized from the extensions before it: made once they are there.
+        #[allow(clippy::needless_late_init)]
+        let ech_body;
+        let mut offered = OfferedExtensions::default();
+        let mut offered_shares = ShortList::default();
+        let mut list = HelloExtensions::new();
+        // After a rejected ECH the hello is the outer one, which always names the public name.
+        let sni =
+            config.enable_sni || matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. }));
+        if let (true, ServerName::DnsName(name)) = (sni, &cx.server_name) {
+            list.push(ClientExtension::ServerName(Cow::Borrowed(
+                name.as_ref().as_bytes(),
+            )))?;
+        }
+        if !config.alpn_protocols.is_empty() {
+            if config
+                .alpn_protocols
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 255)
+            {
+                return Err(Error::Config(
+                    "an ALPN protocol is empty or longer than 255 bytes",
+                ));
+            }
+            list.push(ClientExtension::Alpn(ProtocolNames(Cow::Borrowed(
+                &config.alpn_protocols,
+            ))))?;
+        }
+        list.push(ClientExtension::SupportedGroups(ListU16(Items::Borrowed(
+            &cx.offered_groups,
+        ))))?;
+        if let Some((shares, n)) = &shares {
+            let shares = shares.get(..*n).unwrap_or_default();
+            offered_shares.extend(shares.iter().map(|s| s.group));
+            list.push(ClientExtension::KeyShare(ListU16(Items::Borrowed(shares))))?;
+        }
+        if cx.offer_early_data && psk.is_some() {
+            list.push(ClientExtension::raw(ExtensionType::EarlyData, &[]))?;
+        }
+        if tls13 {
+            let versions = match tls12 {
+                true => TLS13_AND_TLS12,
+                false => TLS13_AND_TLS12.get(..1).unwrap_or_default(),
+            };
+            list.push(ClientExtension::SupportedVersions(ListU8(Items::Borrowed(
+                versions,
+            ))))?;
+        }
+        list.push(ClientExtension::SignatureAlgorithms(ListU16(
+            Items::Borrowed(&cx.offered_schemes),
+        )))?;
+        if !cx.cert_compression.is_empty() {
+            list.push(ClientExtension::raw(
+                ExtensionType::CompressCertificate,
+                &compress_body,
+            ))?;
+        }
+        if let Some(c) = cookie {
+            list.push(ClientExtension::Cookie(PayloadU16(Cow::Borrowed(c))))?;
+        }
+        if tls12 {
+            // RFC 8422 §5.1.2 (uncompressed only), RFC 7627, RFC 5746 (empty), RFC 5077.
+            list.push(ClientExtension::raw(ExtensionType::EcPointFormats, &[1, 0]))?;
+            list.push(ClientExtension::raw(
+                ExtensionType::ExtendedMasterSecret,
+                &[],
+            ))?;
+            list.push(ClientExtension::raw(ExtensionType::RenegotiationInfo, &[0]))?;
+            let ticket = cx
+                .tls12_offer
+                .as_ref()
+                .and_then(|s| s.ticket.as_deref())
+                .unwrap_or_default();
+            list.push(ClientExtension::raw(ExtensionType::SessionTicket, ticket))?;
+        }
+        if tls13 {
+            let modes = match cx.offer_psk_ke {
+                true => PSK_DHE_KE_AND_PSK_KE,
+                false => PSK_DHE_KE,
+            };
+            list.push(ClientExtension::PskKeyExchangeModes(ListU8(
+                Items::Borrowed(modes),
+            )))?;
+        }
+        if config.extensions.status_request {
+            // RFC 6066 §8: status_type ocsp, no responder ids, no request extensions.
+            list.push(ClientExtension::raw(
+                ExtensionType::StatusRequest,
+                &[1, 0, 0, 0, 0],
+            ))?;
+        }
+        if config.extensions.signed_certificate_timestamps {
+            list.push(ClientExtension::raw(
+                ExtensionType::SignedCertificateTimestamp,
+                &[],
+            ))?;
+        }
+        if let Some(limit) = &record_size_limit {
+            list.push(ClientExtension::raw(ExtensionType::RecordSizeLimit, limit))?;
+        }
+        ech_body = crate::ech::extension_body(cx, list.as_slice())?;
+        if let Some(body) = &ech_body {
+            list.push(ClientExtension::raw(
+                ExtensionType::EncryptedClientHello,
+                body,
+            ))?;
+        }
+        if let (Some(identity), Some(binder)) = (&psk_identity, &psk_binder) {
+            list.push(ClientExtension::PreSharedKey(OfferedPsks {
+                identities: ListU16(Items::Borrowed(core::slice::from_ref(identity))),
+                binders: ListU16(Items::Borrowed(core::slice::from_ref(binder))),
+            }))?;
+        }
+        let hooked = cx.hooks.client_hello.as_ref().map(|hook| {
+            let mut v = list.as_slice().to_vec();
+            hook(&mut v);
+            v
+        });
+        let exts = hooked.as_deref().unwrap_or(list.as_slice());
+        if psk.is_some() && !matches!(exts.last(), Some(ClientExtension::PreSharedKey(_))) {
+            return Err(Error::Internal("pre_shared_key is not the last extension"));
+        }
+        offered.extend(exts.iter().map(ClientExtension::typ));
+        let bytes = HandshakeMessage::ClientHello(ClientHello {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random: cx.random,
+            session_id: PayloadU8(Cow::Borrowed(cx.session_id.as_slice())),
+            cipher_suites: ListU16(Items::Borrowed(&cx.offered_suites)),
+            compression_methods: ListU8(Items::Borrowed(&[Compression::Null])),
+            extensions: ListU16(Items::Borrowed(exts)),
+        })
+        .encode()?;
+        // The extensions borrow `ech_body`: gone before a fresh GREASE body moves out.
+        drop(hooked);
+        drop(list);
+        let fresh_grease = match ech_body {
+            Some(Cow::Owned(body)) => Some(body),
+            _ => None,
+        };
+        (bytes, offered, offered_shares, fresh_grease)
     };
-    let mut bytes = HandshakeMessage::ClientHello(ch).encode()?;
+    cx.offered = offered;
+    cx.offered_shares = offered_shares;
+    if let Some(body) = fresh_grease {
+        crate::ech::keep_grease(cx, body);
+    }
     if let (Some(p), Some(len)) = (psk, binder_len) {
         // The binders list (u16 length, u8 length, binder) ends the message.
         let cut = bytes
@@ -859,13 +949,13 @@ impl ExpectServerHello {
         if sh.compression_method != Compression::Null {
             return Err(PeerMisbehaved::NonNullCompression.into());
         }
-        let exts = &sh.extensions.0;
+        let exts = &sh.extensions;
         let Some(sv) = msgs::find_extension(exts, ExtensionType::SupportedVersions) else {
             return self.legacy_version(cx, &sh, raw, events);
         };
         // The version first: what the other fields must hold depends on it (a TLS 1.2 server
         // that wrongly sends supported_versions is refused for that, not for its session id).
-        let version = ProtocolVersion::read_bytes(sv)?;
+        let version = ProtocolVersion::read_bytes(&sv)?;
         if version.get() < ProtocolVersion::TLSv1_3.get() {
             // RFC 8446 §4.2.1: a pre-1.3 version in supported_versions is illegal_parameter.
             return Err(PeerMisbehaved::SupportedVersionsBeforeTls13.into());
@@ -943,12 +1033,22 @@ mod tests {
         l.push(3);
         assert!(matches!(l, ShortList::Heap(_)));
         assert_eq!(&*l, &[1, 2, 3]);
-        l.clear();
-        assert!(l.is_empty());
-        l.push(4);
-        assert_eq!(&*l, &[4]);
         let from: ShortList<u16, 4> = (0..9).collect();
         assert_eq!(&*from, &(0..9).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn a_hello_holds_max_extensions_and_refuses_one_more() {
+        let mut list = HelloExtensions::new();
+        for i in 0..MAX_EXTENSIONS {
+            let typ = ExtensionType::from(u16::try_from(i).unwrap());
+            list.push(ClientExtension::raw(typ, &[])).unwrap();
+        }
+        assert_eq!(list.as_slice().len(), MAX_EXTENSIONS);
+        assert!(matches!(
+            list.push(ClientExtension::raw(ExtensionType::Padding, &[])),
+            Err(Error::Internal(_))
+        ));
     }
 
     #[test]

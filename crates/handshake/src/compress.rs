@@ -72,14 +72,17 @@ impl core::fmt::Display for DecompressionFailure {
     }
 }
 
-/// The `compress_certificate` extension body: `algorithms<2..2^8-2>`.
-pub(crate) fn extension_body(algorithms: &[CertificateCompressionAlgorithm]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(1 + 2 * algorithms.len());
+/// The `compress_certificate` extension body: `algorithms<2..2^8-2>` (inline, no allocation,
+/// up to 7 algorithms).
+pub(crate) fn extension_body(
+    algorithms: &[CertificateCompressionAlgorithm],
+) -> crate::common::ShortList<u8, 15> {
     // At most 127 algorithms fit; a longer configured list is cut (there are three).
     let algorithms = algorithms.get(..127).unwrap_or(algorithms);
+    let mut body = crate::common::ShortList::default();
     body.push(u8::try_from(algorithms.len() * 2).unwrap_or(u8::MAX - 1));
     for a in algorithms {
-        body.extend_from_slice(&a.get().to_be_bytes());
+        body.extend(a.get().to_be_bytes());
     }
     body
 }
@@ -276,8 +279,9 @@ mod tests {
             let m = cert_message(alg, body.len() as u32, &compressed);
             let plain = decompress_certificate(&m, SUPPORTED_ALGORITHMS, MAX).unwrap();
             let cert = Certificate::read_bytes(&plain).unwrap();
-            assert_eq!(cert.entries.0.len(), 1);
-            assert_eq!(cert.entries.0[0].cert_data.0.len(), 3000);
+            let entries = cert.entries.to_vec();
+            assert_eq!(entries.len(), 1);
+            assert_eq!(entries[0].cert_data.as_slice().len(), 3000);
         }
     }
 
@@ -419,6 +423,6 @@ mod tests {
 
     #[test]
     fn the_extension_lists_the_algorithms() {
-        assert_eq!(extension_body(&[Alg::Brotli, Alg::Zlib]), [4, 0, 2, 0, 1]);
+        assert_eq!(*extension_body(&[Alg::Brotli, Alg::Zlib]), [4, 0, 2, 0, 1]);
     }
 }

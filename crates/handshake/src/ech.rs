@@ -36,12 +36,16 @@
 use crate::common::Common;
 use crate::error::{Error, PeerMisbehaved};
 use crate::key_schedule::Transcript;
-use crate::msgs::{ClientExtension, ClientHello, Extension, HandshakeMessage, OfferedPsks};
+use crate::msgs::{
+    ClientExtension, ClientHello, HandshakeMessage, Items, ListU8, ListU16, OfferedPsks,
+    PskIdentity,
+};
 use overture_crypto_provider::hpke::{self, Hpke, HpkeContext};
 use overture_crypto_provider::{CryptoProvider, SecureRandom, TAG_LEN, Tls13CipherSuite};
 use overture_types::{
     Codec, ExtensionType, InvalidMessage, LengthWidth, PayloadU8, PayloadU16, Reader, ServerName,
 };
+use std::borrow::Cow;
 
 /// The ECHConfig version (and extension code point) of RFC 9849.
 pub const ECH_VERSION: u16 = 0xfe0d;
@@ -369,21 +373,21 @@ pub(crate) fn start(
     }
 }
 
-/// The `encrypted_client_hello` extension of a ClientHello being built, placed before
-/// pre_shared_key: the inner variant when offering, the first outer one again after a
-/// rejecting HelloRetryRequest, or GREASE (its body made once, sized like a real outer
-/// extension for this hello: `others` are the extensions so far).
-pub(crate) fn client_extension(
-    cx: &mut Common,
+/// The body of the `encrypted_client_hello` extension of a ClientHello being built, placed
+/// before pre_shared_key (`None`: no extension): the inner variant when offering, the first
+/// outer one again after a rejecting HelloRetryRequest, or GREASE — made once, sized like a
+/// real outer extension for this hello (`others` are the extensions so far), returned owned
+/// the first time for the caller to keep with [`keep_grease`], borrowed after that.
+pub(crate) fn extension_body<'c>(
+    cx: &'c Common,
     others: &[ClientExtension<'_>],
-) -> Result<Option<ClientExtension<'static>>, Error> {
-    let random = cx.config.provider.secure_random;
-    let body = match &mut cx.ech {
+) -> Result<Option<Cow<'c, [u8]>>, Error> {
+    Ok(Some(match &cx.ech {
         None | Some(EchState::Accepted) => return Ok(None),
-        Some(EchState::Offered(_)) => vec![INNER],
-        Some(EchState::Rejected { outer_ext, .. }) => outer_ext.clone(),
-        Some(EchState::Grease(Some(body))) => body.clone(),
-        Some(EchState::Grease(slot @ None)) => {
+        Some(EchState::Offered(_)) => Cow::Borrowed(&[INNER]),
+        Some(EchState::Rejected { outer_ext, .. }) => Cow::Borrowed(outer_ext),
+        Some(EchState::Grease(Some(body))) => Cow::Borrowed(body),
+        Some(EchState::Grease(None)) => {
             // The inner hello a real offer would encrypt: these extensions (key_share as
             // ech_outer_extensions) and the inner ECH extension.
             let mut inner_len = 2 + 32 + 1 + 2 + 2 * cx.offered_suites.len() + 2 + 2 + 5;
@@ -392,18 +396,27 @@ pub(crate) fn client_extension(
                 scratch.clear();
                 match e {
                     ClientExtension::KeyShare(_) => {
-                        raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()).encode(&mut scratch)?
+                        ClientExtension::raw(OUTER_EXTENSIONS, &OUTER_KEY_SHARE)
+                            .encode(&mut scratch)?;
                     }
                     e => e.encode(&mut scratch)?,
                 }
                 inner_len += scratch.len();
             }
-            let body = grease_body(random, padded_len(inner_len))?;
-            *slot = Some(body.clone());
-            body
+            Cow::Owned(grease_body(
+                cx.config.provider.secure_random,
+                padded_len(inner_len),
+            )?)
         }
-    };
-    Ok(Some(raw(ExtensionType::EncryptedClientHello, body)))
+    }))
+}
+
+/// Keeps the GREASE body [`extension_body`] made, for the ClientHello after a
+/// HelloRetryRequest.
+pub(crate) fn keep_grease(cx: &mut Common, body: Vec<u8>) {
+    if let Some(EchState::Grease(slot @ None)) = &mut cx.ech {
+        *slot = Some(body);
+    }
 }
 
 /// `len` rounded up to a multiple of 32 (RFC 9849 §6.1.3's last step).
@@ -444,13 +457,6 @@ fn outer_body(
     Ok(b)
 }
 
-fn raw(typ: ExtensionType, body: Vec<u8>) -> ClientExtension<'static> {
-    ClientExtension::Other(Extension {
-        typ,
-        data: PayloadU16(body.into()),
-    })
-}
-
 /// What goes on the wire for the ClientHello `hello` (the inner one when ECH is offered):
 /// with an undecided offer, the ClientHelloOuter that carries it (its extensions recorded
 /// for a rejection, its bytes added to the outer transcript); otherwise `hello` itself.
@@ -467,34 +473,49 @@ pub(crate) fn wire_hello(cx: &mut Common, hello: Vec<u8>, second: bool) -> Resul
 
 /// Builds the ClientHelloOuter for the encoded inner hello `inner` (RFC 9849 §5.1, §6.1,
 /// §6.1.1).
+/// `ch`'s version, suites and compression methods with `session_id`, `random` and
+/// `extensions`, borrowed.
+fn rebuilt<'a>(
+    ch: &'a ClientHello<'_>,
+    session_id: &'a [u8],
+    random: [u8; 32],
+    extensions: &'a [ClientExtension<'a>],
+) -> ClientHello<'a> {
+    ClientHello {
+        legacy_version: ch.legacy_version,
+        random,
+        session_id: PayloadU8(Cow::Borrowed(session_id)),
+        cipher_suites: ListU16(Items::Borrowed(ch.cipher_suites.as_slice())),
+        compression_methods: ListU8(Items::Borrowed(ch.compression_methods.as_slice())),
+        extensions: ListU16(Items::Borrowed(extensions)),
+    }
+}
+
 fn outer_hello(
     offer: &mut EchOffer,
     inner: &[u8],
     random: &dyn SecureRandom,
     second: bool,
 ) -> Result<Vec<u8>, Error> {
-    let HandshakeMessage::ClientHello(mut ch) = HandshakeMessage::decode(inner)? else {
+    let HandshakeMessage::ClientHello(ch) = HandshakeMessage::decode(inner)? else {
         return Err(Error::Internal("ECH: the inner hello is not a ClientHello"));
     };
     // EncodedClientHelloInner: the inner body with an empty legacy_session_id and key_share
     // replaced by ech_outer_extensions (the outer hello carries the same shares), then
     // padding.
-    let compressed = ClientHello {
-        session_id: PayloadU8::default(),
-        extensions: overture_types::VecU16(
-            ch.extensions
-                .0
-                .iter()
-                .map(|e| match e {
-                    ClientExtension::KeyShare(_) => raw(OUTER_EXTENSIONS, OUTER_KEY_SHARE.to_vec()),
-                    other => other.clone(),
-                })
-                .collect(),
-        ),
-        ..ch.clone()
-    };
+    let compressed: Vec<ClientExtension<'_>> = ch
+        .extensions
+        .0
+        .iter()
+        .map(|e| match e {
+            ClientExtension::KeyShare(_) => {
+                ClientExtension::raw(OUTER_EXTENSIONS, &OUTER_KEY_SHARE)
+            }
+            other => other.clone(),
+        })
+        .collect();
     let mut encoded = Vec::with_capacity(inner.len());
-    compressed.encode(&mut encoded)?;
+    rebuilt(&ch, &[], ch.random, &compressed).encode(&mut encoded)?;
     let name_len = ch.extensions.0.iter().find_map(|e| match e {
         ClientExtension::ServerName(n) => Some(n.len()),
         _ => None,
@@ -510,7 +531,7 @@ fn outer_hello(
     // The outer hello: the inner one with the public name, a fresh random, a GREASE PSK
     // (RFC 9849 §6.1.2), and the outer ECH extension with a zero payload for the AAD.
     let public_name = match &offer.public_name {
-        ServerName::DnsName(d) => d.as_ref().as_bytes().to_vec(),
+        ServerName::DnsName(d) => d.as_ref().as_bytes(),
         _ => return Err(Error::Internal("ECH: public_name is not a DNS name")),
     };
     let payload_len = encoded.len() + TAG_LEN;
@@ -522,25 +543,32 @@ fn outer_hello(
         enc,
         &vec![0; payload_len],
     )?;
+    // The real extension body (made after the AAD's encoding): declared before the
+    // extensions that borrow it.
+    #[allow(clippy::needless_late_init)]
+    let body;
     let mut exts = Vec::with_capacity(ch.extensions.0.len() + 1);
     if name_len.is_none() {
-        exts.push(ClientExtension::ServerName(public_name.clone()));
+        exts.push(ClientExtension::ServerName(Cow::Borrowed(public_name)));
     }
-    for e in core::mem::take(&mut ch.extensions.0) {
+    for e in ch.extensions.0.iter() {
         exts.push(match e {
-            ClientExtension::ServerName(_) => ClientExtension::ServerName(public_name.clone()),
+            ClientExtension::ServerName(_) => {
+                ClientExtension::ServerName(Cow::Borrowed(public_name))
+            }
             ClientExtension::PreSharedKey(psks) => {
-                ClientExtension::PreSharedKey(grease_psk(&psks, random)?)
+                ClientExtension::PreSharedKey(grease_psk(psks, random)?)
             }
             ClientExtension::Other(x) if x.typ == ExtensionType::EncryptedClientHello => {
-                raw(ExtensionType::EncryptedClientHello, zero_body.clone())
+                ClientExtension::raw(ExtensionType::EncryptedClientHello, &zero_body)
             }
-            other => other,
+            other => other.clone(),
         });
     }
-    ch.extensions.0 = exts;
-    ch.random = offer.outer_random;
-    let aad_message = HandshakeMessage::ClientHello(ch.clone()).encode()?;
+    let session_id = ch.session_id.as_slice();
+    let aad_message =
+        HandshakeMessage::ClientHello(rebuilt(&ch, session_id, offer.outer_random, &exts))
+            .encode()?;
     let aad = aad_message
         .get(4..)
         .ok_or(Error::Internal("ECH: a ClientHello without its header"))?;
@@ -548,38 +576,60 @@ fn outer_hello(
     if payload.len() != payload_len {
         return Err(Error::Internal("ECH: unexpected ciphertext length"));
     }
-    let body = outer_body((kdf, aead), offer.config.config_id, enc, &payload)?;
-    for e in &mut ch.extensions.0 {
+    body = outer_body((kdf, aead), offer.config.config_id, enc, &payload)?;
+    for e in &mut exts {
         if let ClientExtension::Other(x) = e
             && x.typ == ExtensionType::EncryptedClientHello
         {
-            x.data = PayloadU16(body.clone().into());
+            x.data = PayloadU16(Cow::Borrowed(&body));
         }
     }
+    let outer = HandshakeMessage::ClientHello(rebuilt(&ch, session_id, offer.outer_random, &exts))
+        .encode()?;
+    let offered = exts.iter().map(ClientExtension::typ).collect();
+    drop(exts);
     if !second {
         offer.first_outer_ext = body;
-        offer.outer_offered = ch.extensions.0.iter().map(ClientExtension::typ).collect();
+        offer.outer_offered = offered;
     }
-    Ok(HandshakeMessage::ClientHello(ch).encode()?)
+    Ok(outer)
 }
 
 /// A GREASE pre_shared_key mirroring `real`'s shape: random identities and binders of the
 /// same lengths, random ages.
-fn grease_psk<'a>(
-    real: &OfferedPsks<'a>,
+fn grease_psk<'b>(
+    real: &OfferedPsks<'_>,
     random: &dyn SecureRandom,
-) -> Result<OfferedPsks<'a>, Error> {
-    let mut out = real.clone();
-    for id in &mut out.identities.0 {
-        random.fill(id.identity.0.to_mut())?;
-        let mut age = [0u8; 4];
-        random.fill(&mut age)?;
-        id.obfuscated_ticket_age = u32::from_be_bytes(age);
-    }
-    for b in &mut out.binders.0 {
-        random.fill(b.0.to_mut())?;
-    }
-    Ok(out)
+) -> Result<OfferedPsks<'b>, Error> {
+    let identities = real
+        .identities
+        .0
+        .iter()
+        .map(|id| {
+            let mut identity = vec![0u8; id.identity.as_slice().len()];
+            random.fill(&mut identity)?;
+            let mut age = [0u8; 4];
+            random.fill(&mut age)?;
+            Ok(PskIdentity {
+                identity: PayloadU16(Cow::Owned(identity)),
+                obfuscated_ticket_age: u32::from_be_bytes(age),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let binders = real
+        .binders
+        .0
+        .iter()
+        .map(|b| {
+            let mut binder = vec![0u8; b.as_slice().len()];
+            random.fill(&mut binder)?;
+            Ok(PayloadU8(Cow::Owned(binder)))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(OfferedPsks {
+        identities: ListU16(Items::Owned(identities)),
+        binders: ListU16(Items::Owned(binders)),
+    })
 }
 
 /// `HKDF-Expand-Label(HKDF-Extract(0, inner_random), label, transcript_hash, 8)`.
@@ -633,7 +683,7 @@ pub(crate) fn on_retry(
             conf.add(ch1);
             conf.roll_up_for_retry(suite.hash);
             let mut zeroed = hrr.clone();
-            for e in &mut zeroed.extensions.0 {
+            for e in zeroed.extensions.to_mut() {
                 if e.typ == ExtensionType::EncryptedClientHello {
                     e.data = PayloadU16(vec![0; CONFIRMATION_LEN].into());
                 }

@@ -9,10 +9,11 @@
 use crate::error::{Error, PeerMisbehaved};
 use overture_types::{
     CipherSuite, Codec, Compression, EcCurveType, EncodeError, ExtensionType, HandshakeType,
-    InvalidMessage, KeyUpdateRequest, LengthWidth, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
-    ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType, SignatureScheme, VecU8, VecU16,
-    VecU24, encode_bytes, encode_prefixed,
+    InvalidMessage, KeyUpdateRequest, LazyU8, LazyU16, LazyU24, LengthWidth, NamedGroup, PayloadU8,
+    PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType,
+    SignatureScheme, VecU16, encode_bytes, encode_prefixed,
 };
+use std::borrow::Cow;
 
 /// `ServerHello.random` of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3).
 pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
@@ -79,6 +80,10 @@ impl<'a> Codec<'a> for Extension<'a> {
         })
     }
 }
+
+/// An extension block as the server's messages carry it, read in place: each iteration reads
+/// the extensions again from the message (no allocation).
+pub type Extensions<'a> = LazyU16<'a, Extension<'a>>;
 
 /// Which extensions a message may carry (RFC 8446 §4.2 table; RFC 8449 for record_size_limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,8 +217,8 @@ impl ExtensionSet {
 /// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
 /// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
 /// extension, and `offered` is our own ClientHello's short list.
-pub fn check_extensions(
-    exts: &[Extension<'_>],
+pub fn check_extensions<'a, const MIN: usize, const MAX: usize>(
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
@@ -221,23 +226,23 @@ pub fn check_extensions(
 }
 
 /// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
-pub fn check_extensions_in(
+pub fn check_extensions_in<'a, const MIN: usize, const MAX: usize>(
     seen: &mut ExtensionSet,
-    exts: &[Extension<'_>],
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
 ) -> Result<(), Error> {
     // The block's structure first (RFC 8446 §4.2: no type twice), then each extension: a
     // duplicated unknown extension is reported as the duplicate it is.
-    for e in exts {
+    for e in exts.iter() {
         if !seen.insert(e.typ) {
             return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
         }
     }
-    for e in exts {
-        if context.ignores_unknown() {
-            continue;
-        }
+    if context.ignores_unknown() {
+        return Ok(());
+    }
+    for e in exts.iter() {
         // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
         let unasked_ok =
             context == ExtensionContext::HelloRetryRequest && e.typ == ExtensionType::Cookie;
@@ -273,15 +278,17 @@ pub fn read_certificate_status(body: &[u8]) -> Result<&[u8], InvalidMessage> {
 /// sct_list<1..2^16-1>` of `opaque SerializedSCT<1..2^16-1>`, nothing after it. Returns the
 /// list's bytes as they came (the SCTs' contents and signatures are not checked).
 pub fn read_sct_list(body: &[u8]) -> Result<Vec<u8>, InvalidMessage> {
-    let _checked = VecU16::<PayloadU16<1>, 1>::read_bytes(body)?;
+    let _checked = LazyU16::<PayloadU16<1>, 1>::read_bytes(body)?;
     Ok(body.to_vec())
 }
 
-/// The body of the extension of `typ`, if present.
-pub fn find_extension<'e>(exts: &'e [Extension<'_>], typ: ExtensionType) -> Option<&'e [u8]> {
-    exts.iter()
-        .find(|e| e.typ == typ)
-        .map(|e| e.data.as_slice())
+/// The body of the extension of `typ`, if present: borrowed from the message for a list that
+/// was read.
+pub fn find_extension<'a, const MIN: usize, const MAX: usize>(
+    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
+    typ: ExtensionType,
+) -> Option<Cow<'a, [u8]>> {
+    exts.iter().find(|e| e.typ == typ).map(|e| e.data.0)
 }
 
 /// Reads an extension body that must be exactly one `T`.
@@ -322,6 +329,196 @@ impl<'a> Codec<'a> for KeyShareEntry<'a> {
     }
 }
 
+/// A slice, borrowed or owned: what `Cow<'a, [T]>` is, without its `ToOwned` projection,
+/// which would make the lifetimes inside `T` invariant (a `ClientExtension<'a>` list could
+/// then not take values of a longer lifetime). Reads as a slice.
+#[derive(Clone)]
+pub enum Items<'a, T> {
+    /// Borrowed (what the client lends to a ClientHello it builds).
+    Borrowed(&'a [T]),
+    /// Owned (what a decoder read).
+    Owned(Vec<T>),
+}
+
+impl<T: Clone> Items<'_, T> {
+    /// The items as a vector to change (copied first when borrowed).
+    pub fn to_mut(&mut self) -> &mut Vec<T> {
+        match self {
+            Self::Owned(v) => v,
+            Self::Borrowed(b) => {
+                let b: &[T] = b;
+                *self = Self::Owned(b.to_vec());
+                self.to_mut()
+            }
+        }
+    }
+
+    /// The items as a vector (a copy when borrowed).
+    pub fn into_owned(self) -> Vec<T> {
+        match self {
+            Self::Borrowed(b) => b.to_vec(),
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+impl<T> core::ops::Deref for Items<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Self::Borrowed(b) => b,
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+impl<'s, T> IntoIterator for &'s Items<'_, T> {
+    type Item = &'s T;
+    type IntoIter = core::slice::Iter<'s, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Items<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Items<'_, T> {}
+
+impl<T: core::fmt::Debug> core::fmt::Debug for Items<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+macro_rules! borrowed_list {
+    ($(#[$m:meta])* $name:ident, $width:expr, $max:expr, $what:literal) => {
+        $(#[$m])*
+        ///
+        /// `MIN` and `MAX` bound the encoded length in bytes, as in the RFCs' presentation
+        /// language; reading outside them is an error. A read owns its items
+        /// ([`Items::Owned`]); an encoder lends the slice it has ([`Items::Borrowed`]: the
+        /// configuration's suites, groups and schemes go into a ClientHello uncopied).
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name<'a, T: Clone, const MIN: usize = 0, const MAX: usize = { $max }>(
+            pub Items<'a, T>,
+        );
+
+        impl<'a, T: Clone, const MIN: usize, const MAX: usize> $name<'a, T, MIN, MAX> {
+            /// The items.
+            pub fn as_slice(&self) -> &[T] {
+                &self.0
+            }
+
+            /// The same list owning its items (a copy when they were borrowed).
+            pub fn into_owned(self) -> $name<'static, T, MIN, MAX>
+            where
+                T: 'static,
+            {
+                $name(Items::Owned(self.0.into_owned()))
+            }
+
+            /// The same list owning its items, each made owned by `f`.
+            pub fn into_owned_with<U: Clone>(
+                self,
+                f: impl FnMut(T) -> U,
+            ) -> $name<'static, U, MIN, MAX> {
+                $name(Items::Owned(self.0.into_owned().into_iter().map(f).collect()))
+            }
+        }
+
+        impl<T: Clone, const MIN: usize, const MAX: usize> Default for $name<'_, T, MIN, MAX> {
+            fn default() -> Self {
+                Self(Items::Borrowed(&[]))
+            }
+        }
+
+        impl<T: Clone, const MIN: usize, const MAX: usize> From<Vec<T>>
+            for $name<'_, T, MIN, MAX>
+        {
+            fn from(items: Vec<T>) -> Self {
+                Self(Items::Owned(items))
+            }
+        }
+
+        impl<'a, T: Clone, const MIN: usize, const MAX: usize> From<&'a [T]>
+            for $name<'a, T, MIN, MAX>
+        {
+            fn from(items: &'a [T]) -> Self {
+                Self(Items::Borrowed(items))
+            }
+        }
+
+        impl<T: Clone + core::fmt::Debug, const MIN: usize, const MAX: usize> core::fmt::Debug
+            for $name<'_, T, MIN, MAX>
+        {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_list().entries(self.0.iter()).finish()
+            }
+        }
+
+        impl<'a, T: Codec<'a> + Clone, const MIN: usize, const MAX: usize> Codec<'a>
+            for $name<'a, T, MIN, MAX>
+        {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                encode_prefixed(out, $width, |out| {
+                    for item in self.0.iter() {
+                        item.encode(out)?;
+                    }
+                    Ok(())
+                })
+            }
+            fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
+                let mut sub = r.prefixed($width, MIN, MAX, $what)?;
+                let mut items = Vec::new();
+                while sub.any_left() {
+                    items.push(T::read(&mut sub)?);
+                }
+                Ok(Self(Items::Owned(items)))
+            }
+        }
+    };
+}
+
+borrowed_list!(
+    /// A list of `T` behind a one-byte length, borrowed or owned (the ClientHello's lists).
+    ListU8, LengthWidth::U8, 0xff, "VecU8"
+);
+borrowed_list!(
+    /// A list of `T` behind a two-byte length, borrowed or owned (the ClientHello's lists).
+    ListU16, LengthWidth::U16, 0xffff, "VecU16"
+);
+
+/// The `application_layer_protocol_negotiation` body of a ClientHello (RFC 7301 §3.1):
+/// `ProtocolName protocol_name_list<2..2^16-1>` of `opaque ProtocolName<1..2^8-1>`. Held as
+/// the configuration holds it (a list of byte strings), so a ClientHello lends the
+/// configuration's list; encoding checks each name's length (1..=255).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProtocolNames<'a>(pub Cow<'a, [Vec<u8>]>);
+
+impl<'a> Codec<'a> for ProtocolNames<'a> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encode_prefixed(out, LengthWidth::U16, |out| {
+            for name in self.0.iter() {
+                if name.is_empty() {
+                    return Err(EncodeError { len: 0, max: 0xff });
+                }
+                encode_bytes(out, LengthWidth::U8, name)?;
+            }
+            Ok(())
+        })
+    }
+    fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
+        let list = VecU16::<PayloadU8<1>, 2>::read(r)?;
+        Ok(Self(Cow::Owned(
+            list.0.into_iter().map(|p| p.as_slice().to_vec()).collect(),
+        )))
+    }
+}
+
 /// A `PskIdentity` (RFC 8446 §4.2.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PskIdentity<'a> {
@@ -359,23 +556,17 @@ impl<'a> Codec<'a> for PskIdentity<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferedPsks<'a> {
     /// The identities.
-    pub identities: VecU16<PskIdentity<'a>, 7>,
+    pub identities: ListU16<'a, PskIdentity<'a>, 7>,
     /// One binder per identity.
-    pub binders: VecU16<PayloadU8<'a, 32>, 33>,
+    pub binders: ListU16<'a, PayloadU8<'a, 32>, 33>,
 }
 
 impl OfferedPsks<'_> {
     /// The same offer owning its bytes.
     pub fn into_owned(self) -> OfferedPsks<'static> {
         OfferedPsks {
-            identities: VecU16(
-                self.identities
-                    .0
-                    .into_iter()
-                    .map(PskIdentity::into_owned)
-                    .collect(),
-            ),
-            binders: VecU16(self.binders.0.into_iter().map(|b| b.into_owned()).collect()),
+            identities: self.identities.into_owned_with(PskIdentity::into_owned),
+            binders: self.binders.into_owned_with(|b| b.into_owned()),
         }
     }
 }
@@ -388,32 +579,34 @@ impl<'a> Codec<'a> for OfferedPsks<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            identities: VecU16::read(r)?,
-            binders: VecU16::read(r)?,
+            identities: ListU16::read(r)?,
+            binders: ListU16::read(r)?,
         })
     }
 }
 
-/// A ClientHello extension, typed.
+/// A ClientHello extension, typed. Every field borrows or owns (`Cow`): a decoded
+/// extension borrows from the message, the client's own lend the configuration's lists and
+/// the key exchange's public keys, so building a ClientHello copies nothing into it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientExtension<'a> {
     /// `server_name` with one DNS host name.
-    ServerName(Vec<u8>),
+    ServerName(Cow<'a, [u8]>),
     /// `supported_versions`.
-    SupportedVersions(VecU8<ProtocolVersion, 2, 254>),
+    SupportedVersions(ListU8<'a, ProtocolVersion, 2, 254>),
     /// `supported_groups`.
-    SupportedGroups(VecU16<NamedGroup, 2>),
+    SupportedGroups(ListU16<'a, NamedGroup, 2>),
     /// `key_share` (client shares).
-    KeyShare(VecU16<KeyShareEntry<'a>>),
+    KeyShare(ListU16<'a, KeyShareEntry<'a>>),
     /// `signature_algorithms`.
-    SignatureAlgorithms(VecU16<SignatureScheme, 2, 0xfffe>),
+    SignatureAlgorithms(ListU16<'a, SignatureScheme, 2, 0xfffe>),
     /// `signature_algorithms_cert`.
-    SignatureAlgorithmsCert(VecU16<SignatureScheme, 2, 0xfffe>),
+    SignatureAlgorithmsCert(ListU16<'a, SignatureScheme, 2, 0xfffe>),
     /// `application_layer_protocol_negotiation`.
-    Alpn(VecU16<PayloadU8<'a, 1>, 2>),
+    Alpn(ProtocolNames<'a>),
     /// `psk_key_exchange_modes`.
-    PskKeyExchangeModes(VecU8<PskKeyExchangeMode, 1>),
+    PskKeyExchangeModes(ListU8<'a, PskKeyExchangeMode, 1>),
     /// `cookie`, echoed from a HelloRetryRequest.
     Cookie(PayloadU16<'a, 1>),
     /// `pre_shared_key` (must be last).
@@ -426,18 +619,18 @@ impl<'a> ClientExtension<'a> {
     /// The same extension owning its bytes (a server keeps the ClientHello it read).
     pub fn into_owned(self) -> ClientExtension<'static> {
         match self {
-            Self::ServerName(n) => ClientExtension::ServerName(n),
-            Self::SupportedVersions(v) => ClientExtension::SupportedVersions(v),
-            Self::SupportedGroups(v) => ClientExtension::SupportedGroups(v),
-            Self::KeyShare(v) => ClientExtension::KeyShare(VecU16(
-                v.0.into_iter().map(KeyShareEntry::into_owned).collect(),
-            )),
-            Self::SignatureAlgorithms(v) => ClientExtension::SignatureAlgorithms(v),
-            Self::SignatureAlgorithmsCert(v) => ClientExtension::SignatureAlgorithmsCert(v),
-            Self::Alpn(v) => {
-                ClientExtension::Alpn(VecU16(v.0.into_iter().map(|p| p.into_owned()).collect()))
+            Self::ServerName(n) => ClientExtension::ServerName(Cow::Owned(n.into_owned())),
+            Self::SupportedVersions(v) => ClientExtension::SupportedVersions(v.into_owned()),
+            Self::SupportedGroups(v) => ClientExtension::SupportedGroups(v.into_owned()),
+            Self::KeyShare(v) => {
+                ClientExtension::KeyShare(v.into_owned_with(KeyShareEntry::into_owned))
             }
-            Self::PskKeyExchangeModes(v) => ClientExtension::PskKeyExchangeModes(v),
+            Self::SignatureAlgorithms(v) => ClientExtension::SignatureAlgorithms(v.into_owned()),
+            Self::SignatureAlgorithmsCert(v) => {
+                ClientExtension::SignatureAlgorithmsCert(v.into_owned())
+            }
+            Self::Alpn(v) => ClientExtension::Alpn(ProtocolNames(Cow::Owned(v.0.into_owned()))),
+            Self::PskKeyExchangeModes(v) => ClientExtension::PskKeyExchangeModes(v.into_owned()),
             Self::Cookie(c) => ClientExtension::Cookie(c.into_owned()),
             Self::PreSharedKey(p) => ClientExtension::PreSharedKey(p.into_owned()),
             Self::Other(e) => ClientExtension::Other(e.into_owned()),
@@ -460,6 +653,14 @@ impl<'a> ClientExtension<'a> {
             Self::PreSharedKey(_) => E::PreSharedKey,
             Self::Other(e) => e.typ,
         }
+    }
+
+    /// A raw extension over `data` (borrowed).
+    pub fn raw(typ: ExtensionType, data: &'a [u8]) -> Self {
+        Self::Other(Extension {
+            typ,
+            data: PayloadU16(Cow::Borrowed(data)),
+        })
     }
 
     fn encode_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
@@ -494,9 +695,11 @@ impl<'a> ClientExtension<'a> {
                 if kind != ServerNameType::HostName {
                     return Err(InvalidMessage::IllegalValue("server_name type"));
                 }
-                let name = PayloadU16::<1>::read(&mut list)?;
+                let name = list
+                    .prefixed(LengthWidth::U16, 1, 0xffff, "PayloadU16")?
+                    .rest();
                 list.expect_empty("server_name_list")?;
-                Self::ServerName(name.into_vec())
+                Self::ServerName(Cow::Borrowed(name))
             }
             E::SupportedVersions => Self::SupportedVersions(read_extension(body)?),
             E::SupportedGroups => Self::SupportedGroups(read_extension(body)?),
@@ -507,10 +710,7 @@ impl<'a> ClientExtension<'a> {
             E::PskKeyExchangeModes => Self::PskKeyExchangeModes(read_extension(body)?),
             E::Cookie => Self::Cookie(read_extension(body)?),
             E::PreSharedKey => Self::PreSharedKey(read_extension(body)?),
-            _ => Self::Other(Extension {
-                typ,
-                data: PayloadU16(body.into()),
-            }),
+            _ => Self::raw(typ, body),
         })
     }
 }
@@ -530,7 +730,9 @@ impl<'a> Codec<'a> for ClientExtension<'a> {
     }
 }
 
-/// ClientHello (RFC 8446 §4.1.2).
+/// ClientHello (RFC 8446 §4.1.2). The client builds one over borrowed lists and encodes it
+/// once (`HandshakeMessage::ClientHello(..).encode()`); a decoded one borrows from the
+/// message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientHello<'a> {
     /// `legacy_version` (0x0303).
@@ -540,29 +742,23 @@ pub struct ClientHello<'a> {
     /// `legacy_session_id`.
     pub session_id: PayloadU8<'a, 0, 32>,
     /// Offered suites.
-    pub cipher_suites: VecU16<CipherSuite, 2, 0xfffe>,
+    pub cipher_suites: ListU16<'a, CipherSuite, 2, 0xfffe>,
     /// `legacy_compression_methods` (null only).
-    pub compression_methods: VecU8<Compression, 1>,
+    pub compression_methods: ListU8<'a, Compression, 1>,
     /// The extensions, in order.
-    pub extensions: VecU16<ClientExtension<'a>, 8>,
+    pub extensions: ListU16<'a, ClientExtension<'a>, 8>,
 }
 
 impl ClientHello<'_> {
-    /// The same hello owning its bytes (a server keeps the ClientHello it read).
+    /// The same ClientHello owning its bytes (a server keeps the one it read).
     pub fn into_owned(self) -> ClientHello<'static> {
         ClientHello {
             legacy_version: self.legacy_version,
             random: self.random,
             session_id: self.session_id.into_owned(),
-            cipher_suites: self.cipher_suites,
-            compression_methods: self.compression_methods,
-            extensions: VecU16(
-                self.extensions
-                    .0
-                    .into_iter()
-                    .map(ClientExtension::into_owned)
-                    .collect(),
-            ),
+            cipher_suites: self.cipher_suites.into_owned(),
+            compression_methods: self.compression_methods.into_owned(),
+            extensions: self.extensions.into_owned_with(ClientExtension::into_owned),
         }
     }
 
@@ -608,9 +804,9 @@ impl<'a> Codec<'a> for ClientHello<'a> {
             legacy_version: ProtocolVersion::read(r)?,
             random: r.take_array("ClientHello.random")?,
             session_id: PayloadU8::read(r)?,
-            cipher_suites: VecU16::read(r)?,
-            compression_methods: VecU8::read(r)?,
-            extensions: VecU16::read(r)?,
+            cipher_suites: ListU16::read(r)?,
+            compression_methods: ListU8::read(r)?,
+            extensions: ListU16::read(r)?,
         })
     }
 }
@@ -629,7 +825,7 @@ pub struct ServerHello<'a> {
     /// `legacy_compression_method`.
     pub compression_method: Compression,
     /// The extensions (a TLS 1.2 ServerHello may omit the block: empty here).
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl ServerHello<'_> {
@@ -656,9 +852,9 @@ impl<'a> Codec<'a> for ServerHello<'a> {
         let cipher_suite = CipherSuite::read(r)?;
         let compression_method = Compression::read(r)?;
         let extensions = if r.any_left() {
-            VecU16::read(r)?
+            LazyU16::read(r)?
         } else {
-            VecU16::default()
+            LazyU16::default()
         };
         Ok(Self {
             legacy_version,
@@ -675,7 +871,7 @@ impl<'a> Codec<'a> for ServerHello<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedExtensions<'a> {
     /// The extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for EncryptedExtensions<'a> {
@@ -685,7 +881,7 @@ impl<'a> Codec<'a> for EncryptedExtensions<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -696,7 +892,7 @@ pub struct CertificateRequest<'a> {
     /// `certificate_request_context` (empty during the handshake).
     pub context: PayloadU8<'a>,
     /// The extensions (signature_algorithms is required).
-    pub extensions: VecU16<Extension<'a>, 2>,
+    pub extensions: LazyU16<'a, Extension<'a>, 2>,
 }
 
 impl<'a> Codec<'a> for CertificateRequest<'a> {
@@ -708,7 +904,7 @@ impl<'a> Codec<'a> for CertificateRequest<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -719,7 +915,7 @@ pub struct CertificateEntry<'a> {
     /// The DER certificate.
     pub cert_data: PayloadU24<'a, 1>,
     /// Per-certificate extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for CertificateEntry<'a> {
@@ -731,7 +927,7 @@ impl<'a> Codec<'a> for CertificateEntry<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             cert_data: PayloadU24::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -742,7 +938,7 @@ pub struct Certificate<'a> {
     /// `certificate_request_context`.
     pub context: PayloadU8<'a>,
     /// The chain, end entity first.
-    pub entries: VecU24<CertificateEntry<'a>>,
+    pub entries: LazyU24<'a, CertificateEntry<'a>>,
 }
 
 impl<'a> Codec<'a> for Certificate<'a> {
@@ -754,7 +950,7 @@ impl<'a> Codec<'a> for Certificate<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
             context: PayloadU8::read(r)?,
-            entries: VecU24::read(r)?,
+            entries: LazyU24::read(r)?,
         })
     }
 }
@@ -794,7 +990,7 @@ pub struct NewSessionTicket<'a> {
     /// The opaque ticket.
     pub ticket: PayloadU16<'a, 1>,
     /// Extensions.
-    pub extensions: VecU16<Extension<'a>>,
+    pub extensions: LazyU16<'a, Extension<'a>>,
 }
 
 impl<'a> Codec<'a> for NewSessionTicket<'a> {
@@ -812,7 +1008,7 @@ impl<'a> Codec<'a> for NewSessionTicket<'a> {
             age_add: r.u32("ticket_age_add")?,
             nonce: PayloadU8::read(r)?,
             ticket: PayloadU16::read(r)?,
-            extensions: VecU16::read(r)?,
+            extensions: LazyU16::read(r)?,
         })
     }
 }
@@ -996,11 +1192,11 @@ impl<'a> Codec<'a> for EcdheServerKeyExchange<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tls12CertificateRequest<'a> {
     /// `certificate_types`.
-    pub certificate_types: VecU8<u8, 1>,
+    pub certificate_types: LazyU8<'a, u8, 1>,
     /// `supported_signature_algorithms`.
-    pub schemes: VecU16<SignatureScheme, 2, 0xfffe>,
+    pub schemes: LazyU16<'a, SignatureScheme, 2, 0xfffe>,
     /// `certificate_authorities` (DER distinguished names).
-    pub authorities: VecU16<PayloadU16<'a, 1>>,
+    pub authorities: LazyU16<'a, PayloadU16<'a, 1>>,
 }
 
 impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
@@ -1012,9 +1208,9 @@ impl<'a> Codec<'a> for Tls12CertificateRequest<'a> {
     }
     fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
         Ok(Self {
-            certificate_types: VecU8::read(r)?,
-            schemes: VecU16::read(r)?,
-            authorities: VecU16::read(r)?,
+            certificate_types: LazyU8::read(r)?,
+            schemes: LazyU16::read(r)?,
+            authorities: LazyU16::read(r)?,
         })
     }
 }
@@ -1052,7 +1248,7 @@ pub enum Tls12Message<'a> {
     /// ServerHello.
     ServerHello(ServerHello<'a>),
     /// Certificate: the chain, end entity first.
-    Certificate(VecU24<PayloadU24<'a, 1>>),
+    Certificate(LazyU24<'a, PayloadU24<'a, 1>>),
     /// ServerKeyExchange (ECDHE).
     ServerKeyExchange(EcdheServerKeyExchange<'a>),
     /// CertificateRequest.
@@ -1097,7 +1293,7 @@ impl<'a> Tls12Message<'a> {
                 Self::HelloRequest
             }
             T::ServerHello => Self::ServerHello(ServerHello::read_bytes(body)?),
-            T::Certificate => Self::Certificate(VecU24::read_bytes(body)?),
+            T::Certificate => Self::Certificate(LazyU24::read_bytes(body)?),
             T::ServerKeyExchange => {
                 Self::ServerKeyExchange(EcdheServerKeyExchange::read_bytes(body)?)
             }
@@ -1178,28 +1374,32 @@ mod tests {
             legacy_version: ProtocolVersion::TLSv1_2,
             random: [7; 32],
             session_id: PayloadU8(vec![1; 32].into()),
-            cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
-            compression_methods: VecU8(vec![Compression::Null]),
-            extensions: VecU16(vec![
-                ClientExtension::ServerName(b"example.com".to_vec()),
-                ClientExtension::SupportedVersions(VecU8(vec![ProtocolVersion::TLSv1_3])),
-                ClientExtension::SupportedGroups(VecU16(vec![NamedGroup::X25519])),
-                ClientExtension::KeyShare(VecU16(vec![KeyShareEntry {
+            cipher_suites: ListU16::from(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
+            compression_methods: ListU8::from(vec![Compression::Null]),
+            extensions: ListU16::from(vec![
+                ClientExtension::ServerName(b"example.com".to_vec().into()),
+                ClientExtension::SupportedVersions(ListU8::from(vec![ProtocolVersion::TLSv1_3])),
+                ClientExtension::SupportedGroups(ListU16::from(vec![NamedGroup::X25519])),
+                ClientExtension::KeyShare(ListU16::from(vec![KeyShareEntry {
                     group: NamedGroup::X25519,
                     key_exchange: PayloadU16(vec![9; 32].into()),
                 }])),
-                ClientExtension::SignatureAlgorithms(VecU16(vec![SignatureScheme::ED25519])),
-                ClientExtension::SignatureAlgorithmsCert(VecU16(vec![SignatureScheme::ED25519])),
-                ClientExtension::Alpn(VecU16(vec![PayloadU8(b"h2".to_vec().into())])),
-                ClientExtension::PskKeyExchangeModes(VecU8(vec![PskKeyExchangeMode::PskDheKe])),
+                ClientExtension::SignatureAlgorithms(ListU16::from(vec![SignatureScheme::ED25519])),
+                ClientExtension::SignatureAlgorithmsCert(ListU16::from(vec![
+                    SignatureScheme::ED25519,
+                ])),
+                ClientExtension::Alpn(ProtocolNames(vec![b"h2".to_vec()].into())),
+                ClientExtension::PskKeyExchangeModes(ListU8::from(vec![
+                    PskKeyExchangeMode::PskDheKe,
+                ])),
                 ClientExtension::Cookie(PayloadU16(vec![1, 2, 3].into())),
                 ClientExtension::Other(ext(ExtensionType::Padding, &[0; 5])),
                 ClientExtension::PreSharedKey(OfferedPsks {
-                    identities: VecU16(vec![PskIdentity {
+                    identities: ListU16::from(vec![PskIdentity {
                         identity: PayloadU16(vec![5; 10].into()),
                         obfuscated_ticket_age: 77,
                     }]),
-                    binders: VecU16(vec![PayloadU8(vec![3; 32].into())]),
+                    binders: ListU16::from(vec![PayloadU8(vec![3; 32].into())]),
                 }),
             ]),
         }));
@@ -1209,20 +1409,20 @@ mod tests {
             session_id: PayloadU8(vec![].into()),
             cipher_suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
             compression_method: Compression::Null,
-            extensions: VecU16(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::SupportedVersions, &[3, 4])]),
         }));
         round_trip(HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-            extensions: VecU16(vec![ext(ExtensionType::ServerName, &[])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::ServerName, &[])]),
         }));
         round_trip(HandshakeMessage::CertificateRequest(CertificateRequest {
             context: PayloadU8(vec![].into()),
-            extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 8, 7])]),
         }));
         round_trip(HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(vec![].into()),
-            entries: VecU24(vec![CertificateEntry {
+            entries: LazyU24::from(vec![CertificateEntry {
                 cert_data: PayloadU24(vec![0x30, 0].into()),
-                extensions: VecU16(vec![]),
+                extensions: LazyU16::from(vec![]),
             }]),
         }));
         round_trip(HandshakeMessage::CertificateVerify(CertificateVerify {
@@ -1241,7 +1441,7 @@ mod tests {
             age_add: 12345,
             nonce: PayloadU8(vec![0, 0].into()),
             ticket: PayloadU16(vec![1; 40].into()),
-            extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
+            extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0x40, 0])]),
         }));
         round_trip(HandshakeMessage::KeyUpdate(
             KeyUpdateRequest::UpdateRequested,
@@ -1282,7 +1482,7 @@ mod tests {
         let msgs = [
             Tls12Message::HelloRequest,
             Tls12Message::ServerHelloDone,
-            Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())])),
+            Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(vec![0x30, 0].into())])),
             Tls12Message::ServerKeyExchange(EcdheServerKeyExchange {
                 group: NamedGroup::X25519,
                 public: PayloadU8(vec![9; 32].into()),
@@ -1290,9 +1490,9 @@ mod tests {
                 signature: PayloadU16(vec![1; 70].into()),
             }),
             Tls12Message::CertificateRequest(Tls12CertificateRequest {
-                certificate_types: VecU8(vec![1, 64]),
-                schemes: VecU16(vec![SignatureScheme::RSA_PKCS1_SHA256]),
-                authorities: VecU16(vec![PayloadU16(vec![0x30, 0].into())]),
+                certificate_types: LazyU8::from(vec![1, 64]),
+                schemes: LazyU16::from(vec![SignatureScheme::RSA_PKCS1_SHA256]),
+                authorities: LazyU16::from(vec![PayloadU16(vec![0x30, 0].into())]),
             }),
             Tls12Message::NewSessionTicket(Tls12NewSessionTicket {
                 lifetime_hint: 300,
@@ -1323,7 +1523,7 @@ mod tests {
         let HandshakeMessage::ServerHello(sh) = HandshakeMessage::decode(&msg).unwrap() else {
             panic!()
         };
-        assert!(sh.extensions.0.is_empty());
+        assert!(sh.extensions.is_empty());
         assert!(!sh.is_retry_request());
     }
 
@@ -1349,20 +1549,21 @@ mod tests {
             ExtensionType::SupportedVersions,
             ExtensionType::ServerName,
         ];
-        let dup = [
+        let dup: LazyU16<Extension> = LazyU16::from(vec![
             ext(ExtensionType::KeyShare, &[]),
             ext(ExtensionType::KeyShare, &[]),
-        ];
+        ]);
         assert_eq!(
             check_extensions(&dup, &offered, ExtensionContext::ServerHello),
             Err(M::DuplicateExtension(51).into())
         );
-        let unoffered = [ext(ExtensionType::Cookie, &[])];
+        let unoffered: LazyU16<Extension> = LazyU16::from(vec![ext(ExtensionType::Cookie, &[])]);
         assert_eq!(
             check_extensions(&unoffered, &offered, ExtensionContext::ServerHello),
             Err(M::UnsolicitedExtension(44).into())
         );
-        let misplaced = [ext(ExtensionType::ServerName, &[])];
+        let misplaced: LazyU16<Extension> =
+            LazyU16::from(vec![ext(ExtensionType::ServerName, &[])]);
         assert_eq!(
             check_extensions(&misplaced, &offered, ExtensionContext::ServerHello),
             Err(M::ExtensionNotAllowedHere(0).into())
@@ -1371,7 +1572,8 @@ mod tests {
             check_extensions(&misplaced, &offered, ExtensionContext::EncryptedExtensions).is_ok()
         );
         // CertificateRequest ignores unknown extensions, but not duplicates.
-        let unknown = [ext(ExtensionType::Unknown(0x1234), &[])];
+        let unknown: LazyU16<Extension> =
+            LazyU16::from(vec![ext(ExtensionType::Unknown(0x1234), &[])]);
         assert!(check_extensions(&unknown, &offered, ExtensionContext::CertificateRequest).is_ok());
     }
 }

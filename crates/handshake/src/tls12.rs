@@ -24,8 +24,8 @@ use overture_crypto_provider::{
     Hmac, NONCE_LEN, Output, Secret, SupportedCipherSuite, Tls12CipherSuite, Tls12KxSignature,
 };
 use overture_types::{
-    AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LengthWidth, PayloadU8,
-    ProtocolVersion, SignatureScheme, UnixTime, VecU8, VecU24, encode_prefixed,
+    AlertDescription, CertificateDer, Codec, ExtensionType, HandshakeType, LazyU8, LazyU24,
+    LengthWidth, PayloadU8, ProtocolVersion, SignatureScheme, UnixTime, encode_prefixed,
 };
 use zeroize::Zeroizing;
 
@@ -342,10 +342,10 @@ pub(crate) fn server_hello(
         Some(SupportedCipherSuite::Tls12(s)) if cx.offered_suites.contains(&s.suite) => s,
         _ => return Err(PeerMisbehaved::UnofferedCipherSuite.into()),
     };
-    let exts = &sh.extensions.0;
+    let exts = &sh.extensions;
     msgs::check_extensions(exts, &cx.offered, ExtensionContext::Tls12ServerHello)?;
     // RFC 5746 §3.4: an initial handshake's renegotiation_info is empty (one zero byte).
-    match msgs::find_extension(exts, ExtensionType::RenegotiationInfo) {
+    match msgs::find_extension(exts, ExtensionType::RenegotiationInfo).as_deref() {
         None => {
             return Err(Error::PeerIncompatible(
                 PeerIncompatible::NoSecureRenegotiation,
@@ -355,8 +355,8 @@ pub(crate) fn server_hello(
         Some(_) => return Err(PeerMisbehaved::BadRenegotiationInfo.into()),
     }
     if let Some(body) = msgs::find_extension(exts, ExtensionType::EcPointFormats) {
-        let formats = VecU8::<u8, 1>::read_bytes(body)?;
-        if !formats.0.contains(&0) {
+        let formats = LazyU8::<u8, 1>::read_bytes(&body)?;
+        if !formats.iter().any(|f| f == 0) {
             return Err(PeerMisbehaved::BadEcPointFormats.into());
         }
     }
@@ -364,7 +364,7 @@ pub(crate) fn server_hello(
         return Err(PeerMisbehaved::BadServerNameAck.into());
     }
     let empty_ext = |typ| -> Result<bool, Error> {
-        match msgs::find_extension(exts, typ) {
+        match msgs::find_extension(exts, typ).as_deref() {
             None => Ok(false),
             Some([]) => Ok(true),
             Some(_) => Err(overture_types::InvalidMessage::TrailingData("empty extension").into()),
@@ -374,11 +374,11 @@ pub(crate) fn server_hello(
     // RFC 6066 §8: an empty status_request answer announces a CertificateStatus message.
     let status_acked = empty_ext(ExtensionType::StatusRequest)?;
     let scts = msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
-        .map(msgs::read_sct_list)
+        .map(|b| msgs::read_sct_list(&b))
         .transpose()?;
     let ticket_promised = empty_ext(ExtensionType::SessionTicket)?;
     let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
-        .map(|b| common::parse_alpn(cx, b))
+        .map(|b| common::parse_alpn(cx, &b))
         .transpose()?;
 
     let mut messages = cx
@@ -495,9 +495,9 @@ impl ExpectCertificate {
         let Tls12Message::Certificate(list) = msg else {
             return Err(unexpected("Certificate", msg.typ()));
         };
+        // The one copy of each certificate: into the chain the connection keeps.
         let chain = list
-            .0
-            .into_iter()
+            .iter()
             .map(|c| CertificateDer::from(c.into_vec()))
             .collect();
         let (end_entity, cert_verified) = common::verify_chain(cx, chain, now, events)?;
@@ -615,8 +615,8 @@ impl ExpectCertReqOrDone {
             Tls12Message::CertificateRequest(cr) if self.cert_request.is_none() => {
                 self.hs.add(raw);
                 self.cert_request = Some(CertRequest {
-                    schemes: cr.schemes.0,
-                    types: cr.certificate_types.0,
+                    schemes: cr.schemes.to_vec(),
+                    types: cr.certificate_types.to_vec(),
                 });
                 Ok(Tls12State::CertReqOrDone(self))
             }
@@ -650,7 +650,8 @@ impl ExpectCertReqOrDone {
             (chain, signer) = common::choose_client_cert(cx, &req.schemes, |s| {
                 tls12_client_scheme(s) && fits_certificate_types(&req.types, s)
             });
-            let cert = Tls12Message::Certificate(VecU24(common::cert_list(&chain)?)).encode()?;
+            let cert =
+                Tls12Message::Certificate(LazyU24::from(common::cert_list(&chain)?)).encode()?;
             hs.add(&cert);
             flight.extend_from_slice(&cert);
         }

@@ -27,8 +27,8 @@ use crate::msgs::{
 };
 use overture_crypto_provider::{Secret, SupportedCipherSuite, Tls13CipherSuite};
 use overture_types::{
-    CertificateDer, CipherSuite, Codec, ExtensionType, HandshakeType, KeyUpdateRequest, NamedGroup,
-    PayloadU8, PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime, VecU16, VecU24,
+    CertificateDer, CipherSuite, Codec, ExtensionType, HandshakeType, KeyUpdateRequest, LazyU16,
+    LazyU24, NamedGroup, PayloadU8, PayloadU16, ProtocolVersion, Reader, SignatureScheme, UnixTime,
 };
 
 /// Proof that the server selected the PSK we offered (its Finished, keyed by that PSK, then
@@ -131,7 +131,7 @@ pub(crate) fn server_hello(
         // The outer hello offered no PSK (RFC 9849 §6.1.2: a GREASE one at most).
         st.psk = None;
     }
-    let exts = &sh.extensions.0;
+    let exts = &sh.extensions;
     msgs::check_extensions(exts, &cx.offered, ExtensionContext::ServerHello)?;
     if st
         .retry_suite
@@ -148,7 +148,7 @@ pub(crate) fn server_hello(
     let psk = match msgs::find_extension(exts, ExtensionType::PreSharedKey) {
         None => None,
         Some(body) => {
-            let selected = u16::read_bytes(body)?;
+            let selected = u16::read_bytes(&body)?;
             let offer = st.psk.take().ok_or(PeerMisbehaved::UnofferedPsk)?;
             if selected != 0 {
                 return Err(PeerMisbehaved::UnofferedPsk.into());
@@ -162,7 +162,7 @@ pub(crate) fn server_hello(
     let key_share = st.key_share.take().ok_or(Error::Internal("no key share"))?;
     let (shared, group) = match msgs::find_extension(exts, ExtensionType::KeyShare) {
         Some(share) => {
-            let share = KeyShareEntry::read_bytes(share)?;
+            let share = KeyShareEntry::read_bytes(&share)?;
             let peer = share.key_exchange.as_slice();
             // Our key's own group, or the classical group its hybrid key also shared.
             let shared = if share.group == key_share.group() {
@@ -290,12 +290,14 @@ pub(crate) fn retry(
     if st.retry_suite.is_some() {
         return Err(PeerMisbehaved::SecondHelloRetryRequest.into());
     }
-    let exts = &hrr.extensions.0;
+    let exts = &hrr.extensions;
     msgs::check_extensions(exts, &cx.offered, ExtensionContext::HelloRetryRequest)?;
     let group = msgs::find_extension(exts, ExtensionType::KeyShare)
-        .map(NamedGroup::read_bytes)
+        .map(|b| NamedGroup::read_bytes(&b))
         .transpose()?;
-    let cookie = msgs::find_extension(exts, ExtensionType::Cookie)
+    let cookie = msgs::find_extension(exts, ExtensionType::Cookie);
+    let cookie = cookie
+        .as_deref()
         .map(PayloadU16::<1>::read_bytes)
         .transpose()?;
     if group.is_none() && cookie.is_none() {
@@ -307,7 +309,7 @@ pub(crate) fn retry(
     // ECH (RFC 9849 §6.1.4): accepted or not, decided on ClientHelloInner1 before the
     // transcript is rolled up; rejected, the handshake is the outer hello's (no PSK there).
     let ech_ext = msgs::find_extension(exts, ExtensionType::EncryptedClientHello);
-    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext)?;
+    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext.as_deref())?;
     if matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. })) {
         st.psk = None;
     }
@@ -410,22 +412,22 @@ impl ExpectEncryptedExtensions {
         let HandshakeMessage::EncryptedExtensions(ee) = msg else {
             return Err(unexpected("EncryptedExtensions", msg.typ()));
         };
-        let exts = &ee.extensions.0;
+        let exts = &ee.extensions;
         msgs::check_extensions(exts, &cx.offered, ExtensionContext::EncryptedExtensions)?;
         if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
             return Err(PeerMisbehaved::BadServerNameAck.into());
         }
         crate::ech::on_encrypted_extensions(
             cx,
-            msgs::find_extension(exts, ExtensionType::EncryptedClientHello),
+            msgs::find_extension(exts, ExtensionType::EncryptedClientHello).as_deref(),
         )?;
         let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
-            .map(|body| common::parse_alpn(cx, body))
+            .map(|body| common::parse_alpn(cx, &body))
             .transpose()?;
         if let Some(body) = msgs::find_extension(exts, ExtensionType::EarlyData) {
             // Only offered with a PSK; accepted only with it (RFC 8446 §4.2.10), with the
             // ticket's suite and ALPN (the early data was written under those).
-            Reader::new(body).expect_empty("early_data")?;
+            Reader::new(&body).expect_empty("early_data")?;
             let kept = self.hs.early.as_ref().is_some_and(|(suite, ticket_alpn)| {
                 *suite == self.hs.suite.suite && *ticket_alpn == alpn
             });
@@ -491,17 +493,17 @@ impl ExpectCertificateOrCertReq {
                 if !cr.context.as_slice().is_empty() {
                     return Err(PeerMisbehaved::NonEmptyCertificateContext.into());
                 }
-                let exts = &cr.extensions.0;
+                let exts = &cr.extensions;
                 msgs::check_extensions(exts, &cx.offered, ExtensionContext::CertificateRequest)?;
                 let body = msgs::find_extension(exts, ExtensionType::SignatureAlgorithms)
                     .ok_or(PeerMisbehaved::MissingSignatureAlgorithms)?;
-                let schemes = VecU16::<SignatureScheme, 2, 0xfffe>::read_bytes(body)?;
+                let schemes = LazyU16::<SignatureScheme, 2, 0xfffe>::read_bytes(&body)?;
                 self.hs.transcript.add(raw);
                 Ok(Tls13State::Certificate(ExpectCertificate {
                     hs: self.hs,
                     client_auth: Some(ClientAuthRequest {
                         context: cr.context.into_vec(),
-                        schemes: schemes.0,
+                        schemes: schemes.to_vec(),
                     }),
                 }))
             }
@@ -543,33 +545,34 @@ impl ExpectCertificate {
         if !cert.context.as_slice().is_empty() {
             return Err(PeerMisbehaved::NonEmptyCertificateContext.into());
         }
-        for entry in &cert.entries.0 {
+        for entry in cert.entries.iter() {
             msgs::check_extensions(
-                &entry.extensions.0,
+                &entry.extensions,
                 &cx.offered,
                 ExtensionContext::Certificate,
             )?;
         }
         // The end entity's stapled OCSP response and SCTs (RFC 8446 §4.4.2.1), when asked
         // for (check_extensions refused them otherwise); other entries' are not used.
-        if let Some(leaf) = cert.entries.0.first() {
-            let exts = &leaf.extensions.0;
+        if let Some(leaf) = cert.entries.iter().next() {
+            let exts = &leaf.extensions;
             if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
-                let ocsp = msgs::read_certificate_status(body)?;
+                let ocsp = msgs::read_certificate_status(&body)?;
                 events.push(Event::OcspResponse(ocsp.to_vec()));
             }
             if let Some(body) =
                 msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
             {
                 events.push(Event::SignedCertificateTimestamps(msgs::read_sct_list(
-                    body,
+                    &body,
                 )?));
             }
         }
+        // The one copy of each certificate: from the message into the chain the connection
+        // keeps (the decoded entries borrow from the message).
         let chain = cert
             .entries
-            .0
-            .into_iter()
+            .iter()
             .map(|e| CertificateDer::from(e.cert_data.into_vec()))
             .collect();
         let (end_entity, cert_verified) = verify_chain(cx, chain, now, events)?;
@@ -828,16 +831,16 @@ fn client_certificate(
     } else {
         (Vec::new(), None)
     };
-    let entries = common::cert_list(&chain)?
+    let entries: Vec<_> = common::cert_list(&chain)?
         .into_iter()
         .map(|cert_data| CertificateEntry {
             cert_data,
-            extensions: VecU16::default(),
+            extensions: LazyU16::default(),
         })
         .collect();
     let cert = HandshakeMessage::Certificate(Certificate {
         context: PayloadU8(req.context.as_slice().into()),
-        entries: VecU24(entries),
+        entries: LazyU24::from(entries),
     })
     .encode()?;
     transcript.add(&cert);
@@ -893,10 +896,10 @@ impl ExpectTraffic {
                 if nst.lifetime > MAX_TICKET_LIFETIME {
                     return Err(PeerMisbehaved::TicketLifetimeTooLong.into());
                 }
-                let exts = &nst.extensions.0;
+                let exts = &nst.extensions;
                 msgs::check_extensions(exts, &cx.offered, ExtensionContext::NewSessionTicket)?;
                 let max_early_data = msgs::find_extension(exts, ExtensionType::EarlyData)
-                    .map(u32::read_bytes)
+                    .map(|b| u32::read_bytes(&b))
                     .transpose()?;
                 // RFC 8446 §4.6.1: a lifetime of zero means "discard immediately".
                 let kept = nst.ticket.0.len() <= MAX_TICKET_LEN && nst.lifetime > 0;

@@ -13,8 +13,8 @@
 
 use overture_handshake::msgs::*;
 use overture_types::{
-    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16,
-    PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme, VecU8, VecU16, VecU24,
+    CipherSuite, Compression, ExtensionType, KeyUpdateRequest, LazyU16, LazyU24, NamedGroup,
+    PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, SignatureScheme,
 };
 use proptest::prelude::*;
 
@@ -23,7 +23,7 @@ fn bytes(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Raw extensions of types the parser keeps raw in the messages that carry `Extension`s.
-fn raw_extensions() -> impl Strategy<Value = VecU16<Extension<'static>>> {
+fn raw_extensions() -> impl Strategy<Value = Vec<Extension<'static>>> {
     prop::collection::vec(
         (any::<u16>(), bytes(0, 40)).prop_map(|(t, d)| Extension {
             typ: ExtensionType::from(t),
@@ -31,7 +31,6 @@ fn raw_extensions() -> impl Strategy<Value = VecU16<Extension<'static>>> {
         }),
         0..5,
     )
-    .prop_map(VecU16)
 }
 
 fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
@@ -53,32 +52,33 @@ fn round_trip(m: &HandshakeMessage) -> Result<(), TestCaseError> {
 fn client_extension() -> impl Strategy<Value = ClientExtension<'static>> {
     prop_oneof![
         prop::collection::vec(any::<u16>(), 1..6).prop_map(|v| ClientExtension::SupportedVersions(
-            VecU8(v.into_iter().map(ProtocolVersion::from).collect())
+            ListU8::from(v.into_iter().map(ProtocolVersion::from).collect::<Vec<_>>())
         )),
         prop::collection::vec(any::<u16>(), 1..6).prop_map(|v| ClientExtension::SupportedGroups(
-            VecU16(v.into_iter().map(NamedGroup::from).collect())
+            ListU16::from(v.into_iter().map(NamedGroup::from).collect::<Vec<_>>())
         )),
         prop::collection::vec((any::<u16>(), bytes(1, 97)), 0..3).prop_map(|v| {
-            ClientExtension::KeyShare(VecU16(
+            ClientExtension::KeyShare(ListU16::from(
                 v.into_iter()
                     .map(|(g, k)| KeyShareEntry {
                         group: NamedGroup::from(g),
                         key_exchange: PayloadU16(k.into()),
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ))
         }),
         prop::collection::vec(any::<u16>(), 1..8).prop_map(|v| {
-            ClientExtension::SignatureAlgorithms(VecU16(
-                v.into_iter().map(SignatureScheme::from).collect(),
+            ClientExtension::SignatureAlgorithms(ListU16::from(
+                v.into_iter().map(SignatureScheme::from).collect::<Vec<_>>(),
             ))
         }),
-        prop::collection::vec(bytes(1, 12), 1..4).prop_map(|v| ClientExtension::Alpn(VecU16(
-            v.into_iter().map(|p| PayloadU8(p.into())).collect()
-        ))),
+        prop::collection::vec(bytes(1, 12), 1..4)
+            .prop_map(|v| ClientExtension::Alpn(ProtocolNames(v.into()))),
         prop::collection::vec(any::<u8>(), 1..3).prop_map(|v| {
-            ClientExtension::PskKeyExchangeModes(VecU8(
-                v.into_iter().map(PskKeyExchangeMode::from).collect(),
+            ClientExtension::PskKeyExchangeModes(ListU8::from(
+                v.into_iter()
+                    .map(PskKeyExchangeMode::from)
+                    .collect::<Vec<_>>(),
             ))
         }),
         bytes(1, 40).prop_map(|c| ClientExtension::Cookie(PayloadU16(c.into()))),
@@ -105,9 +105,9 @@ proptest! {
             legacy_version: ProtocolVersion::TLSv1_2,
             random,
             session_id: PayloadU8(session_id.into()),
-            cipher_suites: VecU16(suites.into_iter().map(CipherSuite::from).collect()),
-            compression_methods: VecU8(vec![Compression::Null]),
-            extensions: VecU16(extensions),
+            cipher_suites: ListU16::from(suites.into_iter().map(CipherSuite::from).collect::<Vec<_>>()),
+            compression_methods: ListU8::from(vec![Compression::Null]),
+            extensions: ListU16::from(extensions),
         }))?;
     }
 
@@ -124,13 +124,13 @@ proptest! {
             session_id: PayloadU8(session_id.into()),
             cipher_suite: CipherSuite::from(suite),
             compression_method: Compression::Null,
-            extensions,
+            extensions: extensions.into(),
         }))?;
     }
 
     #[test]
     fn encrypted_extensions(extensions in raw_extensions()) {
-        round_trip(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }))?;
+        round_trip(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions: extensions.into() }))?;
     }
 
     #[test]
@@ -140,11 +140,11 @@ proptest! {
     ) {
         round_trip(&HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(context.into()),
-            entries: VecU24(
+            entries: LazyU24::from(
                 entries
                     .into_iter()
-                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e })
-                    .collect(),
+                    .map(|(c, e)| CertificateEntry { cert_data: PayloadU24(c.into()), extensions: e.into() })
+                    .collect::<Vec<_>>(),
             ),
         }))?;
     }
@@ -175,7 +175,7 @@ proptest! {
             age_add,
             nonce: PayloadU8(nonce.into()),
             ticket: PayloadU16(ticket.into()),
-            extensions,
+            extensions: extensions.into(),
         }))?;
     }
 
@@ -199,7 +199,7 @@ proptest! {
                     age_add: 2,
                     nonce: PayloadU8(vec![].into()),
                     ticket: PayloadU16(vec![7; ticket_len].into()),
-                    extensions: VecU16(vec![]),
+                    extensions: LazyU16::from(vec![]),
                 }),
                 ticket_len > 0xffff,
             ),
@@ -210,19 +210,19 @@ proptest! {
                     legacy_version: ProtocolVersion::TLSv1_2,
                     random: [1; 32],
                     session_id: PayloadU8(vec![].into()),
-                    cipher_suites: VecU16(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
-                    compression_methods: VecU8(vec![Compression::Null]),
-                    extensions: VecU16(vec![
+                    cipher_suites: ListU16::from(vec![CipherSuite::TLS13_AES_128_GCM_SHA256]),
+                    compression_methods: ListU8::from(vec![Compression::Null]),
+                    extensions: ListU16::from(vec![
                         ClientExtension::Other(Extension {
                             typ: ExtensionType::Padding,
                             data: PayloadU16(vec![0; ext_len].into()),
                         }),
                         ClientExtension::PreSharedKey(OfferedPsks {
-                            identities: VecU16(vec![PskIdentity {
+                            identities: ListU16::from(vec![PskIdentity {
                                 identity: PayloadU16(vec![5; ticket_len].into()),
                                 obfuscated_ticket_age: 0,
                             }]),
-                            binders: VecU16(vec![PayloadU8(vec![0; 32].into())]),
+                            binders: ListU16::from(vec![PayloadU8(vec![0; 32].into())]),
                         }),
                     ]),
                 };
@@ -237,9 +237,9 @@ proptest! {
             _ => (
                 HandshakeMessage::Certificate(Certificate {
                     context: PayloadU8(vec![].into()),
-                    entries: VecU24(vec![CertificateEntry {
+                    entries: LazyU24::from(vec![CertificateEntry {
                         cert_data: PayloadU24(vec![0x30; cert_len].into()),
-                        extensions: VecU16(vec![]),
+                        extensions: LazyU16::from(vec![]),
                     }]),
                 }),
                 // entry: 3 + len + 2; list: 3 + entry; message: 4 + 1 + list (u24 body)

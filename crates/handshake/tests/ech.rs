@@ -111,7 +111,7 @@ fn decode(bytes: &[u8]) -> ClientHello<'_> {
 
 fn sni(ch: &ClientHello) -> Option<String> {
     ch.extensions.0.iter().find_map(|e| match e {
-        ClientExtension::ServerName(n) => Some(String::from_utf8(n.clone()).unwrap()),
+        ClientExtension::ServerName(n) => Some(String::from_utf8(n.to_vec()).unwrap()),
         _ => None,
     })
 }
@@ -155,7 +155,7 @@ fn open(key: &EchKey, outer: &ClientHello) -> Result<(Vec<u8>, HpkeContext), Str
     let body = ech_body(outer);
     let ((kdf, aead), _, enc, payload) = outer_fields(&body);
     let mut aad = outer.clone();
-    for e in &mut aad.extensions.0 {
+    for e in aad.extensions.0.to_mut() {
         if let ClientExtension::Other(x) = e
             && x.typ == ExtensionType::EncryptedClientHello
         {
@@ -213,7 +213,7 @@ fn the_outer_hello_carries_the_inner_one_sealed_to_the_config_key() {
     // TLS 1.3 only in both.
     for ch in [&inner, &outer] {
         let versions = ch.extensions.0.iter().find_map(|e| match e {
-            ClientExtension::SupportedVersions(v) => Some(v.0.clone()),
+            ClientExtension::SupportedVersions(v) => Some(v.0.to_vec()),
             _ => None,
         });
         assert_eq!(versions, Some(vec![ProtocolVersion::TLSv1_3]));
@@ -369,7 +369,7 @@ mod props {
 #[test]
 fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
     use overture_handshake::msgs::{Extension, HELLO_RETRY_REQUEST_RANDOM, ServerHello};
-    use overture_types::{CipherSuite, Compression, NamedGroup, PayloadU16, VecU16};
+    use overture_types::{CipherSuite, Compression, LazyU16, NamedGroup, PayloadU16};
     let key = ech_key("public.example", 0);
     let list = EchConfigList::parse(&key.list).unwrap();
     let mut cfg = (*config(&[ProtocolVersion::TLSv1_3], EchMode::Enabled(list))).clone();
@@ -407,7 +407,7 @@ fn a_rejecting_hello_retry_request_makes_the_second_hello_the_outer_one() {
         session_id: ch1.session_id.clone(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: VecU16(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SupportedVersions, &[3, 4]),
             ext(
                 ExtensionType::KeyShare,

@@ -26,8 +26,8 @@ use overture_handshake::{
 };
 use overture_types::{
     AlertDescription as A, CertificateCompressionAlgorithm, CertificateDer, CipherSuite, Codec,
-    Compression, ExtensionType, KeyUpdateRequest, NamedGroup, PayloadU8, PayloadU16, PayloadU24,
-    ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16, VecU24,
+    Compression, ExtensionType, KeyUpdateRequest, LazyU16, LazyU24, NamedGroup, PayloadU8,
+    PayloadU16, PayloadU24, ProtocolVersion, ServerName, SignatureScheme, UnixTime, VecU16,
 };
 use std::sync::Arc;
 
@@ -150,7 +150,7 @@ fn client_shares<'a>(ch: &ClientHello<'a>) -> Vec<KeyShareEntry<'a>> {
         .0
         .iter()
         .find_map(|e| match e {
-            ClientExtension::KeyShare(k) => Some(k.0.clone()),
+            ClientExtension::KeyShare(k) => Some(k.0.to_vec()),
             _ => None,
         })
         .unwrap()
@@ -200,7 +200,7 @@ impl T {
             session_id: self.ch().session_id.clone(),
             cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
             compression_method: Compression::Null,
-            extensions: VecU16(vec![
+            extensions: LazyU16::from(vec![
                 ext(ExtensionType::SupportedVersions, &[3, 4]),
                 Extension::new(ExtensionType::KeyShare, |o| {
                     KeyShareEntry {
@@ -216,7 +216,7 @@ impl T {
         tweak(&mut sh);
         // The shared secret, if the (possibly tweaked) ServerHello still carries our share.
         let shared =
-            if sh.extensions.0.iter().any(|e| {
+            if sh.extensions.iter().any(|e| {
                 e.typ == ExtensionType::KeyShare && e.data.as_slice().ends_with(&server_pub)
             }) {
                 Some(done.secret.as_bytes().to_vec())
@@ -237,7 +237,7 @@ impl T {
         let (sh, shared) = self.server_hello(|sh| {
             if psk.is_some() {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::PreSharedKey, &[0, 0]));
             }
         });
@@ -259,7 +259,7 @@ impl T {
 
     fn ee(&self, exts: Vec<Extension>) -> Vec<u8> {
         HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-            extensions: VecU16(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -268,9 +268,9 @@ impl T {
     fn certificate<'a>(&self, cert: &[u8], exts: Vec<Extension<'a>>) -> HandshakeMessage<'a> {
         HandshakeMessage::Certificate(Certificate {
             context: PayloadU8(vec![].into()),
-            entries: VecU24(vec![CertificateEntry {
+            entries: LazyU24::from(vec![CertificateEntry {
                 cert_data: PayloadU24(cert.to_vec().into()),
-                extensions: VecU16(exts),
+                extensions: LazyU16::from(exts),
             }]),
         })
     }
@@ -343,7 +343,7 @@ fn hrr(t: &T, exts: Vec<Extension>) -> Vec<u8> {
         session_id: t.ch().session_id.clone(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: VecU16(exts),
+        extensions: LazyU16::from(exts),
     })
     .encode()
     .unwrap()
@@ -364,7 +364,7 @@ fn server_hello_extension_rules() {
     let mut t = start(Opts::default());
     let (sh, _) = t.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::Unknown(0x1234), &[]))
     });
     assert_eq!(t.reject(&sh), Some(A::UnsupportedExtension));
@@ -372,7 +372,7 @@ fn server_hello_extension_rules() {
     let mut t = start(Opts::default());
     let (sh, _) = t.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::PreSharedKey, &[0, 0]))
     });
     assert_eq!(
@@ -382,7 +382,11 @@ fn server_hello_extension_rules() {
     );
 
     let mut t = start(Opts::default());
-    let (sh, _) = t.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::ServerName, &[])));
+    let (sh, _) = t.server_hello(|sh| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::ServerName, &[]))
+    });
     assert_eq!(
         t.reject(&sh),
         Some(A::IllegalParameter),
@@ -390,15 +394,17 @@ fn server_hello_extension_rules() {
     );
 
     let mut t = start(Opts::default());
-    let (sh, _) = t.server_hello(|sh| sh.extensions.0.push(sv13()));
+    let (sh, _) = t.server_hello(|sh| sh.extensions.to_mut().push(sv13()));
     assert_eq!(t.reject(&sh), Some(A::IllegalParameter), "duplicate");
 }
 
 /// A tweak that replaces the ServerHello's key share.
 fn replace_share(group: NamedGroup, key: Vec<u8>) -> Box<dyn Fn(&mut ServerHello)> {
     Box::new(move |sh| {
-        sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare);
-        sh.extensions.0.push(
+        sh.extensions
+            .to_mut()
+            .retain(|e| e.typ != ExtensionType::KeyShare);
+        sh.extensions.to_mut().push(
             Extension::new(ExtensionType::KeyShare, |o| {
                 KeyShareEntry {
                     group,
@@ -437,7 +443,11 @@ fn server_hello_negotiation_rules() {
         ),
         (
             "missing key_share",
-            Box::new(|sh| sh.extensions.0.retain(|e| e.typ != ExtensionType::KeyShare)),
+            Box::new(|sh| {
+                sh.extensions
+                    .to_mut()
+                    .retain(|e| e.typ != ExtensionType::KeyShare)
+            }),
             A::MissingExtension,
         ),
         (
@@ -454,10 +464,10 @@ fn server_hello_negotiation_rules() {
             "supported_versions selects TLS 1.2",
             Box::new(|sh| {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .retain(|e| e.typ != ExtensionType::SupportedVersions);
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::SupportedVersions, &[3, 3]));
             }),
             A::IllegalParameter,
@@ -469,13 +479,13 @@ fn server_hello_negotiation_rules() {
         ),
         (
             "TLS 1.2 without supported_versions, only 1.3 offered",
-            Box::new(|sh| sh.extensions.0.clear()),
+            Box::new(|sh| sh.extensions.to_mut().clear()),
             A::ProtocolVersion,
         ),
         (
             "TLS 1.0",
             Box::new(|sh| {
-                sh.extensions.0.clear();
+                sh.extensions.to_mut().clear();
                 sh.legacy_version = ProtocolVersion::TLSv1_0;
             }),
             A::ProtocolVersion,
@@ -497,7 +507,7 @@ fn downgrade_sentinel_then_tls12() {
     for sentinel in [msgs::DOWNGRADE_TLS12, msgs::DOWNGRADE_TLS11] {
         let mut t = start(opts());
         let (sh, _) = t.server_hello(|sh| {
-            sh.extensions.0.clear();
+            sh.extensions.to_mut().clear();
             sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
             sh.random[24..].copy_from_slice(&sentinel);
         });
@@ -514,7 +524,7 @@ fn downgrade_sentinel_then_tls12() {
     // Without the sentinel TLS 1.2 goes on (tests/tls12.rs has its rules); a ServerHello
     // without renegotiation_info is refused.
     let (sh, _) = t.server_hello(|sh| {
-        sh.extensions.0.clear();
+        sh.extensions.to_mut().clear();
         sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
     });
     let e = t.feed(&sh).unwrap_err();
@@ -539,10 +549,10 @@ fn supported_versions_is_checked_before_the_session_id_echo() {
     });
     let (sh, _) = t.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .retain(|e| e.typ != ExtensionType::SupportedVersions);
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::SupportedVersions, &[3, 3]));
         sh.session_id = PayloadU8(vec![7; 32].into());
         sh.cipher_suite = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
@@ -566,7 +576,7 @@ fn tls12_resumption_of_a_non_tls12_session_is_refused_before_the_suite() {
         ..Opts::default()
     });
     let (sh, _) = t.server_hello(|sh| {
-        sh.extensions.0.clear();
+        sh.extensions.to_mut().clear();
         // The suite a TLS 1.3 session was made with: not a TLS 1.2 suite at all.
         sh.cipher_suite = CipherSuite::TLS13_AES_128_GCM_SHA256;
     });
@@ -582,8 +592,8 @@ fn duplicate_unknown_extension_is_a_duplicate() {
     let mut t = start(Opts::default());
     let (sh, _) = t.server_hello(|sh| {
         let unknown = ext(ExtensionType::Unknown(0xffff), &[]);
-        sh.extensions.0.insert(0, unknown.clone());
-        sh.extensions.0.push(unknown);
+        sh.extensions.to_mut().insert(0, unknown.clone());
+        sh.extensions.to_mut().push(unknown);
     });
     assert_eq!(
         rejection(&mut t, &sh),
@@ -703,10 +713,10 @@ fn server_hello_after_retry_must_keep_the_version() {
     t.ch_bytes.clone_from(&ch2_raw);
     let (sh, _) = t.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .retain(|e| e.typ != ExtensionType::SupportedVersions);
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::SupportedVersions, &[0x12, 0x34]));
     });
     let e = rejection(&mut t, &sh);
@@ -738,7 +748,7 @@ fn supported_groups(ch: &ClientHello) -> Vec<NamedGroup> {
         .0
         .iter()
         .find_map(|e| match e {
-            ClientExtension::SupportedGroups(g) => Some(g.0.clone()),
+            ClientExtension::SupportedGroups(g) => Some(g.0.to_vec()),
             _ => None,
         })
         .unwrap()
@@ -1342,7 +1352,7 @@ fn compressed_certificate_rules() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
     });
     let cr = t.server_msg(cr);
     t.feed(&cr).unwrap();
@@ -1367,7 +1377,7 @@ fn certificate_rules() {
     let mut t = after_ee(Opts::default());
     let empty = HandshakeMessage::Certificate(Certificate {
         context: PayloadU8(vec![].into()),
-        entries: VecU24(vec![]),
+        entries: LazyU24::from(vec![]),
     });
     assert_eq!(t.reject(&empty.encode().unwrap()), Some(A::DecodeError));
 
@@ -1525,14 +1535,14 @@ fn certificate_request_rules() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: VecU16(vec![ext(ExtensionType::CertificateAuthorities, &[0, 0])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::CertificateAuthorities, &[0, 0])]),
     });
     assert_eq!(t.reject(&cr.encode().unwrap()), Some(A::MissingExtension));
 
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![5].into()),
-        extensions: VecU16(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3])]),
     });
     assert_eq!(t.reject(&cr.encode().unwrap()), Some(A::IllegalParameter));
 }
@@ -1542,7 +1552,7 @@ fn certificate_request_without_a_certificate_sends_an_empty_one() {
     let mut t = after_ee(Opts::default());
     let cr = HandshakeMessage::CertificateRequest(CertificateRequest {
         context: PayloadU8(vec![].into()),
-        extensions: VecU16(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SignatureAlgorithms, &[0, 2, 4, 3]),
             // Unknown extensions in CertificateRequest are ignored (RFC 8446 §4.3.2).
             ext(ExtensionType::Unknown(0x4444), &[1]),
@@ -1599,7 +1609,7 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
             age_add: 1,
             nonce: PayloadU8(vec![0].into()),
             ticket: PayloadU16(vec![9; 16].into()),
-            extensions: VecU16(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -1628,7 +1638,7 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
     let mut seen = msgs::ExtensionSet::new();
     msgs::check_extensions_in(
         &mut seen,
-        &exts,
+        &msgs::Extensions::from(exts.clone()),
         &[],
         msgs::ExtensionContext::NewSessionTicket,
     )
@@ -1641,7 +1651,7 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
     assert_eq!(
         msgs::check_extensions_in(
             &mut seen,
-            &dup,
+            &msgs::Extensions::from(dup.clone()),
             &[],
             msgs::ExtensionContext::NewSessionTicket
         ),
@@ -1651,15 +1661,12 @@ fn new_session_ticket_with_16000_unknown_extensions_is_linear() {
     assert_eq!(t.reject(&nst(dup.clone())), Some(A::IllegalParameter));
     // Informative only (never asserted): the whole message (decode, checks, PSK derivation)
     // and the extension check alone, each the best of 10 runs.
+    let first_n = msgs::Extensions::from(dup[..usize::from(N)].to_vec());
     let check = (0..10)
         .map(|_| {
             let t0 = std::time::Instant::now();
-            msgs::check_extensions(
-                &dup[..usize::from(N)],
-                &[],
-                msgs::ExtensionContext::NewSessionTicket,
-            )
-            .unwrap();
+            msgs::check_extensions(&first_n, &[], msgs::ExtensionContext::NewSessionTicket)
+                .unwrap();
             t0.elapsed()
         })
         .min()
@@ -1677,7 +1684,7 @@ fn new_session_ticket_rules() {
             age_add: 1,
             nonce: PayloadU8(vec![0, 1].into()),
             ticket: PayloadU16(vec![9; 16].into()),
-            extensions: VecU16(exts),
+            extensions: LazyU16::from(exts),
         })
         .encode()
         .unwrap()
@@ -1792,7 +1799,6 @@ fn corrupted_messages_never_panic() {
         let parsed = ServerHello::read_bytes(&sh[4..]).unwrap();
         let ext = parsed
             .extensions
-            .0
             .iter()
             .find(|e| e.typ == ExtensionType::KeyShare)
             .unwrap();
@@ -1856,7 +1862,7 @@ fn corrupted_messages_never_panic() {
         age_add: 1,
         nonce: PayloadU8(vec![0].into()),
         ticket: PayloadU16(vec![1; 8].into()),
-        extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[0, 0, 0, 1])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[0, 0, 0, 1])]),
     })
     .encode()
     .unwrap();

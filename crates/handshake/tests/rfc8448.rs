@@ -27,7 +27,7 @@ use overture_handshake::{
 };
 use overture_types::{
     CertificateDer, CipherSuite, Codec, ExtensionType, ProtocolVersion, ServerName,
-    SignatureScheme, UnixTime, VecU16,
+    SignatureScheme, UnixTime,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -129,7 +129,7 @@ fn leak<T>(v: T) -> &'static T {
 /// The extensions of a ClientHello message.
 fn ch_extensions(msg: &[u8]) -> Vec<ClientExtension<'_>> {
     match HandshakeMessage::decode(msg).unwrap() {
-        HandshakeMessage::ClientHello(ch) => ch.extensions.0,
+        HandshakeMessage::ClientHello(ch) => ch.extensions.0.into_owned(),
         _ => panic!("not a ClientHello"),
     }
 }
@@ -211,7 +211,6 @@ fn simple_trace_ticket(simple: &Summary, now: UnixTime) -> Tls13Ticket {
     };
     let max_early_data = nst
         .extensions
-        .0
         .iter()
         .find(|e| e.typ == ExtensionType::EarlyData)
         .map(|e| u32::read_bytes(e.data.as_slice()).unwrap());
@@ -319,7 +318,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
     let nss_schemes: Vec<SignatureScheme> = ch_extensions(&trace_chs[0])
         .into_iter()
         .find_map(|e| match e {
-            ClientExtension::SignatureAlgorithms(v) => Some(v.0),
+            ClientExtension::SignatureAlgorithms(v) => Some(v.0.into_owned()),
             _ => None,
         })
         .unwrap();
@@ -333,7 +332,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
         panic!()
     };
     let verifier = Arc::new(PinnedVerifier {
-        cert: entries.0[0].cert_data.as_slice().to_vec(),
+        cert: entries.iter().next().unwrap().cert_data.into_vec(),
         name: "server".into(),
         provider: provider.clone(),
         schemes: nss_schemes,
@@ -348,7 +347,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
             panic!()
         };
         Arc::new(TraceResolver {
-            cert: c.entries.0[0].cert_data.as_slice().to_vec(),
+            cert: c.entries.iter().next().unwrap().cert_data.into_vec(),
             scheme: cv.scheme,
             signature: cv.signature.into_vec(),
             provider: provider.clone(),
@@ -411,12 +410,12 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
                     ClientExtension::SupportedGroups(mine),
                     ClientExtension::SupportedGroups(nss),
                 ) = (&mut o, &t)
-                    && mine != nss
+                    && mine.as_slice() != nss.as_slice()
                 {
                     inj.lock()
                         .unwrap()
                         .push(format!("{which} supported_groups list (secp521r1, ffdhe*)"));
-                    *mine = VecU16(nss.0.clone());
+                    *mine = nss.clone().into_owned();
                 }
                 exts.push(o);
             }

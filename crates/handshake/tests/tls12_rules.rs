@@ -27,9 +27,9 @@ use overture_handshake::{
     Tls12Session, Tls13Ticket, tls12_prf,
 };
 use overture_types::{
-    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType,
-    NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName, SignatureScheme,
-    UnixTime, VecU8, VecU16, VecU24,
+    AlertDescription as A, CertificateDer, CipherSuite, Codec, Compression, ExtensionType, LazyU8,
+    LazyU16, LazyU24, NamedGroup, PayloadU8, PayloadU16, PayloadU24, ProtocolVersion, ServerName,
+    SignatureScheme, UnixTime,
 };
 use std::sync::Arc;
 
@@ -210,20 +210,19 @@ impl S {
             session_id: PayloadU8(vec![9; 32].into()),
             cipher_suite: SUITE12,
             compression_method: Compression::Null,
-            extensions: VecU16(good_extensions()),
+            extensions: LazyU16::from(good_extensions()),
         };
         tweak(&mut sh);
         self.server_random = sh.random;
         self.ems = sh
             .extensions
-            .0
             .iter()
             .any(|e| e.typ == ExtensionType::ExtendedMasterSecret);
         HandshakeMessage::ServerHello(sh).encode().unwrap()
     }
 
     fn certificate(&self) -> Vec<u8> {
-        Tls12Message::Certificate(VecU24(vec![PayloadU24(self.cert.to_vec().into())]))
+        Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(self.cert.to_vec().into())]))
             .encode()
             .unwrap()
     }
@@ -446,14 +445,14 @@ fn record_size_limit_in_the_server_hello() {
     );
     let sh = s.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::RecordSizeLimit, &[0, 63]))
     });
     assert_eq!(s.reject(&sh), Some(A::IllegalParameter));
     let mut s = start(offering());
     s.up_to_done(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::RecordSizeLimit, &[0x02, 0]))
     });
     assert!(
@@ -473,7 +472,7 @@ fn record_size_limit_in_the_server_hello() {
     });
     let sh = s.server_hello(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::RecordSizeLimit, &[0x02, 0]))
     });
     assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension));
@@ -512,7 +511,7 @@ fn downgrade_sentinel_when_tls13_was_offered() {
 fn extended_master_secret_is_required_by_default() {
     let no_ems = |sh: &mut ServerHello| {
         sh.extensions
-            .0
+            .to_mut()
             .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret)
     };
     let mut s = start(Opts::default());
@@ -573,11 +572,11 @@ fn renegotiation_info_rules() {
         let mut s = start(Opts::default());
         let sh = s.server_hello(|sh| {
             sh.extensions
-                .0
+                .to_mut()
                 .retain(|e| e.typ != ExtensionType::RenegotiationInfo);
             if let Some(b) = body {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::RenegotiationInfo, b));
             }
         });
@@ -593,24 +592,28 @@ fn server_hello_extension_and_negotiation_rules() {
             "ec_point_formats without uncompressed",
             Box::new(|sh| {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .retain(|e| e.typ != ExtensionType::EcPointFormats);
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::EcPointFormats, &[1, 1]));
             }),
             A::IllegalParameter,
         ),
         (
             "unoffered status_request",
-            Box::new(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[]))),
+            Box::new(|sh| {
+                sh.extensions
+                    .to_mut()
+                    .push(ext(ExtensionType::StatusRequest, &[]))
+            }),
             A::UnsupportedExtension,
         ),
         (
             "key_share in a TLS 1.2 ServerHello",
             Box::new(|sh| {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::KeyShare, &[0, 29, 0, 0]))
             }),
             A::IllegalParameter,
@@ -619,7 +622,7 @@ fn server_hello_extension_and_negotiation_rules() {
             "duplicate extension",
             Box::new(|sh| {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::ExtendedMasterSecret, &[]))
             }),
             A::IllegalParameter,
@@ -628,10 +631,10 @@ fn server_hello_extension_and_negotiation_rules() {
             "non-empty extended_master_secret",
             Box::new(|sh| {
                 sh.extensions
-                    .0
+                    .to_mut()
                     .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
                 sh.extensions
-                    .0
+                    .to_mut()
                     .push(ext(ExtensionType::ExtendedMasterSecret, &[0]));
             }),
             A::DecodeError,
@@ -649,7 +652,7 @@ fn server_hello_extension_and_negotiation_rules() {
         (
             "two ALPN protocols",
             Box::new(|sh| {
-                sh.extensions.0.push(ext(
+                sh.extensions.to_mut().push(ext(
                     ExtensionType::ApplicationLayerProtocolNegotiation,
                     &[0, 6, 2, b'h', b'2', 2, b'h', b'3'],
                 ))
@@ -658,7 +661,11 @@ fn server_hello_extension_and_negotiation_rules() {
         ),
         (
             "non-empty server_name",
-            Box::new(|sh| sh.extensions.0.push(ext(ExtensionType::ServerName, &[0]))),
+            Box::new(|sh| {
+                sh.extensions
+                    .to_mut()
+                    .push(ext(ExtensionType::ServerName, &[0]))
+            }),
             A::IllegalParameter,
         ),
         (
@@ -692,7 +699,7 @@ fn server_hello_extension_and_negotiation_rules() {
     // The good ALPN answer is taken.
     let mut s = start(Opts::default());
     let sh = s.server_hello(|sh| {
-        sh.extensions.0.push(ext(
+        sh.extensions.to_mut().push(ext(
             ExtensionType::ApplicationLayerProtocolNegotiation,
             &[0, 3, 2, b'h', b'2'],
         ))
@@ -711,13 +718,15 @@ fn certificate_and_server_key_exchange_rules() {
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let empty = Tls12Message::Certificate(VecU24(vec![])).encode().unwrap();
+    let empty = Tls12Message::Certificate(LazyU24::from(vec![]))
+        .encode()
+        .unwrap();
     assert_eq!(s.reject(&empty), Some(A::DecodeError));
     // A certificate the verifier does not know.
     let mut s = start(Opts::default());
     let sh = s.server_hello(|_| {});
     s.accept(&sh);
-    let other = Tls12Message::Certificate(VecU24(vec![PayloadU24(vec![0x30, 0].into())]))
+    let other = Tls12Message::Certificate(LazyU24::from(vec![PayloadU24(vec![0x30, 0].into())]))
         .encode()
         .unwrap();
     assert_eq!(s.reject(&other), Some(A::UnknownCa));
@@ -858,9 +867,9 @@ fn out_of_order_messages_and_change_cipher_specs() {
     let mut s = start(Opts::default());
     s.up_to_done(|_| {});
     let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-        certificate_types: VecU8(vec![64]),
-        schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
-        authorities: VecU16(vec![]),
+        certificate_types: LazyU8::from(vec![64]),
+        schemes: LazyU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -873,9 +882,9 @@ fn certificate_request_gets_an_empty_certificate() {
     let mut s = start(Opts::default());
     s.up_to_done(|_| {});
     let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-        certificate_types: VecU8(vec![64]),
-        schemes: VecU16(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
-        authorities: VecU16(vec![]),
+        certificate_types: LazyU8::from(vec![64]),
+        schemes: LazyU16::from(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+        authorities: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -938,8 +947,11 @@ fn hello_request_is_ignored_during_and_refused_after_the_handshake() {
 
 #[test]
 fn promised_ticket_must_come() {
-    let with_ticket =
-        |sh: &mut ServerHello| sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[]));
+    let with_ticket = |sh: &mut ServerHello| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::SessionTicket, &[]))
+    };
     // The CCS instead of the NewSessionTicket.
     let mut s = start(Opts::default());
     s.up_to_done(with_ticket);
@@ -964,11 +976,13 @@ fn session(ticket: bool, ems: bool) -> Tls12Session {
     });
     s.up_to_done(|sh| {
         if ticket {
-            sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[]));
+            sh.extensions
+                .to_mut()
+                .push(ext(ExtensionType::SessionTicket, &[]));
         }
         if !ems {
             sh.extensions
-                .0
+                .to_mut()
                 .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
         }
     });
@@ -1073,7 +1087,7 @@ fn resumption_rules() {
     let sh = s.server_hello(|sh| {
         sh.session_id = id;
         sh.extensions
-            .0
+            .to_mut()
             .retain(|e| e.typ != ExtensionType::ExtendedMasterSecret);
     });
     assert_eq!(s.reject(&sh), Some(A::HandshakeFailure));
@@ -1176,7 +1190,7 @@ fn sh13(s: &S, suite: CipherSuite, selected: Option<u16>, no_share: bool) -> Vec
         session_id: s.ch().session_id.into_owned(),
         cipher_suite: suite,
         compression_method: Compression::Null,
-        extensions: VecU16(exts),
+        extensions: LazyU16::from(exts),
     })
     .encode()
     .unwrap()
@@ -1255,14 +1269,14 @@ fn tls13_resumption_rules() {
         ]
     ));
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-        extensions: VecU16(vec![]),
+        extensions: LazyU16::from(vec![]),
     })
     .encode()
     .unwrap();
     s.accept(&ee);
     let cert = HandshakeMessage::Certificate(overture_handshake::msgs::Certificate {
         context: PayloadU8(vec![].into()),
-        entries: VecU24(vec![]),
+        entries: LazyU24::from(vec![]),
     })
     .encode()
     .unwrap();
@@ -1291,7 +1305,7 @@ fn tls13_resumption_rules() {
     let sh = sh13(&s, aes128, Some(0), false);
     s.accept(&sh);
     let ee = HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
-        extensions: VecU16(vec![ext(ExtensionType::EarlyData, &[])]),
+        extensions: LazyU16::from(vec![ext(ExtensionType::EarlyData, &[])]),
     })
     .encode()
     .unwrap();
@@ -1337,7 +1351,7 @@ fn tls12_after_hello_retry_request_is_refused() {
         session_id: s.ch().session_id.into_owned(),
         cipher_suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
         compression_method: Compression::Null,
-        extensions: VecU16(vec![
+        extensions: LazyU16::from(vec![
             ext(ExtensionType::SupportedVersions, &[3, 4]),
             ext(ExtensionType::KeyShare, &[0, 23]),
         ]),
@@ -1354,7 +1368,11 @@ fn corrupted_tls12_messages_never_panic() {
     // ServerHello, Certificate and ServerKeyExchange, truncated and bit-flipped, each in its
     // state: an error, never a panic.
     let mut s = start(Opts::default());
-    let sh = s.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::SessionTicket, &[])));
+    let sh = s.server_hello(|sh| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::SessionTicket, &[]))
+    });
     for cut in 0..sh.len() {
         let mut t = start(Opts::default());
         assert!(t.feed(&sh[..cut]).is_err());
@@ -1503,9 +1521,9 @@ fn certificate_types_are_honoured() {
         });
         s.up_to_done(|_| {});
         let cr = Tls12Message::CertificateRequest(Tls12CertificateRequest {
-            certificate_types: VecU8(types),
-            schemes: VecU16(server_schemes.clone()),
-            authorities: VecU16(vec![]),
+            certificate_types: LazyU8::from(types),
+            schemes: LazyU16::from(server_schemes.clone()),
+            authorities: LazyU16::from(vec![]),
         })
         .encode()
         .unwrap();
@@ -1545,7 +1563,7 @@ fn supported_groups_in_a_tls12_server_hello_is_tolerated() {
     let mut s = start(Opts::default());
     s.complete(|sh| {
         sh.extensions
-            .0
+            .to_mut()
             .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]))
     });
     assert!(s.hs.is_complete());
@@ -1553,7 +1571,7 @@ fn supported_groups_in_a_tls12_server_hello_is_tolerated() {
     let sh = s.server_hello(|sh| {
         for _ in 0..2 {
             sh.extensions
-                .0
+                .to_mut()
                 .push(ext(ExtensionType::SupportedGroups, &[0, 2, 0, 29]));
         }
     });
@@ -1624,9 +1642,11 @@ fn ocsp_stapling_and_scts_in_tls12() {
     );
     let scts = [0, 4, 0, 2, 7, 7];
     let sh = s.server_hello(|sh| {
-        sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[]));
         sh.extensions
-            .0
+            .to_mut()
+            .push(ext(ExtensionType::StatusRequest, &[]));
+        sh.extensions
+            .to_mut()
             .push(ext(ExtensionType::SignedCertificateTimestamp, &scts));
     });
     s.accept(&sh);
@@ -1648,7 +1668,11 @@ fn ocsp_stapling_and_scts_in_tls12() {
     );
     // Only one CertificateStatus.
     let mut again = start(asking());
-    let sh = again.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    let sh = again.server_hello(|sh| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::StatusRequest, &[]))
+    });
     again.accept(&sh);
     let c = again.certificate();
     again.accept(&c);
@@ -1665,7 +1689,11 @@ fn ocsp_stapling_and_scts_in_tls12() {
 
     // The server may leave the CertificateStatus out (RFC 6066 §8).
     let mut s = start(asking());
-    s.up_to_done(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    s.up_to_done(|sh| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::StatusRequest, &[]))
+    });
     assert!(!s.events.iter().any(|e| matches!(e, Event::OcspResponse(_))));
 
     // Refused: a CertificateStatus the ServerHello did not announce, an empty response
@@ -1678,7 +1706,11 @@ fn ocsp_stapling_and_scts_in_tls12() {
     s.accept(&c);
     assert_eq!(s.reject(&status), Some(A::UnexpectedMessage));
     let mut s = start(asking());
-    let sh = s.server_hello(|sh| sh.extensions.0.push(ext(ExtensionType::StatusRequest, &[])));
+    let sh = s.server_hello(|sh| {
+        sh.extensions
+            .to_mut()
+            .push(ext(ExtensionType::StatusRequest, &[]))
+    });
     s.accept(&sh);
     let c = s.certificate();
     s.accept(&c);
@@ -1694,7 +1726,7 @@ fn ocsp_stapling_and_scts_in_tls12() {
     ];
     for (typ, body) in bad_sh {
         let mut s = start(asking());
-        let sh = s.server_hello(|sh| sh.extensions.0.push(ext(typ, body)));
+        let sh = s.server_hello(|sh| sh.extensions.to_mut().push(ext(typ, body)));
         assert_eq!(s.reject(&sh), Some(A::DecodeError), "{typ:?} {body:?}");
     }
     for typ in [
@@ -1706,7 +1738,7 @@ fn ocsp_stapling_and_scts_in_tls12() {
             ..Opts::default()
         });
         assert_eq!(s.ch_has(typ), None);
-        let sh = s.server_hello(|sh| sh.extensions.0.push(ext(typ, &[])));
+        let sh = s.server_hello(|sh| sh.extensions.to_mut().push(ext(typ, &[])));
         assert_eq!(s.reject(&sh), Some(A::UnsupportedExtension), "{typ:?}");
     }
 }

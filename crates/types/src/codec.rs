@@ -511,6 +511,169 @@ list!(
     VecU24, LengthWidth::U24, 0xff_ffff
 );
 
+/// An iterator over the items of a [`LazyU8`], [`LazyU16`] or [`LazyU24`]: a read list's items
+/// are decoded again from the message (borrowing from it, no allocation); an encoder's are
+/// cloned.
+#[derive(Clone)]
+pub struct LazyIter<'l, 'a, T> {
+    inner: LazyIterInner<'l, 'a, T>,
+}
+
+#[derive(Clone)]
+enum LazyIterInner<'l, 'a, T> {
+    Owned(core::slice::Iter<'l, T>),
+    Read(Reader<'a>),
+}
+
+impl<'a, T: Codec<'a> + Clone> Iterator for LazyIter<'_, 'a, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match &mut self.inner {
+            LazyIterInner::Owned(items) => items.next().cloned(),
+            LazyIterInner::Read(r) if r.any_left() => match T::read(r) {
+                Ok(item) => Some(item),
+                // Never: the read checked every item. Ends the iteration for good.
+                Err(_) => {
+                    *r = Reader::new(&[]);
+                    None
+                }
+            },
+            LazyIterInner::Read(_) => None,
+        }
+    }
+}
+
+macro_rules! lazy_list {
+    ($(#[$m:meta])* $name:ident, $width:expr, $max:expr) => {
+        $(#[$m])*
+        ///
+        /// `MIN` and `MAX` bound the encoded length in bytes, as in the RFCs' presentation
+        /// language. Reading checks the bounds and every item (a list that reads is a list
+        /// whose items all read), then keeps the encoding: no allocation, and the items are
+        /// decoded again, borrowing from the message, each time they are iterated. An encoder
+        /// builds one from a `Vec` (`From`); [`Self::to_mut`] turns a read list into an
+        /// owned one (tests that change a message).
+        #[derive(Clone)]
+        pub struct $name<'a, T, const MIN: usize = 0, const MAX: usize = { $max }> {
+            /// The checked encoding (without its length) a read found; `owned` is then empty.
+            read: Option<&'a [u8]>,
+            /// The items an encoder gave.
+            owned: Vec<T>,
+        }
+
+        impl<T, const MIN: usize, const MAX: usize> Default for $name<'_, T, MIN, MAX> {
+            fn default() -> Self {
+                Self {
+                    read: None,
+                    owned: Vec::new(),
+                }
+            }
+        }
+
+        impl<T, const MIN: usize, const MAX: usize> From<Vec<T>> for $name<'_, T, MIN, MAX> {
+            fn from(owned: Vec<T>) -> Self {
+                Self { read: None, owned }
+            }
+        }
+
+        impl<'a, T: Codec<'a> + Clone, const MIN: usize, const MAX: usize> $name<'a, T, MIN, MAX> {
+            /// The items, in order.
+            pub fn iter(&self) -> LazyIter<'_, 'a, T> {
+                LazyIter {
+                    inner: match self.read {
+                        Some(bytes) => LazyIterInner::Read(Reader::new(bytes)),
+                        None => LazyIterInner::Owned(self.owned.iter()),
+                    },
+                }
+            }
+
+            /// Whether the list has no items.
+            pub fn is_empty(&self) -> bool {
+                match self.read {
+                    Some(bytes) => bytes.is_empty(),
+                    None => self.owned.is_empty(),
+                }
+            }
+
+            /// The items as a vector (decoded: an allocation for a read list).
+            pub fn to_vec(&self) -> Vec<T> {
+                self.iter().collect()
+            }
+
+            /// The items as a vector that can be changed: a read list becomes an owned one.
+            pub fn to_mut(&mut self) -> &mut Vec<T> {
+                if self.read.is_some() {
+                    self.owned = self.to_vec();
+                    self.read = None;
+                }
+                &mut self.owned
+            }
+        }
+
+        impl<'a, T: Codec<'a> + Clone + PartialEq, const MIN: usize, const MAX: usize> PartialEq
+            for $name<'a, T, MIN, MAX>
+        {
+            fn eq(&self, other: &Self) -> bool {
+                self.iter().eq(other.iter())
+            }
+        }
+
+        impl<'a, T: Codec<'a> + Clone + Eq, const MIN: usize, const MAX: usize> Eq
+            for $name<'a, T, MIN, MAX>
+        {
+        }
+
+        impl<'a, T: Codec<'a> + Clone + fmt::Debug, const MIN: usize, const MAX: usize> fmt::Debug
+            for $name<'a, T, MIN, MAX>
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.iter()).finish()
+            }
+        }
+
+        impl<'a, T: Codec<'a>, const MIN: usize, const MAX: usize> Codec<'a>
+            for $name<'a, T, MIN, MAX>
+        {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                match self.read {
+                    Some(bytes) => encode_bytes(out, $width, bytes),
+                    None => encode_prefixed(out, $width, |out| {
+                        for item in &self.owned {
+                            item.encode(out)?;
+                        }
+                        Ok(())
+                    }),
+                }
+            }
+            fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
+                let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
+                let bytes = sub.peek_rest();
+                while sub.any_left() {
+                    T::read(&mut sub)?;
+                }
+                Ok(Self {
+                    read: Some(bytes),
+                    owned: Vec::new(),
+                })
+            }
+        }
+    };
+}
+
+lazy_list!(
+    /// A list of `T` behind a one-byte length, read in place.
+    LazyU8, LengthWidth::U8, 0xff
+);
+lazy_list!(
+    /// A list of `T` behind a two-byte length, read in place.
+    LazyU16, LengthWidth::U16, 0xffff
+);
+lazy_list!(
+    /// A list of `T` behind a three-byte length, read in place.
+    LazyU24, LengthWidth::U24, 0xff_ffff
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +731,51 @@ mod tests {
         assert_eq!(VecU16::<u16, 2>::read_bytes(&enc).unwrap(), l);
         // An odd length cuts an element in half.
         assert!(VecU16::<u16>::read_bytes(&[0, 3, 1, 2, 3]).is_err());
+    }
+
+    /// A read list checks every item once, keeps the encoding (re-encoded byte for byte) and
+    /// reads its items again on each iteration; it equals the owned list of the same items.
+    #[test]
+    fn read_lists_check_every_item_and_keep_the_encoding() {
+        type L<'a> = LazyU16<'a, PayloadU8<'a, 1>, 2>;
+        let wire = [0, 5, 1, 7, 2, 8, 9];
+        let read = L::read_bytes(&wire).unwrap();
+        let items: Vec<Vec<u8>> = read.iter().map(PayloadU8::into_vec).collect();
+        assert_eq!(items, [vec![7], vec![8, 9]]);
+        assert_eq!(read.iter().count(), 2, "iterable again");
+        assert_eq!(read.get_encoding().unwrap(), wire);
+        let owned = L::from(vec![
+            PayloadU8(vec![7].into()),
+            PayloadU8(vec![8, 9].into()),
+        ]);
+        assert_eq!(read, owned);
+        assert_eq!(owned.get_encoding().unwrap(), wire);
+        // Any bad item fails the read: an empty payload (MIN 1), a truncated last one.
+        assert!(L::read_bytes(&[0, 3, 1, 7, 0]).is_err());
+        assert!(L::read_bytes(&[0, 3, 1, 7, 2]).is_err());
+        // The list's own bounds (MIN 2) and its prefix.
+        assert!(matches!(
+            L::read_bytes(&[0, 0]),
+            Err(InvalidMessage::LengthOutOfRange { len: 0, min: 2, .. })
+        ));
+        assert_eq!(
+            L::read_bytes(&[0, 9, 1]),
+            Err(InvalidMessage::MissingData("LazyU16"))
+        );
+        // An odd length cuts an element in half.
+        assert!(LazyU16::<u16>::read_bytes(&[0, 3, 1, 2, 3]).is_err());
+        assert!(LazyU16::<u16>::read_bytes(&[0, 0]).unwrap().is_empty());
+        // A test changes a read list: it becomes owned.
+        let mut changed = L::read_bytes(&wire).unwrap();
+        changed.to_mut().pop();
+        assert_eq!(changed.get_encoding().unwrap(), [0, 2, 1, 7]);
+        assert_ne!(changed, read);
+        // Every width.
+        let l8 = LazyU8::<u8, 1>::read_bytes(&[2, 0, 1]).unwrap();
+        assert_eq!(l8.to_vec(), [0, 1]);
+        let l24 = LazyU24::<PayloadU24<'_, 1>>::read_bytes(&[0, 0, 5, 0, 0, 2, 0x30, 0]).unwrap();
+        assert_eq!(l24.iter().next().unwrap().as_slice(), [0x30, 0]);
+        assert_eq!(l24.get_encoding().unwrap(), [0, 0, 5, 0, 0, 2, 0x30, 0]);
     }
 
     #[test]
