@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 
 pub use overture_tests::{KeyKind, Pki};
 
+/// The key-exchange groups rustls's ring provider offers (it has no ML-KEM), in its order:
+/// what Overture offers wherever it is compared with that rustls client, so both build the
+/// same key shares. Overture's default adds an X25519MLKEM768 share (a 1,216-byte share and an
+/// ML-KEM key generation per connection that a ring-only server never uses).
+pub const RUSTLS_RING_GROUPS: [overture::types::NamedGroup; 3] = [
+    overture::types::NamedGroup::X25519,
+    overture::types::NamedGroup::secp256r1,
+    overture::types::NamedGroup::secp384r1,
+];
+
 /// Every call into a client goes through here: callgrind counts only inside it
 /// (`--toggle-collect=*client_call*`), so its instruction counts are the client's alone.
 #[inline(never)]

@@ -183,7 +183,8 @@ fn bench(args: &[String]) -> Result<(), String> {
     let features = layers.join(",");
     let mut build = vec![
         "build",
-        "--release",
+        "--profile",
+        "bench",
         "--quiet",
         "-p",
         "overture-benches",

@@ -261,13 +261,8 @@ mod bench {
         let rustls = rustls_client_config(&pki, versions)?;
         let mut builder = overture::ClientConfig::builder();
         if !case.mlkem {
-            use overture::types::NamedGroup;
             builder = builder
-                .with_groups(&[
-                    NamedGroup::X25519,
-                    NamedGroup::secp256r1,
-                    NamedGroup::secp384r1,
-                ])
+                .with_groups(&overture_benches::inmem::RUSTLS_RING_GROUPS)
                 .map_err(|e| e.to_string())?;
         }
         let overture = builder
@@ -576,11 +571,7 @@ mod bench {
         let mut rustls = (*s.rustls).clone();
         rustls.enable_early_data = true;
         s.overture = overture::ClientConfig::builder()
-            .with_groups(&[
-                overture::types::NamedGroup::X25519,
-                overture::types::NamedGroup::secp256r1,
-                overture::types::NamedGroup::secp384r1,
-            ])
+            .with_groups(&overture_benches::inmem::RUSTLS_RING_GROUPS)
             .map_err(|e| e.to_string())?
             .with_ca_file(&s.pki.ca_pem)
             .map_err(|e| e.to_string())?

@@ -163,17 +163,10 @@ mod bench {
         let result = (|| -> Result<Vec<(&'static str, Vec<f64>)>, String> {
             let pki = Pki::new(KeyKind::EcdsaP256);
             let (_server, addr) = s_server(&pki)?;
-            // The key-exchange groups rustls's ring provider offers (it has no ML-KEM), as the
-            // handshake bench's classical cases do: Overture's default adds an
-            // X25519MLKEM768 share (a 1,467-byte ClientHello and an ML-KEM key generation per
-            // connect that the server, `-groups X25519`, never uses).
-            use overture::types::NamedGroup;
+            // The groups rustls's ring provider offers, as in the handshake bench's classical
+            // cases (`RUSTLS_RING_GROUPS`).
             let ov = overture::ClientConfig::builder()
-                .with_groups(&[
-                    NamedGroup::X25519,
-                    NamedGroup::secp256r1,
-                    NamedGroup::secp384r1,
-                ])
+                .with_groups(&overture_benches::inmem::RUSTLS_RING_GROUPS)
                 .map_err(|e| e.to_string())?
                 .with_ca_file(&pki.ca_pem)
                 .map_err(|e| e.to_string())?
