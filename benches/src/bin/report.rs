@@ -252,7 +252,9 @@ fn main() {
     );
     let _ = writeln!(
         md,
-        "Method: implementations of a case run interleaved in one process (A B C A B C …, the \
+        "Method: every implementation is built with the workspace's `bench` profile (one codegen \
+         unit, fat LTO, as rustls's own benchmarks; since 2026-12-04, before that the default \
+         release profile). Implementations of a case run interleaved in one process (A B C A B C …, the \
          starting one rotated), each repetition calibrated to a fixed time; figures are the median \
          and min–max over the repetitions, ratios are taken per repetition. Handshake and bulk \
          cases charge only the client's calls (the in-memory rustls server and the moving of bytes \
