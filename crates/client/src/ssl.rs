@@ -6,7 +6,7 @@ use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated, Sin
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
-use overture_bio::{Bio, SocketBio};
+use overture_bio::{Bio, SocketBio, Transfer};
 use overture_types::{CertificateDer, ServerName, UnixTime};
 
 /// Counters a caller (or a test) can read: how often the connection had to wait.
@@ -224,6 +224,8 @@ impl Ssl {
         if !self.conn.is_established() {
             self.handshake()?;
         }
+        // One clock reading per call (it dates post-handshake messages only; a read is short).
+        let now = UnixTime::now();
         loop {
             if sink.wants() && self.conn.plaintext_pending() > 0 {
                 // Plaintext left by an earlier call comes first (as `SSL_read` returns a
@@ -232,7 +234,7 @@ impl Ssl {
                 self.on_error(r)?;
                 return Ok(sink.taken().unwrap_or(0));
             }
-            let r = self.conn.process_to(UnixTime::now(), sink);
+            let r = self.conn.process_to(now, sink);
             self.on_error(r)?;
             if let Some(n) = sink.taken() {
                 return Ok(n);
@@ -250,7 +252,7 @@ impl Ssl {
                 Err(e) if e.kind() == ErrorKind::WantWrite && !self.must_send_first() => {}
                 Err(e) => return Err(e),
             }
-            if let Err(e) = self.recv(sink) {
+            if let Err(e) = self.recv_at(now, sink) {
                 if e.kind() == ErrorKind::WantRead {
                     // Idle until the peer sends more: hold no empty record buffer.
                     self.conn.release_buffers();
@@ -294,6 +296,87 @@ impl Ssl {
                 _ => n,
             },
             None => self.conn.write(data)?,
+        };
+        match self.send() {
+            Ok(()) => self.restore_nodelay()?,
+            Err(e) if e.kind() == ErrorKind::WantWrite => {}
+            Err(e) => return Err(e),
+        }
+        Ok(n)
+    }
+
+    /// `SSL_write()` of one record without the copy from a buffer of the caller's (an Overture
+    /// addition, not an OpenSSL call): `fill` gets the record's plaintext room — `max` bytes,
+    /// at most [`Connection::record_room`] (16 KiB), of unspecified content — in the BIO's own
+    /// buffer when the BIO lends it ([`Bio::write_in_place`], e.g. a
+    /// [`BioPair`](crate::bio::BioPair) end) and nothing is queued, else in the output queue;
+    /// it writes its plaintext from the start and returns how many bytes it wrote, and the
+    /// record is sealed in place there and sent. Returns that count (`Ok(0)` when `fill`
+    /// wrote nothing or `max` is 0: nothing is sent).
+    ///
+    /// It moves the copy, it does not remove it: an application whose data already sits in a
+    /// buffer copies it in `fill` — the same work as [`Ssl::write`]; one that produces its
+    /// data (serializes a message, frames a stream, reads a file) writes it once, straight
+    /// into the record. Everything else is `write`'s: the handshake runs first if needed, the
+    /// same errors (`fill` is then not called), a KeyUpdate when the key's limit is near.
+    ///
+    /// ```no_run
+    /// # fn demo(ssl: &mut overture::Ssl) -> Result<(), overture::Error> {
+    /// use std::io::Write as _;
+    /// // Format a request straight into the record.
+    /// let n = ssl.write_with(512, |mut room| {
+    ///     let len = room.len();
+    ///     write!(room, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").map_or(0, |()| len - room.len())
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn write_with(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, Error> {
+        let mut fill = Some(fill);
+        let mut once = |room: &mut [u8]| fill.take().map_or(0, |f| f(room));
+        let r = self.write_with_inner(max, &mut once);
+        self.note(r)
+    }
+
+    fn write_with_inner(
+        &mut self,
+        max: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> Result<usize, Error> {
+        if !self.conn.is_established() {
+            self.handshake()?;
+        }
+        let held = self.config().final_flight() == FinalFlight::Hold && self.conn.flight_pending();
+        if !held {
+            self.send()?;
+        }
+        // In the BIO's own room when it lends one and nothing is queued.
+        let mut in_place = None;
+        if let Some(t) = self.transport.as_mut()
+            && self.conn.can_write_in_place()
+        {
+            let conn = &mut self.conn;
+            let want = conn.sealed_len(max.min(conn.record_room()));
+            let mut sealed = Ok((0, 0));
+            let lent = t.bio().write_in_place(want, &mut |room| {
+                sealed = conn.write_with_to(max, Some(room), fill);
+                sealed.as_ref().map_or(0, |(_, written)| *written)
+            });
+            let (n, written) = self.on_error(sealed)?;
+            if let Ok(Some(Transfer::Bytes(w))) = lent
+                && w > 0
+                && written > 0
+            {
+                self.stats.writes += 1;
+                in_place = Some(n);
+            }
+        }
+        let n = match in_place {
+            Some(n) => n,
+            None => self.conn.write_with_to(max, None, fill).map(|(n, _)| n)?,
         };
         match self.send() {
             Ok(()) => self.restore_nodelay()?,
@@ -559,8 +642,13 @@ impl Ssl {
     /// are processed now, their application data into `sink`). A fatal error found in them
     /// sends its alert, as after [`Connection::process`].
     fn recv(&mut self, sink: &mut Sink<'_>) -> Result<(), Error> {
+        self.recv_at(UnixTime::now(), sink)
+    }
+
+    /// [`Ssl::recv`] at a time the caller read.
+    fn recv_at(&mut self, now: UnixTime, sink: &mut Sink<'_>) -> Result<(), Error> {
         let t = self.transport.as_mut().ok_or_else(no_bio)?;
-        let r = t.recv(&mut self.conn, UnixTime::now(), sink);
+        let r = t.recv(&mut self.conn, now, sink);
         if r.is_err() && self.conn.failure().is_some() {
             let _ = self.send();
         }

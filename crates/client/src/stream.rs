@@ -151,6 +151,53 @@ impl<T: io::Read + io::Write> StreamOwned<T> {
         self.conn.read_tls(&mut self.sock).map(|_| ())
     }
 
+    /// `read` without the copy: the plaintext of the next record is lent to `take` where it
+    /// was opened, in the connection's input buffer ([`Connection::process_with`]; plaintext
+    /// left buffered by an earlier call is lent first, where it lies). `take` returns how many
+    /// bytes it used (the rest stays for the next call); returns that count, or `Ok(0)` at end
+    /// of file (the peer's close_notify; `take` is not called). Over a socket the kernel's copy
+    /// into the input buffer is then the only one. Errors, KeyUpdates and post-handshake
+    /// messages as `read`.
+    pub fn read_in_place(&mut self, take: impl FnOnce(&[u8]) -> usize) -> io::Result<usize> {
+        self.complete_handshake()?;
+        let mut take = Some(take);
+        loop {
+            let pending = self.conn.buffered_plaintext();
+            if !pending.is_empty() {
+                let n = take.take().map_or(0, |f| f(pending)).min(pending.len());
+                self.conn.consume_plaintext(n);
+                return Ok(n);
+            }
+            let lent = self
+                .conn
+                .process_with(UnixTime::now(), |p| take.take().map_or(0, |f| f(p)))?;
+            if let Some(n) = lent {
+                return Ok(n);
+            }
+            if self.conn.buffered_plaintext().is_empty() && !self.more_records()? {
+                return Ok(0);
+            }
+        }
+    }
+
+    /// With no plaintext buffered: `false` at end of file (the peer's close_notify), an error
+    /// when the connection failed or the transport ended, else our answers sent and the
+    /// transport read once (`true`: process again).
+    fn more_records(&mut self) -> io::Result<bool> {
+        if !self.conn.read_would_block() {
+            // Closed, failed or at the transport's end: `read`'s answer.
+            return match self.conn.read(&mut [0]) {
+                Err(e) if e.kind() == ErrorKind::ZeroReturn => Ok(false),
+                Err(e) => Err(e.into()),
+                Ok(_) => Ok(true),
+            };
+        }
+        // Answers (a KeyUpdate) leave before we wait for the peer.
+        self.send()?;
+        self.recv()?;
+        Ok(true)
+    }
+
     /// Runs the handshake to completion (our flights sent).
     fn complete_handshake(&mut self) -> io::Result<()> {
         self.conn.start(UnixTime::now())?;
@@ -202,21 +249,9 @@ impl<T: io::Read + io::Write> io::BufRead for StreamOwned<T> {
         self.complete_handshake()?;
         while self.conn.buffered_plaintext().is_empty() {
             self.conn.process(UnixTime::now())?;
-            if !self.conn.buffered_plaintext().is_empty() {
+            if self.conn.buffered_plaintext().is_empty() && !self.more_records()? {
                 break;
             }
-            if !self.conn.read_would_block() {
-                // Closed, failed or at the transport's end: `read`'s answer.
-                match self.conn.read(&mut [0]) {
-                    Err(e) if e.kind() == ErrorKind::ZeroReturn => break,
-                    Err(e) => return Err(e.into()),
-                    Ok(_) => {}
-                }
-                continue;
-            }
-            // Answers (a KeyUpdate) leave before we wait for the peer.
-            self.send()?;
-            self.recv()?;
         }
         Ok(self.conn.buffered_plaintext())
     }

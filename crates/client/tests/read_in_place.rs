@@ -5,7 +5,10 @@
 //! the connection's input), and must give the same bytes and the same final error (kind and
 //! alert): data in records of several sizes (with the server's tickets before them), a
 //! KeyUpdate from the server (which our answer must follow), close_notify, would-block, the
-//! transport's end without close_notify, and a tampered record.
+//! transport's end without close_notify, and a tampered record. And the other way,
+//! `Ssl::write_with` / `Connection::write_with` (the record's room lent to the writer): the
+//! server reads exactly what `write` would have sent, over both BIOs, behind a KeyUpdate
+//! answer, and the same errors.
 
 #![allow(
     clippy::unwrap_used,
@@ -420,27 +423,50 @@ fn stream() -> StreamOwned<Duplex> {
 }
 
 #[test]
-fn stream_owned_buf_read_reads_lines_through_a_key_update_to_end_of_file() {
+fn stream_owned_buf_read_and_read_in_place_read_through_a_key_update_to_end_of_file() {
     let long = "x".repeat(20_000);
     let text = format!("first line\nsecond\n{long}\nlast");
     let mut via_read = String::new();
     let mut via_lines = Vec::new();
-    for buffered in [false, true] {
+    let mut via_lending = Vec::new();
+    for mode in 0..3 {
         let mut s = stream();
         let server = &mut s.sock.server;
         server.writer().write_all(&text.as_bytes()[..15]).unwrap();
         server.refresh_traffic_keys().unwrap();
         server.writer().write_all(&text.as_bytes()[15..]).unwrap();
         server.send_close_notify();
-        if buffered {
-            let mut line = String::new();
-            while s.read_line(&mut line).unwrap() > 0 {
-                via_lines.push(std::mem::take(&mut line));
+        match mode {
+            0 => {
+                s.read_to_string(&mut via_read).unwrap();
             }
-            // End of file stays end of file.
-            assert!(s.fill_buf().unwrap().is_empty());
-        } else {
-            s.read_to_string(&mut via_read).unwrap();
+            1 => {
+                let mut line = String::new();
+                while s.read_line(&mut line).unwrap() > 0 {
+                    via_lines.push(std::mem::take(&mut line));
+                }
+                // End of file stays end of file.
+                assert!(s.fill_buf().unwrap().is_empty());
+            }
+            _ => {
+                // Lent in place, 7000 bytes at most per call: the rest stays for the next.
+                loop {
+                    let mut called = false;
+                    let n = s
+                        .read_in_place(|p| {
+                            called = true;
+                            let n = p.len().min(7000);
+                            via_lending.extend_from_slice(&p[..n]);
+                            n
+                        })
+                        .unwrap();
+                    if n == 0 {
+                        assert!(!called, "lent at end of file");
+                        break;
+                    }
+                }
+                assert_eq!(s.read_in_place(|_| panic!("lent after EOF")).unwrap(), 0);
+            }
         }
         // The KeyUpdate was answered: the server reads what we write after it.
         s.write_all(b"done").unwrap();
@@ -451,6 +477,7 @@ fn stream_owned_buf_read_reads_lines_through_a_key_update_to_end_of_file() {
     assert_eq!(via_read, text);
     assert_eq!(via_lines.concat(), text);
     assert_eq!(via_lines.len(), 4);
+    assert_eq!(via_lending, text.as_bytes());
 }
 
 #[test]
@@ -539,4 +566,130 @@ fn connection_process_with_then_buffered_plaintext() {
         conn.read(&mut [0; 8]).unwrap_err().kind(),
         ErrorKind::WantRead
     );
+}
+
+/// What the server reads now (its plaintext taken as it comes: rustls buffers little).
+fn server_reads(pair: &mut Pair) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Transfer::Bytes(n) = pair.far.read(&mut buf).unwrap() {
+        let mut input = &buf[..n];
+        while !input.is_empty() {
+            pair.server.read_tls(&mut input).unwrap();
+            pair.server.process_new_packets().unwrap();
+            let mut plain = [0u8; 4096];
+            loop {
+                match pair.server.reader().read(&mut plain) {
+                    Ok(0) => break,
+                    Ok(n) => got.extend_from_slice(&plain[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("server read: {e}"),
+                }
+            }
+        }
+    }
+    got
+}
+
+#[test]
+fn write_with_sends_what_write_sends() {
+    for lending in [true, false] {
+        let mut pair = Pair::connect(lending);
+        let room = pair.ssl.connection().record_room();
+        assert_eq!(room, 16 * 1024);
+        let mut expected = Vec::new();
+        for (len, seed) in [(16 * 1024, 1u8), (100, 2), (1, 3), (40_000, 4)] {
+            let data = pattern(len, seed);
+            let mut lent = 0;
+            let n = pair
+                .ssl
+                .write_with(len, |room| {
+                    lent = room.len();
+                    let n = room.len().min(data.len());
+                    room[..n].copy_from_slice(&data[..n]);
+                    n
+                })
+                .unwrap();
+            // One record at most: `max`, capped at the record's room.
+            assert_eq!(lent, len.min(16 * 1024), "lending BIO: {lending}");
+            assert_eq!(n, lent);
+            expected.extend_from_slice(&data[..n]);
+        }
+        // A fill that writes nothing sends nothing, and `max` 0 does not call it.
+        assert_eq!(pair.ssl.write_with(10, |_| 0).unwrap(), 0);
+        assert_eq!(
+            pair.ssl
+                .write_with(0, |_| panic!("called for max 0"))
+                .unwrap(),
+            0
+        );
+        assert_eq!(server_reads(&mut pair), expected, "lending BIO: {lending}");
+    }
+}
+
+#[test]
+fn write_with_follows_our_key_update_answer() {
+    for lending in [true, false] {
+        let mut pair = Pair::connect(lending);
+        pair.server.refresh_traffic_keys().unwrap();
+        pair.server.writer().write_all(b"ping").unwrap();
+        pair.pump_to_client(|_| {});
+        let mut buf = [0u8; 16];
+        assert_eq!(pair.ssl.read(&mut buf).unwrap(), 4);
+        let n = pair
+            .ssl
+            .write_with(4, |room| {
+                room.copy_from_slice(b"pong");
+                4
+            })
+            .unwrap();
+        assert_eq!(n, 4);
+        // Readable only under the key our KeyUpdate installed: it went first.
+        assert_eq!(server_reads(&mut pair), b"pong", "lending BIO: {lending}");
+    }
+}
+
+#[test]
+fn write_with_errors_as_write_does() {
+    let mut pair = Pair::connect(true);
+    let _ = pair.ssl.shutdown();
+    let via_write = pair.ssl.write(b"late").unwrap_err();
+    let mut called = false;
+    let via_fill = pair
+        .ssl
+        .write_with(4, |_| {
+            called = true;
+            4
+        })
+        .unwrap_err();
+    assert!(!called);
+    assert_eq!(via_fill.kind(), via_write.kind());
+    assert_eq!(via_fill.to_string(), via_write.to_string());
+
+    // Connection: the queue's bound, as `write`.
+    let (_pki, server_config, config) = setup();
+    let _ = server_config;
+    let mut conn = Connection::new(&config, "localhost").unwrap();
+    let e = conn.write_with(4, |_| 4).unwrap_err();
+    assert_eq!(e.kind(), conn.write(b"data").unwrap_err().kind());
+}
+
+#[test]
+fn connection_write_with_queues_one_sealed_record() {
+    let mut s = stream();
+    let before = s.conn.pending_output().len();
+    let n = s
+        .conn
+        .write_with(usize::MAX, |room| {
+            room.fill(b'z');
+            room.len()
+        })
+        .unwrap();
+    assert_eq!(n, 16 * 1024);
+    // Header, plaintext, content type, tag: one TLS 1.3 record, nothing else queued.
+    assert_eq!(s.conn.pending_output().len() - before, 5 + n + 1 + 16);
+    s.flush().unwrap();
+    let mut got = vec![0u8; n + 2];
+    s.sock.server.reader().read_exact(&mut got).unwrap();
+    assert!(got[..2] == *b"hi" && got[2..].iter().all(|&b| b == b'z'));
 }

@@ -64,20 +64,17 @@ impl<'a> Der<'a> {
     #[inline]
     pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, Error> {
         let bad = || Error::bad(what);
-        let (&tag, rest) = self.bytes.split_first().ok_or_else(bad)?;
+        let [tag, first, rest @ ..] = self.bytes else {
+            return Err(bad());
+        };
         if tag & 0x1f == 0x1f {
             return Err(bad());
         }
-        let (&first, mut rest) = rest.split_first().ok_or_else(bad)?;
-        let len = match first {
-            0x00..=0x7f => usize::from(first),
+        let (header, len) = match *first {
+            0x00..=0x7f => (2, usize::from(*first)),
             0x81..=0x83 => {
                 let n = usize::from(first & 0x7f);
-                let (octets, after) = (
-                    rest.get(..n).ok_or_else(bad)?,
-                    rest.get(n..).ok_or_else(bad)?,
-                );
-                rest = after;
+                let octets = rest.get(..n).ok_or_else(bad)?;
                 let len = octets
                     .iter()
                     .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
@@ -85,16 +82,20 @@ impl<'a> Der<'a> {
                 if len < 0x80 || octets.first() == Some(&0) {
                     return Err(bad());
                 }
-                len
+                (2 + n, len)
             }
             // 0x80: indefinite (BER only); 0x84..: 4 GiB and beyond
             _ => return Err(bad()),
         };
-        let value = rest.get(..len).ok_or_else(bad)?;
-        let header = self.bytes.len() - rest.len();
-        let raw = self.bytes.get(..header + len).ok_or_else(bad)?;
-        self.bytes = rest.get(len..).ok_or_else(bad)?;
-        Ok(Tlv { tag, value, raw })
+        // One split for the whole TLV and what follows (a length beyond the input fails).
+        let (raw, after) = self.bytes.split_at_checked(header + len).ok_or_else(bad)?;
+        let value = raw.get(header..).ok_or_else(bad)?;
+        self.bytes = after;
+        Ok(Tlv {
+            tag: *tag,
+            value,
+            raw,
+        })
     }
 
     /// The next TLV, which must carry `tag`; returns its contents.

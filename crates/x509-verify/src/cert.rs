@@ -30,6 +30,7 @@ pub(crate) mod oid {
 
 /// keyUsage bits (RFC 5280 §4.2.1.3), as bit positions in our `u16` (bit 0 = digitalSignature).
 pub(crate) mod ku {
+    pub(crate) const DIGITAL_SIGNATURE: u16 = 1;
     pub(crate) const KEY_CERT_SIGN: u16 = 1 << 5;
     pub(crate) const CRL_SIGN: u16 = 1 << 6;
 }
@@ -368,18 +369,73 @@ impl<'a> Certificate<'a> {
     pub fn public_key_of(der: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), Error> {
         let cert = asn1::single(der, asn1::SEQUENCE, "Certificate")?;
         let tbs = Der::new(cert, "Certificate")?.expect(asn1::SEQUENCE, "TBSCertificate")?;
-        let mut tbs = Der::new(tbs, "TBSCertificate")?;
-        tbs.optional(0xa0, "version")?;
-        tbs.expect(asn1::INTEGER, "serialNumber")?;
-        tbs.expect(asn1::SEQUENCE, "signature")?;
-        tbs.expect(asn1::SEQUENCE, "issuer")?;
-        tbs.expect(asn1::SEQUENCE, "validity")?;
-        tbs.expect(asn1::SEQUENCE, "subject")?;
-        let spki = tbs.next("subjectPublicKeyInfo")?;
-        if spki.tag != asn1::SEQUENCE {
-            return Err(Error::bad("subjectPublicKeyInfo"));
+        spki_of_tbs(&mut Der::over(tbs))
+    }
+
+    /// The key a certificate signs TLS handshakes with (the TLS 1.3 CertificateVerify, a TLS
+    /// 1.2 ServerKeyExchange): its SPKI algorithm and key as [`Certificate::public_key_of`]
+    /// returns them, and whether its keyUsage, when present, allows digitalSignature
+    /// (RFC 8446 §4.4.2.2, RFC 5280 §4.2.1.3).
+    ///
+    /// For a certificate already parsed in full (the end entity after
+    /// [`crate::Verifier::verify_server`]): the whole DER framing is checked, each
+    /// TBSCertificate field has its tag, the SPKI and an RSASSA-PSS key's parameters are
+    /// checked as [`Certificate::parse`] checks them, and keyUsage is parsed strictly (a
+    /// repeated one is an error), but the other fields' and extensions' contents are not
+    /// looked at: about a third of a parse. Use [`Certificate::parse`] for anything not
+    /// parsed yet.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let key = rcgen::KeyPair::generate()?;
+    /// # let mut params = rcgen::CertificateParams::new(vec!["example.com".into()])?;
+    /// # params.key_usages = vec![rcgen::KeyUsagePurpose::KeyEncipherment];
+    /// # let der = params.self_signed(&key)?.der().clone();
+    /// use overture_x509_verify::Certificate;
+    /// let cert = Certificate::parse(&der)?;
+    /// let key = Certificate::signature_key_of(&der)?;
+    /// assert_eq!(key.public_key, cert.public_key());
+    /// assert_eq!(key.public_key_alg_id, cert.public_key_alg_id());
+    /// assert!(!key.digital_signature); // keyEncipherment only
+    /// # Ok(()) }
+    /// ```
+    pub fn signature_key_of(der: &'a [u8]) -> Result<SignatureKey<'a>, Error> {
+        let cert = asn1::single(der, asn1::SEQUENCE, "Certificate")?;
+        let mut outer = Der::over(cert);
+        let tbs = outer.expect(asn1::SEQUENCE, "TBSCertificate")?;
+        outer.expect(asn1::SEQUENCE, "signatureAlgorithm")?;
+        outer.expect(asn1::BIT_STRING, "signatureValue")?;
+        outer.finish("Certificate")?;
+        let mut tbs = Der::over(tbs);
+        let (public_key_alg_id, public_key) = spki_of_tbs(&mut tbs)?;
+        key_alg(public_key_alg_id)?;
+        if !matches!(tbs.peek_tag(), None | Some(0xa3)) {
+            for tag in [0x81, 0xa1, 0x82, 0xa2] {
+                tbs.optional(tag, "uniqueID")?;
+            }
         }
-        parse_spki(spki.raw)
+        let mut usage = None;
+        if let Some(exts) = tbs.optional(0xa3, "extensions")? {
+            let mut d = Der::over(asn1::single(exts, asn1::SEQUENCE, "Extensions")?);
+            while !d.is_empty() {
+                let mut x = Der::over(d.expect(asn1::SEQUENCE, "Extension")?);
+                if x.expect(asn1::OID, "extnID")? != oid::KEY_USAGE {
+                    continue;
+                }
+                if usage.is_some() {
+                    return Err(Error::invalid("duplicate extension"));
+                }
+                x.optional(asn1::BOOLEAN, "critical")?;
+                usage = Some(key_usage(x.expect(asn1::OCTET_STRING, "extnValue")?)?);
+                x.finish("Extension")?;
+            }
+        }
+        tbs.finish("TBSCertificate")?;
+        Ok(SignatureKey {
+            public_key_alg_id,
+            public_key,
+            digital_signature: usage.is_none_or(|bits| bits & ku::DIGITAL_SIGNATURE != 0),
+        })
     }
 
     /// The provider public-key algorithm identifier (contents) under which a key whose SPKI
@@ -515,6 +571,19 @@ impl<'a> Certificate<'a> {
     }
 }
 
+/// What [`Certificate::signature_key_of`] reads from a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureKey<'a> {
+    /// Contents of the SubjectPublicKeyInfo AlgorithmIdentifier SEQUENCE (see
+    /// [`Certificate::public_key_alg_id`]).
+    pub public_key_alg_id: &'a [u8],
+    /// The subjectPublicKey BIT STRING contents.
+    pub public_key: &'a [u8],
+    /// Whether the key may sign handshakes: no keyUsage extension, or one with
+    /// digitalSignature.
+    pub digital_signature: bool,
+}
+
 /// Most borrowed fields a [`Certificate`] has: ten always, seven in extensions.
 const MAX_SPANS: usize = 17;
 
@@ -620,6 +689,22 @@ impl<'a> Certificate<'a> {
         })?;
         Some(Shape { template, spans })
     }
+}
+
+/// Reads a TBSCertificate's fields up to and including the SubjectPublicKeyInfo, checking only
+/// their framing and tags, and splits the SPKI ([`parse_spki`]); `tbs` is left after it.
+fn spki_of_tbs<'a>(tbs: &mut Der<'a>) -> Result<(&'a [u8], &'a [u8]), Error> {
+    tbs.optional(0xa0, "version")?;
+    tbs.expect(asn1::INTEGER, "serialNumber")?;
+    tbs.expect(asn1::SEQUENCE, "signature")?;
+    tbs.expect(asn1::SEQUENCE, "issuer")?;
+    tbs.expect(asn1::SEQUENCE, "validity")?;
+    tbs.expect(asn1::SEQUENCE, "subject")?;
+    let spki = tbs.next("subjectPublicKeyInfo")?;
+    if spki.tag != asn1::SEQUENCE {
+        return Err(Error::bad("subjectPublicKeyInfo"));
+    }
+    parse_spki(spki.raw)
 }
 
 /// Splits an SPKI TLV into (algorithm contents, key bytes), strictly (one SEQUENCE of an
@@ -1214,6 +1299,55 @@ mod tests {
             assert!(Certificate::public_key_of(&trailing).is_err());
         }
         assert!(Certificate::public_key_of(&[0x30, 0x00]).is_err());
+    }
+
+    #[test]
+    fn signature_key_reads_key_usage_strictly() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert_with = |usages: Vec<rcgen::KeyUsagePurpose>, extra_ku: Option<u8>| {
+            let mut params = rcgen::CertificateParams::new(vec!["a.example".into()]).unwrap();
+            params.key_usages = usages;
+            if let Some(bits) = extra_ku {
+                // a second keyUsage extension: BIT STRING with 7 unused bits
+                params
+                    .custom_extensions
+                    .push(rcgen::CustomExtension::from_oid_content(
+                        &[2, 5, 29, 15],
+                        vec![0x03, 0x02, 0x07, bits],
+                    ));
+            }
+            params.self_signed(&key).unwrap().der().to_vec()
+        };
+        use rcgen::KeyUsagePurpose::{DigitalSignature, KeyEncipherment};
+        for (usages, allowed) in [
+            (vec![], true),
+            (vec![DigitalSignature], true),
+            (vec![KeyEncipherment], false),
+            (vec![KeyEncipherment, DigitalSignature], true),
+        ] {
+            let der = cert_with(usages, None);
+            let cert = Certificate::from_der(&der).unwrap();
+            let k = Certificate::signature_key_of(&der).unwrap();
+            assert_eq!(k.digital_signature, allowed);
+            assert_eq!(
+                (k.public_key_alg_id, k.public_key),
+                (cert.public_key_alg_id(), cert.public_key())
+            );
+            // framing is checked to the end
+            assert!(Certificate::signature_key_of(der.get(..der.len() - 1).unwrap()).is_err());
+            let mut trailing = der.clone();
+            trailing.push(0);
+            assert!(Certificate::signature_key_of(&trailing).is_err());
+        }
+        // A second keyUsage (here allowing digitalSignature after one that does not) is refused,
+        // as the full parse refuses it.
+        let twice = cert_with(vec![KeyEncipherment], Some(0x80));
+        assert!(Certificate::from_der(&twice).is_err());
+        assert!(Certificate::signature_key_of(&twice).is_err());
+        // A keyUsage with no bit set is refused by both.
+        let empty = cert_with(vec![], Some(0x00));
+        assert!(Certificate::from_der(&empty).is_err());
+        assert!(Certificate::signature_key_of(&empty).is_err());
     }
 
     #[test]

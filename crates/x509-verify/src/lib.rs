@@ -75,7 +75,7 @@ mod roots;
 mod verify;
 
 pub use cache::SignatureCache;
-pub use cert::Certificate;
+pub use cert::{Certificate, SignatureKey};
 pub use dn::{NameAttribute, NameAttributes, name_attributes, oid_to_string};
 pub use error::Error;
 pub use roots::RootStore;

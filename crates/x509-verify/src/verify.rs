@@ -459,15 +459,16 @@ impl Verifier {
         self.check_end_entity(&ee, purpose, names)?;
         check_time(&ee, now)?;
         // The usual chain has one to three intermediates: parsed on the stack, no allocation
-        // (the unused slots hold a placeholder error and are never looked at).
-        let on_stack: [Result<Certificate<'_>, Error>; INLINE_INTERMEDIATES];
+        // (the unused slots hold a placeholder error and are never looked at). Each is parsed
+        // into its slot; the array is not built and then moved as a whole.
+        let mut on_stack: [Result<Certificate<'_>, Error>; INLINE_INTERMEDIATES] =
+            [const { Err(Error::NoTrustAnchors) }; INLINE_INTERMEDIATES];
         let on_heap: Vec<Result<Certificate<'_>, Error>>;
         let inters: &[Result<Certificate<'_>, Error>] =
             if intermediates.len() <= INLINE_INTERMEDIATES {
-                on_stack = core::array::from_fn(|i| match intermediates.get(i) {
-                    Some(der) => Certificate::parse(der),
-                    None => Err(Error::NoTrustAnchors),
-                });
+                for (slot, der) in on_stack.iter_mut().zip(intermediates) {
+                    *slot = Certificate::parse(der);
+                }
                 on_stack.get(..intermediates.len()).unwrap_or_default()
             } else {
                 on_heap = intermediates.iter().map(Certificate::parse).collect();

@@ -302,3 +302,47 @@ fn run_corpus(
     }
     problems
 }
+
+/// `Certificate::signature_key_of` (the cheap read for a handshake signature) agrees with a
+/// full parse on every certificate of the corpus that parses: same key algorithm and key,
+/// same keyUsage verdict on digitalSignature.
+#[test]
+fn signature_key_agrees_with_a_full_parse() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/x509-limbo/limbo.json");
+    let text = std::fs::read_to_string(&path).expect("x509-limbo corpus (see its SOURCE.md)");
+    let limbo: Limbo = serde_json::from_str(&text).expect("limbo.json parses");
+    let (mut parsed, mut without_signing) = (0, 0);
+    for case in &limbo.testcases {
+        let pems = case
+            .trusted_certs
+            .iter()
+            .chain(&case.untrusted_intermediates)
+            .chain([&case.peer_certificate]);
+        for pem in pems {
+            let der = der(pem);
+            let Ok(cert) = Certificate::parse(&der) else {
+                continue;
+            };
+            let key = Certificate::signature_key_of(der.as_ref())
+                .unwrap_or_else(|e| panic!("{}: parses but signature_key_of fails: {e}", case.id));
+            assert_eq!(
+                key.public_key_alg_id,
+                cert.public_key_alg_id(),
+                "{}",
+                case.id
+            );
+            assert_eq!(key.public_key, cert.public_key(), "{}", case.id);
+            let allowed = cert.key_usage_allows("digitalSignature");
+            assert_eq!(key.digital_signature, allowed, "{}", case.id);
+            parsed += 1;
+            without_signing += usize::from(!allowed);
+        }
+    }
+    println!("{parsed} certificates, {without_signing} without digitalSignature");
+    assert!(parsed > 500, "{parsed} certificates");
+    assert!(
+        without_signing > 10,
+        "{without_signing} without digitalSignature"
+    );
+}

@@ -12,10 +12,15 @@
 //! One sink takes at most one record's plaintext per call (or, when plaintext is already
 //! buffered, a slice of the buffer, lent where it lies): the bounds are those of the copying
 //! path, since what the caller does not take goes to the same bounded plaintext buffer.
+//!
+//! The other way, [`Connection::write_with`] (and [`crate::Ssl::write_with`]) lends the
+//! plaintext room of one record — in the output queue, or in the BIO's own buffer — to the
+//! caller's closure, which writes its data there, and seals it in place: the copy from a
+//! caller's buffer into the record becomes the caller's own writing of its data.
 
-use super::Connection;
+use super::{Connection, MAX_OUTPUT, Step};
 use crate::error::{Error, ErrorKind};
-use overture_types::UnixTime;
+use overture_types::{ContentType, UnixTime};
 
 /// Where the plaintext of the next application data record goes.
 pub(crate) struct Sink<'s> {
@@ -165,5 +170,120 @@ impl Connection {
             return Err(self.unexpected_eof("the peer closed the connection without close_notify"));
         }
         Err(Error::want_read())
+    }
+}
+
+impl Connection {
+    /// The most plaintext one record we seal now may carry (2^14 bytes, or less under the
+    /// server's record_size_limit): the room [`Connection::write_with`] lends at most.
+    pub fn record_room(&self) -> usize {
+        self.record.send_limit()
+    }
+
+    /// [`Connection::write`] of one record whose plaintext `fill` writes where the record is
+    /// sealed (in the output queue) instead of copied there from a buffer of the caller's:
+    /// `fill` gets the record's plaintext room — `max` bytes, at most
+    /// [`Connection::record_room`], of unspecified content (zeros, or bytes already sent) —
+    /// and returns how many bytes from its start it wrote; those are sealed in place as one
+    /// record. Returns that count (`Ok(0)`, nothing sent, when `fill` wrote nothing or `max`
+    /// is 0; `fill` is not called then). The same errors as [`Connection::write`]
+    /// ([`ErrorKind::WantWrite`] when the queue is full: `fill` is not called).
+    ///
+    /// This moves the copy, it does not remove it: an application whose data sits in a
+    /// buffer of its own copies it in `fill`, as `write` would; one that produces its data (a
+    /// serializer, a framing layer, a file read) writes it once, here, instead of into its own
+    /// buffer first.
+    pub fn write_with(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, Error> {
+        let mut fill = Some(fill);
+        let mut once = |room: &mut [u8]| fill.take().map_or(0, |f| f(room));
+        self.write_with_to(max, None, &mut once).map(|(n, _)| n)
+    }
+
+    /// [`Connection::write_with`] into `out`, space the transport lends (a BIO's own buffer),
+    /// when given: returns how many plaintext bytes were sealed and how many bytes of `out`
+    /// the record took. `(0, 0)` without calling `fill` when it cannot be done there now —
+    /// output is queued (it must go first; a KeyUpdate this call found due is queued too), or
+    /// the record does not fit in `out` — then call it without `out`.
+    pub(crate) fn write_with_to(
+        &mut self,
+        max: usize,
+        out: Option<&mut [u8]>,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> Result<(usize, usize), Error> {
+        self.check_writable()?;
+        let typ = ContentType::ApplicationData;
+        let mut len = max.min(self.record.send_limit());
+        if len == 0 {
+            return Ok((0, 0));
+        }
+        if out.is_some() && self.wants_write() {
+            return Ok((0, 0));
+        }
+        if out.is_none() {
+            let room = MAX_OUTPUT.saturating_sub(self.out.queued());
+            if room == 0 {
+                return Err(Error::want_write());
+            }
+            len = len.min(room);
+        }
+        if self.record.write_needs_key_update() {
+            self.step(Step::UpdateKey)?;
+            if out.is_some() {
+                // The KeyUpdate is queued: it leaves before this record, through the queue.
+                return Ok((0, 0));
+            }
+        }
+        let head = self.record.seal_headroom(typ);
+        let total = self.record.sealed_len(typ, len);
+        let sealed = match out {
+            Some(out) => {
+                let Some(rec) = out.get_mut(..total) else {
+                    return Ok((0, 0));
+                };
+                match Self::fill_room(rec, head, len, fill) {
+                    0 => Ok((0, 0)),
+                    n => self.record.seal_in_place(typ, rec, n).map(|w| (n, w)),
+                }
+            }
+            None => {
+                let tail = self.out.tail();
+                let start = tail.len();
+                tail.resize(start + total, 0);
+                let rec = tail.get_mut(start..).unwrap_or_default();
+                let n = Self::fill_room(rec, head, len, fill);
+                let sealed = match n {
+                    0 => Ok(0),
+                    _ => self.record.seal_in_place(typ, rec, n),
+                };
+                // Only the sealed record stays queued (nothing on an error or an empty fill).
+                let keep = sealed.as_ref().map_or(0, |w| *w);
+                self.out.tail().truncate(start + keep);
+                sealed.map(|_| (n, 0))
+            }
+        };
+        match sealed {
+            Ok((0, _)) => Ok((0, 0)),
+            Ok(r) => {
+                self.key_update_silent = false;
+                Ok(r)
+            }
+            Err(e) => Err(self.die(Error::from_record(e))),
+        }
+    }
+
+    /// Lends `fill` the `len` bytes of plaintext room at `head` in `record`; what it wrote.
+    fn fill_room(
+        record: &mut [u8],
+        head: usize,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> usize {
+        record
+            .get_mut(head..head + len)
+            .map_or(0, |room| fill(room).min(len))
     }
 }
