@@ -19,8 +19,8 @@ use crate::config::{
 use crate::error::{Error, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{self, KeySchedule, Transcript};
 use crate::msgs::{
-    self, CertificateVerify, ClientExtension, ClientHello, Extension, HandshakeMessage, Items,
-    KeyShareEntry, ListU8, ListU16, OfferedPsks, ProtocolNames, PskIdentity, ServerHello,
+    self, CertificateVerify, ClientExtension, ClientHello, HandshakeMessage, Items, KeyShareEntry,
+    ListU8, ListU16, OfferedPsks, ProtocolNames, PskIdentity, ServerHello,
 };
 use crate::{compress, tls12, tls13};
 use overture_crypto_provider::{
@@ -465,11 +465,11 @@ pub(crate) fn parse_alpn(cx: &Common, body: &[u8]) -> Result<Vec<u8>, Error> {
 /// ServerHello), if it sent one: below 64 is `illegal_parameter`; otherwise emitted as
 /// [`Event::PeerRecordSizeLimit`].
 pub(crate) fn peer_record_size_limit(
-    exts: &LazyU16<'_, Extension<'_>>,
+    body: Option<&[u8]>,
     events: &mut Vec<Event>,
 ) -> Result<(), Error> {
-    if let Some(body) = msgs::find_extension(exts, ExtensionType::RecordSizeLimit) {
-        let limit = u16::read_bytes(&body)?;
+    if let Some(body) = body {
+        let limit = u16::read_bytes(body)?;
         if limit < 64 {
             return Err(PeerMisbehaved::RecordSizeLimitTooSmall(limit).into());
         }

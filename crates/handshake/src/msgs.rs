@@ -212,48 +212,101 @@ impl ExtensionSet {
     }
 }
 
+/// The most extension types one message may carry (EncryptedExtensions: 11).
+const MAX_FOUND: usize = 11;
+
+/// The bodies of the extensions of a checked block that its message may carry, noted in the
+/// checking pass: looked up without reading the block again (at most one per type: the check
+/// refused duplicates).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found<'l> {
+    items: [Option<(ExtensionType, &'l [u8])>; MAX_FOUND],
+}
+
+impl<'l> Found<'l> {
+    /// The body of the extension of `typ`, if the block had it.
+    pub fn get(&self, typ: ExtensionType) -> Option<&'l [u8]> {
+        self.items
+            .iter()
+            .map_while(|i| *i)
+            .find(|(t, _)| *t == typ)
+            .map(|(_, body)| body)
+    }
+
+    fn note(&mut self, typ: ExtensionType, body: &'l [u8]) {
+        if let Some(slot) = self.items.iter_mut().find(|i| i.is_none()) {
+            *slot = Some((typ, body));
+        }
+    }
+}
+
 /// Checks a server extension block (RFC 8446 §4.2): no duplicates (`illegal_parameter`), nothing
 /// we did not offer (`unsupported_extension`), nothing the message may not carry
 /// (`illegal_parameter`). In CertificateRequest and NewSessionTicket, unknown extensions are
-/// ignored instead, as the RFC says. Linear in the block's length: one set insertion per
-/// extension, and `offered` is our own ClientHello's short list.
-pub fn check_extensions<'a, const MIN: usize, const MAX: usize>(
-    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
+/// ignored instead, as the RFC says. One pass, linear in the block's length: one set insertion
+/// per extension, and `offered` is our own ClientHello's short list. Returns the bodies of the
+/// extensions the message may carry ([`Found`]), borrowed from the message for a read block.
+pub fn check_extensions<'l, 'a: 'l, const MIN: usize, const MAX: usize>(
+    exts: &'l LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
-) -> Result<(), Error> {
+) -> Result<Found<'l>, Error> {
     check_extensions_in(&mut ExtensionSet::new(), exts, offered, context)
 }
 
 /// [`check_extensions`] with the caller's [`ExtensionSet`] (to read its work afterwards).
-pub fn check_extensions_in<'a, const MIN: usize, const MAX: usize>(
+pub fn check_extensions_in<'l, 'a: 'l, const MIN: usize, const MAX: usize>(
     seen: &mut ExtensionSet,
-    exts: &LazyU16<'a, Extension<'a>, MIN, MAX>,
+    exts: &'l LazyU16<'a, Extension<'a>, MIN, MAX>,
     offered: &[ExtensionType],
     context: ExtensionContext,
-) -> Result<(), Error> {
+) -> Result<Found<'l>, Error> {
+    let mut found = Found::default();
     // The block's structure first (RFC 8446 §4.2: no type twice), then each extension: a
-    // duplicated unknown extension is reported as the duplicate it is.
-    for e in exts.iter() {
-        if !seen.insert(e.typ) {
-            return Err(PeerMisbehaved::DuplicateExtension(e.typ.get()).into());
+    // duplicated unknown extension is reported as the duplicate it is, so the first refused
+    // extension is reported only once the whole block has no duplicate.
+    let mut refused: Option<Error> = None;
+    let mut visit = |typ: ExtensionType, body: &'l [u8]| -> Result<(), Error> {
+        if !seen.insert(typ) {
+            return Err(PeerMisbehaved::DuplicateExtension(typ.get()).into());
+        }
+        if context.allows(typ) {
+            found.note(typ, body);
+        }
+        if refused.is_none() && !context.ignores_unknown() {
+            // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
+            let unasked_ok =
+                context == ExtensionContext::HelloRetryRequest && typ == ExtensionType::Cookie;
+            if !offered.contains(&typ) && !unasked_ok {
+                refused = Some(PeerMisbehaved::UnsolicitedExtension(typ.get()).into());
+            } else if !context.allows(typ) {
+                refused = Some(PeerMisbehaved::ExtensionNotAllowedHere(typ.get()).into());
+            }
+        }
+        Ok(())
+    };
+    match exts.encoded() {
+        // A read block: walked in place (its structure was checked when it was read).
+        Some(bytes) => {
+            let mut r = Reader::new(bytes);
+            while r.any_left() {
+                let typ = ExtensionType::read(&mut r)?;
+                let body = r
+                    .prefixed(LengthWidth::U16, 0, 0xffff, "PayloadU16")?
+                    .rest();
+                visit(typ, body)?;
+            }
+        }
+        None => {
+            for e in exts.owned() {
+                visit(e.typ, e.data.as_slice())?;
+            }
         }
     }
-    if context.ignores_unknown() {
-        return Ok(());
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(found),
     }
-    for e in exts.iter() {
-        // RFC 8446 §4.2: the one extension a server may send unasked is HRR's cookie.
-        let unasked_ok =
-            context == ExtensionContext::HelloRetryRequest && e.typ == ExtensionType::Cookie;
-        if !offered.contains(&e.typ) && !unasked_ok {
-            return Err(PeerMisbehaved::UnsolicitedExtension(e.typ.get()).into());
-        }
-        if !context.allows(e.typ) {
-            return Err(PeerMisbehaved::ExtensionNotAllowedHere(e.typ.get()).into());
-        }
-    }
-    Ok(())
 }
 
 /// A CertificateStatus body (RFC 6066 §8; in TLS 1.3 the status_request extension of a
@@ -1571,6 +1624,42 @@ mod tests {
         assert!(
             check_extensions(&misplaced, &offered, ExtensionContext::EncryptedExtensions).is_ok()
         );
+        // One pass, the same precedence: a duplicate after a refused extension is reported
+        // as the duplicate; a read block and the same block built by an encoder agree.
+        let both: LazyU16<Extension> = LazyU16::from(vec![
+            ext(ExtensionType::Cookie, &[]),
+            ext(ExtensionType::KeyShare, &[]),
+            ext(ExtensionType::KeyShare, &[]),
+        ]);
+        assert_eq!(
+            check_extensions(&both, &offered, ExtensionContext::ServerHello),
+            Err(M::DuplicateExtension(51).into())
+        );
+        let wire = both.get_encoding().unwrap();
+        let read = LazyU16::<Extension>::read_bytes(&wire).unwrap();
+        assert_eq!(
+            check_extensions(&read, &offered, ExtensionContext::ServerHello),
+            Err(M::DuplicateExtension(51).into())
+        );
+        // The bodies the check saw, by type, for the types the message may carry.
+        let block: LazyU16<Extension> = LazyU16::from(vec![
+            ext(ExtensionType::SupportedVersions, &[3, 4]),
+            ext(ExtensionType::KeyShare, &[0, 29, 0, 1, 9]),
+        ]);
+        let wire = block.get_encoding().unwrap();
+        let read = LazyU16::<Extension>::read_bytes(&wire).unwrap();
+        for b in [&block, &read] {
+            let found = check_extensions(b, &offered, ExtensionContext::ServerHello).unwrap();
+            assert_eq!(
+                found.get(ExtensionType::KeyShare),
+                Some(&[0, 29, 0, 1, 9][..])
+            );
+            assert_eq!(
+                found.get(ExtensionType::SupportedVersions),
+                Some(&[3, 4][..])
+            );
+            assert_eq!(found.get(ExtensionType::PreSharedKey), None);
+        }
         // CertificateRequest ignores unknown extensions, but not duplicates.
         let unknown: LazyU16<Extension> =
             LazyU16::from(vec![ext(ExtensionType::Unknown(0x1234), &[])]);

@@ -343,9 +343,9 @@ pub(crate) fn server_hello(
         _ => return Err(PeerMisbehaved::UnofferedCipherSuite.into()),
     };
     let exts = &sh.extensions;
-    msgs::check_extensions(exts, &cx.offered, ExtensionContext::Tls12ServerHello)?;
+    let found = msgs::check_extensions(exts, &cx.offered, ExtensionContext::Tls12ServerHello)?;
     // RFC 5746 §3.4: an initial handshake's renegotiation_info is empty (one zero byte).
-    match msgs::find_extension(exts, ExtensionType::RenegotiationInfo).as_deref() {
+    match found.get(ExtensionType::RenegotiationInfo) {
         None => {
             return Err(Error::PeerIncompatible(
                 PeerIncompatible::NoSecureRenegotiation,
@@ -354,17 +354,20 @@ pub(crate) fn server_hello(
         Some([0]) => {}
         Some(_) => return Err(PeerMisbehaved::BadRenegotiationInfo.into()),
     }
-    if let Some(body) = msgs::find_extension(exts, ExtensionType::EcPointFormats) {
-        let formats = LazyU8::<u8, 1>::read_bytes(&body)?;
+    if let Some(body) = found.get(ExtensionType::EcPointFormats) {
+        let formats = LazyU8::<u8, 1>::read_bytes(body)?;
         if !formats.iter().any(|f| f == 0) {
             return Err(PeerMisbehaved::BadEcPointFormats.into());
         }
     }
-    if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
+    if found
+        .get(ExtensionType::ServerName)
+        .is_some_and(|b| !b.is_empty())
+    {
         return Err(PeerMisbehaved::BadServerNameAck.into());
     }
     let empty_ext = |typ| -> Result<bool, Error> {
-        match msgs::find_extension(exts, typ).as_deref() {
+        match found.get(typ) {
             None => Ok(false),
             Some([]) => Ok(true),
             Some(_) => Err(overture_types::InvalidMessage::TrailingData("empty extension").into()),
@@ -373,12 +376,14 @@ pub(crate) fn server_hello(
     let ems = empty_ext(ExtensionType::ExtendedMasterSecret)?;
     // RFC 6066 §8: an empty status_request answer announces a CertificateStatus message.
     let status_acked = empty_ext(ExtensionType::StatusRequest)?;
-    let scts = msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
-        .map(|b| msgs::read_sct_list(&b))
+    let scts = found
+        .get(ExtensionType::SignedCertificateTimestamp)
+        .map(msgs::read_sct_list)
         .transpose()?;
     let ticket_promised = empty_ext(ExtensionType::SessionTicket)?;
-    let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
-        .map(|b| common::parse_alpn(cx, &b))
+    let alpn = found
+        .get(ExtensionType::ApplicationLayerProtocolNegotiation)
+        .map(|b| common::parse_alpn(cx, b))
         .transpose()?;
 
     let mut messages = cx
@@ -418,7 +423,7 @@ pub(crate) fn server_hello(
     });
     cx.alpn.clone_from(&alpn);
     events.push(Event::Alpn(alpn));
-    common::peer_record_size_limit(exts, events)?;
+    common::peer_record_size_limit(found.get(ExtensionType::RecordSizeLimit), events)?;
     let hs = Hs12 {
         suite,
         transcript,

@@ -132,7 +132,7 @@ pub(crate) fn server_hello(
         st.psk = None;
     }
     let exts = &sh.extensions;
-    msgs::check_extensions(exts, &cx.offered, ExtensionContext::ServerHello)?;
+    let found = msgs::check_extensions(exts, &cx.offered, ExtensionContext::ServerHello)?;
     if st
         .retry_suite
         .is_some_and(|first| first.suite != suite.suite)
@@ -145,10 +145,10 @@ pub(crate) fn server_hello(
         .early_offered
         .then(|| st.psk.as_ref().map(|p| (p.suite.suite, p.alpn.clone())))
         .flatten();
-    let psk = match msgs::find_extension(exts, ExtensionType::PreSharedKey) {
+    let psk = match found.get(ExtensionType::PreSharedKey) {
         None => None,
         Some(body) => {
-            let selected = u16::read_bytes(&body)?;
+            let selected = u16::read_bytes(body)?;
             let offer = st.psk.take().ok_or(PeerMisbehaved::UnofferedPsk)?;
             if selected != 0 {
                 return Err(PeerMisbehaved::UnofferedPsk.into());
@@ -160,9 +160,9 @@ pub(crate) fn server_hello(
         }
     };
     let key_share = st.key_share.take().ok_or(Error::Internal("no key share"))?;
-    let (shared, group) = match msgs::find_extension(exts, ExtensionType::KeyShare) {
+    let (shared, group) = match found.get(ExtensionType::KeyShare) {
         Some(share) => {
-            let share = KeyShareEntry::read_bytes(&share)?;
+            let share = KeyShareEntry::read_bytes(share)?;
             let peer = share.key_exchange.as_slice();
             // Our key's own group, or the classical group its hybrid key also shared.
             let shared = if share.group == key_share.group() {
@@ -291,15 +291,13 @@ pub(crate) fn retry(
         return Err(PeerMisbehaved::SecondHelloRetryRequest.into());
     }
     let exts = &hrr.extensions;
-    msgs::check_extensions(exts, &cx.offered, ExtensionContext::HelloRetryRequest)?;
-    let group = msgs::find_extension(exts, ExtensionType::KeyShare)
-        .map(|b| NamedGroup::read_bytes(&b))
+    let found = msgs::check_extensions(exts, &cx.offered, ExtensionContext::HelloRetryRequest)?;
+    let group = found
+        .get(ExtensionType::KeyShare)
+        .map(NamedGroup::read_bytes)
         .transpose()?;
-    let cookie = msgs::find_extension(exts, ExtensionType::Cookie);
-    let cookie = cookie
-        .as_deref()
-        .map(PayloadU16::<1>::read_bytes)
-        .transpose()?;
+    let cookie = found.get(ExtensionType::Cookie);
+    let cookie = cookie.map(PayloadU16::<1>::read_bytes).transpose()?;
     if group.is_none() && cookie.is_none() {
         return Err(PeerMisbehaved::HelloRetryRequestChangesNothing.into());
     }
@@ -308,8 +306,8 @@ pub(crate) fn retry(
     }
     // ECH (RFC 9849 §6.1.4): accepted or not, decided on ClientHelloInner1 before the
     // transcript is rolled up; rejected, the handshake is the outer hello's (no PSK there).
-    let ech_ext = msgs::find_extension(exts, ExtensionType::EncryptedClientHello);
-    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext.as_deref())?;
+    let ech_ext = found.get(ExtensionType::EncryptedClientHello);
+    crate::ech::on_retry(cx, &mut st.transcript, suite, hrr, ech_ext)?;
     if matches!(cx.ech, Some(crate::ech::EchState::Rejected { .. })) {
         st.psk = None;
     }
@@ -413,21 +411,23 @@ impl ExpectEncryptedExtensions {
             return Err(unexpected("EncryptedExtensions", msg.typ()));
         };
         let exts = &ee.extensions;
-        msgs::check_extensions(exts, &cx.offered, ExtensionContext::EncryptedExtensions)?;
-        if msgs::find_extension(exts, ExtensionType::ServerName).is_some_and(|b| !b.is_empty()) {
+        let found =
+            msgs::check_extensions(exts, &cx.offered, ExtensionContext::EncryptedExtensions)?;
+        if found
+            .get(ExtensionType::ServerName)
+            .is_some_and(|b| !b.is_empty())
+        {
             return Err(PeerMisbehaved::BadServerNameAck.into());
         }
-        crate::ech::on_encrypted_extensions(
-            cx,
-            msgs::find_extension(exts, ExtensionType::EncryptedClientHello).as_deref(),
-        )?;
-        let alpn = msgs::find_extension(exts, ExtensionType::ApplicationLayerProtocolNegotiation)
-            .map(|body| common::parse_alpn(cx, &body))
+        crate::ech::on_encrypted_extensions(cx, found.get(ExtensionType::EncryptedClientHello))?;
+        let alpn = found
+            .get(ExtensionType::ApplicationLayerProtocolNegotiation)
+            .map(|body| common::parse_alpn(cx, body))
             .transpose()?;
-        if let Some(body) = msgs::find_extension(exts, ExtensionType::EarlyData) {
+        if let Some(body) = found.get(ExtensionType::EarlyData) {
             // Only offered with a PSK; accepted only with it (RFC 8446 §4.2.10), with the
             // ticket's suite and ALPN (the early data was written under those).
-            Reader::new(&body).expect_empty("early_data")?;
+            Reader::new(body).expect_empty("early_data")?;
             let kept = self.hs.early.as_ref().is_some_and(|(suite, ticket_alpn)| {
                 *suite == self.hs.suite.suite && *ticket_alpn == alpn
             });
@@ -438,7 +438,7 @@ impl ExpectEncryptedExtensions {
         }
         cx.alpn.clone_from(&alpn);
         events.push(Event::Alpn(alpn));
-        common::peer_record_size_limit(exts, events)?;
+        common::peer_record_size_limit(found.get(ExtensionType::RecordSizeLimit), events)?;
         if self.hs.early.is_some() {
             events.push(Event::EarlyData {
                 accepted: self.hs.early_data_accepted,
@@ -494,10 +494,15 @@ impl ExpectCertificateOrCertReq {
                     return Err(PeerMisbehaved::NonEmptyCertificateContext.into());
                 }
                 let exts = &cr.extensions;
-                msgs::check_extensions(exts, &cx.offered, ExtensionContext::CertificateRequest)?;
-                let body = msgs::find_extension(exts, ExtensionType::SignatureAlgorithms)
+                let found = msgs::check_extensions(
+                    exts,
+                    &cx.offered,
+                    ExtensionContext::CertificateRequest,
+                )?;
+                let body = found
+                    .get(ExtensionType::SignatureAlgorithms)
                     .ok_or(PeerMisbehaved::MissingSignatureAlgorithms)?;
-                let schemes = LazyU16::<SignatureScheme, 2, 0xfffe>::read_bytes(&body)?;
+                let schemes = LazyU16::<SignatureScheme, 2, 0xfffe>::read_bytes(body)?;
                 self.hs.transcript.add(raw);
                 Ok(Tls13State::Certificate(ExpectCertificate {
                     hs: self.hs,
@@ -555,16 +560,18 @@ impl ExpectCertificate {
         // The end entity's stapled OCSP response and SCTs (RFC 8446 §4.4.2.1), when asked
         // for (check_extensions refused them otherwise); other entries' are not used.
         if let Some(leaf) = cert.entries.iter().next() {
-            let exts = &leaf.extensions;
-            if let Some(body) = msgs::find_extension(exts, ExtensionType::StatusRequest) {
-                let ocsp = msgs::read_certificate_status(&body)?;
+            let found = msgs::check_extensions(
+                &leaf.extensions,
+                &cx.offered,
+                ExtensionContext::Certificate,
+            )?;
+            if let Some(body) = found.get(ExtensionType::StatusRequest) {
+                let ocsp = msgs::read_certificate_status(body)?;
                 events.push(Event::OcspResponse(ocsp.to_vec()));
             }
-            if let Some(body) =
-                msgs::find_extension(exts, ExtensionType::SignedCertificateTimestamp)
-            {
+            if let Some(body) = found.get(ExtensionType::SignedCertificateTimestamp) {
                 events.push(Event::SignedCertificateTimestamps(msgs::read_sct_list(
-                    &body,
+                    body,
                 )?));
             }
         }
@@ -897,9 +904,11 @@ impl ExpectTraffic {
                     return Err(PeerMisbehaved::TicketLifetimeTooLong.into());
                 }
                 let exts = &nst.extensions;
-                msgs::check_extensions(exts, &cx.offered, ExtensionContext::NewSessionTicket)?;
-                let max_early_data = msgs::find_extension(exts, ExtensionType::EarlyData)
-                    .map(|b| u32::read_bytes(&b))
+                let found =
+                    msgs::check_extensions(exts, &cx.offered, ExtensionContext::NewSessionTicket)?;
+                let max_early_data = found
+                    .get(ExtensionType::EarlyData)
+                    .map(u32::read_bytes)
                     .transpose()?;
                 // RFC 8446 §4.6.1: a lifetime of zero means "discard immediately".
                 let kept = nst.ticket.0.len() <= MAX_TICKET_LEN && nst.lifetime > 0;

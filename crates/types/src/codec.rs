@@ -588,6 +588,17 @@ macro_rules! lazy_list {
                 }
             }
 
+            /// The checked encoding of a read list's items (without its length), or `None` for
+            /// a list an encoder built (see [`Self::owned`]).
+            pub fn encoded(&self) -> Option<&'a [u8]> {
+                self.read
+            }
+
+            /// The items an encoder gave (empty for a read list, see [`Self::encoded`]).
+            pub fn owned(&self) -> &[T] {
+                &self.owned
+            }
+
             /// Whether the list has no items.
             pub fn is_empty(&self) -> bool {
                 match self.read {
