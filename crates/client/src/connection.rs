@@ -15,7 +15,7 @@ use std::io;
 use std::sync::Arc;
 
 mod lend;
-pub(crate) use lend::Sink;
+pub(crate) use lend::{Sink, fill_once};
 
 /// The output queue's bound: [`Connection::write`] takes data only while fewer bytes than this
 /// wait to be sent, and [`Connection::process`] opens no record while more do (so a peer that

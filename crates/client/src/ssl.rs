@@ -2,7 +2,7 @@
 //! contract: when to send, when to wait, and how each outcome maps to `SSL_get_error()`.
 
 use crate::config::{ClientConfig, FinalFlight};
-use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated, Sink};
+use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated, Sink, fill_once};
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
@@ -274,16 +274,33 @@ impl Ssl {
         self.note(r)
     }
 
-    fn write_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
+    /// What every application write does first: the handshake if needed, then send what was
+    /// queued before — except a held final flight, which leaves together with this first
+    /// record in one transport write.
+    fn begin_write(&mut self) -> Result<(), Error> {
         if !self.conn.is_established() {
             self.handshake()?;
         }
         let held = self.config().final_flight() == FinalFlight::Hold && self.conn.flight_pending();
-        // Only queue more when the BIO has taken what we queued before — except a held final
-        // flight, which leaves together with this first record in one transport write.
         if !held {
             self.send()?;
         }
+        Ok(())
+    }
+
+    /// What every application write does last: hand the new records to the BIO (what it does
+    /// not take stays queued: not an error), then give Nagle back if the final flight took it.
+    fn end_write(&mut self, n: usize) -> Result<usize, Error> {
+        match self.send() {
+            Ok(()) => self.restore_nodelay()?,
+            Err(e) if e.kind() == ErrorKind::WantWrite => {}
+            Err(e) => return Err(e),
+        }
+        Ok(n)
+    }
+
+    fn write_inner(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.begin_write()?;
         let lent = match self.transport.as_mut() {
             Some(t) => t.write_in_place(&mut self.conn, data, &mut self.stats.writes),
             None => Ok(None),
@@ -297,12 +314,7 @@ impl Ssl {
             },
             None => self.conn.write(data)?,
         };
-        match self.send() {
-            Ok(()) => self.restore_nodelay()?,
-            Err(e) if e.kind() == ErrorKind::WantWrite => {}
-            Err(e) => return Err(e),
-        }
-        Ok(n)
+        self.end_write(n)
     }
 
     /// `SSL_write()` of one record without the copy from a buffer of the caller's (an Overture
@@ -335,9 +347,7 @@ impl Ssl {
         max: usize,
         fill: impl FnOnce(&mut [u8]) -> usize,
     ) -> Result<usize, Error> {
-        let mut fill = Some(fill);
-        let mut once = |room: &mut [u8]| fill.take().map_or(0, |f| f(room));
-        let r = self.write_with_inner(max, &mut once);
+        let r = self.write_with_inner(max, &mut fill_once(fill));
         self.note(r)
     }
 
@@ -346,13 +356,7 @@ impl Ssl {
         max: usize,
         fill: &mut dyn FnMut(&mut [u8]) -> usize,
     ) -> Result<usize, Error> {
-        if !self.conn.is_established() {
-            self.handshake()?;
-        }
-        let held = self.config().final_flight() == FinalFlight::Hold && self.conn.flight_pending();
-        if !held {
-            self.send()?;
-        }
+        self.begin_write()?;
         // In the BIO's own room when it lends one and nothing is queued.
         let mut in_place = None;
         if let Some(t) = self.transport.as_mut()
@@ -378,12 +382,7 @@ impl Ssl {
             Some(n) => n,
             None => self.conn.write_with_to(max, None, fill).map(|(n, _)| n)?,
         };
-        match self.send() {
-            Ok(()) => self.restore_nodelay()?,
-            Err(e) if e.kind() == ErrorKind::WantWrite => {}
-            Err(e) => return Err(e),
-        }
-        Ok(n)
+        self.end_write(n)
     }
 
     /// Writes TLS 1.3 0-RTT early data (`SSL_write_early_data()`): before or instead of

@@ -198,9 +198,8 @@ impl Connection {
         max: usize,
         fill: impl FnOnce(&mut [u8]) -> usize,
     ) -> Result<usize, Error> {
-        let mut fill = Some(fill);
-        let mut once = |room: &mut [u8]| fill.take().map_or(0, |f| f(room));
-        self.write_with_to(max, None, &mut once).map(|(n, _)| n)
+        self.write_with_to(max, None, &mut fill_once(fill))
+            .map(|(n, _)| n)
     }
 
     /// [`Connection::write_with`] into `out`, space the transport lends (a BIO's own buffer),
@@ -286,4 +285,12 @@ impl Connection {
             .get_mut(head..head + len)
             .map_or(0, |room| fill(room).min(len))
     }
+}
+
+/// `write_with`'s `fill` as the `FnMut` that [`Connection::write_with_to`] takes (a lent room
+/// may be refused before `fill` runs, and the queue tried next): it runs `fill` once, and
+/// writes nothing on any later call.
+pub(crate) fn fill_once(fill: impl FnOnce(&mut [u8]) -> usize) -> impl FnMut(&mut [u8]) -> usize {
+    let mut fill = Some(fill);
+    move |room| fill.take().map_or(0, |f| f(room))
 }
