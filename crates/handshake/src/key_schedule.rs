@@ -455,13 +455,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn trace(name: &str) -> BTreeMap<String, Vec<u8>> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/rfc8448/rfc8448.json"
-        );
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e}"));
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let json = crate::rfc8448_json();
         json["traces"][name]["summary"]
             .as_object()
             .unwrap()

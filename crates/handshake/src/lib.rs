@@ -220,3 +220,16 @@ pub use ech::{EchConfigList, EchMode, EchStatus};
 pub use error::{CertificateError, Error, PeerIncompatible, PeerMisbehaved};
 pub use key_schedule::TrafficKey;
 pub use tls12::prf as tls12_prf;
+
+/// The parsed `rfc8448.json` for the unit tests (the integration tests have theirs in
+/// `tests/common`); fails with a clear message when the corpus is missing.
+#[cfg(test)]
+pub(crate) fn rfc8448_json() -> serde_json::Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/rfc8448/rfc8448.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e} (see SOURCE.md)"));
+    serde_json::from_str(&text).expect("rfc8448.json is not JSON")
+}

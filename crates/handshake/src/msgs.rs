@@ -1674,13 +1674,7 @@ mod rfc8448_codec {
     /// Every handshake message of every RFC 8448 trace decodes and re-encodes byte for byte.
     #[test]
     fn rfc8448_messages_round_trip() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/rfc8448/rfc8448.json"
-        );
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e}"));
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let json = crate::rfc8448_json();
         let mut n = 0;
         for (name, trace) in json["traces"].as_object().unwrap() {
             for m in trace["handshake_messages"].as_array().unwrap() {

@@ -2,7 +2,16 @@
 //! the ClientHellos decodes, and its extension blocks, certificate entries and payloads are
 //! walked and checked as the client does, without one allocation (a counting global
 //! allocator sees every byte allocated in this test binary, which runs this one test).
-#![allow(clippy::unwrap_used, clippy::panic)]
+// The shared test helpers (`mod common`) are held to the integration tests' lint set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::as_conversions
+)]
+
+mod common;
 
 use overture_handshake::msgs::{
     self, ExtensionContext, HandshakeMessage, KeyShareEntry, find_extension,
@@ -87,13 +96,7 @@ fn walk(raw: &[u8]) -> usize {
 
 #[test]
 fn server_messages_decode_without_allocating() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/rfc8448/rfc8448.json"
-    );
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e}"));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let json = common::rfc8448();
     let mut messages = Vec::new();
     for trace in json["traces"].as_object().unwrap().values() {
         for m in trace["handshake_messages"].as_array().unwrap() {

@@ -672,13 +672,7 @@ fn run_trace(name: &str, trace: &serde_json::Value, simple: &Summary, tally: &mu
 
 #[test]
 fn rfc8448() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/rfc8448/rfc8448.json"
-    );
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e} (see SOURCE.md)"));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let json = common::rfc8448();
     let mut tally = Tally {
         run: 0,
         passed: 0,

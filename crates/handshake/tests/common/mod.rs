@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests: a minimal DER walk to the SubjectPublicKeyInfo and
-//! a `CertVerifier` that accepts one known certificate and checks signatures for real.
+//! Helpers shared by the integration tests: the RFC 8448 corpus, a minimal DER walk to the
+//! SubjectPublicKeyInfo and a `CertVerifier` that accepts one known certificate and checks
+//! signatures for real.
 #![allow(dead_code)]
 
 pub(crate) mod framing;
@@ -10,6 +11,17 @@ use overture_handshake::{
 };
 use overture_types::{CertificateDer, ServerName, SignatureScheme, UnixTime};
 use std::sync::Arc;
+
+/// The parsed `rfc8448.json`; fails with a clear message when the corpus is missing.
+pub(crate) fn rfc8448() -> serde_json::Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/rfc8448/rfc8448.json"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("RFC 8448 test data missing at {path}: {e} (see SOURCE.md)"));
+    serde_json::from_str(&text).expect("rfc8448.json is not JSON")
+}
 
 /// Reads one DER TLV at `pos`: (tag, contents range, end).
 fn tlv(der: &[u8], pos: usize) -> Option<(u8, std::ops::Range<usize>, usize)> {
