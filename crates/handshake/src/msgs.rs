@@ -11,7 +11,7 @@ use overture_types::{
     CipherSuite, Codec, Compression, EcCurveType, EncodeError, ExtensionType, HandshakeType,
     InvalidMessage, KeyUpdateRequest, LazyU8, LazyU16, LazyU24, LengthWidth, NamedGroup, PayloadU8,
     PayloadU16, PayloadU24, ProtocolVersion, PskKeyExchangeMode, Reader, ServerNameType,
-    SignatureScheme, VecU16, encode_bytes, encode_prefixed,
+    SignatureScheme, VecU16, encode_bytes, encode_items, encode_prefixed, read_items,
 };
 use std::borrow::Cow;
 
@@ -517,20 +517,10 @@ macro_rules! borrowed_list {
             for $name<'a, T, MIN, MAX>
         {
             fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-                encode_prefixed(out, $width, |out| {
-                    for item in self.0.iter() {
-                        item.encode(out)?;
-                    }
-                    Ok(())
-                })
+                encode_items(out, $width, self.0.iter())
             }
             fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
-                let mut sub = r.prefixed($width, MIN, MAX, $what)?;
-                let mut items = Vec::new();
-                while sub.any_left() {
-                    items.push(T::read(&mut sub)?);
-                }
-                Ok(Self(Items::Owned(items)))
+                read_items(r, $width, MIN, MAX, $what).map(|items| Self(Items::Owned(items)))
             }
         }
     };

@@ -286,6 +286,39 @@ pub fn encode_bytes(
     })
 }
 
+/// Writes `items` one after the other behind a length prefix of `width` bytes (see
+/// [`encode_prefixed`]): the encoding of every list type (`VecU*`, `LazyU*`, and the
+/// borrowed lists built on them).
+pub fn encode_items<'i, 'a, T: Codec<'a> + 'i>(
+    out: &mut Vec<u8>,
+    width: LengthWidth,
+    items: impl IntoIterator<Item = &'i T>,
+) -> Result<(), EncodeError> {
+    encode_prefixed(out, width, |out| {
+        for item in items {
+            item.encode(out)?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a list of `T` behind a length prefix of `width` bytes whose value must lie in
+/// `min..=max` (`what` names it in errors): each item read in turn, every byte taken.
+pub fn read_items<'a, T: Codec<'a>>(
+    r: &mut Reader<'a>,
+    width: LengthWidth,
+    min: usize,
+    max: usize,
+    what: &'static str,
+) -> Result<Vec<T>, InvalidMessage> {
+    let mut sub = r.prefixed(width, min, max, what)?;
+    let mut items = Vec::new();
+    while sub.any_left() {
+        items.push(T::read(&mut sub)?);
+    }
+    Ok(items)
+}
+
 /// A value with one encoding on the wire.
 pub trait Codec<'a>: Sized {
     /// Appends the encoding of `self` to `out`; fails (leaving what was appended so far) when
@@ -479,20 +512,10 @@ macro_rules! list {
 
         impl<'a, T: Codec<'a>, const MIN: usize, const MAX: usize> Codec<'a> for $name<T, MIN, MAX> {
             fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-                encode_prefixed(out, $width, |out| {
-                    for item in &self.0 {
-                        item.encode(out)?;
-                    }
-                    Ok(())
-                })
+                encode_items(out, $width, &self.0)
             }
             fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {
-                let mut sub = r.prefixed($width, MIN, MAX, stringify!($name))?;
-                let mut items = Vec::new();
-                while sub.any_left() {
-                    items.push(T::read(&mut sub)?);
-                }
-                Ok(Self(items))
+                read_items(r, $width, MIN, MAX, stringify!($name)).map(Self)
             }
         }
     };
@@ -649,12 +672,7 @@ macro_rules! lazy_list {
             fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
                 match self.read {
                     Some(bytes) => encode_bytes(out, $width, bytes),
-                    None => encode_prefixed(out, $width, |out| {
-                        for item in &self.owned {
-                            item.encode(out)?;
-                        }
-                        Ok(())
-                    }),
+                    None => encode_items(out, $width, &self.owned),
                 }
             }
             fn read(r: &mut Reader<'a>) -> Result<Self, InvalidMessage> {

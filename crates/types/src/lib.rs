@@ -34,7 +34,8 @@ pub mod enums;
 
 pub use codec::{
     Codec, EncodeError, InvalidMessage, LazyIter, LazyU8, LazyU16, LazyU24, LengthWidth, PayloadU8,
-    PayloadU16, PayloadU24, Reader, U24, VecU8, VecU16, VecU24, encode_bytes, encode_prefixed,
+    PayloadU16, PayloadU24, Reader, U24, VecU8, VecU16, VecU24, encode_bytes, encode_items,
+    encode_prefixed, read_items,
 };
 pub use enums::{
     AlertDescription, AlertLevel, CertificateCompressionAlgorithm, CipherSuite, Compression,
