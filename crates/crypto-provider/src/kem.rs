@@ -121,6 +121,7 @@ pub trait KemDecapsulator: Send + Sync {
 }
 
 /// Copies a 32-byte KEM secret into a [`Secret`] (which zeroizes itself).
+#[cfg(any(feature = "ring", feature = "rustcrypto"))]
 fn shared_secret(bytes: &[u8]) -> Result<Secret, Error> {
     Secret::new(bytes).ok_or(Error::InvalidKey)
 }
