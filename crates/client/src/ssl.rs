@@ -6,7 +6,7 @@ use crate::connection::{Connection, EarlyDataStatus, MAX_OUTPUT, Negotiated, Sin
 use crate::error::{Error, ErrorKind};
 use crate::session::Session;
 use crate::transport::Transport;
-use overture_bio::{Bio, SocketBio, Transfer};
+use overture_bio::{Bio, SocketBio};
 use overture_types::{CertificateDer, ServerName, UnixTime};
 
 /// Counters a caller (or a test) can read: how often the connection had to wait.
@@ -358,26 +358,19 @@ impl Ssl {
     ) -> Result<usize, Error> {
         self.begin_write()?;
         // In the BIO's own room when it lends one and nothing is queued.
-        let mut in_place = None;
-        if let Some(t) = self.transport.as_mut()
-            && self.conn.can_write_in_place()
-        {
-            let conn = &mut self.conn;
-            let want = conn.sealed_len(max.min(conn.record_room()));
-            let mut sealed = Ok((0, 0));
-            let lent = t.bio().write_in_place(want, &mut |room| {
-                sealed = conn.write_with_to(max, Some(room), fill);
-                sealed.as_ref().map_or(0, |(_, written)| *written)
-            });
-            let (n, written) = self.on_error(sealed)?;
-            if let Ok(Some(Transfer::Bytes(w))) = lent
-                && w > 0
-                && written > 0
-            {
-                self.stats.writes += 1;
-                in_place = Some(n);
+        let lent = match self.transport.as_mut() {
+            Some(t) => {
+                let want = self.conn.sealed_len(max.min(self.conn.record_room()));
+                t.seal_in_place(
+                    &mut self.conn,
+                    want,
+                    &mut self.stats.writes,
+                    &mut |c, room| c.write_with_to(max, Some(room), fill),
+                )
             }
-        }
+            None => Ok(None),
+        };
+        let in_place = self.on_error(lent)?;
         let n = match in_place {
             Some(n) => n,
             None => self.conn.write_with_to(max, None, fill).map(|(n, _)| n)?,

@@ -20,6 +20,11 @@ impl Transport {
     }
 }
 
+/// Seals one record into lent room: the plaintext bytes taken and the record bytes written
+/// (`(0, 0)` when nothing could be sealed there).
+pub(crate) type SealInto<'f> =
+    dyn FnMut(&mut Connection, &mut [u8]) -> Result<(usize, usize), Error> + 'f;
+
 impl Transport {
     /// Hands every byte the connection queued to the BIO and flushes it (counting the BIO
     /// writes in `writes`); [`ErrorKind::WantWrite`] when the BIO cannot take them now (a
@@ -67,13 +72,33 @@ impl Transport {
         data: &[u8],
         writes: &mut u64,
     ) -> Result<Option<usize>, Error> {
-        if data.is_empty() || !conn.can_write_in_place() {
+        if data.is_empty() {
             return Ok(None);
         }
         let want = conn.sealed_len(data.len());
+        self.seal_in_place(conn, want, writes, &mut |conn, room| {
+            conn.write_in_place(data, room)
+        })
+    }
+
+    /// The lending step of every in-place write: when the connection can write in place,
+    /// asks the BIO for `want` bytes of its own buffer and lets `seal` seal a record there
+    /// (returning the plaintext bytes taken and the record bytes written). Returns the
+    /// plaintext taken; `None` when the queue must be used (the BIO does not lend, has no room
+    /// now, or `seal` sealed nothing).
+    pub(crate) fn seal_in_place(
+        &mut self,
+        conn: &mut Connection,
+        want: usize,
+        writes: &mut u64,
+        seal: &mut SealInto<'_>,
+    ) -> Result<Option<usize>, Error> {
+        if !conn.can_write_in_place() {
+            return Ok(None);
+        }
         let mut sealed = Ok((0, 0));
         let lent = self.bio().write_in_place(want, &mut |room| {
-            sealed = conn.write_in_place(data, room);
+            sealed = seal(conn, room);
             sealed.as_ref().map_or(0, |(_, written)| *written)
         });
         match lent {
